@@ -1,0 +1,1 @@
+# clients: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,9 @@
+# common/: pure helpers shared by every program (CRC, wire encodings, macros).
+# libvesc.a is the convenience library: common/ + daemon/proto/ + the pure
+# parts of firmware/ (heatshrink, upload stream, descriptors).
+noinst_LIBRARIES += common/libvesc.a
+common_libvesc_a_SOURCES = \
+	common/macro.h \
+	common/wire.h \
+	common/crc.h common/crc.c
+common_libvesc_a_CFLAGS = $(AM_CFLAGS)

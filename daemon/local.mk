@@ -1,0 +1,1 @@
+# daemon: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# daemon/proto: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# daemon/update.mk: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,2 @@
+# docs/: documentation shipped in the tarball.
+EXTRA_DIST += $(wildcard $(srcdir)/docs/*.md)

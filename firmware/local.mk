@@ -1,0 +1,1 @@
+# firmware: build rules (included from the top-level Makefile.am)
