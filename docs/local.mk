@@ -1,2 +1,2 @@
-# docs/: documentation shipped in the tarball.
-EXTRA_DIST += $(wildcard $(srcdir)/docs/*.md)
+# docs/: each area lists its own documents in its local.mk; this fragment
+# holds the documents that belong to no single area.
