@@ -1,1 +1,30 @@
-# daemon/update.mk: build rules (included from the top-level Makefile.am)
+# daemon/update.mk: the firmware update engine (pure: planning, progress,
+# the per-controller state machine and the pair transaction) and its tests.
+# daemon/libfwupdate.a is linked by vescd; the tests link only these
+# modules + common/libvesc.a + jansson + cmocka.
+
+noinst_LIBRARIES += daemon/libfwupdate.a
+daemon_libfwupdate_a_SOURCES = \
+	daemon/fw-plan.h daemon/fw-plan.c \
+	daemon/fw-progress.h daemon/fw-progress.c \
+	daemon/fw-update.h daemon/fw-update.c
+daemon_libfwupdate_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+
+FW_UPDATE_TEST_LIBS = daemon/libfwupdate.a common/libvesc.a $(JANSSON_LIBS) $(TEST_LIBS) -lm
+
+check_PROGRAMS += tests/update/test-fw-plan tests/update/test-fw-update
+TESTS += tests/update/test-fw-plan tests/update/test-fw-update
+
+tests_update_test_fw_plan_SOURCES = tests/update/test-fw-plan.c
+tests_update_test_fw_plan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_update_test_fw_plan_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_update_test_fw_plan_LDADD = $(FW_UPDATE_TEST_LIBS)
+
+tests_update_test_fw_update_SOURCES = \
+	tests/update/test-fw-update.c \
+	tests/update/fake-vesc.h tests/update/fake-vesc.c
+tests_update_test_fw_update_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_update_test_fw_update_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_update_test_fw_update_LDADD = $(FW_UPDATE_TEST_LIBS)
+
+EXTRA_DIST += docs/firmware-update.md

@@ -40,6 +40,16 @@ int vesc_upload_header_parse(const uint8_t *buf, size_t n, VescUploadHeader *ret
  * self-check fails, -ENOMEM. */
 int vesc_upload_stream_build(const uint8_t *img, size_t n, bool compress, uint8_t **ret, size_t *ret_len);
 
+/* Skipping 0xFF chunks (note for the update engine): a chunk of the stream
+ * that is entirely 0xFF need not be sent ONLY when the preceding
+ * ERASE_NEW_APP covered it, i.e. its offset + length lies within the size
+ * passed to that erase (erase rounds up to whole 128 KiB sectors 8-10; a
+ * written-but-not-erased area keeps its old bytes).  The erase size must
+ * therefore be at least the stream length (header included), and after a
+ * retry that re-erases, every skipped chunk is skipped again, never
+ * "remembered" from a previous erase.  Bootloader images (sector 11) may
+ * skip 0xFF chunks after ERASE_BOOTLOADER in the same way. */
+
 /* --------------------------------------------------- vector table */
 
 /* Word 0 (SP) in SRAM 0x20000000-0x20020000 or CCM 0x10000000-0x10010000

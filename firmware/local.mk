@@ -1,1 +1,119 @@
 # firmware: build rules (included from the top-level Makefile.am)
+
+# Pure parts shared by vescd, vesc-sim and vescfw.
+common_libvesc_a_SOURCES += \
+	firmware/heatshrink.h firmware/heatshrink.c \
+	firmware/fwimage.h firmware/fwimage.c
+
+# Image sets and the installed-set store (jansson + libsodium): vescfw, vescd.
+noinst_LIBRARIES += firmware/libvescfw.a
+firmware_libvescfw_a_SOURCES = \
+	firmware/imageset.h firmware/imageset.c \
+	firmware/imagestore.h firmware/imagestore.c
+firmware_libvescfw_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+VESCFW_LIBS = firmware/libvescfw.a common/libvesc.a $(JANSSON_LIBS) $(SODIUM_LIBS)
+
+# ---------------------------------------------------------------- tests
+check_PROGRAMS += tests/firmware/test-heatshrink
+TESTS += tests/firmware/test-heatshrink
+tests_firmware_test_heatshrink_SOURCES = tests/firmware/test-heatshrink.c
+tests_firmware_test_heatshrink_CFLAGS = $(TEST_CFLAGS)
+tests_firmware_test_heatshrink_LDADD = common/libvesc.a $(TEST_LIBS)
+
+# ---------------------------------------------------------------- vescfw
+bin_PROGRAMS += firmware/vescfw
+firmware_vescfw_SOURCES = firmware/vescfw.c
+firmware_vescfw_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+firmware_vescfw_LDADD = $(VESCFW_LIBS)
+dist_man_MANS += docs/vescfw.1
+
+# Host tool that pads the cross-built test firmware and writes descriptors.
+noinst_PROGRAMS += firmware/mkimage
+firmware_mkimage_SOURCES = firmware/mkimage.c
+firmware_mkimage_LDADD = common/libvesc.a
+
+# ------------------------------------------------------- test firmware
+# Cross-built with $(ARM_CC); `make imagesets` writes the two test sets into
+# $(builddir)/firmware/imagesets/ as directories and as .tar archives.
+TESTFW_CFLAGS = -mcpu=cortex-m4 -mthumb -nostdlib -ffreestanding -Os -g0 \
+	-Wall -Wextra -fno-common -ffunction-sections
+TESTFW_DIR = firmware/testfw
+TESTFW_APP_SRC = $(srcdir)/firmware/testfw/startup.c $(srcdir)/firmware/testfw/app.c
+TESTFW_BL_SRC = $(srcdir)/firmware/testfw/startup.c $(srcdir)/firmware/testfw/bootloader.c
+EXTRA_DIST += \
+	firmware/testfw/startup.c firmware/testfw/app.c firmware/testfw/bootloader.c \
+	firmware/testfw/app.ld firmware/testfw/bootloader.ld
+TESTFW_IMAGES = \
+	$(TESTFW_DIR)/app-5.03-60.bin $(TESTFW_DIR)/app-5.03-410.bin \
+	$(TESTFW_DIR)/app-6.05-60.bin $(TESTFW_DIR)/app-6.05-410.bin \
+	$(TESTFW_DIR)/bootloader-gen1-60.bin $(TESTFW_DIR)/bootloader-gen1-410.bin \
+	$(TESTFW_DIR)/bootloader-gen2-60.bin $(TESTFW_DIR)/bootloader-gen2-410.bin
+IMAGESETS_DIR = firmware/imagesets
+IMAGESETS = \
+	$(IMAGESETS_DIR)/vesc-5.03-test $(IMAGESETS_DIR)/vesc-5.03-test.tar \
+	$(IMAGESETS_DIR)/vesc-6.05-test $(IMAGESETS_DIR)/vesc-6.05-test.tar
+# Reproducible manifests (same set id on every build of the same sources).
+IMAGESETS_EPOCH = 1764000000
+
+if HAVE_ARM_TOOLCHAIN
+$(TESTFW_DIR)/app.elf: $(TESTFW_APP_SRC) $(srcdir)/firmware/testfw/app.ld
+	@$(MKDIR_P) $(TESTFW_DIR)
+	$(AM_V_CC)$(ARM_CC) $(TESTFW_CFLAGS) -T $(srcdir)/firmware/testfw/app.ld -o $@ $(TESTFW_APP_SRC)
+$(TESTFW_DIR)/bootloader.elf: $(TESTFW_BL_SRC) $(srcdir)/firmware/testfw/bootloader.ld
+	@$(MKDIR_P) $(TESTFW_DIR)
+	$(AM_V_CC)$(ARM_CC) $(TESTFW_CFLAGS) -T $(srcdir)/firmware/testfw/bootloader.ld -o $@ $(TESTFW_BL_SRC)
+.elf.raw:
+	$(AM_V_GEN)$(ARM_OBJCOPY) -O binary --gap-fill 0xFF $< $@
+SUFFIXES = .elf .raw
+
+$(TESTFW_DIR)/app-5.03-60.bin: $(TESTFW_DIR)/app.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage app --major 5 --minor 3 --hw 60 --min-bootloader 1 --build-id 0x05030060 $< $@
+$(TESTFW_DIR)/app-5.03-410.bin: $(TESTFW_DIR)/app.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage app --major 5 --minor 3 --hw 410 --min-bootloader 1 --build-id 0x05030410 $< $@
+$(TESTFW_DIR)/app-6.05-60.bin: $(TESTFW_DIR)/app.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage app --major 6 --minor 5 --hw 60 --min-bootloader 2 --build-id 0x06050060 $< $@
+$(TESTFW_DIR)/app-6.05-410.bin: $(TESTFW_DIR)/app.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage app --major 6 --minor 5 --hw 410 --min-bootloader 2 --build-id 0x06050410 $< $@
+$(TESTFW_DIR)/bootloader-gen1-60.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage bootloader --generation 1 --hw 60 $< $@
+$(TESTFW_DIR)/bootloader-gen1-410.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage bootloader --generation 1 --hw 410 $< $@
+$(TESTFW_DIR)/bootloader-gen2-60.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage bootloader --generation 2 --hw 60 $< $@
+$(TESTFW_DIR)/bootloader-gen2-410.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage bootloader --generation 2 --hw 410 $< $@
+
+# A directory target is rebuilt from scratch (vescfw refuses to overwrite).
+$(IMAGESETS_DIR)/vesc-5.03-test: $(TESTFW_DIR)/app-5.03-60.bin $(TESTFW_DIR)/app-5.03-410.bin firmware/vescfw$(EXEEXT)
+	@$(MKDIR_P) $(IMAGESETS_DIR)
+	@rm -rf $@ $@.tar
+	$(AM_V_GEN)SOURCE_DATE_EPOCH=$(IMAGESETS_EPOCH) firmware/vescfw build --name vesc-5.03-test --version 5.03 \
+		--source "vescd test firmware (firmware/testfw)" \
+		--app 60=$(TESTFW_DIR)/app-5.03-60.bin --app 410=$(TESTFW_DIR)/app-5.03-410.bin \
+		--output $@ >/dev/null
+$(IMAGESETS_DIR)/vesc-6.05-test: $(TESTFW_DIR)/app-6.05-60.bin $(TESTFW_DIR)/app-6.05-410.bin \
+		$(TESTFW_DIR)/bootloader-gen2-60.bin $(TESTFW_DIR)/bootloader-gen2-410.bin firmware/vescfw$(EXEEXT)
+	@$(MKDIR_P) $(IMAGESETS_DIR)
+	@rm -rf $@ $@.tar
+	$(AM_V_GEN)SOURCE_DATE_EPOCH=$(IMAGESETS_EPOCH) firmware/vescfw build --name vesc-6.05-test --version 6.05 \
+		--source "vescd test firmware (firmware/testfw)" \
+		--app 60=$(TESTFW_DIR)/app-6.05-60.bin --bootloader 60=$(TESTFW_DIR)/bootloader-gen2-60.bin \
+		--app 410=$(TESTFW_DIR)/app-6.05-410.bin --bootloader 410=$(TESTFW_DIR)/bootloader-gen2-410.bin \
+		--output $@ >/dev/null
+$(IMAGESETS_DIR)/vesc-5.03-test.tar: $(IMAGESETS_DIR)/vesc-5.03-test
+	$(AM_V_GEN)firmware/vescfw pack --output $@ $< >/dev/null
+$(IMAGESETS_DIR)/vesc-6.05-test.tar: $(IMAGESETS_DIR)/vesc-6.05-test
+	$(AM_V_GEN)firmware/vescfw pack --output $@ $< >/dev/null
+
+imagesets: $(TESTFW_IMAGES) $(IMAGESETS)
+all-local: imagesets
+else
+imagesets:
+	@echo "imagesets: skipped: install gcc-arm-none-eabi (and reconfigure) to build the test firmware"
+endif
+.PHONY: imagesets
+
+clean-local: clean-imagesets
+clean-imagesets:
+	-rm -rf $(IMAGESETS_DIR) $(TESTFW_DIR)/*.elf $(TESTFW_DIR)/*.raw $(TESTFW_DIR)/*.bin
+.PHONY: clean-imagesets

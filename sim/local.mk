@@ -1,1 +1,78 @@
+# --- simbus begin ---
+# The userspace CAN bus (vbus): sim/libsimbus.a holds the bus layer of
+# vesc-sim (hub, join, socketcan; sim/simbus.h) and the candump frame syntax
+# the vbus tools share.  vesc-sim links it with $(LIBEVENT_LIBS).
+common_libvesc_a_SOURCES += common/canbits.h common/canbits.c
+
+noinst_LIBRARIES += sim/libsimbus.a
+sim_libsimbus_a_SOURCES = \
+	sim/simbus.h sim/simbus.c \
+	sim/vbus-frame.h sim/vbus-frame.c
+sim_libsimbus_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+
+noinst_PROGRAMS += sim/vbus-dump sim/vbus-send
+sim_vbus_dump_SOURCES = sim/vbus-dump.c
+sim_vbus_dump_LDADD = sim/libsimbus.a common/libvesc.a
+sim_vbus_send_SOURCES = sim/vbus-send.c
+sim_vbus_send_LDADD = sim/libsimbus.a common/libvesc.a
+
+check_PROGRAMS += \
+	tests/vbus/test-canbits \
+	tests/vbus/test-vbus-frame \
+	tests/vbus/test-simbus \
+	tests/vbus/test-hub \
+	tests/vbus/test-socketcan
+tests_vbus_test_canbits_SOURCES = tests/vbus/test-canbits.c common/canbits.h common/canbits.c
+tests_vbus_test_canbits_CFLAGS = $(TEST_CFLAGS)
+tests_vbus_test_canbits_LDADD = $(TEST_LIBS)
+tests_vbus_test_vbus_frame_SOURCES = tests/vbus/test-vbus-frame.c sim/vbus-frame.h sim/vbus-frame.c
+tests_vbus_test_vbus_frame_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_vbus_test_vbus_frame_CFLAGS = $(TEST_CFLAGS)
+tests_vbus_test_vbus_frame_LDADD = $(TEST_LIBS)
+tests_vbus_test_simbus_SOURCES = tests/vbus/test-simbus.c
+tests_vbus_test_simbus_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_vbus_test_simbus_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_vbus_test_simbus_LDADD = sim/libsimbus.a common/libvesc.a $(LIBEVENT_LIBS) $(TEST_LIBS)
+tests_vbus_test_hub_SOURCES = tests/vbus/test-hub.c
+tests_vbus_test_hub_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_vbus_test_hub_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_vbus_test_hub_LDADD = sim/libsimbus.a common/libvesc.a $(LIBEVENT_LIBS)
+tests_vbus_test_socketcan_SOURCES = tests/vbus/test-socketcan.c
+tests_vbus_test_socketcan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_vbus_test_socketcan_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_vbus_test_socketcan_LDADD = sim/libsimbus.a common/libvesc.a $(LIBEVENT_LIBS)
+
+TESTS += \
+	tests/vbus/test-canbits \
+	tests/vbus/test-vbus-frame \
+	tests/vbus/test-simbus \
+	tests/vbus/test-vbus-tools.py \
+	tests/vbus/test-socketcan.sh
+EXTRA_DIST += \
+	docs/examples/vbus_join.py \
+	tests/vbus/test-vbus-tools.py \
+	tests/vbus/test-socketcan.sh
+# --- simbus end ---
 # sim: build rules (included from the top-level Makefile.am)
+# --- simctl begin ---
+# vesc-sim: virtual VESC controllers (firmware + bootloader models) on the bus.
+# Pure models in sim/libvctl.a so unit tests link only them.
+noinst_LIBRARIES += sim/libvctl.a
+sim_libvctl_a_SOURCES = \
+	sim/simfw.h sim/simfw.c \
+	sim/vctl-rx.h sim/vctl-rx.c \
+	sim/vctl-flash.h sim/vctl-flash.c \
+	sim/physics.h sim/physics.c \
+	sim/presets.h sim/presets.c
+sim_libvctl_a_CFLAGS = $(AM_CFLAGS)
+
+bin_PROGRAMS += sim/vesc-sim
+sim_vesc_sim_SOURCES = \
+	sim/vesc-sim.c \
+	sim/vctl.h sim/vctl.c \
+	sim/control.h sim/control.c \
+	sim/imagemap.h sim/imagemap.c
+sim_vesc_sim_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+sim_vesc_sim_LDADD = sim/libvctl.a sim/libsimbus.a common/libvesc.a \
+	$(LIBEVENT_LIBS) $(JANSSON_LIBS) $(SODIUM_LIBS) -lm
+# --- simctl end ---

@@ -1,1 +1,41 @@
 # tests: build rules (included from the top-level Makefile.am)
+
+# Protocol codec unit tests (CMocka), one binary per module.  Each links only
+# the convenience library it tests (iwd style: the module must stand alone).
+# Expected bytes are worked out by hand from the spec, never by the code
+# under test; see the comment next to each vector.
+proto_unit_tests = \
+	tests/unit/test-crc \
+	tests/unit/test-wire \
+	tests/unit/test-can \
+	tests/unit/test-buffer \
+	tests/unit/test-comm \
+	tests/unit/test-serial
+
+check_PROGRAMS += $(proto_unit_tests)
+TESTS += $(proto_unit_tests)
+noinst_HEADERS += tests/unit/test-util.h
+
+tests_unit_test_crc_SOURCES = tests/unit/test-crc.c
+tests_unit_test_crc_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_crc_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+
+tests_unit_test_wire_SOURCES = tests/unit/test-wire.c
+tests_unit_test_wire_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_wire_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+
+tests_unit_test_can_SOURCES = tests/unit/test-can.c
+tests_unit_test_can_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_can_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+
+tests_unit_test_buffer_SOURCES = tests/unit/test-buffer.c
+tests_unit_test_buffer_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_buffer_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+
+tests_unit_test_comm_SOURCES = tests/unit/test-comm.c
+tests_unit_test_comm_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_comm_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+
+tests_unit_test_serial_SOURCES = tests/unit/test-serial.c
+tests_unit_test_serial_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_serial_LDADD = common/libvesc.a $(TEST_LIBS) -lm

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vesc-can.h" /* frame ids, VESC_ID_BROADCAST */
+
 #define VESC_BUFFER_MAX 512          /* RX_BUFFER_SIZE = PACKET_MAX_PL_LEN */
 #define VESC_SHORT_MAX 6             /* payloads up to this size go in one SHORT frame */
 
@@ -70,6 +72,9 @@ typedef struct VescReassembler {
         uint64_t last_usec;
         uint8_t buf[VESC_BUFFER_MAX];
         VescReassemblerStats stats;
+        /* A SHORT frame is delivered from here so that it does not disturb a
+         * long transfer in progress in buf (added by proto). */
+        uint8_t short_buf[VESC_SHORT_MAX];
 } VescReassembler;
 
 #define VESC_REASSEMBLER_TIMEOUT_USEC (500 * 1000)

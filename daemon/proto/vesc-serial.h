@@ -21,6 +21,9 @@ typedef struct VescSerialDecoder {
         size_t fill;
         uint64_t dropped_bytes;  /* garbage skipped while resynchronising */
         uint64_t frames;
+        /* Length of the frame delivered by the previous call, still at the
+         * start of buf; removed at the next call (added by proto). */
+        size_t pending;
 } VescSerialDecoder;
 
 void vesc_serial_decoder_init(VescSerialDecoder *d);

@@ -1,0 +1,314 @@
+/* sd-bus inside libevent, and the D-Bus adapter's shared helpers.
+ *
+ * The loop integration follows sd-bus's own glue for sd-event: a
+ * persistent EV_READ on the bus fd, an EV_WRITE present only while
+ * sd_bus_get_events() asks for POLLOUT, and one timer from the ABSOLUTE
+ * sd_bus_get_timeout().  Every wakeup drains sd_bus_process() and then
+ * re-arms.  libevent 2.1 has no "prepare" hook, so sends made outside
+ * dispatch (signals emitted from CAN callbacks) ask for a deferred re-arm
+ * through bus_schedule_rearm(): one per loop iteration however many
+ * messages were queued. */
+#include <errno.h>
+#include <event2/event.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "bus.h"
+#include "daemon.h"
+#include "errors.h"
+#include "log.h"
+#include "macro.h"
+
+#define BUS_ERROR_MAP_ROW(n, e, code, desc) SD_BUS_ERROR_MAP(VESCD_ERROR_PREFIX #n, e),
+
+const sd_bus_error_map bus_error_map[] = {
+        VESCD_ERRORS(BUS_ERROR_MAP_ROW)
+        SD_BUS_ERROR_MAP_END
+};
+
+struct Bus {
+        Daemon *d;
+        sd_bus *bus;
+        struct event *read_ev, *write_ev, *timer_ev, *rearm_ev;
+        bool rearm_scheduled;
+        bool write_armed;
+        bool dead;
+        BusFatalFn fatal_fn;
+        void *fatal_userdata;
+        void *listener_token;
+};
+
+static void bus_rearm(Bus *b);
+
+static void bus_dead(Bus *b, int r) {
+        if (b->dead)
+                return;
+        b->dead = true;
+        log_error_errno(r, "D-Bus connection failed: %m");
+        event_del(b->read_ev);
+        event_del(b->write_ev);
+        event_del(b->timer_ev);
+        if (b->fatal_fn)
+                b->fatal_fn(b->fatal_userdata, r);
+}
+
+static void bus_dispatch(Bus *b) {
+        int r;
+
+        if (b->dead)
+                return;
+        while ((r = sd_bus_process(b->bus, NULL)) > 0)
+                ;
+        if (r < 0) {
+                bus_dead(b, r);
+                return;
+        }
+        bus_rearm(b);
+}
+
+static void on_bus_event(evutil_socket_t fd, short what, void *userdata) {
+        Bus *b = userdata;
+
+        if (what & EV_WRITE)
+                b->write_armed = false;
+        bus_dispatch(b);
+}
+
+static void bus_rearm(Bus *b) {
+        uint64_t until, now;
+        struct timespec ts;
+        int events, r;
+
+        if (b->dead)
+                return;
+        events = sd_bus_get_events(b->bus);
+        if (events < 0) {
+                bus_dead(b, events);
+                return;
+        }
+        if (events & POLLOUT) {
+                if (!b->write_armed) {
+                        event_add(b->write_ev, NULL);
+                        b->write_armed = true;
+                }
+        } else if (b->write_armed) {
+                event_del(b->write_ev);
+                b->write_armed = false;
+        }
+
+        r = sd_bus_get_timeout(b->bus, &until);
+        if (r < 0) {
+                bus_dead(b, r);
+                return;
+        }
+        if (until == UINT64_MAX) {
+                event_del(b->timer_ev);
+                return;
+        }
+        /* absolute CLOCK_MONOTONIC µs: convert to relative, rounding up */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t) ts.tv_sec * USEC_PER_SEC + ((uint64_t) ts.tv_nsec + 999) / NSEC_PER_USEC;
+        uint64_t rel = until > now ? until - now : 0;
+        struct timeval tv = { .tv_sec = (time_t) (rel / USEC_PER_SEC), .tv_usec = (suseconds_t) (rel % USEC_PER_SEC) };
+        event_add(b->timer_ev, &tv);
+}
+
+static void on_rearm(evutil_socket_t fd, short what, void *userdata) {
+        Bus *b = userdata;
+
+        b->rearm_scheduled = false;
+        /* messages queued from outside dispatch may already be writable:
+         * dispatching also flushes them */
+        bus_dispatch(b);
+}
+
+/**
+ * bus_schedule_rearm() - re-arm after sends made outside dispatch
+ * @b: the bus
+ */
+void bus_schedule_rearm(Bus *b) {
+        if (b && !b->rearm_scheduled && !b->dead) {
+                b->rearm_scheduled = true;
+                event_active(b->rearm_ev, EV_TIMEOUT, 0);
+        }
+}
+
+/**
+ * bus_set_fatal_handler() - who to tell when the connection is lost
+ * @b: the bus
+ * @fn: callback
+ * @userdata: for @fn
+ */
+void bus_set_fatal_handler(Bus *b, BusFatalFn fn, void *userdata) {
+        b->fatal_fn = fn;
+        b->fatal_userdata = userdata;
+}
+
+sd_bus *bus_get(Bus *b) {
+        return b->bus;
+}
+
+Daemon *bus_daemon(Bus *b) {
+        return b->d;
+}
+
+/**
+ * bus_reply_errno() - reply with the org.vescd1.Error for an errno
+ * @m: the method call
+ * @error: -errno
+ * @fmt: message text (printf), or NULL for the error table's description
+ *
+ * Returns: what sd_bus_reply_method_error() returns.
+ */
+int bus_reply_errno(sd_bus_message *m, int error, const char *fmt, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        const VescdError *ve = vescd_error_from_errno(error);
+        char text[256];
+
+        if (fmt) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(text, sizeof text, fmt, ap);
+                va_end(ap);
+        } else
+                snprintf(text, sizeof text, "%s", ve->description);
+        sd_bus_error_set(&e, ve->bus_name, text);
+        return sd_bus_reply_method_error(m, &e);
+}
+
+/**
+ * bus_check_admin() - is the caller root or in the admin group
+ * @b: the bus
+ * @m: the method call
+ * @error: set to PermissionDenied on refusal
+ *
+ * Uses the sender's credentials as the bus reports them (effective uid,
+ * effective gid, supplementary groups; augmented from /proc where the bus
+ * cannot say), so the check does not depend on the bus policy alone.
+ *
+ * Returns: 1 allowed, -EPERM refused (error set), other -errno.
+ */
+int bus_check_admin(Bus *b, sd_bus_message *m, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const gid_t *groups = NULL;
+        uid_t uid;
+        gid_t gid = (gid_t) -1;
+        int n, r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+                                                 SD_BUS_CREDS_AUGMENT, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        (void) sd_bus_creds_get_egid(creds, &gid);
+        n = sd_bus_creds_get_supplementary_gids(creds, &groups);
+        if (n < 0)
+                n = 0;
+        if (daemon_check_admin(b->d, uid, gid, groups, (size_t) n) > 0)
+                return 1;
+        log_info("Refused %s.%s from uid %u: not root or in group %s", sd_bus_message_get_interface(m),
+                 sd_bus_message_get_member(m), (unsigned) uid, daemon_config(b->d)->admin_group);
+        return sd_bus_error_setf(error, VESCD_ERROR_PREFIX "PermissionDenied",
+                                 "Changing a controller needs root or membership in group '%s'",
+                                 daemon_config(b->d)->admin_group);
+}
+
+/**
+ * bus_new() - connect, register objects and take the bus name
+ * @d: the daemon
+ * @address: D-Bus address, or NULL for the system bus
+ * @ret: receives the adapter
+ *
+ * Returns: 0 or -errno (logged).
+ */
+int bus_new(Daemon *d, const char *address, Bus **ret) {
+        struct event_base *base = daemon_event_base(d);
+        Bus *b;
+        int r, fd;
+
+        b = calloc(1, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        b->d = d;
+
+        if (address) {
+                r = sd_bus_new(&b->bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(b->bus, address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(b->bus, true);
+                if (r >= 0)
+                        r = sd_bus_set_trusted(b->bus, false);
+                if (r >= 0)
+                        r = sd_bus_negotiate_creds(b->bus, true, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+                                                                         SD_BUS_CREDS_SUPPLEMENTARY_GIDS);
+                if (r >= 0)
+                        r = sd_bus_start(b->bus);
+        } else
+                r = sd_bus_open_system(&b->bus);
+        if (r < 0) {
+                log_error_errno(r, "Failed to connect to %s: %m", address ? address : "the system bus");
+                bus_free(b);
+                return r;
+        }
+
+        r = sd_bus_error_add_map(bus_error_map);
+        if (r < 0) {
+                bus_free(b);
+                return r;
+        }
+        r = sd_bus_add_object_manager(b->bus, NULL, BUS_PATH);
+        if (r >= 0)
+                r = bus_manager_register(b);
+        if (r >= 0)
+                r = bus_controller_register(b);
+        if (r >= 0)
+                r = sd_bus_request_name(b->bus, BUS_NAME, 0);
+        if (r < 0) {
+                log_error_errno(r, "Failed to publish " BUS_NAME " on D-Bus: %m");
+                bus_free(b);
+                return r;
+        }
+
+        fd = sd_bus_get_fd(b->bus);
+        b->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_bus_event, b);
+        b->write_ev = event_new(base, fd, EV_WRITE, on_bus_event, b);
+        b->timer_ev = evtimer_new(base, on_bus_event, b);
+        b->rearm_ev = event_new(base, -1, 0, on_rearm, b);
+        if (!b->read_ev || !b->write_ev || !b->timer_ev || !b->rearm_ev || event_add(b->read_ev, NULL) < 0) {
+                bus_free(b);
+                return -ENOMEM;
+        }
+        bus_rearm(b);
+        *ret = b;
+        return 0;
+}
+
+/**
+ * bus_free() - flush, close and free the adapter
+ * @b: the adapter or NULL
+ *
+ * Returns: NULL.
+ */
+Bus *bus_free(Bus *b) {
+        if (!b)
+                return NULL;
+        bus_manager_unregister(b);
+        if (b->read_ev)
+                event_free(b->read_ev);
+        if (b->write_ev)
+                event_free(b->write_ev);
+        if (b->timer_ev)
+                event_free(b->timer_ev);
+        if (b->rearm_ev)
+                event_free(b->rearm_ev);
+        if (b->bus)
+                sd_bus_flush_close_unref(b->bus);
+        free(b);
+        return NULL;
+}

@@ -1,0 +1,56 @@
+/* vescd's configuration: defaults < /etc/vescd/vescd.conf < command line.
+ *
+ * The file is "key = value" lines; "[section]" headers may group keys for
+ * readability and are otherwise ignored (key names are unique); '#' and ';'
+ * start comments.  Every key is also a command-line option --KEY VALUE.
+ * A Config is built whole and then treated as immutable; SIGHUP builds a
+ * new one and swaps it in (config_reload_compatible() says what can change
+ * at run time).  Documented in docs/vescd.conf.md. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+typedef struct Config {
+        char *transport;            /* "vbus:PATH" or "socketcan:IFACE" */
+        char *bus_address;          /* NULL: the system bus */
+        char *state_dir;
+        char *json_socket;
+        char *admin_group;
+        unsigned can_id;            /* vescd's own CAN id, 0..254 */
+        double time_scale;          /* multiplies every protocol timeout */
+        int log_level;
+        double telemetry_rate_hz;   /* Telemetry signal rate */
+        double poll_rate_hz;        /* GET_VALUES polling of silent controllers */
+        unsigned offline_timeout_ms;
+        bool scan_on_start;
+        bool manage_link;           /* socketcan: set bitrate/restart through libsocketcan */
+        unsigned bitrate;
+        unsigned restart_ms;
+} Config;
+
+#define VESCD_DEFAULT_CONFIG_FILE SYSCONFDIR "/vescd/vescd.conf"
+
+typedef struct ConfigKey {
+        const char *name;
+        const char *help;
+} ConfigKey;
+
+/* The table of keys, NULL-terminated (for --help and getopt). */
+const ConfigKey *config_keys(void);
+
+int config_init_defaults(Config *c);      /* -ENOMEM */
+void config_done(Config *c);
+Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free)
+
+/* Set one key from text.  -ENOENT unknown key, -EINVAL bad value/range. */
+int config_set(Config *c, const char *key, const char *value);
+/* Parse a file.  Missing file with missing_ok: 0.  On a bad line: -EINVAL and
+ * *ret_line (if not NULL) = line number. */
+int config_load_file(Config *c, const char *path, bool missing_ok, unsigned *ret_line);
+/* Returns the name of the first key that differs and cannot change at run
+ * time, or NULL if new can replace old in a running daemon. */
+const char *config_reload_incompatible(const Config *old, const Config *new);

@@ -1,0 +1,95 @@
+/* CAN transports: where frames come from and go to, behind one small ops
+ * interface, so the rest of vescd never knows whether it sits on a kernel
+ * SocketCAN interface or on the userspace vbus.
+ *
+ *   vbus:PATH        Unix SOCK_SEQPACKET client of a vbus hub; one 16-byte
+ *                    struct can_frame per message (DESIGN.md "vbus")
+ *   socketcan:IFACE  CAN_RAW socket with kernel filters for the VESC frames,
+ *                    error frames for bus state, SO_RXQ_OVFL drop counter
+ *
+ * Common to both (transport.c): reading until EAGAIN from one persistent
+ * libevent read event, a bounded TX queue that absorbs EAGAIN/ENOBUFS and
+ * is retried from a short timer (never spinning), and counters.  A frame
+ * that does not fit the queue is refused with -ENOBUFS and counted — never
+ * dropped silently. */
+#pragma once
+
+#include <linux/can.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+
+typedef enum TransportBusState {
+        TRANSPORT_BUS_UNKNOWN = 0,
+        TRANSPORT_BUS_ACTIVE = 1,
+        TRANSPORT_BUS_WARNING = 2,
+        TRANSPORT_BUS_PASSIVE = 3,
+        TRANSPORT_BUS_OFF = 4,
+        TRANSPORT_BUS_DOWN = 5,      /* connection lost */
+        _TRANSPORT_BUS_MAX,
+} TransportBusState;
+
+/* "unknown", "error-active", "error-warning", "error-passive", "bus-off", "down" */
+const char *transport_bus_state_to_string(TransportBusState s);
+
+typedef struct TransportStats {
+        uint64_t rx_frames;
+        uint64_t tx_frames;
+        uint64_t tx_queued;          /* frames that had to wait in the TX queue */
+        uint64_t tx_retries;         /* write attempts that got EAGAIN/ENOBUFS */
+        uint64_t tx_dropped;         /* refused: queue full or transport down */
+        uint64_t rx_dropped;         /* kernel receive-queue overflows (SO_RXQ_OVFL) */
+        uint64_t error_frames;
+        uint64_t bus_off;
+} TransportStats;
+
+typedef struct Transport Transport;
+
+typedef struct TransportCallbacks {
+        void (*frame)(void *userdata, const struct can_frame *f);
+        void (*state)(void *userdata, TransportBusState state);
+        /* The transport failed for good (hub closed, interface gone). */
+        void (*fatal)(void *userdata, int error);
+} TransportCallbacks;
+
+/* Operations a concrete transport implements (transport-*.c). */
+typedef struct TransportOps {
+        const char *kind;
+        /* Open the fd for arg (the part after "kind:").  own_id selects the
+         * kernel filter.  Returns the fd or -errno. */
+        int (*open)(Transport *t, const char *arg, uint8_t own_id);
+        /* One frame.  1 = frame read, 0 = nothing more (EAGAIN), -errno;
+         * -ECONNRESET on orderly EOF. */
+        int (*read)(Transport *t, struct can_frame *ret);
+        /* 0 sent, -EAGAIN/-ENOBUFS try later, other -errno fatal. */
+        int (*write)(Transport *t, const struct can_frame *f);
+} TransportOps;
+
+#define TRANSPORT_TX_QUEUE_MAX 1024
+#define TRANSPORT_TX_RETRY_USEC 2000
+
+/* spec: "vbus:PATH" or "socketcan:IFACE".  -EINVAL unknown kind. */
+int transport_new(struct event_base *base, const char *spec, uint8_t own_id, const TransportCallbacks *cb,
+                  void *userdata, Transport **ret);
+Transport *transport_free(Transport *t);
+
+/* Queue a frame; written at once when possible.  -ENOBUFS queue full,
+ * -ENETDOWN transport down. */
+int transport_send(Transport *t, const struct can_frame *f);
+
+const char *transport_spec(const Transport *t);
+const char *transport_kind(const Transport *t);
+/* The interface name for socketcan, NULL for vbus. */
+const char *transport_ifname(const Transport *t);
+TransportBusState transport_bus_state(const Transport *t);
+void transport_get_stats(const Transport *t, TransportStats *ret);
+size_t transport_tx_pending(const Transport *t);
+
+/* For the implementations. */
+int transport_fd(const Transport *t);
+/* SO_RXQ_OVFL carries the socket's running total of drops. */
+void transport_set_rx_dropped_total(Transport *t, uint64_t total);
+
+extern const TransportOps transport_vbus_ops;
+extern const TransportOps transport_socketcan_ops;

@@ -1,0 +1,96 @@
+/* Preset boards, exactly as DESIGN.md's table describes them. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "macro.h"
+#include "presets.h"
+
+#define UUID_A "3c0029000d51393236353934"
+#define UUID_B "2f002b001451363336333531"
+
+/* Status schedules in the two-set form (sim_fw_appconf_schedule()). */
+#define SCHED_OFF(major) ((SimStatusSchedule) { .rate = { 50, (major) >= 6 ? 5 : 0 } })
+#define SCHED_S1_50HZ ((SimStatusSchedule) { .rate = { 50, 0 }, .msgs = { 0x01, 0 } })
+#define SCHED_S1234_50HZ(major) ((SimStatusSchedule) { .rate = { 50, (major) >= 6 ? 5 : 0 }, .msgs = { 0x0f, 0 } })
+
+typedef struct PresetRow {
+        const char *uuid;
+        uint8_t id, major, minor, gen;
+        SimStatusSchedule sched;
+} PresetRow;
+
+typedef struct Preset {
+        const char *name;
+        size_t n;
+        PresetRow rows[PRESET_MAX_CONTROLLERS];
+} Preset;
+
+static const Preset presets[] = {
+        /* The seed: A's update took (config reset: id 12, broadcasts off),
+         * B stayed on 3.58 with STATUS_1 at 50 Hz. */
+        { "dual-mismatch", 2, {
+                { UUID_A, 12, 5, 3, 1, SCHED_OFF(5) },
+                { UUID_B, 74, 3, 58, 1, SCHED_S1_50HZ },
+        } },
+        { "dual-ok", 2, {
+                { UUID_A, 12, 6, 5, 2, SCHED_S1234_50HZ(6) },
+                { UUID_B, 74, 6, 5, 2, SCHED_S1234_50HZ(6) },
+        } },
+        { "single", 1, {
+                { UUID_A, 12, 6, 5, 2, SCHED_OFF(6) },
+        } },
+        { "dual-old-bootloader", 2, {
+                { UUID_A, 12, 5, 3, 1, SCHED_OFF(5) },
+                { UUID_B, 74, 5, 3, 1, SCHED_OFF(5) },
+        } },
+        { "dual-358", 2, {
+                { UUID_A, 10, 3, 58, 1, SCHED_OFF(3) },
+                { UUID_B, 74, 3, 58, 1, SCHED_OFF(3) },
+        } },
+};
+
+const char *const preset_names[] = {
+        "dual-mismatch", "dual-ok", "single", "dual-old-bootloader", "dual-358", NULL,
+};
+
+static void uuid_parse(const char *hex, uint8_t out[static 12]) {
+        for (int i = 0; i < 12; i++) {
+                unsigned v = 0;
+                (void) sscanf(hex + 2 * i, "%2x", &v);
+                out[i] = (uint8_t) v;
+        }
+}
+
+/**
+ * preset_lookup() - controller specs of a preset board
+ * @name: preset name
+ * @specs: receives the controllers, named "A", "B", ...
+ *
+ * Returns the number of controllers, or -ENOENT.
+ */
+int preset_lookup(const char *name, VctlSpec specs[static PRESET_MAX_CONTROLLERS]) {
+        for (size_t i = 0; i < ELEMENTSOF(presets); i++) {
+                const Preset *p = &presets[i];
+
+                if (strcmp(p->name, name) != 0)
+                        continue;
+                for (size_t k = 0; k < p->n; k++) {
+                        const PresetRow *r = &p->rows[k];
+
+                        specs[k] = (VctlSpec) {
+                                .id = r->id,
+                                .major = r->major,
+                                .minor = r->minor,
+                                .bootloader_generation = r->gen,
+                                .schedule = r->sched,
+                        };
+                        snprintf(specs[k].name, sizeof specs[k].name, "%c", (char) ('A' + k));
+                        snprintf(specs[k].hw_name, sizeof specs[k].hw_name, "60");
+                        uuid_parse(r->uuid, specs[k].uuid);
+                }
+                return (int) p->n;
+        }
+        return -ENOENT;
+}

@@ -1,0 +1,243 @@
+/* Per-version facts of the simulated firmware: signatures and serialized
+ * configuration sizes (spec §13.1-13.2), default configuration blobs, and
+ * reading/writing the stable APPCONF/MCCONF prefix (spec §13.3). */
+#include <errno.h>
+#include <string.h>
+
+#include "macro.h"
+#include "simfw.h"
+#include "wire.h"
+
+/* Ordered by version.  Sizes and signatures from spec §13.1/§13.2; 6.02
+ * shares the 6.00 layout (same signatures). */
+static const SimFwInfo fw_table[] = {
+        { 3, 58,  503309878u, 1962523771u, 403, 170 },
+        { 5,  3, 2525666056u, 3733512279u, 484, 476 },
+        { 6,  0,  776184161u,  486554156u, 481, 493 },
+        { 6,  2,  776184161u,  486554156u, 481, 493 },
+        { 6,  5, 1065524471u, 2099347128u, 477, 278 },
+        { 6,  6,  788332866u, 2099347128u, 483, 278 },
+        { 7,  0, 1470992211u, 2384027283u, 488, 284 },
+};
+
+/**
+ * sim_fw_info() - the table row describing a firmware version
+ * @major: firmware major
+ * @minor: firmware minor
+ *
+ * Returns the row of the newest known release not newer than major.minor,
+ * or the oldest row for versions below the table.  Never NULL.
+ */
+const SimFwInfo *sim_fw_info(unsigned major, unsigned minor) {
+        const SimFwInfo *best = &fw_table[0];
+        unsigned code = sim_fw_code(major, minor);
+
+        for (size_t i = 0; i < ELEMENTSOF(fw_table); i++)
+                if (sim_fw_code(fw_table[i].major, fw_table[i].minor) <= code)
+                        best = &fw_table[i];
+        return best;
+}
+
+/**
+ * sim_fw_known() - whether major.minor has its own table row
+ * @major: firmware major
+ * @minor: firmware minor
+ *
+ * Returns true for the releases whose layouts vesc-sim reproduces exactly.
+ */
+bool sim_fw_known(unsigned major, unsigned minor) {
+        for (size_t i = 0; i < ELEMENTSOF(fw_table); i++)
+                if (fw_table[i].major == major && fw_table[i].minor == minor)
+                        return true;
+        return false;
+}
+
+/**
+ * sim_fw_rx_gen() - receive-buffer generation of a version (spec §8.3)
+ * @major: firmware major
+ * @minor: firmware minor
+ *
+ * Returns SIM_RX_SINGLE up to 6.00, SIM_RX_MULTI_602 for 6.02-6.04,
+ * SIM_RX_MULTI_605 from 6.05.
+ */
+SimRxGen sim_fw_rx_gen(unsigned major, unsigned minor) {
+        unsigned code = sim_fw_code(major, minor);
+
+        if (code <= 600)
+                return SIM_RX_SINGLE;
+        if (code < 605)
+                return SIM_RX_MULTI_602;
+        return SIM_RX_MULTI_605;
+}
+
+static void fill_pattern(uint8_t *out, size_t from, size_t to) {
+        /* Deterministic, non-zero, offset-dependent: a restore that shifts
+         * bytes shows up in a comparison. */
+        for (size_t i = from; i < to; i++)
+                out[i] = (uint8_t) (i * 37u + 11u);
+}
+
+/**
+ * sim_fw_default_appconf() - APPCONF blob as a freshly flashed firmware has it
+ * @major: firmware major
+ * @minor: firmware minor
+ * @id: controller id to put at offset 4
+ * @out: receives the blob (signature first)
+ *
+ * Returns the blob length (the version's serialized APPCONF size).
+ */
+size_t sim_fw_default_appconf(unsigned major, unsigned minor, uint8_t id, uint8_t out[static SIM_CONF_MAX]) {
+        const SimFwInfo *fi = sim_fw_info(major, minor);
+        size_t n = fi->app_size;
+
+        memset(out, 0, SIM_CONF_MAX);
+        fill_pattern(out, 40, n);
+        be32_put(out, fi->app_signature);
+        out[4] = id;
+        be32_put(out + 5, 1000);                /* timeout_msec */
+        be32_put(out + 9, f32a_to_bits(0.0f));  /* timeout_brake_current */
+        if (major >= 6) {
+                be16_put(out + 13, 50);         /* can_status_rate_1 */
+                be16_put(out + 15, 5);          /* can_status_rate_2 */
+                out[17] = 0;                    /* can_status_msgs_r1 */
+                out[18] = 0;                    /* can_status_msgs_r2 */
+                out[19] = 2;                    /* can_baud_rate: 500K */
+                out[23] = 0;                    /* can_mode: VESC */
+        } else {
+                out[13] = 0;                    /* send_can_status: disabled */
+                be16_put(out + 14, 50);         /* send_can_status_rate_hz */
+                out[16] = 2;                    /* can_baud_rate: 500K */
+        }
+        return n;
+}
+
+/**
+ * sim_fw_default_mcconf() - MCCONF blob as a freshly flashed firmware has it
+ * @major: firmware major
+ * @minor: firmware minor
+ * @out: receives the blob
+ *
+ * Returns the blob length.  The stable prefix holds FOC, ±60 A motor,
+ * 60/-20 A battery current, ±100000 ERPM.
+ */
+size_t sim_fw_default_mcconf(unsigned major, unsigned minor, uint8_t out[static SIM_CONF_MAX]) {
+        const SimFwInfo *fi = sim_fw_info(major, minor);
+        size_t n = fi->mc_size;
+
+        memset(out, 0, SIM_CONF_MAX);
+        fill_pattern(out, 40, n);
+        be32_put(out, fi->mc_signature);
+        out[4] = 1;     /* pwm_mode */
+        out[5] = 0;     /* comm_mode */
+        out[6] = 2;     /* motor_type FOC */
+        out[7] = 0;     /* sensor_mode */
+        be32_put(out + 8, f32a_to_bits(60.0f));
+        be32_put(out + 12, f32a_to_bits(-60.0f));
+        be32_put(out + 16, f32a_to_bits(60.0f));
+        be32_put(out + 20, f32a_to_bits(-20.0f));
+        if (sim_fw_code(major, minor) >= 605) {
+                be16_put(out + 24, (uint16_t) wire_scale16(-1.0, 10000)); /* l_in_current_map_start */
+                be16_put(out + 26, (uint16_t) wire_scale16(0.005, 10000));
+                be32_put(out + 28, f32a_to_bits(150.0f));
+                be32_put(out + 32, f32a_to_bits(-100000.0f));
+                be32_put(out + 36, f32a_to_bits(100000.0f));
+        } else {
+                be32_put(out + 24, f32a_to_bits(150.0f));
+                be32_put(out + 28, f32a_to_bits(-100000.0f));
+                be32_put(out + 32, f32a_to_bits(100000.0f));
+        }
+        return n;
+}
+
+/**
+ * sim_fw_appconf_schedule() - read the status broadcast schedule
+ * @major: firmware major (selects the encoding, spec §5.2)
+ * @app: APPCONF blob
+ * @len: its length
+ * @ret: the schedule, in the two-set form
+ */
+void sim_fw_appconf_schedule(unsigned major, const uint8_t *app, size_t len, SimStatusSchedule *ret) {
+        static const uint8_t enum_to_bits[] = { 0x00, 0x01, 0x03, 0x07, 0x0f, 0x1f };
+
+        *ret = (SimStatusSchedule) {};
+        if (major >= 6) {
+                if (len < 19)
+                        return;
+                ret->rate[0] = be16_get(app + 13);
+                ret->rate[1] = be16_get(app + 15);
+                ret->msgs[0] = app[17] & 0x3f;
+                ret->msgs[1] = app[18] & 0x3f;
+        } else {
+                if (len < 16)
+                        return;
+                /* Values past the enum send nothing (the firmware's switch has no case). */
+                ret->msgs[0] = app[13] < ELEMENTSOF(enum_to_bits) ? enum_to_bits[app[13]] : 0;
+                ret->rate[0] = be16_get(app + 14);
+        }
+}
+
+/**
+ * sim_fw_appconf_set_schedule() - store a schedule in an APPCONF blob
+ * @major: firmware major
+ * @app: APPCONF blob, modified in place
+ * @len: its length
+ * @s: schedule
+ *
+ * Returns 0, or -EINVAL when the blob is too short or (3.x-5.x) the set is
+ * not one of the enum's prefixes.
+ */
+int sim_fw_appconf_set_schedule(unsigned major, uint8_t *app, size_t len, const SimStatusSchedule *s) {
+        if (major >= 6) {
+                if (len < 19)
+                        return -EINVAL;
+                be16_put(app + 13, s->rate[0]);
+                be16_put(app + 15, s->rate[1]);
+                app[17] = s->msgs[0];
+                app[18] = s->msgs[1];
+                return 0;
+        }
+        if (len < 16)
+                return -EINVAL;
+        for (uint8_t e = 0; e <= 5; e++)
+                if (s->msgs[0] == (uint8_t) ((1u << e) - 1u)) {
+                        app[13] = e;
+                        be16_put(app + 14, s->rate[0]);
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/**
+ * sim_fw_mcconf_limits() - motor limits from the MCCONF stable prefix
+ * @major: firmware major
+ * @minor: firmware minor
+ * @mc: MCCONF blob
+ * @len: its length
+ * @ret: limits (defaults where the blob is too short)
+ */
+void sim_fw_mcconf_limits(unsigned major, unsigned minor, const uint8_t *mc, size_t len, SimMotorLimits *ret) {
+        size_t erpm_off = sim_fw_code(major, minor) >= 605 ? 32 : 28;
+
+        *ret = (SimMotorLimits) { 60, -60, 60, -20, -100000, 100000 };
+        if (len >= 24) {
+                ret->current_max = f32a_from_bits(be32_get(mc + 8));
+                ret->current_min = f32a_from_bits(be32_get(mc + 12));
+                ret->in_current_max = f32a_from_bits(be32_get(mc + 16));
+                ret->in_current_min = f32a_from_bits(be32_get(mc + 20));
+        }
+        if (len >= erpm_off + 8) {
+                ret->erpm_min = f32a_from_bits(be32_get(mc + erpm_off));
+                ret->erpm_max = f32a_from_bits(be32_get(mc + erpm_off + 4));
+        }
+}
+
+/**
+ * sim_fw_appconf_timeout_msec() - APPCONF timeout_msec (offset 5)
+ * @app: APPCONF blob
+ * @len: its length
+ *
+ * Returns the command timeout in ms, 1000 when the blob is too short.
+ */
+uint32_t sim_fw_appconf_timeout_msec(const uint8_t *app, size_t len) {
+        return len >= 9 ? be32_get(app + 5) : 1000;
+}

@@ -1,0 +1,69 @@
+/* What differs between the firmware versions vesc-sim imitates: one table of
+ * facts per release (configuration signatures and sizes) and small
+ * predicates for each behaviour that changed between releases (spec §5.2,
+ * §6.2, §8.2-8.3, §12.1-12.2, §13, §14.3).  Also the configuration blobs a
+ * freshly flashed controller of a version reports (signature + stable prefix,
+ * spec §13.3).
+ *
+ * Pure: no I/O, no allocation, no clock. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_CONF_MAX 512
+
+/* The receive-buffer model of a generation (spec §8.3). */
+typedef enum SimRxGen {
+        SIM_RX_SINGLE = 0,      /* 3.x .. 6.00: one buffer, absolute offsets */
+        SIM_RX_MULTI_602 = 1,   /* 6.02: three buffers, unmatched -> buffer 0 */
+        SIM_RX_MULTI_605 = 2,   /* 6.05+: three buffers, unmatched dropped */
+} SimRxGen;
+
+typedef struct SimFwInfo {
+        uint8_t major, minor;      /* the release whose layout this row describes */
+        uint32_t mc_signature, app_signature;
+        uint16_t mc_size, app_size; /* serialized sizes without the command byte */
+} SimFwInfo;
+
+/* The known release at or below major.minor (the oldest row if below all). */
+const SimFwInfo *sim_fw_info(unsigned major, unsigned minor);
+/* True if this exact version has its own row. */
+bool sim_fw_known(unsigned major, unsigned minor);
+
+static inline unsigned sim_fw_code(unsigned major, unsigned minor) {
+        return major * 100u + minor;
+}
+
+SimRxGen sim_fw_rx_gen(unsigned major, unsigned minor);
+
+/* Config blobs with firmware defaults for a version: signature, the given
+ * controller id, timeout 1000 ms, broadcasts off (6.x: rate 1 = 50 Hz and
+ * rate 2 = 5 Hz with empty sets; older: disabled at 50 Hz), 500 kbit/s, the
+ * rest a fixed pattern.  Return the blob length. */
+size_t sim_fw_default_appconf(unsigned major, unsigned minor, uint8_t id, uint8_t out[static SIM_CONF_MAX]);
+size_t sim_fw_default_mcconf(unsigned major, unsigned minor, uint8_t out[static SIM_CONF_MAX]);
+
+/* The status schedule held in an APPCONF blob, normalised to the 6.x form:
+ * two (rate, bit set) pairs; bit0 STATUS .. bit5 STATUS_6.  For 3.x-5.03
+ * the one enum schedule becomes set 1, set 2 is empty. */
+typedef struct SimStatusSchedule {
+        uint16_t rate[2];
+        uint8_t msgs[2];
+} SimStatusSchedule;
+
+void sim_fw_appconf_schedule(unsigned major, const uint8_t *app, size_t len, SimStatusSchedule *ret);
+/* Write a schedule into an APPCONF blob in the version's own encoding.  For
+ * 3.x-5.03 the set must be a prefix (STATUS, +2, +3, +4, +5); set 2 is
+ * ignored there.  -EINVAL if the set cannot be expressed. */
+int sim_fw_appconf_set_schedule(unsigned major, uint8_t *app, size_t len, const SimStatusSchedule *s);
+
+/* Motor limits from the stable MCCONF prefix (spec §13.3, config layouts). */
+typedef struct SimMotorLimits {
+        float current_max, current_min, in_current_max, in_current_min;
+        float erpm_min, erpm_max;
+} SimMotorLimits;
+void sim_fw_mcconf_limits(unsigned major, unsigned minor, const uint8_t *mc, size_t len, SimMotorLimits *ret);
+/* APPCONF timeout_msec at offset 5. */
+uint32_t sim_fw_appconf_timeout_msec(const uint8_t *app, size_t len);

@@ -1,0 +1,105 @@
+/* One virtual VESC controller on a SimBus: identity (CAN id, UUID, hw name,
+ * firmware version, bootloader generation), the firmware's CAN behaviour
+ * for its version (status schedules, PING/PONG, NOTIFY_BOOT, buffered COMM
+ * commands through the generation's own receive buffers, the global reply
+ * address), the flash/bootloader model with its timing (kernel-locked flash
+ * operations and the three-deep hardware FIFO, spec §14.6), the physical
+ * model, and the fault-injection hooks the control socket uses.
+ *
+ * Runs on the libevent base of its VctlEnv; single-threaded. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "simfw.h"
+
+struct event_base;
+typedef struct SimBus SimBus;
+typedef struct Vctl Vctl;
+
+typedef struct SimImageMapEntry {
+        uint8_t sha256[32];
+        uint8_t major, minor;
+} SimImageMapEntry;
+
+/* Shared by every controller; owned by main. */
+typedef struct VctlEnv {
+        struct event_base *base;
+        SimBus *bus;
+        double time_scale;               /* multiplies every firmware timing */
+        const SimImageMapEntry *image_map;
+        size_t n_image_map;
+        bool verbose;
+} VctlEnv;
+
+typedef struct VctlSpec {
+        char name[8];                    /* "A", "B", ... */
+        uint8_t uuid[12];
+        uint8_t id;
+        uint8_t major, minor;
+        uint8_t bootloader_generation;   /* 1 or 2 */
+        SimStatusSchedule schedule;
+        char hw_name[33];
+} VctlSpec;
+
+typedef enum VctlPowerCycleAt {
+        VCTL_PC_NONE = 0,
+        VCTL_PC_ERASE,                   /* next ERASE_NEW_APP / ERASE_BOOTLOADER */
+        VCTL_PC_WRITE,                   /* next WRITE_NEW_APP_DATA */
+        VCTL_PC_BOOTLOADER,              /* next bootloader erase/copy of the application */
+        VCTL_PC_NOW,
+        _VCTL_PC_MAX,
+        _VCTL_PC_INVALID = -22,
+} VctlPowerCycleAt;
+
+VctlPowerCycleAt vctl_power_cycle_at_from_string(const char *s);
+
+typedef struct VctlCounters {
+        uint64_t rx_frames, tx_frames;
+        uint64_t injected_drops, injected_corruptions;
+        uint64_t fifo_overwritten;       /* lost in the hardware FIFO during flash operations */
+        uint64_t unheard;                /* arrived while the controller had no CAN at all */
+        uint64_t tx_muted;               /* frames not sent: muted or off the bus */
+        uint64_t commands;
+        uint64_t crc_drops;
+        uint64_t boots;
+        uint64_t erases, writes;
+} VctlCounters;
+
+typedef struct VctlInfo {
+        const char *name;
+        char uuid[25];
+        uint8_t id;
+        uint8_t major, minor;
+        const char *hw_name;
+        unsigned bootloader_generation;  /* 0 = broken */
+        const char *phase;               /* running erasing writing bootloader rebooting bricked muted */
+        bool muted, on_bus, riding;
+        double erpm, current, v_in, temp_fet;
+        VctlCounters counters;
+} VctlInfo;
+
+int vctl_new(const VctlEnv *env, const VctlSpec *spec, uint64_t seed, Vctl **ret);
+Vctl *vctl_free(Vctl *c);
+
+/* Join the bus and start as after power-on (6.x: NOTIFY_BOOT 0.5 s later). */
+int vctl_start(Vctl *c);
+
+void vctl_get_info(const Vctl *c, VctlInfo *ret);
+const char *vctl_name(const Vctl *c);
+/* uuid_hex: 24 lower-case hex digits. */
+bool vctl_matches(const Vctl *c, const char *name_or_uuid);
+
+/* Fault injection (control socket). */
+void vctl_set_drop(Vctl *c, double fraction);
+void vctl_set_corrupt(Vctl *c, double fraction);
+void vctl_set_mute(Vctl *c, bool mute);
+int vctl_power_cycle(Vctl *c, VctlPowerCycleAt at);
+void vctl_miss_jump(Vctl *c);
+int vctl_leave(Vctl *c);
+int vctl_join(Vctl *c);
+/* what: "erpm" (held until "free"), "current" (held until 0), "v_in", "temp_fet". */
+int vctl_set_value(Vctl *c, const char *what, const char *value);
+/* "MODE VALUE SECONDS; ..." with MODE current|brake|rpm|duty|release. */
+int vctl_ride(Vctl *c, const char *script);
