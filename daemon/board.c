@@ -78,6 +78,16 @@ static int version_cmp(const Controller *a, const Controller *b) {
         return 0;
 }
 
+/* "5.03", "6.05 test 3", and with_name: "6.05 (no_hw_limits)" */
+static void format_version(const Controller *c, char *buf, size_t size, bool with_name) {
+        int n = snprintf(buf, size, "%s", c->fw_version);
+
+        if (c->fw_test_build && n > 0 && (size_t) n < size)
+                n += snprintf(buf + n, size - (size_t) n, " test %u", c->fw_test_build);
+        if (with_name && c->fw_name[0] && n > 0 && (size_t) n < size)
+                snprintf(buf + n, size - (size_t) n, " (%s)", c->fw_name);
+}
+
 static int compare_one(const Controller *ref, const Controller *c, StrList *reasons, StrList *actions) {
         bool fw_differs = false;
         int r;
@@ -111,13 +121,15 @@ static int compare_one(const Controller *ref, const Controller *c, StrList *reas
                 if (r < 0)
                         return r;
         }
-        if (ref->mc_signature && c->mc_signature && ref->mc_signature != c->mc_signature) {
+        /* signatures belong to a firmware: with different firmware they
+         * differ by definition, so only compare them on equal firmware */
+        if (!fw_differs && ref->mc_signature && c->mc_signature && ref->mc_signature != c->mc_signature) {
                 r = strlist_addf(reasons, "motor configuration signature 0x%08x \u2260 0x%08x",
                                  (unsigned) ref->mc_signature, (unsigned) c->mc_signature);
                 if (r < 0)
                         return r;
         }
-        if (ref->app_signature && c->app_signature && ref->app_signature != c->app_signature) {
+        if (!fw_differs && ref->app_signature && c->app_signature && ref->app_signature != c->app_signature) {
                 r = strlist_addf(reasons, "app configuration signature 0x%08x \u2260 0x%08x",
                                  (unsigned) ref->app_signature, (unsigned) c->app_signature);
                 if (r < 0)
@@ -125,15 +137,11 @@ static int compare_one(const Controller *ref, const Controller *c, StrList *reas
         }
 
         if (fw_differs && !hw_differs) {
-                char target[32];
+                char target[96], current[32];
 
-                if (ref->fw_test_build)
-                        snprintf(target, sizeof target, "%s test %u", ref->fw_version, ref->fw_test_build);
-                else
-                        snprintf(target, sizeof target, "%s", ref->fw_version);
-                r = strlist_addf(actions, "update %s (id %u) from %s to %s%s%s%s", c->uuid_str, c->id,
-                                 c->fw_version, target,
-                                 ref->fw_name[0] ? " (" : "", ref->fw_name, ref->fw_name[0] ? ")" : "");
+                format_version(ref, target, sizeof target, true);
+                format_version(c, current, sizeof current, false);
+                r = strlist_addf(actions, "update %s (id %u) from %s to %s", c->uuid_str, c->id, current, target);
                 if (r < 0)
                         return r;
         } else if (hw_differs) {

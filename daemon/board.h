@@ -5,8 +5,9 @@
  * on the newest firmware (ties: lowest CAN id) — one line per difference,
  * e.g. "firmware 5.03 ≠ 3.58" (reference value first).  Compared: firmware
  * version, test build, firmware name, hardware name, bootloader generation
- * (when both are known), configuration signatures (when both are known;
- * by signature only, since the CAN id always differs).  Actions say what
+ * (when both are known), configuration signatures (when both are known
+ * and the firmware is the same; by signature only, since the CAN id always
+ * differs).  Actions say what
  * would repair it, e.g. "update 2f002b001451363336333531 (id 74) from 3.58
  * to 5.03".
  *

@@ -451,7 +451,7 @@ static void on_values(void *userdata, int error, uint8_t replier, const uint8_t 
                 ctl->c.dirty |= CONTROLLER_DIRTY_COUNTERS;
                 return;
         }
-        r = vesc_values_decode(reply + 1, len - 1, &v);
+        r = vesc_values_decode(reply, len, &v);
         if (r < 0) {
                 log_ctl_debug_errno(&ctl->c, r, "Malformed GET_VALUES reply (%zu bytes): %m", len);
                 return;

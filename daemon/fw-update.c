@@ -618,6 +618,13 @@ static bool backup_step(FwUpdateJob *job, FwSide *s) {
         return true;
 }
 
+static bool can_id_taken(const FwUpdateJob *job, const FwSide *s, uint8_t id) {
+        for (size_t i = 0; i < job->n; i++)
+                if (&job->sides[i] != s && job->sides[i].id.can_id == id)
+                        return true;
+        return false;
+}
+
 static uint32_t blob_signature(const uint8_t *b, size_t n) {
         return b && n >= 4 ? be32_get(b) : 0;
 }
@@ -653,17 +660,30 @@ static bool restore_step(FwUpdateJob *job, FwSide *s) {
         case 1:
                 sig = vesc_conf_signature(VESC_CONF_APP, s->id.major, s->id.minor);
                 if (s->appconf && sig != 0 && sig == blob_signature(s->appconf, s->appconf_len)) {
-                        if (vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 && id != s->id.can_id)
-                                s->alt_can_id = id;
-                        side_request(job, s,
-                                     vesc_conf_blob_encode(COMM_SET_APPCONF, s->appconf, s->appconf_len, s->req, sizeof s->req),
-                                     COMM_SET_APPCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
+                        ssize_t len = vesc_conf_blob_encode(COMM_SET_APPCONF, s->appconf, s->appconf_len, s->req,
+                                                            sizeof s->req);
+                        if (len > 1 && vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 &&
+                            id != s->id.can_id) {
+                                if (job->skip_can_id_restore || can_id_taken(job, s, id)) {
+                                        /* Keep the id it has now (the request is patched, not the backup). */
+                                        (void) vesc_appconf_set_controller_id(s->req + 1, (size_t) len - 1, s->id.can_id);
+                                        if (!job->skip_can_id_restore)
+                                                redo_add(s, "old CAN id not restored: another controller uses it now");
+                                } else
+                                        s->alt_can_id = id;
+                        }
+                        side_request(job, s, len, COMM_SET_APPCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
                         return false;
                 }
                 redo_add(s, "app configuration is at defaults (its layout changed): set up the app input and CAN status "
                             "broadcasts again");
                 if (!job->skip_can_id_restore && s->appconf &&
                     vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 && id != s->id.can_id) {
+                        if (can_id_taken(job, s, id)) {
+                                redo_add(s, "old CAN id not restored: another controller uses it now");
+                                s->step = 3;
+                                return restore_step(job, s);
+                        }
                         if (long_slot_free(job, s))
                                 side_request(job, s, vesc_simple_encode(COMM_GET_APPCONF, s->req, sizeof s->req),
                                              COMM_GET_APPCONF, true, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);

@@ -58,8 +58,11 @@ typedef struct JsonMethodSpec {
 #define P_JOB { .name = "job", .type = JSON_PARAM_INTEGER, .required = true, .min = 1, .max = INT32_MAX }
 
 static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
+        [JSON_METHOD_MANAGER_GET] = { "manager.get", false, {} },
         [JSON_METHOD_CONTROLLERS_LIST] = { "controllers.list", false, {} },
+        [JSON_METHOD_CONTROLLERS_SCAN] = { "controllers.scan", false, {} },
         [JSON_METHOD_CONTROLLER_GET] = { "controller.get", false, { P_UUID("uuid", true) } },
+        [JSON_METHOD_CONTROLLER_GET_VALUES] = { "controller.get_values", false, { P_UUID("uuid", true) } },
         [JSON_METHOD_CONTROLLER_REBOOT] = { "controller.reboot", true, { P_UUID("uuid", true) } },
         [JSON_METHOD_BOARD_GET] = { "board.get", false, {} },
         [JSON_METHOD_TELEMETRY_WATCH] = {
@@ -87,18 +90,18 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
         },
         [JSON_METHOD_JOB_GET] = { "job.get", false, { P_JOB } },
         [JSON_METHOD_JOB_CANCEL] = { "job.cancel", true, { P_JOB } },
-        /* Reading a configuration is a long multi-frame transfer, and the bus has one
-         * slot for those (DESIGN.md, request engine): privileged, so that unprivileged
-         * clients cannot starve updates and restores. */
-        [JSON_METHOD_CONFIG_BACKUP] = { "config.backup", true, { P_UUID("uuid", true) } },
+        /* Reading a configuration changes nothing: unprivileged, as BackupConfig. */
+        [JSON_METHOD_CONFIG_BACKUP] = { "config.backup", false, { P_UUID("uuid", true) } },
         [JSON_METHOD_CONFIG_RESTORE] = {
                 "config.restore", true, {
                         P_UUID("uuid", true),
-                        { .name = "mc", .type = JSON_PARAM_BASE64, .max = 16384 },
-                        { .name = "app", .type = JSON_PARAM_BASE64, .max = 16384 },
+                        { .name = "mcconf", .type = JSON_PARAM_BASE64, .max = 16384 },
+                        { .name = "appconf", .type = JSON_PARAM_BASE64, .max = 16384 },
                 },
         },
-        [JSON_METHOD_CONFIG_COMPARE] = { "config.compare", false, { P_UUIDS("controllers", 2, 2) } },
+        [JSON_METHOD_CONFIG_COMPARE] = {
+                "config.compare", false, { P_UUID("uuid", true), P_UUID("other", true) },
+        },
         [JSON_METHOD_CONFIG_COPY] = {
                 "config.copy", true, { P_UUID("from", true), P_UUID("to", true) },
         },

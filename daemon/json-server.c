@@ -71,6 +71,7 @@ typedef enum PendingChange {
 typedef struct ClientCtl {
         char uuid[UUID_STR_MAX + 1];
         bool watched;
+        bool initial; /* a new watch: send the latest sample even if it is not new */
         PendingChange pending;
         uint64_t sent_seq;
         uint64_t last_sent_usec;
@@ -139,6 +140,7 @@ struct JsonServer {
 
         struct event *reaper;
         JsonClient *dead_clients;
+        bool attached; /* returned to the caller: ops.detach runs at free */
 };
 
 static uint64_t now_usec(void) {
@@ -392,8 +394,8 @@ static int server_telemetry_values(JsonServer *s, ServerCtl *sc, json_t **ret, i
         return 0;
 }
 
-static json_t *telemetry_sample(JsonClient *c, const char *uuid, int id, json_t *values, uint64_t t) {
-        json_t *filtered = json_proto_filter_fields(values, c->fields);
+static json_t *telemetry_sample(const json_t *fields, const char *uuid, int id, json_t *values, uint64_t t) {
+        json_t *filtered = json_proto_filter_fields(values, fields);
 
         if (!filtered)
                 return NULL;
@@ -429,7 +431,7 @@ static void client_flush_telemetry(JsonClient *c) {
                 if (!e->watched)
                         continue;
                 sc = server_find_ctl(s, e->uuid);
-                if (!sc || sc->seq == e->sent_seq)
+                if (!sc || (sc->seq == e->sent_seq && !e->initial))
                         continue;
                 if (e->last_sent_usec != 0 && now < e->last_sent_usec + c->period_usec) {
                         next = MIN(next, e->last_sent_usec + c->period_usec);
@@ -438,15 +440,17 @@ static void client_flush_telemetry(JsonClient *c) {
                 if (client_congested(c))
                         return; /* flushed again once the client drained its output */
 
+                e->initial = false;
                 r = server_telemetry_values(s, sc, &values, &id);
-                if (r < 0) {
+                if (r < 0 || json_object_size(values) == 0) {
+                        json_decref(values);
                         e->sent_seq = sc->seq; /* nothing to send for this sample */
                         continue;
                 }
                 e->sent_seq = sc->seq;
                 e->last_sent_usec = now;
                 client_send(c, json_proto_notification(JSON_NOTIFY_TELEMETRY,
-                                                       telemetry_sample(c, e->uuid, id, values, now)));
+                                                       telemetry_sample(c->fields, e->uuid, id, values, now)));
                 json_decref(values);
                 if (c->dead)
                         return;
@@ -587,9 +591,11 @@ static int method_telemetry_watch(JsonClient *c, const JsonRequest *req, json_t 
                 json_array_foreach(uuids, i, u) {
                         ClientCtl *e = client_get_ctl(c, json_string_value(u));
 
+                        (void) server_get_ctl(s, json_string_value(u));
+
                         if (!e)
                                 return -ENOMEM;
-                        e->watched = true;
+                        e->watched = e->initial = true;
                 }
         else
                 for (size_t k = 0; k < s->n_ctls; k++) {
@@ -597,7 +603,7 @@ static int method_telemetry_watch(JsonClient *c, const JsonRequest *req, json_t 
 
                         if (!e)
                                 return -ENOMEM;
-                        e->watched = true;
+                        e->watched = e->initial = true;
                 }
 
         *ret = json_pack("{s:O?, s:O?, s:f}", "controllers", uuids, "fields", fields, "rate_hz", rate_hz);
@@ -665,7 +671,8 @@ static int method_telemetry_poll(JsonClient *c, const JsonRequest *req, json_t *
                         continue; /* went away meanwhile */
                 if (r < 0)
                         return r;
-                r = json_array_append_new(samples, telemetry_sample(c, json_string_value(u), id, values, now));
+                r = json_array_append_new(samples, telemetry_sample(param(req, "fields"), json_string_value(u), id,
+                                                                     values, now));
                 json_decref(values);
                 if (r < 0)
                         return -ENOMEM;
@@ -1284,6 +1291,7 @@ int json_server_new_with_ops(struct event_base *base, const JsonServerConfig *cf
                         return r;
         }
 
+        s->attached = true;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -1300,7 +1308,7 @@ int json_server_new_with_ops(struct event_base *base, const JsonServerConfig *cf
 JsonServer *json_server_free(JsonServer *s) {
         if (!s)
                 return NULL;
-        if (s->ops.detach)
+        if (s->attached && s->ops.detach)
                 s->ops.detach(s->userdata);
         while (s->clients) {
                 JsonClient *c = s->clients;

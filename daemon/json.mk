@@ -4,6 +4,9 @@
 
 json_proto_sources = daemon/json-proto.h daemon/json-proto.c
 
+# Into vescd (daemon/local.mk defines the program).
+daemon_vescd_SOURCES += $(json_proto_sources) daemon/json-server.h daemon/json-server.c daemon/json-daemon.c
+
 # Unit test: links only the module it tests (and jansson).
 check_PROGRAMS += tests/json/test-json-proto
 TESTS += tests/json/test-json-proto
@@ -55,6 +58,10 @@ tests_json_json_test_server_LDADD = $(JANSSON_LIBS) $(LIBEVENT_LIBS) $(SYSTEMD_L
 
 TESTS += tests/json/test-json-server.py
 dist_noinst_SCRIPTS += tests/json/test-json-server.py tests/json/jsontest.py
+
+# Against the real daemon: private dbus-daemon + vesc-sim (dual-mismatch) + vescd.
+TESTS += tests/json/test-json-integration.py
+dist_noinst_SCRIPTS += tests/json/test-json-integration.py
 
 dist_noinst_SCRIPTS += clients/examples/dashboard.py
 EXTRA_DIST += docs/json-protocol.md docs/api-map.md

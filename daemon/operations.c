@@ -131,7 +131,7 @@ static void values_done(void *userdata, int error, uint8_t replier, const uint8_
                 op_fail(op, error);
                 return;
         }
-        r = vesc_values_decode(reply + 1, len - 1, &v);
+        r = vesc_values_decode(reply, len, &v);
         if (r < 0) {
                 op_fail(op, -EPROTO);
                 return;

@@ -1670,9 +1670,10 @@ int image_trust_parse(ImageTrust *t, const char *text, size_t n, const char *ori
                                          "%s:%zu: bad public key: expected \"ed25519 \" and 64 hex digits", origin,
                                          lineno);
                 }
+                /* Name only the first word: never echo key material. */
                 return set_error(ret_error, -EBADMSG,
-                                 "%s:%zu: expected \"ed25519 <hex key>\" or \"require-signed\", found \"%.40s\"",
-                                 origin, lineno, p);
+                                 "%s:%zu: expected \"ed25519 <hex key>\" or \"require-signed\", found \"%.*s\"",
+                                 origin, lineno, (int) MIN(strcspn(p, " \t"), (size_t) 32), p);
         }
         return 0;
 }

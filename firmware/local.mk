@@ -20,6 +20,8 @@ tests_firmware_test_heatshrink_SOURCES = tests/firmware/test-heatshrink.c
 tests_firmware_test_heatshrink_CFLAGS = $(TEST_CFLAGS)
 tests_firmware_test_heatshrink_LDADD = common/libvesc.a $(TEST_LIBS)
 
+EXTRA_DIST += docs/image-sets.md
+
 # ---------------------------------------------------------------- vescfw
 bin_PROGRAMS += firmware/vescfw
 firmware_vescfw_SOURCES = firmware/vescfw.c
@@ -62,9 +64,10 @@ $(TESTFW_DIR)/app.elf: $(TESTFW_APP_SRC) $(srcdir)/firmware/testfw/app.ld
 $(TESTFW_DIR)/bootloader.elf: $(TESTFW_BL_SRC) $(srcdir)/firmware/testfw/bootloader.ld
 	@$(MKDIR_P) $(TESTFW_DIR)
 	$(AM_V_CC)$(ARM_CC) $(TESTFW_CFLAGS) -T $(srcdir)/firmware/testfw/bootloader.ld -o $@ $(TESTFW_BL_SRC)
-.elf.raw:
+$(TESTFW_DIR)/app.raw: $(TESTFW_DIR)/app.elf
 	$(AM_V_GEN)$(ARM_OBJCOPY) -O binary --gap-fill 0xFF $< $@
-SUFFIXES = .elf .raw
+$(TESTFW_DIR)/bootloader.raw: $(TESTFW_DIR)/bootloader.elf
+	$(AM_V_GEN)$(ARM_OBJCOPY) -O binary --gap-fill 0xFF $< $@
 
 $(TESTFW_DIR)/app-5.03-60.bin: $(TESTFW_DIR)/app.raw firmware/mkimage$(EXEEXT)
 	$(AM_V_GEN)firmware/mkimage app --major 5 --minor 3 --hw 60 --min-bootloader 1 --build-id 0x05030060 $< $@
@@ -83,6 +86,8 @@ $(TESTFW_DIR)/bootloader-gen2-60.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkim
 $(TESTFW_DIR)/bootloader-gen2-410.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkimage$(EXEEXT)
 	$(AM_V_GEN)firmware/mkimage bootloader --generation 2 --hw 410 $< $@
 
+# all-local and clean-local are used only here; another area that needs
+# them should add its prerequisites to these same targets.
 # A directory target is rebuilt from scratch (vescfw refuses to overwrite).
 $(IMAGESETS_DIR)/vesc-5.03-test: $(TESTFW_DIR)/app-5.03-60.bin $(TESTFW_DIR)/app-5.03-410.bin firmware/vescfw$(EXEEXT)
 	@$(MKDIR_P) $(IMAGESETS_DIR)
@@ -117,3 +122,52 @@ clean-local: clean-imagesets
 clean-imagesets:
 	-rm -rf $(IMAGESETS_DIR) $(TESTFW_DIR)/*.elf $(TESTFW_DIR)/*.raw $(TESTFW_DIR)/*.bin
 .PHONY: clean-imagesets
+
+check_PROGRAMS += tests/firmware/test-fwimage tests/firmware/test-imageset
+TESTS += tests/firmware/test-fwimage tests/firmware/test-imageset
+tests_firmware_test_fwimage_SOURCES = tests/firmware/test-fwimage.c
+tests_firmware_test_fwimage_CFLAGS = $(TEST_CFLAGS)
+tests_firmware_test_fwimage_LDADD = common/libvesc.a $(TEST_LIBS)
+tests_firmware_test_imageset_SOURCES = tests/firmware/test-imageset.c
+tests_firmware_test_imageset_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+tests_firmware_test_imageset_LDADD = $(VESCFW_LIBS) $(TEST_LIBS)
+TESTS += tests/firmware/vescfw.sh
+dist_noinst_SCRIPTS += tests/firmware/vescfw.sh
+
+# ------------------------------------------------------------------ fuzz
+# Replayed over the committed corpus by `make check` (tests/fuzz/fuzz-replay.c
+# reads tests/fuzz/corpus/<target>/ by default).
+FIRMWARE_FUZZ_CORPUS = \
+	tests/fuzz/corpus/fuzz-manifest/manifest-5.03 \
+	tests/fuzz/corpus/fuzz-manifest/manifest-6.05 \
+	tests/fuzz/corpus/fuzz-manifest/bad-path \
+	tests/fuzz/corpus/fuzz-manifest/dup-key \
+	tests/fuzz/corpus/fuzz-manifest/tar-manifest-only \
+	tests/fuzz/corpus/fuzz-image/app-5.03-head \
+	tests/fuzz/corpus/fuzz-image/app-6.05-head \
+	tests/fuzz/corpus/fuzz-image/bootloader-gen2-head \
+	tests/fuzz/corpus/fuzz-image/even-reset \
+	tests/fuzz/corpus/fuzz-image/abcabcabc
+EXTRA_DIST += $(FIRMWARE_FUZZ_CORPUS)
+check_PROGRAMS += tests/fuzz/fuzz-manifest-replay tests/fuzz/fuzz-image-replay
+TESTS += tests/fuzz/fuzz-manifest-replay tests/fuzz/fuzz-image-replay
+tests_fuzz_fuzz_manifest_replay_SOURCES = tests/fuzz/fuzz-manifest.c tests/fuzz/fuzz-replay.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_manifest_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+tests_fuzz_fuzz_manifest_replay_LDADD = $(VESCFW_LIBS)
+tests_fuzz_fuzz_image_replay_SOURCES = tests/fuzz/fuzz-image.c tests/fuzz/fuzz-replay.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_image_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+tests_fuzz_fuzz_image_replay_LDADD = $(VESCFW_LIBS)
+
+if ENABLE_FUZZING
+FIRMWARE_FUZZ_SOURCES = \
+	common/crc.c firmware/heatshrink.c firmware/fwimage.c firmware/imageset.c
+noinst_PROGRAMS += tests/fuzz/fuzz-manifest tests/fuzz/fuzz-image
+tests_fuzz_fuzz_manifest_SOURCES = tests/fuzz/fuzz-manifest.c $(FIRMWARE_FUZZ_SOURCES)
+tests_fuzz_fuzz_manifest_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_manifest_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_manifest_LDADD = $(JANSSON_LIBS) $(SODIUM_LIBS)
+tests_fuzz_fuzz_image_SOURCES = tests/fuzz/fuzz-image.c $(FIRMWARE_FUZZ_SOURCES)
+tests_fuzz_fuzz_image_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_image_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_image_LDADD = $(JANSSON_LIBS) $(SODIUM_LIBS)
+endif

@@ -75,4 +75,38 @@ sim_vesc_sim_SOURCES = \
 sim_vesc_sim_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
 sim_vesc_sim_LDADD = sim/libvctl.a sim/libsimbus.a common/libvesc.a \
 	$(LIBEVENT_LIBS) $(JANSSON_LIBS) $(SODIUM_LIBS) -lm
+
+# Tests: the protocol test and the update conformance test talk to a running
+# vesc-sim through a raw vbus connection and the codec only (libvesc).
+sim_harness_sources = tests/sim/sim-harness.h tests/sim/sim-harness.c
+check_PROGRAMS += tests/sim/test-sim-protocol
+tests_sim_test_sim_protocol_SOURCES = tests/sim/test-sim-protocol.c $(sim_harness_sources)
+tests_sim_test_sim_protocol_CFLAGS = $(TEST_CFLAGS)
+tests_sim_test_sim_protocol_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+TESTS += tests/sim/test-sim-protocol
+
+check_PROGRAMS += tests/sim/test-sim-update
+tests_sim_test_sim_update_SOURCES = tests/sim/test-sim-update.c $(sim_harness_sources)
+tests_sim_test_sim_update_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_sim_test_sim_update_LDADD = common/libvesc.a $(JANSSON_LIBS) $(TEST_LIBS) -lm
+TESTS += tests/sim/test-sim-update
+
+# Unit tests of the pure models: each links only sim/libvctl.a + libvesc.
+check_PROGRAMS += tests/sim/test-vctl-rx tests/sim/test-vctl-flash
+tests_sim_test_vctl_rx_SOURCES = tests/sim/test-vctl-rx.c
+tests_sim_test_vctl_rx_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_sim_test_vctl_rx_CFLAGS = $(TEST_CFLAGS)
+tests_sim_test_vctl_rx_LDADD = sim/libvctl.a common/libvesc.a $(TEST_LIBS) -lm
+tests_sim_test_vctl_flash_SOURCES = tests/sim/test-vctl-flash.c
+tests_sim_test_vctl_flash_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_sim_test_vctl_flash_CFLAGS = $(TEST_CFLAGS)
+tests_sim_test_vctl_flash_LDADD = sim/libvctl.a common/libvesc.a $(TEST_LIBS) -lm
+TESTS += tests/sim/test-vctl-rx tests/sim/test-vctl-flash
+
+# docs/examples/vbus_join.py (simbus) against the seed board; the control socket.
+TESTS += tests/sim/test-vbus-join.py tests/sim/test-sim-control.py
+dist_noinst_SCRIPTS += tests/sim/test-vbus-join.py tests/sim/test-sim-control.py
+
+dist_man_MANS += docs/vesc-sim.1
+EXTRA_DIST += docs/vesc-sim.md
 # --- simctl end ---

@@ -140,11 +140,27 @@ int sim_flash_write(SimFlash *f, uint32_t offset, const uint8_t *data, size_t le
         return 0;
 }
 
+/* Bytes 0..len-1 count as written when every byte was programmed since the
+ * erase, except that a writer may skip chunks that are all 0xFF (the erased
+ * state; real flash cannot tell them apart): unwritten bytes are accepted
+ * as long as the writing reached the image's last chunk (at most 512 bytes,
+ * one WRITE_NEW_APP_DATA payload, before its end).  A write sequence that
+ * stopped earlier leaves a broken bootloader. */
 static bool bl_range_written(const SimFlash *f, size_t len) {
+        size_t last = 0;
+        bool any = false;
+
+        for (size_t b = 0; b < SIM_FLASH_SECTOR; b++)
+                if (f->bl_written[b / 8] & (1u << (b % 8))) {
+                        last = b;
+                        any = true;
+                }
+        if (!any)
+                return false;
         for (size_t b = 0; b < len; b++)
-                if (!(f->bl_written[b / 8] & (1u << (b % 8))))
+                if (!(f->bl_written[b / 8] & (1u << (b % 8))) && f->mem[SIM_FLASH_NEW_APP + b] != 0xff)
                         return false;
-        return true;
+        return last + 512 >= len;
 }
 
 /**
@@ -154,8 +170,9 @@ static bool bl_range_written(const SimFlash *f, size_t len) {
  * A bootloader is intact when it is the factory one, or when it was written
  * since the last ERASE_BOOTLOADER without losing bits and either carries a
  * VESCDBL1 descriptor whose bytes 0..length-1 were all written (generation
- * from the descriptor), or has no descriptor and at least its first 4 KiB
- * were written (counted as generation 2, a real bootloader).
+ * from the descriptor), or has no descriptor and its first 4 KiB were
+ * written (counted as generation 2, a real bootloader).  All-0xFF chunks a
+ * writer skipped count as written (see bl_range_written()).
  * Returns the generation, or 0 when the bootloader is broken.
  */
 unsigned sim_flash_bootloader_generation(const SimFlash *f) {

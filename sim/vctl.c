@@ -1640,10 +1640,11 @@ int vctl_start(Vctl *c) {
 
 /**
  * vctl_get_info() - snapshot for the control socket
- * @c: controller
+ * @c: controller (its motor model is brought up to date)
  * @ret: filled; strings point into @c
  */
-void vctl_get_info(const Vctl *c, VctlInfo *ret) {
+void vctl_get_info(Vctl *c, VctlInfo *ret) {
+        physics_advance(&c->phys, now_usec());
         *ret = (VctlInfo) {
                 .name = c->spec.name,
                 .id = c->id,

@@ -86,7 +86,7 @@ Vctl *vctl_free(Vctl *c);
 /* Join the bus and start as after power-on (6.x: NOTIFY_BOOT 0.5 s later). */
 int vctl_start(Vctl *c);
 
-void vctl_get_info(const Vctl *c, VctlInfo *ret);
+void vctl_get_info(Vctl *c, VctlInfo *ret);
 const char *vctl_name(const Vctl *c);
 /* uuid_hex: 24 lower-case hex digits. */
 bool vctl_matches(const Vctl *c, const char *name_or_uuid);

@@ -29,7 +29,10 @@ typedef struct ParseCase {
 
 static const ParseCase parse_cases[] = {
         /* every method, minimal valid params */
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"manager.get\"}", JSON_METHOD_MANAGER_GET),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"controllers.list\"}", JSON_METHOD_CONTROLLERS_LIST),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"controllers.scan\"}", JSON_METHOD_CONTROLLERS_SCAN),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"controller.get_values\",\"params\":{\"uuid\":\"" UUID_A "\"}}", JSON_METHOD_CONTROLLER_GET_VALUES),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"controllers.list\",\"params\":[]}", JSON_METHOD_CONTROLLERS_LIST),
         OK("{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"controller.get\",\"params\":{\"uuid\":\"" UUID_A "\"}}", JSON_METHOD_CONTROLLER_GET),
         OK("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"controller.reboot\",\"params\":{\"uuid\":\"" UUID_B "\"}}", JSON_METHOD_CONTROLLER_REBOOT),
@@ -44,8 +47,8 @@ static const ParseCase parse_cases[] = {
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"job.get\",\"params\":{\"job\":1}}", JSON_METHOD_JOB_GET),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"job.cancel\",\"params\":{\"job\":2147483647}}", JSON_METHOD_JOB_CANCEL),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.backup\",\"params\":{\"uuid\":\"" UUID_A "\"}}", JSON_METHOD_CONFIG_BACKUP),
-        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"mc\":\"AAECAw==\",\"app\":\"\"}}", JSON_METHOD_CONFIG_RESTORE),
-        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.compare\"}", JSON_METHOD_CONFIG_COMPARE),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"mcconf\":\"AAECAw==\",\"appconf\":\"\"}}", JSON_METHOD_CONFIG_RESTORE),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.compare\",\"params\":{\"uuid\":\"" UUID_A "\",\"other\":\"" UUID_B "\"}}", JSON_METHOD_CONFIG_COMPARE),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.copy\",\"params\":{\"from\":\"" UUID_A "\",\"to\":\"" UUID_B "\"}}", JSON_METHOD_CONFIG_COPY),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"limits.set\",\"params\":{\"uuid\":\"" UUID_A "\",\"current_max_scale\":0.5,\"max_erpm\":20000,\"min_erpm\":-5000,\"store\":false}}", JSON_METHOD_LIMITS_SET),
         /* whitespace around the value is fine */
@@ -111,10 +114,10 @@ static const ParseCase parse_cases[] = {
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"job.get\",\"params\":{\"job\":0}}", JSON_RPC_INVALID_PARAMS, "job"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"job.get\",\"params\":{\"job\":1.5}}", JSON_RPC_INVALID_PARAMS, "job"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"job.cancel\",\"params\":{\"job\":4294967296}}", JSON_RPC_INVALID_PARAMS, "job"),
-        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"mc\":\"AAE\"}}", JSON_RPC_INVALID_PARAMS, "mc"),
-        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"app\":\"AA=A\"}}", JSON_RPC_INVALID_PARAMS, "app"),
-        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"app\":\"AA\\nA\"}}", JSON_RPC_INVALID_PARAMS, "app"),
-        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.compare\",\"params\":{\"controllers\":[\"" UUID_A "\"]}}", JSON_RPC_INVALID_PARAMS, "controllers"),
+        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"mcconf\":\"AAE\"}}", JSON_RPC_INVALID_PARAMS, "mcconf"),
+        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"appconf\":\"AA=A\"}}", JSON_RPC_INVALID_PARAMS, "appconf"),
+        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"appconf\":\"AA\\nA\"}}", JSON_RPC_INVALID_PARAMS, "appconf"),
+        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.compare\",\"params\":{\"uuid\":\"" UUID_A "\"}}", JSON_RPC_INVALID_PARAMS, "other"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.copy\",\"params\":{\"from\":\"" UUID_A "\"}}", JSON_RPC_INVALID_PARAMS, "to"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"limits.set\",\"params\":{\"uuid\":\"" UUID_A "\",\"current_max_scale\":1.5}}", JSON_RPC_INVALID_PARAMS, "current_max_scale"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"limits.set\",\"params\":{\"uuid\":\"" UUID_A "\",\"min_erpm\":100}}", JSON_RPC_INVALID_PARAMS, "min_erpm"),
@@ -228,7 +231,7 @@ static void test_depth(void **state) {
 
 static void test_method_table(void **state) {
         static const char *const privileged[] = {
-                "controller.reboot", "firmware.update", "job.cancel", "config.backup",
+                "controller.reboot", "firmware.update", "job.cancel",
                 "config.restore", "config.copy", "limits.set",
         };
 

@@ -31,6 +31,15 @@ _Noreturn void harness_skip(const char *why) {
         exit(77);
 }
 
+static int set_path(struct sockaddr_un *sa, const char *path) {
+        size_t n = strlen(path);
+
+        if (n >= sizeof sa->sun_path)
+                return -ENAMETOOLONG;
+        memcpy(sa->sun_path, path, n + 1);
+        return 0;
+}
+
 static int remaining_ms(uint64_t deadline) {
         uint64_t now = harness_now_usec();
         return now >= deadline ? 0 : (int) ((deadline - now + 999) / 1000);
@@ -115,8 +124,7 @@ int harness_start(Harness *h, const char *board, const char *const *extra) {
         h->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (h->sock < 0)
                 return -errno;
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", h->bus_path);
-        if (connect(h->sock, (struct sockaddr *) &sa, sizeof sa) < 0) {
+        if (set_path(&sa, h->bus_path) < 0 || connect(h->sock, (struct sockaddr *) &sa, sizeof sa) < 0) {
                 int r = -errno;
                 harness_stop(h);
                 return r;
@@ -265,8 +273,7 @@ int harness_control(Harness *h, const char *cmd, char *buf, size_t size) {
 
         if (fd < 0)
                 return -errno;
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", h->ctl_path);
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || write(fd, cmd, strlen(cmd)) < 0 ||
+        if (set_path(&sa, h->ctl_path) < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || write(fd, cmd, strlen(cmd)) < 0 ||
             write(fd, "\n", 1) < 0) {
                 int r = -errno;
                 close(fd);

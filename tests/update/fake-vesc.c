@@ -1,6 +1,7 @@
 /* The scripted fake VESC of the update-engine tests (see fake-vesc.h). */
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,13 @@ void fake_vesc_init(FakeVesc *f, const char *uuid_hex, uint8_t can_id, uint8_t m
         fill_conf(f);
 }
 
+void fake_vesc_set(FakeVesc *f, uint8_t can_id, uint8_t major, uint8_t minor) {
+        f->id.can_id = can_id;
+        f->id.major = major;
+        f->id.minor = minor;
+        fill_conf(f);
+}
+
 void fake_vesc_done(FakeVesc *f) {
         free(f->newapp);
         free(f->bl);
@@ -73,7 +81,7 @@ static unsigned frames_for(size_t len) {
 
 /* Does a transfer of this many payload bytes lose a frame? */
 bool fake_vesc_lose(FakeVesc *f, size_t payload_len) {
-        if (f->frame_loss <= 0)
+        if (f->frame_loss <= 0 || f->losing == false)
                 return false;
         return rnd(f) >= pow(1.0 - f->frame_loss, frames_for(payload_len));
 }
@@ -151,6 +159,7 @@ void fake_vesc_receive(FakeVesc *f, const uint8_t *p, size_t n, uint8_t mode, Fa
         size_t len;
 
         *r = (FakeReply) {};
+        f->losing = !f->loss_writes_only || p[0] == COMM_WRITE_NEW_APP_DATA;
         if (f->down || n == 0 || fake_vesc_lose(f, n))
                 return;
         switch (p[0]) {

@@ -36,6 +36,7 @@ typedef struct FakeVesc {
 
         /* faults */
         double frame_loss;        /* per CAN frame, requests and replies */
+        bool loss_writes_only;    /* ... of WRITE_NEW_APP_DATA only */
         uint64_t rng;
         int64_t wrong_echo_at;    /* echo a wrong offset once for this offset, -1 none */
         int64_t refuse_write_at;  /* ok = 0 for this offset, -1 none */
@@ -45,6 +46,7 @@ typedef struct FakeVesc {
         int new_id_after_reboot;  /* -1: keep */
 
         /* state */
+        bool losing;              /* the current exchange may lose frames */
         bool down;                /* rebooting, bootloader running, or dead */
         uint64_t back_after_usec; /* set by a JUMP: how long until it answers again */
 
@@ -58,6 +60,8 @@ typedef struct FakeVesc {
 void fake_vesc_init(FakeVesc *f, const char *uuid_hex, uint8_t can_id, uint8_t major, uint8_t minor, int bl_gen,
                     uint64_t seed);
 void fake_vesc_done(FakeVesc *f);
+/* Change what the fake runs (and its configuration to that version's). */
+void fake_vesc_set(FakeVesc *f, uint8_t can_id, uint8_t major, uint8_t minor);
 /* A request arrives (mode 0 or 2); fills *ret when a reply is sent. */
 void fake_vesc_receive(FakeVesc *f, const uint8_t *p, size_t n, uint8_t mode, FakeReply *ret);
 /* The controller comes back after a JUMP: returns true if it does. */

@@ -1,0 +1,474 @@
+/* bench-ingest: what one telemetry frame costs vescd.
+ *
+ * The ingest path is the pure part of vescd's frame handler (daemon.c
+ * on_frame()): split the CAN id, decode the status frame, find the
+ * controller, apply the telemetry to the controller model.  It is linked
+ * here from the same sources (daemon/controller.c + libvesc).
+ *
+ *  (a) instructions per status frame, counted by callgrind (repeatable,
+ *      independent of the machine's speed) when valgrind is installed;
+ *  (b) CPU time of reading + ingesting a full 1 Mbit/s bus of STATUS frames
+ *      (frames/s = 1e6 / wire bits of the frames, exact bits with stuffing
+ *      from common/canbits.c), compared in the same run with a bare reader
+ *      that reads the same frames from a SOCK_SEQPACKET socketpair and
+ *      throws them away: the floor any CAN reader pays.
+ *
+ * Prints figures; never judges them. */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/can.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench-util.h"
+#include "canbits.h"
+#include "controller.h"
+#include "macro.h"
+#include "vesc-can.h"
+
+#define SYNTH_FRAMES 1000u       /* distinct frames, replayed round robin */
+#define N_CONTROLLERS 2
+#define CALLGRIND_TIMEOUT_MS 120000
+#define ROUNDS 6                 /* alternating rounds of each reader in (b) */
+
+typedef struct Ingest {
+        Controller ctls[N_CONTROLLERS];
+        size_t n_ctls;
+        uint64_t unknown;
+        uint64_t applied;
+} Ingest;
+
+typedef struct Args {
+        double seconds;          /* per mode in (b) */
+        unsigned long frames;    /* frames counted in (a) */
+        unsigned long worker;    /* > 0: internal callgrind worker mode */
+} Args;
+
+/* --------------------------------------------------------- the path */
+
+static Controller *ingest_ctl(Ingest *in, uint8_t id) {
+        for (size_t i = 0; i < in->n_ctls; i++)
+                if (in->ctls[i].id == id)
+                        return &in->ctls[i];
+        if (in->n_ctls == ELEMENTSOF(in->ctls))
+                return NULL;
+        controller_init(&in->ctls[in->n_ctls], id);
+        return &in->ctls[in->n_ctls++];
+}
+
+/* The same steps, in the same order, as vescd's on_frame() for a status frame. */
+static void ingest_frame(Ingest *in, const struct can_frame *f, uint64_t now_usec) {
+        uint8_t type, addr;
+        VescStatus st;
+        Controller *c;
+
+        if (vesc_can_id_unpack(f->can_id, &type, &addr) < 0) {
+                in->unknown++;
+                return;
+        }
+        switch (type) {
+        case CAN_PACKET_STATUS:
+        case CAN_PACKET_STATUS_2:
+        case CAN_PACKET_STATUS_3:
+        case CAN_PACKET_STATUS_4:
+        case CAN_PACKET_STATUS_5:
+        case CAN_PACKET_STATUS_6:
+                if (vesc_status_decode(f, &st) < 0) {
+                        in->unknown++;
+                        return;
+                }
+                c = ingest_ctl(in, addr);
+                if (!c)
+                        return;
+                (void) controller_apply_status(c, &st, now_usec);
+                in->applied++;
+                return;
+        default:
+                in->unknown++;
+                return;
+        }
+}
+
+/* callgrind counts only inside this function (--toggle-collect), so the
+ * figure excludes start-up and frame synthesis.  noinline keeps the symbol. */
+__attribute__((noinline)) static void ingest_frames(Ingest *in, const struct can_frame *frames, size_t n_frames,
+                                                    unsigned long total) {
+        for (unsigned long i = 0; i < total; i++)
+                ingest_frame(in, &frames[i % n_frames], (uint64_t) i * 140u);
+}
+
+/* -------------------------------------------------------- the frames */
+
+/* STATUS 1-5 from ids 12 and 74 (the dual-ok pair), values moving like a
+ * ride so that decoding and the model's change detection do real work. */
+static void synth_frames(struct can_frame *frames, size_t n) {
+        static const uint8_t types[] = {
+                CAN_PACKET_STATUS, CAN_PACKET_STATUS_2, CAN_PACKET_STATUS_3,
+                CAN_PACKET_STATUS_4, CAN_PACKET_STATUS_5,
+        };
+        static const uint8_t ids[N_CONTROLLERS] = { 12, 74 };
+
+        for (size_t i = 0; i < n; i++) {
+                double t = (double) i / 50.0;
+                VescStatus st = {
+                        .type = types[(i / N_CONTROLLERS) % ELEMENTSOF(types)],
+                        .sender = ids[i % N_CONTROLLERS],
+                };
+
+                switch (st.type) {
+                case CAN_PACKET_STATUS:
+                        st.s1.erpm = (int32_t) (12000.0 * sin(t) + 15000.0);
+                        st.s1.current = 20.0 * sin(t * 1.3);
+                        st.s1.duty = 0.4 + 0.3 * sin(t);
+                        break;
+                case CAN_PACKET_STATUS_2:
+                        st.s2.ah = t * 0.01;
+                        st.s2.ah_charged = t * 0.001;
+                        break;
+                case CAN_PACKET_STATUS_3:
+                        st.s3.wh = t * 0.4;
+                        st.s3.wh_charged = t * 0.04;
+                        break;
+                case CAN_PACKET_STATUS_4:
+                        st.s4.temp_fet = 35.0 + 5.0 * sin(t * 0.1);
+                        st.s4.temp_motor = 45.0 + 8.0 * sin(t * 0.1);
+                        st.s4.current_in = 12.0 * sin(t * 1.3);
+                        st.s4.pid_pos = fmod(t * 90.0, 360.0);
+                        break;
+                default:
+                        st.s5.tachometer = (int32_t) (i * 7);
+                        st.s5.v_in = 50.4 - t * 0.001;
+                        break;
+                }
+                memset(&frames[i], 0, sizeof frames[i]);
+                if (vesc_status_encode(&st, &frames[i]) < 0)
+                        abort(); /* a programming error: the types above are all status types */
+        }
+}
+
+/* ------------------------------------------------- (a) callgrind */
+
+static int find_in_path(const char *name, char *buf, size_t size) {
+        const char *path = getenv("PATH");
+        char dirs[4096];
+
+        if (!path)
+                return -ENOENT;
+        (void) snprintf(dirs, sizeof dirs, "%s", path);
+        for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                (void) snprintf(buf, size, "%s/%s", d, name);
+                if (access(buf, X_OK) == 0)
+                        return 0;
+        }
+        return -ENOENT;
+}
+
+static int run_worker(unsigned long total) {
+        struct can_frame *frames = calloc(SYNTH_FRAMES, sizeof *frames);
+        Ingest in = {};
+
+        if (!frames)
+                return EXIT_FAILURE;
+        synth_frames(frames, SYNTH_FRAMES);
+        ingest_frames(&in, frames, SYNTH_FRAMES, total);
+        free(frames);
+        /* the result is used, so nothing above can be optimised away */
+        return in.applied == total && in.unknown == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Total instructions of a callgrind output file ("summary:" or "totals:"). */
+static int callgrind_total(const char *path, unsigned long long *ret) {
+        char line[512];
+        FILE *f = fopen(path, "re");
+        int r = -ENOENT;
+
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof line, f))
+                if (strncmp(line, "summary:", 8) == 0 || strncmp(line, "totals:", 7) == 0) {
+                        *ret = strtoull(strchr(line, ':') + 1, NULL, 10);
+                        r = 0;
+                        break;
+                }
+        fclose(f);
+        return r;
+}
+
+static void figure_instructions(unsigned long frames) {
+        char valgrind[512], self[512], out[600], outarg[700], nframes[32], dir[512];
+        unsigned long long total = 0;
+        BenchProc p;
+        ssize_t k;
+        int r, status;
+
+#if defined(__SANITIZE_ADDRESS__)
+        printf("bench-ingest: instructions per status frame: skipped (built with AddressSanitizer, "
+               "which valgrind cannot run)\n");
+        return;
+#endif
+        if (find_in_path("valgrind", valgrind, sizeof valgrind) < 0) {
+                printf("bench-ingest: instructions per status frame: skipped (valgrind not installed)\n");
+                return;
+        }
+        k = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (k < 0) {
+                printf("bench-ingest: instructions per status frame: skipped (no /proc/self/exe)\n");
+                return;
+        }
+        self[k] = '\0';
+        r = bench_mkdtemp("bench-ingest", dir, sizeof dir);
+        if (r < 0) {
+                printf("bench-ingest: instructions per status frame: skipped (mkdtemp: %s)\n", strerror(-r));
+                return;
+        }
+        (void) snprintf(out, sizeof out, "%s/callgrind.out", dir);
+        (void) snprintf(outarg, sizeof outarg, "--callgrind-out-file=%s", out);
+        (void) snprintf(nframes, sizeof nframes, "%lu", frames);
+        const char *argv[] = {
+                valgrind, "--tool=callgrind", "--quiet", outarg, "--toggle-collect=ingest_frames*",
+                self, "--callgrind-worker", nframes, NULL,
+        };
+
+        r = bench_proc_spawn(&p, argv, NULL, /* capture= */ false);
+        if (r >= 0) {
+                uint64_t deadline = bench_now_usec() + CALLGRIND_TIMEOUT_MS * USEC_PER_MSEC;
+
+                /* Reap with a bound: a wedged valgrind must not hang `make bench`. */
+                for (;;) {
+                        pid_t w = waitpid(p.pid, &status, WNOHANG);
+
+                        if (w == p.pid) {
+                                p.pid = 0;
+                                r = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+                                break;
+                        }
+                        if (bench_now_usec() > deadline) {
+                                (void) bench_proc_stop(&p, 1000);
+                                r = -ETIMEDOUT;
+                                break;
+                        }
+                        (void) poll(NULL, 0, 20);
+                }
+        }
+        if (r >= 0)
+                r = callgrind_total(out, &total);
+        if (r < 0 || total == 0)
+                printf("bench-ingest: instructions per status frame: skipped (callgrind run failed: %s)\n",
+                       strerror(r < 0 ? -r : EIO));
+        else
+                printf("bench-ingest: instructions per status frame: %.1f (callgrind, %lu frames, "
+                       "decode + controller model)\n",
+                       (double) total / (double) frames, frames);
+        bench_rmtree(dir);
+}
+
+/* ------------------------------------------------ (b) CPU at 1 Mbit/s */
+
+static void writer_paced(int fd, const struct can_frame *frames, size_t n_frames, unsigned long total,
+                         double fps) {
+        struct timespec start, due;
+        double period_ns = 1e9 / fps;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &start);
+        for (unsigned long i = 0; i < total; i++) {
+                double at = (double) i * period_ns;
+                long long ns = (long long) start.tv_nsec + (long long) at;
+
+                due.tv_sec = start.tv_sec + (time_t) (ns / 1000000000LL);
+                due.tv_nsec = (long) (ns % 1000000000LL);
+                while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
+                        ;
+                if (send(fd, &frames[i % n_frames], sizeof frames[0], MSG_NOSIGNAL) < 0)
+                        _exit(EXIT_FAILURE);
+        }
+        _exit(EXIT_SUCCESS);
+}
+
+typedef struct CpuFigure {
+        uint64_t cpu_usec;
+        uint64_t wall_usec;
+        unsigned long frames;
+} CpuFigure;
+
+/* Read `total` frames arriving at the bus rate, each through poll() + recv()
+ * as an event loop does; with `ingest`, run each through the ingest path. */
+static int measure_reader(bool ingest, const struct can_frame *frames, size_t n_frames, unsigned long total,
+                          double fps, CpuFigure *ret) {
+        int sv[2], status;
+        Ingest in = {};
+        uint64_t cpu0, wall0;
+        unsigned long got = 0;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                writer_paced(sv[1], frames, n_frames, total, fps);
+        }
+        close(sv[1]);
+
+        cpu0 = bench_cpu_usec();
+        wall0 = bench_now_usec();
+        while (got < total) {
+                struct pollfd pfd = { .fd = sv[0], .events = POLLIN };
+                struct can_frame f;
+                ssize_t k;
+
+                if (poll(&pfd, 1, 10000) <= 0)
+                        break;
+                /* drain what is there, as vescd's transport reads until EAGAIN */
+                while ((k = recv(sv[0], &f, sizeof f, MSG_DONTWAIT)) == (ssize_t) sizeof f) {
+                        got++;
+                        if (ingest)
+                                ingest_frame(&in, &f, bench_now_usec());
+                }
+                if (k == 0)
+                        break;
+        }
+        ret->cpu_usec = bench_cpu_usec() - cpu0;
+        ret->wall_usec = bench_now_usec() - wall0;
+        ret->frames = got;
+        close(sv[0]);
+        (void) waitpid(pid, &status, 0);
+        if (got != total || (ingest && in.applied != total))
+                return -EIO;
+        return 0;
+}
+
+static void cpu_figure_add(CpuFigure *sum, const CpuFigure *c) {
+        sum->cpu_usec += c->cpu_usec;
+        sum->wall_usec += c->wall_usec;
+        sum->frames += c->frames;
+}
+
+static void print_cpu(const char *what, const CpuFigure *c, double fps) {
+        double bus_seconds = (double) c->frames / fps;
+
+        printf("bench-ingest: %-22s %7.2f %% of one core at a full 1 Mbit/s bus "
+               "(%.0f ns CPU per frame, %lu frames in %.2f s)\n",
+               what, 100.0 * (double) c->cpu_usec / 1e6 / bus_seconds,
+               1000.0 * (double) c->cpu_usec / (double) c->frames, c->frames, (double) c->wall_usec / 1e6);
+}
+
+/* ------------------------------------------------------------ main */
+
+static void usage(void) {
+        printf("Usage: bench-ingest [--seconds S] [--frames N]\n\n"
+               "  --seconds S   bus time per reader in the CPU comparison (default 3)\n"
+               "  --frames N    frames counted by callgrind (default 100000)\n");
+}
+
+static int parse_args(int argc, char **argv, Args *a) {
+        static const struct option options[] = {
+                { "seconds", required_argument, NULL, 's' },
+                { "frames", required_argument, NULL, 'n' },
+                { "callgrind-worker", required_argument, NULL, 'w' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int c;
+
+        *a = (Args) { .seconds = 3.0, .frames = 100000 };
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 's':
+                        a->seconds = strtod(optarg, NULL);
+                        if (!(a->seconds > 0 && a->seconds <= 600))
+                                return -EINVAL;
+                        break;
+                case 'n':
+                        a->frames = strtoul(optarg, NULL, 10);
+                        if (a->frames == 0)
+                                return -EINVAL;
+                        break;
+                case 'w':
+                        a->worker = strtoul(optarg, NULL, 10);
+                        if (a->worker == 0)
+                                return -EINVAL;
+                        break;
+                case 'h':
+                        usage();
+                        exit(EXIT_SUCCESS);
+                default:
+                        return -EINVAL;
+                }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        _cleanup_free_ struct can_frame *frames = NULL;
+        CpuFigure bare, ingest;
+        unsigned long total;
+        double bits = 0, fps;
+        unsigned bmin = UINT32_MAX, bmax = 0;
+        Args a;
+        int r;
+
+        if (parse_args(argc, argv, &a) < 0) {
+                usage();
+                return EXIT_FAILURE;
+        }
+        if (a.worker > 0)
+                return run_worker(a.worker);
+
+        frames = calloc(SYNTH_FRAMES, sizeof *frames);
+        if (!frames)
+                return EXIT_FAILURE;
+        synth_frames(frames, SYNTH_FRAMES);
+        for (size_t i = 0; i < SYNTH_FRAMES; i++) {
+                unsigned b = can_frame_wire_bits(&frames[i]);
+
+                bits += b;
+                bmin = MIN(bmin, b);
+                bmax = MAX(bmax, b);
+        }
+        bits /= SYNTH_FRAMES;
+        fps = 1e6 / bits;
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        printf("bench-ingest: STATUS 1-5 frames from 2 controllers: %.1f wire bits mean (%u..%u, stuffing "
+               "included) -> %.0f frames/s fill a 1 Mbit/s bus\n",
+               bits, bmin, bmax, fps);
+
+        figure_instructions(a.frames);
+
+        /* Alternate short rounds of both readers, so that drift in the load
+         * of a shared machine falls on both alike. */
+        total = (unsigned long) (a.seconds * fps / ROUNDS);
+        total = MAX(total, 10ul);
+        bare = ingest = (CpuFigure) {};
+        for (unsigned round = 0; round < ROUNDS; round++) {
+                CpuFigure b, i;
+
+                r = measure_reader(/* ingest= */ false, frames, SYNTH_FRAMES, total, fps, &b);
+                if (r >= 0)
+                        r = measure_reader(/* ingest= */ true, frames, SYNTH_FRAMES, total, fps, &i);
+                if (r < 0) {
+                        fprintf(stderr, "bench-ingest: reader comparison failed: %s\n", strerror(-r));
+                        return EXIT_FAILURE;
+                }
+                cpu_figure_add(&bare, &b);
+                cpu_figure_add(&ingest, &i);
+        }
+        print_cpu("bare reader (floor):", &bare, fps);
+        print_cpu("reader + ingest path:", &ingest, fps);
+        printf("bench-ingest: ratio ingest/bare CPU: %.2f (ingest adds %.0f ns per frame)\n",
+               bare.cpu_usec > 0 ? (double) ingest.cpu_usec / (double) bare.cpu_usec : 0.0,
+               1000.0 * ((double) ingest.cpu_usec - (double) bare.cpu_usec) / (double) bare.frames);
+        return EXIT_SUCCESS;
+}

@@ -1,0 +1,99 @@
+/* Shared plumbing of the benchmarks: clocks, temporary directories, child
+ * processes (vesc-sim, dbus-daemon, vescd) started with bounded waits for
+ * their readiness, vbus and JSON socket connections, and small statistics.
+ *
+ * Benchmarks print figures; nothing here decides pass or fail on time.
+ * Every wait is bounded and waits on an event (a line, a notification, a
+ * reply), never on a sleep. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct can_frame;
+
+/* Exit code of a benchmark that cannot run here (automake SKIP). */
+#define BENCH_EXIT_SKIP 77
+
+uint64_t bench_now_usec(void);
+/* CPU time (user + system) of this process, µs. */
+uint64_t bench_cpu_usec(void);
+
+/* $top_builddir, or "." when unset. */
+const char *bench_builddir(void);
+/* $top_builddir/rel if it is an executable file: 0, else -ENOENT. */
+int bench_find_exe(const char *rel, char *buf, size_t size);
+
+/* mkdtemp under $TMPDIR (or /tmp) with the given prefix. */
+int bench_mkdtemp(const char *prefix, char *buf, size_t size);
+/* Remove the files directly inside dir, then dir (benchmarks create no
+ * subdirectories). */
+void bench_rmtree(const char *dir);
+
+typedef struct BenchProc {
+        pid_t pid;       /* 0 = not running */
+        int out_fd;      /* its stdout when captured, else -1 */
+        char line[1024]; /* partial output kept between bench_proc_wait_line() calls */
+        size_t line_len;
+} BenchProc;
+
+/* Start argv[0] with argv; env: NULL-terminated "KEY=VALUE" additions.
+ * With capture, the child's stdout is readable through bench_proc_wait_line().
+ * The child dies with us (PR_SET_PDEATHSIG). */
+int bench_proc_spawn(BenchProc *p, const char *const *argv, const char *const *env, bool capture);
+/* Wait until a line of the child's stdout contains needle; the text after
+ * the needle on that line is copied into rest (if given).  -ETIMEDOUT,
+ * -EPIPE (child closed its stdout). */
+int bench_proc_wait_line(BenchProc *p, const char *needle, int timeout_ms, char *rest, size_t rest_size);
+/* SIGTERM, bounded wait, then SIGKILL.  Returns the wait status or -errno. */
+int bench_proc_stop(BenchProc *p, int timeout_ms);
+
+/* vesc-sim --vbus DIR/bus --board board [extra...] until "vesc-sim: ready".
+ * -ENOENT when sim/vesc-sim is not built. */
+int bench_sim_start(BenchProc *p, const char *dir, const char *board, const char *const *extra);
+
+/* A private dbus-daemon with a permissive configuration written into dir;
+ * its address goes into addr. */
+int bench_dbus_start(BenchProc *p, const char *dir, char *addr, size_t addr_size);
+
+/* A Unix datagram socket at path for NOTIFY_SOCKET; wait for a datagram
+ * containing needle ("READY=1"). */
+int bench_notify_open(const char *path);
+int bench_notify_wait(int fd, const char *needle, int timeout_ms);
+
+/* vescd --transport vbus:BUS --bus-address ADDR --state-dir DIR/state
+ * --json-socket DIR/json.sock --config DIR/vescd.conf [extra...] with
+ * NOTIFY_SOCKET, waiting for READY=1.  -ENOENT when daemon/vescd is not built. */
+int bench_vescd_start(BenchProc *p, const char *dir, const char *bus_path, const char *dbus_addr,
+                      const char *const *extra);
+
+/* Connect a SOCK_SEQPACKET (vbus) or SOCK_STREAM (JSON) Unix socket. */
+int bench_unix_connect(const char *path, int type);
+
+/* One frame to/from a vbus member socket.  recv: 0, or -ETIMEDOUT. */
+int bench_vbus_send(int fd, const struct can_frame *f);
+int bench_vbus_recv(int fd, struct can_frame *f, int timeout_ms);
+
+/* A line-oriented JSON client: read the next '\n'-terminated line into
+ * buf (without the newline).  Returns its length, -ETIMEDOUT, -EPIPE. */
+typedef struct BenchLineReader {
+        int fd;
+        char buf[65536];
+        size_t len;
+} BenchLineReader;
+void bench_line_reader_init(BenchLineReader *r, int fd);
+ssize_t bench_line_read(BenchLineReader *r, char *line, size_t size, int timeout_ms);
+/* Lines already buffered, without reading the socket. */
+ssize_t bench_line_next_buffered(BenchLineReader *r, char *line, size_t size);
+int bench_write_all(int fd, const char *s, size_t n);
+
+/* VmRSS / VmHWM of a process in KiB, -errno. */
+long bench_proc_status_kib(pid_t pid, const char *key);
+
+/* The q-quantile (0..1, nearest rank) of n values; sorts v in place. */
+double bench_quantile(double *v, size_t n, double q);
+
+/* Skip with a reason on stderr. */
+_Noreturn void bench_skip(const char *why);

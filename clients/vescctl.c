@@ -1,0 +1,570 @@
+/* vescctl: command-line client of vescd over D-Bus.
+ *
+ *   vescctl [--address ADDR] [--json] status|list|show CONTROLLER|watch|scan
+ *
+ * CONTROLLER is a UUID (24 hex digits) or a CAN id.  Everything is read
+ * through the public D-Bus API (org.vescd1), never from vescd's internals;
+ * --json prints the same data as JSON with the snake_case field names the
+ * JSON socket uses. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#include "macro.h"
+
+#define BUS_NAME "org.vescd1"
+#define MANAGER_PATH "/org/vescd1"
+#define MANAGER_IFACE "org.vescd1.Manager"
+#define CONTROLLER_IFACE "org.vescd1.Controller"
+
+static const char *arg_address;
+static bool arg_json;
+static double arg_duration;   /* watch: seconds, 0 = until interrupted */
+
+/* "FirmwareVersion" -> "firmware_version" */
+static void snake(const char *s, char *out, size_t size) {
+        size_t j = 0;
+
+        for (const char *p = s; *p && j + 2 < size; p++) {
+                if (isupper((unsigned char) *p)) {
+                        if (p != s)
+                                out[j++] = '_';
+                        out[j++] = (char) tolower((unsigned char) *p);
+                } else
+                        out[j++] = *p;
+        }
+        out[j] = 0;
+}
+
+/* Read one variant into JSON.  Returns a new reference, NULL on error. */
+static json_t *read_variant(sd_bus_message *m) {
+        const char *contents;
+        char type;
+        json_t *v = NULL;
+        int r;
+
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r <= 0 || type != 'v')
+                return NULL;
+        r = sd_bus_message_enter_container(m, 'v', contents);
+        if (r < 0)
+                return NULL;
+        switch (contents[0]) {
+        case 's':
+        case 'o': {
+                const char *s;
+                if (sd_bus_message_read_basic(m, contents[0], &s) >= 0)
+                        v = json_string(s);
+                break;
+        }
+        case 'b': {
+                int b;
+                if (sd_bus_message_read_basic(m, 'b', &b) >= 0)
+                        v = json_boolean(b);
+                break;
+        }
+        case 'y': {
+                uint8_t y;
+                if (sd_bus_message_read_basic(m, 'y', &y) >= 0)
+                        v = json_integer(y);
+                break;
+        }
+        case 'u': {
+                uint32_t u;
+                if (sd_bus_message_read_basic(m, 'u', &u) >= 0)
+                        v = json_integer(u);
+                break;
+        }
+        case 'i': {
+                int32_t i;
+                if (sd_bus_message_read_basic(m, 'i', &i) >= 0)
+                        v = json_integer(i);
+                break;
+        }
+        case 't': {
+                uint64_t t;
+                if (sd_bus_message_read_basic(m, 't', &t) >= 0)
+                        v = json_integer((json_int_t) t);
+                break;
+        }
+        case 'x': {
+                int64_t x;
+                if (sd_bus_message_read_basic(m, 'x', &x) >= 0)
+                        v = json_integer(x);
+                break;
+        }
+        case 'd': {
+                double d;
+                if (sd_bus_message_read_basic(m, 'd', &d) >= 0)
+                        v = json_real(d);
+                break;
+        }
+        case 'a':
+                if (contents[1] == 's' || contents[1] == 'o') {
+                        const char *s;
+                        v = json_array();
+                        if (sd_bus_message_enter_container(m, 'a', contents + 1) >= 0) {
+                                while (sd_bus_message_read_basic(m, contents[1], &s) > 0)
+                                        json_array_append_new(v, json_string(s));
+                                (void) sd_bus_message_exit_container(m);
+                        }
+                        break;
+                }
+                /* fall through */
+        default:
+                (void) sd_bus_message_skip(m, contents);
+                v = json_null();
+                break;
+        }
+        (void) sd_bus_message_exit_container(m);
+        return v;
+}
+
+/* a{sv} -> JSON object with snake_case keys. */
+static int read_dict(sd_bus_message *m, json_t **ret) {
+        json_t *o = json_object();
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                goto fail;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                char name[64];
+                json_t *v;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        goto fail;
+                v = read_variant(m);
+                if (!v) {
+                        r = -EBADMSG;
+                        goto fail;
+                }
+                snake(key, name, sizeof name);
+                json_object_set_new(o, name, v);
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        goto fail;
+        }
+        if (r < 0)
+                goto fail;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                goto fail;
+        *ret = o;
+        return 0;
+fail:
+        json_decref(o);
+        return r;
+}
+
+static int get_all(sd_bus *bus, const char *path, const char *iface, json_t **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll", &error, &reply, "s",
+                               iface);
+        if (r < 0) {
+                fprintf(stderr, "vescctl: %s: %s\n", path, error.message ? error.message : strerror(-r));
+                return r;
+        }
+        return read_dict(reply, ret);
+}
+
+/* Manager properties plus every controller's, as one JSON object. */
+static int get_state(sd_bus *bus, json_t **ret) {
+        json_t *mgr = NULL, *list, *paths;
+        size_t i;
+        json_t *p;
+        int r;
+
+        r = get_all(bus, MANAGER_PATH, MANAGER_IFACE, &mgr);
+        if (r < 0)
+                return r;
+        list = json_array();
+        paths = json_object_get(mgr, "controllers");
+        json_array_foreach(paths, i, p) {
+                json_t *c = NULL;
+                if (get_all(bus, json_string_value(p), CONTROLLER_IFACE, &c) >= 0) {
+                        json_object_set_new(c, "path", json_string(json_string_value(p)));
+                        json_array_append_new(list, c);
+                }
+        }
+        json_object_set_new(mgr, "controller_objects", list);
+        *ret = mgr;
+        return 0;
+}
+
+static const char *jstr(json_t *o, const char *k) {
+        const char *s = json_string_value(json_object_get(o, k));
+        return s ? s : "";
+}
+
+static long long jint(json_t *o, const char *k) {
+        return (long long) json_integer_value(json_object_get(o, k));
+}
+
+static void print_json(json_t *o) {
+        char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
+        if (s) {
+                puts(s);
+                free(s);
+        }
+}
+
+static void print_controller_line(json_t *c) {
+        printf("  %s  id %3lld  hw %-8s firmware %s%s%s%s  %s%s%s\n", jstr(c, "uuid"), jint(c, "id"), jstr(c, "hw_name"),
+               jstr(c, "firmware_version"), jint(c, "firmware_test_build") ? " (test build)" : "",
+               jstr(c, "firmware_name")[0] ? " " : "", jstr(c, "firmware_name"),
+               json_is_true(json_object_get(c, "online")) ? "online" : "OFFLINE",
+               strcmp(jstr(c, "fault"), "NONE") && jstr(c, "fault")[0] ? "  fault " : "",
+               strcmp(jstr(c, "fault"), "NONE") ? jstr(c, "fault") : "");
+}
+
+static int cmd_status(sd_bus *bus) {
+        json_t *st = NULL, *c, *s;
+        size_t i;
+        int r;
+
+        r = get_state(bus, &st);
+        if (r < 0)
+                return r;
+        if (arg_json) {
+                print_json(st);
+                json_decref(st);
+                return 0;
+        }
+        json_t *cs = json_object_get(st, "controller_objects");
+        bool mismatch = json_is_true(json_object_get(st, "mismatch"));
+        printf("Board: %zu controller%s, %s\n", json_array_size(cs), json_array_size(cs) == 1 ? "" : "s",
+               mismatch ? "MISMATCH" : json_array_size(cs) >= 2 ? "consistent" : "no pair");
+        json_array_foreach(cs, i, c)
+                print_controller_line(c);
+        if (mismatch) {
+                printf("Mismatch:\n");
+                json_array_foreach(json_object_get(st, "mismatch_reasons"), i, s)
+                        printf("  %s\n", json_string_value(s));
+                if (json_array_size(json_object_get(st, "actions")) > 0) {
+                        printf("To repair:\n");
+                        json_array_foreach(json_object_get(st, "actions"), i, s)
+                                printf("  %s\n", json_string_value(s));
+                }
+        }
+        printf("Bus: %s on %s (vescd %s, CAN id %lld)%s\n", jstr(st, "bus_state"), jstr(st, "transport"),
+               jstr(st, "version"), jint(st, "can_id"), json_is_true(json_object_get(st, "scanning")) ? ", scanning" : "");
+        json_decref(st);
+        return 0;
+}
+
+static int cmd_list(sd_bus *bus) {
+        json_t *st = NULL, *c;
+        size_t i;
+        int r;
+
+        r = get_state(bus, &st);
+        if (r < 0)
+                return r;
+        if (arg_json)
+                print_json(json_object_get(st, "controller_objects"));
+        else
+                json_array_foreach(json_object_get(st, "controller_objects"), i, c)
+                        print_controller_line(c);
+        json_decref(st);
+        return 0;
+}
+
+/* UUID or CAN id -> object path. */
+static int resolve(sd_bus *bus, const char *name, char **ret_path) {
+        json_t *st = NULL, *c;
+        size_t i;
+        int r;
+
+        r = get_state(bus, &st);
+        if (r < 0)
+                return r;
+        r = -ENODEV;
+        json_array_foreach(json_object_get(st, "controller_objects"), i, c) {
+                char id[8];
+                snprintf(id, sizeof id, "%lld", jint(c, "id"));
+                if (strcasecmp(jstr(c, "uuid"), name) == 0 || strcmp(id, name) == 0) {
+                        *ret_path = strdup(jstr(c, "path"));
+                        r = *ret_path ? 0 : -ENOMEM;
+                        break;
+                }
+        }
+        json_decref(st);
+        if (r == -ENODEV)
+                fprintf(stderr, "vescctl: no controller '%s' (give a UUID or a CAN id)\n", name);
+        return r;
+}
+
+static int cmd_show(sd_bus *bus, const char *name) {
+        _cleanup_free_ char *path = NULL;
+        json_t *c = NULL;
+        const char *k;
+        json_t *v;
+        int r;
+
+        r = resolve(bus, name, &path);
+        if (r < 0)
+                return r;
+        r = get_all(bus, path, CONTROLLER_IFACE, &c);
+        if (r < 0)
+                return r;
+        if (arg_json)
+                print_json(c);
+        else {
+                printf("%s\n", path);
+                json_object_foreach(c, k, v) {
+                        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+                        printf("  %-22s %s\n", k, s ? s : "?");
+                        free(s);
+                }
+        }
+        json_decref(c);
+        return 0;
+}
+
+static int cmd_scan(sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Scan", &error, NULL, NULL);
+        if (r < 0) {
+                fprintf(stderr, "vescctl: scan: %s\n", error.message ? error.message : strerror(-r));
+                return r;
+        }
+        if (!arg_json)
+                printf("Scanning CAN ids 0..254; controllers appear as they answer.\n");
+        return 0;
+}
+
+static void print_telemetry(const char *path, json_t *o);
+
+static int on_telemetry(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *path = sd_bus_message_get_path(m);
+        json_t *o = NULL;
+
+        if (read_dict(m, &o) < 0)
+                return 0;
+        print_telemetry(path, o);
+        json_decref(o);
+        return 0;
+}
+
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *iface, *path = sd_bus_message_get_path(m);
+        json_t *o = NULL, *online;
+
+        if (sd_bus_message_read(m, "s", &iface) < 0 || strcmp(iface, CONTROLLER_IFACE) != 0)
+                return 0;
+        if (read_dict(m, &o) < 0)
+                return 0;
+        online = json_object_get(o, "online");
+        if (online) {
+                const char *uuid = strrchr(path, '/');
+                if (arg_json)
+                        printf("{\"path\": \"%s\", \"online\": %s}\n", path, json_is_true(online) ? "true" : "false");
+                else
+                        printf("%s %s\n", uuid ? uuid + 1 : path, json_is_true(online) ? "online" : "OFFLINE");
+                fflush(stdout);
+        }
+        json_decref(o);
+        return 0;
+}
+
+static void print_telemetry(const char *path, json_t *o) {
+        if (arg_json) {
+                json_t *line = json_pack("{s:s, s:O}", "path", path, "telemetry", o);
+                char *s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
+                if (s)
+                        puts(s);
+                free(s);
+                json_decref(line);
+        } else {
+                const char *uuid = strrchr(path, '/');
+                const char *k;
+                json_t *v;
+                printf("%s", uuid ? uuid + 1 : path);
+                json_object_foreach(o, k, v) {
+                        if (json_is_real(v))
+                                printf(" %s=%.2f", k, json_real_value(v));
+                        else if (json_is_integer(v))
+                                printf(" %s=%lld", k, (long long) json_integer_value(v));
+                }
+                printf("\n");
+        }
+        fflush(stdout);
+}
+
+static int print_snapshot(sd_bus *bus) {
+        static const char *const fields[] = {
+                "erpm", "current_motor", "current_in", "duty_cycle", "voltage_in", "temp_fet", "temp_motor",
+                "amp_hours", "amp_hours_charged", "watt_hours", "watt_hours_charged", "tachometer",
+        };
+        json_t *st = NULL, *c;
+        size_t i;
+        int r;
+
+        r = get_state(bus, &st);
+        if (r < 0)
+                return r;
+        json_array_foreach(json_object_get(st, "controller_objects"), i, c) {
+                json_t *o = json_object();
+                for (size_t f = 0; f < ELEMENTSOF(fields); f++) {
+                        json_t *v = json_object_get(c, fields[f]);
+                        if (v)
+                                json_object_set(o, fields[f], v);
+                }
+                print_telemetry(jstr(c, "path"), o);
+                json_decref(o);
+        }
+        json_decref(st);
+        return 0;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+        interrupted = 1;
+}
+
+static int cmd_watch(sd_bus *bus) {
+        uint64_t end = arg_duration > 0 ? now_usec() + (uint64_t) (arg_duration * 1e6) : UINT64_MAX;
+        int r;
+
+        r = sd_bus_match_signal(bus, NULL, BUS_NAME, NULL, CONTROLLER_IFACE, "Telemetry", on_telemetry, NULL);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, NULL, "org.freedesktop.DBus.Properties",
+                                        "PropertiesChanged", on_properties_changed, NULL);
+        if (r < 0) {
+                fprintf(stderr, "vescctl: cannot subscribe: %s\n", strerror(-r));
+                return r;
+        }
+        /* telemetry signals carry changes only: start from a snapshot */
+        r = print_snapshot(bus);
+        if (r < 0)
+                return r;
+        signal(SIGINT, on_sigint);
+        signal(SIGTERM, on_sigint);
+        while (!interrupted) {
+                uint64_t now = now_usec();
+                if (now >= end)
+                        break;
+                r = sd_bus_process(bus, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "vescctl: bus: %s\n", strerror(-r));
+                        return r;
+                }
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, end == UINT64_MAX ? UINT64_MAX : end - now);
+                if (r < 0 && r != -EINTR) {
+                        fprintf(stderr, "vescctl: bus: %s\n", strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static void help(void) {
+        printf("vescctl — talk to vescd over D-Bus\n\n"
+               "Usage: vescctl [OPTIONS] COMMAND\n\n"
+               "Commands:\n"
+               "  status               the board first: controllers, versions, mismatch and what to do\n"
+               "  list                 one line per controller\n"
+               "  show CONTROLLER      every property of one controller (UUID or CAN id)\n"
+               "  watch                live telemetry and online/offline changes\n"
+               "  scan                 ask vescd to PING-scan the bus\n\n"
+               "Options:\n"
+               "  -A --address ADDR    D-Bus address instead of the system bus\n"
+               "  -j --json            JSON output (snake_case field names)\n"
+               "     --duration SEC    watch: stop after SEC seconds\n"
+               "  -h --help            this text\n");
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "address", required_argument, NULL, 'A' },
+                { "json", no_argument, NULL, 'j' },
+                { "duration", required_argument, NULL, 'd' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *cmd;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "A:jh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'A':
+                        arg_address = optarg;
+                        break;
+                case 'j':
+                        arg_json = true;
+                        break;
+                case 'd':
+                        arg_duration = strtod(optarg, NULL);
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        return 2;
+                }
+        }
+        /* GNU getopt permutes: options may also follow the command */
+        cmd = optind < argc ? argv[optind++] : "status";
+
+        if (arg_address) {
+                r = sd_bus_new(&bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(bus, arg_address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(bus);
+        } else
+                r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "vescctl: cannot connect to %s: %s\n", arg_address ? arg_address : "the system bus",
+                        strerror(-r));
+                return 1;
+        }
+
+        if (strcmp(cmd, "status") == 0)
+                r = cmd_status(bus);
+        else if (strcmp(cmd, "list") == 0)
+                r = cmd_list(bus);
+        else if (strcmp(cmd, "show") == 0) {
+                if (optind >= argc) {
+                        fprintf(stderr, "vescctl: show needs a CONTROLLER (UUID or CAN id)\n");
+                        return 2;
+                }
+                r = cmd_show(bus, argv[optind]);
+        } else if (strcmp(cmd, "watch") == 0)
+                r = cmd_watch(bus);
+        else if (strcmp(cmd, "scan") == 0)
+                r = cmd_scan(bus);
+        else {
+                fprintf(stderr, "vescctl: unknown command '%s' (try --help)\n", cmd);
+                return 2;
+        }
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,574 @@
+/* org.vescd1.Controller at /org/vescd1/controller/<uuid>: a fallback vtable
+ * with an object finder and a node enumerator (as logind serves sessions),
+ * so the object set follows the model without per-object registration. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "daemon.h"
+#include "log.h"
+#include "macro.h"
+#include "operations.h"
+#include "render.h"
+
+/**
+ * bus_controller_from_path() - the controller an object path names
+ * @b: the adapter
+ * @path: "/org/vescd1/controller/<24 hex>"
+ *
+ * Returns: the controller or NULL.
+ */
+Controller *bus_controller_from_path(Bus *b, const char *path) {
+        const char *prefix = BUS_CONTROLLER_PREFIX "/";
+        size_t n = strlen(prefix);
+
+        if (!path || strncmp(path, prefix, n) != 0)
+                return NULL;
+        /* paths use lower-case hex only */
+        for (const char *p = path + n; *p; p++)
+                if (*p >= 'A' && *p <= 'F')
+                        return NULL;
+        return daemon_find_uuid(bus_daemon(b), path + n);
+}
+
+static int controller_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                           sd_bus_error *error) {
+        Bus *b = userdata;
+
+        if (!bus_controller_from_path(b, path))
+                return 0;
+        /* handlers get the adapter and look the controller up by path again:
+         * the model holds no pointer back to the adapter */
+        *found = b;
+        return 1;
+}
+
+static int controller_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Bus *b = userdata;
+        Controller *const *cs;
+        size_t n = daemon_controllers(bus_daemon(b), &cs);
+        char **l;
+
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                char p[RENDER_CONTROLLER_PATH_MAX];
+                render_controller_path(cs[i], p);
+                l[i] = strdup(p);
+                if (!l[i]) {
+                        for (size_t j = 0; j < i; j++)
+                                free(l[j]);
+                        free(l);
+                        return -ENOMEM;
+                }
+        }
+        *nodes = l;
+        return 0;
+}
+
+#define GET_CONTROLLER(c, b, path)                                   \
+        Controller *c = bus_controller_from_path(b, path);           \
+        if (!c)                                                      \
+                return -ENODEV
+
+/* ---------------------------------------------------------- properties */
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        GET_CONTROLLER(c, b, path);
+
+        if (strcmp(property, "Id") == 0)
+                return sd_bus_message_append(reply, "y", c->id);
+        if (strcmp(property, "Uuid") == 0)
+                return sd_bus_message_append(reply, "s", c->uuid_str);
+        if (strcmp(property, "HwName") == 0)
+                return sd_bus_message_append(reply, "s", c->hw_name);
+        if (strcmp(property, "HwType") == 0)
+                return sd_bus_message_append(reply, "y", c->hw_type);
+        if (strcmp(property, "FirmwareVersion") == 0)
+                return sd_bus_message_append(reply, "s", c->fw_version);
+        if (strcmp(property, "FirmwareTestBuild") == 0)
+                return sd_bus_message_append(reply, "y", c->fw_test_build);
+        if (strcmp(property, "FirmwareName") == 0)
+                return sd_bus_message_append(reply, "s", c->fw_name);
+        if (strcmp(property, "BootloaderGeneration") == 0)
+                return sd_bus_message_append(reply, "y", c->bootloader_gen);
+        if (strcmp(property, "Online") == 0)
+                return sd_bus_message_append(reply, "b", c->online);
+        if (strcmp(property, "Broadcasting") == 0)
+                return sd_bus_message_append(reply, "b", c->broadcasting);
+        if (strcmp(property, "Fault") == 0)
+                return sd_bus_message_append(reply, "s", controller_fault_name(c));
+        if (strcmp(property, "FaultCode") == 0)
+                return sd_bus_message_append(reply, "y", c->fault_code);
+        if (strcmp(property, "McconfSignature") == 0)
+                return sd_bus_message_append(reply, "u", c->mc_signature);
+        if (strcmp(property, "AppconfSignature") == 0)
+                return sd_bus_message_append(reply, "u", c->app_signature);
+        if (strcmp(property, "StatusFrames") == 0)
+                return sd_bus_message_append(reply, "t", c->counters.status_frames);
+        if (strcmp(property, "Replies") == 0)
+                return sd_bus_message_append(reply, "t", c->counters.replies);
+        if (strcmp(property, "Timeouts") == 0)
+                return sd_bus_message_append(reply, "t", c->counters.timeouts);
+        return -EINVAL;
+}
+
+static int property_get_telemetry(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        GET_CONTROLLER(c, b, path);
+
+        for (unsigned f = 0; f < _TELEMETRY_MAX; f++)
+                if (strcmp(property, controller_telemetry_name(f)) == 0) {
+                        if (f == TELEMETRY_TACHOMETER)
+                                return sd_bus_message_append(reply, "x", (int64_t) c->telemetry[f]);
+                        return sd_bus_message_append(reply, "d", c->telemetry[f]);
+                }
+        return -EINVAL;
+}
+
+/* ------------------------------------------------------ async methods */
+
+typedef struct PendingCall {
+        Bus *b;
+        sd_bus_message *m;
+} PendingCall;
+
+static int pending_new(Bus *b, sd_bus_message *m, PendingCall **ret) {
+        PendingCall *p = calloc(1, sizeof *p);
+
+        if (!p)
+                return -ENOMEM;
+        p->b = b;
+        p->m = sd_bus_message_ref(m);
+        *ret = p;
+        return 0;
+}
+
+static void pending_free(PendingCall *p) {
+        bus_schedule_rearm(p->b);
+        sd_bus_message_unref(p->m);
+        free(p);
+}
+
+static void pending_fail(PendingCall *p, int error) {
+        (void) bus_reply_errno(p->m, error, NULL);
+        pending_free(p);
+}
+
+static void values_done(void *userdata, int error, const VescValues *v) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PendingCall *p = userdata;
+        json_t *o;
+        int r;
+
+        if (error < 0) {
+                pending_fail(p, error);
+                return;
+        }
+        o = render_values(v);
+        r = o ? sd_bus_message_new_method_return(p->m, &reply) : -ENOMEM;
+        if (r >= 0)
+                r = bus_append_json_dict(reply, o);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        json_decref(o);
+        if (r < 0)
+                (void) bus_reply_errno(p->m, r, NULL);
+        pending_free(p);
+}
+
+static int method_get_values(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        r = op_get_values(bus_daemon(b), c, values_done, p);
+        if (r < 0) {
+                sd_bus_message_unref(p->m);
+                free(p);
+                return r;
+        }
+        return 1;
+}
+
+static void plain_done(void *userdata, int error) {
+        PendingCall *p = userdata;
+
+        if (error < 0) {
+                pending_fail(p, error);
+                return;
+        }
+        (void) sd_bus_reply_method_return(p->m, NULL);
+        pending_free(p);
+}
+
+/* Reads one a{sv} entry's numeric value as a double. */
+static int read_number(sd_bus_message *m, double *ret) {
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r < 0)
+                return r;
+        if (!contents || strlen(contents) != 1)
+                return -EINVAL;
+        r = sd_bus_message_enter_container(m, 'v', contents);
+        if (r < 0)
+                return r;
+        switch (contents[0]) {
+        case 'd': {
+                double d;
+                r = sd_bus_message_read_basic(m, 'd', &d);
+                *ret = d;
+                break;
+        }
+        case 'i': {
+                int32_t i;
+                r = sd_bus_message_read_basic(m, 'i', &i);
+                *ret = i;
+                break;
+        }
+        case 'x': {
+                int64_t x;
+                r = sd_bus_message_read_basic(m, 'x', &x);
+                *ret = (double) x;
+                break;
+        }
+        case 'u': {
+                uint32_t u;
+                r = sd_bus_message_read_basic(m, 'u', &u);
+                *ret = u;
+                break;
+        }
+        case 't': {
+                uint64_t t;
+                r = sd_bus_message_read_basic(m, 't', &t);
+                *ret = (double) t;
+                break;
+        }
+        case 'n': {
+                int16_t n;
+                r = sd_bus_message_read_basic(m, 'n', &n);
+                *ret = n;
+                break;
+        }
+        case 'q': {
+                uint16_t q;
+                r = sd_bus_message_read_basic(m, 'q', &q);
+                *ret = q;
+                break;
+        }
+        case 'y': {
+                uint8_t y;
+                r = sd_bus_message_read_basic(m, 'y', &y);
+                *ret = y;
+                break;
+        }
+        default:
+                return -EINVAL;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* "CurrentMinScale" or "current_min_scale" -> "current_min_scale" */
+static void snake(const char *s, char *out, size_t size) {
+        size_t j = 0;
+
+        for (const char *p = s; *p && j + 2 < size; p++) {
+                if (*p >= 'A' && *p <= 'Z') {
+                        if (p != s)
+                                out[j++] = '_';
+                        out[j++] = (char) (*p - 'A' + 'a');
+                } else
+                        out[j++] = *p;
+        }
+        out[j] = 0;
+}
+
+static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        Limits l = {};
+        PendingCall *p;
+        const char *key;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        /* read args -> validate -> check credentials -> act */
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                char name[64];
+                LimitField f;
+                double v;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                snake(key, name, sizeof name);
+                if (strcmp(name, "store") == 0) {
+                        int s;
+                        r = sd_bus_message_read(m, "v", "b", &s);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "store must be a boolean");
+                        l.store = s;
+                } else {
+                        f = limit_field_from_string(name);
+                        if ((int) f < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown limit '%s'", key);
+                        r = read_number(m, &v);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Limit '%s' must be a number",
+                                                         key);
+                        if (limit_check(f, v) < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Limit '%s' out of range: %g",
+                                                         key, v);
+                        l.set |= 1u << f;
+                        l.value[f] = v;
+                }
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        if (!l.set)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No limits given");
+
+        r = bus_check_admin(b, m, error);
+        if (r < 0)
+                return r;
+
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        r = op_set_limits(bus_daemon(b), c, &l, plain_done, p);
+        if (r < 0) {
+                sd_bus_message_unref(p->m);
+                free(p);
+                return r;
+        }
+        return 1;
+}
+
+static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = bus_check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        r = op_reboot(bus_daemon(b), c, plain_done, p);
+        if (r < 0) {
+                sd_bus_message_unref(p->m);
+                free(p);
+                return r;
+        }
+        return 1;
+}
+
+static void backup_done(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
+                        size_t app_len) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PendingCall *p = userdata;
+        int r;
+
+        if (error < 0) {
+                pending_fail(p, error);
+                return;
+        }
+        r = sd_bus_message_new_method_return(p->m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', mc, mc_len);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', app, app_len);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) bus_reply_errno(p->m, r, NULL);
+        pending_free(p);
+}
+
+static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        r = op_backup_config(bus_daemon(b), c, backup_done, p);
+        if (r < 0) {
+                sd_bus_message_unref(p->m);
+                free(p);
+                return r;
+        }
+        return 1;
+}
+
+static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        const void *mc, *app;
+        size_t mc_len, app_len;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = sd_bus_message_read_array(m, 'y', &mc, &mc_len);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_array(m, 'y', &app, &app_len);
+        if (r < 0)
+                return r;
+        if ((mc_len == 0 && app_len == 0) || (mc_len && mc_len < 4) || (app_len && app_len < 4) || mc_len > 511 ||
+            app_len > 511)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Configuration blobs must be 4..511 bytes (or empty to skip one)");
+        r = bus_check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        r = op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, plain_done, p);
+        if (r < 0) {
+                sd_bus_message_unref(p->m);
+                free(p);
+                return r;
+        }
+        return 1;
+}
+
+static void compare_done(void *userdata, int error, char **differences) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PendingCall *p = userdata;
+        int r;
+
+        if (error < 0) {
+                pending_fail(p, error);
+                return;
+        }
+        r = sd_bus_message_new_method_return(p->m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, differences);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) bus_reply_errno(p->m, r, NULL);
+        pending_free(p);
+}
+
+static int method_compare_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        const char *other_path;
+        Controller *other;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = sd_bus_message_read(m, "o", &other_path);
+        if (r < 0)
+                return r;
+        other = bus_controller_from_path(b, other_path);
+        if (!other)
+                return -ENODEV;
+        if (other == c)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Compare with another controller");
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        r = op_compare_config(bus_daemon(b), c, other, compare_done, p);
+        if (r < 0) {
+                sd_bus_message_unref(p->m);
+                free(p);
+                return r;
+        }
+        return 1;
+}
+
+#define TELEMETRY_PROPERTY(name, sig) \
+        SD_BUS_PROPERTY(name, sig, property_get_telemetry, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
+
+const sd_bus_vtable bus_controller_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Uuid", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("HwName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HwType", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirmwareVersion", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirmwareTestBuild", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirmwareName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BootloaderGeneration", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Online", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Broadcasting", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Fault", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FaultCode", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("McconfSignature", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("AppconfSignature", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        TELEMETRY_PROPERTY("Erpm", "d"),
+        TELEMETRY_PROPERTY("CurrentMotor", "d"),
+        TELEMETRY_PROPERTY("CurrentIn", "d"),
+        TELEMETRY_PROPERTY("DutyCycle", "d"),
+        TELEMETRY_PROPERTY("VoltageIn", "d"),
+        TELEMETRY_PROPERTY("TempFet", "d"),
+        TELEMETRY_PROPERTY("TempMotor", "d"),
+        TELEMETRY_PROPERTY("AmpHours", "d"),
+        TELEMETRY_PROPERTY("AmpHoursCharged", "d"),
+        TELEMETRY_PROPERTY("WattHours", "d"),
+        TELEMETRY_PROPERTY("WattHoursCharged", "d"),
+        TELEMETRY_PROPERTY("Tachometer", "x"),
+        SD_BUS_PROPERTY("StatusFrames", "t", property_get, 0, 0),
+        SD_BUS_PROPERTY("Replies", "t", property_get, 0, 0),
+        SD_BUS_PROPERTY("Timeouts", "t", property_get, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("GetValues", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", values), method_get_values,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetLimits", SD_BUS_ARGS("a{sv}", limits), SD_BUS_NO_RESULT, method_set_limits,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reboot", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BackupConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("ay", mcconf, "ay", appconf),
+                                method_backup_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RestoreConfig", SD_BUS_ARGS("ay", mcconf, "ay", appconf), SD_BUS_NO_RESULT,
+                                method_restore_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CompareConfig", SD_BUS_ARGS("o", other), SD_BUS_RESULT("as", differences),
+                                method_compare_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("Telemetry", SD_BUS_ARGS("a{sv}", values), 0),
+        SD_BUS_VTABLE_END
+};
+
+/**
+ * bus_controller_register() - publish the controller objects
+ * @b: the adapter
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_controller_register(Bus *b) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(bus_get(b), NULL, BUS_CONTROLLER_PREFIX, BUS_CONTROLLER_INTERFACE,
+                                       bus_controller_vtable, controller_find, b);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(bus_get(b), NULL, BUS_CONTROLLER_PREFIX, controller_enumerate, b);
+}

@@ -1,0 +1,170 @@
+/* Unit tests of the controller model (daemon/controller.c): identity from
+ * COMM_FW_VERSION, status frames, GET_VALUES, liveness with time as an
+ * argument, dirty bits. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "controller.h"
+#include "vesc-can.h"
+
+#define MS 1000ULL
+
+static const uint8_t uuid_b[12] = { 0x2f, 0x00, 0x2b, 0x00, 0x14, 0x51, 0x36, 0x33, 0x36, 0x33, 0x35, 0x31 };
+
+static VescFwVersion fw(uint8_t major, uint8_t minor) {
+        VescFwVersion v = { .major = major, .minor = minor };
+        memcpy(v.uuid, uuid_b, sizeof uuid_b);
+        strcpy(v.hw_name, "60");
+        return v;
+}
+
+static void test_identity(void **state) {
+        Controller c;
+        VescFwVersion v = fw(3, 58);
+
+        controller_init(&c, 74);
+        assert_false(c.has_identity);
+        assert_false(c.online);
+        assert_int_equal(controller_apply_fw_version(&c, &v, 1000 * MS), 1);
+        assert_true(c.has_identity);
+        assert_string_equal(c.uuid_str, "2f002b001451363336333531");
+        assert_string_equal(c.fw_version, "3.58");
+        assert_string_equal(c.hw_name, "60");
+        assert_string_equal(c.fw_name, "");
+        assert_true(c.online);
+        assert_true(controller_take_dirty(&c, CONTROLLER_DIRTY_IDENTITY));
+        assert_true(controller_take_dirty(&c, CONTROLLER_DIRTY_ONLINE));
+        /* the same reply again changes nothing */
+        assert_int_equal(controller_apply_fw_version(&c, &v, 1100 * MS), 0);
+        assert_false(controller_take_dirty(&c, CONTROLLER_DIRTY_IDENTITY));
+        /* an update to 5.03 is a change; known signatures are dropped */
+        controller_set_signatures(&c, 0x1234, 0x5678);
+        v = fw(5, 3);
+        v.has_test_build = true;
+        assert_int_equal(controller_apply_fw_version(&c, &v, 1200 * MS), 1);
+        assert_string_equal(c.fw_version, "5.03");
+        assert_int_equal(c.mc_signature, 0);
+        assert_int_equal(c.app_signature, 0);
+}
+
+static void test_status(void **state) {
+        Controller c;
+        VescStatus st = { .type = CAN_PACKET_STATUS, .sender = 74, .s1 = { .erpm = 1234, .current = 5.5, .duty = 0.25 } };
+
+        controller_init(&c, 74);
+        assert_int_equal(controller_apply_status(&c, &st, 10 * MS), 0);
+        assert_true(c.online);
+        assert_true(c.broadcasting);
+        assert_int_equal(c.telemetry[TELEMETRY_ERPM], 1234);
+        uint64_t d = controller_take_dirty(&c, CONTROLLER_DIRTY_TELEMETRY_MASK);
+        assert_true(d & (1u << TELEMETRY_ERPM));
+        assert_true(d & (1u << TELEMETRY_CURRENT_MOTOR));
+        assert_true(d & (1u << TELEMETRY_DUTY_CYCLE));
+        assert_false(d & (1u << TELEMETRY_VOLTAGE_IN));
+        /* same values: no telemetry dirt */
+        assert_int_equal(controller_apply_status(&c, &st, 30 * MS), 0);
+        assert_false(controller_take_dirty(&c, CONTROLLER_DIRTY_TELEMETRY_MASK));
+
+        st = (VescStatus) { .type = CAN_PACKET_STATUS_5, .sender = 74, .s5 = { .tachometer = -600, .v_in = 48.2 } };
+        assert_int_equal(controller_apply_status(&c, &st, 40 * MS), 0);
+        assert_int_equal(c.telemetry[TELEMETRY_TACHOMETER], -600);
+        assert_true(c.telemetry[TELEMETRY_VOLTAGE_IN] > 48.1 && c.telemetry[TELEMETRY_VOLTAGE_IN] < 48.3);
+
+        st = (VescStatus) { .type = CAN_PACKET_STATUS_6, .sender = 74 };
+        assert_int_equal(controller_apply_status(&c, &st, 50 * MS), -EOPNOTSUPP);
+}
+
+static void test_values_fault(void **state) {
+        Controller c;
+        VescValues v = {
+                .present = (1u << VALUE_FAULT) | (1u << VALUE_V_IN) | (1u << VALUE_TEMP_FET),
+                .fault = 2,
+                .v_in = 36.0,
+                .temp_fet = 41.5,
+        };
+
+        controller_init(&c, 12);
+        assert_int_equal(controller_apply_values(&c, &v, 5 * MS), 1);
+        assert_string_equal(controller_fault_name(&c), "UNDER_VOLTAGE");
+        assert_true(controller_take_dirty(&c, CONTROLLER_DIRTY_FAULT));
+        assert_int_equal(c.telemetry[TELEMETRY_VOLTAGE_IN], 36.0);
+        assert_false(c.broadcasting); /* replies are not broadcasts */
+        assert_int_equal(controller_apply_values(&c, &v, 6 * MS), 0);
+        v.fault = 0;
+        assert_int_equal(controller_apply_values(&c, &v, 7 * MS), 1);
+        assert_string_equal(controller_fault_name(&c), "NONE");
+}
+
+static void test_liveness(void **state) {
+        Controller c;
+        const uint64_t timeout = 1000 * MS;
+
+        controller_init(&c, 12);
+        assert_int_equal(controller_liveness_deadline(&c, timeout), UINT64_MAX);
+        assert_int_equal(controller_seen(&c, 100 * MS), 1);
+        assert_int_equal(controller_seen(&c, 200 * MS), 0);
+        assert_int_equal(controller_liveness_deadline(&c, timeout), 1200 * MS);
+        (void) controller_take_dirty(&c, UINT64_MAX);
+        /* an hour of silence takes no time here */
+        assert_int_equal(controller_check_liveness(&c, 1199 * MS, timeout), 0);
+        assert_true(c.online);
+        assert_int_equal(controller_check_liveness(&c, 1200 * MS, timeout), 1);
+        assert_false(c.online);
+        assert_true(controller_take_dirty(&c, CONTROLLER_DIRTY_ONLINE));
+        assert_int_equal(controller_check_liveness(&c, 3600 * 1000 * MS, timeout), 0);
+        assert_int_equal(c.counters.went_offline, 1);
+        /* comes back */
+        assert_int_equal(controller_seen(&c, 3600 * 1000 * MS + 1), 1);
+        assert_true(c.online);
+        assert_true(controller_take_dirty(&c, CONTROLLER_DIRTY_ONLINE));
+}
+
+static void test_broadcast_stops(void **state) {
+        Controller c;
+        VescStatus st = { .type = CAN_PACKET_STATUS, .sender = 12 };
+
+        controller_init(&c, 12);
+        (void) controller_apply_status(&c, &st, 0);
+        (void) controller_take_dirty(&c, UINT64_MAX);
+        /* polls keep it online, but the broadcasts stopped */
+        (void) controller_seen(&c, 900 * MS);
+        assert_int_equal(controller_check_liveness(&c, 1000 * MS, 1000 * MS), 0);
+        assert_false(c.broadcasting);
+        assert_true(c.online);
+        assert_true(controller_take_dirty(&c, CONTROLLER_DIRTY_BROADCASTS));
+}
+
+static void test_id_and_uuid(void **state) {
+        Controller c;
+        uint8_t u[12];
+
+        controller_init(&c, 10);
+        assert_int_equal(controller_set_id(&c, 10), 0);
+        assert_int_equal(controller_set_id(&c, 12), 1);
+        assert_true(controller_take_dirty(&c, CONTROLLER_DIRTY_ID));
+        assert_int_equal(controller_parse_uuid("2F002B001451363336333531", u), 0);
+        assert_memory_equal(u, uuid_b, 12);
+        assert_int_equal(controller_parse_uuid("2f002b00145136333633353", u), -EINVAL);
+        assert_int_equal(controller_parse_uuid("2f002b0014513633363335zz", u), -EINVAL);
+        assert_int_equal(controller_parse_uuid(NULL, u), -EINVAL);
+        assert_string_equal(controller_telemetry_name(TELEMETRY_AMP_HOURS_CHARGED), "AmpHoursCharged");
+        assert_string_equal(controller_telemetry_json_name(TELEMETRY_AMP_HOURS_CHARGED), "amp_hours_charged");
+        assert_null(controller_telemetry_name(_TELEMETRY_MAX));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_identity),
+                cmocka_unit_test(test_status),
+                cmocka_unit_test(test_values_fault),
+                cmocka_unit_test(test_liveness),
+                cmocka_unit_test(test_broadcast_stops),
+                cmocka_unit_test(test_id_and_uuid),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,292 @@
+/* Unit tests of the request engine (daemon/request.c): the one-long-reply
+ * rule, concurrent short requests and PINGs, reply matching by replier +
+ * command byte, timeouts, retries, cancel, fire-and-forget.  Frames go to
+ * a capture array; replies are built with the codec's segmenter exactly
+ * as a controller would send them; time is an argument. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "request.h"
+#include "vesc-can.h"
+#include "vesc-comm.h"
+
+#define OWN 253
+#define MS 1000ULL
+
+typedef struct Fixture {
+        RequestEngine *e;
+        struct can_frame sent[256];
+        size_t n_sent;
+        int send_error;
+        unsigned wakeups;
+        /* completions */
+        int done_count;
+        int last_error;
+        uint8_t last_replier;
+        uint8_t last_reply[512];
+        size_t last_len;
+        int order[16];
+        size_t n_order;
+} Fixture;
+
+static int capture(void *userdata, const struct can_frame *f) {
+        Fixture *fx = userdata;
+        if (fx->send_error)
+                return fx->send_error;
+        if (fx->n_sent < 256)
+                fx->sent[fx->n_sent++] = *f;
+        return 0;
+}
+
+static void wake(void *userdata) {
+        ((Fixture *) userdata)->wakeups++;
+}
+
+static const RequestEngineOps ops = { .send_frame = capture, .wakeup = wake };
+
+/* userdata for done(): the fixture pointer and a tag */
+typedef struct Tag {
+        Fixture *fx;
+        int pad;
+        int tag;
+} Tag;
+
+static void done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Tag *t = userdata;
+        Fixture *fx = t->fx;
+        int tag = t->tag;
+
+        fx->done_count++;
+        fx->last_error = error;
+        fx->last_replier = replier;
+        fx->last_len = len;
+        if (reply && len <= sizeof fx->last_reply)
+                memcpy(fx->last_reply, reply, len);
+        if (fx->n_order < 16)
+                fx->order[fx->n_order++] = tag;
+}
+
+static int setup(void **state) {
+        static Fixture fx;
+        memset(&fx, 0, sizeof fx);
+        assert_int_equal(request_engine_new(OWN, 1.0, &ops, &fx, &fx.e), 0);
+        *state = &fx;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *fx = *state;
+        fx->e = request_engine_free(fx->e);
+        return 0;
+}
+
+/* Feed a reply from `from` as the firmware sends it (mode 1 to OWN). */
+static void reply(Fixture *fx, uint8_t from, const uint8_t *payload, size_t len, uint64_t now) {
+        VescSegmenter s;
+        struct can_frame f;
+
+        assert_int_equal(vesc_segmenter_init(&s, OWN, from, VESC_MODE_REPLY, payload, len), 0);
+        while (vesc_segmenter_next(&s, &f) > 0)
+                (void) request_engine_handle_frame(fx->e, &f, now);
+}
+
+static uint64_t send_req(Fixture *fx, Tag *t, uint8_t dest, RequestReply kind, uint8_t cmd, unsigned retries,
+                         uint64_t now) {
+        uint8_t payload[1] = { cmd };
+        uint64_t h = 0;
+        assert_int_equal(request_send(fx->e,
+                                      &(RequestParams) { .dest = dest, .reply = kind, .payload = payload, .len = 1,
+                                                         .reply_cmd = -1, .retries = retries, .done = done,
+                                                         .userdata = t },
+                                      now, &h),
+                         0);
+        return h;
+}
+
+static void test_long_one_at_a_time(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 }, b = { fx, 0, 2 };
+        uint8_t fwv[25] = { COMM_FW_VERSION, 5, 3, '6', '0', 0 };
+
+        send_req(fx, &a, 12, REQUEST_REPLY_LONG, COMM_FW_VERSION, 0, 0);
+        send_req(fx, &b, 74, REQUEST_REPLY_LONG, COMM_FW_VERSION, 0, 0);
+        /* only the first is on the bus: one SHORT frame to 12 */
+        assert_int_equal(fx->n_sent, 1);
+        assert_int_equal(fx->sent[0].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 12));
+        assert_int_equal(fx->sent[0].data[0], OWN);
+        assert_int_equal(fx->sent[0].data[1], VESC_MODE_PROCESS_REPLY);
+        assert_int_equal(fx->sent[0].data[2], COMM_FW_VERSION);
+
+        /* a reply from the wrong controller does not complete it */
+        reply(fx, 74, fwv, sizeof fwv, 1 * MS);
+        assert_int_equal(fx->done_count, 0);
+
+        reply(fx, 12, fwv, sizeof fwv, 2 * MS);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, 0);
+        assert_int_equal(fx->last_replier, 12);
+        assert_int_equal(fx->last_len, sizeof fwv);
+        /* now the second one goes out */
+        assert_int_equal(fx->n_sent, 2);
+        assert_int_equal(fx->sent[1].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 74));
+        reply(fx, 74, fwv, sizeof fwv, 3 * MS);
+        assert_int_equal(fx->done_count, 2);
+        assert_true(request_engine_idle(fx->e));
+
+        RequestEngineStats st;
+        request_engine_get_stats(fx->e, &st);
+        assert_int_equal(st.unmatched, 1);
+}
+
+static void test_short_concurrent_and_ping(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 }, b = { fx, 0, 2 }, p = { fx, 0, 3 }, l = { fx, 0, 4 };
+        const uint8_t ack[] = { COMM_SET_MCCONF_TEMP };
+        struct can_frame pong;
+
+        send_req(fx, &l, 30, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 0);
+        send_req(fx, &a, 12, REQUEST_REPLY_SHORT, COMM_SET_MCCONF_TEMP, 0, 0);
+        send_req(fx, &b, 74, REQUEST_REPLY_SHORT, COMM_SET_MCCONF_TEMP, 0, 0);
+        assert_int_equal(request_send(fx->e, &(RequestParams) { .dest = 40, .reply = REQUEST_PING, .done = done, .userdata = &p },
+                                      0, NULL),
+                         0);
+        /* all four are out at once: only one of them is LONG */
+        assert_int_equal(fx->n_sent, 4);
+
+        /* answers in any order, told apart by the replier id */
+        reply(fx, 74, ack, sizeof ack, 1 * MS);
+        vesc_pong_encode(&pong, OWN, 40, 0);
+        assert_int_equal(request_engine_handle_frame(fx->e, &pong, 1 * MS), 1);
+        reply(fx, 12, ack, sizeof ack, 1 * MS);
+        assert_int_equal(fx->done_count, 3);
+        assert_int_equal(fx->order[0], 2);
+        assert_int_equal(fx->order[1], 3);
+        assert_int_equal(fx->order[2], 1);
+        /* a PONG for nobody */
+        vesc_pong_encode(&pong, OWN, 41, -1);
+        assert_int_equal(request_engine_handle_frame(fx->e, &pong, 1 * MS), 1);
+        assert_int_equal(fx->done_count, 3);
+}
+
+static void test_timeout_retry(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 };
+
+        send_req(fx, &a, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 1, 0);
+        assert_int_equal(fx->n_sent, 1);
+        assert_int_equal(request_engine_next_deadline(fx->e), REQUEST_TIMEOUT_DEFAULT_USEC);
+        request_engine_process(fx->e, REQUEST_TIMEOUT_DEFAULT_USEC - 1);
+        assert_int_equal(fx->n_sent, 1);
+        request_engine_process(fx->e, REQUEST_TIMEOUT_DEFAULT_USEC);
+        assert_int_equal(fx->n_sent, 2); /* re-sent */
+        assert_int_equal(fx->done_count, 0);
+        request_engine_process(fx->e, 2 * REQUEST_TIMEOUT_DEFAULT_USEC);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, -ETIMEDOUT);
+        assert_int_equal(request_engine_next_deadline(fx->e), UINT64_MAX);
+}
+
+static void test_time_scale(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 };
+
+        fx->e = request_engine_free(fx->e);
+        assert_int_equal(request_engine_new(OWN, 3.0, &ops, fx, &fx->e), 0);
+        send_req(fx, &a, 12, REQUEST_REPLY_SHORT, COMM_SET_MCCONF_TEMP, 0, 1000);
+        assert_int_equal(request_engine_next_deadline(fx->e), 1000 + 3 * REQUEST_TIMEOUT_DEFAULT_USEC);
+}
+
+static void test_wrong_command_byte(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 };
+        const uint8_t wrong[] = { COMM_GET_VALUES_SELECTIVE, 0 }, right[] = { COMM_REBOOT + 19 };
+
+        /* expect reply_cmd 48 for a request whose payload starts with 48 */
+        send_req(fx, &a, 12, REQUEST_REPLY_SHORT, 48, 0, 0);
+        reply(fx, 12, wrong, sizeof wrong, 1);
+        assert_int_equal(fx->done_count, 0);
+        reply(fx, 12, right, sizeof right, 2);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_reply[0], 48);
+}
+
+static void test_fire_and_forget_and_cancel(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 }, b = { fx, 0, 2 }, c = { fx, 0, 3 };
+        uint64_t hb, hc;
+
+        send_req(fx, &a, 12, REQUEST_REPLY_NONE, COMM_REBOOT, 0, 0);
+        assert_int_equal(fx->n_sent, 1);
+        assert_int_equal(fx->sent[0].data[1], VESC_MODE_PROCESS_NOREPLY);
+        /* never completed from inside request_send() */
+        assert_int_equal(fx->done_count, 0);
+        assert_int_equal(request_engine_next_deadline(fx->e), 0);
+        hb = send_req(fx, &b, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 0);
+        hc = send_req(fx, &c, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 0);
+        request_engine_process(fx->e, 1);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, 0);
+        assert_int_equal(request_engine_queued(fx->e, 12), 2);
+        /* cancel the queued one, then the one in flight */
+        assert_int_equal(request_cancel(fx->e, hc), 0);
+        assert_int_equal(fx->last_error, -ECANCELED);
+        assert_int_equal(request_cancel(fx->e, hb), 0);
+        assert_int_equal(request_cancel(fx->e, hb), -ENOENT);
+        assert_true(request_engine_idle(fx->e));
+        assert_int_equal(fx->done_count, 3);
+}
+
+static void test_send_failure_and_bounds(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 };
+        uint8_t big[513] = { 0 };
+
+        assert_int_equal(request_send(fx->e, &(RequestParams) { .dest = 255, .reply = REQUEST_PING }, 0, NULL), -EINVAL);
+        assert_int_equal(request_send(fx->e,
+                                      &(RequestParams) { .dest = 1, .reply = REQUEST_REPLY_LONG, .payload = big, .len = 513 },
+                                      0, NULL),
+                         -EINVAL);
+        for (unsigned i = 0; i < REQUEST_QUEUE_MAX; i++)
+                assert_int_equal(request_send(fx->e, &(RequestParams) { .dest = 1, .reply = REQUEST_PING }, 0, NULL), 0);
+        assert_int_equal(request_send(fx->e, &(RequestParams) { .dest = 1, .reply = REQUEST_PING }, 0, NULL), -ENOBUFS);
+
+        fx->send_error = -ENOBUFS;
+        send_req(fx, &a, 2, REQUEST_REPLY_SHORT, 48, 0, 0);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, -ENOBUFS);
+}
+
+static void test_long_request_frames(void **state) {
+        Fixture *fx = *state;
+        uint8_t payload[100];
+
+        for (size_t i = 0; i < sizeof payload; i++)
+                payload[i] = (uint8_t) i;
+        payload[0] = COMM_SET_MCCONF;
+        assert_int_equal(request_send(fx->e,
+                                      &(RequestParams) { .dest = 12, .reply = REQUEST_REPLY_SHORT, .payload = payload,
+                                                         .len = sizeof payload, .reply_cmd = -1 },
+                                      0, NULL),
+                         0);
+        assert_int_equal(fx->n_sent, vesc_buffer_frame_count(sizeof payload));
+        assert_int_equal(fx->sent[fx->n_sent - 1].can_id, vesc_can_id(CAN_PACKET_PROCESS_RX_BUFFER, 12));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_long_one_at_a_time, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_short_concurrent_and_ping, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_timeout_retry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_time_scale, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wrong_command_byte, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fire_and_forget_and_cancel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_send_failure_and_bounds, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_long_request_frames, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,332 @@
+"""Integration-test harness: a private dbus-daemon, vesc-sim and vescd.
+
+Everything lives in a fresh temporary directory (mode 0755 so that an
+unprivileged uid can reach the bus socket).  The harness waits on events,
+never on sleeps: the dbus-daemon's --print-address, the simulator's
+"vesc-sim: ready" line, vescd's READY=1 on a NOTIFY_SOCKET owned by the
+harness, and D-Bus signals/properties through a GLib main loop with a
+bounded timeout.  Run with Debian's /usr/bin/python3 (python3-dbus, gi).
+"""
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import dbus
+import dbus.mainloop.glib
+from gi.repository import GLib
+
+SKIP = 77
+BUS_NAME = "org.vescd1"
+MANAGER_PATH = "/org/vescd1"
+MANAGER_IFACE = "org.vescd1.Manager"
+CONTROLLER_IFACE = "org.vescd1.Controller"
+PROPS_IFACE = "org.freedesktop.DBus.Properties"
+
+UUID_A = "3c0029000d51393236353934"   # dual-mismatch A: 5.03, id 12, broadcasts off
+UUID_B = "2f002b001451363336333531"   # dual-mismatch B: 3.58, id 74, STATUS_1 at 50 Hz
+PATH_A = "/org/vescd1/controller/" + UUID_A
+PATH_B = "/org/vescd1/controller/" + UUID_B
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>custom</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_type="method_return"/>
+    <allow send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="signal"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+  </policy>
+</busconfig>
+"""
+
+# Every wait is bounded by this many seconds times the slowdown factor
+# (VESCD_TEST_SLOWDOWN, e.g. under emulation); nothing asserts speed.
+TIMEOUT = 20.0 * float(os.environ.get("VESCD_TEST_SLOWDOWN", "1"))
+
+
+def log(*args):
+    print("#", *args, flush=True)
+
+
+def fail(msg):
+    print("FAIL:", msg, flush=True)
+    raise AssertionError(msg)
+
+
+def skip(msg):
+    print("SKIP:", msg, flush=True)
+    sys.exit(SKIP)
+
+
+def builddir():
+    return os.environ.get("top_builddir") or os.path.abspath(
+        os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def srcdir():
+    return os.environ.get("top_srcdir") or os.path.abspath(
+        os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def read_line_until(pipe, want, deadline, sink):
+    """Read lines from pipe until one contains want; keep them in sink."""
+    buf = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))
+        if not r:
+            break
+        chunk = os.read(pipe.fileno(), 4096)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            text = line.decode(errors="replace")
+            sink.append(text)
+            if want in text:
+                return text
+    return None
+
+
+class Harness:
+    def __init__(self, board="dual-mismatch", time_scale="1", transport="vbus",
+                 can_iface="vcan0", vescd_args=()):
+        self.board = board
+        self.time_scale = time_scale
+        self.transport_kind = transport
+        self.can_iface = can_iface
+        self.vescd_args = list(vescd_args)
+        self.tmp = tempfile.mkdtemp(prefix="vescd-it.")
+        os.chmod(self.tmp, 0o755)
+        self.procs = []
+        self.vescd = None
+        self.sim = None
+        self.dbus_proc = None
+        self.address = None
+        self.notify = None
+        self.status_lines = []
+        self.sim_output = []
+        self.bus = None
+        self.loop = GLib.MainLoop()
+
+    # ------------------------------------------------------------ setup
+    def start(self):
+        for prog in (self.vescd_path(), self.sim_path()):
+            if not os.access(prog, os.X_OK):
+                skip("%s is not built" % prog)
+        self.start_dbus()
+        self.start_sim()
+        self.start_vescd()
+        dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+        self.bus = dbus.bus.BusConnection(self.address)
+        return self
+
+    def vescd_path(self):
+        return os.path.join(builddir(), "daemon", "vescd")
+
+    def sim_path(self):
+        return os.path.join(builddir(), "sim", "vesc-sim")
+
+    def vescctl_path(self):
+        return os.path.join(builddir(), "clients", "vescctl")
+
+    def start_dbus(self):
+        daemon = os.environ.get("DBUS_DAEMON") or shutil.which("dbus-daemon")
+        if not daemon:
+            skip("dbus-daemon not found")
+        conf = os.path.join(self.tmp, "bus.conf")
+        with open(conf, "w") as f:
+            f.write(BUS_CONFIG.format(socket=os.path.join(self.tmp, "dbus.sock")))
+        r, w = os.pipe()
+        p = subprocess.Popen([daemon, "--config-file=" + conf, "--nofork", "--print-address=%d" % w],
+                             pass_fds=(w,), stdout=subprocess.DEVNULL)
+        os.close(w)
+        self.procs.append(p)
+        self.dbus_proc = p
+        lines = []
+        with os.fdopen(r, "rb", buffering=0) as pipe:
+            line = read_line_until(pipe, "unix:", time.monotonic() + TIMEOUT, lines)
+        if not line:
+            fail("dbus-daemon did not print its address")
+        self.address = line.strip()
+        log("private bus at", self.address)
+
+    def start_sim(self):
+        args = [self.sim_path(), "--board", self.board, "--time-scale", self.time_scale,
+                "--control", os.path.join(self.tmp, "sim.ctl")]
+        if self.transport_kind == "vbus":
+            args += ["--vbus", os.path.join(self.tmp, "vbus")]
+        else:
+            args += ["--socketcan", self.can_iface]
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        self.sim = p
+        if not read_line_until(p.stdout, "vesc-sim: ready", time.monotonic() + TIMEOUT, self.sim_output):
+            fail("vesc-sim did not become ready: %s" % "\n".join(self.sim_output))
+        log("vesc-sim ready, board", self.board)
+
+    def start_vescd(self):
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        npath = os.path.join(self.tmp, "notify")
+        self.notify.bind(npath)
+        if self.transport_kind == "vbus":
+            transport = "vbus:" + os.path.join(self.tmp, "vbus")
+        else:
+            transport = "socketcan:" + self.can_iface
+        env = dict(os.environ)
+        env["NOTIFY_SOCKET"] = npath
+        env.pop("JOURNAL_STREAM", None)
+        env.pop("INVOCATION_ID", None)
+        args = [self.vescd_path(), "--config", os.path.join(self.tmp, "none.conf"),
+                "--transport", transport, "--bus-address", self.address,
+                "--time-scale", self.time_scale, "--state-dir", self.tmp,
+                "--json-socket", os.path.join(self.tmp, "vescd.sock")] + self.vescd_args
+        self.vescd_err = open(os.path.join(self.tmp, "vescd.log"), "w+")
+        self.vescd = subprocess.Popen(args, env=env, stdout=self.vescd_err, stderr=subprocess.STDOUT)
+        self.procs.append(self.vescd)
+        self.wait_notify("READY=1")
+        log("vescd ready")
+
+    def wait_notify(self, want, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.vescd.poll() is not None:
+                fail("vescd exited with %d before %s:\n%s" % (self.vescd.returncode, want, self.vescd_log()))
+            self.notify.settimeout(min(0.5, max(0.01, deadline - time.monotonic())))
+            try:
+                msg = self.notify.recv(4096).decode()
+            except socket.timeout:
+                continue
+            for line in msg.split("\n"):
+                if line.startswith("STATUS="):
+                    self.status_lines.append(line[7:])
+            if want in msg.split("\n") or any(want in l for l in msg.split("\n")):
+                return msg
+        fail("no %s from vescd within %.0f s:\n%s" % (want, timeout, self.vescd_log()))
+
+    def poll_notify(self):
+        """Collect pending sd_notify messages without blocking."""
+        self.notify.settimeout(0)
+        try:
+            while True:
+                msg = self.notify.recv(4096).decode()
+                for line in msg.split("\n"):
+                    if line.startswith("STATUS="):
+                        self.status_lines.append(line[7:])
+        except (BlockingIOError, socket.timeout):
+            pass
+        return False
+
+    def vescd_log(self):
+        self.vescd_err.flush()
+        with open(self.vescd_err.name) as f:
+            return f.read()
+
+    # --------------------------------------------------------- helpers
+    def wait_until(self, predicate, what, timeout=TIMEOUT):
+        """Run the GLib loop until predicate() is true (checked after every
+        event and every 20 ms), at most timeout seconds."""
+        deadline = time.monotonic() + timeout
+        ctx = self.loop.get_context()
+        while not predicate():
+            if time.monotonic() >= deadline:
+                fail("timed out waiting for %s\n--- vescd log:\n%s" % (what, self.vescd_log()))
+            fired = []
+            tid = GLib.timeout_add(20, lambda: fired.append(1) and False)
+            ctx.iteration(True)
+            if not fired:
+                GLib.source_remove(tid)
+
+    def manager(self):
+        return self.bus.get_object(BUS_NAME, MANAGER_PATH)
+
+    def prop(self, path, iface, name):
+        return self.bus.get_object(BUS_NAME, path).Get(iface, name, dbus_interface=PROPS_IFACE)
+
+    def controllers(self):
+        return [str(p) for p in self.prop(MANAGER_PATH, MANAGER_IFACE, "Controllers")]
+
+    def sim_control(self, command):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(TIMEOUT)
+        s.connect(os.path.join(self.tmp, "sim.ctl"))
+        s.sendall((command + "\n").encode())
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        s.close()
+        text = reply.decode().strip()
+        if not text.startswith("ok"):
+            fail("vesc-sim control '%s' answered '%s'" % (command, text))
+        return text
+
+    def busctl(self, *args, check=True):
+        busctl = os.environ.get("BUSCTL") or shutil.which("busctl")
+        p = subprocess.run([busctl, "--address=" + self.address] + list(args),
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        if check and p.returncode != 0:
+            fail("busctl %s failed: %s" % (" ".join(args), p.stderr))
+        return p
+
+    def check_sanitizer_output(self):
+        text = self.vescd_log()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            if bad in text:
+                fail("sanitizer report from vescd:\n" + text)
+
+    # --------------------------------------------------------- teardown
+    def stop_vescd(self):
+        """SIGTERM vescd; it must exit 0 (and cleanly under ASan)."""
+        if not self.vescd or self.vescd.poll() is not None:
+            return self.vescd.returncode if self.vescd else 0
+        self.vescd.send_signal(signal.SIGTERM)
+        try:
+            rc = self.vescd.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.vescd.kill()
+            fail("vescd did not exit on SIGTERM")
+        self.check_sanitizer_output()
+        return rc
+
+    def close(self):
+        if self.bus is not None:
+            try:
+                self.bus.close()
+            except Exception:
+                pass
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if self.notify:
+            self.notify.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+"""JSON socket against the real daemon: a private dbus-daemon, vesc-sim with the
+dual-mismatch board, and vescd with --json-socket.  Stock clients (Python's
+socket/json, socat, the example dashboard) connect, read the greeting, watch both
+controllers at a requested rate and get samples never closer than the period and at
+least one per controller in bounded time; privileged methods are refused to uid 65534.
+Every wait is on an event with a bound; nothing sleeps and hopes."""
+
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jsontest import TIMEOUT, UUID_A, UUID_B, Client, log  # noqa: E402
+
+SKIP = 77
+PERMISSION_DENIED = 1001
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+def wait_line(proc_stdout, want, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no %r" % want)
+        r, _, _ = select.select([proc_stdout], [], [], left)
+        if r:
+            line = proc_stdout.readline()
+            if not line:
+                raise AssertionError("process exited before printing %r" % want)
+            if want in line:
+                return line
+
+
+def wait_notify(sock, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("vescd sent no READY=1")
+        r, _, _ = select.select([sock], [], [], left)
+        if r and b"READY=1" in sock.recv(4096).split(b"\n"):
+            return
+
+
+def wait_both_controllers(c):
+    """Until both controllers of the pair are identified (controller.added)."""
+    have = {x["uuid"] for x in c.result("controllers.list")["controllers"]}
+    deadline = time.monotonic() + TIMEOUT * 3
+    while not {UUID_A, UUID_B} <= have:
+        assert time.monotonic() < deadline, "controllers never appeared: %r" % have
+        m = c.receive(timeout=max(0.1, deadline - time.monotonic()))
+        if m.get("method") in ("controller.added", "controller.changed"):
+            have.add(m["params"]["uuid"])
+
+
+def check_watch(c, rate):
+    period = 1e6 / rate
+    c.result("telemetry.watch", {"controllers": [UUID_A, UUID_B], "rate_hz": rate})
+    last, count = {}, {UUID_A: 0, UUID_B: 0}
+    deadline = time.monotonic() + TIMEOUT * 2
+    # at least the first sample per controller; values of a motor at rest may not change
+    while min(count.values()) < 1:
+        assert time.monotonic() < deadline, "too few samples: %r" % count
+        m = c.receive(timeout=max(0.1, deadline - time.monotonic()))
+        if m.get("method") != "telemetry":
+            continue
+        p = m["params"]
+        u = p["uuid"]
+        assert u in count and p["id"] in (12, 74), p
+        if u in last:
+            assert p["time_usec"] - last[u] >= period, "samples %d us apart" % (p["time_usec"] - last[u])
+        last[u] = p["time_usec"]
+        count[u] += 1
+    c.result("telemetry.unwatch")
+    log("watch at %g Hz: %r" % (rate, count))
+
+
+UNPRIVILEGED = r"""
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(20)
+s.connect(sys.argv[1])
+f = s.makefile("r")
+out = {"hello": json.loads(f.readline())["params"]}
+for i, (m, p) in enumerate([("limits.set", {"uuid": sys.argv[2], "current_max_scale": 0.5}),
+                            ("controller.reboot", {"uuid": sys.argv[2]}),
+                            ("config.restore", {"uuid": sys.argv[2], "mcconf": "AAEC"}),
+                            ("firmware.update", {"set": "0123456789abcdef"})]):
+    s.sendall(json.dumps({"jsonrpc": "2.0", "id": i, "method": m, "params": p}).encode() + b"\n")
+    while True:
+        r = json.loads(f.readline())
+        if r.get("id") == i:
+            out[m] = r
+            break
+print(json.dumps(out))
+"""
+
+
+def main():
+    builddir = os.environ.get("top_builddir", ".")
+    srcdir = os.environ.get("top_srcdir", ".")
+    vescd = os.path.join(builddir, "daemon", "vescd")
+    sim = os.path.join(builddir, "sim", "vesc-sim")
+    dbus_daemon = os.environ.get("DBUS_DAEMON") or shutil.which("dbus-daemon")
+    for exe in (vescd, sim):
+        if not os.access(exe, os.X_OK):
+            log("SKIP: %s not built" % exe)
+            return SKIP
+    if not dbus_daemon:
+        log("SKIP: dbus-daemon not found")
+        return SKIP
+
+    tmp = tempfile.mkdtemp(prefix="vescd-json-it-")
+    os.chmod(tmp, 0o755)
+    procs = []
+    try:
+        bus_path = os.path.join(tmp, "bus")
+        with open(os.path.join(tmp, "bus.conf"), "w") as f:
+            f.write(BUS_CONFIG % bus_path)
+        bus = subprocess.Popen([dbus_daemon, "--config-file=" + os.path.join(tmp, "bus.conf"), "--nofork",
+                                "--print-address=1"], stdout=subprocess.PIPE, text=True)
+        procs.append(bus)
+        address = wait_line(bus.stdout, "unix:").strip()
+
+        vbus = os.path.join(tmp, "vbus")
+        simp = subprocess.Popen([sim, "--vbus", vbus, "--board", "dual-mismatch"], stdout=subprocess.PIPE, text=True)
+        procs.append(simp)
+        wait_line(simp.stdout, "ready")
+
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify_path = os.path.join(tmp, "notify")
+        notify.bind(notify_path)
+        json_path = os.path.join(tmp, "vescd.sock")
+        env = dict(os.environ, NOTIFY_SOCKET=notify_path)
+        env.pop("LISTEN_FDS", None)
+        vd = subprocess.Popen([vescd, "--transport", "vbus:" + vbus, "--bus-address", address,
+                               "--state-dir", os.path.join(tmp, "state"), "--json-socket", json_path,
+                               "--config", os.path.join(tmp, "none.conf")], env=env)
+        procs.append(vd)
+        wait_notify(notify)
+        assert os.path.exists(json_path), "vescd is ready but has no JSON socket (json_server_new not wired?)"
+
+        # Python stdlib client
+        c = Client(json_path)
+        hello = c.hello()
+        assert hello["protocol_major"] == 1 and hello["version"], hello
+        wait_both_controllers(c)
+        board = c.result("board.get")
+        assert board["mismatch"] is True and any("5.03" in r and "3.58" in r for r in board["mismatch_reasons"]), board
+        ctl = c.result("controller.get", {"uuid": UUID_B})
+        assert ctl["id"] == 74 and ctl["firmware_version"] == "3.58", ctl
+        check_watch(c, 5.0)
+        check_watch(c, 40.0)
+
+        # socat, as in docs/json-protocol.md
+        socat = shutil.which("socat")
+        if socat:
+            out = subprocess.run([socat, "-t", "5", "-", "UNIX-CONNECT:" + json_path],
+                                 input=b'{"jsonrpc":"2.0","id":7,"method":"controllers.list"}\n',
+                                 stdout=subprocess.PIPE, timeout=TIMEOUT, check=True).stdout
+            lines = [json.loads(x) for x in out.splitlines()]
+            assert lines[0]["method"] == "hello", lines
+            resp = [x for x in lines if x.get("id") == 7]
+            assert resp and len(resp[0]["result"]["controllers"]) == 2, lines
+        else:
+            log("socat not installed: socat check skipped")
+
+        # the example dashboard
+        out = subprocess.run(["/usr/bin/python3", os.path.join(srcdir, "clients", "examples", "dashboard.py"),
+                              "--socket", json_path, "--rate", "5", "--count", "2"],
+                             stdout=subprocess.PIPE, text=True, timeout=TIMEOUT * 2, check=True).stdout
+        assert out.startswith("vescd ") and UUID_A in out and UUID_B in out, out
+
+        # privileged methods refused to uid 65534
+        setpriv = shutil.which("setpriv")
+        if os.geteuid() == 0 and setpriv:
+            out = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                  "/usr/bin/python3", "-c", UNPRIVILEGED, json_path, UUID_A],
+                                 stdout=subprocess.PIPE, timeout=TIMEOUT * 2, check=True).stdout
+            res = json.loads(out)
+            assert res["hello"]["admin"] is False
+            for m in ("limits.set", "controller.reboot", "config.restore", "firmware.update"):
+                assert res[m]["error"]["code"] == PERMISSION_DENIED, (m, res[m])
+        else:
+            log("not root or no setpriv: unprivileged check skipped")
+        c.close()
+
+        vd.terminate()
+        assert vd.wait(TIMEOUT) == 0, "vescd exit status %r" % vd.returncode
+        assert not os.path.exists(json_path), "vescd left its JSON socket behind"
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    log("JSON integration test passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

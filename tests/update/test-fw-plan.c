@@ -1,0 +1,211 @@
+/* Planning, chunk-skipping and progress helpers of the update engine. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crc.h"
+#include "fw-plan.h"
+#include "fw-progress.h"
+#include "fw-update.h"
+#include "fwimage.h"
+#include "wire.h"
+
+static void test_strings(void **state) {
+        for (FwError e = 0; e < _FW_ERROR_MAX; e++) {
+                assert_non_null(fw_error_to_string(e));
+                assert_int_equal(fw_error_from_string(fw_error_to_string(e)), e);
+        }
+        assert_null(fw_error_to_string(_FW_ERROR_MAX));
+        assert_int_equal(fw_error_from_string("nope"), _FW_ERROR_INVALID);
+        assert_string_equal(fw_error_to_string(FW_ERROR_NEEDS_INTERMEDIATE), "NeedsIntermediate");
+
+        for (FwPhase p = 0; p < _FW_PHASE_MAX; p++)
+                assert_int_equal(fw_phase_from_string(fw_phase_to_string(p)), p);
+        assert_string_equal(fw_phase_to_string(FW_PHASE_BACKING_UP), "backing-up");
+        assert_null(fw_phase_to_string(_FW_PHASE_INVALID));
+        for (FwJobState s = 0; s < _FW_JOB_STATE_MAX; s++)
+                assert_int_equal(fw_job_state_from_string(fw_job_state_to_string(s)), s);
+}
+
+static void test_identity(void **state) {
+        VescFwVersion v = { .major = 6, .minor = 5, .hw_name = "60", .has_test_build = true, .test_build = 2,
+                            .has_fw_name = true, .fw_name = "no_hw_limits" };
+        VescFwVersion old = { .major = 3, .minor = 58, .hw_name = "60", .fw_name = "garbage" };
+        FwIdentity id;
+        char s[96], u[25];
+
+        v.uuid[0] = 0x3c;
+        v.uuid[11] = 0x34;
+        fw_identity_from_version(&id, &v, 12);
+        assert_int_equal(id.can_id, 12);
+        assert_int_equal(id.test_build, 2);
+        assert_string_equal(id.fw_name, "no_hw_limits");
+        fw_uuid_format(id.uuid, u);
+        assert_string_equal(u, "3c0000000000000000000034");
+        fw_version_describe(id.major, id.minor, id.test_build, id.fw_name, s);
+        assert_string_equal(s, "6.05 beta 2 (no_hw_limits)");
+
+        /* Fields a version does not send are normalised. */
+        fw_identity_from_version(&id, &old, 74);
+        assert_int_equal(id.test_build, 0);
+        assert_string_equal(id.fw_name, "");
+        fw_version_describe(id.major, id.minor, id.test_build, id.fw_name, s);
+        assert_string_equal(s, "3.58");
+}
+
+static uint8_t *stream_of(size_t n, bool compressed, size_t *ret_len) {
+        uint8_t *s = calloc(1, n + 6);
+
+        for (size_t i = 0; i < n; i++)
+                s[6 + i] = (uint8_t) (i * 13);
+        be32_put(s, compressed ? (0xCCu << 24) | (uint32_t) n : (uint32_t) n);
+        be16_put(s + 4, crc16(s + 6, n));
+        *ret_len = n + 6;
+        return s;
+}
+
+static void test_plan_side(void **state) {
+        size_t len;
+        uint8_t *plain = stream_of(VESC_APP_SIZE_V5, false, &len), bl[100] = { 1 };
+        FwImage img = { .hw_name = "60", .major = 5, .minor = 3, .raw_size = VESC_APP_SIZE_V5, .stream = plain,
+                        .stream_len = len };
+        FwIdentity ctl = { .hw_name = "60", .major = 3, .minor = 58 };
+        FwSidePlan p;
+
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_NONE);
+        assert_false(p.compressed);
+        assert_false(p.bootloader);
+        assert_false(p.up_to_date);
+
+        ctl.minor = 3;
+        ctl.major = 5;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_true(p.up_to_date);
+
+        /* A broken header, a wrong raw size, a plain stream for a 6.x image. */
+        plain[7] ^= 1;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_INVALID_IMAGE);
+        plain[7] ^= 1;
+        img.raw_size = 1000;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_INVALID_IMAGE);
+        img.raw_size = VESC_APP_SIZE_V6;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_INVALID_IMAGE);
+        img.raw_size = VESC_APP_SIZE_V6 + 1;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_IMAGE_TOO_LARGE);
+        free(plain);
+
+        /* Compressed: needs a generation-2 bootloader in the set and 3.59+. */
+        uint8_t *comp = stream_of(200000, true, &len);
+        img = (FwImage) { .hw_name = "60", .major = 6, .minor = 5, .raw_size = VESC_APP_SIZE_V6, .stream = comp,
+                          .stream_len = len };
+        ctl = (FwIdentity) { .hw_name = "60", .major = 5, .minor = 3 };
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_NO_BOOTLOADER_IN_SET);
+        img.bootloader = bl;
+        img.bootloader_len = sizeof bl;
+        img.bootloader_generation = 1;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_NO_BOOTLOADER_IN_SET);
+        img.bootloader_generation = 2;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_NONE);
+        assert_true(p.compressed);
+        assert_true(p.bootloader);
+        ctl.major = 3;
+        ctl.minor = 59;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_NONE);
+        ctl.minor = 58;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_NEEDS_INTERMEDIATE);
+        assert_non_null(strstr(p.text, "3.58 → 6.05 needs 5.03 first"));
+        strcpy(ctl.hw_name, "410");
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_WRONG_HARDWARE);
+        free(comp);
+
+        /* Too long for the staging area. */
+        uint8_t *big = stream_of(VESC_APP_SIZE_V5 + 1, true, &len);
+        img.stream = big;
+        img.stream_len = len;
+        strcpy(ctl.hw_name, "60");
+        ctl.major = 5;
+        assert_int_equal(fw_plan_side(&ctl, &img, &p), 0);
+        assert_int_equal(p.error, FW_ERROR_IMAGE_TOO_LARGE);
+        free(big);
+
+        assert_int_equal(fw_plan_side(NULL, &img, &p), -EINVAL);
+}
+
+static void test_repair_errors(void **state) {
+        FwRepairPlan plan;
+        FwIdentity ids[2] = {};
+
+        assert_int_equal(fw_plan_repair(ids, NULL, 2, &plan), -EINVAL);
+        assert_int_equal(fw_plan_repair(ids, (const FwImage *const[]) { NULL }, 0, &plan), -EINVAL);
+        assert_int_equal(fw_plan_repair(ids, (const FwImage *const[]) { NULL, NULL, NULL }, 3, &plan), -EINVAL);
+}
+
+static void test_erase_and_skip(void **state) {
+        uint8_t s[2048];
+
+        assert_int_equal(fw_erase_covered(1), 131072);
+        assert_int_equal(fw_erase_covered(131072), 131072);
+        assert_int_equal(fw_erase_covered(131073), 262144);
+        assert_int_equal(fw_erase_covered(393214), 393216);
+        assert_int_equal(fw_erase_covered(600000), 393216);
+
+        memset(s, 0xFF, sizeof s);
+        assert_false(fw_chunk_skippable(s, 0, 384, 131072));      /* the header chunk, never */
+        assert_true(fw_chunk_skippable(s, 384, 384, 131072));
+        assert_false(fw_chunk_skippable(s, 384, 384, 700));       /* past the erased range */
+        assert_true(fw_chunk_skippable(s, 384, 316, 700));
+        s[1000] = 0xFE;
+        assert_false(fw_chunk_skippable(s, 768, 384, 131072));
+        assert_false(fw_chunk_skippable(s, 768, 0, 131072));
+}
+
+static void test_progress(void **state) {
+        FwProgress p = {};
+
+        fw_progress_start(&p, 1000);
+        assert_int_equal(fw_progress_percent(&p), 0);
+        assert_true(fw_progress_eta_usec(&p, 2000) == UINT64_MAX);
+        fw_progress_add(&p, 1000, 800);
+        fw_progress_advance(&p, 500, 400);
+        assert_int_equal(fw_progress_percent(&p), 50);
+        assert_true(fw_progress_eta_usec(&p, 11000) == 10000);
+        /* Re-staging adds work: the percentage holds, never drops. */
+        fw_progress_add(&p, 1000, 800);
+        assert_int_equal(fw_progress_percent(&p), 50);
+        fw_progress_advance(&p, 1500, 1200);
+        assert_int_equal(fw_progress_percent(&p), 99);  /* 100 only when finished */
+        fw_progress_advance(&p, 100000, 100000);
+        assert_int_equal(p.units_done, p.units_total);
+        assert_int_equal(p.bytes_done, p.bytes_total);
+        fw_progress_finish(&p);
+        assert_int_equal(fw_progress_percent(&p), 100);
+        assert_int_equal(fw_progress_eta_usec(&p, 5), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_strings),
+                cmocka_unit_test(test_identity),
+                cmocka_unit_test(test_plan_side),
+                cmocka_unit_test(test_repair_errors),
+                cmocka_unit_test(test_erase_and_skip),
+                cmocka_unit_test(test_progress),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
