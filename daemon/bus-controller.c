@@ -72,7 +72,7 @@ static int controller_enumerate(sd_bus *bus, const char *path, void *userdata, c
 #define GET_CONTROLLER(c, b, path)                                   \
         Controller *c = bus_controller_from_path(b, path);           \
         if (!c)                                                      \
-                return -ENODEV
+                return bus_set_errno(error, -ENODEV)
 
 /* ---------------------------------------------------------- properties */
 
@@ -196,7 +196,7 @@ static int method_get_values(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r < 0) {
                 sd_bus_message_unref(p->m);
                 free(p);
-                return r;
+                return bus_set_errno(error, r);
         }
         return 1;
 }
@@ -362,7 +362,7 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r < 0) {
                 sd_bus_message_unref(p->m);
                 free(p);
-                return r;
+                return bus_set_errno(error, r);
         }
         return 1;
 }
@@ -383,7 +383,7 @@ static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0) {
                 sd_bus_message_unref(p->m);
                 free(p);
-                return r;
+                return bus_set_errno(error, r);
         }
         return 1;
 }
@@ -423,7 +423,7 @@ static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error 
         if (r < 0) {
                 sd_bus_message_unref(p->m);
                 free(p);
-                return r;
+                return bus_set_errno(error, r);
         }
         return 1;
 }
@@ -456,7 +456,7 @@ static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error
         if (r < 0) {
                 sd_bus_message_unref(p->m);
                 free(p);
-                return r;
+                return bus_set_errno(error, r);
         }
         return 1;
 }
@@ -493,7 +493,7 @@ static int method_compare_config(sd_bus_message *m, void *userdata, sd_bus_error
                 return r;
         other = bus_controller_from_path(b, other_path);
         if (!other)
-                return -ENODEV;
+                return bus_set_errno(error, -ENODEV);
         if (other == c)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Compare with another controller");
         r = pending_new(b, m, &p);
@@ -503,7 +503,7 @@ static int method_compare_config(sd_bus_message *m, void *userdata, sd_bus_error
         if (r < 0) {
                 sd_bus_message_unref(p->m);
                 free(p);
-                return r;
+                return bus_set_errno(error, r);
         }
         return 1;
 }

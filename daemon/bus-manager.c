@@ -224,7 +224,7 @@ static int method_scan(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
         r = daemon_scan(bus_daemon(b));
         if (r < 0)
-                return r;
+                return bus_set_errno(error, r);
         return sd_bus_reply_method_return(m, NULL);
 }
 

@@ -156,6 +156,21 @@ Daemon *bus_daemon(Bus *b) {
 }
 
 /**
+ * bus_set_errno() - fill an sd_bus_error from an errno via the error table
+ * @error: the error to set (may already be set: then left alone)
+ * @r: -errno
+ *
+ * Returns: @r (negative).
+ */
+int bus_set_errno(sd_bus_error *error, int r) {
+        const VescdError *ve = vescd_error_from_errno(r);
+
+        if (error && !sd_bus_error_is_set(error))
+                (void) sd_bus_error_set(error, ve->bus_name, ve->description);
+        return r < 0 ? r : -r;
+}
+
+/**
  * bus_reply_errno() - reply with the org.vescd1.Error for an errno
  * @m: the method call
  * @error: -errno

@@ -28,6 +28,10 @@ Daemon *bus_daemon(Bus *b);
 /* Verify the sender of m may change controllers; sets error to
  * org.vescd1.Error.PermissionDenied.  Returns 1 allowed, or negative. */
 int bus_check_admin(Bus *b, sd_bus_message *m, sd_bus_error *error);
+/* Set error to the org.vescd1.Error for -errno (sd-bus consults custom
+ * error maps only for name -> errno, so servers set names themselves).
+ * Returns the (negative) errno, for "return bus_set_errno(error, r);". */
+int bus_set_errno(sd_bus_error *error, int r);
 /* Reply to m with the org.vescd1.Error for -errno. */
 int bus_reply_errno(sd_bus_message *m, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

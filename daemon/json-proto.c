@@ -656,7 +656,6 @@ json_t *json_proto_hello(const char *daemon_version, bool admin, bool read_only)
  * Return: 0, -EINVAL (@msg not encodable), -ENOMEM.
  */
 int json_proto_encode(const json_t *msg, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *s = NULL;
         size_t n;
         char *buf;
 

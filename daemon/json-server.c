@@ -21,6 +21,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -403,11 +404,11 @@ static json_t *telemetry_sample(const json_t *fields, const char *uuid, int id, 
                          "values", filtered);
 }
 
+/* The caller computed the earliest deadline over all watched controllers: adding
+ * the event again replaces whatever was scheduled. */
 static void client_arm_watch_timer(JsonClient *c, uint64_t delay_usec) {
         struct timeval tv = usec_to_timeval(delay_usec);
 
-        if (evtimer_pending(c->watch_timer, NULL))
-                return;
         (void) evtimer_add(c->watch_timer, &tv);
 }
 
@@ -1095,6 +1096,21 @@ static int bind_unix(JsonServer *s, const char *path) {
         if (strlen(path) >= sizeof(sa.sun_path))
                 return log_error_errno(-ENAMETOOLONG, "JSON socket path too long: %s", path);
         memcpy(sa.sun_path, path, strlen(path) + 1);
+
+        /* Under systemd, RuntimeDirectory= creates the directory; started by hand,
+         * create the last component (never a whole tree). */
+        {
+                _cleanup_free_ char *dir = strdup(path);
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+
+                if (!dir)
+                        return -ENOMEM;
+                if (slash && slash != dir) {
+                        *slash = '\0';
+                        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                                log_debug_errno(-errno, "Cannot create %s, trying anyway: %m", dir);
+                }
+        }
 
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)

@@ -54,3 +54,34 @@ tests_daemon_test_errors_SOURCES = tests/daemon/test-errors.c daemon/errors.h da
 tests_daemon_test_errors_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_errors_CFLAGS = $(TEST_CFLAGS)
 tests_daemon_test_errors_LDADD = $(TEST_LIBS)
+
+# ----------------------------------------------------- integration tests
+# A private dbus-daemon, vesc-sim and vescd (tests/integration/vescd_harness.py);
+# the SocketCAN one runs inside canvm when the host has no vcan0.
+TESTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \
+	tests/integration/test-socketcan.sh
+dist_noinst_SCRIPTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \
+	tests/integration/test-socketcan.sh tests/integration/test-socketcan.py tests/demo.sh
+dist_noinst_DATA += tests/integration/vescd_harness.py
+
+# ------------------------------------------------------ D-Bus and systemd
+dbuspolicy_DATA = dbus/org.vescd1.conf
+dbussystemservice_DATA = dbus/org.vescd1.service
+dbusinterface_DATA = dbus/org.vescd1.Manager.xml dbus/org.vescd1.Controller.xml
+systemdsystemunit_DATA = units/vescd.service
+sysusers_DATA = units/sysusers.d/vescd.conf
+tmpfiles_DATA = units/tmpfiles.d/vescd.conf
+network_DATA = units/80-can0.network
+vescdconfdir = $(sysconfdir)/vescd
+vescdconf_DATA = units/vescd.conf
+EXTRA_DIST += $(dbuspolicy_DATA) $(dbussystemservice_DATA) $(dbusinterface_DATA) \
+	units/vescd.service.in $(sysusers_DATA) $(tmpfiles_DATA) $(network_DATA) $(vescdconf_DATA)
+
+units/vescd.service: units/vescd.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) units && \
+	$(SED) -e 's|@sbindir[@]|$(sbindir)|g' $(srcdir)/units/vescd.service.in > $@.tmp && mv $@.tmp $@
+CLEANFILES += units/vescd.service
+
+# ------------------------------------------------------------------ docs
+EXTRA_DIST += docs/dbus-api.md docs/errors.md docs/vescd.conf.md
+dist_man_MANS += docs/vescd.8 docs/vescctl.1

@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "config.h"
 #include "daemon.h"
+#include "json-server.h"
 #include "log.h"
 #include "macro.h"
 
@@ -19,6 +20,7 @@ typedef struct Main {
         struct event_base *base;
         Daemon *daemon;
         Bus *bus;
+        JsonServer *json;
         const char *config_file;
         /* command-line overrides, re-applied on every reload */
         const char **override_keys, **override_values;
@@ -246,6 +248,16 @@ int main(int argc, char **argv) {
         if (r < 0)
                 goto finish;
         bus_set_fatal_handler(m.bus, on_fatal, &m);
+
+        /* the JSON socket is the second adapter: D-Bus stays usable without it */
+        JsonServerConfig json_config = {
+                .socket_path = daemon_config(m.daemon)->json_socket,
+                .socket_activation = true,
+        };
+        r = json_server_new(m.daemon, &json_config, &m.json);
+        if (r < 0)
+                log_warning_errno(r, "JSON socket %s unavailable (%m), serving D-Bus only",
+                                  daemon_config(m.daemon)->json_socket);
         r = daemon_add_listener(m.daemon, &main_listener, &m);
         if (r < 0)
                 goto finish;
@@ -271,9 +283,10 @@ int main(int argc, char **argv) {
 finish:
         if (m.daemon) {
                 daemon_remove_listener(m.daemon, &main_listener, &m);
-                /* cancel in-flight operations while the bus adapter can still reply */
+                /* cancel in-flight operations while the adapters can still reply */
                 daemon_shutdown(m.daemon);
         }
+        m.json = json_server_free(m.json);
         m.bus = bus_free(m.bus);
         m.daemon = daemon_free(m.daemon);
         if (m.watchdog_ev)

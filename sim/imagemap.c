@@ -27,20 +27,35 @@ static int hex_sha(const char *s, uint8_t out[static 32]) {
         return 0;
 }
 
-static int add(SimImageMap *m, const uint8_t sha[static 32], unsigned major, unsigned minor) {
+static int add_entry(SimImageMap *m, const SimImageMapEntry *entry) {
         SimImageMapEntry *e;
 
-        if (major > 255 || minor > 255)
-                return -EINVAL;
         e = realloc(m->entries, (m->n + 1) * sizeof *e);
         if (!e)
                 return -ENOMEM;
         m->entries = e;
-        memcpy(e[m->n].sha256, sha, 32);
-        e[m->n].major = (uint8_t) major;
-        e[m->n].minor = (uint8_t) minor;
-        m->n++;
+        e[m->n++] = *entry;
         return 0;
+}
+
+static int add(SimImageMap *m, const uint8_t sha[static 32], unsigned major, unsigned minor) {
+        SimImageMapEntry e = {};
+
+        if (major > 255 || minor > 255)
+                return -EINVAL;
+        memcpy(e.sha256, sha, 32);
+        e.major = (uint8_t) major;
+        e.minor = (uint8_t) minor;
+        return add_entry(m, &e);
+}
+
+static int add_bootloader(SimImageMap *m, const uint8_t sha[static 32], json_int_t size, json_int_t generation) {
+        SimImageMapEntry e = {};
+
+        memcpy(e.sha256, sha, 32);
+        e.bl_size = (uint32_t) size;
+        e.bl_generation = (uint8_t) generation;
+        return add_entry(m, &e);
 }
 
 /**
@@ -83,9 +98,22 @@ static int walk(SimImageMap *m, json_t *j) {
                         maj = json_object_get(j, "major");
                         min = json_object_get(j, "minor");
                 }
+                json_t *size = json_object_get(j, "size");
+                json_t *gen = json_object_get(j, "generation");
+
                 if (json_is_string(sha) && json_is_integer(maj) && json_is_integer(min) &&
                     hex_sha(json_string_value(sha), h) == 0) {
                         r = add(m, h, (unsigned) json_integer_value(maj), (unsigned) json_integer_value(min));
+                        if (r < 0)
+                                return r;
+                        n++;
+                } else if (json_is_string(sha) && json_is_integer(size) && json_is_integer(gen) &&
+                           json_integer_value(size) > 0 && json_integer_value(size) <= 131072 &&
+                           json_integer_value(gen) >= 1 && json_integer_value(gen) <= 2 &&
+                           hex_sha(json_string_value(sha), h) == 0) {
+                        /* A bootloader entry (sha256, size, generation): it
+                         * lives in sector 11, 128 KiB; generations 1 and 2. */
+                        r = add_bootloader(m, h, json_integer_value(size), json_integer_value(gen));
                         if (r < 0)
                                 return r;
                         n++;
@@ -111,7 +139,7 @@ static int walk(SimImageMap *m, json_t *j) {
 }
 
 /**
- * sim_image_map_add_manifest() - add the app images of an image-set manifest
+ * sim_image_map_add_manifest() - add the images of an image-set manifest
  * @m: map
  * @json: manifest bytes
  * @len: their length

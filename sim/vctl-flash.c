@@ -140,50 +140,52 @@ int sim_flash_write(SimFlash *f, uint32_t offset, const uint8_t *data, size_t le
         return 0;
 }
 
-/* Bytes 0..len-1 count as written when every byte was programmed since the
- * erase, except that a writer may skip chunks that are all 0xFF (the erased
- * state; real flash cannot tell them apart): unwritten bytes are accepted
- * as long as the writing reached the image's last chunk (at most 512 bytes,
- * one WRITE_NEW_APP_DATA payload, before its end).  A write sequence that
- * stopped earlier leaves a broken bootloader. */
+/* Whether bytes 0..len-1 of sector 11 were all programmed since its erase.
+ * Real flash cannot tell a skipped all-0xFF chunk from a lost one (both
+ * read 0xFF), and neither can this bitmap: without knowing the image, only
+ * a byte that was written counts. */
 static bool bl_range_written(const SimFlash *f, size_t len) {
-        size_t last = 0;
-        bool any = false;
-
-        for (size_t b = 0; b < SIM_FLASH_SECTOR; b++)
-                if (f->bl_written[b / 8] & (1u << (b % 8))) {
-                        last = b;
-                        any = true;
-                }
-        if (!any)
-                return false;
         for (size_t b = 0; b < len; b++)
-                if (!(f->bl_written[b / 8] & (1u << (b % 8))) && f->mem[SIM_FLASH_NEW_APP + b] != 0xff)
+                if (!(f->bl_written[b / 8] & (1u << (b % 8))))
                         return false;
-        return last + 512 >= len;
+        return true;
 }
 
 /**
  * sim_flash_bootloader_generation() - what a JUMP would find in sector 11
  * @f: flash
+ * @known: optional: recognises sector 11 as a bootloader image the
+ *         simulator knows byte for byte (vesc-sim: the bootloaders of the
+ *         --image-set manifests, by SHA-256); may be NULL
+ * @userdata: passed to @known
  *
  * A bootloader is intact when it is the factory one, or when it was written
- * since the last ERASE_BOOTLOADER without losing bits and either carries a
- * VESCDBL1 descriptor whose bytes 0..length-1 were all written (generation
- * from the descriptor), or has no descriptor and its first 4 KiB were
- * written (counted as generation 2, a real bootloader).  All-0xFF chunks a
- * writer skipped count as written (see bl_range_written()).
+ * since the last ERASE_BOOTLOADER without losing bits and either
+ *   - its content is exactly a known bootloader image (@known): a writer
+ *     that skipped all-0xFF chunks of the erased sector left the same bytes
+ *     a full write would have, as on a real controller, while a lost chunk
+ *     with content does not match; or
+ *   - it carries a VESCDBL1 descriptor and bytes 0..length-1 were all
+ *     written (generation from the descriptor); or
+ *   - it has no descriptor (a real bootloader) and its first 4 KiB were all
+ *     written (counted as generation 2).
  * Returns the generation, or 0 when the bootloader is broken.
  */
-unsigned sim_flash_bootloader_generation(const SimFlash *f) {
+unsigned sim_flash_bootloader_generation(const SimFlash *f, SimFlashKnownBootloaderFn known, void *userdata) {
         const uint8_t *bl = f->mem + SIM_FLASH_NEW_APP;
         VescBlDescriptor d;
+        unsigned g;
         int r;
 
         if (f->bl_factory)
                 return f->bl_factory_gen;
         if (f->bl_bits_lost)
                 return 0;
+        if (known) {
+                g = known(bl, userdata);
+                if (g >= 1 && g <= 2)
+                        return g;
+        }
 
         r = vesc_bl_descriptor_parse(bl, SIM_FLASH_SECTOR, &d);
         if (r == -ENOENT)

@@ -48,9 +48,14 @@ void sim_flash_erase_bootloader(SimFlash *f);
  * region (the firmware answers ok = 0); nothing is written then. */
 int sim_flash_write(SimFlash *f, uint32_t offset, const uint8_t *data, size_t len);
 
+/* Recognises sector 11 (SIM_FLASH_SECTOR bytes) as exactly a bootloader
+ * image the simulator knows (by content); returns its generation, 0 if none. */
+typedef unsigned (*SimFlashKnownBootloaderFn)(const uint8_t *sector11, void *userdata);
+
 /* Bootloader state as a JUMP would find it: returns the generation (1 or 2)
- * of an intact bootloader, 0 for an erased/partial/corrupt one. */
-unsigned sim_flash_bootloader_generation(const SimFlash *f);
+ * of an intact bootloader, 0 for an erased/partial/corrupt one.  known may
+ * be NULL. */
+unsigned sim_flash_bootloader_generation(const SimFlash *f, SimFlashKnownBootloaderFn known, void *userdata);
 
 typedef enum SimBootResult {
         SIM_BOOT_OK = 0,

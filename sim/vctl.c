@@ -700,11 +700,25 @@ static void begin_write(Vctl *c) {
         start_op(c, OP_WRITE_DONE, op_duration(c, VCTL_PC_WRITE, scaled(c, sim_flash_program_usec(c->pending_len))));
 }
 
+static void begin_erase_bootloader(Vctl *c) {
+        c->counters.erases++;
+        sim_flash_erase_bootloader(c->flash);
+        enter_phase(c, PHASE_ERASING_BL);
+        start_op(c, OP_ERASE_BL_DONE, op_duration(c, VCTL_PC_ERASE, scaled(c, SIM_FLASH_ERASE_128K_USEC)));
+}
+
 static void begin_pending_flash_op(Vctl *c) {
-        if (c->pending_cmd == CMD_ERASE_NEW_APP)
+        switch (c->pending_cmd) {
+        case CMD_ERASE_NEW_APP:
                 begin_erase(c);
-        else
+                break;
+        case CMD_ERASE_BOOTLOADER:
+                begin_erase_bootloader(c);
+                break;
+        default:
                 begin_write(c);
+                break;
+        }
 }
 
 static void motor_wait_then(Vctl *c, uint8_t cmd) {
@@ -712,8 +726,9 @@ static void motor_wait_then(Vctl *c, uint8_t cmd) {
 
         c->pending_cmd = cmd;
         physics_release(&c->phys, now);
-        /* 5.03+ wait up to 3 s for the motor to stop before touching flash;
-         * older firmware goes straight ahead (spec §14.3). */
+        /* 5.03+ wait up to 3 s for the motor to stop before touching flash
+         * (ERASE_NEW_APP, WRITE_NEW_APP_DATA and ERASE_BOOTLOADER alike:
+         * flash_helper.c); older firmware goes straight ahead (spec §14.3). */
         if (fw_code(c) < 503 || physics_stopped(&c->phys)) {
                 begin_pending_flash_op(c);
                 return;
@@ -749,9 +764,31 @@ static void op_motor_wait(Vctl *c) {
 
 static const SimImageMapEntry *map_lookup(const Vctl *c, const uint8_t sha[32]) {
         for (size_t i = 0; i < c->env->n_image_map; i++)
-                if (memcmp(c->env->image_map[i].sha256, sha, 32) == 0)
+                if (c->env->image_map[i].bl_size == 0 && memcmp(c->env->image_map[i].sha256, sha, 32) == 0)
                         return &c->env->image_map[i];
         return NULL;
+}
+
+static unsigned known_bootloader(const uint8_t *sector11, void *userdata) {
+        const Vctl *c = userdata;
+
+        /* Sector 11 holds exactly a bootloader of an image set: intact, however
+         * it was written (skipped all-0xFF chunks leave the same bytes). */
+        for (size_t i = 0; i < c->env->n_image_map; i++) {
+                const SimImageMapEntry *e = &c->env->image_map[i];
+                uint8_t sha[32];
+
+                if (e->bl_size == 0)
+                        continue;
+                crypto_hash_sha256(sha, sector11, e->bl_size);
+                if (memcmp(sha, e->sha256, 32) == 0)
+                        return e->bl_generation;
+        }
+        return 0;
+}
+
+static unsigned bootloader_generation(Vctl *c) {
+        return sim_flash_bootloader_generation(c->flash, known_bootloader, c);
 }
 
 static void adopt_image(Vctl *c, const uint8_t *img, size_t n) {
@@ -844,7 +881,7 @@ static void jump(Vctl *c) {
         stop_timers(c);
         physics_release(&c->phys, now_usec());
         clear_ram(c);
-        c->bl_gen = sim_flash_bootloader_generation(c->flash);
+        c->bl_gen = bootloader_generation(c);
         enter_phase(c, c->bl_gen ? PHASE_BL_CHECK : PHASE_WATCHDOG);
         if (c->bl_gen == 0) {
                 /* Jump into erased or partial sector 11: the application has
@@ -1121,13 +1158,8 @@ static void process_command(Vctl *c, const uint8_t *p, size_t n, uint8_t mode) {
         case CMD_ERASE_BOOTLOADER:
                 if (v < 359)
                         break; /* unknown to 3.58 and older: ignored */
-                c->counters.erases++;
                 c->pending_want_reply = want_reply;
-                physics_release(&c->phys, now);
-                sim_flash_erase_bootloader(c->flash);
-                enter_phase(c, PHASE_ERASING_BL);
-                start_op(c, OP_ERASE_BL_DONE,
-                         op_duration(c, VCTL_PC_ERASE, scaled(c, SIM_FLASH_ERASE_128K_USEC)));
+                motor_wait_then(c, CMD_ERASE_BOOTLOADER);
                 break;
 
         case CMD_GET_VALUES:
@@ -1651,7 +1683,7 @@ void vctl_get_info(Vctl *c, VctlInfo *ret) {
                 .major = c->major,
                 .minor = c->minor,
                 .hw_name = c->hw_name,
-                .bootloader_generation = sim_flash_bootloader_generation(c->flash),
+                .bootloader_generation = bootloader_generation(c),
                 .phase = c->muted && c->phase != PHASE_BRICKED ? "muted" : phase_table[c->phase],
                 .muted = c->muted,
                 .on_bus = c->port != NULL,

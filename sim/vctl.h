@@ -18,9 +18,14 @@ struct event_base;
 typedef struct SimBus SimBus;
 typedef struct Vctl Vctl;
 
+/* An image vesc-sim knows by content: an application (bl_size 0: the
+ * version it reports once installed) or a bootloader (bl_size > 0: its
+ * length and generation; sector 11 holding exactly it is intact). */
 typedef struct SimImageMapEntry {
         uint8_t sha256[32];
         uint8_t major, minor;
+        uint8_t bl_generation;
+        uint32_t bl_size;
 } SimImageMapEntry;
 
 /* Shared by every controller; owned by main. */

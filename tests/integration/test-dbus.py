@@ -3,13 +3,17 @@
 vbus, vescd with --bus-address and NOTIFY_SOCKET.  Checks, in one run:
 READY=1 and STATUS=; busctl tree; both controllers, both versions and the
 mismatch through busctl and python3-dbus (properties and ObjectManager);
-GetValues and GetBoard; a controller going offline and coming back (with
+GetValues and GetBoard; configuration backup/restore/compare and the
+error names; Reboot; a controller going offline and coming back (with
 PropertiesChanged observed); SetLimits allowed for root and refused with
-org.vescd1.Error.PermissionDenied for uid 65534; SIGTERM exits 0."""
+org.vescd1.Error.PermissionDenied for uid 65534; WATCHDOG=1; SIGHUP reload;
+SIGTERM exits 0."""
 import os
+import signal
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dbus  # noqa: E402
 from vescd_harness import (BUS_NAME, CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, PATH_A, PATH_B,  # noqa: E402
@@ -29,8 +33,20 @@ except dbus.exceptions.DBusException as e:
 """
 
 
+def expect_error(name, method, *args, **kwargs):
+    try:
+        method(*args, **kwargs)
+    except dbus.exceptions.DBusException as e:
+        if e.get_dbus_name() != name:
+            fail("expected %s, got %s: %s" % (name, e.get_dbus_name(), e))
+        return
+    fail("expected %s, the call succeeded" % name)
+
+
 def main():
-    with Harness(board="dual-mismatch") as h:
+    # WATCHDOG_USEC as systemd sets it for WatchdogSec=: WATCHDOG=1 every 0.1 s
+    with Harness(board="dual-mismatch", vescd_env={"WATCHDOG_USEC": "200000"}) as h:
+        h.wait_notify("WATCHDOG=1")
         # --- discovery: both controllers exported (A is found by the scan,
         # B also by its status broadcasts)
         h.wait_until(lambda: sorted(h.controllers()) == sorted([PATH_A, PATH_B]), "both controllers")
@@ -111,11 +127,49 @@ def main():
             fail("unprivileged SetLimits: %r %r" % (p.stdout, p.stderr))
         log("SetLimits: root allowed, uid 65534 refused with PermissionDenied")
 
+        # --- configuration: backup, restore, refused restore, compare
+        a = h.bus.get_object(BUS_NAME, PATH_A)
+        b = h.bus.get_object(BUS_NAME, PATH_B)
+        mc, app = a.BackupConfig(dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        if len(mc) < 4 or len(app) < 4:
+            fail("BackupConfig returned %d + %d bytes" % (len(mc), len(app)))
+        a.RestoreConfig(mc, app, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        b_mc, _ = b.BackupConfig(dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        expect_error("org.vescd1.Error.SignatureMismatch", a.RestoreConfig, b_mc, dbus.Array([], signature="y"),
+                     dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        diffs = [str(d) for d in a.CompareConfig(PATH_B, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)]
+        if not diffs or not diffs[0].startswith("motor configuration"):
+            fail("CompareConfig: %r" % diffs)
+        # the 3.58 side cannot report its limits: a partial SetLimits is refused
+        expect_error("org.vescd1.Error.NotSupported", b.SetLimits, {"current_max_scale": dbus.Double(0.5)},
+                     dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        expect_error("org.freedesktop.DBus.Error.InvalidArgs", a.SetLimits, {"current_max_scale": dbus.Double(7)},
+                     dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        expect_error("org.vescd1.Error.NoSuchController", a.CompareConfig,
+                     dbus.ObjectPath("/org/vescd1/controller/000000000000000000000000"),
+                     dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        log("configuration backup/restore/compare and error names")
+
+        # --- a reboot keeps the object (found again by UUID)
+        b.Reboot(dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        h.wait_until(lambda: PATH_B in h.controllers() and bool(h.prop(PATH_B, CONTROLLER_IFACE, "Online")),
+                     "B online after Reboot")
+
         # --- vescctl status shows the board first
         p = subprocess.run([h.vescctl_path(), "--address", h.address, "status"], capture_output=True, text=True,
                            timeout=TIMEOUT)
         if p.returncode != 0 or not p.stdout.startswith("Board: 2 controllers, MISMATCH") or MISMATCH not in p.stdout:
             fail("vescctl status:\n%s%s" % (p.stdout, p.stderr))
+
+        # --- SIGHUP: reload, keep running
+        h.vescd.send_signal(signal.SIGHUP)
+        h.wait_notify("RELOADING=1")
+        h.wait_notify("READY=1")
+        if h.vescd.poll() is not None:
+            fail("vescd exited on SIGHUP")
+        if len(h.controllers()) != 2:
+            fail("controllers lost on reload")
+        log("SIGHUP reloaded, watchdog pinged")
 
         # --- clean exit
         rc = h.stop_vescd()

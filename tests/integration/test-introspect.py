@@ -8,6 +8,7 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
+sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vescd_harness import (BUS_NAME, MANAGER_PATH, PATH_A, Harness, fail, log, srcdir)  # noqa: E402
 

@@ -7,6 +7,7 @@ Run by test-socketcan.sh on the host when it has vcan0, else inside canvm."""
 import os
 import sys
 
+sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vescd_harness import (CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, PATH_A, PATH_B,  # noqa: E402
                            Harness, fail, log)

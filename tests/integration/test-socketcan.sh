@@ -25,9 +25,18 @@ if [ ! -x "$canvm" ]; then
         exit 77
 fi
 
-# canvm shows the guest the host's file system; the test's own files are
-# created in the guest's /tmp
-TMPDIR=/tmp "$canvm" --can vcan --timeout 300 -- "$PYTHON3" "$test_py"
+# canvm shows the guest the host's file system read-only, except $PWD,
+# with a fresh /tmp: share the build and source trees explicitly (they may
+# live under /tmp); the test's own files are created in the guest's /tmp
+share=""
+for d in "$top_builddir" "$top_srcdir"; do
+        case "$d/" in
+        "$PWD"/*) ;;
+        *) share="$share --rw $d" ;;
+        esac
+done
+# shellcheck disable=SC2086
+TMPDIR=/tmp "$canvm" --can vcan --timeout 300 $share -- "$PYTHON3" "$test_py"
 rc=$?
 case $rc in
         125)

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import dbus
@@ -105,12 +106,13 @@ def read_line_until(pipe, want, deadline, sink):
 
 class Harness:
     def __init__(self, board="dual-mismatch", time_scale="1", transport="vbus",
-                 can_iface="vcan0", vescd_args=()):
+                 can_iface="vcan0", vescd_args=(), vescd_env=None):
         self.board = board
         self.time_scale = time_scale
         self.transport_kind = transport
         self.can_iface = can_iface
         self.vescd_args = list(vescd_args)
+        self.vescd_env = dict(vescd_env or {})
         self.tmp = tempfile.mkdtemp(prefix="vescd-it.")
         os.chmod(self.tmp, 0o755)
         self.procs = []
@@ -120,6 +122,12 @@ class Harness:
         self.address = None
         self.notify = None
         self.status_lines = []
+        # sd_notify messages, drained by a thread: a full datagram queue
+        # would block vescd inside sd_notify()
+        self.notify_msgs = []
+        self.notify_pos = 0
+        self.notify_cond = threading.Condition()
+        self.notify_stop = False
         self.sim_output = []
         self.bus = None
         self.loop = GLib.MainLoop()
@@ -154,7 +162,8 @@ class Harness:
             f.write(BUS_CONFIG.format(socket=os.path.join(self.tmp, "dbus.sock")))
         r, w = os.pipe()
         p = subprocess.Popen([daemon, "--config-file=" + conf, "--nofork", "--print-address=%d" % w],
-                             pass_fds=(w,), stdout=subprocess.DEVNULL)
+                             pass_fds=(w,), stdout=subprocess.DEVNULL,
+                             stderr=open(os.path.join(self.tmp, "dbus-daemon.log"), "w"))
         os.close(w)
         self.procs.append(p)
         self.dbus_proc = p
@@ -184,6 +193,8 @@ class Harness:
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         npath = os.path.join(self.tmp, "notify")
         self.notify.bind(npath)
+        self.notify_thread = threading.Thread(target=self._notify_reader, daemon=True)
+        self.notify_thread.start()
         if self.transport_kind == "vbus":
             transport = "vbus:" + os.path.join(self.tmp, "vbus")
         else:
@@ -192,6 +203,7 @@ class Harness:
         env["NOTIFY_SOCKET"] = npath
         env.pop("JOURNAL_STREAM", None)
         env.pop("INVOCATION_ID", None)
+        env.update(self.vescd_env)
         args = [self.vescd_path(), "--config", os.path.join(self.tmp, "none.conf"),
                 "--transport", transport, "--bus-address", self.address,
                 "--time-scale", self.time_scale, "--state-dir", self.tmp,
@@ -202,34 +214,42 @@ class Harness:
         self.wait_notify("READY=1")
         log("vescd ready")
 
-    def wait_notify(self, want, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.vescd.poll() is not None:
-                fail("vescd exited with %d before %s:\n%s" % (self.vescd.returncode, want, self.vescd_log()))
-            self.notify.settimeout(min(0.5, max(0.01, deadline - time.monotonic())))
+    def _notify_reader(self):
+        self.notify.settimeout(0.2)
+        while not self.notify_stop:
             try:
                 msg = self.notify.recv(4096).decode()
             except socket.timeout:
                 continue
-            for line in msg.split("\n"):
-                if line.startswith("STATUS="):
-                    self.status_lines.append(line[7:])
-            if want in msg.split("\n") or any(want in l for l in msg.split("\n")):
-                return msg
-        fail("no %s from vescd within %.0f s:\n%s" % (want, timeout, self.vescd_log()))
-
-    def poll_notify(self):
-        """Collect pending sd_notify messages without blocking."""
-        self.notify.settimeout(0)
-        try:
-            while True:
-                msg = self.notify.recv(4096).decode()
+            except OSError:
+                return
+            with self.notify_cond:
                 for line in msg.split("\n"):
                     if line.startswith("STATUS="):
                         self.status_lines.append(line[7:])
-        except (BlockingIOError, socket.timeout):
-            pass
+                    if line:
+                        self.notify_msgs.append(line)
+                self.notify_cond.notify_all()
+
+    def wait_notify(self, want, timeout=TIMEOUT):
+        """Wait for the next sd_notify line equal to want (e.g. READY=1)."""
+        deadline = time.monotonic() + timeout
+        with self.notify_cond:
+            while True:
+                for i in range(self.notify_pos, len(self.notify_msgs)):
+                    if self.notify_msgs[i] == want:
+                        self.notify_pos = i + 1
+                        return want
+                self.notify_pos = len(self.notify_msgs)
+                if self.vescd.poll() is not None:
+                    fail("vescd exited with %d before %s:\n%s" % (self.vescd.returncode, want, self.vescd_log()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    fail("no %s from vescd within %.0f s:\n%s" % (want, timeout, self.vescd_log()))
+                self.notify_cond.wait(min(left, 0.5))
+
+    def poll_notify(self):
+        """Kept for callers that poll; the reader thread does the work."""
         return False
 
     def vescd_log(self):
@@ -321,6 +341,8 @@ class Harness:
                     p.kill()
                     p.wait()
         if self.notify:
+            self.notify_stop = True
+            self.notify_thread.join(timeout=5)
             self.notify.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

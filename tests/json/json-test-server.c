@@ -5,7 +5,7 @@
  *
  *   json-test-server --socket PATH [--tcp ADDR:PORT] [--rate HZ] [--max-clients N]
  *                    [--stall-ms MS] [--soft-limit BYTES] [--admin-group NAME]
- *                    [--call-delay-ms MS]
+ *                    [--call-delay-ms MS] [--socket-activation]
  *
  * Prints "READY" on stdout once listening; runs until SIGTERM or SIGINT.
  * Fake behaviour: controller.reboot and config.compare answer at once, limits.set
@@ -196,6 +196,7 @@ int main(int argc, char *argv[]) {
                 { "soft-limit", required_argument, NULL, 'l' },
                 { "admin-group", required_argument, NULL, 'g' },
                 { "call-delay-ms", required_argument, NULL, 'd' },
+                { "socket-activation", no_argument, NULL, 'A' },
                 {}
         };
         JsonServerConfig cfg = { .version = "test" };
@@ -223,6 +224,7 @@ int main(int argc, char *argv[]) {
                 case 'l': cfg.output_soft_limit = (size_t) atoi(optarg); break;
                 case 'g': cfg.admin_group = optarg; break;
                 case 'd': f.call_delay_usec = (uint64_t) atoi(optarg) * USEC_PER_MSEC; break;
+                case 'A': cfg.socket_activation = true; break;
                 default: return 2;
                 }
         if (!cfg.socket_path || rate <= 0) {

@@ -330,6 +330,40 @@ def test_unprivileged(path):
         assert err["code"] == PERMISSION_DENIED and err["data"]["name"] == "PermissionDenied", (m, err)
 
 
+def test_socket_activation(tmp):
+    """A listening socket passed as fd 3 (LISTEN_FDS) is used instead of binding."""
+    act_path = os.path.join(tmp, "activated.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(act_path)
+    listener.listen(16)
+    exe = os.path.join(os.environ.get("top_builddir", "."), "tests", "json", "json-test-server")
+    unused = os.path.join(tmp, "not-bound.sock")
+    fd = listener.fileno()
+
+    def child_setup():
+        os.dup2(fd, 3)
+        os.set_inheritable(3, True)
+
+    env = dict(os.environ, LISTEN_FDS="1")
+    proc = subprocess.Popen(["/bin/sh", "-c", 'export LISTEN_PID=$$; exec "$0" "$@"', exe, "--socket", unused,
+                             "--socket-activation"], stdout=subprocess.PIPE, env=env, preexec_fn=child_setup,
+                            pass_fds=(fd, 3))
+    try:
+        r, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+        assert r and proc.stdout.readline().strip() == b"READY"
+        listener.close()
+        c = Client(act_path)
+        assert c.hello()["protocol"] == "1.0"
+        assert len(c.result("controllers.list")["controllers"]) == 2
+        c.close()
+        assert not os.path.exists(unused), "bound its own socket despite activation"
+        stop_server(proc)
+        assert os.path.exists(act_path), "removed a socket file it did not create"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def free_tcp_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -353,7 +387,8 @@ def main():
                          ("tcp", lambda: test_tcp(port)),
                          ("unprivileged", lambda: test_unprivileged(path)),
                          ("slow reader", lambda: test_slow_reader(path, proc)),
-                         ("many clients", lambda: test_many_clients(path, max_clients))]:
+                         ("many clients", lambda: test_many_clients(path, max_clients)),
+                         ("socket activation", lambda: test_socket_activation(tmp))]:
             log("== " + name)
             fn()
         stop_server(proc)

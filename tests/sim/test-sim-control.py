@@ -127,6 +127,12 @@ def run(bus_path, ctl):
     bus.send(EFF | (8 << 8) | 12, bytes([OWN, 0, 2, 0, 0, 0, 1]))
     acks = [f for f in bus.frames(1.0) if f[0] == EFF | (8 << 8) | OWN and f[1][2:3] == b"\x02"]
     check(acks and acks[0][1] == bytes([12, 1, 2, 0]), "ERASE_NEW_APP refused while the motor turns")
+    # ERASE_BOOTLOADER goes through the same wait (flash_helper.c erase_sector, 5.03+):
+    # refused, and sector 11 is left alone
+    bus.send(EFF | (8 << 8) | 12, bytes([OWN, 0, 73]))
+    acks = [f for f in bus.frames(1.0) if f[0] == EFF | (8 << 8) | OWN and f[1][2:3] == b"\x49"]
+    check(acks and acks[0][1] == bytes([12, 1, 73, 0]), "ERASE_BOOTLOADER refused while the motor turns")
+    check(status(ctl, "A")["bootloader_generation"] == 1, "bootloader kept after the refused erase")
     control(ctl, "set A erpm free")
     check(control(ctl, "ride A current 20 0.3; release 0 0.1").startswith("ok"), "ride")
     check(wait_for(lambda: status(ctl, "A")["current"] > 1), "ride drives a current")

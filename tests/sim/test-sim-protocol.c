@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "canbits.h"
 #include "crc.h"
 #include "sim-harness.h"
 #include "vesc-can.h"
@@ -39,6 +40,18 @@ static int setup_single(void **state) {
 }
 static int setup_ok(void **state) {
         return start(state, "dual-ok");
+}
+/* --bitrate: a slow bus, so the wire time of one long reply is well above
+ * scheduling noise; the test asserts only a lower bound. */
+#define TIMED_BITRATE 125000u
+static int setup_timed(void **state) {
+        static Harness h;
+        static const char *const extra[] = { "--time-scale", "0.05", "--bitrate", "125000", NULL };
+
+        if (harness_start(&h, "single", extra) < 0)
+                return -1;
+        *state = &h;
+        return 0;
 }
 static int teardown(void **state) {
         /* vesc-sim must exit 0 on SIGTERM */
@@ -356,6 +369,48 @@ static void test_interleave_605(void **state) {
         test_interleave(state, 12);
 }
 
+/* vesc-sim --bitrate: the hub paces every frame by its wire length, so the
+ * request and its ~80-frame reply (6.05 GET_MCCONF, 478 bytes) share one wire and
+ * cannot complete faster than their bits at the bitrate (DESIGN.md "vbus").
+ * Other traffic only adds wire time, so the bound holds whatever else is on
+ * the bus; nothing asserts an upper bound. */
+static void test_timed_bus(void **state) {
+        Harness *h = *state;
+        uint8_t req = COMM_GET_MCCONF;
+        struct can_frame f;
+        VescSegmenter s;
+        uint64_t bits = 0, t0, t1, min_usec;
+        unsigned frames = 0;
+        bool done = false;
+
+        assert_int_equal(vesc_segmenter_init(&s, 12, HARNESS_OWN_ID, VESC_MODE_PROCESS_REPLY, &req, 1), 0);
+        t0 = harness_now_usec();
+        while (vesc_segmenter_next(&s, &f) > 0) {
+                bits += can_frame_wire_bits(&f);
+                assert_int_equal(harness_send(h, &f), 0);
+        }
+        while (!done) {
+                uint8_t type;
+
+                assert_int_equal(harness_recv(h, &f, T_MS), 0);
+                if (!(f.can_id & CAN_EFF_FLAG) || (f.can_id & 0xff) != HARNESS_OWN_ID)
+                        continue;
+                type = (uint8_t) ((f.can_id & CAN_EFF_MASK) >> 8);
+                if (type < CAN_PACKET_FILL_RX_BUFFER || type > CAN_PACKET_PROCESS_SHORT_BUFFER)
+                        continue;
+                bits += can_frame_wire_bits(&f);
+                frames++;
+                done = type == CAN_PACKET_PROCESS_RX_BUFFER;
+        }
+        t1 = harness_now_usec();
+        min_usec = bits * 1000000u / TIMED_BITRATE;
+        print_message("# %u reply frames, %llu wire bits: %llu us (bound %llu us)\n", frames,
+                      (unsigned long long) bits, (unsigned long long) (t1 - t0), (unsigned long long) min_usec);
+        /* 478 bytes = 37 FILL + 37 LONG + 1 PROCESS (spec §8.1) */
+        assert_int_equal(frames, 75);
+        assert_true(t1 - t0 >= min_usec);
+}
+
 static void test_ids_are_uuid_defaults(void **state) {
         /* Preset ids follow the firmware's UUID rule (spec §8.4). */
         assert_int_equal(vesc_default_id_from_uuid(uuid_a, 5, 3), 12);
@@ -381,6 +436,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_crc_drop_605, setup_single, teardown),
                 cmocka_unit_test_setup_teardown(test_interleave_605, setup_single, teardown),
                 cmocka_unit_test_setup_teardown(test_status_ok, setup_ok, teardown),
+                cmocka_unit_test_setup_teardown(test_timed_bus, setup_timed, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,22 +141,29 @@ static int erase(Harness *h, uint8_t id, uint32_t size) {
         return r.ok ? 0 : -EIO;
 }
 
-/* Write data at base in 384-byte chunks, each acknowledged; all-0xFF chunks
- * are skipped (the erase covered them).  corrupt_chunk >= 0 flips a byte of
- * that chunk on the wire.  echo: the 5.00+ offset echo is expected. */
-static void write_all(Harness *h, uint8_t id, uint32_t base, const uint8_t *data, size_t n, bool echo,
-                      long corrupt_chunk) {
+static bool chunk_all_ff(const uint8_t *data, size_t n, size_t off) {
+        size_t len = n - off < CHUNK ? n - off : CHUNK;
+
+        for (size_t j = 0; j < len; j++)
+                if (data[off + j] != 0xff)
+                        return false;
+        return true;
+}
+
+/* Write data at base in 384-byte chunks, each acknowledged.  skip_ff: skip
+ * all-0xFF chunks (the erase covered them).  corrupt_chunk >= 0 flips a byte
+ * of that chunk on the wire; lose_chunk >= 0 is never sent (a writer's bug).
+ * echo: the 5.00+ offset echo is expected. */
+static void write_chunks(Harness *h, uint8_t id, uint32_t base, const uint8_t *data, size_t n, bool echo,
+                         bool skip_ff, long corrupt_chunk, long lose_chunk) {
         uint8_t req[CHUNK + 8], buf[16], chunk[CHUNK];
 
         for (size_t off = 0, i = 0; off < n; off += CHUNK, i++) {
                 size_t len = n - off < CHUNK ? n - off : CHUNK;
-                bool all_ff = true;
                 VescFlashReply r;
                 ssize_t k;
 
-                for (size_t j = 0; j < len && all_ff; j++)
-                        all_ff = data[off + j] == 0xff;
-                if (all_ff)
+                if ((skip_ff && chunk_all_ff(data, n, off)) || (long) i == lose_chunk)
                         continue;
                 memcpy(chunk, data + off, len);
                 if ((long) i == corrupt_chunk)
@@ -172,6 +179,11 @@ static void write_all(Harness *h, uint8_t id, uint32_t base, const uint8_t *data
                 if (echo)
                         assert_int_equal(r.offset, base + off);
         }
+}
+
+static void write_all(Harness *h, uint8_t id, uint32_t base, const uint8_t *data, size_t n, bool echo,
+                      long corrupt_chunk) {
+        write_chunks(h, id, base, data, n, echo, /* skip_ff= */ true, corrupt_chunk, -1);
 }
 
 static void jump(Harness *h, uint8_t id) {
@@ -220,6 +232,32 @@ static long ctl_counter(Harness *h, const char *name, const char *key) {
         return v;
 }
 
+static long ctl_bootloader_generation(Harness *h, const char *name) {
+        json_t *c = ctl_status(h, name);
+        long v = (long) json_integer_value(json_object_get(c, "bootloader_generation"));
+
+        assert_true(json_is_true(json_object_get(c, "bootloader_intact")) == (v > 0));
+        json_decref(c);
+        return v;
+}
+
+static void erase_bootloader(Harness *h, uint8_t id) {
+        uint8_t req[8], buf[16];
+        ssize_t k = vesc_erase_bootloader_encode(req, sizeof req);
+
+        assert_true(k > 0);
+        k = harness_request(h, id, req, (size_t) k, buf, sizeof buf, 20000);
+        assert_int_equal(k, 2);
+        assert_int_equal(buf[1], 1);
+}
+
+static bool has_ff_chunk(const Image *img) {
+        for (size_t off = 0; off < img->len; off += CHUNK)
+                if (chunk_all_ff(img->data, img->len, off))
+                        return true;
+        return false;
+}
+
 static void upload_stream(Harness *h, uint8_t id, const Image *img, bool compress, bool echo, long corrupt_chunk) {
         uint8_t *stream = NULL;
         size_t n = 0;
@@ -266,6 +304,17 @@ static int setup_oldbl(void **state) {
 static int setup_oldbl_slow(void **state) {
         /* erase of 3 sectors = 0.9 s: the test's 5 frames surely land inside */
         return start(state, "dual-old-bootloader", "0.3");
+}
+static int setup_oldbl_imageset(void **state) {
+        const char *top = getenv("top_builddir");
+        static char dir[512];
+        const char *extra[] = { "--time-scale", "0.05", "--image-set", dir, NULL };
+
+        snprintf(dir, sizeof dir, "%s/firmware/imagesets/vesc-6.05-test", top ? top : ".");
+        if (harness_start(&harness, "dual-old-bootloader", extra) < 0)
+                return -1;
+        *state = &harness;
+        return 0;
 }
 static int teardown(void **state) {
         return harness_stop(*state) == 0 ? 0 : -1;
@@ -419,25 +468,22 @@ static void test_powercycle_bricks(void **state) {
 static void test_bootloader_then_605(void **state) {
         Harness *h = *state;
         Image app, bl;
-        uint8_t req[8], buf[16];
-        ssize_t k;
         VescFwVersion v;
-        json_t *c;
 
         if (!real_image("vesc-6.05-test", "bootloader", &bl))
                 synth_bootloader(&bl);
-        k = vesc_erase_bootloader_encode(req, sizeof req);
-        assert_true(k > 0);
-        k = harness_request(h, 12, req, (size_t) k, buf, sizeof buf, 20000);
-        assert_int_equal(k, 2);
-        assert_int_equal(buf[1], 1);
-        c = ctl_status(h, "A");
-        assert_false(json_is_true(json_object_get(c, "bootloader_intact")));
-        json_decref(c);
-        write_all(h, 12, VESC_BOOTLOADER_OFFSET, bl.data, bl.len, true, -1);
-        c = ctl_status(h, "A");
-        assert_int_equal(json_integer_value(json_object_get(c, "bootloader_generation")), 2);
-        json_decref(c);
+        erase_bootloader(h, 12);
+        assert_int_equal(ctl_bootloader_generation(h, "A"), 0);
+        /* vesc-sim was not told the image set: a bootloader with skipped
+         * all-0xFF chunks cannot be told from one with lost chunks: broken */
+        if (has_ff_chunk(&bl)) {
+                write_chunks(h, 12, VESC_BOOTLOADER_OFFSET, bl.data, bl.len, true, /* skip_ff= */ true, -1, -1);
+                assert_int_equal(ctl_bootloader_generation(h, "A"), 0);
+                erase_bootloader(h, 12);
+        }
+        /* every byte written: intact (DESIGN.md) */
+        write_chunks(h, 12, VESC_BOOTLOADER_OFFSET, bl.data, bl.len, true, /* skip_ff= */ false, -1, -1);
+        assert_int_equal(ctl_bootloader_generation(h, "A"), 2);
 
         app_image(6, &app);
         upload_stream(h, 12, &app, true, true, -1);
@@ -449,15 +495,37 @@ static void test_bootloader_then_605(void **state) {
         free(bl.data);
 }
 
+/* vesc-sim --image-set knows the set's bootloaders by content: written with
+ * its all-0xFF chunks skipped, the bootloader is the image byte for byte and
+ * intact, as on a real controller; with a chunk of code lost it is broken. */
+static void test_bootloader_known_image(void **state) {
+        Harness *h = *state;
+        Image bl;
+        long lost = -1;
+
+        if (!real_image("vesc-6.05-test", "bootloader", &bl))
+                skip();
+        assert_true(has_ff_chunk(&bl));
+        erase_bootloader(h, 12);
+        write_chunks(h, 12, VESC_BOOTLOADER_OFFSET, bl.data, bl.len, true, /* skip_ff= */ true, -1, -1);
+        assert_int_equal(ctl_bootloader_generation(h, "A"), 2);
+
+        for (size_t off = 0; off < bl.len && lost < 0; off += CHUNK)
+                if (off > VESC_DESCRIPTOR_OFFSET + 64 && !chunk_all_ff(bl.data, bl.len, off))
+                        lost = (long) (off / CHUNK);
+        assert_true(lost >= 0);
+        erase_bootloader(h, 12);
+        write_chunks(h, 12, VESC_BOOTLOADER_OFFSET, bl.data, bl.len, true, /* skip_ff= */ true, -1, lost);
+        assert_int_equal(ctl_bootloader_generation(h, "A"), 0);
+        free(bl.data);
+}
+
 /* JUMP after ERASE_BOOTLOADER: silent until the watchdog, then the old firmware. */
 static void test_jump_into_erased_bootloader(void **state) {
         Harness *h = *state;
-        uint8_t req[8], buf[16];
-        ssize_t k = vesc_erase_bootloader_encode(req, sizeof req);
         VescFwVersion v;
 
-        assert_true(k > 0);
-        assert_int_equal(harness_request(h, 74, req, (size_t) k, buf, sizeof buf, 20000), 2);
+        erase_bootloader(h, 74);
         jump(h, 74);
         /* watchdog 32 s x 0.05 */
         assert_int_equal(wait_fw_version(h, 74, &v, REBOOT_MS), 25);
@@ -474,6 +542,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_powercycle_bricks, setup_mismatch, teardown),
                 cmocka_unit_test_setup_teardown(test_bootloader_then_605, setup_oldbl, teardown),
                 cmocka_unit_test_setup_teardown(test_jump_into_erased_bootloader, setup_oldbl, teardown),
+                cmocka_unit_test_setup_teardown(test_bootloader_known_image, setup_oldbl_imageset, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,27 +64,50 @@ static void bootloader_image(uint8_t *bl, size_t n, uint8_t gen) {
         vesc_bl_descriptor_write(&d, bl + VESC_DESCRIPTOR_OFFSET);
 }
 
+/* The "known image" hook of vesc-sim, reduced to a byte comparison. */
+static unsigned known_image(const uint8_t *sector11, void *userdata) {
+        const uint8_t *bl = userdata;
+
+        return memcmp(sector11, bl, 5376) == 0 ? 2 : 0;
+}
+
 static void test_bootloader_integrity(void **state) {
         SimFlash *f = *state;
         uint8_t bl[5376];
 
-        assert_int_equal(sim_flash_bootloader_generation(f), 1);       /* factory */
+        assert_int_equal(sim_flash_bootloader_generation(f, NULL, NULL), 1);   /* factory */
         bootloader_image(bl, sizeof bl, 2);
 
         /* writing over the factory bootloader without erasing breaks it */
         assert_int_equal(sim_flash_write(f, SIM_FLASH_NEW_APP, bl, 384), 0);
-        assert_int_equal(sim_flash_bootloader_generation(f), 0);
+        assert_int_equal(sim_flash_bootloader_generation(f, NULL, NULL), 0);
 
         sim_flash_erase_bootloader(f);
-        assert_int_equal(sim_flash_bootloader_generation(f), 0);
+        assert_int_equal(sim_flash_bootloader_generation(f, NULL, NULL), 0);
         /* partial write: broken */
         assert_int_equal(sim_flash_write(f, SIM_FLASH_NEW_APP, bl, 2048), 0);
-        assert_int_equal(sim_flash_bootloader_generation(f), 0);
-        /* complete, with the all-0xFF chunk at 384 skipped: intact, generation 2 */
+        assert_int_equal(sim_flash_bootloader_generation(f, NULL, NULL), 0);
+        assert_int_equal(sim_flash_bootloader_generation(f, known_image, bl), 0);
+        /* complete, every byte written: intact, generation 2 from the descriptor */
+        sim_flash_erase_bootloader(f);
+        assert_int_equal(sim_flash_write(f, SIM_FLASH_NEW_APP, bl, sizeof bl), 0);
+        assert_int_equal(sim_flash_bootloader_generation(f, NULL, NULL), 2);
+
+        /* complete with the all-0xFF chunk at 384 skipped: the bytes are those of
+         * the image, so intact when the image is known; without knowing it the
+         * model cannot tell the skip from a loss and calls it broken */
         sim_flash_erase_bootloader(f);
         assert_int_equal(sim_flash_write(f, SIM_FLASH_NEW_APP, bl, 384), 0);
         assert_int_equal(sim_flash_write(f, SIM_FLASH_NEW_APP + 768, bl + 768, sizeof bl - 768), 0);
-        assert_int_equal(sim_flash_bootloader_generation(f), 2);
+        assert_int_equal(sim_flash_bootloader_generation(f, known_image, bl), 2);
+        assert_int_equal(sim_flash_bootloader_generation(f, NULL, NULL), 0);
+
+        /* a chunk with content lost (never written): broken, known image or not */
+        sim_flash_erase_bootloader(f);
+        assert_int_equal(sim_flash_write(f, SIM_FLASH_NEW_APP, bl, 1536), 0);
+        assert_int_equal(sim_flash_write(f, SIM_FLASH_NEW_APP + 1920, bl + 1920, sizeof bl - 1920), 0);
+        assert_int_equal(sim_flash_bootloader_generation(f, known_image, bl), 0);
+        assert_int_equal(sim_flash_bootloader_generation(f, NULL, NULL), 0);
 }
 
 static void put_stream(SimFlash *f, const uint8_t *data, size_t n, bool compressed, bool bad_crc) {

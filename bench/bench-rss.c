@@ -1,0 +1,231 @@
+/* bench-rss: vescd's resident memory with a pair and many clients.
+ *
+ * vescd runs on a vbus with vesc-sim --board dual-ok (two 6.05 controllers
+ * broadcasting STATUS 1-4 at 50 Hz each) and a private dbus-daemon; once
+ * both controllers are identified, N JSON clients (default 50) connect and
+ * each watches both controllers' telemetry.  The clients keep reading, so
+ * vescd's per-client buffers stay at their working size.  VmRSS is read
+ * from /proc before the clients, and sampled while they watch; VmHWM is the
+ * peak.  Budget (DESIGN.md): under 4 MiB.  Printed, never judged. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench-json.h"
+#include "bench-util.h"
+#include "macro.h"
+
+#define BUDGET_KIB 4096
+#define SETUP_TIMEOUT_MS 20000
+#define SAMPLE_MS 200
+#define WATCH_RATE_HZ 50.0
+
+typedef struct Args {
+        unsigned clients;
+        double seconds;
+} Args;
+
+/* Read whatever the clients have; count telemetry lines per client. */
+static int pump_clients(BenchJson *cl, unsigned n, unsigned *samples, int timeout_ms) {
+        _cleanup_free_ struct pollfd *p = NULL;
+        int r;
+
+        if (n == 0) {
+                (void) poll(NULL, 0, timeout_ms); /* nobody to read: just the sampling period */
+                return 0;
+        }
+        p = calloc(n, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        for (unsigned i = 0; i < n; i++)
+                p[i] = (struct pollfd) { .fd = cl[i].fd, .events = POLLIN };
+        r = poll(p, n, timeout_ms);
+        if (r < 0)
+                return errno == EINTR ? 0 : -errno;
+        for (unsigned i = 0; i < n; i++) {
+                ssize_t k;
+
+                if (!(p[i].revents & (POLLIN | POLLHUP)))
+                        continue;
+                k = recv(cl[i].fd, cl[i].rd.buf + cl[i].rd.len, sizeof cl[i].rd.buf - cl[i].rd.len, MSG_DONTWAIT);
+                if (k == 0)
+                        return -EPIPE;
+                if (k < 0)
+                        continue;
+                cl[i].rd.len += (size_t) k;
+                while (bench_line_next_buffered(&cl[i].rd, cl[i].line, sizeof cl[i].line) >= 0)
+                        if (strstr(cl[i].line, "\"telemetry\""))
+                                samples[i]++;
+        }
+        return 0;
+}
+
+static void usage(void) {
+        printf("Usage: bench-rss [--clients N] [--seconds S]\n\n"
+               "  --clients N   JSON clients watching telemetry (default 50)\n"
+               "  --seconds S   how long they watch while VmRSS is sampled (default 5)\n");
+}
+
+static int parse_args(int argc, char **argv, Args *a) {
+        static const struct option options[] = {
+                { "clients", required_argument, NULL, 'c' },
+                { "seconds", required_argument, NULL, 's' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int c;
+
+        *a = (Args) { .clients = 50, .seconds = 5 };
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        a->clients = (unsigned) strtoul(optarg, NULL, 10);
+                        if (a->clients < 1 || a->clients > 500)
+                                return -EINVAL;
+                        break;
+                case 's':
+                        a->seconds = strtod(optarg, NULL);
+                        if (!(a->seconds > 0 && a->seconds <= 600))
+                                return -EINVAL;
+                        break;
+                case 'h':
+                        usage();
+                        exit(EXIT_SUCCESS);
+                default:
+                        return -EINVAL;
+                }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        char dir[512] = "", bus[600], json_path[600], addr[1024];
+        char uuids[2][BENCH_UUID_LEN + 1];
+        BenchProc sim = {}, dbus = {}, vescd = {};
+        _cleanup_free_ BenchJson *cl = NULL;
+        _cleanup_free_ unsigned *samples = NULL;
+        long rss0 = 0, rss = 0, rss_max = 0, hwm;
+        unsigned opened = 0, starved = 0, refused = 0;
+        uint64_t end;
+        size_t found;
+        int r, exit_code = EXIT_FAILURE;
+        const char *skip = NULL;
+        Args a;
+
+        if (parse_args(argc, argv, &a) < 0) {
+                usage();
+                return EXIT_FAILURE;
+        }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        /* client 0 does the setup; 1..clients watch */
+        cl = calloc(a.clients + 1, sizeof *cl);
+        samples = calloc(a.clients + 1, sizeof *samples);
+        if (!cl || !samples)
+                return EXIT_FAILURE;
+
+        r = bench_mkdtemp("bench-rss", dir, sizeof dir);
+        if (r < 0)
+                return EXIT_FAILURE;
+        (void) snprintf(bus, sizeof bus, "%s/bus", dir);
+        (void) snprintf(json_path, sizeof json_path, "%s/json.sock", dir);
+
+        r = bench_sim_start(&sim, dir, "dual-ok", NULL);
+        if (r == -ENOENT)
+                skip = "sim/vesc-sim is not built";
+        if (r < 0)
+                goto out;
+        r = bench_dbus_start(&dbus, dir, addr, sizeof addr);
+        if (r == -ENOENT)
+                skip = "no dbus-daemon";
+        if (r < 0)
+                goto out;
+        r = bench_vescd_start(&vescd, dir, bus, addr, NULL);
+        if (r == -ENOENT)
+                skip = "daemon/vescd is not built";
+        if (r < 0)
+                goto out;
+        if (access(json_path, F_OK) < 0) {
+                /* READY=1 came, so a JSON adapter would be listening by now.
+                 * Still worth a figure: the daemon with the pair and no client. */
+                printf("bench-rss: vescd does not serve the JSON socket yet: measuring with 0 clients\n");
+                a.clients = 0;
+        }
+
+        if (a.clients > 0)
+                r = bench_json_open(&cl[0], json_path, SETUP_TIMEOUT_MS);
+        opened = r < 0 || a.clients == 0 ? 0 : 1;
+        if (r >= 0 && a.clients > 0)
+                r = bench_json_wait_controllers(&cl[0], 2, SETUP_TIMEOUT_MS, uuids, &found);
+        if (r < 0) {
+                fprintf(stderr, "bench-rss: the pair was not identified: %s\n", strerror(-r));
+                goto out;
+        }
+        rss0 = bench_proc_status_kib(vescd.pid, "VmRSS");
+
+        for (unsigned i = 1; i <= a.clients; i++) {
+                r = bench_json_open(&cl[i], json_path, SETUP_TIMEOUT_MS);
+                if (r < 0) {
+                        /* vescd caps its clients; measure with those it took, and say so */
+                        printf("bench-rss: vescd refused client %u of %u (%s): measuring with %u clients\n", i,
+                               a.clients, strerror(-r), i - 1);
+                        refused = a.clients - (i - 1);
+                        a.clients = i - 1;
+                        r = 0;
+                        break;
+                }
+                opened++;
+                r = bench_json_call(&cl[i], "telemetry.watch",
+                                    json_pack("{s:[s,s], s:f}", "controllers", uuids[0], uuids[1], "rate_hz",
+                                              WATCH_RATE_HZ),
+                                    SETUP_TIMEOUT_MS, NULL);
+                if (r < 0)
+                        goto out;
+        }
+
+        end = bench_now_usec() + (uint64_t) (a.seconds * 1e6);
+        while (bench_now_usec() < end) {
+                r = pump_clients(cl + 1, a.clients, samples + 1, SAMPLE_MS);
+                if (r < 0)
+                        goto out;
+                rss = bench_proc_status_kib(vescd.pid, "VmRSS");
+                rss_max = MAX(rss_max, rss);
+        }
+        hwm = bench_proc_status_kib(vescd.pid, "VmHWM");
+        for (unsigned i = 1; i <= a.clients; i++)
+                if (samples[i] == 0)
+                        starved++;
+
+        printf("bench-rss: vescd, vesc-sim dual-ok (2 controllers, STATUS 1-4 at 50 Hz), %u JSON clients "
+               "watching both at %g Hz, sampled for %.1f s\n",
+               a.clients, WATCH_RATE_HZ, a.seconds);
+#if defined(__SANITIZE_ADDRESS__)
+        printf("bench-rss: note: built with AddressSanitizer, the figures below are not vescd's real size\n");
+#endif
+        printf("bench-rss: VmRSS before clients: %ld KiB\n", rss0);
+        printf("bench-rss: VmRSS with %u clients: %ld KiB (max sampled %ld, VmHWM %ld) vs budget %d KiB: %.0f %%\n",
+               a.clients, rss, rss_max, hwm, BUDGET_KIB, 100.0 * (double) MAX(rss_max, rss) / BUDGET_KIB);
+        printf("bench-rss: clients without any telemetry sample: %u; clients refused by vescd: %u\n", starved,
+               refused);
+        exit_code = EXIT_SUCCESS;
+out:
+        if (exit_code != EXIT_SUCCESS && !skip && r < 0)
+                fprintf(stderr, "bench-rss: failed: %s\n", strerror(-r));
+        for (unsigned i = 0; i < opened; i++)
+                bench_json_close(&cl[i]);
+        (void) bench_proc_stop(&vescd, 5000);
+        (void) bench_proc_stop(&dbus, 5000);
+        (void) bench_proc_stop(&sim, 5000);
+        if (dir[0])
+                bench_rmtree(dir);
+        if (skip) {
+                char why[128];
+
+                (void) snprintf(why, sizeof why, "bench-rss: %s", skip);
+                bench_skip(why);
+        }
+        return exit_code;
+}

@@ -1,0 +1,1 @@
+# tests/independent/: interop tests against stock tools and an independent protocol implementation

@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""The seed repair end to end: vesc-sim dual-mismatch (A 5.03 id 12, B 3.58
+id 74), vescd on a private bus.  Install the 5.03 test set through
+InstallImageSet(h), Repair: only B is updated, it comes back under its
+5.03 default CAN id and is found again by UUID, both sides confirmed on
+5.03, Mismatch false, a history entry.  Also: the Job interface matches
+dbus/org.vescd1.Job.xml; Progress never decreases; an unprivileged caller
+is refused InstallImageSet and Repair; a second Repair is refused with
+"nothing to do"; a set without the controllers' hw is refused."""
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from update_harness import (BUS_NAME, CONTROLLER_IFACE, ERROR_PREFIX, JOB_IFACE, MANAGER_IFACE,  # noqa: E402
+                            MANAGER_PATH, UUID_A, UUID_B, UpdateHarness, builddir, fail, imageset, log, srcdir)
+
+PATH_B = "/org/vescd1/controller/" + UUID_B
+PATH_A = "/org/vescd1/controller/" + UUID_A
+
+UNPRIVILEGED = r"""
+import sys, dbus
+bus = dbus.bus.BusConnection(sys.argv[1])
+m = dbus.Interface(bus.get_object("org.vescd1", "/org/vescd1"), "org.vescd1.Manager")
+out = []
+for name, call in (("repair", lambda: m.Repair(sys.argv[2], {})),
+                   ("install", lambda: m.InstallImageSet(dbus.types.UnixFd(open(sys.argv[3], "rb"))))):
+    try:
+        call()
+        out.append(name + "=allowed")
+    except dbus.exceptions.DBusException as e:
+        out.append(name + "=" + e.get_dbus_name())
+print(" ".join(out))
+"""
+
+
+def normalise(root, iface_name):
+    out = set()
+    for i in root.iter("interface"):
+        if i.get("name") != iface_name:
+            continue
+        for m in i:
+            if m.tag == "method":
+                out.add(("method", m.get("name"),
+                         tuple((a.get("name"), a.get("type"), a.get("direction", "in")) for a in m.findall("arg"))))
+            elif m.tag == "property":
+                emits = "true"
+                for a in m.findall("annotation"):
+                    if a.get("name") == "org.freedesktop.DBus.Property.EmitsChangedSignal":
+                        emits = a.get("value")
+                out.add(("property", m.get("name"), m.get("type"), m.get("access"), emits))
+            elif m.tag == "signal":
+                out.add(("signal", m.get("name"), tuple((a.get("name"), a.get("type")) for a in m.findall("arg"))))
+    return out
+
+
+def wrong_hw_set(tmp):
+    """A set with only hw 410 (the pair is hw 60)."""
+    app = os.path.join(builddir(), "firmware", "testfw", "app-5.03-410.bin")
+    out = os.path.join(tmp, "wrong-hw.tar")
+    subprocess.run([os.path.join(builddir(), "firmware", "vescfw"), "build", "--name", "wrong-hw", "--version",
+                    "5.03", "--output", out, "--app", "410=" + app], check=True, capture_output=True)
+    return out
+
+
+def main():
+    tar503 = imageset("vesc-5.03-test") + ".tar"
+    with UpdateHarness(board="dual-mismatch") as h:
+        h.wait_both()
+        h.wait_until(lambda: bool(h.prop(MANAGER_PATH, MANAGER_IFACE, "Mismatch")), "Mismatch true")
+
+        # --- install through an fd; listed
+        set_id = h.install(tar503)
+        sets = json.loads(str(h.mgr("ListImageSets")))
+        if not any(s["id"] == set_id and s["current"] for s in sets):
+            fail("ListImageSets lacks the installed current set %s: %s" % (set_id, sets))
+        log("installed", set_id)
+
+        # --- unprivileged callers are refused
+        out = h.run_unprivileged(UNPRIVILEGED, set_id, tar503)
+        if out is not None:
+            want = "repair=%sPermissionDenied install=%sPermissionDenied" % (ERROR_PREFIX, ERROR_PREFIX)
+            if out != want:
+                fail("unprivileged caller: %r, expected %r" % (out, want))
+            log("unprivileged Repair/InstallImageSet refused")
+        else:
+            log("not root: unprivileged check skipped")
+
+        # --- a set without hw 60 cannot update these controllers
+        wrong = h.install(wrong_hw_set(h.tmp))
+        e = h.call_error(lambda: h.mgr("UpdateController", UUID_B, wrong, {}))
+        if not e or e[0] != ERROR_PREFIX + "BadImage" or "'60'" not in e[1]:
+            fail("UpdateController with a 410-only set: %s" % (e,))
+        log("wrong hardware refused:", e[1])
+
+        # --- the repair
+        job = str(h.mgr("Repair", set_id, {}))
+        log("Repair started", job)
+        if [str(p) for p in h.prop(MANAGER_PATH, MANAGER_IFACE, "Jobs")].count(job) != 1:
+            fail("Jobs lacks %s" % job)
+        ctls = [str(p) for p in h.job_prop(job, "Controllers")]
+        if ctls != [PATH_B]:
+            fail("Repair should update B only, job controllers %s" % ctls)
+
+        # the Job interface is the contract
+        live = h.bus.get_object(BUS_NAME, job).Introspect(dbus_interface="org.freedesktop.DBus.Introspectable")
+        contract = normalise(ET.parse(os.path.join(srcdir(), "dbus", "org.vescd1.Job.xml")).getroot(), JOB_IFACE)
+        if normalise(ET.fromstring(str(live)), JOB_IFACE) != contract:
+            fail("org.vescd1.Job differs from dbus/org.vescd1.Job.xml:\n%s" % live)
+
+        h.wait_job_phase(job, ("writing",))
+        state, err, report = h.wait_job_end(job)
+        seen = h.check_progress_monotonic(job)
+        if state != "done" or err != ("", ""):
+            fail("repair ended %s %s:\n%s\n%s" % (state, err, json.dumps(report, indent=1), h.vescd_log()))
+        if int(h.job_prop(job, "Progress")) != 100:
+            fail("done job at Progress %s" % h.job_prop(job, "Progress"))
+        if len(seen) < 3:
+            fail("too few Progress changes published: %s" % seen)
+        h.check_truthful(job, state, err, report, [UUID_B])
+
+        # --- B found again by UUID at its new id, both on 5.03, no mismatch
+        simb = h.sim_controller(UUID_B)
+        if simb["version"] != "5.03":
+            fail("vesc-sim says B runs %s" % simb["version"])
+        h.wait_until(lambda: str(h.prop(PATH_B, CONTROLLER_IFACE, "FirmwareVersion")) == "5.03" and
+                     int(h.prop(PATH_B, CONTROLLER_IFACE, "Id")) == simb["id"], "B on 5.03 at id %d" % simb["id"])
+        h.wait_until(lambda: not bool(h.prop(MANAGER_PATH, MANAGER_IFACE, "Mismatch")), "Mismatch false")
+        log("B runs 5.03 at id %d (was 74); Mismatch false" % simb["id"])
+        if str(h.prop(PATH_A, CONTROLLER_IFACE, "FirmwareVersion")) != "5.03":
+            fail("A changed")
+
+        hist = json.loads(str(h.mgr("GetHistory")))
+        if not any(e.get("path") == job and e.get("state") == "done" for e in hist):
+            fail("history lacks the repair: %s" % hist)
+
+        # --- nothing left to repair
+        e = h.call_error(lambda: h.mgr("Repair", set_id, {}))
+        if not e or "nothing to do" not in e[1]:
+            fail("second Repair: %s" % (e,))
+        log("second Repair refused:", e[1])
+
+        if h.stop_vescd() != 0:
+            fail("vescd did not exit 0")
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()

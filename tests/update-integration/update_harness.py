@@ -1,0 +1,199 @@
+"""Helpers for the firmware update integration tests, on top of the shared
+harness (tests/integration/vescd_harness.py): installing image sets,
+starting jobs, following a job's progress by its PropertiesChanged
+signals, vesc-sim's `status`, killing and restarting vescd with the same
+state directory, and the end-state checks every scenario makes.
+
+All waits are bounded and event driven (GLib loop); nothing asserts speed.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import dbus  # noqa: E402
+from vescd_harness import (BUS_NAME, CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, PROPS_IFACE,  # noqa: E402,F401
+                           SKIP, TIMEOUT, UUID_A, UUID_B, Harness, builddir, fail, log, skip, srcdir)
+
+JOB_IFACE = "org.vescd1.Job"
+ERROR_PREFIX = "org.vescd1.Error."
+# vesc-sim and vescd run with this time scale: erase, programming, reboot
+# and watchdog timings shrink together, so a scenario takes seconds.
+TIME_SCALE = os.environ.get("VESCD_UPDATE_TIME_SCALE", "0.05")
+# A whole job may take this long at most (bounded wait, not a speed check).
+JOB_TIMEOUT = 6 * TIMEOUT
+
+
+def imageset(name):
+    """Path of a test set built by `make imagesets`, or SKIP."""
+    if os.environ.get("HAVE_ARM_TOOLCHAIN", "yes") in ("no", "0", ""):
+        skip("no arm-none-eabi toolchain: the test image sets are not built")
+    p = os.path.join(builddir(), "firmware", "imagesets", name)
+    if not os.path.exists(p):
+        skip("%s is not built (make imagesets)" % p)
+    return p
+
+
+class UpdateHarness(Harness):
+    def __init__(self, board, time_scale=TIME_SCALE, vescd_args=()):
+        super().__init__(board=board, time_scale=time_scale, vescd_args=vescd_args)
+        self.progress_seen = {}   # job path -> list of Progress values
+        self.signal_match = None
+
+    def start(self):
+        super().start()
+        self.signal_match = self.bus.add_signal_receiver(
+            self._on_props, signal_name="PropertiesChanged", dbus_interface=PROPS_IFACE,
+            path_keyword="path", bus_name=BUS_NAME)
+        return self
+
+    def _on_props(self, iface, changed, invalidated, path=None):
+        if iface == JOB_IFACE and "Progress" in changed:
+            self.progress_seen.setdefault(str(path), []).append(int(changed["Progress"]))
+
+    # ------------------------------------------------------------ vescd
+    def kill_vescd(self):
+        """SIGKILL: no clean-up in vescd at all."""
+        self.vescd.send_signal(signal.SIGKILL)
+        self.vescd.wait(timeout=TIMEOUT)
+        log("vescd killed")
+
+    def restart_vescd(self):
+        if self.notify:
+            self.notify.close()
+        try:
+            os.unlink(os.path.join(self.tmp, "notify"))
+        except FileNotFoundError:
+            pass
+        for f in ("vescd.sock",):
+            try:
+                os.unlink(os.path.join(self.tmp, f))
+            except FileNotFoundError:
+                pass
+        self.start_vescd()
+
+    # ------------------------------------------------------------ sim
+    def sim_status(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(TIMEOUT)
+        s.connect(os.path.join(self.tmp, "sim.ctl"))
+        s.sendall(b"status\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        s.close()
+        return json.loads(reply.decode())
+
+    def sim_controller(self, uuid):
+        for c in self.sim_status()["controllers"]:
+            if c["uuid"] == uuid:
+                return c
+        fail("vesc-sim has no controller %s" % uuid)
+
+    # ------------------------------------------------------------ D-Bus
+    def mgr(self, method, *args):
+        return getattr(self.manager(), method)(*args, dbus_interface=MANAGER_IFACE)
+
+    def install(self, path):
+        with open(path, "rb") as f:
+            return str(self.mgr("InstallImageSet", dbus.types.UnixFd(f)))
+
+    def install_tar(self, name):
+        return self.install(imageset(name) + ".tar")
+
+    def job_prop(self, job, name):
+        return self.prop(job, JOB_IFACE, name)
+
+    def wait_both(self):
+        pa = "/org/vescd1/controller/" + UUID_A
+        pb = "/org/vescd1/controller/" + UUID_B
+        self.wait_until(lambda: pa in self.controllers() and pb in self.controllers(), "both controllers")
+
+    def wait_job_phase(self, job, phases, timeout=JOB_TIMEOUT):
+        self.wait_until(lambda: str(self.job_prop(job, "Phase")) in phases or
+                        str(self.job_prop(job, "State")) != "running",
+                        "job %s in %s" % (job, phases), timeout)
+
+    def wait_job_end(self, job, timeout=JOB_TIMEOUT):
+        self.wait_until(lambda: str(self.job_prop(job, "State")) != "running", "end of %s" % job, timeout)
+        state = str(self.job_prop(job, "State"))
+        err = tuple(str(x) for x in self.job_prop(job, "Error"))
+        report = str(self.job_prop(job, "Report"))
+        log("%s ended: %s %s" % (job, state, err))
+        return state, err, (json.loads(report) if report else None)
+
+    def check_progress_monotonic(self, job):
+        seen = self.progress_seen.get(job, [])
+        for a, b in zip(seen, seen[1:]):
+            if b < a:
+                fail("Progress of %s went down: %s" % (job, seen))
+        final = int(self.job_prop(job, "Progress"))
+        if seen and final < seen[-1]:
+            fail("final Progress %d below a published %d" % (final, seen[-1]))
+        return seen
+
+    def call_error(self, fn):
+        """Run fn(); return the D-Bus error name it raised (None if none)."""
+        try:
+            fn()
+        except dbus.exceptions.DBusException as e:
+            return e.get_dbus_name(), e.get_dbus_message()
+        return None
+
+    def run_unprivileged(self, code, *args):
+        """Run python code as uid/gid 65534 (setpriv); SKIP when impossible."""
+        if os.geteuid() != 0:
+            return None
+        setpriv = "/usr/bin/setpriv"
+        if not os.access(setpriv, os.X_OK):
+            return None
+        py = os.environ.get("PYTHON3") or "/usr/bin/python3"
+        p = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", py, "-c", code,
+                            self.address] + list(args), capture_output=True, text=True, timeout=TIMEOUT)
+        return p.stdout.strip()
+
+    # ------------------------------------------------------- end state
+    def check_truthful(self, job, state, err, report, updated):
+        """The job's word against what vesc-sim says each side runs.
+
+        updated: UUIDs the job updated.  Done: each runs the target.  Failed:
+        the report names what each side runs, matching the simulator; a
+        bricked side is reported as Bricked."""
+        if state not in ("done", "failed", "cancelled"):
+            fail("job %s ended in state %s" % (job, state))
+        if report is None:
+            fail("job %s has no report" % job)
+        sides = report.get("sides") if isinstance(report, dict) else None
+        if not sides:
+            fail("report of %s lacks sides: %s" % (job, report))
+        by_uuid = {s.get("uuid"): s for s in sides}
+        for uuid in updated:
+            sim = self.sim_controller(uuid)
+            side = by_uuid.get(uuid)
+            if side is None:
+                fail("report lacks side %s: %s" % (uuid, report))
+            runs = str(side.get("runs", ""))
+            if sim["phase"] == "bricked" or sim.get("bootloader_generation", 1) == 0 and not sim["on_bus"]:
+                if err[0] != "Bricked" and side.get("error") != "Bricked":
+                    fail("%s is bricked in vesc-sim but the job says %s / %s" % (uuid, err, side))
+                continue
+            if state == "done":
+                if err != ("", ""):
+                    fail("done with an error %s" % (err,))
+                if not runs.startswith(sim["version"]):
+                    fail("job says %s runs %r, vesc-sim says %s" % (uuid, runs, sim["version"]))
+            else:
+                if err[0] == "":
+                    fail("job %s %s without an error code" % (job, state))
+                if sim["phase"] == "running" and not runs.startswith(sim["version"]) and \
+                        not runs.startswith("unknown"):
+                    fail("failed job says %s runs %r, vesc-sim says %s" % (uuid, runs, sim["version"]))
+        return by_uuid
