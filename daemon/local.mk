@@ -61,7 +61,7 @@ tests_daemon_test_errors_LDADD = $(TEST_LIBS)
 TESTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \
 	tests/integration/test-socketcan.sh
 dist_noinst_SCRIPTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \
-	tests/integration/test-socketcan.sh tests/integration/test-socketcan.py tests/demo.sh
+	tests/integration/test-socketcan.sh tests/integration/socketcan-check.py tests/demo.sh
 dist_noinst_DATA += tests/integration/vescd_harness.py
 
 # ------------------------------------------------------ D-Bus and systemd

@@ -335,40 +335,38 @@ static const uint8_t status_types[6] = {
 
 static void status_frame(Vctl *c, unsigned bit, struct can_frame *f) {
         const Physics *p = &c->phys;
-        WireWriter w = WIRE_WRITER(f->data, 8);
+        VescStatus st = { .type = status_types[bit], .sender = c->id };
 
-        memset(f, 0, sizeof *f);
-        f->can_id = vesc_can_id(status_types[bit], c->id);
-        f->can_dlc = 8;
         switch (bit) {
         case 0:
-                wire_put_u32(&w, (uint32_t) (int32_t) p->erpm);
-                wire_put_f16(&w, p->current, 1e1);
-                wire_put_f16(&w, p->duty, 1e3);
+                st.s1.erpm = (int32_t) p->erpm;
+                st.s1.current = p->current;
+                st.s1.duty = p->duty;
                 break;
         case 1:
-                wire_put_f32(&w, p->ah, 1e4);
-                wire_put_f32(&w, p->ah_charged, 1e4);
+                st.s2.ah = p->ah;
+                st.s2.ah_charged = p->ah_charged;
                 break;
         case 2:
-                wire_put_f32(&w, p->wh, 1e4);
-                wire_put_f32(&w, p->wh_charged, 1e4);
+                st.s3.wh = p->wh;
+                st.s3.wh_charged = p->wh_charged;
                 break;
         case 3:
-                wire_put_f16(&w, p->temp_fet, 1e1);
-                wire_put_f16(&w, p->temp_motor, 1e1);
-                wire_put_f16(&w, p->current_in, 1e1);
-                wire_put_f16(&w, 0, 50);
+                st.s4.temp_fet = p->temp_fet;
+                st.s4.temp_motor = p->temp_motor;
+                st.s4.current_in = p->current_in;
                 break;
         case 4:
-                wire_put_u32(&w, (uint32_t) p->tacho);
-                wire_put_f16(&w, p->v_in, 1e1);
-                wire_put_u16(&w, 0);
+                st.s5.tachometer = (int32_t) p->tacho;
+                st.s5.v_in = p->v_in;
                 break;
         default:
                 /* STATUS_6: ADC pins and PPM input, all idle */
                 break;
         }
+        /* The codec's encoder is the firmware's layout (spec §5.1). */
+        memset(f, 0, sizeof *f);
+        (void) vesc_status_encode(&st, f);
 }
 
 static void status_send(Vctl *c, unsigned set) {

@@ -284,6 +284,27 @@ int vesc_cmd_decode(const struct can_frame *f, unsigned firmware_major, VescCmd 
 }
 
 /**
+ * vesc_status_type_is_valid() - whether a CAN packet type is a status broadcast
+ * @type: CAN_PACKET_ID (§3)
+ *
+ * Return: true for STATUS and STATUS_2 .. STATUS_6 (§5.1), whose id carries
+ * the sender rather than the destination.
+ */
+bool vesc_status_type_is_valid(uint8_t type) {
+        switch (type) {
+        case CAN_PACKET_STATUS:
+        case CAN_PACKET_STATUS_2:
+        case CAN_PACKET_STATUS_3:
+        case CAN_PACKET_STATUS_4:
+        case CAN_PACKET_STATUS_5:
+        case CAN_PACKET_STATUS_6:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/**
  * vesc_status_decode() - decode a STATUS..STATUS_6 broadcast (§5.1)
  * @f: received frame
  * @ret: decoded status; ->sender is the low byte of the id
@@ -296,17 +317,8 @@ int vesc_status_decode(const struct can_frame *f, VescStatus *ret) {
         if (vesc_can_id_unpack(f->can_id, &type, &sender) < 0)
                 return -EBADMSG;
 
-        switch (type) {
-        case CAN_PACKET_STATUS:
-        case CAN_PACKET_STATUS_2:
-        case CAN_PACKET_STATUS_3:
-        case CAN_PACKET_STATUS_4:
-        case CAN_PACKET_STATUS_5:
-        case CAN_PACKET_STATUS_6:
-                break;
-        default:
+        if (!vesc_status_type_is_valid(type))
                 return -EOPNOTSUPP;
-        }
         if (f->len != 8)
                 return -EBADMSG;
 
@@ -360,17 +372,8 @@ int vesc_status_decode(const struct can_frame *f, VescStatus *ret) {
 int vesc_status_encode(const VescStatus *st, struct can_frame *ret) {
         uint8_t *d = ret->data;
 
-        switch (st->type) {
-        case CAN_PACKET_STATUS:
-        case CAN_PACKET_STATUS_2:
-        case CAN_PACKET_STATUS_3:
-        case CAN_PACKET_STATUS_4:
-        case CAN_PACKET_STATUS_5:
-        case CAN_PACKET_STATUS_6:
-                break;
-        default:
+        if (!vesc_status_type_is_valid(st->type))
                 return -EINVAL;
-        }
         frame_init(ret, st->type, st->sender, 8);
 
         switch (st->type) {

@@ -106,6 +106,8 @@ typedef struct VescStatus {
         };
 } VescStatus;
 
+/* True for STATUS, STATUS_2 .. STATUS_6 (types 9, 14, 15, 16, 27, 58). */
+bool vesc_status_type_is_valid(uint8_t type);
 /* Returns 0, -EOPNOTSUPP (not a status type), -EBADMSG (DLC != 8). */
 int vesc_status_decode(const struct can_frame *f, VescStatus *ret);
 /* Builds the 8-byte frame the firmware sends for st->type from st->sender. */

@@ -1,1 +1,23 @@
-# tests/independent/: interop tests against stock tools and an independent protocol implementation
+# tests/independent/: interop tests against stock tools (can-utils, socat,
+# busctl, python3-dbus, python-can) and an independent implementation of the
+# VESC protocol (vescproto.py, written from the spec only).  Included from
+# the top-level Makefile.am.  The .py tests run with Debian's python3
+# (PY_LOG_COMPILER); test-socketcan.sh boots canvm once when the host has
+# no vcan0, and skips (77) when it cannot.
+
+independent_tests = \
+	tests/independent/test-vescproto.py \
+	tests/independent/test-vbus-sim.py \
+	tests/independent/test-vbus-update.py \
+	tests/independent/test-vbus-vescd.py \
+	tests/independent/test-json-socat.py \
+	tests/independent/test-socketcan.sh
+
+TESTS += $(independent_tests)
+
+EXTRA_DIST += \
+	$(independent_tests) \
+	tests/independent/vescproto.py \
+	tests/independent/interop.py \
+	tests/independent/test-socketcan-vm.py \
+	docs/interop.md

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Kernel SocketCAN transport test.  Runs test-socketcan.py directly when
+# Kernel SocketCAN transport test.  Runs socketcan-check.py directly when
 # this machine has a vcan0 interface, otherwise inside canvm (a small VM
 # with real SocketCAN, ../shared/tools/canvm relative to the source tree;
 # one boot for this script).  Exits 77 (SKIP) when neither is possible.
@@ -8,7 +8,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 PYTHON3=${PYTHON3:-/usr/bin/python3}
 export top_srcdir top_builddir PYTHON3
-test_py="$top_srcdir/tests/integration/test-socketcan.py"
+test_py="$top_srcdir/tests/integration/socketcan-check.py"
 
 if [ ! -x "$top_builddir/sim/vesc-sim" ] || [ ! -x "$top_builddir/daemon/vescd" ]; then
         echo "SKIP: vesc-sim or vescd not built"
