@@ -16,6 +16,8 @@ static const ConfigKey keys[] = {
         { "bus-address", "D-Bus address to use instead of the system bus" },
         { "state-dir", "state directory (default " LOCALSTATEDIR "/lib/vescd)" },
         { "json-socket", "JSON socket path (default " RUNSTATEDIR "/vescd/vescd.sock)" },
+        { "tcp-listen", "read-only JSON listener ADDR:PORT on loopback, empty = off (default off)" },
+        { "max-clients", "JSON socket clients at once, 1..1024 (default 32)" },
         { "admin-group", "group allowed to change controllers (default vescd)" },
         { "can-id", "vescd's own CAN id, 0..254 (default 253)" },
         { "time-scale", "multiply every protocol timeout (default 1; tests)" },
@@ -60,6 +62,7 @@ int config_init_defaults(Config *c) {
                 .time_scale = 1.0,
                 .log_level = LOG_INFO,
                 .telemetry_rate_hz = 10.0,
+                .max_clients = 32,
                 .poll_rate_hz = 5.0,
                 .offline_timeout_ms = 1000,
                 .scan_on_start = true,
@@ -85,8 +88,9 @@ void config_done(Config *c) {
         free(c->bus_address);
         free(c->state_dir);
         free(c->json_socket);
+        free(c->tcp_listen);
         free(c->admin_group);
-        c->transport = c->bus_address = c->state_dir = c->json_socket = c->admin_group = NULL;
+        c->transport = c->bus_address = c->state_dir = c->json_socket = c->tcp_listen = c->admin_group = NULL;
 }
 
 /**
@@ -180,6 +184,13 @@ int config_set(Config *c, const char *key, const char *value) {
                 return *value == '/' ? set_str(&c->state_dir, value) : -EINVAL;
         if (strcmp(key, "json-socket") == 0)
                 return *value == '/' ? set_str(&c->json_socket, value) : -EINVAL;
+        if (strcmp(key, "tcp-listen") == 0) {
+                free(c->tcp_listen);
+                c->tcp_listen = NULL;
+                return *value ? set_str(&c->tcp_listen, value) : 0;
+        }
+        if (strcmp(key, "max-clients") == 0)
+                return parse_unsigned(value, 1, 1024, &c->max_clients);
         if (strcmp(key, "admin-group") == 0)
                 return *value ? set_str(&c->admin_group, value) : -EINVAL;
         if (strcmp(key, "can-id") == 0)
@@ -294,6 +305,10 @@ const char *config_reload_incompatible(const Config *old, const Config *new) {
                 return "bus-address";
         if (!streq_ptr(old->json_socket, new->json_socket))
                 return "json-socket";
+        if (!streq_ptr(old->tcp_listen, new->tcp_listen))
+                return "tcp-listen";
+        if (old->max_clients != new->max_clients)
+                return "max-clients";
         if (!streq_ptr(old->state_dir, new->state_dir))
                 return "state-dir";
         if (old->can_id != new->can_id)

@@ -18,6 +18,8 @@ typedef struct Config {
         char *bus_address;          /* NULL: the system bus */
         char *state_dir;
         char *json_socket;
+        char *tcp_listen;           /* JSON over TCP, read-only; NULL: off */
+        unsigned max_clients;       /* JSON socket clients */
         char *admin_group;
         unsigned can_id;            /* vescd's own CAN id, 0..254 */
         double time_scale;          /* multiplies every protocol timeout */

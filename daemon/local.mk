@@ -68,14 +68,14 @@ dist_noinst_DATA += tests/integration/vescd_harness.py
 dbuspolicy_DATA = dbus/org.vescd1.conf
 dbussystemservice_DATA = dbus/org.vescd1.service
 dbusinterface_DATA = dbus/org.vescd1.Manager.xml dbus/org.vescd1.Controller.xml
-systemdsystemunit_DATA = units/vescd.service
+systemdsystemunit_DATA = units/vescd.service units/vescd.socket
 sysusers_DATA = units/sysusers.d/vescd.conf
 tmpfiles_DATA = units/tmpfiles.d/vescd.conf
 network_DATA = units/80-can0.network
 vescdconfdir = $(sysconfdir)/vescd
 vescdconf_DATA = units/vescd.conf
 EXTRA_DIST += $(dbuspolicy_DATA) $(dbussystemservice_DATA) $(dbusinterface_DATA) \
-	units/vescd.service.in $(sysusers_DATA) $(tmpfiles_DATA) $(network_DATA) $(vescdconf_DATA)
+	units/vescd.service.in units/vescd.socket $(sysusers_DATA) $(tmpfiles_DATA) $(network_DATA) $(vescdconf_DATA)
 
 units/vescd.service: units/vescd.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) units && \

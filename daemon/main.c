@@ -252,6 +252,8 @@ int main(int argc, char **argv) {
         /* the JSON socket is the second adapter: D-Bus stays usable without it */
         JsonServerConfig json_config = {
                 .socket_path = daemon_config(m.daemon)->json_socket,
+                .tcp_listen = daemon_config(m.daemon)->tcp_listen,
+                .max_clients = daemon_config(m.daemon)->max_clients,
                 .socket_activation = true,
         };
         r = json_server_new(m.daemon, &json_config, &m.json);

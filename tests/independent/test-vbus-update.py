@@ -3,7 +3,7 @@
 to the project's 5.03 test image, done entirely by the independent
 implementation (vescproto.py) from the spec (§14.2-14.5): ERASE_NEW_APP,
 384-byte WRITE_NEW_APP_DATA chunks each acknowledged ([3][ok], no offset
-echo on 3.58), all-0xFF chunks skipped, JUMP_TO_BOOTLOADER; B comes back
+echo on 3.58, with it on 5.03's A), all-0xFF chunks skipped, JUMP_TO_BOOTLOADER; B comes back
 with the 5.03 PONG layout, FW_VERSION 5.03 (25 bytes, same UUID, id by the
 5.03 UUID rule), broadcasts off (configuration reset, §14.8); A untouched.
 The image set's manifest is read here too (size and SHA-256 checked)."""
@@ -87,6 +87,15 @@ def main():
         check(len(stream) <= vp.NEW_APP_BUFFER_SIZE, "upload stream fits the new-app buffer")
         chunks = list(vp.upload_chunks(stream))
         check(len(chunks) >= 2, "the image has at least two non-erased chunks")
+
+        # 5.00+ echo the offset in the write ack (§14.3): stage (never jump)
+        # one chunk on A, at a non-zero offset so the echo means something
+        ack(c, vp.erase_new_app(len(image)), 12, vp.COMM_ERASE_NEW_APP, "ERASE_NEW_APP on A")
+        off, piece = chunks[-1]
+        check(off > 0, "last non-erased chunk at offset %d" % off)
+        reply = ack(c, vp.write_new_app_data(off, piece), 12, vp.COMM_WRITE_NEW_APP_DATA, "write on A")
+        check(reply == bytes([vp.COMM_WRITE_NEW_APP_DATA, 1]) + off.to_bytes(4, "big"),
+              "5.03 write ack = [3][1][u32 offset echo %d]: %s" % (off, reply.hex()))
 
         # First an incomplete upload (one chunk left out): the bootloader's
         # CRC16 check refuses it and the old firmware keeps running (§14.4).

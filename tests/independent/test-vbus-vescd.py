@@ -120,7 +120,7 @@ def main():
                 nonlocal props, ctrls
                 props, ctrls = dbus_view(address)
                 return sorted(ctrls) == sorted([CONTROLLER_PATH + UUID_A, CONTROLLER_PATH + UUID_B])
-            wait_until(exported, "both controllers exported on D-Bus")
+            wait_until(exported, "both controllers exported on D-Bus", step=lambda left: time.sleep(min(left, 0.1)))
             log("vescd found both controllers %.1f s after READY" % (time.monotonic() - ready_at))
         frames = list(c.frames)
 
