@@ -153,6 +153,7 @@ static int measure(BenchJson *j, int bus_fd, const Args *a, uint32_t base, doubl
                                         if (seq < 0 || seq >= (long) next || seen[seq])
                                                 continue;
                                         seen[seq] = true;
+                                        if (getenv("BL_DUMP")) fprintf(stderr, "LAT %ld %llu\n", seq, (unsigned long long) (now - sent_at[seq]));
                                         if (seq < WARMUP)
                                                 continue;
                                         matched++;
@@ -160,6 +161,12 @@ static int measure(BenchJson *j, int bus_fd, const Args *a, uint32_t base, doubl
                                 }
                         }
                 }
+        }
+        if (getenv("BL_DUMP")) {
+                FILE *df = fopen(getenv("BL_DUMP"), "a");
+                for (unsigned k = 0; k < a->frames && df; k++)
+                        fprintf(df, "%u %lld %d\n", k, (long long) (sent_at[k] - sent_at[0]) - (long long) (k * period_ns / 1000), seen[k]);
+                if (df) fclose(df);
         }
         *ret_n = n;
         *ret_lost = a->frames - WARMUP - matched;

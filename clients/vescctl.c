@@ -1,6 +1,8 @@
 /* vescctl: command-line client of vescd over D-Bus.
  *
  *   vescctl [--address ADDR] [--json] status|list|show CONTROLLER|watch|scan
+ *   vescctl firmware sets|install FILE|remove SET|update CONTROLLER SET|pair SET|repair SET|job N|history
+ *           [--wait]
  *
  * CONTROLLER is a UUID (24 hex digits) or a CAN id.  Everything is read
  * through the public D-Bus API (org.vescd1), never from vescd's internals;
@@ -8,6 +10,7 @@
  * JSON socket uses. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <poll.h>
@@ -16,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "macro.h"
 
@@ -25,10 +30,13 @@
 #define MANAGER_PATH "/org/vescd1"
 #define MANAGER_IFACE "org.vescd1.Manager"
 #define CONTROLLER_IFACE "org.vescd1.Controller"
+#define JOB_IFACE "org.vescd1.Job"
+#define JOB_PREFIX "/org/vescd1/job/"
 
 static const char *arg_address;
 static bool arg_json;
 static double arg_duration;   /* watch: seconds, 0 = until interrupted */
+static bool arg_wait;         /* firmware: follow the job to its end */
 
 /* "FirmwareVersion" -> "firmware_version" */
 static void snake(const char *s, char *out, size_t size) {
@@ -108,7 +116,29 @@ static json_t *read_variant(sd_bus_message *m) {
                         v = json_real(d);
                 break;
         }
+        case '(':
+                if (strcmp(contents, "(ss)") == 0) {
+                        /* Job.Error: (code, text) */
+                        const char *a, *b;
+                        if (sd_bus_message_read(m, "(ss)", &a, &b) >= 0)
+                                v = json_pack("[ss]", a, b);
+                        break;
+                }
+                (void) sd_bus_message_skip(m, contents);
+                v = json_null();
+                break;
         case 'a':
+                if (strcmp(contents, "a{ss}") == 0) {
+                        /* Job.Phases */
+                        const char *k, *x;
+                        v = json_object();
+                        if (sd_bus_message_enter_container(m, 'a', "{ss}") >= 0) {
+                                while (sd_bus_message_read(m, "{ss}", &k, &x) > 0)
+                                        json_object_set_new(v, k, json_string(x));
+                                (void) sd_bus_message_exit_container(m);
+                        }
+                        break;
+                }
                 if (contents[1] == 's' || contents[1] == 'o') {
                         const char *s;
                         v = json_array();
@@ -483,6 +513,341 @@ static int cmd_watch(sd_bus *bus) {
         return 0;
 }
 
+/* ------------------------------------------------------------ firmware */
+
+static int call_error(const char *what, sd_bus_error *error, int r) {
+        if (error->name)
+                fprintf(stderr, "vescctl: %s: %s (%s)\n", what, error->message ? error->message : strerror(-r),
+                        error->name);
+        else
+                fprintf(stderr, "vescctl: %s: %s\n", what, strerror(-r));
+        return r;
+}
+
+/* A JSON string result of a Manager method. */
+static int call_json(sd_bus *bus, const char *method, json_t **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *s;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, &error, &reply, NULL);
+        if (r < 0)
+                return call_error(method, &error, r);
+        r = sd_bus_message_read(reply, "s", &s);
+        if (r < 0)
+                return r;
+        *ret = json_loads(s, 0, NULL);
+        return *ret ? 0 : -EBADMSG;
+}
+
+/* An image set named by id or by name ("vesc-5.03-test"; the newest wins). */
+static int resolve_set(sd_bus *bus, const char *name, char **ret_id) {
+        json_t *sets = NULL, *s;
+        size_t i;
+        int r;
+
+        r = call_json(bus, "ListImageSets", &sets);
+        if (r < 0)
+                return r;
+        r = -ENOENT;
+        json_array_foreach(sets, i, s)
+                if (strcmp(jstr(s, "id"), name) == 0 || strcmp(jstr(s, "name"), name) == 0) {
+                        free(*ret_id);
+                        *ret_id = strdup(jstr(s, "id"));
+                        r = *ret_id ? 0 : -ENOMEM;
+                }
+        json_decref(sets);
+        if (r == -ENOENT)
+                fprintf(stderr, "vescctl: no installed image set '%s' (see vescctl firmware sets)\n", name);
+        return r;
+}
+
+static int cmd_sets(sd_bus *bus) {
+        json_t *sets = NULL, *s, *hw;
+        size_t i, k;
+        int r;
+
+        r = call_json(bus, "ListImageSets", &sets);
+        if (r < 0)
+                return r;
+        if (arg_json)
+                print_json(sets);
+        else {
+                if (json_array_size(sets) == 0)
+                        printf("No image sets installed.\n");
+                json_array_foreach(sets, i, s) {
+                        printf("%s  %-20s %-8s signature %-9s%s%s  hw", jstr(s, "id"), jstr(s, "name"), jstr(s, "version"),
+                               jstr(s, "signature"), json_is_true(json_object_get(s, "current")) ? "  current" : "",
+                               json_is_true(json_object_get(s, "previous")) ? "  previous" : "");
+                        json_array_foreach(json_object_get(s, "hardware"), k, hw)
+                                printf(" %s", jstr(hw, "hw_name"));
+                        printf("\n");
+                }
+        }
+        json_decref(sets);
+        return 0;
+}
+
+static int cmd_install(sd_bus *bus, const char *file) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *abs = NULL;
+        const char *id;
+        int r;
+
+        fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                fprintf(stderr, "vescctl: %s: %s\n", file, strerror(errno));
+                return -errno;
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode)) {
+                /* a directory set cannot travel as one fd: vescd reads it itself */
+                abs = realpath(file, NULL);
+                if (!abs)
+                        return -errno;
+                r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "InstallImageSetFromPath", &error,
+                                       &reply, "s", abs);
+        } else
+                r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "InstallImageSet", &error, &reply,
+                                       "h", fd);
+        if (r < 0)
+                return call_error(file, &error, r);
+        r = sd_bus_message_read(reply, "s", &id);
+        if (r < 0)
+                return r;
+        printf("%s\n", id);
+        return 0;
+}
+
+static int cmd_remove(sd_bus *bus, const char *name) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        r = resolve_set(bus, name, &id);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "RemoveImageSet", &error, NULL, "s", id);
+        if (r < 0)
+                return call_error("RemoveImageSet", &error, r);
+        return 0;
+}
+
+typedef struct Follow {
+        char *path;
+        unsigned last_percent;
+        char last_phase[32];
+        bool tty;
+        bool ended;
+} Follow;
+
+static void print_progress(Follow *f, json_t *job) {
+        long long eta = jint(job, "eta_seconds");
+        unsigned pct = (unsigned) jint(job, "progress");
+        const char *phase = jstr(job, "phase");
+        bool dnpo = json_is_true(json_object_get(job, "do_not_power_off"));
+        char eta_s[48] = "";
+
+        if (strcmp(jstr(job, "state"), "running") != 0)
+                return;
+        if (eta >= 0)
+                snprintf(eta_s, sizeof eta_s, ", about %llds left", eta);
+        if (f->tty) {
+                fprintf(stderr, "\r\033[K%3u%%  %-11s %lld/%lld bytes%s%s", pct, phase, jint(job, "bytes_done"),
+                        jint(job, "bytes_total"), eta_s, dnpo ? "  DO NOT POWER OFF" : "");
+                fflush(stderr);
+        } else if (strcmp(phase, f->last_phase) != 0 || pct >= f->last_percent + 10) {
+                /* a log: one line per phase and per 10 % */
+                printf("%3u%%  %-11s %lld/%lld bytes%s%s\n", pct, phase, jint(job, "bytes_done"), jint(job, "bytes_total"),
+                       eta_s, dnpo ? "  DO NOT POWER OFF" : "");
+                fflush(stdout);
+                f->last_percent = pct;
+        }
+        snprintf(f->last_phase, sizeof f->last_phase, "%s", phase);
+}
+
+static int on_job_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Follow *f = userdata;
+        json_t *job = NULL;
+
+        if (get_all(sd_bus_message_get_bus(m), f->path, JOB_IFACE, &job) < 0)
+                return 0;
+        print_progress(f, job);
+        if (strcmp(jstr(job, "state"), "running") != 0)
+                f->ended = true;
+        json_decref(job);
+        return 0;
+}
+
+static void print_job(json_t *job) {
+        json_t *phases = json_object_get(job, "phases"), *err = json_object_get(job, "error"), *v;
+        const char *k;
+
+        if (arg_json) {
+                print_json(job);
+                return;
+        }
+        printf("job %lld (%s, image set %s): %s, phase %s, %lld%%\n", jint(job, "id"), jstr(job, "kind"),
+               jstr(job, "image_set"), jstr(job, "state"), jstr(job, "phase"), jint(job, "progress"));
+        json_object_foreach(phases, k, v)
+                printf("  %s  %s\n", k, json_string_value(v));
+        if (json_is_array(err) && json_array_size(err) == 2 && json_string_value(json_array_get(err, 0))[0])
+                printf("error %s: %s\n", json_string_value(json_array_get(err, 0)),
+                       json_string_value(json_array_get(err, 1)));
+        const char *report = jstr(job, "report");
+        if (report[0]) {
+                json_t *rep = json_loads(report, 0, NULL), *side;
+                size_t i;
+                json_array_foreach(json_object_get(rep, "sides"), i, side) {
+                        printf("  %s (id %lld): was %s, runs %s, target %s%s%s\n", jstr(side, "uuid"),
+                               jint(side, "can_id"), jstr(side, "before"), jstr(side, "runs"), jstr(side, "target"),
+                               json_is_true(json_object_get(side, "updated")) ? ", updated" : "",
+                               jstr(side, "redo")[0] ? "" : "");
+                        if (jstr(side, "redo")[0])
+                                printf("    redo: %s\n", jstr(side, "redo"));
+                }
+                json_decref(rep);
+        }
+}
+
+/* Show a job; with --wait follow its progress until it ends.  Returns 0
+ * for a job that is done (or still running without --wait), 1 otherwise. */
+static int follow_job(sd_bus *bus, const char *path) {
+        Follow f = { .path = (char *) path, .tty = isatty(STDERR_FILENO), .last_percent = 0 };
+        json_t *job = NULL;
+        int r;
+
+        if (arg_wait) {
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                        on_job_changed, &f);
+                if (r < 0)
+                        return r;
+                signal(SIGINT, on_sigint);
+                r = get_all(bus, path, JOB_IFACE, &job);
+                if (r < 0)
+                        return r;
+                f.ended = strcmp(jstr(job, "state"), "running") != 0;
+                if (!f.ended)
+                        print_progress(&f, job);
+                json_decref(job);
+                job = NULL;
+                while (!f.ended && !interrupted) {
+                        r = sd_bus_process(bus, NULL);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                continue;
+                        r = sd_bus_wait(bus, UINT64_MAX);
+                        if (r < 0 && r != -EINTR)
+                                return r;
+                }
+                if (f.tty)
+                        fputc('\n', stderr);
+        }
+        r = get_all(bus, path, JOB_IFACE, &job);
+        if (r < 0)
+                return r;
+        print_job(job);
+        r = strcmp(jstr(job, "state"), "done") == 0 || (!arg_wait && strcmp(jstr(job, "state"), "running") == 0) ? 0 : 1;
+        json_decref(job);
+        return r;
+}
+
+static int cmd_start(sd_bus *bus, const char *method, const char *controller, const char *set_name) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        const char *job;
+        int r;
+
+        r = resolve_set(bus, set_name, &id);
+        if (r < 0)
+                return r;
+        if (controller) {
+                const char *uuid;
+                r = resolve(bus, controller, &path);
+                if (r < 0)
+                        return r;
+                uuid = strrchr(path, '/') + 1;
+                r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, &error, &reply, "ssa{sv}",
+                                       uuid, id, 0);
+        } else
+                r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, &error, &reply, "sa{sv}", id,
+                                       0);
+        if (r < 0)
+                return call_error(method, &error, r);
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r < 0)
+                return r;
+        printf("%s\n", job);
+        fflush(stdout);
+        return follow_job(bus, job);
+}
+
+static int cmd_job(sd_bus *bus, const char *n) {
+        char path[64];
+
+        if (strncmp(n, JOB_PREFIX, strlen(JOB_PREFIX)) == 0)
+                snprintf(path, sizeof path, "%s", n);
+        else
+                snprintf(path, sizeof path, JOB_PREFIX "%s", n);
+        return follow_job(bus, path);
+}
+
+static int cmd_history(sd_bus *bus) {
+        json_t *h = NULL, *e;
+        size_t i;
+        int r;
+
+        r = call_json(bus, "GetHistory", &h);
+        if (r < 0)
+                return r;
+        if (arg_json)
+                print_json(h);
+        else {
+                if (json_array_size(h) == 0)
+                        printf("No firmware jobs yet.\n");
+                json_array_foreach(h, i, e) {
+                        json_t *err = json_object_get(e, "error");
+                        printf("%s  job %lld  %-6s set %s  %s%s%s\n", jstr(e, "ended"), jint(e, "id"), jstr(e, "kind"),
+                               jstr(e, "image_set"), jstr(e, "state"), jstr(err, "code")[0] ? " " : "",
+                               jstr(err, "code"));
+                }
+        }
+        json_decref(h);
+        return 0;
+}
+
+static int cmd_firmware(sd_bus *bus, int argc, char **argv) {
+        const char *sub = optind < argc ? argv[optind++] : "sets";
+        const char *a1 = optind < argc ? argv[optind] : NULL, *a2 = optind + 1 < argc ? argv[optind + 1] : NULL;
+
+        if (strcmp(sub, "sets") == 0)
+                return cmd_sets(bus);
+        if (strcmp(sub, "history") == 0)
+                return cmd_history(bus);
+        if (strcmp(sub, "install") == 0 && a1)
+                return cmd_install(bus, a1);
+        if (strcmp(sub, "remove") == 0 && a1)
+                return cmd_remove(bus, a1);
+        if (strcmp(sub, "update") == 0 && a1 && a2)
+                return cmd_start(bus, "UpdateController", a1, a2);
+        if (strcmp(sub, "pair") == 0 && a1)
+                return cmd_start(bus, "UpdatePair", NULL, a1);
+        if (strcmp(sub, "repair") == 0 && a1)
+                return cmd_start(bus, "Repair", NULL, a1);
+        if (strcmp(sub, "job") == 0 && a1)
+                return cmd_job(bus, a1);
+        fprintf(stderr, "vescctl: usage: firmware sets|install FILE|remove SET|update CONTROLLER SET|pair SET|"
+                        "repair SET|job N|history [--wait]\n");
+        return -EINVAL;
+}
+
 static void help(void) {
         printf("vescctl — talk to vescd over D-Bus\n\n"
                "Usage: vescctl [OPTIONS] COMMAND\n\n"
@@ -491,11 +856,20 @@ static void help(void) {
                "  list                 one line per controller\n"
                "  show CONTROLLER      every property of one controller (UUID or CAN id)\n"
                "  watch                live telemetry and online/offline changes\n"
-               "  scan                 ask vescd to PING-scan the bus\n\n"
+               "  scan                 ask vescd to PING-scan the bus\n"
+               "  firmware sets        installed image sets\n"
+               "  firmware install FILE  verify and install an image set (.tar or directory)\n"
+               "  firmware remove SET  remove an installed set (id or name)\n"
+               "  firmware update CONTROLLER SET   update one controller\n"
+               "  firmware pair SET    update both controllers of the pair together\n"
+               "  firmware repair SET  bring a mismatched pair to SET, updating only the side that differs\n"
+               "  firmware job N       show job N (with --wait: follow it to its end)\n"
+               "  firmware history     past firmware jobs\n\n"
                "Options:\n"
                "  -A --address ADDR    D-Bus address instead of the system bus\n"
                "  -j --json            JSON output (snake_case field names)\n"
                "     --duration SEC    watch: stop after SEC seconds\n"
+               "  -w --wait            firmware: follow the job with a live progress line until it ends\n"
                "  -h --help            this text\n");
 }
 
@@ -504,6 +878,7 @@ int main(int argc, char **argv) {
                 { "address", required_argument, NULL, 'A' },
                 { "json", no_argument, NULL, 'j' },
                 { "duration", required_argument, NULL, 'd' },
+                { "wait", no_argument, NULL, 'w' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -511,7 +886,7 @@ int main(int argc, char **argv) {
         const char *cmd;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "A:jh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "A:jwh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'A':
                         arg_address = optarg;
@@ -521,6 +896,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'd':
                         arg_duration = strtod(optarg, NULL);
+                        break;
+                case 'w':
+                        arg_wait = true;
                         break;
                 case 'h':
                         help();
@@ -562,6 +940,13 @@ int main(int argc, char **argv) {
                 r = cmd_watch(bus);
         else if (strcmp(cmd, "scan") == 0)
                 r = cmd_scan(bus);
+        else if (strcmp(cmd, "firmware") == 0) {
+                r = cmd_firmware(bus, argc, argv);
+                if (r > 0)
+                        return 1;     /* the job did not end done */
+                if (r == -EINVAL)
+                        return 2;
+        }
         else {
                 fprintf(stderr, "vescctl: unknown command '%s' (try --help)\n", cmd);
                 return 2;

@@ -297,6 +297,15 @@ void bus_job_unregister(Bus *b) {
 
 /* ------------------------------------------------------ Manager members */
 
+/**
+ * bus_firmware_property_jobs() - Manager.Jobs: the job objects
+ *
+ * The bus_firmware_method_*() functions below are the Manager's firmware
+ * methods (dbus/org.vescd1.Manager.xml, docs/firmware-update-api.md); the
+ * vtable entries are BUS_MANAGER_FIRMWARE_MEMBERS in bus.h.
+ *
+ * Returns: 0 or -errno.
+ */
 int bus_firmware_property_jobs(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         FwManager *m = manager_of(userdata);

@@ -306,6 +306,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Scan", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_scan, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetBoard", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", board), method_get_board,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        BUS_MANAGER_FIRMWARE_MEMBERS,
         SD_BUS_SIGNAL_WITH_ARGS("ControllerAdded", SD_BUS_ARGS("o", controller), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ControllerRemoved", SD_BUS_ARGS("o", controller), 0),
         SD_BUS_VTABLE_END

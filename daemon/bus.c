@@ -283,6 +283,8 @@ int bus_new(Daemon *d, const char *address, Bus **ret) {
         if (r >= 0)
                 r = bus_controller_register(b);
         if (r >= 0)
+                r = bus_job_register(b);
+        if (r >= 0)
                 r = sd_bus_request_name(b->bus, BUS_NAME, 0);
         if (r < 0) {
                 log_error_errno(r, "Failed to publish " BUS_NAME " on D-Bus: %m");
@@ -314,6 +316,7 @@ Bus *bus_free(Bus *b) {
         if (!b)
                 return NULL;
         bus_manager_unregister(b);
+        bus_job_unregister(b);
         if (b->read_ev)
                 event_free(b->read_ev);
         if (b->write_ev)

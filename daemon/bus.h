@@ -37,6 +37,39 @@ int bus_reply_errno(sd_bus_message *m, int error, const char *fmt, ...) __attrib
 
 int bus_manager_register(Bus *b);
 void bus_manager_unregister(Bus *b);
+/* bus-job.c: /org/vescd1/job/<n> and the Manager's firmware members */
+int bus_job_register(Bus *b);
+void bus_job_unregister(Bus *b);
+int bus_firmware_property_jobs(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int bus_firmware_method_list_image_sets(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_install_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_install_image_set_from_path(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_remove_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_update_controller(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_update_pair(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* The firmware members of org.vescd1.Manager (dbus/org.vescd1.Manager.xml). */
+#define BUS_MANAGER_FIRMWARE_MEMBERS                                                                              \
+        SD_BUS_PROPERTY("Jobs", "ao", bus_firmware_property_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),       \
+        SD_BUS_METHOD_WITH_ARGS("ListImageSets", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", sets_json),                  \
+                                bus_firmware_method_list_image_sets, SD_BUS_VTABLE_UNPRIVILEGED),                \
+        SD_BUS_METHOD_WITH_ARGS("InstallImageSet", SD_BUS_ARGS("h", archive), SD_BUS_RESULT("s", id),            \
+                                bus_firmware_method_install_image_set, SD_BUS_VTABLE_UNPRIVILEGED),              \
+        SD_BUS_METHOD_WITH_ARGS("InstallImageSetFromPath", SD_BUS_ARGS("s", path), SD_BUS_RESULT("s", id),       \
+                                bus_firmware_method_install_image_set_from_path, SD_BUS_VTABLE_UNPRIVILEGED),    \
+        SD_BUS_METHOD_WITH_ARGS("RemoveImageSet", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,                        \
+                                bus_firmware_method_remove_image_set, SD_BUS_VTABLE_UNPRIVILEGED),               \
+        SD_BUS_METHOD_WITH_ARGS("UpdateController", SD_BUS_ARGS("s", controller, "s", set_id, "a{sv}", options), \
+                                SD_BUS_RESULT("o", job), bus_firmware_method_update_controller,                  \
+                                SD_BUS_VTABLE_UNPRIVILEGED),                                                     \
+        SD_BUS_METHOD_WITH_ARGS("UpdatePair", SD_BUS_ARGS("s", set_id, "a{sv}", options), SD_BUS_RESULT("o", job), \
+                                bus_firmware_method_update_pair, SD_BUS_VTABLE_UNPRIVILEGED),                    \
+        SD_BUS_METHOD_WITH_ARGS("Repair", SD_BUS_ARGS("s", set_id, "a{sv}", options), SD_BUS_RESULT("o", job),   \
+                                bus_firmware_method_repair, SD_BUS_VTABLE_UNPRIVILEGED),                         \
+        SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", history_json),                  \
+                                bus_firmware_method_get_history, SD_BUS_VTABLE_UNPRIVILEGED)
 /* Converts a jansson object to a{sv} with CamelCase keys ("temp_fet" -> "TempFet"). */
 struct json_t;
 int bus_append_json_dict(sd_bus_message *m, struct json_t *o);

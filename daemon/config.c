@@ -29,6 +29,10 @@ static const ConfigKey keys[] = {
         { "manage-link", "socketcan: set bitrate and restart-ms through netlink (default no)" },
         { "bitrate", "socketcan bitrate with manage-link (default 500000)" },
         { "restart-ms", "socketcan bus-off auto restart with manage-link (default 100)" },
+        { "trusted-keys", "trust file of Ed25519 keys for image sets (default none)" },
+        { "require-signed", "accept only image sets signed by a trusted key (default no)" },
+        { "min-voltage", "lowest input voltage at which an update may start, V (default 10)" },
+        { "max-voltage", "highest input voltage at which an update may start, V (default 60)" },
         {}
 };
 
@@ -90,6 +94,8 @@ void config_done(Config *c) {
         free(c->json_socket);
         free(c->tcp_listen);
         free(c->admin_group);
+        free(c->trusted_keys);
+        c->trusted_keys = NULL;
         c->transport = c->bus_address = c->state_dir = c->json_socket = c->tcp_listen = c->admin_group = NULL;
 }
 
@@ -219,6 +225,20 @@ int config_set(Config *c, const char *key, const char *value) {
                 return parse_unsigned(value, 10000, 1000000, &c->bitrate);
         if (strcmp(key, "restart-ms") == 0)
                 return parse_unsigned(value, 0, 60000, &c->restart_ms);
+        if (strcmp(key, "trusted-keys") == 0) {
+                if (!*value) {
+                        free(c->trusted_keys);
+                        c->trusted_keys = NULL;
+                        return 0;
+                }
+                return *value == '/' ? set_str(&c->trusted_keys, value) : -EINVAL;
+        }
+        if (strcmp(key, "require-signed") == 0)
+                return parse_bool(value, &c->require_signed);
+        if (strcmp(key, "min-voltage") == 0)
+                return parse_double(value, 0.0, 200.0, &c->update_min_voltage);
+        if (strcmp(key, "max-voltage") == 0)
+                return parse_double(value, 0.0, 200.0, &c->update_max_voltage);
         return -ENOENT;
 }
 
@@ -317,5 +337,8 @@ const char *config_reload_incompatible(const Config *old, const Config *new) {
                 return "time-scale";
         if (old->manage_link != new->manage_link || old->bitrate != new->bitrate || old->restart_ms != new->restart_ms)
                 return "manage-link/bitrate/restart-ms";
+        /* the trust is loaded once, with the image store */
+        if (!streq_ptr(old->trusted_keys, new->trusted_keys) || old->require_signed != new->require_signed)
+                return "trusted-keys/require-signed";
         return NULL;
 }

@@ -31,6 +31,11 @@ typedef struct Config {
         bool manage_link;           /* socketcan: set bitrate/restart through libsocketcan */
         unsigned bitrate;
         unsigned restart_ms;
+        /* firmware updates */
+        char *trusted_keys;         /* trust file (docs/image-sets.md); NULL: none */
+        bool require_signed;        /* accept only signed image sets */
+        double update_min_voltage;  /* input voltage gate; 0: the engine's default (10 V) */
+        double update_max_voltage;  /* 0: the engine's default (60 V) */
 } Config;
 
 #define VESCD_DEFAULT_CONFIG_FILE SYSCONFDIR "/vescd/vescd.conf"

@@ -17,6 +17,7 @@ typedef struct Ctl {
         uint64_t telemetry_pending; /* telemetry bits waiting for the rate limit */
         uint64_t last_telemetry_usec;
         unsigned ops_running;       /* operations in progress (operations.c) */
+        unsigned quiet;             /* a firmware update holds it (daemon_set_quiet()) */
 } Ctl;
 
 typedef struct DaemonListenerSlot {
@@ -56,6 +57,13 @@ struct Daemon {
         void *fatal_userdata;
 
         DaemonCounters counters;
+
+        FwManager *fw;              /* firmware-ops.c */
+        /* quiet requests for controllers not (yet) in the registry */
+        struct {
+                uint8_t uuid[12];
+                unsigned n;
+        } quiet[4];
 };
 
 Ctl *daemon_ctl(Daemon *d, Controller *c);

@@ -10,6 +10,7 @@
 
 #include "canlink.h"
 #include "daemon-private.h"
+#include "firmware-ops.h"
 #include "log.h"
 #include "macro.h"
 #include "request.h"
@@ -316,7 +317,10 @@ static void flush(Daemon *d) {
                         EMIT(d, controller_changed, &ctl->c, m);
                 }
 
-                ctl->telemetry_pending |= controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_TELEMETRY_MASK);
+                m = controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_TELEMETRY_MASK);
+                if (m)
+                        EMIT(d, telemetry_unthrottled, &ctl->c, m);
+                ctl->telemetry_pending |= m;
                 if (ctl->telemetry_pending) {
                         if (now >= ctl->last_telemetry_usec + period) {
                                 uint64_t t = ctl->telemetry_pending;
@@ -353,12 +357,12 @@ static void on_flush(evutil_socket_t fd, short what, void *userdata) {
 
 /* ------------------------------------------------------- identification */
 
+static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t *reply, size_t len);
+
 static void on_fw_version(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
-        Ctl *ctl = userdata, *owner;
+        Ctl *ctl = userdata;
         Daemon *d = ctl->d;
         uint64_t now = daemon_now();
-        VescFwVersion v;
-        int r;
 
         ctl->identify_pending = false;
         if (error == -ECANCELED)
@@ -371,6 +375,22 @@ static void on_fw_version(void *userdata, int error, uint8_t replier, const uint
                 log_debug_errno(error, "COMM_FW_VERSION to id %u failed: %m", ctl->c.id);
                 return;
         }
+        apply_fw_version(d, ctl, replier, reply, len);
+}
+
+static bool uuid_quiet(Daemon *d, const uint8_t *uuid) {
+        for (size_t i = 0; i < ELEMENTSOF(d->quiet); i++)
+                if (d->quiet[i].n > 0 && memcmp(d->quiet[i].uuid, uuid, VESC_UUID_LEN) == 0)
+                        return true;
+        return false;
+}
+
+static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t *reply, size_t len) {
+        uint64_t now = daemon_now();
+        Ctl *owner;
+        VescFwVersion v;
+        int r;
+
         r = vesc_fw_version_decode(reply, len, &v);
         if (r < 0) {
                 d->counters.identify_failures++;
@@ -405,6 +425,7 @@ static void on_fw_version(void *userdata, int error, uint8_t replier, const uint
 
         if (controller_apply_fw_version(&ctl->c, &v, now) > 0 && ctl->exported)
                 log_ctl_info(&ctl->c, "identity: hw %s, firmware %s", ctl->c.hw_name, ctl->c.fw_version);
+        ctl->quiet = uuid_quiet(d, ctl->c.uuid) ? 1 : 0;
         ctl->next_poll_usec = now;
         schedule_flush(d);
 }
@@ -414,7 +435,7 @@ static void identify(Daemon *d, Ctl *ctl, bool force) {
         uint64_t now = daemon_now();
         int r;
 
-        if (ctl->identify_pending || (!force && now < ctl->next_identify_usec))
+        if (ctl->identify_pending || (!force && (now < ctl->next_identify_usec || ctl->quiet)))
                 return;
         r = request_send(d->requests,
                          &(RequestParams) {
@@ -465,7 +486,7 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
         uint64_t period;
         int r;
 
-        if (ctl->poll_pending || now < ctl->next_poll_usec || d->config->poll_rate_hz <= 0)
+        if (ctl->poll_pending || now < ctl->next_poll_usec || d->config->poll_rate_hz <= 0 || ctl->quiet)
                 return;
         if (!ctl->c.online || ctl->c.broadcasting)
                 period = daemon_scaled(d, POLL_SLOW_USEC);
@@ -638,6 +659,8 @@ static void on_frame(void *userdata, const struct can_frame *f) {
                 (void) controller_seen(&ctl->c, now);
                 /* it rebooted: firmware and id may be new */
                 identify(d, ctl, true);
+                if (d->fw)
+                        fw_manager_on_boot(d->fw, addr, hw);
                 schedule_flush(d);
                 return;
         }
@@ -714,6 +737,12 @@ int daemon_new(struct event_base *base, Config *config, Daemon **ret) {
         if (r < 0)
                 return r;
 
+        /* without it vescd still serves the controllers; firmware methods
+         * then answer NotSupported */
+        r = fw_manager_new(d, &d->fw);
+        if (r < 0)
+                log_warning_errno(r, "Firmware management unavailable: %m, continuing without it");
+
         d->requests_timer_ev = evtimer_new(base, on_requests_event, d);
         d->requests_defer_ev = event_new(base, -1, 0, on_requests_event, d);
         d->flush_ev = event_new(base, -1, 0, on_flush, d);
@@ -748,6 +777,9 @@ static void on_own_id_pong(void *userdata, int error, uint8_t replier, const uin
         }
         log_debug("CAN id %u is free", d->config->can_id);
         d->started = true;
+        /* jobs interrupted by a restart continue now that the bus is ours */
+        if (d->fw)
+                fw_manager_resume(d->fw);
         if (d->config->scan_on_start)
                 (void) daemon_scan(d);
         else if (d->scanning)
@@ -814,6 +846,7 @@ Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
         daemon_shutdown(d);
+        d->fw = fw_manager_free(d->fw);
         if (d->requests_timer_ev)
                 event_free(d->requests_timer_ev);
         if (d->requests_defer_ev)
@@ -995,4 +1028,57 @@ Ctl *daemon_ctl(Daemon *d, Controller *c) {
 
 void daemon_model_changed(Daemon *d) {
         schedule_flush(d);
+}
+
+FwManager *daemon_firmware(Daemon *d) {
+        return d->fw;
+}
+
+/**
+ * daemon_set_quiet() - hold off polling of a controller under update
+ * @d: the daemon
+ * @uuid: the controller's UUID (it may be at any id, or not known yet)
+ * @quiet: true to start, false to end one hold
+ */
+void daemon_set_quiet(Daemon *d, const uint8_t uuid[static VESC_UUID_LEN], bool quiet) {
+        size_t slot = ELEMENTSOF(d->quiet);
+
+        for (size_t i = 0; i < ELEMENTSOF(d->quiet); i++)
+                if (d->quiet[i].n > 0 && memcmp(d->quiet[i].uuid, uuid, VESC_UUID_LEN) == 0) {
+                        slot = i;
+                        break;
+                }
+        if (slot == ELEMENTSOF(d->quiet)) {
+                if (!quiet)
+                        return;
+                for (size_t i = 0; i < ELEMENTSOF(d->quiet); i++)
+                        if (d->quiet[i].n == 0) {
+                                slot = i;
+                                memcpy(d->quiet[i].uuid, uuid, VESC_UUID_LEN);
+                                break;
+                        }
+                if (slot == ELEMENTSOF(d->quiet))
+                        return;
+        }
+        if (quiet)
+                d->quiet[slot].n++;
+        else if (d->quiet[slot].n > 0)
+                d->quiet[slot].n--;
+        for (size_t i = 0; i < d->n_ctls; i++)
+                if (d->ctls[i]->c.has_identity)
+                        d->ctls[i]->quiet = uuid_quiet(d, d->ctls[i]->c.uuid) ? 1 : 0;
+}
+
+/**
+ * daemon_feed_fw_version() - a COMM_FW_VERSION reply heard by someone else
+ * @d: the daemon
+ * @id: the id that answered
+ * @reply: the reply payload (command byte first)
+ * @len: its length
+ */
+void daemon_feed_fw_version(Daemon *d, uint8_t id, const uint8_t *reply, size_t len) {
+        Ctl *ctl = ctl_get(d, id);
+
+        if (ctl)
+                apply_fw_version(d, ctl, id, reply, len);
 }

@@ -24,6 +24,7 @@
 
 struct event_base;
 typedef struct Daemon Daemon;
+typedef struct FwManager FwManager;
 typedef struct RequestEngine RequestEngine;
 
 /* manager_changed() mask */
@@ -39,6 +40,10 @@ typedef struct DaemonListener {
         void (*controller_changed)(void *userdata, Controller *c, uint64_t mask);
         /* telemetry bits (CONTROLLER_DIRTY_TELEMETRY_MASK), rate-limited */
         void (*telemetry)(void *userdata, Controller *c, uint64_t mask);
+        /* the same, every loop iteration that changed telemetry, not rate-limited:
+         * for adapters with per-client rates of their own (the JSON watch), which
+         * the daemon-wide limit would otherwise delay by up to its period */
+        void (*telemetry_unthrottled)(void *userdata, Controller *c, uint64_t mask);
         void (*board_changed)(void *userdata, const Board *b);
         void (*manager_changed)(void *userdata, uint64_t mask);
 } DaemonListener;
@@ -99,3 +104,13 @@ int daemon_scan(Daemon *d);
 /* Caller credentials: root or member (primary or supplementary) of the
  * admin group.  Returns 1 allowed, 0 refused. */
 int daemon_check_admin(Daemon *d, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups);
+
+/* Firmware management (firmware-ops.h); NULL if it could not start. */
+FwManager *daemon_firmware(Daemon *d);
+/* A firmware update holds this controller: no polling, no background
+ * identification (forced ones, e.g. after NOTIFY_BOOT, still run).
+ * Counted: every quiet=true needs one quiet=false. */
+void daemon_set_quiet(Daemon *d, const uint8_t uuid[static 12], bool quiet);
+/* A COMM_FW_VERSION reply obtained elsewhere (the update job's IDENTIFY)
+ * updates the model as the daemon's own identification would. */
+void daemon_feed_fw_version(Daemon *d, uint8_t id, const uint8_t *reply, size_t len);

@@ -69,6 +69,9 @@ int fw_manager_add_listener(FwManager *m, const FwManagerListener *l, void *user
         return 0;
 }
 
+/**
+ * fw_manager_remove_listener() - stop following
+ */
 void fw_manager_remove_listener(FwManager *m, const FwManagerListener *l, void *userdata) {
         if (!m)
                 return;
@@ -132,11 +135,21 @@ static int jobs_append(FwManager *m, FwJob *j) {
         return 0;
 }
 
+/**
+ * fw_manager_jobs() - the jobs held (running and recently ended), oldest first
+ *
+ * Returns: their number; the array is owned by the manager.
+ */
 size_t fw_manager_jobs(FwManager *m, FwJob *const **ret) {
         *ret = m->jobs;
         return m->n_jobs;
 }
 
+/**
+ * fw_manager_find_job() - a job by number
+ *
+ * Returns: the job or NULL.
+ */
 FwJob *fw_manager_find_job(FwManager *m, unsigned id) {
         for (size_t i = 0; i < m->n_jobs; i++)
                 if (fw_job_id(m->jobs[i]) == id)
@@ -250,7 +263,16 @@ static int open_set(FwManager *m, const char *set_id, ImageSet **ret, char **ret
         r = image_store_get(m->store, set_id, ret, ret_error);
         if (r == -ENOENT && ret_error && !*ret_error)
                 set_error(ret_error, "no installed image set %s", set_id);
-        return r;
+        if (r < 0)
+                return r;
+        /* the store could have been changed behind our back, and the trust
+         * configuration may be stricter than when the set was installed */
+        r = image_set_verify(*ret, &m->trust, ret_error);
+        if (r < 0) {
+                *ret = image_set_free(*ret);
+                return r == -EBADMSG || r == -EPERM || r == -EFBIG ? -ENOEXEC : r;
+        }
+        return 0;
 }
 
 static int build_images(ImageSet *set, const FwIdentity *ids, size_t n, FwJobImages *ret, char **ret_error) {
@@ -531,6 +553,11 @@ int fw_manager_rollback(FwManager *m, char **ret_error) {
         return r;
 }
 
+/**
+ * fw_manager_list_sets() - the installed sets, each verified again
+ *
+ * Returns: a new array, NULL on ENOMEM.
+ */
 json_t *fw_manager_list_sets(FwManager *m) {
         _cleanup_free_ char *cur = NULL, *prev = NULL;
         char **ids = NULL;
@@ -546,11 +573,20 @@ json_t *fw_manager_list_sets(FwManager *m) {
                 _cleanup_(image_set_freep) ImageSet *s = NULL;
                 json_t *o;
 
+                _cleanup_free_ char *err = NULL;
+                int r;
+
                 if (image_store_get(m->store, *p, &s, NULL) < 0)
                         continue;
+                /* checked again, so the signature state and the content are
+                 * what they are now, against today's trust */
+                r = image_set_verify(s, &m->trust, &err);
                 o = image_set_to_json(s);
                 if (!o)
                         continue;
+                json_object_set_new(o, "verified", json_boolean(r >= 0));
+                if (r < 0)
+                        json_object_set_new(o, "verify_error", json_string(err ? err : strerror(-r)));
                 json_object_set_new(o, "current", json_boolean(cur && strcmp(cur, *p) == 0));
                 json_object_set_new(o, "previous", json_boolean(prev && strcmp(prev, *p) == 0));
                 json_array_append_new(a, o);
@@ -656,6 +692,9 @@ void fw_manager_resume(FwManager *m) {
         closedir(dd);
 }
 
+/**
+ * fw_manager_on_boot() - a NOTIFY_BOOT was heard
+ */
 void fw_manager_on_boot(FwManager *m, uint8_t can_id, const char *hw_name) {
         for (size_t i = 0; i < m->n_jobs; i++)
                 fw_job_on_boot(m->jobs[i], can_id, hw_name);

@@ -50,7 +50,7 @@ typedef struct FwJobSide {
         char uuid[2 * VESC_UUID_LEN + 1];
         uint8_t uuid_bytes[VESC_UUID_LEN];
         FwReq *send;              /* the engine's outstanding request */
-        bool identify_busy, identify_again;
+        bool identify_busy;         /* a round over the candidate ids is running */
         uint8_t candidates[IDENTIFY_CANDIDATES];
         size_t n_candidates, candidate;
         bool telemetry_busy;
@@ -62,6 +62,7 @@ typedef struct FwJobSide {
 typedef struct FwTimer {
         FwJob *job;
         unsigned id;
+        uint64_t at_usec;
         struct event *ev;
 } FwTimer;
 
@@ -458,7 +459,6 @@ static void on_identify_done(void *userdata, int error, uint8_t replier, const u
                         FwIdentity id;
 
                         j->sides[i].identify_busy = false;
-                        j->sides[i].identify_again = false;
                         fw_identity_from_version(&id, &v, replier);
                         feed(j, &(FwEvent) { .type = FW_EVENT_CONTROLLER_SEEN, .identity = &id });
                         return;
@@ -490,18 +490,15 @@ static void identify_next(FwJob *j, size_t i) {
                 s->candidate++;
         }
 
-        /* not found at any id we know: look at the whole bus (the answer
-         * arrives through the model, fw_job_seen_controller()) */
+        /* not found at any id we know: look at the whole bus; the scan
+         * identifies it in the model, whose id for the UUID is a candidate
+         * of the engine's next IDENTIFY */
         s->identify_busy = false;
         if (daemon_requests(j->d) && !daemon_scanning(j->d) &&
             daemon_now() >= j->last_scan_usec + daemon_scaled(j->d, IDENTIFY_SCAN_INTERVAL_USEC)) {
                 j->last_scan_usec = daemon_now();
                 log_info("job %u: controller %s not found at its known ids, scanning the bus", j->id, s->uuid);
                 (void) daemon_scan(j->d);
-        }
-        if (s->identify_again) {
-                s->identify_again = false;
-                /* the engine asks again on its own schedule */
         }
 }
 
@@ -524,10 +521,9 @@ static void do_identify(FwJob *j, const FwAction *a) {
                 return;
         i = (size_t) a->side;
         s = &j->sides[i];
-        if (s->identify_busy) {
-                s->identify_again = true;
+        /* one round at a time; the engine asks again on its own schedule */
+        if (s->identify_busy)
                 return;
-        }
         s->n_candidates = 0;
         s->candidate = 0;
         add_candidate(s, a->can_id);
@@ -586,21 +582,31 @@ static void do_telemetry(FwJob *j, const FwAction *a) {
 
 /* -------------------------------------------------------------- timers */
 
+static void timer_arm(FwTimer *t, uint64_t at_usec) {
+        uint64_t now = daemon_now();
+        uint64_t rel = at_usec > now ? at_usec - now : 0;
+        struct timeval tv = { .tv_sec = (time_t) (rel / USEC_PER_SEC), .tv_usec = (suseconds_t) (rel % USEC_PER_SEC) };
+
+        t->at_usec = at_usec;
+        evtimer_add(t->ev, &tv);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *userdata) {
         FwTimer *t = userdata;
 
+        /* libevent measures from its cached loop time, so a timer may fire
+         * a little before the engine's deadline on our clock; the engine
+         * ignores such early ticks, so wait for the rest */
+        if (daemon_now() < t->at_usec) {
+                timer_arm(t, t->at_usec);
+                return;
+        }
         feed(t->job, &(FwEvent) { .type = FW_EVENT_TIMEOUT, .timer = t->id });
 }
 
 static void do_arm(FwJob *j, const FwAction *a) {
-        uint64_t now = daemon_now();
-        uint64_t rel;
-
-        if (a->timer >= N_TIMERS)
-                return;
-        rel = a->at_usec > now ? a->at_usec - now : 0;
-        struct timeval tv = { .tv_sec = (time_t) (rel / USEC_PER_SEC), .tv_usec = (suseconds_t) (rel % USEC_PER_SEC) };
-        evtimer_add(j->timers[a->timer].ev, &tv);
+        if (a->timer < N_TIMERS)
+                timer_arm(&j->timers[a->timer], a->at_usec);
 }
 
 /* --------------------------------------------------------- persistence */
@@ -630,6 +636,14 @@ static int write_atomic(const char *path, const char *text) {
                 int r = -errno;
                 (void) unlink(tmp);
                 return r;
+        }
+        /* the rename itself must survive a power cut too */
+        char *slash = strrchr(tmp, '/');
+        if (slash) {
+                *slash = 0;
+                _cleanup_close_ int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd >= 0)
+                        (void) fsync(dfd);
         }
         return 0;
 }
@@ -848,6 +862,8 @@ static void job_ended(FwJob *j, const FwAction *a) {
 }
 
 static void execute(FwJob *j, const FwAction *a) {
+        log_debug("job %u: action %d side %d id %u cmd %d timer %u", j->id, a->type, a->side, a->can_id,
+                  a->type == FW_ACTION_SEND ? a->data[0] : -1, a->timer);
         switch (a->type) {
         case FW_ACTION_SEND:
                 do_send(j, a);
@@ -879,7 +895,8 @@ static void execute(FwJob *j, const FwAction *a) {
                 break;
         }
         case FW_ACTION_PERSIST:
-                if (a->json)
+                /* an ended job's file is gone: it is in the history now */
+                if (a->json && fw_job_running(j))
                         persist(j, a->json);
                 /* every transition: the phase map changed */
                 j->phase = fw_update_job_phase(j->engine);
@@ -903,6 +920,7 @@ static void feed(FwJob *j, const FwEvent *ev) {
 
         if (!j->engine)
                 return;
+        log_debug("job %u: event %d id %u timer %u", j->id, ev->type, ev->can_id, ev->timer);
         r = fw_update_handle(j->engine, ev, daemon_now(), &actions);
         if (r < 0 && r != -EBUSY)
                 log_debug_errno(r, "job %u: event %d refused: %m", j->id, ev->type);
@@ -1141,38 +1159,83 @@ unsigned fw_job_id(const FwJob *j) {
         return j->id;
 }
 
+/**
+ * fw_job_kind() - what started the job
+ *
+ * Returns: "update", "pair" or "repair".
+ */
 const char *fw_job_kind(const FwJob *j) {
         return j->kind;
 }
 
+/**
+ * fw_job_set_id() - the image set the job installs
+ *
+ * Returns: its id (16 hex digits).
+ */
 const char *fw_job_set_id(const FwJob *j) {
         return j->set_id;
 }
 
+/**
+ * fw_job_state() - running, done, failed or cancelled
+ *
+ * Returns: the state as last published.
+ */
 FwJobState fw_job_state(const FwJob *j) {
         return j->state;
 }
 
+/**
+ * fw_job_running() - has the job not ended yet
+ *
+ * Returns: true while running.
+ */
 bool fw_job_running(const FwJob *j) {
         return j->state == FW_JOB_RUNNING;
 }
 
+/**
+ * fw_job_phase() - the least advanced side's phase
+ *
+ * Returns: the phase.
+ */
 FwPhase fw_job_phase(const FwJob *j) {
         return j->engine ? fw_update_job_phase(j->engine) : j->phase;
 }
 
+/**
+ * fw_job_n_sides() - how many controllers the job updates
+ *
+ * Returns: 1 or 2.
+ */
 size_t fw_job_n_sides(const FwJob *j) {
         return j->params.n_sides;
 }
 
+/**
+ * fw_job_side_uuid() - a side's controller
+ *
+ * Returns: 24 hex digits, "" out of range.
+ */
 const char *fw_job_side_uuid(const FwJob *j, size_t i) {
         return i < j->params.n_sides ? j->sides[i].uuid : "";
 }
 
+/**
+ * fw_job_side_phase() - a side's phase
+ *
+ * Returns: the phase.
+ */
 FwPhase fw_job_side_phase(const FwJob *j, size_t i) {
         return fw_update_job_side_phase(j->engine, i);
 }
 
+/**
+ * fw_job_uses() - does the job update this controller
+ *
+ * Returns: true if one of its sides has @uuid.
+ */
 bool fw_job_uses(const FwJob *j, const uint8_t uuid[static VESC_UUID_LEN]) {
         for (size_t i = 0; i < j->params.n_sides; i++)
                 if (memcmp(j->sides[i].uuid_bytes, uuid, VESC_UUID_LEN) == 0)
@@ -1180,6 +1243,11 @@ bool fw_job_uses(const FwJob *j, const uint8_t uuid[static VESC_UUID_LEN]) {
         return false;
 }
 
+/**
+ * fw_job_progress() - progress as published
+ *
+ * Returns: percent (never decreasing), phase, bytes, ETA, do-not-power-off.
+ */
 FwProgressInfo fw_job_progress(const FwJob *j) {
         FwProgressInfo p = j->progress;
 
@@ -1191,20 +1259,39 @@ FwProgressInfo fw_job_progress(const FwJob *j) {
         return p;
 }
 
+/**
+ * fw_job_error_code() - the stable error code
+ *
+ * Returns: "" while running and when done.
+ */
 const char *fw_job_error_code(const FwJob *j) {
         if (fw_job_running(j))
                 return "";
         return j->error_code;
 }
 
+/**
+ * fw_job_error_text() - the error text
+ *
+ * Returns: "" while running and when done.
+ */
 const char *fw_job_error_text(const FwJob *j) {
-        return j->error_text && !fw_job_running(j) ? j->error_text : "";
+        /* a done job has no error; its summary is in the report */
+        return j->error_text && !fw_job_running(j) && j->error_code[0] ? j->error_text : "";
 }
 
+/**
+ * fw_job_report() - the final report
+ *
+ * Returns: borrowed; NULL until the job ends.
+ */
 json_t *fw_job_report(const FwJob *j) {
         return j->report;
 }
 
+/**
+ * fw_job_path() - the D-Bus object path
+ */
 void fw_job_path(const FwJob *j, char buf[static FW_JOB_PATH_MAX]) {
         snprintf(buf, FW_JOB_PATH_MAX, "/org/vescd1/job/%u", j->id);
 }

@@ -5,7 +5,7 @@
  * back as events, persists every snapshot in the state directory (atomic
  * writes) and appends the outcome to the job history there.  A job that
  * was running when vescd stopped is created again from its file and
- * resumed (fw_job_load()).
+ * resumed (fw_job_file_read(), fw_job_resume()).
  *
  * Before the first byte is flashed to a controller the job sends it
  * COMM_APP_DISABLE_OUTPUT (until re-enabled) and keeps the daemon's own

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "firmware-ops.h"
 #include "json-server.h"
 #include "log.h"
 #include "macro.h"
@@ -68,8 +69,108 @@ static int glue_get_telemetry(void *userdata, const char *uuid, json_t **ret, in
 }
 
 static int glue_get_job(void *userdata, uint32_t job, json_t **ret) {
-        /* The update engine is not wired to the adapters yet. */
-        return -ENOENT;
+        JsonGlue *g = userdata;
+        FwManager *m = daemon_firmware(g->daemon);
+        FwJob *j = m ? fw_manager_find_job(m, job) : NULL;
+
+        if (!j)
+                return -ENOENT;
+        *ret = fw_job_to_json(j);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* firmware.* and job.*: the same calls as the D-Bus Manager/Job methods
+ * (bus-job.c); the gate override is offered on D-Bus only (root). */
+static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, json_t **ret) {
+        FwManager *m = daemon_firmware(g->daemon);
+        FwJobOptions o = { .skip_can_id_restore = json_is_true(json_object_get(params, "skip_can_id_restore")) };
+        const char *set = json_string_value(json_object_get(params, "set"));
+        _cleanup_free_ char *err = NULL, *id = NULL;
+        FwJob *j = NULL;
+        int r;
+
+        if (!m)
+                return -EOPNOTSUPP;
+        switch (method) {
+        case JSON_METHOD_FIRMWARE_SETS:
+                *ret = json_pack("{s:o}", "sets", fw_manager_list_sets(m));
+                return *ret ? 0 : -ENOMEM;
+        case JSON_METHOD_FIRMWARE_INSTALL: {
+                const char *path = json_string_value(json_object_get(params, "path"));
+                if (!path || path[0] != '/')
+                        return -EINVAL;
+                r = fw_manager_install_path(m, path, &id, &err);
+                if (r < 0)
+                        break;
+                *ret = json_pack("{s:s}", "set", id);
+                return *ret ? 0 : -ENOMEM;
+        }
+        case JSON_METHOD_FIRMWARE_REMOVE:
+                r = fw_manager_remove_set(m, set, &err);
+                if (r < 0)
+                        break;
+                *ret = json_object();
+                return *ret ? 0 : -ENOMEM;
+        case JSON_METHOD_FIRMWARE_UPDATE: {
+                json_t *ctls = json_object_get(params, "controllers");
+                Controller *c;
+                if (json_array_size(ctls) == 2) {
+                        /* both sides together is the pair transaction */
+                        r = fw_manager_update_pair(m, set, &o, &j, &err);
+                        break;
+                }
+                if (json_array_size(ctls) != 1)
+                        return -EINVAL;
+                c = daemon_find_uuid(g->daemon, json_string_value(json_array_get(ctls, 0)));
+                if (!c)
+                        return -ENODEV;
+                r = fw_manager_update(m, c, set, &o, &j, &err);
+                break;
+        }
+        case JSON_METHOD_FIRMWARE_PAIR:
+                r = fw_manager_update_pair(m, set, &o, &j, &err);
+                break;
+        case JSON_METHOD_FIRMWARE_REPAIR:
+                r = fw_manager_repair(m, set, &o, &j, &err);
+                break;
+        case JSON_METHOD_JOB_LIST: {
+                FwJob *const *jobs;
+                size_t n = fw_manager_jobs(m, &jobs);
+                json_t *a = json_array();
+                if (!a)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        json_array_append_new(a, fw_job_to_json(jobs[i]));
+                *ret = json_pack("{s:o}", "jobs", a);
+                return *ret ? 0 : -ENOMEM;
+        }
+        case JSON_METHOD_JOB_HISTORY:
+                *ret = json_pack("{s:o}", "history", fw_manager_history(m));
+                return *ret ? 0 : -ENOMEM;
+        case JSON_METHOD_JOB_GET:
+        case JSON_METHOD_JOB_CANCEL: {
+                json_int_t n = json_integer_value(json_object_get(params, "job"));
+                j = n > 0 && n <= UINT32_MAX ? fw_manager_find_job(m, (unsigned) n) : NULL;
+                if (!j)
+                        return -ENOENT;
+                if (method == JSON_METHOD_JOB_CANCEL) {
+                        r = fw_job_cancel(j);
+                        if (r < 0)
+                                return r == -EALREADY ? -EINVAL : r;
+                }
+                *ret = fw_job_to_json(j);
+                return *ret ? 0 : -ENOMEM;
+        }
+        default:
+                return -EOPNOTSUPP;
+        }
+        if (r < 0) {
+                if (err)
+                        log_info("JSON %s refused: %s", json_method_to_string(method), err);
+                return r;
+        }
+        *ret = fw_job_to_json(j);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int glue_check_admin(void *userdata, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups) {
@@ -237,8 +338,20 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                 *ret = json_object();
                 return *ret ? 0 : -ENOMEM;
 
+        case JSON_METHOD_FIRMWARE_SETS:
+        case JSON_METHOD_FIRMWARE_UPDATE:
+        case JSON_METHOD_FIRMWARE_INSTALL:
+        case JSON_METHOD_FIRMWARE_REMOVE:
+        case JSON_METHOD_FIRMWARE_PAIR:
+        case JSON_METHOD_FIRMWARE_REPAIR:
+        case JSON_METHOD_JOB_GET:
+        case JSON_METHOD_JOB_CANCEL:
+        case JSON_METHOD_JOB_LIST:
+        case JSON_METHOD_JOB_HISTORY:
+                return glue_firmware(g, method, params, ret);
+
         default:
-                /* firmware.*, job.*, config.copy: engines not wired yet */
+                /* config.copy: not wired yet */
                 return -EOPNOTSUPP;
         }
 }
@@ -280,11 +393,27 @@ static void on_board_changed(void *userdata, const Board *b) {
         json_server_board_changed(g->server);
 }
 
+static void on_job(void *userdata, FwJob *j) {
+        JsonGlue *g = userdata;
+
+        json_server_job_changed(g->server, fw_job_id(j));
+}
+
+static void on_job_changed(void *userdata, FwJob *j, uint64_t mask) {
+        on_job(userdata, j);
+}
+
+static const FwManagerListener json_job_listener = {
+        .job_added = on_job,
+        .job_changed = on_job_changed,
+};
+
 static const DaemonListener json_listener = {
         .controller_added = on_controller_added,
         .controller_removed = on_controller_removed,
         .controller_changed = on_controller_changed,
-        .telemetry = on_telemetry,
+        /* each watch has its own rate: telemetry-rate-hz is for the D-Bus signal */
+        .telemetry_unthrottled = on_telemetry,
         .board_changed = on_board_changed,
 };
 
@@ -292,6 +421,7 @@ static void glue_detach(void *userdata) {
         JsonGlue *g = userdata;
 
         daemon_remove_listener(g->daemon, &json_listener, g);
+        fw_manager_remove_listener(daemon_firmware(g->daemon), &json_job_listener, g);
         free(g);
 }
 
@@ -341,6 +471,8 @@ int json_server_new(Daemon *d, const JsonServerConfig *cfg, JsonServer **ret) {
         }
         g->server = s;
         r = daemon_add_listener(d, &json_listener, g);
+        if (r >= 0 && daemon_firmware(d))
+                r = fw_manager_add_listener(daemon_firmware(d), &json_job_listener, g);
         if (r < 0) {
                 json_server_free(s); /* detach: removing an absent listener is a no-op */
                 return r;

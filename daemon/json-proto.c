@@ -86,8 +86,33 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                 "firmware.update", true, {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         P_UUIDS("controllers", 1, JSON_PROTO_LIST_MAX),
+                        { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
                 },
         },
+        /* The path is opened by the daemon (with its rights), as
+         * Manager.InstallImageSetFromPath. */
+        [JSON_METHOD_FIRMWARE_INSTALL] = {
+                "firmware.install", true, {
+                        { .name = "path", .type = JSON_PARAM_STRING, .required = true, .min = 1, .max = 4096 },
+                },
+        },
+        [JSON_METHOD_FIRMWARE_REMOVE] = {
+                "firmware.remove", true, { { .name = "set", .type = JSON_PARAM_SET_ID, .required = true } },
+        },
+        [JSON_METHOD_FIRMWARE_PAIR] = {
+                "firmware.pair", true, {
+                        { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
+                        { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                },
+        },
+        [JSON_METHOD_FIRMWARE_REPAIR] = {
+                "firmware.repair", true, {
+                        { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
+                        { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                },
+        },
+        [JSON_METHOD_JOB_LIST] = { "job.list", false, {} },
+        [JSON_METHOD_JOB_HISTORY] = { "job.history", false, {} },
         [JSON_METHOD_JOB_GET] = { "job.get", false, { P_JOB } },
         [JSON_METHOD_JOB_CANCEL] = { "job.cancel", true, { P_JOB } },
         /* Reading a configuration changes nothing: unprivileged, as BackupConfig. */

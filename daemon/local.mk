@@ -17,9 +17,13 @@ daemon_vescd_SOURCES = \
 	daemon/log.h daemon/log.c \
 	daemon/errors.h daemon/errors.c \
 	daemon/render.h daemon/render.c \
-	daemon/bus.h daemon/bus.c daemon/bus-manager.c daemon/bus-controller.c
-daemon_vescd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SOCKETCAN_CFLAGS)
-daemon_vescd_LDADD = common/libvesc.a $(SYSTEMD_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(SOCKETCAN_LIBS) -lm
+	daemon/bus.h daemon/bus.c daemon/bus-manager.c daemon/bus-controller.c \
+	daemon/fw-job.h daemon/fw-job.c \
+	daemon/firmware-ops.h daemon/firmware-ops.c \
+	daemon/bus-job.c
+daemon_vescd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SOCKETCAN_CFLAGS) \
+	$(SODIUM_CFLAGS)
+daemon_vescd_LDADD = daemon/libfwupdate.a firmware/libvescfw.a $(SODIUM_LIBS) common/libvesc.a $(SYSTEMD_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(SOCKETCAN_LIBS) -lm
 
 # ------------------------------------------------------------ unit tests
 # Each links only the module it tests (plus the pure codec library).
@@ -67,7 +71,7 @@ dist_noinst_DATA += tests/integration/vescd_harness.py
 # ------------------------------------------------------ D-Bus and systemd
 dbuspolicy_DATA = dbus/org.vescd1.conf
 dbussystemservice_DATA = dbus/org.vescd1.service
-dbusinterface_DATA = dbus/org.vescd1.Manager.xml dbus/org.vescd1.Controller.xml
+dbusinterface_DATA = dbus/org.vescd1.Manager.xml dbus/org.vescd1.Controller.xml dbus/org.vescd1.Job.xml
 systemdsystemunit_DATA = units/vescd.service units/vescd.socket
 sysusers_DATA = units/sysusers.d/vescd.conf
 tmpfiles_DATA = units/tmpfiles.d/vescd.conf

@@ -223,7 +223,17 @@ int main(int argc, char **argv) {
         /* SIGPIPE from a vanished peer must not kill us; EPIPE is handled */
         signal(SIGPIPE, SIG_IGN);
 
-        m.base = event_base_new();
+        /* Precise timers (a timerfd under epoll): with millisecond epoll timeouts a
+         * timer fires up to 1 ms late, and rate limiters that restart their period
+         * at each send (the JSON watch) then accumulate that as latency. */
+        {
+                struct event_config *ecfg = event_config_new();
+
+                if (ecfg && event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER) == 0)
+                        m.base = event_base_new_with_config(ecfg);
+                if (ecfg)
+                        event_config_free(ecfg);
+        }
         if (!m.base) {
                 r = log_error_errno(ENOMEM, "Failed to create the event loop");
                 config_free(config);

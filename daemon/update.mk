@@ -28,3 +28,18 @@ tests_update_test_fw_update_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
 tests_update_test_fw_update_LDADD = $(FW_UPDATE_TEST_LIBS)
 
 EXTRA_DIST += docs/firmware-update.md
+
+# ------------------------------------------ firmware update integration
+# Real vescd + vesc-sim + a private dbus-daemon (tests/integration's
+# harness, extended by tests/update-integration/update_harness.py); each
+# script runs its scenarios at a small --time-scale.  They need the test
+# image sets (make imagesets) and exit 77 without the ARM toolchain.
+update_integration_tests = \
+	tests/update-integration/test-update-seed.py \
+	tests/update-integration/test-update-faults.py \
+	tests/update-integration/test-update-bootloader.py \
+	tests/update-integration/test-update-restart.py
+TESTS += $(update_integration_tests)
+dist_noinst_SCRIPTS += $(update_integration_tests)
+dist_noinst_DATA += tests/update-integration/update_harness.py
+EXTRA_DIST += docs/firmware-update-api.md

@@ -120,7 +120,8 @@ def main():
                 nonlocal props, ctrls
                 props, ctrls = dbus_view(address)
                 return sorted(ctrls) == sorted([CONTROLLER_PATH + UUID_A, CONTROLLER_PATH + UUID_B])
-            wait_until(exported, "both controllers exported on D-Bus", step=lambda left: time.sleep(min(left, 0.1)))
+            wait_until(exported, "both controllers exported on D-Bus",
+                       step=lambda left: time.sleep(min(left, 0.1)))  # re-read D-Bus, bounded
             log("vescd found both controllers %.1f s after READY" % (time.monotonic() - ready_at))
         frames = list(c.frames)
 

@@ -41,7 +41,11 @@ def imageset(name):
 
 class UpdateHarness(Harness):
     def __init__(self, board, time_scale=TIME_SCALE, vescd_args=()):
-        super().__init__(board=board, time_scale=time_scale, vescd_args=vescd_args)
+        # vescd scales the offline timeout with --time-scale but polls a
+        # silent controller at the unscaled poll rate: keep the scaled
+        # timeout (20 s x 0.05 = 1 s) above the poll period
+        args = ["--offline-timeout-ms", str(int(1000 / float(time_scale)))] + list(vescd_args)
+        super().__init__(board=board, time_scale=time_scale, vescd_args=args)
         self.progress_seen = {}   # job path -> list of Progress values
         self.signal_match = None
 
@@ -159,6 +163,31 @@ class UpdateHarness(Harness):
         p = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", py, "-c", code,
                             self.address] + list(args), capture_output=True, text=True, timeout=TIMEOUT)
         return p.stdout.strip()
+
+    # ------------------------------------------------------------ JSON
+    def json_call(self, method, params=None):
+        """One JSON-RPC call on vescd's JSON socket: (result, error)."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(TIMEOUT)
+        s.connect(os.path.join(self.tmp, "vescd.sock"))
+        req = {"jsonrpc": "2.0", "id": 7, "method": method}
+        if params is not None:
+            req["params"] = params
+        s.sendall((json.dumps(req) + "\n").encode())
+        buf = b""
+        try:
+            while True:
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    msg = json.loads(line)
+                    if msg.get("id") == 7:
+                        return msg.get("result"), msg.get("error")
+                chunk = s.recv(65536)
+                if not chunk:
+                    fail("JSON socket closed before the answer to %s" % method)
+                buf += chunk
+        finally:
+            s.close()
 
     # ------------------------------------------------------- end state
     def check_truthful(self, job, state, err, report, updated):
