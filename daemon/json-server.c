@@ -64,7 +64,7 @@ typedef struct ServerCtl {
 
 /* The longest a watch holds a sample back for its period when the source is not
  * faster than the watch; see watch_due(). */
-#define WATCH_HOLD_MAX_USEC 500U
+#define WATCH_HOLD_MAX_USEC 300U
 /* How far a sample's time may lie before the moment it is written (a late timer). */
 #define WATCH_STAMP_SLACK_USEC 1000U
 
@@ -356,7 +356,8 @@ static void client_check_output(JsonClient *c) {
  * that cannot be told what happened cannot be served correctly either. */
 static void client_send(JsonClient *c, json_t *msg) {
         _cleanup_free_ char *line = NULL;
-        size_t n;
+        struct evbuffer *out;
+        size_t n, done = 0;
 
         if (c->dead) {
                 json_decref(msg);
@@ -366,8 +367,23 @@ static void client_send(JsonClient *c, json_t *msg) {
                 client_kill(c, "out of memory");
                 return;
         }
-        if (json_proto_encode(msg, &line, &n) < 0 ||
-            evbuffer_add(bufferevent_get_output(c->bev), line, n) < 0) {
+        if (json_proto_encode(msg, &line, &n) < 0) {
+                json_decref(msg);
+                client_kill(c, "cannot queue output");
+                return;
+        }
+        out = bufferevent_get_output(c->bev);
+        /* Nothing queued: write now.  The bufferevent would only write on the next
+         * loop iteration, after an epoll round for EPOLLOUT (latency), and would keep
+         * an output chain per client meanwhile (memory).  What the socket does not
+         * take, and any error, goes through the buffer as before. */
+        if (evbuffer_get_length(out) == 0) {
+                ssize_t k = send(bufferevent_getfd(c->bev), line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+                if (k > 0)
+                        done = (size_t) k;
+        }
+        if (done < n && evbuffer_add(out, line + done, n - done) < 0) {
                 json_decref(msg);
                 client_kill(c, "cannot queue output");
                 return;
@@ -442,7 +458,7 @@ static uint64_t watch_due(const JsonClient *c, const ClientCtl *e, const ServerC
         hold_max = MIN(c->period_usec / 4, (uint64_t) WATCH_HOLD_MAX_USEC);
         if (sc->sample_usec + hold_max >= due || sc->interval_usec + hold_max < c->period_usec)
                 return due;
-        return MAX(due, sc->sample_usec + sc->interval_usec + hold_max);
+        return MAX(due, sc->sample_usec + sc->interval_usec + sc->interval_usec / 2);
 }
 
 /* Send the samples that are due (watch_due()): a watched controller with a sample

@@ -25,7 +25,7 @@ PHASES = {
 }
 # a little slower than the other tests so every phase lasts long enough to
 # be caught by a property poll
-TIME_SCALE = "0.1"
+TIME_SCALE = "0.2"
 
 
 def run(phase):

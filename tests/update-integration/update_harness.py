@@ -12,11 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import dbus  # noqa: E402
+from gi.repository import GLib  # noqa: E402
 from vescd_harness import (BUS_NAME, CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, PROPS_IFACE,  # noqa: E402,F401
                            SKIP, TIMEOUT, UUID_A, UUID_B, Harness, builddir, fail, log, skip, srcdir)
 
@@ -24,7 +26,7 @@ JOB_IFACE = "org.vescd1.Job"
 ERROR_PREFIX = "org.vescd1.Error."
 # vesc-sim and vescd run with this time scale: erase, programming, reboot
 # and watchdog timings shrink together, so a scenario takes seconds.
-TIME_SCALE = os.environ.get("VESCD_UPDATE_TIME_SCALE", "0.05")
+TIME_SCALE = os.environ.get("VESCD_UPDATE_TIME_SCALE", "0.1")
 # A whole job may take this long at most (bounded wait, not a speed check).
 JOB_TIMEOUT = 6 * TIMEOUT
 
@@ -117,9 +119,33 @@ class UpdateHarness(Harness):
         return self.prop(job, JOB_IFACE, name)
 
     def wait_both(self):
+        """Both controllers exported.  A controller without status
+        broadcasts is found by vescd's PING scan only; at a small time
+        scale a PING's timeout is short enough for a busy machine to miss
+        it, so ask for another scan now and then (bounded)."""
         pa = "/org/vescd1/controller/" + UUID_A
         pb = "/org/vescd1/controller/" + UUID_B
-        self.wait_until(lambda: pa in self.controllers() and pb in self.controllers(), "both controllers")
+        found = lambda: pa in self.controllers() and pb in self.controllers()  # noqa: E731
+        for attempt in range(5):
+            if self.poll_until(found, TIMEOUT / 4):
+                return
+            log("both controllers not found yet: scanning again")
+            self.mgr("Scan")
+        self.wait_until(found, "both controllers")
+
+    def poll_until(self, predicate, timeout):
+        """Like wait_until(), but returns False at the timeout."""
+        deadline = time.monotonic() + timeout
+        ctx = self.loop.get_context()
+        while not predicate():
+            if time.monotonic() >= deadline:
+                return False
+            fired = []
+            tid = GLib.timeout_add(20, lambda: fired.append(1) and False)
+            ctx.iteration(True)
+            if not fired:
+                GLib.source_remove(tid)
+        return True
 
     def wait_job_phase(self, job, phases, timeout=JOB_TIMEOUT):
         self.wait_until(lambda: str(self.job_prop(job, "Phase")) in phases or
