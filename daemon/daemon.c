@@ -511,6 +511,16 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
         ctl->c.counters.polls++;
 }
 
+/* A silent controller proves it is alive only through our polls, which run
+ * at poll-rate-hz in real time: never call it offline before three polls
+ * could have been answered, however small --time-scale makes the nominal
+ * offline timeout. */
+static uint64_t liveness_timeout(const Daemon *d, const Ctl *ctl, uint64_t timeout) {
+        if (ctl->c.broadcasting || d->config->poll_rate_hz <= 0)
+                return timeout;
+        return MAX(timeout, (uint64_t) (3.0 * USEC_PER_SEC / d->config->poll_rate_hz));
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *userdata) {
         Daemon *d = userdata;
         uint64_t now = daemon_now();
@@ -525,7 +535,7 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
                         identify(d, ctl, false);
                         continue;
                 }
-                if (controller_check_liveness(&ctl->c, now, timeout) > 0)
+                if (controller_check_liveness(&ctl->c, now, liveness_timeout(d, ctl, timeout)) > 0)
                         schedule_flush(d);
                 poll_one(d, ctl, now);
         }

@@ -39,9 +39,14 @@ struct RequestEngine {
         RequestEngineStats stats;
 };
 
+/* A scaled timeout never drops below REQUEST_TIMEOUT_FLOOR_USEC (or the
+ * nominal value, if that is smaller): --time-scale speeds up the simulated
+ * firmware, but a reply still needs a scheduler round trip on a loaded
+ * machine, and a 2 ms PING timeout would miss controllers there. */
 static uint64_t scaled(const RequestEngine *e, uint64_t usec) {
         double v = (double) usec * e->time_scale;
-        return v < 1.0 ? 1 : (uint64_t) v;
+        uint64_t floor_usec = MIN(usec, (uint64_t) REQUEST_TIMEOUT_FLOOR_USEC);
+        return v < (double) floor_usec ? MAX(floor_usec, 1) : (uint64_t) v;
 }
 
 static uint64_t default_timeout(RequestReply kind) {

@@ -39,6 +39,7 @@
 #include "vesc-buffer.h"
 
 /* Nominal timeouts (spec §20), multiplied by the time scale. */
+#define REQUEST_TIMEOUT_FLOOR_USEC   (10 * 1000)    /* scaled timeouts never go below this */
 #define REQUEST_TIMEOUT_DEFAULT_USEC (100 * 1000)   /* short requests: FW_VERSION, GET_VALUES */
 #define REQUEST_TIMEOUT_CONFIG_USEC  (1000 * 1000)  /* configuration reads/writes */
 #define REQUEST_TIMEOUT_PING_USEC    (20 * 1000)    /* one PING of a scan (the firmware uses 10 ms) */
