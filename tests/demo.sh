@@ -83,8 +83,18 @@ echo
 echo "== vescctl status"
 "$build/clients/vescctl" --address "$address" status
 
+# a short scripted ride so the telemetry moves (the simulator's control
+# socket; commands refresh at 20 Hz, the motors are released at the end)
+ride() {
+        printf '%s\n' "$1" | socat -t 1 - "UNIX-CONNECT:$tmp/sim.ctl" >/dev/null 2>&1 || true
+}
+if command -v socat >/dev/null 2>&1; then
+        ride "ride A current 15 $seconds; brake 40 2"
+        ride "ride B current 15 $seconds; brake 40 2"
+fi
+
 echo
-echo "== vescctl watch (live telemetry, ${seconds} s)"
+echo "== vescctl watch (live telemetry during a short ride, ${seconds} s)"
 "$build/clients/vescctl" --address "$address" watch --duration "$seconds"
 
 echo
@@ -97,6 +107,21 @@ if [ ! -f "$set503" ]; then
         echo "demo: $set503 is not built (make imagesets needs arm-none-eabi-gcc): no repair"
         exit 0
 fi
+
+# an update is gated on a stopped motor: wait for the ride to end
+stopped() {
+        for obj in $(busctl --address="$address" get-property org.vescd1 /org/vescd1 org.vescd1.Manager Controllers |
+                     tr ' ' '\n' | grep '^"/' | tr -d '"'); do
+                erpm=$(busctl --address="$address" get-property org.vescd1 "$obj" org.vescd1.Controller Erpm | cut -d' ' -f2)
+                [ "${erpm%.*}" = 0 ] || [ "${erpm%.*}" = -0 ] || return 1
+        done
+}
+i=0
+until stopped; do
+        i=$((i + 1))
+        [ $i -le 100 ] || { echo "demo: the motors did not stop" >&2; exit 1; }
+        sleep 0.1
+done
 
 echo
 echo "== vescctl firmware install vesc-5.03-test.tar (verified, then kept under the state directory)"
