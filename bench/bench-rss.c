@@ -87,6 +87,58 @@ static int start_ride(const char *control) {
         return strncmp(line, "ok", 2) == 0 ? 0 : -EPROTO;
 }
 
+/* Where the resident pages are, from /proc/PID/smaps: libraries (file pages
+ * every process using them shares: libc, libsystemd and its dependencies...),
+ * vescd's own binary, its heap, other anonymous memory (libraries' bss, mmap
+ * allocations) and the stack; and the PSS (shared pages divided among their
+ * users).  The budget is VmRSS, all of it; the split says what is ours. */
+typedef struct RssSplit {
+        long libs, exe, heap, anon, stack, pss, private_kib;
+} RssSplit;
+
+static int rss_split(pid_t pid, RssSplit *ret) {
+        char path[64], line[512];
+        long *cur = NULL;
+        FILE *f;
+
+        *ret = (RssSplit) {};
+        (void) snprintf(path, sizeof path, "/proc/%d/smaps", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof line, f)) {
+                char name[256] = "", perms[8];
+                unsigned long lo, hi;
+                long kib;
+
+                /* a mapping's header: "lo-hi perms offset dev inode [name]" */
+                if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &lo, &hi, perms, name) >= 3) {
+                        size_t n = strlen(name);
+
+                        if (n >= 6 && strcmp(name + n - 6, "/vescd") == 0)
+                                cur = &ret->exe;
+                        else if (name[0] == '/')
+                                cur = &ret->libs;
+                        else if (strcmp(name, "[heap]") == 0)
+                                cur = &ret->heap;
+                        else if (strcmp(name, "[stack]") == 0)
+                                cur = &ret->stack;
+                        else
+                                cur = &ret->anon;
+                        continue;
+                }
+                if (sscanf(line, "Rss: %ld kB", &kib) == 1 && cur)
+                        *cur += kib;
+                else if (sscanf(line, "Pss: %ld kB", &kib) == 1)
+                        ret->pss += kib;
+                else if (sscanf(line, "Private_Clean: %ld kB", &kib) == 1 ||
+                         sscanf(line, "Private_Dirty: %ld kB", &kib) == 1)
+                        ret->private_kib += kib;
+        }
+        fclose(f);
+        return 0;
+}
+
 static void usage(void) {
         printf("Usage: bench-rss [--clients N] [--seconds S]\n\n"
                "  --clients N   JSON clients watching telemetry (default 50)\n"
@@ -131,6 +183,8 @@ int main(int argc, char **argv) {
         _cleanup_free_ BenchJson *cl = NULL;
         _cleanup_free_ unsigned *samples = NULL;
         long rss0 = 0, rss = 0, rss_max = 0, hwm;
+        RssSplit split;
+        bool have_split;
         unsigned opened = 0, starved = 0, refused = 0;
         uint64_t end;
         size_t found;
@@ -231,6 +285,7 @@ int main(int argc, char **argv) {
                 rss_max = MAX(rss_max, rss);
         }
         hwm = bench_proc_status_kib(vescd.pid, "VmHWM");
+        have_split = rss_split(vescd.pid, &split) >= 0;
         for (unsigned i = 1; i <= a.clients; i++)
                 if (samples[i] == 0)
                         starved++;
@@ -244,6 +299,11 @@ int main(int argc, char **argv) {
         printf("bench-rss: VmRSS before clients: %ld KiB\n", rss0);
         printf("bench-rss: VmRSS with %u clients: %ld KiB (max sampled %ld, VmHWM %ld) vs budget %d KiB: %.0f %%\n",
                a.clients, rss, rss_max, hwm, BUDGET_KIB, 100.0 * (double) MAX(rss_max, rss) / BUDGET_KIB);
+        if (have_split)
+                printf("bench-rss: VmRSS split: libraries %ld KiB (file pages shared with every process using "
+                       "them), vescd binary %ld, heap %ld, other anonymous %ld, stack %ld; PSS %ld KiB, "
+                       "private %ld KiB\n",
+                       split.libs, split.exe, split.heap, split.anon, split.stack, split.pss, split.private_kib);
         printf("bench-rss: clients without any telemetry sample: %u; clients refused by vescd: %u\n", starved,
                refused);
         exit_code = EXIT_SUCCESS;

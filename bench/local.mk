@@ -23,10 +23,12 @@ bench_bench_ingest_SOURCES = bench/bench-ingest.c $(bench_util_sources) \
 bench_bench_ingest_CPPFLAGS = $(bench_cppflags)
 bench_bench_ingest_LDADD = common/libvesc.a -lm
 
-# (2) pair staging: a stop-and-wait flasher written with the codec only.
-bench_bench_flash_SOURCES = bench/bench-flash.c $(bench_util_sources)
+# (2) pair staging: a stop-and-wait flasher written with the codec only, and
+# vescd's own pair update driven through the JSON socket.
+bench_bench_flash_SOURCES = bench/bench-flash.c bench/bench-json.h bench/bench-json.c $(bench_util_sources)
 bench_bench_flash_CPPFLAGS = $(bench_cppflags)
-bench_bench_flash_LDADD = common/libvesc.a -lm
+bench_bench_flash_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+bench_bench_flash_LDADD = common/libvesc.a $(JANSSON_LIBS) -lm
 
 # (3) frame-to-client latency through the JSON socket.
 bench_bench_latency_SOURCES = bench/bench-latency.c bench/bench-json.h bench/bench-json.c \
@@ -48,7 +50,7 @@ EXTRA_DIST += docs/benchmarks.md
 
 # The programs the benchmarks drive.  vescd is optional: its benchmarks
 # report "skipped" until daemon/vescd is built.
-bench_deps = sim/vesc-sim
+bench_deps = sim/vesc-sim firmware/vescfw
 
 .PHONY: bench
 bench: $(bench_programs) $(bench_deps)

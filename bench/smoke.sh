@@ -40,7 +40,7 @@ $1"; shift; done
 
 run bench-ingest "wire bits mean" "instructions per status frame:" "bare reader (floor):" \
         "reader + ingest path:" "ratio ingest/bare CPU:" -- --seconds 0.06 --frames 2000
-run bench-flash "part A single controller:" "part A pair (one by one):" "ratio" "part B" -- --size 800
+run bench-flash "part A single controller:" "part A pair (one by one):" "ratio" "part B" -- --size 800 --time-scale 0.1
 run bench-latency "frame-to-client latency, watch" "samples" -- --rate 200 --frames 40
 run bench-rss "VmRSS before clients:" "VmRSS with" -- --clients 3 --seconds 0.3
 

@@ -1,7 +1,8 @@
 /* vescctl: command-line client of vescd over D-Bus.
  *
  *   vescctl [--address ADDR] [--json] status|list|show CONTROLLER|watch|scan
- *   vescctl firmware sets|install FILE|remove SET|update CONTROLLER SET|pair SET|repair SET|job N|history
+ *   vescctl firmware sets|install FILE|remove SET|rollback|update CONTROLLER SET|pair SET|repair SET|job N|
+ *           history
  *           [--wait]
  *
  * CONTROLLER is a UUID (24 hex digits) or a CAN id.  Everything is read
@@ -66,56 +67,34 @@ static json_t *read_variant(sd_bus_message *m) {
         r = sd_bus_message_enter_container(m, 'v', contents);
         if (r < 0)
                 return NULL;
+        if (contents[0] && !contents[1] && strchr("sobyuitxd", contents[0])) {
+                /* one basic value */
+                union {
+                        const char *s;
+                        int b;
+                        uint8_t y;
+                        uint32_t u;
+                        int32_t i;
+                        uint64_t t;
+                        int64_t x;
+                        double d;
+                } u;
+                if (sd_bus_message_read_basic(m, contents[0], &u) >= 0)
+                        switch (contents[0]) {
+                        case 's':
+                        case 'o': v = json_string(u.s); break;
+                        case 'b': v = json_boolean(u.b); break;
+                        case 'y': v = json_integer(u.y); break;
+                        case 'u': v = json_integer(u.u); break;
+                        case 'i': v = json_integer(u.i); break;
+                        case 't': v = json_integer((json_int_t) u.t); break;
+                        case 'x': v = json_integer(u.x); break;
+                        default: v = json_real(u.d); break;
+                        }
+                (void) sd_bus_message_exit_container(m);
+                return v;
+        }
         switch (contents[0]) {
-        case 's':
-        case 'o': {
-                const char *s;
-                if (sd_bus_message_read_basic(m, contents[0], &s) >= 0)
-                        v = json_string(s);
-                break;
-        }
-        case 'b': {
-                int b;
-                if (sd_bus_message_read_basic(m, 'b', &b) >= 0)
-                        v = json_boolean(b);
-                break;
-        }
-        case 'y': {
-                uint8_t y;
-                if (sd_bus_message_read_basic(m, 'y', &y) >= 0)
-                        v = json_integer(y);
-                break;
-        }
-        case 'u': {
-                uint32_t u;
-                if (sd_bus_message_read_basic(m, 'u', &u) >= 0)
-                        v = json_integer(u);
-                break;
-        }
-        case 'i': {
-                int32_t i;
-                if (sd_bus_message_read_basic(m, 'i', &i) >= 0)
-                        v = json_integer(i);
-                break;
-        }
-        case 't': {
-                uint64_t t;
-                if (sd_bus_message_read_basic(m, 't', &t) >= 0)
-                        v = json_integer((json_int_t) t);
-                break;
-        }
-        case 'x': {
-                int64_t x;
-                if (sd_bus_message_read_basic(m, 'x', &x) >= 0)
-                        v = json_integer(x);
-                break;
-        }
-        case 'd': {
-                double d;
-                if (sd_bus_message_read_basic(m, 'd', &d) >= 0)
-                        v = json_real(d);
-                break;
-        }
         case '(':
                 if (strcmp(contents, "(ss)") == 0) {
                         /* Job.Error: (code, text) */
@@ -624,6 +603,22 @@ static int cmd_install(sd_bus *bus, const char *file) {
         return 0;
 }
 
+static int cmd_rollback(sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *id;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "RollbackImageSet", &error, &reply, NULL);
+        if (r < 0)
+                return call_error("RollbackImageSet", &error, r);
+        r = sd_bus_message_read(reply, "s", &id);
+        if (r < 0)
+                return r;
+        printf("%s\n", id);
+        return 0;
+}
+
 static int cmd_remove(sd_bus *bus, const char *name) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *id = NULL;
@@ -835,6 +830,8 @@ static int cmd_firmware(sd_bus *bus, int argc, char **argv) {
                 return cmd_install(bus, a1);
         if (strcmp(sub, "remove") == 0 && a1)
                 return cmd_remove(bus, a1);
+        if (strcmp(sub, "rollback") == 0)
+                return cmd_rollback(bus);
         if (strcmp(sub, "update") == 0 && a1 && a2)
                 return cmd_start(bus, "UpdateController", a1, a2);
         if (strcmp(sub, "pair") == 0 && a1)
@@ -843,8 +840,8 @@ static int cmd_firmware(sd_bus *bus, int argc, char **argv) {
                 return cmd_start(bus, "Repair", NULL, a1);
         if (strcmp(sub, "job") == 0 && a1)
                 return cmd_job(bus, a1);
-        fprintf(stderr, "vescctl: usage: firmware sets|install FILE|remove SET|update CONTROLLER SET|pair SET|"
-                        "repair SET|job N|history [--wait]\n");
+        fprintf(stderr, "vescctl: usage: firmware sets|install FILE|remove SET|rollback|update CONTROLLER SET|"
+                        "pair SET|repair SET|job N|history [--wait]\n");
         return -EINVAL;
 }
 
@@ -860,6 +857,7 @@ static void help(void) {
                "  firmware sets        installed image sets\n"
                "  firmware install FILE  verify and install an image set (.tar or directory)\n"
                "  firmware remove SET  remove an installed set (id or name)\n"
+               "  firmware rollback    make the previous set current again (prints its id)\n"
                "  firmware update CONTROLLER SET   update one controller\n"
                "  firmware pair SET    update both controllers of the pair together\n"
                "  firmware repair SET  bring a mismatched pair to SET, updating only the side that differs\n"

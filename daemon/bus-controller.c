@@ -3,6 +3,7 @@
  * so the object set follows the model without per-object registration. */
 #include <errno.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,28 +46,19 @@ static int controller_find(sd_bus *bus, const char *path, const char *interface,
         return 1;
 }
 
+_Static_assert(RENDER_CONTROLLER_PATH_MAX <= BUS_OBJECT_PATH_MAX, "controller paths fit bus path buffers");
+
+static void controller_path(const void *items, size_t i, char *buf) {
+        Controller *const *cs = items;
+        render_controller_path(cs[i], buf);
+}
+
 static int controller_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         Bus *b = userdata;
         Controller *const *cs;
         size_t n = daemon_controllers(bus_daemon(b), &cs);
-        char **l;
 
-        l = calloc(n + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                char p[RENDER_CONTROLLER_PATH_MAX];
-                render_controller_path(cs[i], p);
-                l[i] = strdup(p);
-                if (!l[i]) {
-                        for (size_t j = 0; j < i; j++)
-                                free(l[j]);
-                        free(l);
-                        return -ENOMEM;
-                }
-        }
-        *nodes = l;
-        return 0;
+        return bus_path_strv(cs, n, controller_path, nodes);
 }
 
 #define GET_CONTROLLER(c, b, path)                                   \
@@ -76,45 +68,62 @@ static int controller_enumerate(sd_bus *bus, const char *path, void *userdata, c
 
 /* ---------------------------------------------------------- properties */
 
+/* The plain model fields, read by offset (STYLE.md §7); "Fault" is the
+ * only computed one. */
+typedef struct ControllerField {
+        const char *name;
+        char type; /* y b u t s (s: a char array in the model) */
+        size_t offset;
+} ControllerField;
+
+static const ControllerField controller_fields[] = {
+        { "Id", 'y', offsetof(Controller, id) },
+        { "Uuid", 's', offsetof(Controller, uuid_str) },
+        { "HwName", 's', offsetof(Controller, hw_name) },
+        { "HwType", 'y', offsetof(Controller, hw_type) },
+        { "FirmwareVersion", 's', offsetof(Controller, fw_version) },
+        { "FirmwareTestBuild", 'y', offsetof(Controller, fw_test_build) },
+        { "FirmwareName", 's', offsetof(Controller, fw_name) },
+        { "BootloaderGeneration", 'y', offsetof(Controller, bootloader_gen) },
+        { "Online", 'b', offsetof(Controller, online) },
+        { "Broadcasting", 'b', offsetof(Controller, broadcasting) },
+        { "FaultCode", 'y', offsetof(Controller, fault_code) },
+        { "McconfSignature", 'u', offsetof(Controller, mc_signature) },
+        { "AppconfSignature", 'u', offsetof(Controller, app_signature) },
+        { "StatusFrames", 't', offsetof(Controller, counters.status_frames) },
+        { "Replies", 't', offsetof(Controller, counters.replies) },
+        { "Timeouts", 't', offsetof(Controller, counters.timeouts) },
+};
+
+static int append_field(sd_bus_message *reply, const Controller *c, const ControllerField *f) {
+        const uint8_t *p = (const uint8_t *) c + f->offset;
+
+        switch (f->type) {
+        case 'y':
+                return sd_bus_message_append(reply, "y", *p);
+        case 'b':
+                return sd_bus_message_append(reply, "b", (int) *(const bool *) p);
+        case 'u':
+                return sd_bus_message_append(reply, "u", *(const uint32_t *) p);
+        case 't':
+                return sd_bus_message_append(reply, "t", *(const uint64_t *) p);
+        case 's':
+                return sd_bus_message_append(reply, "s", (const char *) p);
+        default:
+                return -EINVAL;
+        }
+}
+
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
         GET_CONTROLLER(c, b, path);
 
-        if (strcmp(property, "Id") == 0)
-                return sd_bus_message_append(reply, "y", c->id);
-        if (strcmp(property, "Uuid") == 0)
-                return sd_bus_message_append(reply, "s", c->uuid_str);
-        if (strcmp(property, "HwName") == 0)
-                return sd_bus_message_append(reply, "s", c->hw_name);
-        if (strcmp(property, "HwType") == 0)
-                return sd_bus_message_append(reply, "y", c->hw_type);
-        if (strcmp(property, "FirmwareVersion") == 0)
-                return sd_bus_message_append(reply, "s", c->fw_version);
-        if (strcmp(property, "FirmwareTestBuild") == 0)
-                return sd_bus_message_append(reply, "y", c->fw_test_build);
-        if (strcmp(property, "FirmwareName") == 0)
-                return sd_bus_message_append(reply, "s", c->fw_name);
-        if (strcmp(property, "BootloaderGeneration") == 0)
-                return sd_bus_message_append(reply, "y", c->bootloader_gen);
-        if (strcmp(property, "Online") == 0)
-                return sd_bus_message_append(reply, "b", c->online);
-        if (strcmp(property, "Broadcasting") == 0)
-                return sd_bus_message_append(reply, "b", c->broadcasting);
         if (strcmp(property, "Fault") == 0)
                 return sd_bus_message_append(reply, "s", controller_fault_name(c));
-        if (strcmp(property, "FaultCode") == 0)
-                return sd_bus_message_append(reply, "y", c->fault_code);
-        if (strcmp(property, "McconfSignature") == 0)
-                return sd_bus_message_append(reply, "u", c->mc_signature);
-        if (strcmp(property, "AppconfSignature") == 0)
-                return sd_bus_message_append(reply, "u", c->app_signature);
-        if (strcmp(property, "StatusFrames") == 0)
-                return sd_bus_message_append(reply, "t", c->counters.status_frames);
-        if (strcmp(property, "Replies") == 0)
-                return sd_bus_message_append(reply, "t", c->counters.replies);
-        if (strcmp(property, "Timeouts") == 0)
-                return sd_bus_message_append(reply, "t", c->counters.timeouts);
+        for (size_t i = 0; i < ELEMENTSOF(controller_fields); i++)
+                if (strcmp(property, controller_fields[i].name) == 0)
+                        return append_field(reply, c, &controller_fields[i]);
         return -EINVAL;
 }
 
@@ -161,6 +170,27 @@ static void pending_fail(PendingCall *p, int error) {
         pending_free(p);
 }
 
+/* Sends a reply built from p->m (r: the result of building it), or the
+ * error that kept it from being built or sent. */
+static void pending_send(PendingCall *p, sd_bus_message *reply, int r) {
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) bus_reply_errno(p->m, r, NULL);
+        pending_free(p);
+}
+
+/* The end of every method that starts an operation: r is what the
+ * operation's start returned; on failure it never calls back, so the
+ * pending call is dropped here (no reply queued, nothing to re-arm). */
+static int pending_started(PendingCall *p, int r, sd_bus_error *error) {
+        if (r >= 0)
+                return 1;
+        sd_bus_message_unref(p->m);
+        free(p);
+        return bus_set_errno(error, r);
+}
+
 static void values_done(void *userdata, int error, const VescValues *v) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         PendingCall *p = userdata;
@@ -175,12 +205,8 @@ static void values_done(void *userdata, int error, const VescValues *v) {
         r = o ? sd_bus_message_new_method_return(p->m, &reply) : -ENOMEM;
         if (r >= 0)
                 r = bus_append_json_dict(reply, o);
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
         json_decref(o);
-        if (r < 0)
-                (void) bus_reply_errno(p->m, r, NULL);
-        pending_free(p);
+        pending_send(p, reply, r);
 }
 
 static int method_get_values(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -192,13 +218,7 @@ static int method_get_values(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        r = op_get_values(bus_daemon(b), c, values_done, p);
-        if (r < 0) {
-                sd_bus_message_unref(p->m);
-                free(p);
-                return bus_set_errno(error, r);
-        }
-        return 1;
+        return pending_started(p, op_get_values(bus_daemon(b), c, values_done, p), error);
 }
 
 static void plain_done(void *userdata, int error) {
@@ -214,6 +234,16 @@ static void plain_done(void *userdata, int error) {
 
 /* Reads one a{sv} entry's numeric value as a double. */
 static int read_number(sd_bus_message *m, double *ret) {
+        union {
+                double d;
+                int32_t i;
+                int64_t x;
+                uint32_t u;
+                uint64_t t;
+                int16_t n;
+                uint16_t q;
+                uint8_t y;
+        } v;
         const char *contents;
         char type;
         int r;
@@ -221,65 +251,24 @@ static int read_number(sd_bus_message *m, double *ret) {
         r = sd_bus_message_peek_type(m, &type, &contents);
         if (r < 0)
                 return r;
-        if (!contents || strlen(contents) != 1)
+        if (!contents || strlen(contents) != 1 || !strchr("dixutnqy", contents[0]))
                 return -EINVAL;
         r = sd_bus_message_enter_container(m, 'v', contents);
         if (r < 0)
                 return r;
-        switch (contents[0]) {
-        case 'd': {
-                double d;
-                r = sd_bus_message_read_basic(m, 'd', &d);
-                *ret = d;
-                break;
-        }
-        case 'i': {
-                int32_t i;
-                r = sd_bus_message_read_basic(m, 'i', &i);
-                *ret = i;
-                break;
-        }
-        case 'x': {
-                int64_t x;
-                r = sd_bus_message_read_basic(m, 'x', &x);
-                *ret = (double) x;
-                break;
-        }
-        case 'u': {
-                uint32_t u;
-                r = sd_bus_message_read_basic(m, 'u', &u);
-                *ret = u;
-                break;
-        }
-        case 't': {
-                uint64_t t;
-                r = sd_bus_message_read_basic(m, 't', &t);
-                *ret = (double) t;
-                break;
-        }
-        case 'n': {
-                int16_t n;
-                r = sd_bus_message_read_basic(m, 'n', &n);
-                *ret = n;
-                break;
-        }
-        case 'q': {
-                uint16_t q;
-                r = sd_bus_message_read_basic(m, 'q', &q);
-                *ret = q;
-                break;
-        }
-        case 'y': {
-                uint8_t y;
-                r = sd_bus_message_read_basic(m, 'y', &y);
-                *ret = y;
-                break;
-        }
-        default:
-                return -EINVAL;
-        }
+        r = sd_bus_message_read_basic(m, contents[0], &v);
         if (r < 0)
                 return r;
+        switch (contents[0]) {
+        case 'd': *ret = v.d; break;
+        case 'i': *ret = v.i; break;
+        case 'x': *ret = (double) v.x; break;
+        case 'u': *ret = v.u; break;
+        case 't': *ret = (double) v.t; break;
+        case 'n': *ret = v.n; break;
+        case 'q': *ret = v.q; break;
+        default: *ret = v.y; break;
+        }
         return sd_bus_message_exit_container(m);
 }
 
@@ -358,13 +347,7 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        r = op_set_limits(bus_daemon(b), c, &l, plain_done, p);
-        if (r < 0) {
-                sd_bus_message_unref(p->m);
-                free(p);
-                return bus_set_errno(error, r);
-        }
-        return 1;
+        return pending_started(p, op_set_limits(bus_daemon(b), c, &l, plain_done, p), error);
 }
 
 static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -379,13 +362,7 @@ static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        r = op_reboot(bus_daemon(b), c, plain_done, p);
-        if (r < 0) {
-                sd_bus_message_unref(p->m);
-                free(p);
-                return bus_set_errno(error, r);
-        }
-        return 1;
+        return pending_started(p, op_reboot(bus_daemon(b), c, plain_done, p), error);
 }
 
 static void backup_done(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
@@ -403,11 +380,7 @@ static void backup_done(void *userdata, int error, const uint8_t *mc, size_t mc_
                 r = sd_bus_message_append_array(reply, 'y', mc, mc_len);
         if (r >= 0)
                 r = sd_bus_message_append_array(reply, 'y', app, app_len);
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
-        if (r < 0)
-                (void) bus_reply_errno(p->m, r, NULL);
-        pending_free(p);
+        pending_send(p, reply, r);
 }
 
 static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -419,13 +392,7 @@ static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error 
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        r = op_backup_config(bus_daemon(b), c, backup_done, p);
-        if (r < 0) {
-                sd_bus_message_unref(p->m);
-                free(p);
-                return bus_set_errno(error, r);
-        }
-        return 1;
+        return pending_started(p, op_backup_config(bus_daemon(b), c, backup_done, p), error);
 }
 
 static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -452,13 +419,7 @@ static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        r = op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, plain_done, p);
-        if (r < 0) {
-                sd_bus_message_unref(p->m);
-                free(p);
-                return bus_set_errno(error, r);
-        }
-        return 1;
+        return pending_started(p, op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, plain_done, p), error);
 }
 
 static void compare_done(void *userdata, int error, char **differences) {
@@ -473,39 +434,68 @@ static void compare_done(void *userdata, int error, char **differences) {
         r = sd_bus_message_new_method_return(p->m, &reply);
         if (r >= 0)
                 r = sd_bus_message_append_strv(reply, differences);
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
-        if (r < 0)
-                (void) bus_reply_errno(p->m, r, NULL);
-        pending_free(p);
+        pending_send(p, reply, r);
 }
 
-static int method_compare_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        const char *other_path;
+/* The "o" argument of CompareConfig/CopyConfigFrom: another controller
+ * than c.  Returns 0, or what the method returns. */
+static int read_other(Bus *b, sd_bus_message *m, const Controller *c, const char *verb, Controller **ret,
+                      sd_bus_error *error) {
+        const char *path;
+        int r;
+
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0)
+                return r;
+        *ret = bus_controller_from_path(b, path);
+        if (!*ret)
+                return bus_set_errno(error, -ENODEV);
+        if (*ret == c)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s another controller", verb);
+        return 0;
+}
+
+static void copy_done(void *userdata, int error, const char *message) {
+        PendingCall *p = userdata;
+
+        if (error < 0 && message) {
+                (void) bus_reply_errno(p->m, error, "%s", message);
+                pending_free(p);
+                return;
+        }
+        plain_done(p, error);
+}
+
+/* CompareConfig(o other) and CopyConfigFrom(o source): an operation with
+ * another controller.  A copy changes this one (the target): admin only. */
+static int method_with_other(sd_bus_message *m, Bus *b, sd_bus_error *error, bool copy) {
         Controller *other;
         PendingCall *p;
         int r;
         GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
 
-        r = sd_bus_message_read(m, "o", &other_path);
+        r = read_other(b, m, c, copy ? "Copy from" : "Compare with", &other, error);
         if (r < 0)
                 return r;
-        other = bus_controller_from_path(b, other_path);
-        if (!other)
-                return bus_set_errno(error, -ENODEV);
-        if (other == c)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Compare with another controller");
+        if (copy) {
+                r = bus_check_admin(b, m, error);
+                if (r < 0)
+                        return r;
+        }
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        r = op_compare_config(bus_daemon(b), c, other, compare_done, p);
-        if (r < 0) {
-                sd_bus_message_unref(p->m);
-                free(p);
-                return bus_set_errno(error, r);
-        }
-        return 1;
+        r = copy ? op_copy_config(bus_daemon(b), other, c, copy_done, p)
+                 : op_compare_config(bus_daemon(b), c, other, compare_done, p);
+        return pending_started(p, r, error);
+}
+
+static int method_compare_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_with_other(m, userdata, error, /* copy= */ false);
+}
+
+static int method_copy_config_from(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_with_other(m, userdata, error, /* copy= */ true);
 }
 
 #define TELEMETRY_PROPERTY(name, sig) \
@@ -553,6 +543,8 @@ const sd_bus_vtable bus_controller_vtable[] = {
                                 method_restore_config, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CompareConfig", SD_BUS_ARGS("o", other), SD_BUS_RESULT("as", differences),
                                 method_compare_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyConfigFrom", SD_BUS_ARGS("o", source), SD_BUS_NO_RESULT,
+                                method_copy_config_from, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Telemetry", SD_BUS_ARGS("a{sv}", values), 0),
         SD_BUS_VTABLE_END
 };

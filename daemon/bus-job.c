@@ -52,27 +52,26 @@ static int job_find(sd_bus *bus, const char *path, const char *interface, void *
         return 1;
 }
 
+_Static_assert(FW_JOB_PATH_MAX <= BUS_OBJECT_PATH_MAX, "job paths fit bus path buffers");
+
+static void job_path(const void *items, size_t i, char *buf) {
+        FwJob *const *jobs = items;
+        fw_job_path(jobs[i], buf);
+}
+
+/* The i-th side's controller object of a job. */
+static void side_path(const void *items, size_t i, char *buf) {
+        snprintf(buf, BUS_OBJECT_PATH_MAX, BUS_CONTROLLER_PREFIX "/%s", fw_job_side_uuid(items, i));
+}
+
 static int job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         FwManager *m = manager_of(userdata);
         FwJob *const *jobs;
         size_t n = m ? fw_manager_jobs(m, &jobs) : 0;
-        char **v = calloc(n + 1, sizeof(char *));
+        int r;
 
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                char p[FW_JOB_PATH_MAX];
-                fw_job_path(jobs[i], p);
-                v[i] = strdup(p);
-                if (!v[i]) {
-                        for (size_t k = 0; k < i; k++)
-                                free(v[k]);
-                        free(v);
-                        return -ENOMEM;
-                }
-        }
-        *nodes = v;
-        return 1;
+        r = bus_path_strv(n ? jobs : NULL, n, job_path, nodes);
+        return r < 0 ? r : 1;
 }
 
 static int job_get_id(sd_bus *bus, const char *path, const char *interface, const char *property, sd_bus_message *reply,
@@ -150,19 +149,8 @@ static int job_get_report(sd_bus *bus, const char *path, const char *interface, 
 static int job_get_controllers(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         FwJob *j = userdata;
-        int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "o");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < fw_job_n_sides(j); i++) {
-                char p[RENDER_CONTROLLER_PATH_MAX];
-                snprintf(p, sizeof p, BUS_CONTROLLER_PREFIX "/%s", fw_job_side_uuid(j, i));
-                r = sd_bus_message_append(reply, "o", p);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(reply);
+        return bus_append_paths(reply, j, fw_job_n_sides(j), side_path);
 }
 
 static int job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -311,19 +299,8 @@ int bus_firmware_property_jobs(sd_bus *bus, const char *path, const char *interf
         FwManager *m = manager_of(userdata);
         FwJob *const *jobs;
         size_t n = m ? fw_manager_jobs(m, &jobs) : 0;
-        int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "o");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                char p[FW_JOB_PATH_MAX];
-                fw_job_path(jobs[i], p);
-                r = sd_bus_message_append(reply, "o", p);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(reply);
+        return bus_append_paths(reply, n ? jobs : NULL, n, job_path);
 }
 
 static int reply_json_string(sd_bus_message *m, json_t *o) {
@@ -346,50 +323,69 @@ static int reply_refused(sd_bus_message *m, int r, char *text) {
         return bus_reply_errno(m, r, "%s", t);
 }
 
+static int reply_no_manager(sd_bus_message *m) {
+        return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
+}
+
+/* The steps every privileged firmware method takes once its arguments are
+ * read: the caller's rights, then whether firmware management exists.
+ * Returns the manager, or NULL with *ret what the method returns. */
+static FwManager *admin_manager(Bus *b, sd_bus_message *m, sd_bus_error *error, int *ret) {
+        int r = bus_check_admin(b, m, error);
+
+        if (r < 0) {
+                *ret = r;
+                return NULL;
+        }
+        if (!manager_of(b)) {
+                *ret = reply_no_manager(m);
+                return NULL;
+        }
+        return manager_of(b);
+}
+
+/* The reply of the image-set methods: the set id (none when NULL), or the
+ * refusal with its text.  Takes err. */
+static int reply_set_result(sd_bus_message *m, int r, const char *id, char *err) {
+        if (r < 0)
+                return reply_refused(m, r, err);
+        free(err);
+        return id ? sd_bus_reply_method_return(m, "s", id) : sd_bus_reply_method_return(m, NULL);
+}
+
 int bus_firmware_method_list_image_sets(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         FwManager *fm = manager_of(userdata);
 
-        if (!fm)
-                return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
-        return reply_json_string(m, fw_manager_list_sets(fm));
+        return fm ? reply_json_string(m, fw_manager_list_sets(fm)) : reply_no_manager(m);
 }
 
 int bus_firmware_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         FwManager *fm = manager_of(userdata);
 
-        if (!fm)
-                return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
-        return reply_json_string(m, fw_manager_history(fm));
+        return fm ? reply_json_string(m, fw_manager_history(fm)) : reply_no_manager(m);
 }
 
 int bus_firmware_method_install_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        FwManager *fm = manager_of(b);
         _cleanup_free_ char *id = NULL;
         char *err = NULL;
+        FwManager *fm;
         int fd, r;
 
         r = sd_bus_message_read(m, "h", &fd);
         if (r < 0)
                 return r;
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        fm = admin_manager(userdata, m, error, &r);
         if (!fm)
-                return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
+                return r;
         r = fw_manager_install_fd(fm, fd, &id, &err);
-        if (r < 0)
-                return reply_refused(m, r, err);
-        free(err);
-        return sd_bus_reply_method_return(m, "s", id);
+        return reply_set_result(m, r, id, err);
 }
 
 int bus_firmware_method_install_image_set_from_path(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        FwManager *fm = manager_of(b);
         _cleanup_free_ char *id = NULL;
         const char *path;
         char *err = NULL;
+        FwManager *fm;
         int r;
 
         r = sd_bus_message_read(m, "s", &path);
@@ -397,38 +393,40 @@ int bus_firmware_method_install_image_set_from_path(sd_bus_message *m, void *use
                 return r;
         if (path[0] != '/')
                 return bus_reply_errno(m, -EINVAL, "'%s' is not an absolute path", path);
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        fm = admin_manager(userdata, m, error, &r);
         if (!fm)
-                return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
+                return r;
         r = fw_manager_install_path(fm, path, &id, &err);
-        if (r < 0)
-                return reply_refused(m, r, err);
-        free(err);
-        return sd_bus_reply_method_return(m, "s", id);
+        return reply_set_result(m, r, id, err);
 }
 
 int bus_firmware_method_remove_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        FwManager *fm = manager_of(b);
         const char *id;
         char *err = NULL;
+        FwManager *fm;
         int r;
 
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        fm = admin_manager(userdata, m, error, &r);
         if (!fm)
-                return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
+                return r;
         r = fw_manager_remove_set(fm, id, &err);
-        if (r < 0)
-                return reply_refused(m, r, err);
-        free(err);
-        return sd_bus_reply_method_return(m, NULL);
+        return reply_set_result(m, r, NULL, err);
+}
+
+int bus_firmware_method_rollback_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *id = NULL;
+        char *err = NULL;
+        FwManager *fm;
+        int r;
+
+        fm = admin_manager(userdata, m, error, &r);
+        if (!fm)
+                return r;
+        r = fw_manager_rollback(fm, &id, &err);
+        return reply_set_result(m, r, id, err);
 }
 
 /* a{sv} options of the update methods.  OverrideGates is for root only. */
@@ -493,7 +491,7 @@ typedef enum StartKind {
 } StartKind;
 
 static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKind kind) {
-        FwManager *fm = manager_of(b);
+        FwManager *fm;
         const char *uuid = NULL, *set_id;
         Controller *c = NULL;
         FwJobOptions o;
@@ -512,8 +510,8 @@ static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKin
                 return bus_reply_errno(m, -EINVAL, "unknown option (known: OverrideGates, SkipCanIdRestore)");
         if (r < 0)
                 return bus_reply_errno(m, -EINVAL, "options must be a{sv} of booleans");
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
+        fm = admin_manager(b, m, error, &r);
+        if (!fm)
                 return r;
         if (o.override_gates) {
                 r = caller_is_root(m);
@@ -522,8 +520,6 @@ static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKin
                 if (r == 0)
                         return bus_reply_errno(m, -EPERM, "OverrideGates is allowed for root only");
         }
-        if (!fm)
-                return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
 
         switch (kind) {
         case START_UPDATE:

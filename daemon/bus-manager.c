@@ -28,22 +28,16 @@ static int append_strv(sd_bus_message *reply, char **v) {
         return sd_bus_message_close_container(reply);
 }
 
+static void controller_path(const void *items, size_t i, char *buf) {
+        Controller *const *cs = items;
+        render_controller_path(cs[i], buf);
+}
+
 static int append_paths(sd_bus_message *reply, Daemon *d) {
         Controller *const *cs;
         size_t n = daemon_controllers(d, &cs);
-        int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "o");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                char path[RENDER_CONTROLLER_PATH_MAX];
-                render_controller_path(cs[i], path);
-                r = sd_bus_message_append(reply, "o", path);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(reply);
+        return bus_append_paths(reply, cs, n, controller_path);
 }
 
 /* "temp_fet" -> "TempFet" */
@@ -99,11 +93,7 @@ int bus_append_json_dict(sd_bus_message *m, json_t *o) {
                 case JSON_ARRAY: {
                         size_t i;
                         json_t *e;
-                        r = sd_bus_message_open_container(m, 'e', "sv");
-                        if (r >= 0)
-                                r = sd_bus_message_append(m, "s", name);
-                        if (r >= 0)
-                                r = sd_bus_message_open_container(m, 'v', "as");
+                        r = bus_open_entry(m, name, "as");
                         if (r >= 0)
                                 r = sd_bus_message_open_container(m, 'a', "s");
                         json_array_foreach(v, i, e) {
@@ -113,9 +103,7 @@ int bus_append_json_dict(sd_bus_message *m, json_t *o) {
                         if (r >= 0)
                                 r = sd_bus_message_close_container(m);
                         if (r >= 0)
-                                r = sd_bus_message_close_container(m);
-                        if (r >= 0)
-                                r = sd_bus_message_close_container(m);
+                                r = bus_close_entry(m);
                         break;
                 }
                 default:
@@ -252,31 +240,19 @@ static int method_get_board(sd_bus_message *m, void *userdata, sd_bus_error *err
                 char **v;
         } lists[] = { { "MismatchReasons", board->reasons }, { "Actions", board->actions } };
         for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(reply, "s", lists[i].name);
-                if (r >= 0)
-                        r = sd_bus_message_open_container(reply, 'v', "as");
+                r = bus_open_entry(reply, lists[i].name, "as");
                 if (r >= 0)
                         r = append_strv(reply, lists[i].v);
                 if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
+                        r = bus_close_entry(reply);
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "Controllers");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "ao");
+        r = bus_open_entry(reply, "Controllers", "ao");
         if (r >= 0)
                 r = append_paths(reply, bus_daemon(b));
         if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+                r = bus_close_entry(reply);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)

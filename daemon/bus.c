@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "bus.h"
@@ -192,6 +193,90 @@ int bus_reply_errno(sd_bus_message *m, int error, const char *fmt, ...) {
                 snprintf(text, sizeof text, "%s", ve->description);
         sd_bus_error_set(&e, ve->bus_name, text);
         return sd_bus_reply_method_error(m, &e);
+}
+
+/**
+ * bus_append_paths() - append an array of object paths ("ao")
+ * @reply: the message
+ * @items: what path() is given
+ * @n: how many paths
+ * @path: writes the i-th path
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_append_paths(sd_bus_message *reply, const void *items, size_t n, BusPathFn path) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                char p[BUS_OBJECT_PATH_MAX];
+                path(items, i, p);
+                r = sd_bus_message_append(reply, "o", p);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+/**
+ * bus_path_strv() - object paths as a strv, for node enumerators
+ * @items: what path() is given
+ * @n: how many paths
+ * @path: writes the i-th path
+ * @ret: receives the strv (the caller, i.e. sd-bus, frees it)
+ *
+ * Returns: 0 or -ENOMEM.
+ */
+int bus_path_strv(const void *items, size_t n, BusPathFn path, char ***ret) {
+        char **v = calloc(n + 1, sizeof(char *));
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                char p[BUS_OBJECT_PATH_MAX];
+                path(items, i, p);
+                v[i] = strdup(p);
+                if (!v[i]) {
+                        for (size_t k = 0; k < i; k++)
+                                free(v[k]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
+        return 0;
+}
+
+/**
+ * bus_open_entry() - open {name: variant} inside an open a{sv}
+ * @m: the message
+ * @name: the key
+ * @sig: the variant's signature
+ *
+ * Returns: 0 or -errno; close with bus_close_entry().
+ */
+int bus_open_entry(sd_bus_message *m, const char *name, const char *sig) {
+        int r = sd_bus_message_open_container(m, 'e', "sv");
+
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', sig);
+        return r;
+}
+
+/**
+ * bus_close_entry() - close what bus_open_entry() opened
+ * @m: the message
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_close_entry(sd_bus_message *m) {
+        int r = sd_bus_message_close_container(m);
+
+        return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
 /**

@@ -35,6 +35,19 @@ int bus_set_errno(sd_bus_error *error, int r);
 /* Reply to m with the org.vescd1.Error for -errno. */
 int bus_reply_errno(sd_bus_message *m, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Object path lists: path(items, i, buf) writes the i-th path into buf
+ * (BUS_OBJECT_PATH_MAX bytes). */
+#define BUS_OBJECT_PATH_MAX 64
+typedef void (*BusPathFn)(const void *items, size_t i, char *buf);
+/* Appends an "ao" of n paths. */
+int bus_append_paths(sd_bus_message *reply, const void *items, size_t n, BusPathFn path);
+/* The same as a NULL-terminated strv (node enumerators). */
+int bus_path_strv(const void *items, size_t n, BusPathFn path, char ***ret);
+/* Opens the dictionary entry {name: variant of signature sig} of an a{sv};
+ * bus_close_entry() closes the variant and the entry. */
+int bus_open_entry(sd_bus_message *m, const char *name, const char *sig);
+int bus_close_entry(sd_bus_message *m);
+
 int bus_manager_register(Bus *b);
 void bus_manager_unregister(Bus *b);
 /* bus-job.c: /org/vescd1/job/<n> and the Manager's firmware members */
@@ -47,6 +60,7 @@ int bus_firmware_method_get_history(sd_bus_message *m, void *userdata, sd_bus_er
 int bus_firmware_method_install_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_install_image_set_from_path(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_remove_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_rollback_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_update_controller(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_update_pair(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error);
@@ -61,6 +75,8 @@ int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *
                                 bus_firmware_method_install_image_set_from_path, SD_BUS_VTABLE_UNPRIVILEGED),    \
         SD_BUS_METHOD_WITH_ARGS("RemoveImageSet", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,                        \
                                 bus_firmware_method_remove_image_set, SD_BUS_VTABLE_UNPRIVILEGED),               \
+        SD_BUS_METHOD_WITH_ARGS("RollbackImageSet", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", id),                      \
+                                bus_firmware_method_rollback_image_set, SD_BUS_VTABLE_UNPRIVILEGED),             \
         SD_BUS_METHOD_WITH_ARGS("UpdateController", SD_BUS_ARGS("s", controller, "s", set_id, "a{sv}", options), \
                                 SD_BUS_RESULT("o", job), bus_firmware_method_update_controller,                  \
                                 SD_BUS_VTABLE_UNPRIVILEGED),                                                     \

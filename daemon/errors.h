@@ -31,6 +31,8 @@
         X(QueueFull, ENOBUFS, 1014, "the transmit or request queue is full")                       \
         X(NotFound, ENOENT, 1015, "no such image set, job or file")                                \
         X(NotReady, EAGAIN, 1016, "the controller's identity is not known yet")                    \
+        X(NothingToDo, EALREADY, 1017, "the controllers already run what was asked for")           \
+        X(NeedsIntermediate, ENOPKG, 1018, "the update needs an intermediate firmware first")      \
         X(Failed, EIO, 1000, "any other failure")
 
 typedef struct VescdError {

@@ -184,7 +184,7 @@ static int plan_errno(FwError e) {
         case FW_ERROR_NO_BOOTLOADER_IN_SET:
                 return -ENOEXEC;
         case FW_ERROR_NEEDS_INTERMEDIATE:
-                return -EOPNOTSUPP;
+                return -ENOPKG;
         default:
                 return -EINVAL;
         }
@@ -281,6 +281,31 @@ static int build_images(ImageSet *set, const FwIdentity *ids, size_t n, FwJobIma
         return r == -ENOENT || r == -EBADMSG || r == -EFBIG ? -ENOEXEC : r;
 }
 
+/* What every new job does first: the controllers are identified, online
+ * and in no other job; the set is installed, verifies, and has an image
+ * for each of them.  Fills ids[n] and the images (owned by the caller). */
+static int prepare_job(FwManager *m, Controller *const *cs, size_t n, const char *set_id, FwIdentity *ids,
+                       FwJobImages *images, char **ret_error) {
+        _cleanup_(image_set_freep) ImageSet *set = NULL;
+        int r;
+
+        r = check_controllers(m, cs, n, ret_error);
+        if (r < 0)
+                return r;
+        r = open_set(m, set_id, &set, ret_error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                identity_from_controller(&ids[i], cs[i]);
+        return build_images(set, ids, n, images, ret_error);
+}
+
+/* A plan said no (its text is in *ret_error already): drop the images. */
+static int plan_refused(FwJobImages *images, int r, FwError e) {
+        fw_job_images_done(images);
+        return r < 0 ? r : plan_errno(e);
+}
+
 /**
  * fw_manager_update() - update one controller
  * @m: the manager
@@ -296,27 +321,18 @@ static int build_images(ImageSet *set, const FwIdentity *ids, size_t n, FwJobIma
  */
 int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJobOptions *o, FwJob **ret,
                       char **ret_error) {
-        _cleanup_(image_set_freep) ImageSet *set = NULL;
         FwJobImages images = {};
         FwIdentity id;
         FwSidePlan plan;
         int r;
 
-        r = check_controllers(m, &c, 1, ret_error);
-        if (r < 0)
-                return r;
-        r = open_set(m, set_id, &set, ret_error);
-        if (r < 0)
-                return r;
-        identity_from_controller(&id, c);
-        r = build_images(set, &id, 1, &images, ret_error);
+        r = prepare_job(m, &c, 1, set_id, &id, &images, ret_error);
         if (r < 0)
                 return r;
         r = fw_plan_side(&id, &images.img[0], &plan);
         if (r < 0 || plan.error != FW_ERROR_NONE) {
                 set_error(ret_error, "%s: %s", strna(fw_error_to_string(plan.error)), plan.text);
-                fw_job_images_done(&images);
-                return r < 0 ? r : plan_errno(plan.error);
+                return plan_refused(&images, r, plan.error);
         }
         return start_job(m, "update", set_id, &c, &id, 1, &images, o, ret, ret_error);
 }
@@ -345,7 +361,6 @@ static int board_pair(FwManager *m, Controller *ret[static 2], char **ret_error)
  * Returns: 0 or -errno.
  */
 int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error) {
-        _cleanup_(image_set_freep) ImageSet *set = NULL;
         FwJobImages images = {};
         Controller *cs[2];
         FwIdentity ids[2];
@@ -354,15 +369,7 @@ int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions 
         r = board_pair(m, cs, ret_error);
         if (r < 0)
                 return r;
-        r = check_controllers(m, cs, 2, ret_error);
-        if (r < 0)
-                return r;
-        r = open_set(m, set_id, &set, ret_error);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < 2; i++)
-                identity_from_controller(&ids[i], cs[i]);
-        r = build_images(set, ids, 2, &images, ret_error);
+        r = prepare_job(m, cs, 2, set_id, ids, &images, ret_error);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < 2; i++) {
@@ -371,8 +378,7 @@ int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions 
                 if (r < 0 || plan.error != FW_ERROR_NONE) {
                         set_error(ret_error, "%s: controller %s (id %u): %s", strna(fw_error_to_string(plan.error)),
                                   cs[i]->uuid_str, cs[i]->id, plan.text);
-                        fw_job_images_done(&images);
-                        return r < 0 ? r : plan_errno(plan.error);
+                        return plan_refused(&images, r, plan.error);
                 }
         }
         return start_job(m, "pair", set_id, cs, ids, 2, &images, o, ret, ret_error);
@@ -391,7 +397,6 @@ int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions 
  * Returns: 0 or -errno.
  */
 int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error) {
-        _cleanup_(image_set_freep) ImageSet *set = NULL;
         FwJobImages images = {};
         Controller *cs[2], *sel[2];
         FwIdentity ids[2], sel_ids[2];
@@ -403,15 +408,7 @@ int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, F
         r = board_pair(m, cs, ret_error);
         if (r < 0)
                 return r;
-        r = check_controllers(m, cs, 2, ret_error);
-        if (r < 0)
-                return r;
-        r = open_set(m, set_id, &set, ret_error);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < 2; i++)
-                identity_from_controller(&ids[i], cs[i]);
-        r = build_images(set, ids, 2, &images, ret_error);
+        r = prepare_job(m, cs, 2, set_id, ids, &images, ret_error);
         if (r < 0)
                 return r;
         imgs[0] = &images.img[0];
@@ -419,8 +416,7 @@ int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, F
         r = fw_plan_repair(ids, imgs, 2, &plan);
         if (r < 0 || plan.error != FW_ERROR_NONE) {
                 set_error(ret_error, "%s: %s", strna(fw_error_to_string(plan.error)), plan.text);
-                fw_job_images_done(&images);
-                return r < 0 ? r : plan_errno(plan.error);
+                return plan_refused(&images, r, plan.error);
         }
         for (size_t i = 0; i < 2; i++)
                 if (plan.update[i]) {
@@ -429,8 +425,7 @@ int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, F
                 }
         if (n == 0) {
                 set_error(ret_error, "nothing to do: %s", plan.text);
-                fw_job_images_done(&images);
-                return -EINVAL;
+                return plan_refused(&images, -EALREADY, FW_ERROR_NONE);
         }
         log_info("Repair plan: %s", plan.text);
         fw_job_images_select(&images, plan.update);
@@ -541,16 +536,31 @@ int fw_manager_remove_set(FwManager *m, const char *id, char **ret_error) {
 /**
  * fw_manager_rollback() - make the previous set current again
  * @m: the manager
+ * @ret_id: receives the id of the set that is current now, or NULL
  * @ret_error: receives a message on failure
+ *
+ * The two sets swap roles: the one that was current becomes the previous
+ * one, so a second rollback undoes the first.
  *
  * Returns: 0, -ENOENT (no previous set), -errno.
  */
-int fw_manager_rollback(FwManager *m, char **ret_error) {
-        int r = image_store_rollback(m->store, ret_error);
+int fw_manager_rollback(FwManager *m, char **ret_id, char **ret_error) {
+        _cleanup_free_ char *id = NULL;
+        int r;
 
-        if (r >= 0)
-                EMIT(m, sets_changed);
-        return r;
+        r = image_store_rollback(m->store, ret_error);
+        if (r < 0)
+                return r;
+        EMIT(m, sets_changed);
+        r = image_store_get_current(m->store, &id);
+        if (r < 0) {
+                set_error(ret_error, "rolled back, but the current set cannot be read: %s", strerror(-r));
+                return r;
+        }
+        log_info("Rolled back: image set %s is current again", id);
+        if (ret_id)
+                *ret_id = TAKE_PTR(id);
+        return 0;
 }
 
 /**

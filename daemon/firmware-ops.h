@@ -13,9 +13,10 @@
  *   -EBUSY    Busy             an update already involves a controller
  *   -ENODEV   NoSuchController
  *   -EHOSTDOWN Offline
- *   -EOPNOTSUPP NotSupported   the update is impossible (e.g. 3.58 → 6.05
- *                              needs 5.03 first)
- *   -EINVAL   InvalidArgument  nothing to do, wrong number of controllers */
+ *   -ENOPKG   NeedsIntermediate the update is impossible directly (e.g.
+ *                              3.58 → 6.05 needs 5.03 first)
+ *   -EALREADY NothingToDo      a repair finds both sides already on the set
+ *   -EINVAL   InvalidArgument  wrong number of controllers, bad set id */
 #pragma once
 
 #include <jansson.h>
@@ -60,7 +61,8 @@ void fw_manager_on_boot(FwManager *m, uint8_t can_id, const char *hw_name);
 int fw_manager_install_fd(FwManager *m, int fd, char **ret_id, char **ret_error);
 int fw_manager_install_path(FwManager *m, const char *path, char **ret_id, char **ret_error);
 int fw_manager_remove_set(FwManager *m, const char *id, char **ret_error);
-int fw_manager_rollback(FwManager *m, char **ret_error);
+/* The previous set becomes current (and the current one previous). */
+int fw_manager_rollback(FwManager *m, char **ret_id, char **ret_error);
 /* Array of image_set_to_json() objects with "current" and "previous". */
 json_t *fw_manager_list_sets(FwManager *m);
 

@@ -293,6 +293,18 @@ static void req_free(FwReq *q) {
         free(q);
 }
 
+/* The start of every request completion: the request is done with; its
+ * job, or NULL when the job went away meanwhile, and its side. */
+static FwJob *req_finish(void *userdata, size_t *ret_side) {
+        FwReq *q = userdata;
+        FwJob *j = q->job;
+
+        if (ret_side)
+                *ret_side = (size_t) q->side;
+        req_free(q);
+        return j;
+}
+
 static int req_send(FwJob *j, FwReq *q, const RequestParams *p_in) {
         RequestEngine *e = daemon_requests(j->d);
         RequestParams p = *p_in;
@@ -316,10 +328,8 @@ static void feed(FwJob *j, const FwEvent *ev);
 /* --------------------------------------------------------------- SEND */
 
 static void on_send_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
-        FwReq *q = userdata;
-        FwJob *j = q->job;
+        FwJob *j = req_finish(userdata, NULL);
 
-        req_free(q);
         if (!j || error < 0 || !reply)
                 /* a timeout is the engine's business: its own timer fires */
                 return;
@@ -440,12 +450,10 @@ static void do_send(FwJob *j, const FwAction *a) {
 static void identify_next(FwJob *j, size_t i);
 
 static void on_identify_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
-        FwReq *q = userdata;
-        FwJob *j = q->job;
-        size_t i = (size_t) q->side;
         VescFwVersion v;
+        size_t i;
+        FwJob *j = req_finish(userdata, &i);
 
-        req_free(q);
         if (!j)
                 return;
         if (error == -ECANCELED) {
@@ -540,12 +548,10 @@ static void do_identify(FwJob *j, const FwAction *a) {
 /* ---------------------------------------------------------- TELEMETRY */
 
 static void on_values_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
-        FwReq *q = userdata;
-        FwJob *j = q->job;
-        size_t i = (size_t) q->side;
         VescValues v;
+        size_t i;
+        FwJob *j = req_finish(userdata, &i);
 
-        req_free(q);
         if (!j)
                 return;
         j->sides[i].telemetry_busy = false;

@@ -64,7 +64,7 @@ typedef struct ServerCtl {
 
 /* The longest a watch holds a sample back for its period when the source is not
  * faster than the watch; see watch_due(). */
-#define WATCH_HOLD_MAX_USEC 300U
+#define WATCH_HOLD_MAX_USEC 500U
 /* How far a sample's time may lie before the moment it is written (a late timer). */
 #define WATCH_STAMP_SLACK_USEC 1000U
 

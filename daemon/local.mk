@@ -63,9 +63,10 @@ tests_daemon_test_errors_LDADD = $(TEST_LIBS)
 # A private dbus-daemon, vesc-sim and vescd (tests/integration/vescd_harness.py);
 # the SocketCAN one runs inside canvm when the host has no vcan0.
 TESTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \
-	tests/integration/test-socketcan.sh
+	tests/integration/test-config-copy.py tests/integration/test-socketcan.sh
 dist_noinst_SCRIPTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \
-	tests/integration/test-socketcan.sh tests/integration/socketcan-check.py tests/demo.sh
+	tests/integration/test-config-copy.py tests/integration/test-socketcan.sh \
+	tests/integration/socketcan-check.py tests/demo.sh tests/canvm-run.sh
 dist_noinst_DATA += tests/integration/vescd_harness.py
 
 # ------------------------------------------------------ D-Bus and systemd

@@ -1,5 +1,5 @@
 /* Controller operations: GetValues, SetLimits, Reboot, configuration
- * backup / restore / compare, each a small chain of requests.  See
+ * backup / restore / compare / copy, each a small chain of requests.  See
  * operations.h. */
 #include <errno.h>
 #include <math.h>
@@ -25,6 +25,7 @@ typedef enum OpKind {
         OP_BACKUP,
         OP_RESTORE,
         OP_COMPARE,
+        OP_COPY,
 } OpKind;
 
 typedef struct Op {
@@ -37,11 +38,12 @@ typedef struct Op {
                 OpDoneFn plain;
                 OpBackupFn backup;
                 OpCompareFn compare;
+                OpCopyFn copy;
         } done;
         void *userdata;
         Limits limits;
-        /* blobs: [0] mc, [1] app of ctl; [2] mc, [3] app of other (compare);
-         * restore keeps its inputs in [0]/[1] */
+        /* blobs: [0] mc, [1] app of ctl; [2] mc, [3] app of other (compare,
+         * copy); restore keeps its inputs in [0]/[1] */
         uint8_t *blob[4];
         size_t blob_len[4];
 } Op;
@@ -79,6 +81,34 @@ static int op_new(Daemon *d, Controller *c, OpKind kind, void *userdata, Op **re
         return 0;
 }
 
+static int check_online(const Ctl *ctl);
+
+/* An operation on two controllers (compare, copy), both online. */
+static int op_new_pair(Daemon *d, Controller *a, Controller *b, OpKind kind, void *userdata, Op **ret) {
+        Ctl *other = daemon_ctl(d, b);
+        Op *op;
+        int r;
+
+        if (!other || !other->exported)
+                return -ENODEV;
+        if (a == b)
+                return -EINVAL;
+        r = op_new(d, a, kind, userdata, &op);
+        if (r < 0)
+                return r;
+        op->other = other;
+        other->ops_running++;
+        r = check_online(op->ctl);
+        if (r >= 0)
+                r = check_online(other);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
+        *ret = op;
+        return 0;
+}
+
 static void op_fail(Op *op, int error) {
         switch (op->kind) {
         case OP_VALUES:
@@ -94,6 +124,9 @@ static void op_fail(Op *op, int error) {
                 break;
         case OP_COMPARE:
                 op->done.compare(op->userdata, error, NULL);
+                break;
+        case OP_COPY:
+                op->done.copy(op->userdata, error, NULL);
                 break;
         }
         op_free(op);
@@ -118,6 +151,29 @@ static int op_request(Op *op, Ctl *target, RequestReply kind, const uint8_t *pay
 
 static int check_online(const Ctl *ctl) {
         return ctl->c.online ? 0 : -EHOSTDOWN;
+}
+
+/* An operation that is one request (the command byte alone) to one online
+ * controller.  The caller sets its completion in op->done after this
+ * returns: the request never completes from inside this call. */
+static int op_single(Daemon *d, Controller *c, OpKind kind, void *userdata, uint8_t cmd, RequestReply reply,
+                     unsigned retries, RequestDoneFn req_done, Op **ret) {
+        const uint8_t payload[] = { cmd };
+        Op *op;
+        int r;
+
+        r = op_new(d, c, kind, userdata, &op);
+        if (r < 0)
+                return r;
+        r = check_online(op->ctl);
+        if (r >= 0)
+                r = op_request(op, op->ctl, reply, payload, sizeof payload, 0, retries, req_done);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
+        *ret = op;
+        return 0;
 }
 
 /* -------------------------------------------------------------- values */
@@ -154,21 +210,13 @@ static void values_done(void *userdata, int error, uint8_t replier, const uint8_
  * Returns: 0 (started), -ENODEV, -EHOSTDOWN (offline), -ENOBUFS, -ENOMEM.
  */
 int op_get_values(Daemon *d, Controller *c, OpValuesFn done, void *userdata) {
-        static const uint8_t payload[] = { COMM_GET_VALUES };
         Op *op;
         int r;
 
-        r = op_new(d, c, OP_VALUES, userdata, &op);
+        r = op_single(d, c, OP_VALUES, userdata, COMM_GET_VALUES, REQUEST_REPLY_LONG, 1, values_done, &op);
         if (r < 0)
                 return r;
         op->done.values = done;
-        r = check_online(op->ctl);
-        if (r >= 0)
-                r = op_request(op, op->ctl, REQUEST_REPLY_LONG, payload, sizeof payload, 0, 1, values_done);
-        if (r < 0) {
-                op_free(op);
-                return r;
-        }
         return 0;
 }
 
@@ -399,38 +447,47 @@ static void reboot_done(void *userdata, int error, uint8_t replier, const uint8_
  * Returns: 0 (started), -ENODEV, -EHOSTDOWN, -ENOBUFS.
  */
 int op_reboot(Daemon *d, Controller *c, OpDoneFn done, void *userdata) {
-        static const uint8_t payload[] = { COMM_REBOOT };
         Op *op;
         int r;
 
-        r = op_new(d, c, OP_REBOOT, userdata, &op);
+        r = op_single(d, c, OP_REBOOT, userdata, COMM_REBOOT, REQUEST_REPLY_NONE, 0, reboot_done, &op);
         if (r < 0)
                 return r;
         op->done.plain = done;
-        r = check_online(op->ctl);
-        if (r >= 0)
-                r = op_request(op, op->ctl, REQUEST_REPLY_NONE, payload, sizeof payload, 0, 0, reboot_done);
-        if (r < 0) {
-                op_free(op);
-                return r;
-        }
         return 0;
 }
 
 /* ------------------------------------------------------ config blobs */
 
-/* Steps of backup/compare: read blob[step] from (step < 2 ? ctl : other). */
+/* Steps of backup/compare/copy that read a blob: read blob[step % 4] from
+ * (step % 4 < 2 ? ctl : other).  Copy reads the target again in steps 6
+ * and 7 to confirm what it wrote. */
 static void read_next_blob(Op *op);
 
 static uint32_t blob_signature(const uint8_t *p, size_t n) {
         return n >= 4 ? be32_get(p) : 0;
 }
 
+static bool op_reading(const Op *op) {
+        switch (op->kind) {
+        case OP_BACKUP:
+                return op->step < 2;
+        case OP_COMPARE:
+                return op->step < 4;
+        case OP_COPY:
+                return op->step < 4 || op->step == 6 || op->step == 7;
+        default:
+                return false;
+        }
+}
+
 static void compare_finish(Op *op);
+static void copy_step(Op *op);
 
 static void read_blob_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Op *op = userdata;
-        Ctl *target = op->step < 2 ? op->ctl : op->other;
+        unsigned idx = op->step % 4;
+        Ctl *target = idx < 2 ? op->ctl : op->other;
         VescConfBlob blob;
         uint8_t *copy;
         int r;
@@ -450,9 +507,10 @@ static void read_blob_done(void *userdata, int error, uint8_t replier, const uin
                 return;
         }
         memcpy(copy, blob.data, blob.len);
-        op->blob[op->step] = copy;
-        op->blob_len[op->step] = blob.len;
-        if (op->step % 2 == 0)
+        free(op->blob[idx]);
+        op->blob[idx] = copy;
+        op->blob_len[idx] = blob.len;
+        if (idx % 2 == 0)
                 controller_set_signatures(&target->c, blob.signature, 0);
         else
                 controller_set_signatures(&target->c, 0, blob.signature);
@@ -464,20 +522,21 @@ static void read_blob_done(void *userdata, int error, uint8_t replier, const uin
 
 static void read_next_blob(Op *op) {
         static const uint8_t get_mc[] = { COMM_GET_MCCONF }, get_app[] = { COMM_GET_APPCONF };
-        unsigned last = op->kind == OP_COMPARE ? 4 : 2;
         int r;
 
-        if (op->step >= last) {
+        if (!op_reading(op)) {
                 if (op->kind == OP_BACKUP) {
                         log_ctl_info(&op->ctl->c, "configuration read (%zu + %zu bytes)", op->blob_len[0],
                                      op->blob_len[1]);
                         op->done.backup(op->userdata, 0, op->blob[0], op->blob_len[0], op->blob[1], op->blob_len[1]);
                         op_free(op);
-                } else
+                } else if (op->kind == OP_COMPARE)
                         compare_finish(op);
+                else
+                        copy_step(op);
                 return;
         }
-        Ctl *target = op->step < 2 ? op->ctl : op->other;
+        Ctl *target = op->step % 4 < 2 ? op->ctl : op->other;
         r = check_online(target);
         if (r >= 0)
                 r = op_request(op, target, REQUEST_REPLY_LONG, op->step % 2 ? get_app : get_mc, 1,
@@ -551,6 +610,18 @@ static void restore_write_done(void *userdata, int error, uint8_t replier, const
         restore_step(op);
 }
 
+/* COMM_SET_MCCONF (part 0) or COMM_SET_APPCONF (part 1) of one blob; the
+ * reply is a short acknowledgement. */
+static int write_blob(Op *op, Ctl *target, unsigned part, const uint8_t *p, size_t n, RequestDoneFn done) {
+        uint8_t buf[VESC_BUFFER_MAX];
+        ssize_t k;
+
+        k = vesc_conf_blob_encode(part ? COMM_SET_APPCONF : COMM_SET_MCCONF, p, n, buf, sizeof buf);
+        if (k < 0)
+                return (int) k;
+        return op_request(op, target, REQUEST_REPLY_SHORT, buf, (size_t) k, CONFIG_WRITE_TIMEOUT_USEC, 0, done);
+}
+
 static uint32_t expected_signature(const Controller *c, VescConfKind kind) {
         uint32_t known = kind == VESC_CONF_MC ? c->mc_signature : c->app_signature;
         return known ? known : vesc_conf_signature(kind, c->fw_major, c->fw_minor);
@@ -558,8 +629,6 @@ static uint32_t expected_signature(const Controller *c, VescConfKind kind) {
 
 static void restore_step(Op *op) {
         static const uint8_t get_mc[] = { COMM_GET_MCCONF }, get_app[] = { COMM_GET_APPCONF };
-        uint8_t buf[VESC_BUFFER_MAX];
-        ssize_t n;
         int r = 0;
 
         for (;;) {
@@ -596,14 +665,7 @@ static void restore_step(Op *op) {
                                 }
                         }
                 }
-                n = vesc_conf_blob_encode(part ? COMM_SET_APPCONF : COMM_SET_MCCONF, op->blob[part],
-                                          op->blob_len[part], buf, sizeof buf);
-                if (n < 0) {
-                        r = (int) n;
-                        break;
-                }
-                r = op_request(op, op->ctl, REQUEST_REPLY_SHORT, buf, (size_t) n, CONFIG_WRITE_TIMEOUT_USEC, 0,
-                               restore_write_done);
+                r = write_blob(op, op->ctl, part, op->blob[part], op->blob_len[part], restore_write_done);
                 break;
         }
         if (r < 0)
@@ -766,27 +828,132 @@ static void compare_finish(Op *op) {
  * Returns: 0 (started), -EINVAL (same controller), -ENODEV, -EHOSTDOWN.
  */
 int op_compare_config(Daemon *d, Controller *a, Controller *b, OpCompareFn done, void *userdata) {
-        Ctl *other = daemon_ctl(d, b);
         Op *op;
         int r;
 
-        if (!other || !other->exported)
-                return -ENODEV;
-        if (a == b)
-                return -EINVAL;
-        r = op_new(d, a, OP_COMPARE, userdata, &op);
+        r = op_new_pair(d, a, b, OP_COMPARE, userdata, &op);
         if (r < 0)
                 return r;
         op->done.compare = done;
-        op->other = other;
-        other->ops_running++;
-        r = check_online(op->ctl);
-        if (r >= 0)
-                r = check_online(other);
-        if (r < 0) {
-                op_free(op);
-                return r;
+        read_next_blob(op);
+        return 0;
+}
+
+/* --------------------------------------------------------------- copy */
+
+/* Copy steps: 0–3 read source mc/app and target mc/app (read_next_blob),
+ * 4 write mc, 5 write app, 6–7 read the target again, 8 confirm. */
+
+static void copy_fail(Op *op, int error, const char *fmt, ...) _printf_(3, 4);
+static void copy_fail(Op *op, int error, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        log_ctl_warning(&op->other->c, "configuration copy refused: %s", text ? text : strerror(-error));
+        op->done.copy(op->userdata, error, text);
+        op_free(op);
+}
+
+static void copy_write_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+
+        if (error < 0) {
+                op_fail(op, error);
+                return;
         }
+        op->step++;
+        copy_step(op);
+}
+
+/* Both signatures of the target must equal the source's: a blob only
+ * deserializes on the firmware that wrote it. */
+static bool copy_check_signatures(Op *op) {
+        static const char *const what[2] = { "motor", "app" };
+
+        for (unsigned p = 0; p < 2; p++) {
+                uint32_t src = blob_signature(op->blob[p], op->blob_len[p]);
+                uint32_t dst = blob_signature(op->blob[2 + p], op->blob_len[2 + p]);
+                if (src != dst) {
+                        copy_fail(op, -EMEDIUMTYPE,
+                                  "cannot copy the configuration of controller %s (id %u, firmware %s) to controller "
+                                  "%s (id %u, firmware %s): %s configuration signature 0x%08x \u2260 0x%08x; bring "
+                                  "both to the same firmware first",
+                                  op->ctl->c.uuid_str, op->ctl->c.id, op->ctl->c.fw_version, op->other->c.uuid_str,
+                                  op->other->c.id, op->other->c.fw_version, what[p], (unsigned) src, (unsigned) dst);
+                        return false;
+                }
+        }
+        return true;
+}
+
+static void copy_step(Op *op) {
+        uint8_t id;
+        int r;
+
+        if (op->step == 4) {
+                if (!copy_check_signatures(op))
+                        return;
+                /* keep the target's own CAN id: copying it would give both
+                 * controllers one id */
+                if (vesc_appconf_get_controller_id(op->blob[3], op->blob_len[3], &id) < 0 ||
+                    vesc_appconf_set_controller_id(op->blob[1], op->blob_len[1], id) < 0) {
+                        op_fail(op, -EPROTO);
+                        return;
+                }
+        }
+        if (op->step == 4 || op->step == 5) {
+                unsigned part = op->step - 4;
+                r = write_blob(op, op->other, part, op->blob[part], op->blob_len[part], copy_write_done);
+                if (r < 0)
+                        op_fail(op, r);
+                return;
+        }
+        if (op->step == 6) {
+                read_next_blob(op);
+                return;
+        }
+        /* step 8: what the target reports now must be what was written */
+        for (unsigned p = 0; p < 2; p++)
+                if (op->blob_len[p] != op->blob_len[2 + p] ||
+                    memcmp(op->blob[p], op->blob[2 + p], op->blob_len[p]) != 0) {
+                        copy_fail(op, -EPROTO, "controller %s (id %u) reports a different %s configuration after the copy",
+                                  op->other->c.uuid_str, op->other->c.id, p ? "app" : "motor");
+                        return;
+                }
+        log_ctl_notice(&op->other->c, "configuration copied from %s (id %u)", op->ctl->c.uuid_str, op->ctl->c.id);
+        op->done.copy(op->userdata, 0, NULL);
+        op_free(op);
+}
+
+/**
+ * op_copy_config() - copy one controller's configuration to another
+ * @d: the daemon
+ * @source: an exported controller whose MCCONF and APPCONF are read
+ * @target: another exported controller, which receives them
+ * @done: completion; on failure with a text for people (may be NULL)
+ * @userdata: for @done
+ *
+ * Reads both controllers' configurations, refuses (-EMEDIUMTYPE, nothing
+ * written) unless the target's firmware has the same configuration
+ * signatures as the source's, writes the source's blobs to the target
+ * with the target's own controller id kept in the APPCONF, and reads the
+ * target again to confirm it holds exactly what was written (-EPROTO
+ * otherwise).
+ *
+ * Returns: 0 (started), -EINVAL (same controller), -ENODEV, -EHOSTDOWN.
+ */
+int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn done, void *userdata) {
+        Op *op;
+        int r;
+
+        r = op_new_pair(d, source, target, OP_COPY, userdata, &op);
+        if (r < 0)
+                return r;
+        op->done.copy = done;
         read_next_blob(op);
         return 0;
 }

@@ -1,5 +1,5 @@
 /* Controller operations adapters expose: read values, set runtime limits,
- * reboot, configuration backup / restore / compare.  Each is a short chain
+ * reboot, configuration backup / restore / compare / copy.  Each is a short chain
  * of requests through the request engine; completion callbacks run from
  * the event loop (never from inside the starting call).  Errors are -errno
  * values of errors.h (e.g. -EHOSTDOWN Offline, -EOPNOTSUPP NotSupported,
@@ -66,3 +66,8 @@ int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len
 /* differences: NULL-terminated strv, owned by the callee (valid during the call). */
 typedef void (*OpCompareFn)(void *userdata, int error, char **differences);
 int op_compare_config(Daemon *d, Controller *a, Controller *b, OpCompareFn done, void *userdata);
+/* Copy source's MCCONF and APPCONF to target (same firmware signatures
+ * required, target keeps its CAN id).  message: why it failed, for people,
+ * or NULL (valid during the call). */
+typedef void (*OpCopyFn)(void *userdata, int error, const char *message);
+int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn done, void *userdata);

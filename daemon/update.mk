@@ -38,7 +38,8 @@ update_integration_tests = \
 	tests/update-integration/test-update-seed.py \
 	tests/update-integration/test-update-faults.py \
 	tests/update-integration/test-update-bootloader.py \
-	tests/update-integration/test-update-restart.py
+	tests/update-integration/test-update-restart.py \
+	tests/update-integration/test-rollback.py
 TESTS += $(update_integration_tests)
 dist_noinst_SCRIPTS += $(update_integration_tests)
 dist_noinst_DATA += tests/update-integration/update_harness.py

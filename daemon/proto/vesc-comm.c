@@ -586,6 +586,26 @@ ssize_t vesc_get_values_selective_request(uint32_t mask, uint8_t *buf, size_t si
 
 /* ------------------------------------------------ MCCONF_TEMP (limits) */
 
+/* The eight runtime limits every MCCONF_TEMP message carries, in wire
+ * order (§12.4, §12.5); VescMcconfTemp and VescMcconfTempReply both name
+ * them so. */
+#define LIMIT_FIELDS(t)                                                                        \
+        {                                                                                      \
+                &(t)->current_min_scale, &(t)->current_max_scale, &(t)->min_erpm, &(t)->max_erpm, \
+                        &(t)->min_duty, &(t)->max_duty, &(t)->watt_min, &(t)->watt_max         \
+        }
+#define N_LIMIT_FIELDS 8
+
+static void limits_write(WireWriter *w, const float *const v[], size_t n) {
+        for (size_t i = 0; i < n; i++)
+                wire_put_f32a(w, *v[i]);
+}
+
+static void limits_read(WireReader *r, float *const v[], size_t n) {
+        for (size_t i = 0; i < n; i++)
+                *v[i] = wire_f32a(r);
+}
+
 /**
  * vesc_mcconf_temp_encode() - COMM_SET_MCCONF_TEMP(_SETUP) request (§12.4)
  * @t: limits; has_in_current appends the two optional 5.00+ fields
@@ -606,14 +626,7 @@ ssize_t vesc_mcconf_temp_encode(const VescMcconfTemp *t, CommPacketId cmd, uint8
         wire_put_u8(&w, t->forward_can);
         wire_put_u8(&w, t->ack);
         wire_put_u8(&w, t->divide_by_controllers);
-        wire_put_f32a(&w, t->current_min_scale);
-        wire_put_f32a(&w, t->current_max_scale);
-        wire_put_f32a(&w, t->min_erpm);
-        wire_put_f32a(&w, t->max_erpm);
-        wire_put_f32a(&w, t->min_duty);
-        wire_put_f32a(&w, t->max_duty);
-        wire_put_f32a(&w, t->watt_min);
-        wire_put_f32a(&w, t->watt_max);
+        limits_write(&w, (const float *const[]) LIMIT_FIELDS(t), N_LIMIT_FIELDS);
         if (t->has_in_current) {
                 wire_put_f32a(&w, t->in_current_min);
                 wire_put_f32a(&w, t->in_current_max);
@@ -642,14 +655,7 @@ int vesc_mcconf_temp_decode(const uint8_t *p, size_t n, VescMcconfTemp *ret, Com
         t.forward_can = wire_u8(&r);
         t.ack = wire_u8(&r);
         t.divide_by_controllers = wire_u8(&r);
-        t.current_min_scale = wire_f32a(&r);
-        t.current_max_scale = wire_f32a(&r);
-        t.min_erpm = wire_f32a(&r);
-        t.max_erpm = wire_f32a(&r);
-        t.min_duty = wire_f32a(&r);
-        t.max_duty = wire_f32a(&r);
-        t.watt_min = wire_f32a(&r);
-        t.watt_max = wire_f32a(&r);
+        limits_read(&r, (float *const[]) LIMIT_FIELDS(&t), N_LIMIT_FIELDS);
         if (r.error)
                 return -EBADMSG;
         if (wire_remaining(&r) >= 8) {
@@ -679,14 +685,7 @@ int vesc_get_mcconf_temp_decode(const uint8_t *p, size_t n, VescMcconfTempReply 
                 return k;
 
         VescMcconfTempReply t = {};
-        t.current_min_scale = wire_f32a(&r);
-        t.current_max_scale = wire_f32a(&r);
-        t.min_erpm = wire_f32a(&r);
-        t.max_erpm = wire_f32a(&r);
-        t.min_duty = wire_f32a(&r);
-        t.max_duty = wire_f32a(&r);
-        t.watt_min = wire_f32a(&r);
-        t.watt_max = wire_f32a(&r);
+        limits_read(&r, (float *const[]) LIMIT_FIELDS(&t), N_LIMIT_FIELDS);
         t.in_current_min = wire_f32a(&r);
         t.in_current_max = wire_f32a(&r);
         t.motor_poles = wire_u8(&r);
@@ -709,14 +708,7 @@ int vesc_get_mcconf_temp_decode(const uint8_t *p, size_t n, VescMcconfTempReply 
 ssize_t vesc_get_mcconf_temp_encode(const VescMcconfTempReply *t, uint8_t *buf, size_t size) {
         WireWriter w = WIRE_WRITER(buf, size);
         wire_put_u8(&w, COMM_GET_MCCONF_TEMP);
-        wire_put_f32a(&w, t->current_min_scale);
-        wire_put_f32a(&w, t->current_max_scale);
-        wire_put_f32a(&w, t->min_erpm);
-        wire_put_f32a(&w, t->max_erpm);
-        wire_put_f32a(&w, t->min_duty);
-        wire_put_f32a(&w, t->max_duty);
-        wire_put_f32a(&w, t->watt_min);
-        wire_put_f32a(&w, t->watt_max);
+        limits_write(&w, (const float *const[]) LIMIT_FIELDS(t), N_LIMIT_FIELDS);
         wire_put_f32a(&w, t->in_current_min);
         wire_put_f32a(&w, t->in_current_max);
         wire_put_u8(&w, t->motor_poles);

@@ -23,6 +23,11 @@ static void test_stable(void **state) {
         assert_int_equal(vescd_error_from_name("NoSuchController")->errno_value, ENODEV);
         assert_int_equal(vescd_error_from_name("org.vescd1.Error.Busy")->json_code, 1003);
         assert_null(vescd_error_from_name("org.vescd1.Error.Nope"));
+        /* appended later: never renumbered */
+        assert_string_equal(vescd_error_from_errno(-EALREADY)->name, "NothingToDo");
+        assert_int_equal(vescd_error_from_name("NothingToDo")->json_code, 1017);
+        assert_string_equal(vescd_error_from_errno(-ENOPKG)->name, "NeedsIntermediate");
+        assert_int_equal(vescd_error_from_name("NeedsIntermediate")->json_code, 1018);
 }
 
 static void test_unique(void **state) {

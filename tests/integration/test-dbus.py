@@ -3,8 +3,8 @@
 vbus, vescd with --bus-address and NOTIFY_SOCKET.  Checks, in one run:
 READY=1 and STATUS=; busctl tree; both controllers, both versions and the
 mismatch through busctl and python3-dbus (properties and ObjectManager);
-GetValues and GetBoard; configuration backup/restore/compare and the
-error names; Reboot; a controller going offline and coming back (with
+GetValues and GetBoard; configuration backup/restore/compare, a copy
+refused across firmware versions (both adapters) and the error names; Reboot; a controller going offline and coming back (with
 PropertiesChanged observed); SetLimits allowed for root and refused with
 org.vescd1.Error.PermissionDenied for uid 65534; WATCHDOG=1; SIGHUP reload;
 SIGTERM exits 0."""
@@ -144,6 +144,17 @@ def main():
         expect_error("org.vescd1.Error.NotSupported", b.SetLimits, {"current_max_scale": dbus.Double(0.5)},
                      dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         expect_error("org.freedesktop.DBus.Error.InvalidArgs", a.SetLimits, {"current_max_scale": dbus.Double(7)},
+                     dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        # copying across firmware versions is refused before anything is
+        # written, with a precise message (5.03's layout is not 3.58's)
+        e = h.call_error(lambda: a.CopyConfigFrom(PATH_B, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT))
+        if not e or e[0] != "org.vescd1.Error.SignatureMismatch" or "3.58" not in e[1] or "5.03" not in e[1] or \
+                UUID_B not in e[1]:
+            fail("CopyConfigFrom across 3.58/5.03: %s" % (e,))
+        if [bytes(x) for x in a.BackupConfig(dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)] != \
+                [bytes(mc), bytes(app)]:
+            fail("a refused CopyConfigFrom changed A's configuration")
+        expect_error("org.freedesktop.DBus.Error.InvalidArgs", a.CopyConfigFrom, PATH_A,
                      dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         expect_error("org.vescd1.Error.NoSuchController", a.CompareConfig,
                      dbus.ObjectPath("/org/vescd1/controller/000000000000000000000000"),

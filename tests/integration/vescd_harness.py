@@ -7,6 +7,7 @@ never on sleeps: the dbus-daemon's --print-address, the simulator's
 harness, and D-Bus signals/properties through a GLib main loop with a
 bounded timeout.  Run with Debian's /usr/bin/python3 (python3-dbus, gi).
 """
+import json
 import os
 import select
 import shutil
@@ -297,6 +298,56 @@ class Harness:
         if not text.startswith("ok"):
             fail("vesc-sim control '%s' answered '%s'" % (command, text))
         return text
+
+    def json_call(self, method, params=None):
+        """One JSON-RPC call on vescd's JSON socket: (result, error)."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(TIMEOUT)
+        s.connect(os.path.join(self.tmp, "vescd.sock"))
+        req = {"jsonrpc": "2.0", "id": 7, "method": method}
+        if params is not None:
+            req["params"] = params
+        s.sendall((json.dumps(req) + "\n").encode())
+        buf = b""
+        try:
+            while True:
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    msg = json.loads(line)
+                    if msg.get("id") == 7:
+                        return msg.get("result"), msg.get("error")
+                chunk = s.recv(65536)
+                if not chunk:
+                    fail("JSON socket closed before the answer to %s" % method)
+                buf += chunk
+        finally:
+            s.close()
+
+    def call_error(self, fn):
+        """Run fn(); return (D-Bus error name, message) it raised, None if none."""
+        try:
+            fn()
+        except dbus.exceptions.DBusException as e:
+            return e.get_dbus_name(), e.get_dbus_message()
+        return None
+
+    def run_as(self, code, *args, groups=None):
+        """Run python code (argv[1] = the bus address, then args) as uid/gid
+        65534 with the supplementary groups given (none by default), through
+        setpriv; its stdout, or None where that is impossible (not root, no
+        setpriv)."""
+        if os.geteuid() != 0:
+            return None
+        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+        if not os.access(setpriv, os.X_OK):
+            return None
+        py = os.environ.get("PYTHON3") or "/usr/bin/python3"
+        grp = ["--groups=" + ",".join(str(g) for g in groups)] if groups else ["--clear-groups"]
+        p = subprocess.run([setpriv, "--reuid=65534", "--regid=65534"] + grp + [py, "-c", code, self.address] +
+                           [str(a) for a in args], capture_output=True, text=True, timeout=TIMEOUT)
+        if p.returncode != 0:
+            fail("unprivileged client failed: %s%s" % (p.stdout, p.stderr))
+        return p.stdout.strip()
 
     def busctl(self, *args, check=True):
         busctl = os.environ.get("BUSCTL") or shutil.which("busctl")

@@ -6,7 +6,7 @@ version:
   compressed 6.05 image; both end on 6.05 with an intact generation-2
   bootloader in vesc-sim, no mismatch.
 - dual-358 (both 3.58) + the 6.05 set: UpdatePair and Repair are refused
-  up front (NotSupported) with the "5.03 first" plan; then the 5.03 set
+  up front (NeedsIntermediate) with the "5.03 first" plan; then the 5.03 set
   with UpdatePair and SkipCanIdRestore: A's CAN id changes from 10 to its
   5.03 default 12 and it is found again by UUID."""
 import os
@@ -53,7 +53,7 @@ def dual_358(tar605, tar503):
         s605 = h.install(tar605)
         for method in ("UpdatePair", "Repair"):
             e = h.call_error(lambda: h.mgr(method, s605, {}))
-            if not e or e[0] != ERROR_PREFIX + "NotSupported" or "5.03 first" not in e[1]:
+            if not e or e[0] != ERROR_PREFIX + "NeedsIntermediate" or "5.03 first" not in e[1]:
                 fail("%s 3.58 -> 6.05: %s" % (method, e))
             log("%s refused: %s" % (method, e[1]))
         if h.prop(MANAGER_PATH, MANAGER_IFACE, "Jobs"):

@@ -213,13 +213,13 @@ def main():
         if err or res["set"] != set_id:
             fail("JSON firmware.install of the directory set: %s %s" % (res, err))
         res, err = h.json_call("firmware.repair", {"set": set_id})
-        if not err or err["data"]["name"] != "InvalidArgument":
+        if not err or err["data"]["name"] != "NothingToDo" or err["code"] != 1017:
             fail("JSON firmware.repair with nothing to do: %s %s" % (res, err))
         log("JSON job.get/job.history/firmware.sets agree")
 
         # --- nothing left to repair
         e = h.call_error(lambda: h.mgr("Repair", set_id, {}))
-        if not e or "nothing to do" not in e[1]:
+        if not e or e[0] != ERROR_PREFIX + "NothingToDo" or "nothing to do" not in e[1]:
             fail("second Repair: %s" % (e,))
         log("second Repair refused:", e[1])
 

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -170,50 +169,9 @@ class UpdateHarness(Harness):
             fail("final Progress %d below a published %d" % (final, seen[-1]))
         return seen
 
-    def call_error(self, fn):
-        """Run fn(); return the D-Bus error name it raised (None if none)."""
-        try:
-            fn()
-        except dbus.exceptions.DBusException as e:
-            return e.get_dbus_name(), e.get_dbus_message()
-        return None
-
     def run_unprivileged(self, code, *args):
-        """Run python code as uid/gid 65534 (setpriv); SKIP when impossible."""
-        if os.geteuid() != 0:
-            return None
-        setpriv = "/usr/bin/setpriv"
-        if not os.access(setpriv, os.X_OK):
-            return None
-        py = os.environ.get("PYTHON3") or "/usr/bin/python3"
-        p = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", py, "-c", code,
-                            self.address] + list(args), capture_output=True, text=True, timeout=TIMEOUT)
-        return p.stdout.strip()
-
-    # ------------------------------------------------------------ JSON
-    def json_call(self, method, params=None):
-        """One JSON-RPC call on vescd's JSON socket: (result, error)."""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(TIMEOUT)
-        s.connect(os.path.join(self.tmp, "vescd.sock"))
-        req = {"jsonrpc": "2.0", "id": 7, "method": method}
-        if params is not None:
-            req["params"] = params
-        s.sendall((json.dumps(req) + "\n").encode())
-        buf = b""
-        try:
-            while True:
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    msg = json.loads(line)
-                    if msg.get("id") == 7:
-                        return msg.get("result"), msg.get("error")
-                chunk = s.recv(65536)
-                if not chunk:
-                    fail("JSON socket closed before the answer to %s" % method)
-                buf += chunk
-        finally:
-            s.close()
+        """Run python code as uid/gid 65534 (setpriv); None when impossible."""
+        return self.run_as(code, *args)
 
     # ------------------------------------------------------- end state
     def check_truthful(self, job, state, err, report, updated):

@@ -1,0 +1,71 @@
+#!/bin/sh
+# Run a SocketCAN test where a vcan0 interface exists: on this machine when
+# it has one (or when already inside canvm), otherwise inside canvm (a small
+# VM with real SocketCAN, ../shared/tools/canvm relative to the source tree;
+# one boot per call).  Exits 77 (automake SKIP) with the reason when neither
+# is possible, 1 when canvm times out, else the test's own exit status.
+#
+#   canvm-run.sh [--need TOOL]... [--slowdown N] -- COMMAND [ARG]...
+#
+# --need TOOL   a program the test needs when it runs in the VM (SKIP without)
+# --slowdown N  in the VM, multiply every bounded wait of the harnesses by N
+#               (VESCD_TEST_SLOWDOWN; an explicit setting wins): emulation is
+#               slow, and no test asserts speed
+#
+# Uses top_srcdir and top_builddir (set by the test environment; derived from
+# this script's place otherwise).
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+slowdown=""
+need=""
+while [ $# -gt 0 ]; do
+        case $1 in
+        --need) need="$need $2"; shift 2 ;;
+        --slowdown) slowdown=$2; shift 2 ;;
+        --) shift; break ;;
+        *) echo "canvm-run.sh: unknown option $1" >&2; exit 99 ;;
+        esac
+done
+
+if [ "${CANVM:-}" = 1 ] || ip link show vcan0 >/dev/null 2>&1; then
+        exec "$@"
+fi
+for tool in $need; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+                echo "SKIP: no vcan0 on this machine, and $tool is not installed for the VM"
+                exit 77
+        fi
+done
+canvm="$top_srcdir/../shared/tools/canvm"
+if [ ! -x "$canvm" ]; then
+        echo "SKIP: no vcan0 on this machine and no canvm at $canvm"
+        exit 77
+fi
+
+# canvm shows the guest the host's file system read-only, except $PWD, with a
+# fresh /tmp: share the build and source trees explicitly (they may live
+# under /tmp); the test's own temporary files are created in the guest's /tmp.
+share=""
+for d in "$top_builddir" "$top_srcdir"; do
+        case "$d/" in
+        "$PWD"/*) ;;
+        *) share="$share --rw $d" ;;
+        esac
+done
+if [ -n "$slowdown" ]; then
+        VESCD_TEST_SLOWDOWN=${VESCD_TEST_SLOWDOWN:-$slowdown}
+        export VESCD_TEST_SLOWDOWN
+fi
+# shellcheck disable=SC2086
+TMPDIR=/tmp "$canvm" --can vcan --timeout 300 $share -- "$@"
+rc=$?
+case $rc in
+        125)
+                echo "SKIP: canvm could not start a VM (exit 125); run '$canvm --setup' as root"
+                exit 77 ;;
+        124)
+                echo "FAIL: canvm timed out"
+                exit 1 ;;
+esac
+exit $rc

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Configuration copy and the admin group, on vesc-sim --board dual-ok
+(both sides 6.05) with vescd --admin-group set to an existing system group:
+- A's motor configuration is changed (RestoreConfig of a modified backup),
+  so CompareConfig sees a difference;
+- a caller that is neither root nor in the admin group (uid/gid 65534, no
+  supplementary groups) is refused CopyConfigFrom on D-Bus and limits.set
+  on the JSON socket with PermissionDenied;
+- a member of the admin group who is not root (uid/gid 65534 with the
+  group as supplementary group) may: CopyConfigFrom copies A's
+  configuration to B over D-Bus and limits.set succeeds on the JSON socket;
+- afterwards the two configurations compare equal, B keeps its own CAN id
+  (74, also in its APPCONF) and holds A's motor configuration byte for byte;
+"""
+import grp
+import os
+import sys
+
+sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dbus  # noqa: E402
+from vescd_harness import (CONTROLLER_IFACE, PATH_A, PATH_B, TIMEOUT, UUID_A, UUID_B,  # noqa: E402
+                           BUS_NAME, Harness, fail, log)
+
+# argv: bus address, source path, target path, JSON socket, uuid
+CLIENT = r"""
+import json, socket, sys, dbus
+address, source, target, sock, uuid = sys.argv[1:6]
+out = []
+bus = dbus.bus.BusConnection(address)
+try:
+    bus.get_object("org.vescd1", target).CopyConfigFrom(dbus.ObjectPath(source),
+                                                        dbus_interface="org.vescd1.Controller", timeout=120)
+    out.append("dbus=allowed")
+except dbus.exceptions.DBusException as e:
+    out.append("dbus=" + e.get_dbus_name())
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(120)
+s.connect(sock)
+f = s.makefile("r")
+req = {"jsonrpc": "2.0", "id": 1, "method": "limits.set", "params": {"uuid": uuid, "current_max_scale": 0.9}}
+s.sendall((json.dumps(req) + "\n").encode())
+for line in f:
+    m = json.loads(line)
+    if m.get("id") == 1:
+        out.append("json=" + ("allowed" if "result" in m else m["error"]["data"]["name"]))
+        break
+print(" ".join(out))
+"""
+
+
+def admin_group():
+    """An existing group that is neither root's nor 65534's."""
+    for name in ("users", "adm", "daemon"):
+        try:
+            g = grp.getgrnam(name)
+        except KeyError:
+            continue
+        if g.gr_gid not in (0, 65534):
+            return g.gr_name, g.gr_gid
+    for g in grp.getgrall():
+        if g.gr_gid not in (0, 65534):
+            return g.gr_name, g.gr_gid
+    return None, None
+
+
+def main():
+    group, gid = admin_group()
+    args = ["--admin-group", group] if group else []
+    with Harness(board="dual-ok", vescd_args=args) as h:
+        h.wait_until(lambda: sorted(h.controllers()) == sorted([PATH_A, PATH_B]) and
+                     all(bool(h.prop(p, CONTROLLER_IFACE, "Online")) for p in (PATH_A, PATH_B)),
+                     "both controllers online")
+        a = h.bus.get_object(BUS_NAME, PATH_A)
+        b = h.bus.get_object(BUS_NAME, PATH_B)
+
+        def backup(obj):
+            return [bytes(x) for x in obj.BackupConfig(dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)]
+
+        mc_orig, _ = backup(a)
+        mc_new = mc_orig[:-1] + bytes([mc_orig[-1] ^ 0x5A])
+        a.RestoreConfig(dbus.ByteArray(mc_new), dbus.ByteArray(b""), dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        diffs = [str(d) for d in b.CompareConfig(PATH_A, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)]
+        if diffs != ["motor configuration differs in 1 byte (first at offset %d)" % (len(mc_new) - 1)]:
+            fail("CompareConfig after changing A: %r" % diffs)
+        sock = os.path.join(h.tmp, "vescd.sock")
+
+        # --- permissions: a non-member is refused on both adapters
+        out = h.run_as(CLIENT, PATH_A, PATH_B, sock, UUID_A)
+        if out is None:
+            log("not root or no setpriv: admin-group checks skipped, copying as root")
+            b.CopyConfigFrom(PATH_A, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        else:
+            if out != "dbus=org.vescd1.Error.PermissionDenied json=PermissionDenied":
+                fail("non-member: %r" % out)
+            log("uid 65534 outside group %s refused on D-Bus and JSON" % group)
+            if backup(b)[0] == mc_new:
+                fail("a refused copy changed B")
+            if not group:
+                fail("no system group to use as the admin group")
+            # --- a member of the admin group who is not root may
+            out = h.run_as(CLIENT, PATH_A, PATH_B, sock, UUID_A, groups=[gid])
+            if out != "dbus=allowed json=allowed":
+                fail("admin-group member: %r\n%s" % (out, h.vescd_log()))
+            log("uid 65534 in group %s (gid %d) allowed on D-Bus and JSON" % (group, gid))
+
+        # --- the copy: equal configurations, B keeps its CAN id
+        diffs = [str(d) for d in b.CompareConfig(PATH_A, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)]
+        if diffs:
+            fail("CompareConfig after CopyConfigFrom: %r" % diffs)
+        b_mc, b_app = backup(b)
+        if b_mc != mc_new:
+            fail("B's motor configuration is not A's")
+        if b_app[4] != 74 or int(h.prop(PATH_B, CONTROLLER_IFACE, "Id")) != 74:
+            fail("B's CAN id changed: APPCONF %d, Id %d" % (b_app[4], int(h.prop(PATH_B, CONTROLLER_IFACE, "Id"))))
+        if int(h.prop(PATH_A, CONTROLLER_IFACE, "Id")) != 12:
+            fail("A's CAN id changed")
+        log("CopyConfigFrom: B holds A's configuration, keeps id 74")
+
+        if h.stop_vescd() != 0:
+            fail("vescd did not exit 0")
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
