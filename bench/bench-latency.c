@@ -9,8 +9,9 @@
  * and each telemetry sample is matched to its frame: latency = time the
  * sample was read - time the frame was written to the bus socket.
  *
- * vescd runs with telemetry-rate-hz 1000 (its own limiter out of the way)
- * and poll-rate-hz 0 (no GET_VALUES replies moving erpm).  The budget
+ * vescd runs with poll-rate-hz 0 (no GET_VALUES replies moving erpm) and
+ * telemetry-rate-hz 1000 (which limits only the D-Bus signal now: JSON
+ * watches have their own rates).  The budget
  * (DESIGN.md) is p99 under 1 ms on loopback; this prints p50/p99/max and
  * never judges them. */
 #include <errno.h>
@@ -153,7 +154,6 @@ static int measure(BenchJson *j, int bus_fd, const Args *a, uint32_t base, doubl
                                         if (seq < 0 || seq >= (long) next || seen[seq])
                                                 continue;
                                         seen[seq] = true;
-                                        if (getenv("BL_DUMP")) fprintf(stderr, "LAT %ld %llu\n", seq, (unsigned long long) (now - sent_at[seq]));
                                         if (seq < WARMUP)
                                                 continue;
                                         matched++;
@@ -161,12 +161,6 @@ static int measure(BenchJson *j, int bus_fd, const Args *a, uint32_t base, doubl
                                 }
                         }
                 }
-        }
-        if (getenv("BL_DUMP")) {
-                FILE *df = fopen(getenv("BL_DUMP"), "a");
-                for (unsigned k = 0; k < a->frames && df; k++)
-                        fprintf(df, "%u %lld %d\n", k, (long long) (sent_at[k] - sent_at[0]) - (long long) (k * period_ns / 1000), seen[k]);
-                if (df) fclose(df);
         }
         *ret_n = n;
         *ret_lost = a->frames - WARMUP - matched;

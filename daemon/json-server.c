@@ -458,7 +458,9 @@ static uint64_t watch_due(const JsonClient *c, const ClientCtl *e, const ServerC
         hold_max = MIN(c->period_usec / 4, (uint64_t) WATCH_HOLD_MAX_USEC);
         if (sc->sample_usec + hold_max >= due || sc->interval_usec + hold_max < c->period_usec)
                 return due;
-        return MAX(due, sc->sample_usec + sc->interval_usec + sc->interval_usec / 2);
+        /* The next sample is expected one interval after this one; give it half a
+         * period of slack, and an irregular source no more than 2.5 periods. */
+        return MAX(due, sc->sample_usec + MIN(sc->interval_usec, 2 * c->period_usec) + c->period_usec / 2);
 }
 
 /* Send the samples that are due (watch_due()): a watched controller with a sample

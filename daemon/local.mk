@@ -23,7 +23,11 @@ daemon_vescd_SOURCES = \
 	daemon/bus-job.c
 daemon_vescd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SOCKETCAN_CFLAGS) \
 	$(SODIUM_CFLAGS)
-daemon_vescd_LDADD = daemon/libfwupdate.a firmware/libvescfw.a $(SODIUM_LIBS) common/libvesc.a $(SYSTEMD_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(SOCKETCAN_LIBS) -lm
+# vescd uses only libevent's core (loop, buffers, bufferevents, listeners), not
+# its HTTP/DNS/RPC half: libevent_core (same package) instead of libevent keeps
+# ~130 KiB of library pages out of vescd's RSS (bench-rss, docs/benchmarks.md).
+daemon_vescd_libevent = $(LIBEVENT_LIBS:-levent=-levent_core)
+daemon_vescd_LDADD = daemon/libfwupdate.a firmware/libvescfw.a $(SODIUM_LIBS) common/libvesc.a $(SYSTEMD_LIBS) $(daemon_vescd_libevent) $(JANSSON_LIBS) $(SOCKETCAN_LIBS) -lm
 
 # ------------------------------------------------------------ unit tests
 # Each links only the module it tests (plus the pure codec library).
