@@ -80,8 +80,9 @@ static int glue_get_job(void *userdata, uint32_t job, json_t **ret) {
 }
 
 /* firmware.* and job.*: the same calls as the D-Bus Manager/Job methods
- * (bus-job.c); the gate override is offered on D-Bus only (root). */
-static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, json_t **ret) {
+ * (bus-job.c), refusals with the same text (data.detail); the gate
+ * override is offered on D-Bus only (root). */
+static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCall *call, json_t **ret) {
         FwManager *m = daemon_firmware(g->daemon);
         FwJobOptions o = { .skip_can_id_restore = json_is_true(json_object_get(params, "skip_can_id_restore")) };
         const char *set = json_string_value(json_object_get(params, "set"));
@@ -89,8 +90,10 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, json_t 
         FwJob *j = NULL;
         int r;
 
-        if (!m)
+        if (!m) {
+                json_call_set_detail(call, "firmware management is not available");
                 return -EOPNOTSUPP;
+        }
         switch (method) {
         case JSON_METHOD_FIRMWARE_SETS:
                 *ret = json_pack("{s:o}", "sets", fw_manager_list_sets(m));
@@ -110,6 +113,12 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, json_t 
                 if (r < 0)
                         break;
                 *ret = json_object();
+                return *ret ? 0 : -ENOMEM;
+        case JSON_METHOD_FIRMWARE_ROLLBACK:
+                r = fw_manager_rollback(m, &id, &err);
+                if (r < 0)
+                        break;
+                *ret = json_pack("{s:s}", "set", id);
                 return *ret ? 0 : -ENOMEM;
         case JSON_METHOD_FIRMWARE_UPDATE: {
                 json_t *ctls = json_object_get(params, "controllers");
@@ -165,8 +174,10 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, json_t 
                 return -EOPNOTSUPP;
         }
         if (r < 0) {
-                if (err)
+                if (err) {
                         log_info("JSON %s refused: %s", json_method_to_string(method), err);
+                        json_call_set_detail(call, err);
+                }
                 return r;
         }
         *ret = fw_job_to_json(j);
@@ -207,6 +218,13 @@ static void done_values(void *userdata, int error, const VescValues *v) {
                         error = -ENOMEM;
         }
         json_call_complete(userdata, error, result);
+}
+
+static void done_copy(void *userdata, int error, const char *message) {
+        if (error < 0)
+                json_call_fail(userdata, error, message);
+        else
+                json_call_complete(userdata, 0, NULL);
 }
 
 static void done_compare(void *userdata, int error, char **differences) {
@@ -324,6 +342,16 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                 r = op_compare_config(g->daemon, c, other, done_compare, call);
                 return r < 0 ? r : 1;
 
+        case JSON_METHOD_CONFIG_COPY:
+                r = find(g, params, "from", &c);
+                if (r < 0)
+                        return r;
+                r = find(g, params, "to", &other);
+                if (r < 0)
+                        return r;
+                r = op_copy_config(g->daemon, c, other, done_copy, call);
+                return r < 0 ? r : 1;
+
         case JSON_METHOD_CONTROLLER_GET_VALUES:
                 r = find(g, params, "uuid", &c);
                 if (r < 0)
@@ -342,16 +370,16 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
         case JSON_METHOD_FIRMWARE_UPDATE:
         case JSON_METHOD_FIRMWARE_INSTALL:
         case JSON_METHOD_FIRMWARE_REMOVE:
+        case JSON_METHOD_FIRMWARE_ROLLBACK:
         case JSON_METHOD_FIRMWARE_PAIR:
         case JSON_METHOD_FIRMWARE_REPAIR:
         case JSON_METHOD_JOB_GET:
         case JSON_METHOD_JOB_CANCEL:
         case JSON_METHOD_JOB_LIST:
         case JSON_METHOD_JOB_HISTORY:
-                return glue_firmware(g, method, params, ret);
+                return glue_firmware(g, method, params, call, ret);
 
         default:
-                /* config.copy: not wired yet */
                 return -EOPNOTSUPP;
         }
 }

@@ -111,6 +111,7 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
                 },
         },
+        [JSON_METHOD_FIRMWARE_ROLLBACK] = { "firmware.rollback", true, {} },
         [JSON_METHOD_JOB_LIST] = { "job.list", false, {} },
         [JSON_METHOD_JOB_HISTORY] = { "job.history", false, {} },
         [JSON_METHOD_JOB_GET] = { "job.get", false, { P_JOB } },

@@ -61,6 +61,7 @@ typedef enum JsonMethod {
         JSON_METHOD_FIRMWARE_REPAIR,
         JSON_METHOD_JOB_LIST,
         JSON_METHOD_JOB_HISTORY,
+        JSON_METHOD_FIRMWARE_ROLLBACK,
         _JSON_METHOD_MAX,
         _JSON_METHOD_INVALID = -22, /* -EINVAL */
 } JsonMethod;

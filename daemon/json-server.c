@@ -90,6 +90,7 @@ struct JsonCall {
         JsonClient *client; /* NULL once the client is gone */
         json_t *id;         /* NULL: the request was a notification, send nothing */
         JsonMethod method;
+        char *detail;       /* the error's reason for people, or NULL */
         JsonCall *prev, *next;
 };
 
@@ -251,6 +252,7 @@ static void call_detach(JsonCall *call) {
 static void call_free(JsonCall *call) {
         call_detach(call);
         json_decref(call->id);
+        free(call->detail);
         free(call);
 }
 
@@ -832,6 +834,13 @@ static int client_dispatch(JsonClient *c, JsonRequest *req, json_t **ret) {
         r = s->ops.call(s->userdata, req->method, req->params, call, ret);
         if (r == 1)
                 return 2; /* json_call_complete() answers later */
+        if (r < 0 && call->detail) {
+                /* the daemon said exactly why */
+                if (req->id)
+                        client_send_errno(c, req->id, r, call->detail);
+                call_free(call);
+                return 0;
+        }
         call_free(call);
         if (r >= 0)
                 return 1;
@@ -899,7 +908,7 @@ void json_call_complete(JsonCall *call, int error, json_t *result) {
         if (c && !c->dead && call->id) {
                 if (error < 0) {
                         json_decref(result);
-                        client_send_errno(c, call->id, error, NULL);
+                        client_send_errno(c, call->id, error, call->detail);
                 } else
                         client_send(c, json_proto_response(call->id, result));
         } else
@@ -907,6 +916,31 @@ void json_call_complete(JsonCall *call, int error, json_t *result) {
         call_free(call);
         if (c)
                 client_check_eof(c);
+}
+
+/**
+ * json_call_set_detail() - say why a call fails
+ * @call: the handle passed to JsonServerOps.call()
+ * @detail: the reason for people (copied), or NULL
+ *
+ * Sent as the error's data.detail when the call is answered with an error:
+ * by JsonServerOps.call() returning -errno, or by json_call_complete().
+ */
+void json_call_set_detail(JsonCall *call, const char *detail) {
+        assert(call);
+        free(call->detail);
+        call->detail = detail ? strdup(detail) : NULL;
+}
+
+/**
+ * json_call_fail() - answer a pending request with an error and its reason
+ * @call: the handle passed to JsonServerOps.call(); freed here
+ * @error: -errno
+ * @detail: the reason for people (data.detail), or NULL
+ */
+void json_call_fail(JsonCall *call, int error, const char *detail) {
+        json_call_set_detail(call, detail);
+        json_call_complete(call, error, NULL);
 }
 
 /* ---------------------------------------------------------------- clients: input */

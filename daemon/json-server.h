@@ -69,6 +69,12 @@ static inline void json_server_freep(JsonServer **s) {
 }
 
 void json_call_complete(JsonCall *call, int error, json_t *result);
+/* The reason for people of the error the daemon answers for this call (the
+ * error's data.detail): set before JsonServerOps.call() returns -errno, or
+ * through json_call_fail() for a pending call.  Copied. */
+void json_call_set_detail(JsonCall *call, const char *detail);
+/* json_call_complete() of an error, with its reason (may be NULL). */
+void json_call_fail(JsonCall *call, int error, const char *detail);
 
 /* Events from the daemon.  Cheap: they mark work and send what each client can take. */
 void json_server_controller_added(JsonServer *s, const char *uuid);

@@ -11,7 +11,7 @@
   configuration to B over D-Bus and limits.set succeeds on the JSON socket;
 - afterwards the two configurations compare equal, B keeps its own CAN id
   (74, also in its APPCONF) and holds A's motor configuration byte for byte;
-"""
+- the JSON config.copy copies the other way (A's original back to B)."""
 import grp
 import os
 import sys
@@ -116,6 +116,22 @@ def main():
         if int(h.prop(PATH_A, CONTROLLER_IFACE, "Id")) != 12:
             fail("A's CAN id changed")
         log("CopyConfigFrom: B holds A's configuration, keeps id 74")
+
+        # --- JSON config.copy: A's original configuration back, then to B
+        a.RestoreConfig(dbus.ByteArray(mc_orig), dbus.ByteArray(b""), dbus_interface=CONTROLLER_IFACE,
+                        timeout=TIMEOUT)
+        res, err = h.json_call("config.copy", {"from": UUID_A, "to": UUID_B})
+        if err or res != {}:
+            fail("JSON config.copy: %s %s" % (res, err))
+        if backup(b)[0] != mc_orig:
+            fail("JSON config.copy did not copy A's motor configuration to B")
+        res, err = h.json_call("config.copy", {"from": UUID_A, "to": "000000000000000000000000"})
+        if not err or err["data"]["name"] != "NoSuchController":
+            fail("JSON config.copy to an unknown controller: %s %s" % (res, err))
+        res, err = h.json_call("config.copy", {"from": UUID_A, "to": UUID_A})
+        if not err or err["data"]["name"] != "InvalidArgument":
+            fail("JSON config.copy onto itself: %s %s" % (res, err))
+        log("JSON config.copy")
 
         if h.stop_vescd() != 0:
             fail("vescd did not exit 0")

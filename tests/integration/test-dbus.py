@@ -154,6 +154,10 @@ def main():
         if [bytes(x) for x in a.BackupConfig(dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)] != \
                 [bytes(mc), bytes(app)]:
             fail("a refused CopyConfigFrom changed A's configuration")
+        res, err = h.json_call("config.copy", {"from": UUID_A, "to": UUID_B})
+        if not err or err["code"] != 1007 or err["data"]["name"] != "SignatureMismatch" or \
+                "3.58" not in err["data"].get("detail", ""):
+            fail("JSON config.copy across 3.58/5.03: %s %s" % (res, err))
         expect_error("org.freedesktop.DBus.Error.InvalidArgs", a.CopyConfigFrom, PATH_A,
                      dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         expect_error("org.vescd1.Error.NoSuchController", a.CompareConfig,

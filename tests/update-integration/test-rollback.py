@@ -5,6 +5,7 @@ set installed, 6.05 is current and 5.03 previous;
 - D-Bus Manager.RollbackImageSet() makes 5.03 current again and returns
   its id, ListImageSets shows the swapped roles;
 - `vescctl firmware rollback` swaps back (prints the 6.05 id);
+- JSON firmware.rollback swaps once more ({"set": id});
 - as uid 65534 the rollback is refused with PermissionDenied;
 - with a single installed set there is nothing to roll back to: NotFound."""
 import json
@@ -60,12 +61,18 @@ def main():
             fail("vescctl firmware rollback: rc %d %r %r, roles %s" % (p.returncode, p.stdout, p.stderr, roles(h)))
         log("vescctl firmware rollback: %s current again" % s605)
 
+        # --- JSON
+        res, err = h.json_call("firmware.rollback")
+        if err or res != {"set": s503} or roles(h) != (s503, s605):
+            fail("JSON firmware.rollback: %s %s, roles %s" % (res, err, roles(h)))
+        log("JSON firmware.rollback: %s current again" % s503)
+
         # --- not for everyone
         out = h.run_unprivileged(UNPRIVILEGED)
         if out is not None:
             if out != ERROR_PREFIX + "PermissionDenied":
                 fail("unprivileged RollbackImageSet: %r" % out)
-            if roles(h) != (s605, s503):
+            if roles(h) != (s503, s605):
                 fail("a refused rollback changed the sets")
             log("unprivileged RollbackImageSet refused")
 

@@ -6,7 +6,8 @@ version:
   compressed 6.05 image; both end on 6.05 with an intact generation-2
   bootloader in vesc-sim, no mismatch.
 - dual-358 (both 3.58) + the 6.05 set: UpdatePair and Repair are refused
-  up front (NeedsIntermediate) with the "5.03 first" plan; then the 5.03 set
+  up front (NeedsIntermediate) with the "5.03 first" plan, on D-Bus and
+  on the JSON socket (same code, same text in data.detail); then the 5.03 set
   with UpdatePair and SkipCanIdRestore: A's CAN id changes from 10 to its
   5.03 default 12 and it is found again by UUID."""
 import os
@@ -56,6 +57,13 @@ def dual_358(tar605, tar503):
             if not e or e[0] != ERROR_PREFIX + "NeedsIntermediate" or "5.03 first" not in e[1]:
                 fail("%s 3.58 -> 6.05: %s" % (method, e))
             log("%s refused: %s" % (method, e[1]))
+        # the JSON socket carries the same code and the same precise text
+        for method in ("firmware.pair", "firmware.repair"):
+            res, err = h.json_call(method, {"set": s605})
+            if not err or err["code"] != 1018 or err["data"]["name"] != "NeedsIntermediate" or \
+                    "5.03 first" not in err["data"].get("detail", ""):
+                fail("JSON %s 3.58 -> 6.05: %s %s" % (method, res, err))
+            log("JSON %s refused: %s" % (method, err["data"]["detail"]))
         if h.prop(MANAGER_PATH, MANAGER_IFACE, "Jobs"):
             fail("a refused update left a job")
 
