@@ -114,13 +114,19 @@ void fw_version_describe(uint8_t major, uint8_t minor, uint8_t test_build, const
  * @ctl: the controller
  * @img: the image-set entry
  *
- * Compares hardware name, major, minor, test build and firmware name.
+ * Compares hardware name, major, minor, and what that firmware generation
+ * can report of itself: the test build from 5.00, the firmware name from
+ * 6.00 (spec §12.1) — a 5.x image whose set records a name still runs as a
+ * controller that reports none.
  *
  * Return: true if equal.
  */
 bool fw_identity_matches_image(const FwIdentity *ctl, const FwImage *img) {
-        return ctl->major == img->major && ctl->minor == img->minor && ctl->test_build == img->test_build &&
-               strcmp(ctl->hw_name, img->hw_name) == 0 && strcmp(ctl->fw_name, img->fw_name) == 0;
+        if (ctl->major != img->major || ctl->minor != img->minor || strcmp(ctl->hw_name, img->hw_name) != 0)
+                return false;
+        if (img->major >= 5 && ctl->test_build != img->test_build)
+                return false;
+        return img->major < 6 || strcmp(ctl->fw_name, img->fw_name) == 0;
 }
 
 static int plan_refuse(FwSidePlan *p, FwError e, const char *fmt, ...) _printf_(3, 4);

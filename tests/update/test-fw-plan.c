@@ -55,6 +55,25 @@ static void test_identity(void **state) {
         assert_string_equal(id.fw_name, "");
         fw_version_describe(id.major, id.minor, id.test_build, id.fw_name, s);
         assert_string_equal(s, "3.58");
+
+        /* Confirming compares only what the target generation reports of
+         * itself: a 5.x image with a name in its set is confirmed by a
+         * controller that reports none (names exist from 6.00, §12.1). */
+        FwImage img5 = { .major = 5, .minor = 3, .hw_name = "60", .fw_name = "bench" };
+        VescFwVersion v503 = { .major = 5, .minor = 3, .hw_name = "60", .has_test_build = true };
+        fw_identity_from_version(&id, &v503, 74);
+        assert_true(fw_identity_matches_image(&id, &img5));
+        img5.test_build = 1;
+        assert_false(fw_identity_matches_image(&id, &img5));   /* 5.00+ reports its test build */
+
+        FwImage img6 = { .major = 6, .minor = 5, .test_build = 2, .hw_name = "60", .fw_name = "no_hw_limits" };
+        fw_identity_from_version(&id, &v, 12);
+        assert_true(fw_identity_matches_image(&id, &img6));
+        snprintf(img6.fw_name, sizeof img6.fw_name, "other");
+        assert_false(fw_identity_matches_image(&id, &img6));   /* 6.00+ reports its name */
+        snprintf(img6.hw_name, sizeof img6.hw_name, "410");
+        snprintf(img6.fw_name, sizeof img6.fw_name, "no_hw_limits");
+        assert_false(fw_identity_matches_image(&id, &img6));
 }
 
 static uint8_t *stream_of(size_t n, bool compressed, size_t *ret_len) {
