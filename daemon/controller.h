@@ -48,7 +48,12 @@ const char *controller_telemetry_json_name(ControllerTelemetryField f);
 #define CONTROLLER_DIRTY_SIGNATURES  (UINT64_C(1) << 20)
 #define CONTROLLER_DIRTY_BROADCASTS  (UINT64_C(1) << 21)
 #define CONTROLLER_DIRTY_COUNTERS    (UINT64_C(1) << 22)
-#define CONTROLLER_DIRTY_STATE_MASK  (~CONTROLLER_DIRTY_TELEMETRY_MASK & ~CONTROLLER_DIRTY_COUNTERS)
+/* A telemetry reading arrived (status frame or GET_VALUES), changed or not:
+ * per-client watches sample at their own rate from fresh readings, while
+ * the coalesced D-Bus signal only follows changes. */
+#define CONTROLLER_DIRTY_SAMPLE      (UINT64_C(1) << 23)
+#define CONTROLLER_DIRTY_STATE_MASK \
+        (~CONTROLLER_DIRTY_TELEMETRY_MASK & ~CONTROLLER_DIRTY_COUNTERS & ~CONTROLLER_DIRTY_SAMPLE)
 
 typedef struct ControllerCounters {
         uint64_t status_frames;

@@ -317,10 +317,11 @@ static void flush(Daemon *d) {
                         EMIT(d, controller_changed, &ctl->c, m);
                 }
 
-                m = controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_TELEMETRY_MASK);
+                /* watchers get every fresh reading, the D-Bus signal only changes */
+                m = controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_TELEMETRY_MASK | CONTROLLER_DIRTY_SAMPLE);
                 if (m)
                         EMIT(d, telemetry_unthrottled, &ctl->c, m);
-                ctl->telemetry_pending |= m;
+                ctl->telemetry_pending |= m & CONTROLLER_DIRTY_TELEMETRY_MASK;
                 if (ctl->telemetry_pending) {
                         if (now >= ctl->last_telemetry_usec + period) {
                                 uint64_t t = ctl->telemetry_pending;

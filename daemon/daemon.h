@@ -40,7 +40,8 @@ typedef struct DaemonListener {
         void (*controller_changed)(void *userdata, Controller *c, uint64_t mask);
         /* telemetry bits (CONTROLLER_DIRTY_TELEMETRY_MASK), rate-limited */
         void (*telemetry)(void *userdata, Controller *c, uint64_t mask);
-        /* the same, every loop iteration that changed telemetry, not rate-limited:
+        /* every loop iteration that brought a fresh telemetry reading (changed
+         * or not; mask may then hold only CONTROLLER_DIRTY_SAMPLE), not rate-limited:
          * for adapters with per-client rates of their own (the JSON watch), which
          * the daemon-wide limit would otherwise delay by up to its period */
         void (*telemetry_unthrottled)(void *userdata, Controller *c, uint64_t mask);

@@ -66,9 +66,12 @@ static void test_status(void **state) {
         assert_true(d & (1u << TELEMETRY_CURRENT_MOTOR));
         assert_true(d & (1u << TELEMETRY_DUTY_CYCLE));
         assert_false(d & (1u << TELEMETRY_VOLTAGE_IN));
-        /* same values: no telemetry dirt */
+        /* same values: no telemetry dirt, but a fresh sample for watchers */
+        (void) controller_take_dirty(&c, UINT64_MAX);
         assert_int_equal(controller_apply_status(&c, &st, 30 * MS), 0);
         assert_false(controller_take_dirty(&c, CONTROLLER_DIRTY_TELEMETRY_MASK));
+        assert_true(controller_take_dirty(&c, CONTROLLER_DIRTY_SAMPLE));
+        assert_false(CONTROLLER_DIRTY_STATE_MASK & CONTROLLER_DIRTY_SAMPLE);
 
         st = (VescStatus) { .type = CAN_PACKET_STATUS_5, .sender = 74, .s5 = { .tachometer = -600, .v_in = 48.2 } };
         assert_int_equal(controller_apply_status(&c, &st, 40 * MS), 0);
@@ -76,7 +79,9 @@ static void test_status(void **state) {
         assert_true(c.telemetry[TELEMETRY_VOLTAGE_IN] > 48.1 && c.telemetry[TELEMETRY_VOLTAGE_IN] < 48.3);
 
         st = (VescStatus) { .type = CAN_PACKET_STATUS_6, .sender = 74 };
+        (void) controller_take_dirty(&c, UINT64_MAX);
         assert_int_equal(controller_apply_status(&c, &st, 50 * MS), -EOPNOTSUPP);
+        assert_false(controller_take_dirty(&c, CONTROLLER_DIRTY_SAMPLE)); /* nothing modelled */
 }
 
 static void test_values_fault(void **state) {
