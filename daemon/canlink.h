@@ -1,7 +1,9 @@
 /* Control path of a SocketCAN interface through libsocketcan (netlink):
  * bitrate, sample point, restart-ms, manual restart, state.  libsocketcan
- * returns -1 with errno (and prints through a macro it compiles out); this
- * wrapper is the only caller and returns -errno (-EIO when errno is unset).
+ * returns -1 with errno, sometimes without (and prints some refusals and
+ * netlink errors to stderr itself); this wrapper is the only caller and
+ * returns -errno (-EIO when errno is unset), checking first what
+ * libsocketcan would refuse with a message.
  * The calls are blocking netlink round trips: use them at start-up and to
  * recover from bus-off, never per frame.  Needs CAP_NET_ADMIN to change
  * anything (units/vescd.service explains). */
@@ -18,8 +20,12 @@ typedef enum CanLinkState {
         CANLINK_SLEEPING = 5,
 } CanLinkState;
 
+const char *canlink_state_to_string(CanLinkState s);
+
 /* Stop, set bitrate (sample point 0.78 per spec §2.2/§17, falling back to
  * the kernel's default) and restart-ms, start. */
 int canlink_configure(const char *ifname, uint32_t bitrate, uint32_t restart_ms);
+/* Only when the link is in bus-off and restart-ms is 0; -EALREADY / -EBUSY
+ * otherwise. */
 int canlink_restart(const char *ifname);
 int canlink_get_state(const char *ifname, CanLinkState *ret);

@@ -621,8 +621,9 @@ static void next_id_from_history(FwManager *m) {
 
 static int resume_one(FwManager *m, const char *path) {
         _cleanup_(image_set_freep) ImageSet *set = NULL;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ char *err = NULL, *name = NULL;
         const Config *cfg = daemon_config(m->d);
+        const char *base;
         FwJobImages images = {};
         FwJobFile f = {};
         FwJob *j = NULL;
@@ -633,6 +634,32 @@ static int resume_one(FwManager *m, const char *path) {
                 return log_error_errno(r, "Cannot read the job file %s: %m", path);
         if (f.id >= m->next_id)
                 m->next_id = f.id + 1;
+        /* the job writes job-<id>.json: any other name would be resumed
+         * again at the next start besides the file the job keeps */
+        if (asprintf(&name, "job-%u.json", f.id) < 0) {
+                fw_job_file_done(&f);
+                return -ENOMEM;
+        }
+        base = strrchr(path, '/');
+        if (strcmp(base ? base + 1 : path, name) != 0) {
+                fw_job_file_done(&f);
+                return log_error_errno(-EBADMSG, "Job file %s holds job %u, refusing it", path, f.id);
+        }
+        /* The state directory is input too: a copied or hand-edited file must
+         * not give two jobs one number (one object path) or let two jobs
+         * drive the same controller. */
+        if (fw_manager_find_job(m, f.id)) {
+                fw_job_file_done(&f);
+                return log_error_errno(-EEXIST, "Job file %s: job %u is already resumed", path, f.id);
+        }
+        for (size_t i = 0; i < f.n; i++) {
+                FwJob *other = running_job_for(m, f.controllers[i].uuid);
+                if (other) {
+                        fw_job_file_done(&f);
+                        return log_error_errno(-EBUSY, "Job file %s: its controller is already updated by job %u",
+                                               path, fw_job_id(other));
+                }
+        }
         r = image_store_get(m->store, f.set_id, &set, &err);
         if (r < 0) {
                 fw_job_file_done(&f);
@@ -664,8 +691,20 @@ static int resume_one(FwManager *m, const char *path) {
         EMIT(m, job_added, j);
         r = fw_job_resume(j, f.engine, f.started_realtime_usec);
         fw_job_file_done(&f);
-        if (r < 0)
-                return log_error_errno(r, "Job %u cannot resume its snapshot: %m", fw_job_id(j));
+        if (r < 0) {
+                /* A snapshot the engine refuses executed nothing; the job must
+                 * not stay listed as running and hold its controllers busy. */
+                log_error_errno(r, "Job %u cannot resume its snapshot: %m", fw_job_id(j));
+                for (size_t i = 0; i < m->n_jobs; i++)
+                        if (m->jobs[i] == j) {
+                                memmove(m->jobs + i, m->jobs + i + 1, (m->n_jobs - i - 1) * sizeof *m->jobs);
+                                m->n_jobs--;
+                                break;
+                        }
+                EMIT(m, job_removed, j);
+                fw_job_free(j);
+                return r;
+        }
         return 0;
 }
 
@@ -675,31 +714,39 @@ static int resume_one(FwManager *m, const char *path) {
  *
  * A job file that cannot be resumed is renamed to *.failed and reported.
  */
+static int job_file_filter(const struct dirent *de) {
+        size_t l = strlen(de->d_name);
+
+        return strncmp(de->d_name, "job-", 4) == 0 && l >= 6 && strcmp(de->d_name + l - 5, ".json") == 0;
+}
+
 void fw_manager_resume(FwManager *m) {
         _cleanup_free_ char *dir = NULL;
-        DIR *dd;
-        struct dirent *de;
+        struct dirent **des = NULL;
+        int n;
 
         if (m->resumed)
                 return;
         m->resumed = true;
         if (asprintf(&dir, "%s/firmware/jobs", m->state_dir) < 0)
                 return;
-        dd = opendir(dir);
-        if (!dd)
+        /* The names are read in full before anything resumes: a resumed job
+         * rewrites its file at once (a new directory entry), and readdir()
+         * may or may not return an entry added while it runs, which would
+         * resume the same job twice. */
+        n = scandir(dir, &des, job_file_filter, alphasort);
+        if (n < 0)
                 return;
-        while ((de = readdir(dd))) {
+        for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *path = NULL, *bad = NULL;
-                size_t l = strlen(de->d_name);
 
-                if (strncmp(de->d_name, "job-", 4) != 0 || l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
-                        continue;
-                if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
-                        break;
-                if (resume_one(m, path) < 0 && asprintf(&bad, "%s.failed", path) >= 0)
+                if (asprintf(&path, "%s/%s", dir, des[i]->d_name) >= 0 && resume_one(m, path) < 0 &&
+                    asprintf(&bad, "%s.failed", path) >= 0)
                         (void) rename(path, bad);
         }
-        closedir(dd);
+        for (int i = 0; i < n; i++)
+                free(des[i]);
+        free(des);
 }
 
 /**

@@ -759,7 +759,7 @@ int fw_job_file_read(const char *path, FwJobFile *ret) {
         if (json_unpack(o, "{s:i, s:I, s:s, s:s, s:o, s:o, s?o, s?I}", "format", &format, "id", &id, "kind", &kind,
                         "set_id", &set_id, "controllers", &ctls, "engine", &engine, "options", &opts, "started_usec",
                         &started) < 0 ||
-            format != FW_JOB_FILE_FORMAT || id <= 0 || id > UINT32_MAX || !json_is_array(ctls) ||
+            format != FW_JOB_FILE_FORMAT || id <= 0 || id >= UINT32_MAX || !json_is_array(ctls) ||
             json_array_size(ctls) < 1 || json_array_size(ctls) > FW_SIDES_MAX || !image_set_id_is_valid(set_id) ||
             strlen(kind) >= sizeof f.kind) {
                 json_decref(o);

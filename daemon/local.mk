@@ -94,3 +94,14 @@ CLEANFILES += units/vescd.service
 # ------------------------------------------------------------------ docs
 EXTRA_DIST += docs/dbus-api.md docs/errors.md docs/vescd.conf.md
 dist_man_MANS += docs/vescd.8 docs/vescctl.1
+
+# security tests
+# Hostile input at vescd's edges: state files at start-up, file descriptors
+# and paths handed to the image-set installer.
+TESTS += tests/security/test-state-files.py tests/security/test-hostile-fds.py
+dist_noinst_SCRIPTS += tests/security/test-state-files.py tests/security/test-hostile-fds.py
+
+# canlink tests: vescd configuring can0 itself (manage-link) and restarting
+# it after bus-off, inside canvm --can qemu (emulated SJA1000 controllers)
+TESTS += tests/canlink/test-canlink.sh
+dist_noinst_SCRIPTS += tests/canlink/test-canlink.sh tests/canlink/canlink-check.py

@@ -1089,7 +1089,8 @@ bool image_set_is_directory(const ImageSet *s) {
 
 /**
  * image_set_open_fd() - open a set from an fd holding a tar archive
- * @fd: readable fd (a file, pipe or socket); read to EOF, not closed
+ * @fd: readable fd of a regular file (pipes, sockets and devices are refused
+ *      with -EINVAL); read to EOF from its offset, not closed
  * @ret: on success, the set
  * @ret_error: on failure, a message (caller frees); may be NULL
  *
@@ -1097,7 +1098,15 @@ bool image_set_is_directory(const ImageSet *s) {
  */
 int image_set_open_fd(int fd, ImageSet **ret, char **ret_error) {
         _cleanup_free_ uint8_t *buf = NULL;
+        struct stat st;
         size_t n;
+
+        /* The fd comes from a client: a pipe, socket or device could block
+         * the caller's (single-threaded) loop forever or never end. */
+        if (fstat(fd, &st) < 0)
+                return set_error(ret_error, -errno, "archive: %m");
+        if (!S_ISREG(st.st_mode))
+                return set_error(ret_error, -EINVAL, "archive: not a regular file (a pipe, socket, device or directory)");
         int r = read_fd_bounded(fd, IMAGE_SET_ARCHIVE_MAX, &buf, &n);
         if (r == -EFBIG)
                 return set_error(ret_error, r, "archive: larger than %u bytes", IMAGE_SET_ARCHIVE_MAX);
@@ -1115,7 +1124,9 @@ int image_set_open_fd(int fd, ImageSet **ret, char **ret_error) {
  * Return: 0 or -errno.
  */
 int image_set_open_path(const char *path, ImageSet **ret, char **ret_error) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is
+         * refused below); it changes nothing for files and directories */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return set_error(ret_error, -errno, "%s: cannot open: %m", path);
         struct stat st;

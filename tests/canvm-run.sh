@@ -5,12 +5,19 @@
 # one boot per call).  Exits 77 (automake SKIP) with the reason when neither
 # is possible, 1 when canvm times out, else the test's own exit status.
 #
-#   canvm-run.sh [--need TOOL]... [--slowdown N] -- COMMAND [ARG]...
+#   canvm-run.sh [--need TOOL]... [--slowdown N] [--can qemu [--bitrate N]]
+#                -- COMMAND [ARG]...
 #
 # --need TOOL   a program the test needs when it runs in the VM (SKIP without)
 # --slowdown N  in the VM, multiply every bounded wait of the harnesses by N
 #               (VESCD_TEST_SLOWDOWN; an explicit setting wins): emulation is
 #               slow, and no test asserts speed
+# --can qemu    the test needs real CAN controllers (can0, can1: two emulated
+#               SJA1000 on one qemu bus, with bitrate and state via netlink),
+#               not vcan: it always runs inside canvm --can qemu (directly
+#               when already inside such a VM)
+# --bitrate N   with --can qemu: canvm's --bitrate (0 = leave can0/can1 down
+#               and unconfigured; default 500000)
 #
 # Uses top_srcdir and top_builddir (set by the test environment; derived from
 # this script's place otherwise).
@@ -19,27 +26,47 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 slowdown=""
 need=""
+can=vcan
+bitrate=500000
 while [ $# -gt 0 ]; do
         case $1 in
         --need) need="$need $2"; shift 2 ;;
         --slowdown) slowdown=$2; shift 2 ;;
+        --can) can=$2; shift 2 ;;
+        --bitrate) bitrate=$2; shift 2 ;;
         --) shift; break ;;
         *) echo "canvm-run.sh: unknown option $1" >&2; exit 99 ;;
         esac
 done
 
-if [ "${CANVM:-}" = 1 ] || ip link show vcan0 >/dev/null 2>&1; then
-        exec "$@"
-fi
+case $can in
+vcan)
+        if [ "${CANVM:-}" = 1 ] || ip link show vcan0 >/dev/null 2>&1; then
+                exec "$@"
+        fi
+        why="no vcan0 on this machine" ;;
+qemu)
+        if [ "${CANVM:-}" = 1 ]; then
+                case " ${CANVM_CAN_IFACES:-} " in
+                *" can0 "*) exec "$@" ;;
+                esac
+                echo "SKIP: inside canvm without --can qemu (no can0)"
+                exit 77
+        fi
+        why="this test needs emulated CAN controllers (canvm --can qemu)" ;;
+*)
+        echo "canvm-run.sh: --can must be vcan or qemu" >&2
+        exit 99 ;;
+esac
 for tool in $need; do
         if ! command -v "$tool" >/dev/null 2>&1; then
-                echo "SKIP: no vcan0 on this machine, and $tool is not installed for the VM"
+                echo "SKIP: $why, and $tool is not installed for the VM"
                 exit 77
         fi
 done
 canvm="$top_srcdir/../shared/tools/canvm"
 if [ ! -x "$canvm" ]; then
-        echo "SKIP: no vcan0 on this machine and no canvm at $canvm"
+        echo "SKIP: $why and no canvm at $canvm"
         exit 77
 fi
 
@@ -58,7 +85,7 @@ if [ -n "$slowdown" ]; then
         export VESCD_TEST_SLOWDOWN
 fi
 # shellcheck disable=SC2086
-TMPDIR=/tmp "$canvm" --can vcan --timeout 300 $share -- "$@"
+TMPDIR=/tmp "$canvm" --can "$can" --bitrate "$bitrate" --timeout 300 $share -- "$@"
 rc=$?
 case $rc in
         125)

@@ -1,0 +1,17 @@
+#!/bin/sh
+# vescd managing a real CAN link (bitrate, restart-ms, bus-off restart)
+# through libsocketcan: tests/canlink/canlink-check.py inside one canvm
+# --can qemu boot with can0/can1 left unconfigured (vescd configures can0).
+# SKIP when canvm is missing or cannot boot.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+PYTHON3=${PYTHON3:-/usr/bin/python3}
+export top_srcdir top_builddir PYTHON3
+
+if [ ! -x "$top_builddir/sim/vesc-sim" ] || [ ! -x "$top_builddir/daemon/vescd" ]; then
+        echo "SKIP: vesc-sim or vescd not built"
+        exit 77
+fi
+exec /bin/sh "$top_srcdir/tests/canvm-run.sh" --can qemu --bitrate 0 --need ip --slowdown 3 -- \
+        "$PYTHON3" "$top_srcdir/tests/canlink/canlink-check.py"
