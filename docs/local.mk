@@ -1,3 +1,10 @@
 # docs/: each area lists its own documents in its local.mk; this fragment
 # holds the documents that belong to no single area.
 EXTRA_DIST += docs/vbus.md
+# linked from README.md but listed by no area (make distcheck would drop them)
+EXTRA_DIST += docs/protocol.md docs/interop.md
+
+# The documents list what the code has: config keys, JSON methods, errors,
+# D-Bus members, --help options; links resolve; no machine paths.
+TESTS += tests/docs/test-docs-sync.py
+EXTRA_DIST += tests/docs/test-docs-sync.py
