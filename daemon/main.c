@@ -66,11 +66,15 @@ static int build_config(Main *m, bool missing_ok, Config **ret) {
 static void help(void) {
         printf("vescd — daemon for VESC motor controllers on CAN\n\n"
                "Usage: vescd [OPTIONS]\n\n"
-               "  -h --help            show this help\n"
-               "     --version         show the version\n"
-               "  -c --config FILE     configuration file (default " VESCD_DEFAULT_CONFIG_FILE ")\n");
-        for (const ConfigKey *k = config_keys(); k->name; k++)
-                printf("     --%-20s %s\n", k->name, k->help);
+               "  -h --help                  show this help\n"
+               "     --version               show the version\n"
+               "  -c --config FILE           configuration file (default " VESCD_DEFAULT_CONFIG_FILE ")\n");
+        for (const ConfigKey *k = config_keys(); k->name; k++) {
+                char opt[64];
+
+                (void) snprintf(opt, sizeof opt, "%s VALUE", k->name);
+                printf("     --%-22s %s\n", opt, k->help);
+        }
 }
 
 static int parse_argv(Main *m, int argc, char **argv) {

@@ -84,9 +84,9 @@ json_t *render_controller(const Controller *c) {
         if (!o)
                 return NULL;
         if (c->mc_signature)
-                json_object_set_new(o, "motor_config_signature", json_integer(c->mc_signature));
+                json_object_set_new(o, "mcconf_signature", json_integer(c->mc_signature));
         if (c->app_signature)
-                json_object_set_new(o, "app_config_signature", json_integer(c->app_signature));
+                json_object_set_new(o, "appconf_signature", json_integer(c->app_signature));
         json_object_set_new(o, "telemetry", render_telemetry(c, CONTROLLER_DIRTY_TELEMETRY_MASK));
         json_object_set_new(o, "counters",
                             json_pack("{s:I, s:I, s:I, s:I, s:I}",

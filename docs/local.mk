@@ -2,7 +2,7 @@
 # holds the documents that belong to no single area.
 EXTRA_DIST += docs/vbus.md
 # linked from README.md but listed by no area (make distcheck would drop them)
-EXTRA_DIST += docs/protocol.md docs/interop.md
+# docs/protocol.md and docs/interop.md ship with their areas (daemon/proto, tests/independent)
 
 # The documents list what the code has: config keys, JSON methods, errors,
 # D-Bus members, --help options; links resolve; no machine paths.
