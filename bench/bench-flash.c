@@ -30,10 +30,10 @@
  * Prints figures; never judges them. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <linux/can.h>
 #include <poll.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,10 +502,10 @@ static int time_job(BenchJson *j, int bus_fd, const char *label, const char *met
 /* vescd's own update on a new hub with the same preset: the pair (both at once,
  * interleaved), then controller A alone. */
 static int part_b(const Args *a, const uint8_t *img, size_t img_len) {
-        char dir[512] = "", bus[600], json_path[600], addr[1024], rate[32], tar[700], vescd_exe[512];
+        char rate[32], tar[700], vescd_exe[512];
         char scale[32], offline[32];
         char uuids[2][BENCH_UUID_LEN + 1];
-        BenchProc sim = {}, dbus = {}, vescd = {};
+        BenchStack st = {};
         BenchJson j = { .fd = -1 };
         _cleanup_close_ int bus_fd = -1;
         json_t *result = NULL;
@@ -518,16 +518,14 @@ static int part_b(const Args *a, const uint8_t *img, size_t img_len) {
                 printf("bench-flash: part B (vescd pair update, interleaved): not measured: daemon/vescd is not built\n");
                 return 0;
         }
-        r = bench_mkdtemp("bench-flash-b", dir, sizeof dir);
+        r = bench_stack_init(&st, "bench-flash-b");
         if (r < 0)
                 return r;
-        r = build_set(dir, img, img_len, tar, sizeof tar);
+        r = build_set(st.dir, img, img_len, tar, sizeof tar);
         if (r < 0) {
                 why = "cannot build the image set (firmware/vescfw)";
                 goto out;
         }
-        (void) snprintf(bus, sizeof bus, "%s/bus", dir);
-        (void) snprintf(json_path, sizeof json_path, "%s/json.sock", dir);
         (void) snprintf(rate, sizeof rate, "%u", a->bitrate);
         (void) snprintf(scale, sizeof scale, "%g", a->time_scale);
         /* vescd scales its offline timeout but polls a silent controller at
@@ -535,18 +533,10 @@ static int part_b(const Args *a, const uint8_t *img, size_t img_len) {
         (void) snprintf(offline, sizeof offline, "%.0f", 1000.0 / a->time_scale);
         const char *sim_extra[] = { "--bitrate", rate, "--time-scale", scale, NULL };
         const char *vescd_extra[] = { "--time-scale", scale, "--offline-timeout-ms", offline, NULL };
-        r = bench_sim_start(&sim, dir, "dual-old-bootloader", sim_extra);
+        r = bench_stack_start(&st, "dual-old-bootloader", sim_extra, a->time_scale != 1.0 ? vescd_extra : NULL, &why);
         if (r < 0)
                 goto out;
-        r = bench_dbus_start(&dbus, dir, addr, sizeof addr);
-        if (r < 0) {
-                why = "no dbus-daemon";
-                goto out;
-        }
-        r = bench_vescd_start(&vescd, dir, bus, addr, a->time_scale != 1.0 ? vescd_extra : NULL);
-        if (r < 0)
-                goto out;
-        r = bench_json_open(&j, json_path, SETUP_TIMEOUT_MS);
+        r = bench_json_open(&j, st.json_path, SETUP_TIMEOUT_MS);
         if (r < 0) {
                 why = "vescd's JSON socket does not answer";
                 goto out;
@@ -563,7 +553,7 @@ static int part_b(const Args *a, const uint8_t *img, size_t img_len) {
         }
         (void) snprintf(set, sizeof set, "%s", json_string_value(json_object_get(result, "set")) ?: "");
         json_decref(result);
-        bus_fd = bench_unix_connect(bus, SOCK_SEQPACKET);
+        bus_fd = bench_unix_connect(st.bus, SOCK_SEQPACKET);
         if (bus_fd < 0) {
                 r = bus_fd;
                 goto out;
@@ -584,11 +574,7 @@ out:
                 printf("bench-flash: part B (vescd pair update, interleaved): not measured: %s (%s)\n",
                        why ?: "failed", strerror(-r));
         bench_json_close(&j);
-        (void) bench_proc_stop(&vescd, 5000);
-        (void) bench_proc_stop(&dbus, 5000);
-        (void) bench_proc_stop(&sim, 5000);
-        if (dir[0])
-                bench_rmtree(dir);
+        bench_stack_stop(&st);
         return 0;
 }
 
@@ -602,59 +588,24 @@ static void usage(void) {
                "  --time-scale F  part B only: vesc-sim's and vescd's --time-scale (default 1; for smoke tests)\n");
 }
 
-static int parse_args(int argc, char **argv, Args *a) {
-        static const struct option options[] = {
-                { "bitrate", required_argument, NULL, 'b' },
-                { "size", required_argument, NULL, 's' },
-                { "time-scale", required_argument, NULL, 't' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        int c;
-
-        *a = (Args) { .bitrate = 500000, .time_scale = 1.0 };
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'b':
-                        a->bitrate = (uint32_t) strtoul(optarg, NULL, 10);
-                        if (a->bitrate < 10000 || a->bitrate > 1000000)
-                                return -EINVAL;
-                        break;
-                case 's':
-                        a->size = strtoul(optarg, NULL, 10);
-                        if (a->size == 0)
-                                return -EINVAL;
-                        break;
-                case 't':
-                        a->time_scale = strtod(optarg, NULL);
-                        if (!(a->time_scale >= 0.01 && a->time_scale <= 100))
-                                return -EINVAL;
-                        break;
-                case 'h':
-                        usage();
-                        exit(EXIT_SUCCESS);
-                default:
-                        return -EINVAL;
-                }
-        return 0;
-}
-
 int main(int argc, char **argv) {
         _cleanup_free_ uint8_t *img = NULL, *stream = NULL;
-        char dir[512] = "", bus[600], rate[32];
+        char rate[32];
         size_t img_len = 0, len = 0;
         FlashResult ra, rb;
         Flasher fl = { .fd = -1 };
-        BenchProc sim = {};
+        BenchStack st = {};
         BusCount pair;
-        Args a;
+        Args a = { .bitrate = 500000, .time_scale = 1.0 };
+        const BenchOption options[] = {
+                { .name = "bitrate", .type = BENCH_OPT_UNSIGNED, .value = &a.bitrate, .min = 10000, .max = 1000000 },
+                { .name = "size", .type = BENCH_OPT_SIZE, .value = &a.size, .min = 1, .max = (double) SIZE_MAX },
+                { .name = "time-scale", .type = BENCH_OPT_DOUBLE, .value = &a.time_scale, .min = 0.01, .max = 100 },
+        };
         int r, exit_code = EXIT_FAILURE;
 
-        if (parse_args(argc, argv, &a) < 0) {
-                usage();
+        if (bench_main_init(argc, argv, options, ELEMENTSOF(options), usage) < 0)
                 return EXIT_FAILURE;
-        }
-        setvbuf(stdout, NULL, _IOLBF, 0);
 
         img = realistic_image(a.size > 0 ? MIN(a.size, (size_t) CODE_SIZE) : CODE_SIZE, &img_len);
         if (!img)
@@ -667,22 +618,21 @@ int main(int argc, char **argv) {
         if (a.size > 0)
                 len = MIN(len, a.size);
 
-        r = bench_mkdtemp("bench-flash", dir, sizeof dir);
+        r = bench_stack_init(&st, "bench-flash");
         if (r < 0) {
                 fprintf(stderr, "bench-flash: mkdtemp: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
         (void) snprintf(rate, sizeof rate, "%u", a.bitrate);
         const char *extra[] = { "--bitrate", rate, NULL };
-        r = bench_sim_start(&sim, dir, "dual-old-bootloader", extra);
+        r = bench_sim_start(&st.sim, st.dir, "dual-old-bootloader", extra);
         if (r == -ENOENT) {
-                bench_rmtree(dir);
+                bench_stack_stop(&st);
                 bench_skip("bench-flash: sim/vesc-sim is not built");
         }
         if (r < 0)
                 goto out;
-        (void) snprintf(bus, sizeof bus, "%s/bus", dir);
-        fl.fd = bench_unix_connect(bus, SOCK_SEQPACKET);
+        fl.fd = bench_unix_connect(st.bus, SOCK_SEQPACKET);
         if (fl.fd < 0) {
                 r = fl.fd;
                 goto out;
@@ -717,7 +667,7 @@ int main(int argc, char **argv) {
         /* part A's hub goes first: part B needs the CPU and a fresh pair */
         close(fl.fd);
         fl.fd = -1;
-        (void) bench_proc_stop(&sim, 5000);
+        (void) bench_proc_stop(&st.sim, 5000);
         r = part_b(&a, img, img_len);
         if (r < 0)
                 goto out;
@@ -727,8 +677,6 @@ out:
                 fprintf(stderr, "bench-flash: failed: %s\n", strerror(-r));
         if (fl.fd >= 0)
                 close(fl.fd);
-        (void) bench_proc_stop(&sim, 5000);
-        if (dir[0])
-                bench_rmtree(dir);
+        bench_stack_stop(&st);
         return exit_code;
 }

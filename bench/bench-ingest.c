@@ -15,7 +15,7 @@
  *
  * Prints figures; never judges them. */
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <linux/can.h>
 #include <math.h>
 #include <poll.h>
@@ -374,56 +374,24 @@ static void usage(void) {
                "  --frames N    frames counted by callgrind (default 100000)\n");
 }
 
-static int parse_args(int argc, char **argv, Args *a) {
-        static const struct option options[] = {
-                { "seconds", required_argument, NULL, 's' },
-                { "frames", required_argument, NULL, 'n' },
-                { "callgrind-worker", required_argument, NULL, 'w' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        int c;
-
-        *a = (Args) { .seconds = 3.0, .frames = 100000 };
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 's':
-                        a->seconds = strtod(optarg, NULL);
-                        if (!(a->seconds > 0 && a->seconds <= 600))
-                                return -EINVAL;
-                        break;
-                case 'n':
-                        a->frames = strtoul(optarg, NULL, 10);
-                        if (a->frames == 0)
-                                return -EINVAL;
-                        break;
-                case 'w':
-                        a->worker = strtoul(optarg, NULL, 10);
-                        if (a->worker == 0)
-                                return -EINVAL;
-                        break;
-                case 'h':
-                        usage();
-                        exit(EXIT_SUCCESS);
-                default:
-                        return -EINVAL;
-                }
-        return 0;
-}
-
 int main(int argc, char **argv) {
         _cleanup_free_ struct can_frame *frames = NULL;
         CpuFigure bare, ingest;
         unsigned long total;
         double bits = 0, fps;
         unsigned bmin = UINT32_MAX, bmax = 0;
-        Args a;
+        Args a = { .seconds = 3.0, .frames = 100000 };
+        const BenchOption options[] = {
+                { .name = "seconds", .type = BENCH_OPT_DOUBLE, .value = &a.seconds, .min = 0, .max = 600,
+                  .min_exclusive = true },
+                { .name = "frames", .type = BENCH_OPT_ULONG, .value = &a.frames, .min = 1, .max = (double) ULONG_MAX },
+                { .name = "callgrind-worker", .type = BENCH_OPT_ULONG, .value = &a.worker, .min = 1,
+                  .max = (double) ULONG_MAX },
+        };
         int r;
 
-        if (parse_args(argc, argv, &a) < 0) {
-                usage();
+        if (bench_main_init(argc, argv, options, ELEMENTSOF(options), usage) < 0)
                 return EXIT_FAILURE;
-        }
         if (a.worker > 0)
                 return run_worker(a.worker);
 
@@ -440,7 +408,6 @@ int main(int argc, char **argv) {
         }
         bits /= SYNTH_FRAMES;
         fps = 1e6 / bits;
-        setvbuf(stdout, NULL, _IOLBF, 0);
         printf("bench-ingest: STATUS 1-5 frames from 2 controllers: %.1f wire bits mean (%u..%u, stuffing "
                "included) -> %.0f frames/s fill a 1 Mbit/s bus\n",
                bits, bmin, bmax, fps);

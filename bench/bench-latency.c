@@ -15,7 +15,6 @@
  * (DESIGN.md) is p99 under 1 ms on loopback; this prints p50/p99/max and
  * never judges them. */
 #include <errno.h>
-#include <getopt.h>
 #include <linux/can.h>
 #include <poll.h>
 #include <stdio.h>
@@ -174,41 +173,9 @@ static void usage(void) {
                WARMUP);
 }
 
-static int parse_args(int argc, char **argv, Args *a) {
-        static const struct option options[] = {
-                { "rate", required_argument, NULL, 'r' },
-                { "frames", required_argument, NULL, 'n' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        int c;
-
-        *a = (Args) { .rate_hz = 100, .frames = 1000 };
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'r':
-                        a->rate_hz = strtod(optarg, NULL);
-                        if (!(a->rate_hz >= 1 && a->rate_hz <= 1000))
-                                return -EINVAL;
-                        break;
-                case 'n':
-                        a->frames = (unsigned) strtoul(optarg, NULL, 10);
-                        if (a->frames <= WARMUP || a->frames > 1000000)
-                                return -EINVAL;
-                        break;
-                case 'h':
-                        usage();
-                        exit(EXIT_SUCCESS);
-                default:
-                        return -EINVAL;
-                }
-        return 0;
-}
-
 int main(int argc, char **argv) {
-        char dir[512] = "", bus[600], json_path[600], addr[1024];
         char uuids[1][BENCH_UUID_LEN + 1];
-        BenchProc sim = {}, dbus = {}, vescd = {};
+        BenchStack st = {};
         BenchJson j = { .fd = -1 };
         _cleanup_free_ double *lat = NULL;
         _cleanup_close_ int bus_fd = -1;
@@ -216,47 +183,34 @@ int main(int argc, char **argv) {
         unsigned lost = 0;
         int r, exit_code = EXIT_FAILURE;
         const char *skip = NULL;
-        Args a;
+        Args a = { .rate_hz = 100, .frames = 1000 };
+        const BenchOption options[] = {
+                { .name = "rate", .type = BENCH_OPT_DOUBLE, .value = &a.rate_hz, .min = 1, .max = 1000 },
+                { .name = "frames", .type = BENCH_OPT_UNSIGNED, .value = &a.frames, .min = WARMUP + 1,
+                  .max = 1000000 },
+        };
 
-        if (parse_args(argc, argv, &a) < 0) {
-                usage();
+        if (bench_main_init(argc, argv, options, ELEMENTSOF(options), usage) < 0)
                 return EXIT_FAILURE;
-        }
-        setvbuf(stdout, NULL, _IOLBF, 0);
         lat = calloc(a.frames, sizeof *lat);
         if (!lat)
                 return EXIT_FAILURE;
 
-        r = bench_mkdtemp("bench-latency", dir, sizeof dir);
+        r = bench_stack_init(&st, "bench-latency");
         if (r < 0)
                 return EXIT_FAILURE;
-        (void) snprintf(bus, sizeof bus, "%s/bus", dir);
-        (void) snprintf(json_path, sizeof json_path, "%s/json.sock", dir);
-
-        r = bench_sim_start(&sim, dir, "single", NULL);
-        if (r == -ENOENT)
-                skip = "sim/vesc-sim is not built";
-        if (r < 0)
-                goto out;
-        r = bench_dbus_start(&dbus, dir, addr, sizeof addr);
-        if (r == -ENOENT)
-                skip = "no dbus-daemon";
-        if (r < 0)
-                goto out;
         const char *extra[] = { "--telemetry-rate-hz", "1000", "--poll-rate-hz", "0", NULL };
-        r = bench_vescd_start(&vescd, dir, bus, addr, extra);
-        if (r == -ENOENT)
-                skip = "daemon/vescd is not built";
+        r = bench_stack_start(&st, "single", NULL, extra, &skip);
         if (r < 0)
                 goto out;
-        if (access(json_path, F_OK) < 0) {
+        if (access(st.json_path, F_OK) < 0) {
                 /* READY=1 came, so a JSON adapter would be listening by now */
                 skip = "vescd does not serve the JSON socket yet (JSON adapter not wired into vescd)";
                 r = -ENOENT;
                 goto out;
         }
 
-        r = bench_json_open(&j, json_path, SETUP_TIMEOUT_MS);
+        r = bench_json_open(&j, st.json_path, SETUP_TIMEOUT_MS);
         if (r < 0) {
                 fprintf(stderr, "bench-latency: JSON socket: %s\n", strerror(-r));
                 goto out;
@@ -266,7 +220,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "bench-latency: controller A not identified: %s\n", strerror(-r));
                 goto out;
         }
-        bus_fd = bench_unix_connect(bus, SOCK_SEQPACKET);
+        bus_fd = bench_unix_connect(st.bus, SOCK_SEQPACKET);
         if (bus_fd < 0) {
                 r = bus_fd;
                 goto out;
@@ -310,16 +264,8 @@ out:
         if (exit_code != EXIT_SUCCESS && !skip && r < 0)
                 fprintf(stderr, "bench-latency: failed: %s\n", strerror(-r));
         bench_json_close(&j);
-        (void) bench_proc_stop(&vescd, 5000);
-        (void) bench_proc_stop(&dbus, 5000);
-        (void) bench_proc_stop(&sim, 5000);
-        if (dir[0])
-                bench_rmtree(dir);
-        if (skip) {
-                char why[128];
-
-                (void) snprintf(why, sizeof why, "bench-latency: %s", skip);
-                bench_skip(why);
-        }
+        bench_stack_stop(&st);
+        if (skip)
+                bench_skip("bench-latency: %s", skip);
         return exit_code;
 }

@@ -8,7 +8,6 @@
  * from /proc before the clients, and sampled while they watch; VmHWM is the
  * peak.  Budget (DESIGN.md): under 4 MiB.  Printed, never judged. */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,41 +144,10 @@ static void usage(void) {
                "  --seconds S   how long they watch while VmRSS is sampled (default 5)\n");
 }
 
-static int parse_args(int argc, char **argv, Args *a) {
-        static const struct option options[] = {
-                { "clients", required_argument, NULL, 'c' },
-                { "seconds", required_argument, NULL, 's' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        int c;
-
-        *a = (Args) { .clients = 50, .seconds = 5 };
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'c':
-                        a->clients = (unsigned) strtoul(optarg, NULL, 10);
-                        if (a->clients < 1 || a->clients > 500)
-                                return -EINVAL;
-                        break;
-                case 's':
-                        a->seconds = strtod(optarg, NULL);
-                        if (!(a->seconds > 0 && a->seconds <= 600))
-                                return -EINVAL;
-                        break;
-                case 'h':
-                        usage();
-                        exit(EXIT_SUCCESS);
-                default:
-                        return -EINVAL;
-                }
-        return 0;
-}
-
 int main(int argc, char **argv) {
-        char dir[512] = "", bus[600], json_path[600], addr[1024], control[600];
+        char control[600];
         char uuids[2][BENCH_UUID_LEN + 1];
-        BenchProc sim = {}, dbus = {}, vescd = {};
+        BenchStack st = {};
         _cleanup_free_ BenchJson *cl = NULL;
         _cleanup_free_ unsigned *samples = NULL;
         long rss0 = 0, rss = 0, rss_max = 0, hwm;
@@ -190,47 +158,34 @@ int main(int argc, char **argv) {
         size_t found;
         int r, exit_code = EXIT_FAILURE;
         const char *skip = NULL;
-        Args a;
+        Args a = { .clients = 50, .seconds = 5 };
+        const BenchOption options[] = {
+                { .name = "clients", .type = BENCH_OPT_UNSIGNED, .value = &a.clients, .min = 1, .max = 500 },
+                { .name = "seconds", .type = BENCH_OPT_DOUBLE, .value = &a.seconds, .min = 0, .max = 600,
+                  .min_exclusive = true },
+        };
 
-        if (parse_args(argc, argv, &a) < 0) {
-                usage();
+        if (bench_main_init(argc, argv, options, ELEMENTSOF(options), usage) < 0)
                 return EXIT_FAILURE;
-        }
-        setvbuf(stdout, NULL, _IOLBF, 0);
         /* client 0 does the setup; 1..clients watch */
         cl = calloc(a.clients + 1, sizeof *cl);
         samples = calloc(a.clients + 1, sizeof *samples);
         if (!cl || !samples)
                 return EXIT_FAILURE;
 
-        r = bench_mkdtemp("bench-rss", dir, sizeof dir);
+        r = bench_stack_init(&st, "bench-rss");
         if (r < 0)
                 return EXIT_FAILURE;
-        (void) snprintf(bus, sizeof bus, "%s/bus", dir);
-        (void) snprintf(json_path, sizeof json_path, "%s/json.sock", dir);
-
-        (void) snprintf(control, sizeof control, "%s/control", dir);
+        (void) snprintf(control, sizeof control, "%s/control", st.dir);
         const char *sim_extra[] = { "--control", control, NULL };
-        r = bench_sim_start(&sim, dir, "dual-ok", sim_extra);
-        if (r == -ENOENT)
-                skip = "sim/vesc-sim is not built";
-        if (r < 0)
-                goto out;
-        r = bench_dbus_start(&dbus, dir, addr, sizeof addr);
-        if (r == -ENOENT)
-                skip = "no dbus-daemon";
-        if (r < 0)
-                goto out;
         /* vescd's default cap (32 JSON clients) is below the budget's 50 */
         char max_clients[16];
         (void) snprintf(max_clients, sizeof max_clients, "%u", a.clients + 1);
         const char *extra[] = { "--max-clients", max_clients, NULL };
-        r = bench_vescd_start(&vescd, dir, bus, addr, extra);
-        if (r == -ENOENT)
-                skip = "daemon/vescd is not built";
+        r = bench_stack_start(&st, "dual-ok", sim_extra, extra, &skip);
         if (r < 0)
                 goto out;
-        if (access(json_path, F_OK) < 0) {
+        if (access(st.json_path, F_OK) < 0) {
                 /* READY=1 came, so a JSON adapter would be listening by now.
                  * Still worth a figure: the daemon with the pair and no client. */
                 printf("bench-rss: vescd does not serve the JSON socket yet: measuring with 0 clients\n");
@@ -238,7 +193,7 @@ int main(int argc, char **argv) {
         }
 
         if (a.clients > 0)
-                r = bench_json_open(&cl[0], json_path, SETUP_TIMEOUT_MS);
+                r = bench_json_open(&cl[0], st.json_path, SETUP_TIMEOUT_MS);
         opened = r < 0 || a.clients == 0 ? 0 : 1;
         if (r >= 0 && a.clients > 0)
                 r = bench_json_wait_controllers(&cl[0], 2, SETUP_TIMEOUT_MS, uuids, &found);
@@ -246,7 +201,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "bench-rss: the pair was not identified: %s\n", strerror(-r));
                 goto out;
         }
-        rss0 = bench_proc_status_kib(vescd.pid, "VmRSS");
+        rss0 = bench_proc_status_kib(st.vescd.pid, "VmRSS");
 
         /* A pair at rest broadcasts the same values over and over, and vescd only
          * passes on changes: ride, so that every watch really carries telemetry. */
@@ -257,7 +212,7 @@ int main(int argc, char **argv) {
         }
 
         for (unsigned i = 1; i <= a.clients; i++) {
-                r = bench_json_open(&cl[i], json_path, SETUP_TIMEOUT_MS);
+                r = bench_json_open(&cl[i], st.json_path, SETUP_TIMEOUT_MS);
                 if (r < 0) {
                         /* vescd caps its clients; measure with those it took, and say so */
                         printf("bench-rss: vescd refused client %u of %u (%s): measuring with %u clients\n", i,
@@ -281,11 +236,11 @@ int main(int argc, char **argv) {
                 r = pump_clients(cl + 1, a.clients, samples + 1, SAMPLE_MS);
                 if (r < 0)
                         goto out;
-                rss = bench_proc_status_kib(vescd.pid, "VmRSS");
+                rss = bench_proc_status_kib(st.vescd.pid, "VmRSS");
                 rss_max = MAX(rss_max, rss);
         }
-        hwm = bench_proc_status_kib(vescd.pid, "VmHWM");
-        have_split = rss_split(vescd.pid, &split) >= 0;
+        hwm = bench_proc_status_kib(st.vescd.pid, "VmHWM");
+        have_split = rss_split(st.vescd.pid, &split) >= 0;
         for (unsigned i = 1; i <= a.clients; i++)
                 if (samples[i] == 0)
                         starved++;
@@ -312,16 +267,8 @@ out:
                 fprintf(stderr, "bench-rss: failed: %s\n", strerror(-r));
         for (unsigned i = 0; i < opened; i++)
                 bench_json_close(&cl[i]);
-        (void) bench_proc_stop(&vescd, 5000);
-        (void) bench_proc_stop(&dbus, 5000);
-        (void) bench_proc_stop(&sim, 5000);
-        if (dir[0])
-                bench_rmtree(dir);
-        if (skip) {
-                char why[128];
-
-                (void) snprintf(why, sizeof why, "bench-rss: %s", skip);
-                bench_skip(why);
-        }
+        bench_stack_stop(&st);
+        if (skip)
+                bench_skip("bench-rss: %s", skip);
         return exit_code;
 }

@@ -2,9 +2,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <linux/can.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +175,21 @@ static int remaining_ms(uint64_t deadline) {
         return now >= deadline ? 0 : (int) ((deadline - now + 999) / 1000);
 }
 
+/* Wait until fd is readable or the deadline (bench_now_usec() time) has
+ * passed.  Returns 0, -ETIMEDOUT or -errno. */
+static int wait_readable(int fd, uint64_t deadline) {
+        for (;;) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                int r = poll(&pfd, 1, remaining_ms(deadline));
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                return r == 0 ? -ETIMEDOUT : 0;
+        }
+}
+
 /**
  * bench_proc_wait_line() - wait for a line of the child's output
  * @p: a process started with capture
@@ -207,16 +224,11 @@ int bench_proc_wait_line(BenchProc *p, const char *needle, int timeout_ms, char 
                 if (p->line_len >= sizeof p->line - 1)
                         p->line_len = 0; /* an overlong line cannot be the one we want */
 
-                struct pollfd pfd = { .fd = p->out_fd, .events = POLLIN };
-                int r = poll(&pfd, 1, remaining_ms(deadline));
+                int r = wait_readable(p->out_fd, deadline);
                 ssize_t k;
 
-                if (r < 0 && errno == EINTR)
-                        continue;
                 if (r < 0)
-                        return -errno;
-                if (r == 0)
-                        return -ETIMEDOUT;
+                        return r;
                 k = read(p->out_fd, p->line + p->line_len, sizeof p->line - 1 - p->line_len);
                 if (k < 0 && errno == EINTR)
                         continue;
@@ -260,6 +272,14 @@ int bench_proc_stop(BenchProc *p, int timeout_ms) {
         return r < 0 ? -errno : status;
 }
 
+/* Append the NULL-terminated extra (may be NULL) to the n arguments in
+ * argv (size entries), as far as they fit, and terminate argv. */
+static void append_extra(const char **argv, size_t n, size_t size, const char *const *extra) {
+        for (size_t i = 0; extra && extra[i] && n < size - 1; i++)
+                argv[n++] = extra[i];
+        argv[n] = NULL;
+}
+
 /**
  * bench_sim_start() - start vesc-sim on a new vbus hub in dir
  * @p: receives the process
@@ -284,9 +304,7 @@ int bench_sim_start(BenchProc *p, const char *dir, const char *board, const char
         argv[n++] = bus;
         argv[n++] = "--board";
         argv[n++] = board;
-        for (size_t i = 0; extra && extra[i] && n < ELEMENTSOF(argv) - 1; i++)
-                argv[n++] = extra[i];
-        argv[n] = NULL;
+        append_extra(argv, n, ELEMENTSOF(argv), extra);
 
         r = bench_proc_spawn(p, argv, NULL, /* capture= */ true);
         if (r < 0)
@@ -356,6 +374,25 @@ int bench_dbus_start(BenchProc *p, const char *dir, char *addr, size_t addr_size
         return 0;
 }
 
+/* A Unix socket of the given type bound (do_bind) or connected to path.
+ * Returns the fd (close-on-exec, blocking), or -errno. */
+static int unix_socket(const char *path, int type, bool do_bind) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        r = do_bind ? bind(fd, (struct sockaddr *) &sa, sizeof sa) : connect(fd, (struct sockaddr *) &sa, sizeof sa);
+        if (r < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
 /**
  * bench_notify_open() - a socket for sd_notify() messages
  * @path: where to bind it
@@ -363,21 +400,7 @@ int bench_dbus_start(BenchProc *p, const char *dir, char *addr, size_t addr_size
  * Returns: the fd, or -errno.
  */
 int bench_notify_open(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
-
-        if (strlen(path) >= sizeof sa.sun_path)
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
+        return unix_socket(path, SOCK_DGRAM, /* do_bind= */ true);
 }
 
 /**
@@ -393,13 +416,9 @@ int bench_notify_wait(int fd, const char *needle, int timeout_ms) {
         char buf[4096];
 
         for (;;) {
-                struct pollfd pfd = { .fd = fd, .events = POLLIN };
-                int r = poll(&pfd, 1, remaining_ms(deadline));
                 ssize_t k;
 
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0)
+                if (wait_readable(fd, deadline) < 0)
                         return -ETIMEDOUT;
                 k = recv(fd, buf, sizeof buf - 1, 0);
                 if (k < 0)
@@ -462,9 +481,7 @@ int bench_vescd_start(BenchProc *p, const char *dir, const char *bus_path, const
         argv[n++] = state;
         argv[n++] = "--json-socket";
         argv[n++] = json;
-        for (size_t i = 0; extra && extra[i] && n < ELEMENTSOF(argv) - 1; i++)
-                argv[n++] = extra[i];
-        argv[n] = NULL;
+        append_extra(argv, n, ELEMENTSOF(argv), extra);
 
         const char *env[] = { env_notify, NULL };
         r = bench_proc_spawn(p, argv, env, /* capture= */ false);
@@ -487,21 +504,7 @@ int bench_vescd_start(BenchProc *p, const char *dir, const char *bus_path, const
  * Returns: the fd (close-on-exec, blocking), or -errno.
  */
 int bench_unix_connect(const char *path, int type) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
-
-        if (strlen(path) >= sizeof sa.sun_path)
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
+        return unix_socket(path, type, /* do_bind= */ false);
 }
 
 /**
@@ -535,16 +538,11 @@ int bench_vbus_recv(int fd, struct can_frame *f, int timeout_ms) {
         uint64_t deadline = bench_now_usec() + (uint64_t) timeout_ms * 1000u;
 
         for (;;) {
-                struct pollfd pfd = { .fd = fd, .events = POLLIN };
-                int r = poll(&pfd, 1, remaining_ms(deadline));
+                int r = wait_readable(fd, deadline);
                 ssize_t k;
 
-                if (r < 0 && errno == EINTR)
-                        continue;
                 if (r < 0)
-                        return -errno;
-                if (r == 0)
-                        return -ETIMEDOUT;
+                        return r;
                 k = recv(fd, f, sizeof *f, MSG_DONTWAIT);
                 if (k < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
@@ -609,16 +607,11 @@ ssize_t bench_line_read(BenchLineReader *r, char *line, size_t size, int timeout
                 if (n >= 0)
                         return n;
 
-                struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-                int k = poll(&pfd, 1, remaining_ms(deadline));
+                int k = wait_readable(r->fd, deadline);
                 ssize_t got;
 
-                if (k < 0 && errno == EINTR)
-                        continue;
                 if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -ETIMEDOUT;
+                        return k;
                 got = recv(r->fd, r->buf + r->len, sizeof r->buf - r->len, MSG_DONTWAIT);
                 if (got < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
@@ -703,10 +696,147 @@ double bench_quantile(double *v, size_t n, double q) {
 
 /**
  * bench_skip() - exit with the automake SKIP code
- * @why: reason, printed on stderr and stdout (so `make bench` shows it)
+ * @fmt: printf format of the reason, printed on stdout (so `make bench`
+ *       shows it)
  */
-_Noreturn void bench_skip(const char *why) {
-        printf("SKIP: %s\n", why);
+_Noreturn void bench_skip(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("SKIP: ", stdout);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
         fflush(stdout);
         exit(BENCH_EXIT_SKIP);
+}
+
+/* Store optarg into o->value; -EINVAL outside o's range. */
+static int option_store(const BenchOption *o, const char *arg) {
+        double v;
+
+        /* Converted to the field's type first, so the range applies to what
+         * is stored. */
+        switch (o->type) {
+        case BENCH_OPT_UNSIGNED:
+                v = *(unsigned *) o->value = (unsigned) strtoul(arg, NULL, 10);
+                break;
+        case BENCH_OPT_ULONG:
+                v = (double) (*(unsigned long *) o->value = strtoul(arg, NULL, 10));
+                break;
+        case BENCH_OPT_SIZE:
+                v = (double) (*(size_t *) o->value = (size_t) strtoull(arg, NULL, 10));
+                break;
+        case BENCH_OPT_DOUBLE:
+                v = *(double *) o->value = strtod(arg, NULL);
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (!((o->min_exclusive ? v > o->min : v >= o->min) && v <= o->max))
+                return -EINVAL;
+        return 0;
+}
+
+/**
+ * bench_main_init() - parse a benchmark's command line
+ * @argc: from main()
+ * @argv: from main()
+ * @opts: its options (besides --help)
+ * @n_opts: their number (at most 15)
+ * @usage: prints the usage text
+ *
+ * Returns: 0, or -EINVAL after printing the usage.  Exits on --help.
+ */
+int bench_main_init(int argc, char **argv, const BenchOption *opts, size_t n_opts, void (*usage)(void)) {
+        struct option longopts[16 + 1] = {};
+        size_t n = 0;
+        int c, r = 0;
+
+        if (n_opts >= ELEMENTSOF(longopts) - 1)
+                return -E2BIG;
+        for (size_t i = 0; i < n_opts; i++)
+                longopts[n++] = (struct option) { opts[i].name, required_argument, NULL, 0x100 + (int) i };
+        longopts[n++] = (struct option) { "help", no_argument, NULL, 'h' };
+
+        while (r >= 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                if (c == 'h') {
+                        usage();
+                        exit(EXIT_SUCCESS);
+                }
+                if (c < 0x100 || c >= 0x100 + (int) n_opts)
+                        r = -EINVAL;
+                else
+                        r = option_store(&opts[c - 0x100], optarg);
+        }
+        if (r < 0) {
+                usage();
+                return r;
+        }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        return 0;
+}
+
+/**
+ * bench_stack_init() - the directory of a benchmark's processes
+ * @s: the stack (zeroed before)
+ * @prefix: of the directory's name
+ *
+ * Returns: 0 or -errno.
+ */
+int bench_stack_init(BenchStack *s, const char *prefix) {
+        int r;
+
+        s->sim.out_fd = s->dbus.out_fd = s->vescd.out_fd = -1;
+        r = bench_mkdtemp(prefix, s->dir, sizeof s->dir);
+        if (r < 0) {
+                s->dir[0] = '\0';
+                return r;
+        }
+        (void) snprintf(s->bus, sizeof s->bus, "%s/bus", s->dir);
+        (void) snprintf(s->json_path, sizeof s->json_path, "%s/json.sock", s->dir);
+        return 0;
+}
+
+/**
+ * bench_stack_start() - start vesc-sim, a private dbus-daemon and vescd
+ * @s: from bench_stack_init()
+ * @board: vesc-sim's preset
+ * @sim_extra: further vesc-sim arguments (NULL-terminated), or NULL
+ * @vescd_extra: further vescd arguments (NULL-terminated), or NULL
+ * @ret_skip: set on -ENOENT to what is missing, else left alone
+ *
+ * Returns: 0, or what the first start that failed returned.
+ */
+int bench_stack_start(BenchStack *s, const char *board, const char *const *sim_extra,
+                      const char *const *vescd_extra, const char **ret_skip) {
+        int r;
+
+        r = bench_sim_start(&s->sim, s->dir, board, sim_extra);
+        if (r == -ENOENT)
+                *ret_skip = "sim/vesc-sim is not built";
+        if (r < 0)
+                return r;
+        r = bench_dbus_start(&s->dbus, s->dir, s->addr, sizeof s->addr);
+        if (r == -ENOENT)
+                *ret_skip = "no dbus-daemon";
+        if (r < 0)
+                return r;
+        r = bench_vescd_start(&s->vescd, s->dir, s->bus, s->addr, vescd_extra);
+        if (r == -ENOENT)
+                *ret_skip = "daemon/vescd is not built";
+        return r;
+}
+
+/**
+ * bench_stack_stop() - stop the processes and remove the directory
+ * @s: the stack (what was never started is passed over)
+ */
+void bench_stack_stop(BenchStack *s) {
+        (void) bench_proc_stop(&s->vescd, 5000);
+        (void) bench_proc_stop(&s->dbus, 5000);
+        (void) bench_proc_stop(&s->sim, 5000);
+        if (s->dir[0])
+                bench_rmtree(s->dir);
+        s->dir[0] = '\0';
 }

@@ -95,5 +95,47 @@ long bench_proc_status_kib(pid_t pid, const char *key);
 /* The q-quantile (0..1, nearest rank) of n values; sorts v in place. */
 double bench_quantile(double *v, size_t n, double q);
 
-/* Skip with a reason on stderr. */
-_Noreturn void bench_skip(const char *why);
+/* Skip with a reason (printf format) on stdout. */
+_Noreturn void bench_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One "--name VALUE" option of a benchmark: parsed into *value, refused
+ * outside [min, max] ((min, max] with min_exclusive). */
+typedef enum BenchOptionType {
+        BENCH_OPT_UNSIGNED, /* unsigned (also uint32_t) */
+        BENCH_OPT_ULONG,    /* unsigned long */
+        BENCH_OPT_SIZE,     /* size_t */
+        BENCH_OPT_DOUBLE,   /* double */
+} BenchOptionType;
+
+typedef struct BenchOption {
+        const char *name;
+        BenchOptionType type;
+        void *value;
+        double min, max;
+        bool min_exclusive;
+} BenchOption;
+
+/* The start of a benchmark's main(): parse the options (values keep their
+ * defaults unless given; --help prints usage and exits), then make stdout
+ * line-buffered.  -EINVAL after printing usage for a bad command line. */
+int bench_main_init(int argc, char **argv, const BenchOption *opts, size_t n_opts, void (*usage)(void));
+
+/* The usual setup of a benchmark of vescd: a temporary directory, vesc-sim
+ * on a vbus hub in it, a private dbus-daemon and vescd. */
+typedef struct BenchStack {
+        char dir[512];       /* "" until bench_stack_init() made it */
+        char bus[600];       /* DIR/bus, the vbus hub */
+        char json_path[600]; /* DIR/json.sock, vescd's JSON socket */
+        char addr[1024];     /* the private D-Bus address */
+        BenchProc sim, dbus, vescd;
+} BenchStack;
+
+/* Make the directory (prefix as for bench_mkdtemp()) and the paths in it. */
+int bench_stack_init(BenchStack *s, const char *prefix);
+/* Start vesc-sim (board, sim_extra), dbus-daemon and vescd (vescd_extra),
+ * stopping at the first failure.  On -ENOENT (a program not built or not
+ * installed), *ret_skip says which, for a SKIP. */
+int bench_stack_start(BenchStack *s, const char *board, const char *const *sim_extra,
+                      const char *const *vescd_extra, const char **ret_skip);
+/* Stop what runs (vescd first) and remove the directory. */
+void bench_stack_stop(BenchStack *s);

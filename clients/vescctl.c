@@ -542,27 +542,42 @@ static int resolve_set(sd_bus *bus, const char *name, char **ret_id) {
         return r;
 }
 
+/* A Manager method that lists things as a JSON array: printed as it is
+ * with --json (returns 0); else the line saying the list is empty, if it
+ * is, and the array in *ret for the caller's table (returns 1). */
+static int call_list(sd_bus *bus, const char *method, const char *none, json_t **ret) {
+        json_t *list = NULL;
+        int r;
+
+        r = call_json(bus, method, &list);
+        if (r < 0)
+                return r;
+        if (arg_json) {
+                print_json(list);
+                json_decref(list);
+                return 0;
+        }
+        if (json_array_size(list) == 0)
+                printf("%s\n", none);
+        *ret = list;
+        return 1;
+}
+
 static int cmd_sets(sd_bus *bus) {
         json_t *sets = NULL, *s, *hw;
         size_t i, k;
         int r;
 
-        r = call_json(bus, "ListImageSets", &sets);
-        if (r < 0)
+        r = call_list(bus, "ListImageSets", "No image sets installed.", &sets);
+        if (r <= 0)
                 return r;
-        if (arg_json)
-                print_json(sets);
-        else {
-                if (json_array_size(sets) == 0)
-                        printf("No image sets installed.\n");
-                json_array_foreach(sets, i, s) {
-                        printf("%s  %-20s %-8s signature %-9s%s%s  hw", jstr(s, "id"), jstr(s, "name"), jstr(s, "version"),
-                               jstr(s, "signature"), json_is_true(json_object_get(s, "current")) ? "  current" : "",
-                               json_is_true(json_object_get(s, "previous")) ? "  previous" : "");
-                        json_array_foreach(json_object_get(s, "hardware"), k, hw)
-                                printf(" %s", jstr(hw, "hw_name"));
-                        printf("\n");
-                }
+        json_array_foreach(sets, i, s) {
+                printf("%s  %-20s %-8s signature %-9s%s%s  hw", jstr(s, "id"), jstr(s, "name"), jstr(s, "version"),
+                       jstr(s, "signature"), json_is_true(json_object_get(s, "current")) ? "  current" : "",
+                       json_is_true(json_object_get(s, "previous")) ? "  previous" : "");
+                json_array_foreach(json_object_get(s, "hardware"), k, hw)
+                        printf(" %s", jstr(hw, "hw_name"));
+                printf("\n");
         }
         json_decref(sets);
         return 0;
@@ -799,20 +814,13 @@ static int cmd_history(sd_bus *bus) {
         size_t i;
         int r;
 
-        r = call_json(bus, "GetHistory", &h);
-        if (r < 0)
+        r = call_list(bus, "GetHistory", "No firmware jobs yet.", &h);
+        if (r <= 0)
                 return r;
-        if (arg_json)
-                print_json(h);
-        else {
-                if (json_array_size(h) == 0)
-                        printf("No firmware jobs yet.\n");
-                json_array_foreach(h, i, e) {
-                        json_t *err = json_object_get(e, "error");
-                        printf("%s  job %lld  %-6s set %s  %s%s%s\n", jstr(e, "ended"), jint(e, "id"), jstr(e, "kind"),
-                               jstr(e, "image_set"), jstr(e, "state"), jstr(err, "code")[0] ? " " : "",
-                               jstr(err, "code"));
-                }
+        json_array_foreach(h, i, e) {
+                json_t *err = json_object_get(e, "error");
+                printf("%s  job %lld  %-6s set %s  %s%s%s\n", jstr(e, "ended"), jint(e, "id"), jstr(e, "kind"),
+                       jstr(e, "image_set"), jstr(e, "state"), jstr(err, "code")[0] ? " " : "", jstr(err, "code"));
         }
         json_decref(h);
         return 0;

@@ -3,6 +3,7 @@
  * so the object set follows the model without per-object registration. */
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,9 +166,14 @@ static void pending_free(PendingCall *p) {
         free(p);
 }
 
-static void pending_fail(PendingCall *p, int error) {
+/* The start of every completion: on error, answers with it, drops the
+ * pending call and returns true. */
+static bool pending_failed(PendingCall *p, int error) {
+        if (error >= 0)
+                return false;
         (void) bus_reply_errno(p->m, error, NULL);
         pending_free(p);
+        return true;
 }
 
 /* Sends a reply built from p->m (r: the result of building it), or the
@@ -197,10 +203,8 @@ static void values_done(void *userdata, int error, const VescValues *v) {
         json_t *o;
         int r;
 
-        if (error < 0) {
-                pending_fail(p, error);
+        if (pending_failed(p, error))
                 return;
-        }
         o = render_values(v);
         r = o ? sd_bus_message_new_method_return(p->m, &reply) : -ENOMEM;
         if (r >= 0)
@@ -209,25 +213,11 @@ static void values_done(void *userdata, int error, const VescValues *v) {
         pending_send(p, reply, r);
 }
 
-static int method_get_values(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        PendingCall *p;
-        int r;
-        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
-
-        r = pending_new(b, m, &p);
-        if (r < 0)
-                return r;
-        return pending_started(p, op_get_values(bus_daemon(b), c, values_done, p), error);
-}
-
 static void plain_done(void *userdata, int error) {
         PendingCall *p = userdata;
 
-        if (error < 0) {
-                pending_fail(p, error);
+        if (pending_failed(p, error))
                 return;
-        }
         (void) sd_bus_reply_method_return(p->m, NULL);
         pending_free(p);
 }
@@ -350,31 +340,14 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         return pending_started(p, op_set_limits(bus_daemon(b), c, &l, plain_done, p), error);
 }
 
-static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        PendingCall *p;
-        int r;
-        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
-
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
-        r = pending_new(b, m, &p);
-        if (r < 0)
-                return r;
-        return pending_started(p, op_reboot(bus_daemon(b), c, plain_done, p), error);
-}
-
 static void backup_done(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
                         size_t app_len) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         PendingCall *p = userdata;
         int r;
 
-        if (error < 0) {
-                pending_fail(p, error);
+        if (pending_failed(p, error))
                 return;
-        }
         r = sd_bus_message_new_method_return(p->m, &reply);
         if (r >= 0)
                 r = sd_bus_message_append_array(reply, 'y', mc, mc_len);
@@ -383,16 +356,51 @@ static void backup_done(void *userdata, int error, const uint8_t *mc, size_t mc_
         pending_send(p, reply, r);
 }
 
-static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
+/* The methods whose only argument is the controller of their path (a
+ * reboot: admin only). */
+typedef enum SimpleOp {
+        SIMPLE_GET_VALUES,
+        SIMPLE_REBOOT,
+        SIMPLE_BACKUP_CONFIG,
+} SimpleOp;
+
+static int method_simple(sd_bus_message *m, Bus *b, sd_bus_error *error, SimpleOp op) {
         PendingCall *p;
         int r;
         GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
 
+        if (op == SIMPLE_REBOOT) {
+                r = bus_check_admin(b, m, error);
+                if (r < 0)
+                        return r;
+        }
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        return pending_started(p, op_backup_config(bus_daemon(b), c, backup_done, p), error);
+        switch (op) {
+        case SIMPLE_GET_VALUES:
+                r = op_get_values(bus_daemon(b), c, values_done, p);
+                break;
+        case SIMPLE_REBOOT:
+                r = op_reboot(bus_daemon(b), c, plain_done, p);
+                break;
+        case SIMPLE_BACKUP_CONFIG:
+                r = op_backup_config(bus_daemon(b), c, backup_done, p);
+                break;
+        }
+        return pending_started(p, r, error);
+}
+
+static int method_get_values(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_simple(m, userdata, error, SIMPLE_GET_VALUES);
+}
+
+static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_simple(m, userdata, error, SIMPLE_REBOOT);
+}
+
+static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_simple(m, userdata, error, SIMPLE_BACKUP_CONFIG);
 }
 
 static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -427,10 +435,8 @@ static void compare_done(void *userdata, int error, char **differences) {
         PendingCall *p = userdata;
         int r;
 
-        if (error < 0) {
-                pending_fail(p, error);
+        if (pending_failed(p, error))
                 return;
-        }
         r = sd_bus_message_new_method_return(p->m, &reply);
         if (r >= 0)
                 r = sd_bus_message_append_strv(reply, differences);

@@ -337,7 +337,10 @@ int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJ
         return start_job(m, "update", set_id, &c, &id, 1, &images, o, ret, ret_error);
 }
 
-static int board_pair(FwManager *m, Controller *ret[static 2], char **ret_error) {
+/* The pair on the bus: both controllers, their identities and the set's
+ * images for both (see prepare_job()). */
+static int prepare_pair_job(FwManager *m, const char *set_id, Controller *ret[static 2], FwIdentity ids[static 2],
+                            FwJobImages *images, char **ret_error) {
         Controller *const *cs;
         size_t n = daemon_controllers(m->d, &cs);
 
@@ -347,7 +350,7 @@ static int board_pair(FwManager *m, Controller *ret[static 2], char **ret_error)
         }
         ret[0] = cs[0];
         ret[1] = cs[1];
-        return 0;
+        return prepare_job(m, ret, 2, set_id, ids, images, ret_error);
 }
 
 /**
@@ -366,10 +369,7 @@ int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions 
         FwIdentity ids[2];
         int r;
 
-        r = board_pair(m, cs, ret_error);
-        if (r < 0)
-                return r;
-        r = prepare_job(m, cs, 2, set_id, ids, &images, ret_error);
+        r = prepare_pair_job(m, set_id, cs, ids, &images, ret_error);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < 2; i++) {
@@ -405,10 +405,7 @@ int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, F
         size_t n = 0;
         int r;
 
-        r = board_pair(m, cs, ret_error);
-        if (r < 0)
-                return r;
-        r = prepare_job(m, cs, 2, set_id, ids, &images, ret_error);
+        r = prepare_pair_job(m, set_id, cs, ids, &images, ret_error);
         if (r < 0)
                 return r;
         imgs[0] = &images.img[0];

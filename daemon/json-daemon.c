@@ -276,6 +276,20 @@ static int find(JsonGlue *g, json_t *params, const char *key, Controller **ret) 
         return 0;
 }
 
+/* The two controllers of a compare or a copy. */
+static int find_two(JsonGlue *g, json_t *params, const char *key_a, const char *key_b, Controller **ret_a,
+                    Controller **ret_b) {
+        int r = find(g, params, key_a, ret_a);
+
+        return r < 0 ? r : find(g, params, key_b, ret_b);
+}
+
+/* What glue_call() returns for an operation it started: 1 (the reply
+ * comes through call), or the start's error. */
+static int started(int r) {
+        return r < 0 ? r : 1;
+}
+
 static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall *call, json_t **ret) {
         JsonGlue *g = userdata;
         Controller *c, *other;
@@ -291,8 +305,7 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                 r = find(g, params, "uuid", &c);
                 if (r < 0)
                         return r;
-                r = op_reboot(g->daemon, c, done_empty, call);
-                return r < 0 ? r : 1;
+                return started(op_reboot(g->daemon, c, done_empty, call));
 
         case JSON_METHOD_LIMITS_SET:
                 r = find(g, params, "uuid", &c);
@@ -301,15 +314,13 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                 r = limits_from_params(params, &limits);
                 if (r < 0)
                         return r;
-                r = op_set_limits(g->daemon, c, &limits, done_empty, call);
-                return r < 0 ? r : 1;
+                return started(op_set_limits(g->daemon, c, &limits, done_empty, call));
 
         case JSON_METHOD_CONFIG_BACKUP:
                 r = find(g, params, "uuid", &c);
                 if (r < 0)
                         return r;
-                r = op_backup_config(g->daemon, c, done_backup, call);
-                return r < 0 ? r : 1;
+                return started(op_backup_config(g->daemon, c, done_backup, call));
 
         case JSON_METHOD_CONFIG_RESTORE: {
                 _cleanup_free_ uint8_t *mc = NULL, *app = NULL;
@@ -328,36 +339,26 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                 if (mc_len == 0 && app_len == 0)
                         return -EINVAL;
                 /* the operation copies what it keeps before returning */
-                r = op_restore_config(g->daemon, c, mc, mc_len, app, app_len, done_empty, call);
-                return r < 0 ? r : 1;
+                return started(op_restore_config(g->daemon, c, mc, mc_len, app, app_len, done_empty, call));
         }
 
         case JSON_METHOD_CONFIG_COMPARE:
-                r = find(g, params, "uuid", &c);
+                r = find_two(g, params, "uuid", "other", &c, &other);
                 if (r < 0)
                         return r;
-                r = find(g, params, "other", &other);
-                if (r < 0)
-                        return r;
-                r = op_compare_config(g->daemon, c, other, done_compare, call);
-                return r < 0 ? r : 1;
+                return started(op_compare_config(g->daemon, c, other, done_compare, call));
 
         case JSON_METHOD_CONFIG_COPY:
-                r = find(g, params, "from", &c);
+                r = find_two(g, params, "from", "to", &c, &other);
                 if (r < 0)
                         return r;
-                r = find(g, params, "to", &other);
-                if (r < 0)
-                        return r;
-                r = op_copy_config(g->daemon, c, other, done_copy, call);
-                return r < 0 ? r : 1;
+                return started(op_copy_config(g->daemon, c, other, done_copy, call));
 
         case JSON_METHOD_CONTROLLER_GET_VALUES:
                 r = find(g, params, "uuid", &c);
                 if (r < 0)
                         return r;
-                r = op_get_values(g->daemon, c, done_values, call);
-                return r < 0 ? r : 1;
+                return started(op_get_values(g->daemon, c, done_values, call));
 
         case JSON_METHOD_CONTROLLERS_SCAN:
                 r = daemon_scan(g->daemon);
