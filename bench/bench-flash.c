@@ -46,9 +46,9 @@
 #include "canbits.h"
 #include "fwimage.h"
 #include "macro.h"
-#include "vesc-buffer.h"
-#include "vesc-can.h"
-#include "vesc-comm.h"
+#include "proto/vesc-buffer.h"
+#include "proto/vesc-can.h"
+#include "proto/vesc-comm.h"
 
 #define OWN_ID 253
 #define ID_A 12

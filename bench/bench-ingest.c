@@ -30,9 +30,9 @@
 
 #include "bench-util.h"
 #include "canbits.h"
-#include "controller.h"
+#include "core/controller.h"
 #include "macro.h"
-#include "vesc-can.h"
+#include "proto/vesc-can.h"
 
 #define SYNTH_FRAMES 1000u       /* distinct frames, replayed round robin */
 #define N_CONTROLLERS 2

@@ -27,7 +27,7 @@
 #include "bench-json.h"
 #include "bench-util.h"
 #include "macro.h"
-#include "vesc-can.h"
+#include "proto/vesc-can.h"
 
 #define ID_A 12
 #define OWN_ID 200               /* this member's PING reply address */

@@ -19,7 +19,7 @@ bench_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/bench
 
 # (1) telemetry ingest: links the pure controller model from daemon/.
 bench_bench_ingest_SOURCES = bench/bench-ingest.c $(bench_util_sources) \
-	daemon/controller.h daemon/controller.c
+	daemon/core/controller.h daemon/core/controller.c
 bench_bench_ingest_CPPFLAGS = $(bench_cppflags)
 bench_bench_ingest_LDADD = common/libvesc.a -lm
 

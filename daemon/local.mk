@@ -1,26 +1,26 @@
 # daemon: vescd and its unit/integration tests, D-Bus and systemd files.
-# (daemon/proto/, daemon/update.mk and daemon/json.mk have their own
+# (daemon/proto/, daemon/update/local.mk and daemon/json/local.mk have their own
 # fragments; they add to daemon_vescd_SOURCES/LDADD with +=.)
 
 sbin_PROGRAMS += daemon/vescd
 daemon_vescd_SOURCES = \
 	daemon/main.c \
-	daemon/daemon.h daemon/daemon-private.h daemon/daemon.c \
-	daemon/operations.h daemon/operations.c \
-	daemon/controller.h daemon/controller.c \
-	daemon/board.h daemon/board.c \
-	daemon/request.h daemon/request.c \
-	daemon/transport.h daemon/transport.c \
-	daemon/transport-vbus.c daemon/transport-socketcan.c \
-	daemon/canlink.h daemon/canlink.c \
-	daemon/config.h daemon/config.c \
-	daemon/log.h daemon/log.c \
-	daemon/errors.h daemon/errors.c \
-	daemon/render.h daemon/render.c \
-	daemon/bus.h daemon/bus.c daemon/bus-manager.c daemon/bus-controller.c \
-	daemon/fw-job.h daemon/fw-job.c \
-	daemon/firmware-ops.h daemon/firmware-ops.c \
-	daemon/bus-job.c
+	daemon/core/daemon.h daemon/core/daemon-private.h daemon/core/daemon.c \
+	daemon/core/operations.h daemon/core/operations.c \
+	daemon/core/controller.h daemon/core/controller.c \
+	daemon/core/board.h daemon/core/board.c \
+	daemon/core/request.h daemon/core/request.c \
+	daemon/core/transport.h daemon/core/transport.c \
+	daemon/transport/transport-vbus.c daemon/transport/transport-socketcan.c \
+	daemon/transport/canlink.h daemon/transport/canlink.c \
+	daemon/core/config.h daemon/core/config.c \
+	daemon/core/log.h daemon/core/log.c \
+	daemon/core/errors.h daemon/core/errors.c \
+	daemon/core/render.h daemon/core/render.c \
+	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
+	daemon/update/fw-job.h daemon/update/fw-job.c \
+	daemon/update/firmware-ops.h daemon/update/firmware-ops.c \
+	daemon/dbus/bus-job.c
 daemon_vescd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SOCKETCAN_CFLAGS) \
 	$(SODIUM_CFLAGS)
 # vescd uses only libevent's core (loop, buffers, bufferevents, listeners), not
@@ -36,29 +36,29 @@ check_PROGRAMS += tests/daemon/test-controller tests/daemon/test-board tests/dae
 TESTS += tests/daemon/test-controller tests/daemon/test-board tests/daemon/test-request \
 	tests/daemon/test-config tests/daemon/test-errors
 
-tests_daemon_test_controller_SOURCES = tests/daemon/test-controller.c daemon/controller.h daemon/controller.c
+tests_daemon_test_controller_SOURCES = tests/daemon/test-controller.c daemon/core/controller.h daemon/core/controller.c
 tests_daemon_test_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_controller_CFLAGS = $(TEST_CFLAGS)
 tests_daemon_test_controller_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 
-tests_daemon_test_board_SOURCES = tests/daemon/test-board.c daemon/board.h daemon/board.c \
-	daemon/controller.h daemon/controller.c
+tests_daemon_test_board_SOURCES = tests/daemon/test-board.c daemon/core/board.h daemon/core/board.c \
+	daemon/core/controller.h daemon/core/controller.c
 tests_daemon_test_board_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_board_CFLAGS = $(TEST_CFLAGS)
 tests_daemon_test_board_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 
-tests_daemon_test_request_SOURCES = tests/daemon/test-request.c daemon/request.h daemon/request.c
+tests_daemon_test_request_SOURCES = tests/daemon/test-request.c daemon/core/request.h daemon/core/request.c
 tests_daemon_test_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_request_CFLAGS = $(TEST_CFLAGS)
 tests_daemon_test_request_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 
-tests_daemon_test_config_SOURCES = tests/daemon/test-config.c daemon/config.h daemon/config.c \
-	daemon/log.h daemon/log.c
+tests_daemon_test_config_SOURCES = tests/daemon/test-config.c daemon/core/config.h daemon/core/config.c \
+	daemon/core/log.h daemon/core/log.c
 tests_daemon_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_config_CFLAGS = $(TEST_CFLAGS) $(SYSTEMD_CFLAGS)
 tests_daemon_test_config_LDADD = $(TEST_LIBS) $(SYSTEMD_LIBS)
 
-tests_daemon_test_errors_SOURCES = tests/daemon/test-errors.c daemon/errors.h daemon/errors.c
+tests_daemon_test_errors_SOURCES = tests/daemon/test-errors.c daemon/core/errors.h daemon/core/errors.c
 tests_daemon_test_errors_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_errors_CFLAGS = $(TEST_CFLAGS)
 tests_daemon_test_errors_LDADD = $(TEST_LIBS)

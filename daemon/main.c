@@ -9,11 +9,11 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus.h"
-#include "config.h"
-#include "daemon.h"
-#include "json-server.h"
-#include "log.h"
+#include "dbus/bus.h"
+#include "core/config.h"
+#include "core/daemon.h"
+#include "json/json-server.h"
+#include "core/log.h"
 #include "macro.h"
 
 typedef struct Main {

@@ -32,8 +32,8 @@
 #include "vctl-flash.h"
 #include "vctl-rx.h"
 #include "vctl.h"
-#include "vesc-buffer.h"
-#include "vesc-can.h"
+#include "proto/vesc-buffer.h"
+#include "proto/vesc-can.h"
 #include "wire.h"
 
 /* Firmware timings at time scale 1 (µs). */

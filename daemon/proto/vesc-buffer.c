@@ -16,8 +16,8 @@
 
 #include "crc.h"
 #include "macro.h"
-#include "vesc-buffer.h"
-#include "vesc-can.h"
+#include "proto/vesc-buffer.h"
+#include "proto/vesc-can.h"
 #include "wire.h"
 
 /* FILL frames carry offsets 0..255 in one byte; the firmware's sender stops

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vesc-can.h" /* frame ids, VESC_ID_BROADCAST */
+#include "proto/vesc-can.h" /* frame ids, VESC_ID_BROADCAST */
 
 #define VESC_BUFFER_MAX 512          /* RX_BUFFER_SIZE = PACKET_MAX_PL_LEN */
 #define VESC_SHORT_MAX 6             /* payloads up to this size go in one SHORT frame */

@@ -13,7 +13,7 @@
 
 #include "crc.h"
 #include "macro.h"
-#include "vesc-can.h"
+#include "proto/vesc-can.h"
 #include "wire.h"
 
 static const char *const can_packet_names[_CAN_PACKET_MAX] = {

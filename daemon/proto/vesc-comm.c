@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "macro.h"
-#include "vesc-comm.h"
+#include "proto/vesc-comm.h"
 #include "wire.h"
 
 #define FW_VER(major, minor) ((unsigned) (major) * 100 + (unsigned) (minor))

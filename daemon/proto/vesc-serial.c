@@ -13,7 +13,7 @@
 
 #include "crc.h"
 #include "macro.h"
-#include "vesc-serial.h"
+#include "proto/vesc-serial.h"
 #include "wire.h"
 
 #define START_SHORT 0x02

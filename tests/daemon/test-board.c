@@ -1,4 +1,4 @@
-/* Unit tests of the board view (daemon/board.c): table of pairs and the
+/* Unit tests of the board view (daemon/core/board.c): table of pairs and the
  * exact mismatch lines and actions. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "board.h"
+#include "core/board.h"
 
 static const uint8_t uuid_a[12] = { 0x3c, 0x00, 0x29, 0x00, 0x0d, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x34 };
 static const uint8_t uuid_b[12] = { 0x2f, 0x00, 0x2b, 0x00, 0x14, 0x51, 0x36, 0x33, 0x36, 0x33, 0x35, 0x31 };

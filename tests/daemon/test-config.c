@@ -1,4 +1,4 @@
-/* Unit tests of the configuration parser (daemon/config.c): defaults,
+/* Unit tests of the configuration parser (daemon/core/config.c): defaults,
  * file syntax, ranges, reload compatibility. */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-/* daemon/config.h, not the build's autoconf config.h */
-#include "../../daemon/config.h"
-#include "log.h"
+/* daemon/core/config.h, not the build's autoconf config.h */
+#include "core/config.h"
+#include "core/log.h"
 
 static char *write_tmp(const char *text) {
         const char *dir = getenv("TMPDIR");

@@ -1,4 +1,4 @@
-/* Unit tests of the controller model (daemon/controller.c): identity from
+/* Unit tests of the controller model (daemon/core/controller.c): identity from
  * COMM_FW_VERSION, status frames, GET_VALUES, liveness with time as an
  * argument, dirty bits. */
 #include <errno.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "controller.h"
-#include "vesc-can.h"
+#include "core/controller.h"
+#include "proto/vesc-can.h"
 
 #define MS 1000ULL
 

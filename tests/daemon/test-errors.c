@@ -1,4 +1,4 @@
-/* Unit tests of the error table (daemon/errors.c): stable names and
+/* Unit tests of the error table (daemon/core/errors.c): stable names and
  * numbers, unique codes, errno folding. */
 #include <errno.h>
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "errors.h"
+#include "core/errors.h"
 
 static void test_stable(void **state) {
         assert_string_equal(vescd_error_from_errno(-EPERM)->bus_name, "org.vescd1.Error.PermissionDenied");

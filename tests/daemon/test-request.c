@@ -1,4 +1,4 @@
-/* Unit tests of the request engine (daemon/request.c): the one-long-reply
+/* Unit tests of the request engine (daemon/core/request.c): the one-long-reply
  * rule, concurrent short requests and PINGs, reply matching by replier +
  * command byte, timeouts, retries, cancel, fire-and-forget.  Frames go to
  * a capture array; replies are built with the codec's segmenter exactly
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "request.h"
-#include "vesc-can.h"
-#include "vesc-comm.h"
+#include "core/request.h"
+#include "proto/vesc-can.h"
+#include "proto/vesc-comm.h"
 
 #define OWN 253
 #define MS 1000ULL

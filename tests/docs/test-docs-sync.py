@@ -4,12 +4,12 @@
 # Pure text checks of the source tree (plus the --help of the built
 # programs when they are there), so that a key, method, error or option
 # added to the code cannot silently miss its document:
-#   - every configuration key of daemon/config.c is a row of
+#   - every configuration key of daemon/core/config.c is a row of
 #     docs/vescd.conf.md with the same default and range, and vice versa;
 #     every key in units/vescd.conf (also commented out) exists;
-#   - every JSON method of daemon/json-proto.c is a row of docs/api-map.md
+#   - every JSON method of daemon/json/json-proto.c is a row of docs/api-map.md
 #     with the same "privileged" flag, and vice versa;
-#   - every error of daemon/errors.h is a row of docs/errors.md (name, code,
+#   - every error of daemon/core/errors.h is a row of docs/errors.md (name, code,
 #     errno) and of the error table of docs/json-protocol.md;
 #   - every method, property and signal of dbus/*.xml is named in
 #     docs/dbus-api.md or docs/firmware-update-api.md;
@@ -55,21 +55,21 @@ def man_text(rel):
 
 # ----------------------------------------------------------- configuration
 def check_config():
-    code = read("daemon/config.c")
+    code = read("daemon/core/config.c")
     keys = {}
     for name, help_text in re.findall(r'\{\s*"([a-z-]+)",\s*"((?:[^"\\]|\\.)*(?:"\s*[A-Z_]+\s*"(?:[^"\\]|\\.)*)*)"\s*\}', code):
         keys[name] = help_text
     if len(keys) < 10:
-        fail("daemon/config.c: could not read the configuration key table (%d keys)" % len(keys))
+        fail("daemon/core/config.c: could not read the configuration key table (%d keys)" % len(keys))
         return
     doc = {}
     for cells in table_rows(read("docs/vescd.conf.md")):
         if len(cells) >= 5 and re.fullmatch(r"`[a-z-]+`", cells[0]):
             doc[unquote(cells[0])] = cells
     for k in sorted(set(keys) - set(doc)):
-        fail("docs/vescd.conf.md: key '%s' of daemon/config.c is missing" % k)
+        fail("docs/vescd.conf.md: key '%s' of daemon/core/config.c is missing" % k)
     for k in sorted(set(doc) - set(keys)):
-        fail("docs/vescd.conf.md: key '%s' is not in daemon/config.c" % k)
+        fail("docs/vescd.conf.md: key '%s' is not in daemon/core/config.c" % k)
     for k in sorted(set(keys) & set(doc)):
         h = keys[k]
         default_cell, range_cell = unquote(doc[k][1]), doc[k][2]
@@ -90,10 +90,10 @@ def check_config():
 
 # ------------------------------------------------------------ JSON methods
 def check_json_methods():
-    code = read("daemon/json-proto.c")
+    code = read("daemon/json/json-proto.c")
     table = re.search(r"json_methods\[[^]]*\]\s*=\s*\{(.*?)\n\};", code, re.S)
     if not table:
-        fail("daemon/json-proto.c: could not find the json_methods table")
+        fail("daemon/json/json-proto.c: could not find the json_methods table")
         return
     methods = dict(re.findall(r'\{\s*"([a-z_.]+)",\s*(true|false)', table.group(1)))
     doc_text = read("docs/api-map.md")
@@ -108,7 +108,7 @@ def check_json_methods():
     for name in sorted(set(methods) - set(doc)):
         fail("docs/api-map.md: JSON method '%s' is missing" % name)
     for name in sorted(set(doc) - set(methods)):
-        fail("docs/api-map.md: '%s' is not a method of daemon/json-proto.c" % name)
+        fail("docs/api-map.md: '%s' is not a method of daemon/json/json-proto.c" % name)
     for name in sorted(set(methods) & set(doc)):
         want = "yes" if methods[name] == "true" else "no"
         if doc[name] != want:
@@ -121,9 +121,9 @@ def check_json_methods():
 
 # ------------------------------------------------------------------ errors
 def check_errors():
-    errors = re.findall(r"X\((\w+),\s*(E\w+),\s*(\d+),", read("daemon/errors.h"))
+    errors = re.findall(r"X\((\w+),\s*(E\w+),\s*(\d+),", read("daemon/core/errors.h"))
     if len(errors) < 10:
-        fail("daemon/errors.h: could not read VESCD_ERRORS()")
+        fail("daemon/core/errors.h: could not read VESCD_ERRORS()")
         return
     doc = {}
     for cells in table_rows(read("docs/errors.md")):
@@ -146,7 +146,7 @@ def check_errors():
         if proto.get(name) != code:
             fail("docs/json-protocol.md: error '%s' should have code %s (has %s)" % (name, code, proto.get(name)))
     for name in sorted(set(doc) - names):
-        fail("docs/errors.md: '%s' is not in daemon/errors.h" % name)
+        fail("docs/errors.md: '%s' is not in daemon/core/errors.h" % name)
 
 
 # ------------------------------------------------------------------- D-Bus

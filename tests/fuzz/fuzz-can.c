@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "vesc-can.h"
+#include "proto/vesc-can.h"
 #include "wire.h"
 
 static void check_status(const struct can_frame *f) {

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "vesc-comm.h"
+#include "proto/vesc-comm.h"
 
 #define BUF 1024
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "json-proto.h"
+#include "json/json-proto.h"
 #include "macro.h"
 
 static void check_line(const json_t *msg) {

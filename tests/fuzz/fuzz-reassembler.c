@@ -18,8 +18,8 @@
 
 #include "crc.h"
 #include "fuzz.h"
-#include "vesc-buffer.h"
-#include "vesc-can.h"
+#include "proto/vesc-buffer.h"
+#include "proto/vesc-can.h"
 #include "wire.h"
 
 #define DEST 0xFD

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "vesc-serial.h"
+#include "proto/vesc-serial.h"
 
 static void check_payload(const uint8_t *p, size_t len) {
         uint8_t frame[VESC_SERIAL_MAX_FRAME];

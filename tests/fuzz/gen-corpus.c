@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 
 #include "crc.h"
-#include "vesc-buffer.h"
-#include "vesc-can.h"
-#include "vesc-comm.h"
-#include "vesc-serial.h"
+#include "proto/vesc-buffer.h"
+#include "proto/vesc-can.h"
+#include "proto/vesc-comm.h"
+#include "proto/vesc-serial.h"
 #include "wire.h"
 
 typedef struct Gen {

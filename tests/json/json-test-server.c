@@ -22,7 +22,7 @@
 
 #include <event2/event.h>
 
-#include "json-server.h"
+#include "json/json-server.h"
 #include "macro.h"
 
 #define UUID_A "3c0029000d51393236353934"

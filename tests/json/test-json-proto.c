@@ -1,4 +1,4 @@
-/* Unit tests for daemon/json-proto.c: every method's parameter table, every JSON-RPC
+/* Unit tests for daemon/json/json-proto.c: every method's parameter table, every JSON-RPC
  * error the parser can return, and the encoders.  Table-driven: one row per request
  * line and the outcome it must have. */
 
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "json-proto.h"
+#include "json/json-proto.h"
 #include "macro.h"
 
 #define UUID_A "3c0029000d51393236353934"

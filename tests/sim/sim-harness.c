@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "sim-harness.h"
-#include "vesc-can.h"
+#include "proto/vesc-can.h"
 
 #define READY_TIMEOUT_MS 15000
 #define STOP_TIMEOUT_MS 10000

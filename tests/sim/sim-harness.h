@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vesc-buffer.h"
+#include "proto/vesc-buffer.h"
 
 #define HARNESS_OWN_ID 253
 

@@ -13,8 +13,8 @@
 #include "canbits.h"
 #include "crc.h"
 #include "sim-harness.h"
-#include "vesc-can.h"
-#include "vesc-comm.h"
+#include "proto/vesc-can.h"
+#include "proto/vesc-comm.h"
 #include "wire.h"
 
 #define T_MS 2000

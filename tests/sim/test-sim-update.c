@@ -23,8 +23,8 @@
 
 #include "fwimage.h"
 #include "sim-harness.h"
-#include "vesc-can.h"
-#include "vesc-comm.h"
+#include "proto/vesc-can.h"
+#include "proto/vesc-comm.h"
 #include "wire.h"
 
 #define T_MS 3000

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "macro.h"
-#include "vesc-buffer.h"
+#include "proto/vesc-buffer.h"
 #include "test-util.h"
 
 #define EID(type, addr) (CAN_EFF_FLAG | ((canid_t) (type) << 8) | (canid_t) (addr))

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "macro.h"
-#include "vesc-can.h"
+#include "proto/vesc-can.h"
 #include "test-util.h"
 
 /* EFF flag | (type << 8) | addr, spelled out so a wrong vesc_can_id() cannot

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include "macro.h"
-#include "vesc-serial.h"
+#include "proto/vesc-serial.h"
 #include "test-util.h"
 
 static uint8_t P[1024];

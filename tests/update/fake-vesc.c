@@ -8,7 +8,7 @@
 #include "crc.h"
 #include "fake-vesc.h"
 #include "fwimage.h"
-#include "vesc-comm.h"
+#include "proto/vesc-comm.h"
 #include "wire.h"
 
 #define SECTOR VESC_BOOTLOADER_SECTOR

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fw-update.h"
+#include "update/fw-update.h"
 
 typedef struct FakeReply {
         bool any;

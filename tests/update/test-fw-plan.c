@@ -8,9 +8,9 @@
 #include <cmocka.h>
 
 #include "crc.h"
-#include "fw-plan.h"
-#include "fw-progress.h"
-#include "fw-update.h"
+#include "update/fw-plan.h"
+#include "update/fw-progress.h"
+#include "update/fw-update.h"
 #include "fwimage.h"
 #include "wire.h"
 

@@ -13,7 +13,7 @@
 
 #include "crc.h"
 #include "fake-vesc.h"
-#include "fw-update.h"
+#include "update/fw-update.h"
 #include "fwimage.h"
 #include "wire.h"
 

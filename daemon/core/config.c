@@ -1,0 +1,344 @@
+/* Configuration parsing and validation.  See config.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "macro.h"
+
+static const ConfigKey keys[] = {
+        { "transport", "vbus:PATH or socketcan:IFACE (default socketcan:can0)" },
+        { "bus-address", "D-Bus address to use instead of the system bus" },
+        { "state-dir", "state directory (default " LOCALSTATEDIR "/lib/vescd)" },
+        { "json-socket", "JSON socket path (default " RUNSTATEDIR "/vescd/vescd.sock)" },
+        { "tcp-listen", "read-only JSON listener ADDR:PORT on loopback, empty = off (default off)" },
+        { "max-clients", "JSON socket clients at once, 1..1024 (default 32)" },
+        { "admin-group", "group allowed to change controllers (default vescd)" },
+        { "can-id", "vescd's own CAN id, 0..254 (default 253)" },
+        { "time-scale", "multiply every protocol timeout (default 1; tests)" },
+        { "log-level", "err, warning, notice, info or debug (default info)" },
+        { "telemetry-rate-hz", "Telemetry signal rate, 0.1..1000 (default 10)" },
+        { "poll-rate-hz", "GET_VALUES poll rate for silent controllers, 0..100 (default 5)" },
+        { "offline-timeout-ms", "silence after which a controller is offline (default 1000)" },
+        { "scan-on-start", "PING-scan ids 0..254 at start (default yes)" },
+        { "manage-link", "socketcan: set bitrate and restart-ms through netlink (default no)" },
+        { "bitrate", "socketcan bitrate with manage-link (default 500000)" },
+        { "restart-ms", "socketcan bus-off auto restart with manage-link (default 100)" },
+        { "trusted-keys", "trust file of Ed25519 keys for image sets (default none)" },
+        { "require-signed", "accept only image sets signed by a trusted key (default no)" },
+        { "min-voltage", "lowest input voltage at which an update may start, V (default 10)" },
+        { "max-voltage", "highest input voltage at which an update may start, V (default 60)" },
+        {}
+};
+
+/**
+ * config_keys() - the table of configuration keys
+ *
+ * Returns: a static array terminated by an entry with name NULL.
+ */
+const ConfigKey *config_keys(void) {
+        return keys;
+}
+
+static int set_str(char **p, const char *v) {
+        char *s = strdup(v);
+        if (!s)
+                return -ENOMEM;
+        free(*p);
+        *p = s;
+        return 0;
+}
+
+/**
+ * config_init_defaults() - fill a Config with the built-in defaults
+ * @c: storage to initialise
+ *
+ * Returns: 0, or -ENOMEM (then @c is empty but safe to config_done()).
+ */
+int config_init_defaults(Config *c) {
+        *c = (Config) {
+                .can_id = 253,
+                .time_scale = 1.0,
+                .log_level = LOG_INFO,
+                .telemetry_rate_hz = 10.0,
+                .max_clients = 32,
+                .poll_rate_hz = 5.0,
+                .offline_timeout_ms = 1000,
+                .scan_on_start = true,
+                .bitrate = 500000,
+                .restart_ms = 100,
+        };
+        if (set_str(&c->transport, "socketcan:can0") < 0 ||
+            set_str(&c->state_dir, LOCALSTATEDIR "/lib/vescd") < 0 ||
+            set_str(&c->json_socket, RUNSTATEDIR "/vescd/vescd.sock") < 0 ||
+            set_str(&c->admin_group, "vescd") < 0) {
+                config_done(c);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/**
+ * config_done() - free the contents of a Config (idempotent)
+ * @c: the config
+ */
+void config_done(Config *c) {
+        free(c->transport);
+        free(c->bus_address);
+        free(c->state_dir);
+        free(c->json_socket);
+        free(c->tcp_listen);
+        free(c->admin_group);
+        free(c->trusted_keys);
+        c->trusted_keys = NULL;
+        c->transport = c->bus_address = c->state_dir = c->json_socket = c->tcp_listen = c->admin_group = NULL;
+}
+
+/**
+ * config_free() - free a heap-allocated Config
+ * @c: the config or NULL
+ *
+ * Returns: NULL.
+ */
+Config *config_free(Config *c) {
+        if (c) {
+                config_done(c);
+                free(c);
+        }
+        return NULL;
+}
+
+static int parse_double(const char *v, double min, double max, double *ret) {
+        char *end;
+        double d;
+
+        errno = 0;
+        d = strtod(v, &end);
+        if (errno || end == v || *end || !isfinite(d) || d < min || d > max)
+                return -EINVAL;
+        *ret = d;
+        return 0;
+}
+
+static int parse_unsigned(const char *v, unsigned long min, unsigned long max, unsigned *ret) {
+        char *end;
+        unsigned long u;
+
+        if (!isdigit((unsigned char) v[0]))
+                return -EINVAL;
+        errno = 0;
+        u = strtoul(v, &end, 10);
+        if (errno || *end || u < min || u > max)
+                return -EINVAL;
+        *ret = (unsigned) u;
+        return 0;
+}
+
+static int parse_bool(const char *v, bool *ret) {
+        static const char *const yes[] = { "1", "yes", "true", "on" }, *const no[] = { "0", "no", "false", "off" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(v, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(v, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+static bool transport_valid(const char *v) {
+        if (strncmp(v, "vbus:", 5) == 0)
+                return v[5] != 0;
+        if (strncmp(v, "socketcan:", 10) == 0)
+                return v[10] != 0 && strlen(v + 10) < 16 && !strchr(v + 10, '/');
+        return false;
+}
+
+/**
+ * config_set() - set one key from its text value
+ * @c: the config
+ * @key: key name as in the file ("can-id")
+ * @value: the value text
+ *
+ * Returns: 0, -ENOENT for an unknown key, -EINVAL for a bad value or
+ * range, -ENOMEM.
+ */
+int config_set(Config *c, const char *key, const char *value) {
+        if (strcmp(key, "transport") == 0) {
+                if (!transport_valid(value))
+                        return -EINVAL;
+                return set_str(&c->transport, value);
+        }
+        if (strcmp(key, "bus-address") == 0) {
+                if (!*value) {
+                        free(c->bus_address);
+                        c->bus_address = NULL;
+                        return 0;
+                }
+                return set_str(&c->bus_address, value);
+        }
+        if (strcmp(key, "state-dir") == 0)
+                return *value == '/' ? set_str(&c->state_dir, value) : -EINVAL;
+        if (strcmp(key, "json-socket") == 0)
+                return *value == '/' ? set_str(&c->json_socket, value) : -EINVAL;
+        if (strcmp(key, "tcp-listen") == 0) {
+                free(c->tcp_listen);
+                c->tcp_listen = NULL;
+                return *value ? set_str(&c->tcp_listen, value) : 0;
+        }
+        if (strcmp(key, "max-clients") == 0)
+                return parse_unsigned(value, 1, 1024, &c->max_clients);
+        if (strcmp(key, "admin-group") == 0)
+                return *value ? set_str(&c->admin_group, value) : -EINVAL;
+        if (strcmp(key, "can-id") == 0)
+                /* 255 is broadcast (spec §8.4) */
+                return parse_unsigned(value, 0, 254, &c->can_id);
+        if (strcmp(key, "time-scale") == 0)
+                return parse_double(value, 0.01, 100.0, &c->time_scale);
+        if (strcmp(key, "log-level") == 0) {
+                int l = log_level_from_string(value);
+                if (l < 0)
+                        return l;
+                c->log_level = l;
+                return 0;
+        }
+        if (strcmp(key, "telemetry-rate-hz") == 0)
+                return parse_double(value, 0.1, 1000.0, &c->telemetry_rate_hz);
+        if (strcmp(key, "poll-rate-hz") == 0)
+                return parse_double(value, 0.0, 100.0, &c->poll_rate_hz);
+        if (strcmp(key, "offline-timeout-ms") == 0)
+                return parse_unsigned(value, 50, 600000, &c->offline_timeout_ms);
+        if (strcmp(key, "scan-on-start") == 0)
+                return parse_bool(value, &c->scan_on_start);
+        if (strcmp(key, "manage-link") == 0)
+                return parse_bool(value, &c->manage_link);
+        if (strcmp(key, "bitrate") == 0)
+                return parse_unsigned(value, 10000, 1000000, &c->bitrate);
+        if (strcmp(key, "restart-ms") == 0)
+                return parse_unsigned(value, 0, 60000, &c->restart_ms);
+        if (strcmp(key, "trusted-keys") == 0) {
+                if (!*value) {
+                        free(c->trusted_keys);
+                        c->trusted_keys = NULL;
+                        return 0;
+                }
+                return *value == '/' ? set_str(&c->trusted_keys, value) : -EINVAL;
+        }
+        if (strcmp(key, "require-signed") == 0)
+                return parse_bool(value, &c->require_signed);
+        if (strcmp(key, "min-voltage") == 0)
+                return parse_double(value, 0.0, 200.0, &c->update_min_voltage);
+        if (strcmp(key, "max-voltage") == 0)
+                return parse_double(value, 0.0, 200.0, &c->update_max_voltage);
+        return -ENOENT;
+}
+
+static char *strip(char *s) {
+        char *e;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                *--e = 0;
+        return s;
+}
+
+/**
+ * config_load_file() - apply a configuration file
+ * @c: the config to modify
+ * @path: file name
+ * @missing_ok: a missing file is not an error
+ * @ret_line: on -EINVAL/-ENOENT receives the offending line number (may be NULL)
+ *
+ * Returns: 0, -errno from fopen(), -EINVAL (syntax or value), -ENOENT
+ * (unknown key, with *ret_line set), -ENOMEM.
+ */
+int config_load_file(Config *c, const char *path, bool missing_ok, unsigned *ret_line) {
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        unsigned lineno = 0;
+        FILE *f;
+        int r = 0;
+
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT && missing_ok)
+                        return 0;
+                return -errno;
+        }
+        while (getline(&line, &cap, f) >= 0) {
+                char *s = strip(line), *eq;
+
+                lineno++;
+                if (!*s || *s == '#' || *s == ';')
+                        continue;
+                if (*s == '[') {
+                        if (s[strlen(s) - 1] != ']') {
+                                r = -EINVAL;
+                                break;
+                        }
+                        continue;
+                }
+                eq = strchr(s, '=');
+                if (!eq) {
+                        r = -EINVAL;
+                        break;
+                }
+                *eq = 0;
+                r = config_set(c, strip(s), strip(eq + 1));
+                if (r < 0)
+                        break;
+        }
+        fclose(f);
+        if (r < 0 && ret_line)
+                *ret_line = lineno;
+        return r;
+}
+
+static bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+
+/**
+ * config_reload_incompatible() - what a reload cannot change
+ * @old: running config
+ * @new: freshly built config
+ *
+ * Returns: the first key whose change needs a restart, or NULL.
+ */
+const char *config_reload_incompatible(const Config *old, const Config *new) {
+        if (!streq_ptr(old->transport, new->transport))
+                return "transport";
+        if (!streq_ptr(old->bus_address, new->bus_address))
+                return "bus-address";
+        if (!streq_ptr(old->json_socket, new->json_socket))
+                return "json-socket";
+        if (!streq_ptr(old->tcp_listen, new->tcp_listen))
+                return "tcp-listen";
+        if (old->max_clients != new->max_clients)
+                return "max-clients";
+        if (!streq_ptr(old->state_dir, new->state_dir))
+                return "state-dir";
+        if (old->can_id != new->can_id)
+                return "can-id";
+        if (old->time_scale != new->time_scale)
+                return "time-scale";
+        if (old->manage_link != new->manage_link || old->bitrate != new->bitrate || old->restart_ms != new->restart_ms)
+                return "manage-link/bitrate/restart-ms";
+        /* the trust is loaded once, with the image store */
+        if (!streq_ptr(old->trusted_keys, new->trusted_keys) || old->require_signed != new->require_signed)
+                return "trusted-keys/require-signed";
+        return NULL;
+}

@@ -1,0 +1,70 @@
+/* Daemon internals shared between daemon.c and operations.c. */
+#pragma once
+
+#include "core/daemon.h"
+
+struct event;
+
+typedef struct Ctl {
+        Controller c;               /* the model (what adapters see) */
+        Daemon *d;
+        bool exported;              /* announced to listeners (identity known) */
+        bool id_stale;              /* another controller now has this id */
+        bool identify_pending;
+        uint64_t next_identify_usec;
+        bool poll_pending;
+        uint64_t next_poll_usec;
+        uint64_t telemetry_pending; /* telemetry bits waiting for the rate limit */
+        uint64_t last_telemetry_usec;
+        unsigned ops_running;       /* operations in progress (operations.c) */
+        unsigned quiet;             /* a firmware update holds it (daemon_set_quiet()) */
+} Ctl;
+
+typedef struct DaemonListenerSlot {
+        const DaemonListener *l;
+        void *userdata;
+} DaemonListenerSlot;
+
+struct Daemon {
+        struct event_base *base;
+        Config *config;
+        Transport *transport;
+        RequestEngine *requests;
+
+        struct event *requests_timer_ev, *requests_defer_ev;
+        bool requests_scheduled;
+        struct event *flush_ev, *telemetry_ev, *tick_ev;
+        bool flush_scheduled;
+
+        Ctl **ctls;
+        size_t n_ctls;
+        Controller **exported;
+        size_t n_exported;
+        Board board;
+
+        DaemonListenerSlot *listeners;
+        size_t n_listeners;
+        uint64_t manager_dirty;
+        uint64_t manager_counters_due;
+
+        bool started;
+        bool scanning, scan_pending;
+        unsigned scan_id;
+
+        DaemonReadyFn ready_fn;
+        void *ready_userdata;
+        DaemonExitFn fatal_fn;
+        void *fatal_userdata;
+
+        DaemonCounters counters;
+
+        FwManager *fw;              /* firmware-ops.c */
+        /* quiet requests for controllers not (yet) in the registry */
+        struct {
+                uint8_t uuid[12];
+                unsigned n;
+        } quiet[4];
+};
+
+Ctl *daemon_ctl(Daemon *d, Controller *c);
+void daemon_model_changed(Daemon *d);

@@ -1,0 +1,1095 @@
+/* The daemon context: CAN side of vescd (discovery, identification,
+ * polling, liveness), the controller registry, the board view and the
+ * change bus adapters listen to.  See daemon.h. */
+#include <errno.h>
+#include <event2/event.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "transport/canlink.h"
+#include "core/daemon-private.h"
+#include "update/firmware-ops.h"
+#include "core/log.h"
+#include "macro.h"
+#include "core/request.h"
+#include "proto/vesc-can.h"
+#include "proto/vesc-comm.h"
+
+/* Polling of controllers that broadcast status anyway (faults, voltages
+ * not in their broadcasts) and of offline ones (to notice them coming back). */
+#define POLL_SLOW_USEC (1000 * 1000)
+/* Back-off between identification attempts of one id. */
+#define IDENTIFY_RETRY_USEC (1000 * 1000)
+/* Housekeeping tick: liveness, polls, identification retries. */
+#define TICK_USEC (20 * 1000)
+
+uint64_t daemon_now(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/**
+ * daemon_scaled() - a nominal protocol duration under --time-scale
+ * @d: the daemon
+ * @nominal_usec: the duration real hardware needs
+ *
+ * Returns: the scaled duration (at least 1 µs).
+ */
+uint64_t daemon_scaled(const Daemon *d, uint64_t nominal_usec) {
+        double v = (double) nominal_usec * d->config->time_scale;
+        return v < 1.0 ? 1 : (uint64_t) v;
+}
+
+static struct timeval usec_to_timeval(uint64_t usec) {
+        return (struct timeval) { .tv_sec = (time_t) (usec / USEC_PER_SEC), .tv_usec = (suseconds_t) (usec % USEC_PER_SEC) };
+}
+
+static void schedule_flush(Daemon *d) {
+        if (!d->flush_scheduled) {
+                d->flush_scheduled = true;
+                event_active(d->flush_ev, EV_TIMEOUT, 0);
+        }
+}
+
+/* ------------------------------------------------------- request engine */
+
+static int engine_send_frame(void *userdata, const struct can_frame *f) {
+        Daemon *d = userdata;
+        return transport_send(d->transport, f);
+}
+
+static void engine_wakeup(void *userdata) {
+        Daemon *d = userdata;
+
+        /* coalesce: one re-arm at the end of this loop iteration */
+        if (!d->requests_scheduled) {
+                d->requests_scheduled = true;
+                event_active(d->requests_defer_ev, EV_TIMEOUT, 0);
+        }
+}
+
+static const RequestEngineOps engine_ops = {
+        .send_frame = engine_send_frame,
+        .wakeup = engine_wakeup,
+};
+
+static void requests_rearm(Daemon *d) {
+        uint64_t next = request_engine_next_deadline(d->requests), now;
+
+        if (next == UINT64_MAX) {
+                evtimer_del(d->requests_timer_ev);
+                return;
+        }
+        now = daemon_now();
+        struct timeval tv = usec_to_timeval(next > now ? next - now : 0);
+        evtimer_add(d->requests_timer_ev, &tv);
+}
+
+static void on_requests_event(evutil_socket_t fd, short what, void *userdata) {
+        Daemon *d = userdata;
+
+        d->requests_scheduled = false;
+        request_engine_process(d->requests, daemon_now());
+        requests_rearm(d);
+        /* completions ran: their model changes want publishing */
+        schedule_flush(d);
+}
+
+/* ------------------------------------------------------------ registry */
+
+static Ctl *ctl_free(Ctl *ctl) {
+        free(ctl);
+        return NULL;
+}
+
+static Ctl *ctl_by_id(Daemon *d, uint8_t id) {
+        Ctl *best = NULL;
+
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                Ctl *c = d->ctls[i];
+                if (c->c.id != id || c->id_stale)
+                        continue;
+                if (!best || (c->c.has_identity && !best->c.has_identity))
+                        best = c;
+        }
+        return best;
+}
+
+static Ctl *ctl_by_uuid(Daemon *d, const uint8_t uuid[static VESC_UUID_LEN]) {
+        for (size_t i = 0; i < d->n_ctls; i++)
+                if (d->ctls[i]->c.has_identity && memcmp(d->ctls[i]->c.uuid, uuid, VESC_UUID_LEN) == 0)
+                        return d->ctls[i];
+        return NULL;
+}
+
+static int ctl_new(Daemon *d, uint8_t id, Ctl **ret) {
+        Ctl **a;
+        Ctl *c;
+
+        /* 255 ids at most, plus stale records of controllers that moved */
+        if (d->n_ctls >= 512)
+                return -ENOSPC;
+        a = realloc(d->ctls, (d->n_ctls + 1) * sizeof(Ctl *));
+        if (!a)
+                return -ENOMEM;
+        d->ctls = a;
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        controller_init(&c->c, id);
+        c->d = d;
+        d->ctls[d->n_ctls++] = c;
+        *ret = c;
+        return 0;
+}
+
+static void ctl_remove(Daemon *d, Ctl *ctl) {
+        for (size_t i = 0; i < d->n_ctls; i++)
+                if (d->ctls[i] == ctl) {
+                        memmove(d->ctls + i, d->ctls + i + 1, (d->n_ctls - i - 1) * sizeof(Ctl *));
+                        d->n_ctls--;
+                        break;
+                }
+        request_cancel_userdata(d->requests, ctl);
+        ctl_free(ctl);
+}
+
+static void identify(Daemon *d, Ctl *ctl, bool force);
+
+static Ctl *ctl_get(Daemon *d, uint8_t id) {
+        Ctl *ctl = ctl_by_id(d, id);
+
+        if (ctl)
+                return ctl;
+        if (ctl_new(d, id, &ctl) < 0) {
+                log_warning("Out of memory for a controller at id %u, ignoring it", id);
+                return NULL;
+        }
+        log_debug("New controller at CAN id %u", id);
+        return ctl;
+}
+
+/* ------------------------------------------------------------ listeners */
+
+#define EMIT(d, member, ...)                                                        \
+        do {                                                                        \
+                for (size_t _i = 0; _i < (d)->n_listeners; _i++)                    \
+                        if ((d)->listeners[_i].l->member)                            \
+                                (d)->listeners[_i].l->member((d)->listeners[_i].userdata, __VA_ARGS__); \
+        } while (0)
+
+/**
+ * daemon_add_listener() - subscribe to model changes
+ * @d: the daemon
+ * @l: callbacks (borrowed; must stay valid until removed)
+ * @userdata: passed to the callbacks
+ *
+ * Returns: 0 or -ENOMEM.
+ */
+int daemon_add_listener(Daemon *d, const DaemonListener *l, void *userdata) {
+        DaemonListenerSlot *a = realloc(d->listeners, (d->n_listeners + 1) * sizeof *a);
+
+        if (!a)
+                return -ENOMEM;
+        d->listeners = a;
+        d->listeners[d->n_listeners++] = (DaemonListenerSlot) { l, userdata };
+        return 0;
+}
+
+/**
+ * daemon_remove_listener() - unsubscribe
+ * @d: the daemon
+ * @l: the callbacks given to daemon_add_listener()
+ * @userdata: the userdata given to daemon_add_listener()
+ */
+void daemon_remove_listener(Daemon *d, const DaemonListener *l, void *userdata) {
+        for (size_t i = 0; i < d->n_listeners; i++)
+                if (d->listeners[i].l == l && d->listeners[i].userdata == userdata) {
+                        memmove(d->listeners + i, d->listeners + i + 1, (d->n_listeners - i - 1) * sizeof *d->listeners);
+                        d->n_listeners--;
+                        return;
+                }
+}
+
+static void mark_manager(Daemon *d, uint64_t mask) {
+        d->manager_dirty |= mask;
+        schedule_flush(d);
+}
+
+static int cmp_ctl_id(const void *a, const void *b) {
+        const Controller *x = *(Controller *const *) a, *y = *(Controller *const *) b;
+        if (x->id != y->id)
+                return x->id < y->id ? -1 : 1;
+        return strcmp(x->uuid_str, y->uuid_str);
+}
+
+static void rebuild_exported(Daemon *d) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < d->n_ctls; i++)
+                if (d->ctls[i]->exported)
+                        d->exported[n++] = &d->ctls[i]->c;
+        qsort(d->exported, n, sizeof(Controller *), cmp_ctl_id);
+        d->n_exported = n;
+}
+
+static void update_board(Daemon *d) {
+        Board b = BOARD_NULL;
+        int r;
+
+        rebuild_exported(d);
+        r = board_compute((const Controller *const *) d->exported, d->n_exported, &b);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to compute the board view: %m, keeping the old one");
+                return;
+        }
+        if (board_equal(&b, &d->board)) {
+                board_done(&b);
+                return;
+        }
+        board_done(&d->board);
+        d->board = b;
+        if (d->board.mismatch)
+                log_notice("Board mismatch: %s", d->board.reasons[0]);
+        EMIT(d, board_changed, &d->board);
+}
+
+static void arm_telemetry(Daemon *d, uint64_t at) {
+        uint64_t now = daemon_now();
+        struct timeval tv = usec_to_timeval(at > now ? at - now : 0);
+
+        evtimer_add(d->telemetry_ev, &tv);
+}
+
+/* Publish everything dirty: called once per loop iteration at most. */
+static void flush(Daemon *d) {
+        uint64_t now = daemon_now();
+        uint64_t period = (uint64_t) (USEC_PER_SEC / d->config->telemetry_rate_hz);
+        bool board_dirty = false, telemetry_waiting = false;
+
+        d->flush_scheduled = false;
+
+        /* export newly identified controllers first, so "changed" never
+         * precedes "added" */
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                Ctl *ctl = d->ctls[i];
+                if (ctl->c.has_identity && !ctl->exported && !ctl->id_stale) {
+                        ctl->exported = true;
+                        rebuild_exported(d);
+                        (void) controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_STATE_MASK | CONTROLLER_DIRTY_COUNTERS);
+                        ctl->telemetry_pending |= controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_TELEMETRY_MASK);
+                        log_ctl_info(&ctl->c, "found: hw %s, firmware %s%s%s", ctl->c.hw_name, ctl->c.fw_version,
+                                     ctl->c.fw_name[0] ? " " : "", ctl->c.fw_name);
+                        EMIT(d, controller_added, &ctl->c);
+                        d->manager_dirty |= DAEMON_CHANGED_CONTROLLERS;
+                        board_dirty = true;
+                }
+        }
+
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                Ctl *ctl = d->ctls[i];
+                uint64_t m;
+
+                if (!ctl->exported) {
+                        (void) controller_take_dirty(&ctl->c, UINT64_MAX);
+                        continue;
+                }
+                m = controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_STATE_MASK | CONTROLLER_DIRTY_COUNTERS);
+                if (m) {
+                        if (m & CONTROLLER_DIRTY_ONLINE) {
+                                if (ctl->c.online)
+                                        log_ctl_info(&ctl->c, "online");
+                                else
+                                        log_ctl_warning(&ctl->c, "offline: nothing heard for %u ms",
+                                                        d->config->offline_timeout_ms);
+                        }
+                        if (m & CONTROLLER_DIRTY_FAULT)
+                                log_ctl_warning(&ctl->c, "fault %s", controller_fault_name(&ctl->c));
+                        if (m & (CONTROLLER_DIRTY_ID | CONTROLLER_DIRTY_IDENTITY | CONTROLLER_DIRTY_SIGNATURES)) {
+                                board_dirty = true;
+                                if (m & CONTROLLER_DIRTY_ID)
+                                        d->manager_dirty |= DAEMON_CHANGED_CONTROLLERS;
+                        }
+                        EMIT(d, controller_changed, &ctl->c, m);
+                }
+
+                /* watchers get every fresh reading, the D-Bus signal only changes */
+                m = controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_TELEMETRY_MASK | CONTROLLER_DIRTY_SAMPLE);
+                if (m)
+                        EMIT(d, telemetry_unthrottled, &ctl->c, m);
+                ctl->telemetry_pending |= m & CONTROLLER_DIRTY_TELEMETRY_MASK;
+                if (ctl->telemetry_pending) {
+                        if (now >= ctl->last_telemetry_usec + period) {
+                                uint64_t t = ctl->telemetry_pending;
+                                ctl->telemetry_pending = 0;
+                                ctl->last_telemetry_usec = now;
+                                EMIT(d, telemetry, &ctl->c, t);
+                        } else
+                                telemetry_waiting = true;
+                }
+        }
+
+        if (board_dirty)
+                update_board(d);
+        if (d->manager_dirty) {
+                uint64_t m = d->manager_dirty;
+                d->manager_dirty = 0;
+                if (m & DAEMON_CHANGED_CONTROLLERS)
+                        rebuild_exported(d);
+                EMIT(d, manager_changed, m);
+        }
+
+        if (telemetry_waiting && !evtimer_pending(d->telemetry_ev, NULL)) {
+                uint64_t next = UINT64_MAX;
+                for (size_t i = 0; i < d->n_ctls; i++)
+                        if (d->ctls[i]->telemetry_pending)
+                                next = MIN(next, d->ctls[i]->last_telemetry_usec + period);
+                arm_telemetry(d, next);
+        }
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *userdata) {
+        flush(userdata);
+}
+
+/* ------------------------------------------------------- identification */
+
+static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t *reply, size_t len);
+
+static void on_fw_version(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Ctl *ctl = userdata;
+        Daemon *d = ctl->d;
+        uint64_t now = daemon_now();
+
+        ctl->identify_pending = false;
+        if (error == -ECANCELED)
+                return;
+        if (error < 0) {
+                d->counters.identify_failures++;
+                ctl->next_identify_usec = now + daemon_scaled(d, IDENTIFY_RETRY_USEC);
+                if (ctl->c.has_identity)
+                        ctl->c.counters.timeouts++;
+                log_debug_errno(error, "COMM_FW_VERSION to id %u failed: %m", ctl->c.id);
+                return;
+        }
+        apply_fw_version(d, ctl, replier, reply, len);
+}
+
+static bool uuid_quiet(Daemon *d, const uint8_t *uuid) {
+        for (size_t i = 0; i < ELEMENTSOF(d->quiet); i++)
+                if (d->quiet[i].n > 0 && memcmp(d->quiet[i].uuid, uuid, VESC_UUID_LEN) == 0)
+                        return true;
+        return false;
+}
+
+static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t *reply, size_t len) {
+        uint64_t now = daemon_now();
+        Ctl *owner;
+        VescFwVersion v;
+        int r;
+
+        r = vesc_fw_version_decode(reply, len, &v);
+        if (r < 0) {
+                d->counters.identify_failures++;
+                ctl->next_identify_usec = now + daemon_scaled(d, IDENTIFY_RETRY_USEC);
+                log_warning_errno(r, "Malformed COMM_FW_VERSION reply from id %u (%zu bytes), will retry", replier, len);
+                return;
+        }
+
+        owner = ctl_by_uuid(d, v.uuid);
+        if (owner && owner != ctl) {
+                /* the same controller under a new CAN id (update, re-numbering):
+                 * the known record takes the new id, the probe record goes */
+                log_ctl_info(&owner->c, "now at CAN id %u", ctl->c.id);
+                uint8_t id = ctl->c.id;
+                if (!ctl->c.has_identity)
+                        ctl_remove(d, ctl);
+                else
+                        ctl->id_stale = true;
+                (void) controller_set_id(&owner->c, id);
+                owner->id_stale = false;
+                ctl = owner;
+        } else if (!owner && ctl->c.has_identity && memcmp(ctl->c.uuid, v.uuid, VESC_UUID_LEN) != 0) {
+                /* another controller answers at this id: the old one moved away */
+                Ctl *n;
+                ctl->id_stale = true;
+                ctl->c.online = false;
+                ctl->c.dirty |= CONTROLLER_DIRTY_ONLINE;
+                if (ctl_new(d, ctl->c.id, &n) < 0)
+                        return;
+                ctl = n;
+        }
+
+        if (controller_apply_fw_version(&ctl->c, &v, now) > 0 && ctl->exported)
+                log_ctl_info(&ctl->c, "identity: hw %s, firmware %s", ctl->c.hw_name, ctl->c.fw_version);
+        ctl->quiet = uuid_quiet(d, ctl->c.uuid) ? 1 : 0;
+        ctl->next_poll_usec = now;
+        schedule_flush(d);
+}
+
+static void identify(Daemon *d, Ctl *ctl, bool force) {
+        static const uint8_t payload[] = { COMM_FW_VERSION };
+        uint64_t now = daemon_now();
+        int r;
+
+        if (ctl->identify_pending || (!force && (now < ctl->next_identify_usec || ctl->quiet)))
+                return;
+        r = request_send(d->requests,
+                         &(RequestParams) {
+                                 .dest = ctl->c.id,
+                                 .reply = REQUEST_REPLY_LONG,
+                                 .payload = payload,
+                                 .len = sizeof payload,
+                                 .reply_cmd = -1,
+                                 .retries = 2,
+                                 .done = on_fw_version,
+                                 .userdata = ctl,
+                         },
+                         now, NULL);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot queue COMM_FW_VERSION to id %u: %m", ctl->c.id);
+                ctl->next_identify_usec = now + daemon_scaled(d, IDENTIFY_RETRY_USEC);
+                return;
+        }
+        ctl->identify_pending = true;
+}
+
+/* ---------------------------------------------------------------- polling */
+
+static void on_values(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Ctl *ctl = userdata;
+        VescValues v;
+        int r;
+
+        ctl->poll_pending = false;
+        if (error == -ECANCELED)
+                return;
+        if (error < 0) {
+                ctl->c.counters.timeouts++;
+                ctl->c.dirty |= CONTROLLER_DIRTY_COUNTERS;
+                return;
+        }
+        r = vesc_values_decode(reply, len, &v);
+        if (r < 0) {
+                log_ctl_debug_errno(&ctl->c, r, "Malformed GET_VALUES reply (%zu bytes): %m", len);
+                return;
+        }
+        (void) controller_apply_values(&ctl->c, &v, daemon_now());
+        schedule_flush(ctl->d);
+}
+
+static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
+        static const uint8_t payload[] = { COMM_GET_VALUES };
+        uint64_t period;
+        int r;
+
+        if (ctl->poll_pending || now < ctl->next_poll_usec || d->config->poll_rate_hz <= 0 || ctl->quiet)
+                return;
+        if (!ctl->c.online || ctl->c.broadcasting)
+                period = daemon_scaled(d, POLL_SLOW_USEC);
+        else
+                period = (uint64_t) (USEC_PER_SEC / d->config->poll_rate_hz);
+        ctl->next_poll_usec = now + period;
+
+        r = request_send(d->requests,
+                         &(RequestParams) {
+                                 .dest = ctl->c.id,
+                                 .reply = REQUEST_REPLY_LONG,
+                                 .payload = payload,
+                                 .len = sizeof payload,
+                                 .reply_cmd = -1,
+                                 .done = on_values,
+                                 .userdata = ctl,
+                         },
+                         now, NULL);
+        if (r < 0)
+                return;
+        ctl->poll_pending = true;
+        ctl->c.counters.polls++;
+}
+
+/* A silent controller proves it is alive only through our polls, which run
+ * at poll-rate-hz in real time: never call it offline before three polls
+ * could have been answered, however small --time-scale makes the nominal
+ * offline timeout. */
+static uint64_t liveness_timeout(const Daemon *d, const Ctl *ctl, uint64_t timeout) {
+        if (ctl->c.broadcasting || d->config->poll_rate_hz <= 0)
+                return timeout;
+        return MAX(timeout, (uint64_t) (3.0 * USEC_PER_SEC / d->config->poll_rate_hz));
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *userdata) {
+        Daemon *d = userdata;
+        uint64_t now = daemon_now();
+        uint64_t timeout = daemon_scaled(d, (uint64_t) d->config->offline_timeout_ms * USEC_PER_MSEC);
+
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                Ctl *ctl = d->ctls[i];
+
+                if (ctl->id_stale)
+                        continue;
+                if (!ctl->c.has_identity) {
+                        identify(d, ctl, false);
+                        continue;
+                }
+                if (controller_check_liveness(&ctl->c, now, liveness_timeout(d, ctl, timeout)) > 0)
+                        schedule_flush(d);
+                poll_one(d, ctl, now);
+        }
+        if (d->manager_counters_due <= now) {
+                d->manager_counters_due = now + USEC_PER_SEC;
+                mark_manager(d, DAEMON_CHANGED_COUNTERS);
+        }
+}
+
+/* ------------------------------------------------------------------ scan */
+
+static void scan_next(Daemon *d);
+
+static void on_scan_pong(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Daemon *d = userdata;
+
+        d->scan_pending = false;
+        if (error == -ECANCELED)
+                return;
+        if (error == 0) {
+                Ctl *ctl = ctl_get(d, replier);
+                if (ctl) {
+                        if (controller_seen(&ctl->c, daemon_now()) > 0)
+                                schedule_flush(d);
+                        if (!ctl->c.has_identity)
+                                identify(d, ctl, true);
+                }
+        }
+        scan_next(d);
+}
+
+static void scan_next(Daemon *d) {
+        int r;
+
+        while (d->scanning) {
+                if (d->scan_id > 254) {
+                        d->scanning = false;
+                        log_debug("Scan finished");
+                        mark_manager(d, DAEMON_CHANGED_SCANNING);
+                        return;
+                }
+                uint8_t id = (uint8_t) d->scan_id++;
+                if (id == d->config->can_id)
+                        continue;
+                r = request_send(d->requests,
+                                 &(RequestParams) {
+                                         .dest = id,
+                                         .reply = REQUEST_PING,
+                                         .done = on_scan_pong,
+                                         .userdata = d,
+                                 },
+                                 daemon_now(), NULL);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot PING id %u: %m, skipping it", id);
+                        continue;
+                }
+                d->scan_pending = true;
+                return;
+        }
+}
+
+/**
+ * daemon_scan() - start a PING scan of ids 0..254
+ * @d: the daemon
+ *
+ * One PING at a time (spec §6.2: never to 255); a running scan restarts
+ * from id 0 after its current PING.
+ *
+ * Returns: 0.
+ */
+int daemon_scan(Daemon *d) {
+        d->scan_id = 0;
+        d->counters.scans++;
+        if (!d->scanning) {
+                d->scanning = true;
+                mark_manager(d, DAEMON_CHANGED_SCANNING);
+        }
+        if (!d->scan_pending && d->started)
+                scan_next(d);
+        return 0;
+}
+
+/* ------------------------------------------------------------ frames in */
+
+static void on_frame(void *userdata, const struct can_frame *f) {
+        Daemon *d = userdata;
+        uint64_t now = daemon_now();
+        uint8_t type, addr;
+        Ctl *ctl;
+
+        if (request_engine_handle_frame(d->requests, f, now) > 0) {
+                schedule_flush(d);
+                return;
+        }
+        if (vesc_can_id_unpack(f->can_id, &type, &addr) < 0) {
+                d->counters.frames_unknown++;
+                return;
+        }
+
+        switch (type) {
+        case CAN_PACKET_STATUS:
+        case CAN_PACKET_STATUS_2:
+        case CAN_PACKET_STATUS_3:
+        case CAN_PACKET_STATUS_4:
+        case CAN_PACKET_STATUS_5:
+        case CAN_PACKET_STATUS_6: {
+                VescStatus st;
+
+                if (vesc_status_decode(f, &st) < 0) {
+                        d->counters.frames_unknown++;
+                        return;
+                }
+                ctl = ctl_get(d, addr);
+                if (!ctl)
+                        return;
+                (void) controller_apply_status(&ctl->c, &st, now);
+                if (!ctl->c.has_identity)
+                        identify(d, ctl, false);
+                schedule_flush(d);
+                return;
+        }
+        case CAN_PACKET_NOTIFY_BOOT: {
+                char hw[9];
+
+                if (vesc_notify_boot_decode(f, &addr, hw) < 0)
+                        return;
+                ctl = ctl_get(d, addr);
+                if (!ctl)
+                        return;
+                log_info("Controller at CAN id %u booted (hw %s)", addr, hw);
+                (void) controller_seen(&ctl->c, now);
+                /* it rebooted: firmware and id may be new */
+                identify(d, ctl, true);
+                if (d->fw)
+                        fw_manager_on_boot(d->fw, addr, hw);
+                schedule_flush(d);
+                return;
+        }
+        default:
+                d->counters.frames_unknown++;
+                return;
+        }
+}
+
+static void on_bus_state(void *userdata, TransportBusState state) {
+        Daemon *d = userdata;
+
+        if (state == TRANSPORT_BUS_OFF && d->config->manage_link && transport_ifname(d->transport) &&
+            d->config->restart_ms == 0)
+                (void) canlink_restart(transport_ifname(d->transport));
+        mark_manager(d, DAEMON_CHANGED_BUS_STATE);
+}
+
+static void on_transport_fatal(void *userdata, int error) {
+        Daemon *d = userdata;
+
+        mark_manager(d, DAEMON_CHANGED_BUS_STATE);
+        if (d->fatal_fn)
+                d->fatal_fn(d->fatal_userdata, error);
+}
+
+static const TransportCallbacks transport_callbacks = {
+        .frame = on_frame,
+        .state = on_bus_state,
+        .fatal = on_transport_fatal,
+};
+
+/* ------------------------------------------------------------ lifecycle */
+
+/**
+ * daemon_new() - create the daemon context and open the transport
+ * @base: the event loop (borrowed)
+ * @config: configuration; ownership is taken, also on failure
+ * @ret: receives the daemon
+ *
+ * With manage-link on a socketcan transport the interface is configured
+ * first (bitrate, restart-ms).
+ *
+ * Returns: 0 or -errno (the transport's open error is logged).
+ */
+int daemon_new(struct event_base *base, Config *config, Daemon **ret) {
+        _cleanup_(daemon_freep) Daemon *d = NULL;
+        struct timeval tick = usec_to_timeval(TICK_USEC);
+        int r;
+
+        d = calloc(1, sizeof *d);
+        if (!d) {
+                config_free(config);
+                return -ENOMEM;
+        }
+        d->base = base;
+        d->config = config;
+        d->board = BOARD_NULL;
+        d->exported = calloc(512, sizeof(Controller *));
+        if (!d->exported)
+                return -ENOMEM;
+
+        if (config->manage_link && strncmp(config->transport, "socketcan:", 10) == 0) {
+                r = canlink_configure(config->transport + 10, config->bitrate, config->restart_ms);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot configure %s (%m), using it as it is", config->transport + 10);
+        }
+
+        r = transport_new(base, config->transport, (uint8_t) config->can_id, &transport_callbacks, d, &d->transport);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open CAN transport %s: %m", config->transport);
+
+        r = request_engine_new((uint8_t) config->can_id, config->time_scale, &engine_ops, d, &d->requests);
+        if (r < 0)
+                return r;
+
+        /* without it vescd still serves the controllers; firmware methods
+         * then answer NotSupported */
+        r = fw_manager_new(d, &d->fw);
+        if (r < 0)
+                log_warning_errno(r, "Firmware management unavailable: %m, continuing without it");
+
+        d->requests_timer_ev = evtimer_new(base, on_requests_event, d);
+        d->requests_defer_ev = event_new(base, -1, 0, on_requests_event, d);
+        d->flush_ev = event_new(base, -1, 0, on_flush, d);
+        d->telemetry_ev = evtimer_new(base, on_flush, d);
+        d->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, d);
+        if (!d->requests_timer_ev || !d->requests_defer_ev || !d->flush_ev || !d->telemetry_ev || !d->tick_ev)
+                return -ENOMEM;
+        if (event_add(d->tick_ev, &tick) < 0)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+static void on_own_id_pong(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Daemon *d = userdata;
+
+        if (error == -ECANCELED)
+                return;
+        if (error == 0) {
+                log_error("CAN id %u is in use by a controller on %s; choose another can-id", d->config->can_id,
+                          d->config->transport);
+                if (d->ready_fn)
+                        d->ready_fn(d->ready_userdata, -EADDRINUSE);
+                return;
+        }
+        if (error != -ETIMEDOUT) {
+                log_error_errno(error, "Cannot check CAN id %u: %m", d->config->can_id);
+                if (d->ready_fn)
+                        d->ready_fn(d->ready_userdata, error);
+                return;
+        }
+        log_debug("CAN id %u is free", d->config->can_id);
+        d->started = true;
+        /* jobs interrupted by a restart continue now that the bus is ours */
+        if (d->fw)
+                fw_manager_resume(d->fw);
+        if (d->config->scan_on_start)
+                (void) daemon_scan(d);
+        else if (d->scanning)
+                scan_next(d);
+        if (d->ready_fn)
+                d->ready_fn(d->ready_userdata, 0);
+}
+
+/**
+ * daemon_start() - check the own id is free, then start discovery
+ * @d: the daemon
+ * @on_ready: called once with 0 (id free, discovery running),
+ *            -EADDRINUSE (a controller answered at our id) or another error
+ * @userdata: for @on_ready
+ *
+ * Returns: 0, or -errno if the check could not even be queued.
+ */
+int daemon_start(Daemon *d, DaemonReadyFn on_ready, void *userdata) {
+        d->ready_fn = on_ready;
+        d->ready_userdata = userdata;
+        return request_send(d->requests,
+                            &(RequestParams) {
+                                    .dest = (uint8_t) d->config->can_id,
+                                    .reply = REQUEST_PING,
+                                    .timeout_usec = REQUEST_TIMEOUT_OWN_ID_USEC,
+                                    .done = on_own_id_pong,
+                                    .userdata = d,
+                            },
+                            daemon_now(), NULL);
+}
+
+/**
+ * daemon_set_fatal_handler() - who to tell when the transport fails for good
+ * @d: the daemon
+ * @fn: callback with the error
+ * @userdata: for @fn
+ */
+void daemon_set_fatal_handler(Daemon *d, DaemonExitFn fn, void *userdata) {
+        d->fatal_fn = fn;
+        d->fatal_userdata = userdata;
+}
+
+/**
+ * daemon_shutdown() - cancel everything in flight
+ * @d: the daemon
+ *
+ * Completions run with -ECANCELED while the adapters still exist.
+ * Idempotent.
+ */
+void daemon_shutdown(Daemon *d) {
+        if (!d || !d->requests)
+                return;
+        d->scanning = false;
+        d->requests = request_engine_free(d->requests);
+}
+
+/**
+ * daemon_free() - free the daemon
+ * @d: the daemon or NULL
+ *
+ * Returns: NULL.
+ */
+Daemon *daemon_free(Daemon *d) {
+        if (!d)
+                return NULL;
+        daemon_shutdown(d);
+        d->fw = fw_manager_free(d->fw);
+        if (d->requests_timer_ev)
+                event_free(d->requests_timer_ev);
+        if (d->requests_defer_ev)
+                event_free(d->requests_defer_ev);
+        if (d->flush_ev)
+                event_free(d->flush_ev);
+        if (d->telemetry_ev)
+                event_free(d->telemetry_ev);
+        if (d->tick_ev)
+                event_free(d->tick_ev);
+        transport_free(d->transport);
+        for (size_t i = 0; i < d->n_ctls; i++)
+                ctl_free(d->ctls[i]);
+        free(d->ctls);
+        free(d->exported);
+        free(d->listeners);
+        board_done(&d->board);
+        config_free(d->config);
+        free(d);
+        return NULL;
+}
+
+/**
+ * daemon_reload() - swap in a new configuration
+ * @d: the daemon
+ * @new_config: the new config; ownership is taken on success only
+ * @ret_key: on -EBUSY receives the key that needs a restart
+ *
+ * Returns: 0, or -EBUSY (nothing changed).
+ */
+int daemon_reload(Daemon *d, Config *new_config, const char **ret_key) {
+        const char *key = config_reload_incompatible(d->config, new_config);
+
+        if (key) {
+                if (ret_key)
+                        *ret_key = key;
+                return -EBUSY;
+        }
+        config_free(d->config);
+        d->config = new_config;
+        log_set_max_level(new_config->log_level);
+        return 0;
+}
+
+/* --------------------------------------------------------------- queries */
+
+const Config *daemon_config(const Daemon *d) {
+        return d->config;
+}
+
+struct event_base *daemon_event_base(const Daemon *d) {
+        return d->base;
+}
+
+Transport *daemon_transport(const Daemon *d) {
+        return d->transport;
+}
+
+RequestEngine *daemon_requests(const Daemon *d) {
+        return d->requests;
+}
+
+const Board *daemon_board(const Daemon *d) {
+        return &d->board;
+}
+
+const DaemonCounters *daemon_counters(const Daemon *d) {
+        return &d->counters;
+}
+
+bool daemon_scanning(const Daemon *d) {
+        return d->scanning;
+}
+
+/**
+ * daemon_controllers() - the identified controllers, by CAN id
+ * @d: the daemon
+ * @ret: receives the array (owned by the daemon)
+ *
+ * Returns: the number of controllers.
+ */
+size_t daemon_controllers(Daemon *d, Controller *const **ret) {
+        *ret = d->exported;
+        return d->n_exported;
+}
+
+/**
+ * daemon_find_uuid() - an identified controller by UUID text
+ * @d: the daemon
+ * @uuid: 24 hex digits
+ *
+ * Returns: the controller or NULL.
+ */
+Controller *daemon_find_uuid(Daemon *d, const char *uuid) {
+        uint8_t u[VESC_UUID_LEN];
+        Ctl *ctl;
+
+        if (controller_parse_uuid(uuid, u) < 0)
+                return NULL;
+        ctl = ctl_by_uuid(d, u);
+        return ctl && ctl->exported ? &ctl->c : NULL;
+}
+
+/**
+ * daemon_find_id() - the identified controller currently at a CAN id
+ * @d: the daemon
+ * @id: CAN id
+ *
+ * Returns: the controller or NULL.
+ */
+Controller *daemon_find_id(Daemon *d, uint8_t id) {
+        Ctl *ctl = ctl_by_id(d, id);
+        return ctl && ctl->exported ? &ctl->c : NULL;
+}
+
+/**
+ * daemon_find_controller() - a controller named by UUID or CAN id
+ * @d: the daemon
+ * @name: 24 hex digits or a decimal id
+ * @ret: receives the controller
+ *
+ * Returns: 0, -ENODEV (no such controller), -EINVAL (neither form).
+ */
+int daemon_find_controller(Daemon *d, const char *name, Controller **ret) {
+        uint8_t u[VESC_UUID_LEN];
+        Controller *c = NULL;
+
+        if (controller_parse_uuid(name, u) == 0)
+                c = daemon_find_uuid(d, name);
+        else {
+                char *end;
+                unsigned long id;
+                errno = 0;
+                id = strtoul(name, &end, 10);
+                if (errno || end == name || *end || id > 254)
+                        return -EINVAL;
+                c = daemon_find_id(d, (uint8_t) id);
+        }
+        if (!c)
+                return -ENODEV;
+        *ret = c;
+        return 0;
+}
+
+/**
+ * daemon_check_admin() - may this caller change controllers
+ * @d: the daemon
+ * @uid: effective uid
+ * @gid: effective gid
+ * @groups: supplementary groups
+ * @n_groups: their number
+ *
+ * Returns: 1 for root or a member of the configured admin group, else 0.
+ */
+int daemon_check_admin(Daemon *d, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups) {
+        struct group *g;
+
+        if (uid == 0)
+                return 1;
+        /* looked up per call: the group may be created after we start */
+        g = getgrnam(d->config->admin_group);
+        if (!g)
+                return 0;
+        if (gid == g->gr_gid)
+                return 1;
+        for (size_t i = 0; i < n_groups; i++)
+                if (groups[i] == g->gr_gid)
+                        return 1;
+        return 0;
+}
+
+/* For the operations module. */
+Ctl *daemon_ctl(Daemon *d, Controller *c) {
+        for (size_t i = 0; i < d->n_ctls; i++)
+                if (&d->ctls[i]->c == c)
+                        return d->ctls[i];
+        return NULL;
+}
+
+void daemon_model_changed(Daemon *d) {
+        schedule_flush(d);
+}
+
+FwManager *daemon_firmware(Daemon *d) {
+        return d->fw;
+}
+
+/**
+ * daemon_set_quiet() - hold off polling of a controller under update
+ * @d: the daemon
+ * @uuid: the controller's UUID (it may be at any id, or not known yet)
+ * @quiet: true to start, false to end one hold
+ */
+void daemon_set_quiet(Daemon *d, const uint8_t uuid[static VESC_UUID_LEN], bool quiet) {
+        size_t slot = ELEMENTSOF(d->quiet);
+
+        for (size_t i = 0; i < ELEMENTSOF(d->quiet); i++)
+                if (d->quiet[i].n > 0 && memcmp(d->quiet[i].uuid, uuid, VESC_UUID_LEN) == 0) {
+                        slot = i;
+                        break;
+                }
+        if (slot == ELEMENTSOF(d->quiet)) {
+                if (!quiet)
+                        return;
+                for (size_t i = 0; i < ELEMENTSOF(d->quiet); i++)
+                        if (d->quiet[i].n == 0) {
+                                slot = i;
+                                memcpy(d->quiet[i].uuid, uuid, VESC_UUID_LEN);
+                                break;
+                        }
+                if (slot == ELEMENTSOF(d->quiet))
+                        return;
+        }
+        if (quiet)
+                d->quiet[slot].n++;
+        else if (d->quiet[slot].n > 0)
+                d->quiet[slot].n--;
+        for (size_t i = 0; i < d->n_ctls; i++)
+                if (d->ctls[i]->c.has_identity)
+                        d->ctls[i]->quiet = uuid_quiet(d, d->ctls[i]->c.uuid) ? 1 : 0;
+}
+
+/**
+ * daemon_feed_fw_version() - a COMM_FW_VERSION reply heard by someone else
+ * @d: the daemon
+ * @id: the id that answered
+ * @reply: the reply payload (command byte first)
+ * @len: its length
+ */
+void daemon_feed_fw_version(Daemon *d, uint8_t id, const uint8_t *reply, size_t len) {
+        Ctl *ctl = ctl_get(d, id);
+
+        if (ctl)
+                apply_fw_version(d, ctl, id, reply, len);
+}

@@ -1,0 +1,117 @@
+/* The daemon context: owns the event loop's sources for the CAN side, the
+ * transport, the request engine, the controllers and the board view, and
+ * runs discovery, identification, polling and liveness.
+ *
+ * Adapters (D-Bus, JSON) never touch frames.  They
+ *   - subscribe to changes with daemon_add_listener() (controller added /
+ *     removed / changed(mask) / telemetry(mask), board changed, manager
+ *     changed), delivered once per loop iteration, coalesced; telemetry is
+ *     additionally rate-limited to telemetry-rate-hz;
+ *   - read the model (daemon_controllers(), daemon_board(), Controller
+ *     fields) and render it with render.h;
+ *   - start operations (operations.h) that complete through callbacks. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/board.h"
+#include "core/config.h"
+#include "core/controller.h"
+#include "core/transport.h"
+
+struct event_base;
+typedef struct Daemon Daemon;
+typedef struct FwManager FwManager;
+typedef struct RequestEngine RequestEngine;
+
+/* manager_changed() mask */
+#define DAEMON_CHANGED_BUS_STATE   (UINT64_C(1) << 0)
+#define DAEMON_CHANGED_CONTROLLERS (UINT64_C(1) << 1)
+#define DAEMON_CHANGED_SCANNING    (UINT64_C(1) << 2)
+#define DAEMON_CHANGED_COUNTERS    (UINT64_C(1) << 3)
+
+typedef struct DaemonListener {
+        void (*controller_added)(void *userdata, Controller *c);
+        void (*controller_removed)(void *userdata, Controller *c);
+        /* state bits of the mask (CONTROLLER_DIRTY_STATE_MASK, counters) */
+        void (*controller_changed)(void *userdata, Controller *c, uint64_t mask);
+        /* telemetry bits (CONTROLLER_DIRTY_TELEMETRY_MASK), rate-limited */
+        void (*telemetry)(void *userdata, Controller *c, uint64_t mask);
+        /* every loop iteration that brought a fresh telemetry reading (changed
+         * or not; mask may then hold only CONTROLLER_DIRTY_SAMPLE), not rate-limited:
+         * for adapters with per-client rates of their own (the JSON watch), which
+         * the daemon-wide limit would otherwise delay by up to its period */
+        void (*telemetry_unthrottled)(void *userdata, Controller *c, uint64_t mask);
+        void (*board_changed)(void *userdata, const Board *b);
+        void (*manager_changed)(void *userdata, uint64_t mask);
+} DaemonListener;
+
+typedef struct DaemonCounters {
+        uint64_t frames_unknown;     /* frames not for any known purpose */
+        uint64_t identify_failures;
+        uint64_t scans;
+} DaemonCounters;
+
+/* Exit codes through daemon_exit(). */
+typedef void (*DaemonExitFn)(void *userdata, int code);
+
+/* Takes ownership of config.  Opens the transport. */
+int daemon_new(struct event_base *base, Config *config, Daemon **ret);
+/* Cancel pending operations (completions run with -ECANCELED) while the
+ * adapters still exist; call before freeing adapters. */
+void daemon_shutdown(Daemon *d);
+Daemon *daemon_free(Daemon *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free)
+
+/* Start: own-id check, then the scan (if configured).  on_ready runs once
+ * the own id is known to be free (0) or taken (-EADDRINUSE) or the check
+ * failed. */
+typedef void (*DaemonReadyFn)(void *userdata, int error);
+int daemon_start(Daemon *d, DaemonReadyFn on_ready, void *userdata);
+void daemon_set_fatal_handler(Daemon *d, DaemonExitFn fn, void *userdata);
+
+/* Swap in a new configuration (SIGHUP).  -EBUSY with the name of the key
+ * that needs a restart in *ret_key; the old config stays then. */
+int daemon_reload(Daemon *d, Config *new_config, const char **ret_key);
+
+int daemon_add_listener(Daemon *d, const DaemonListener *l, void *userdata);
+void daemon_remove_listener(Daemon *d, const DaemonListener *l, void *userdata);
+
+const Config *daemon_config(const Daemon *d);
+struct event_base *daemon_event_base(const Daemon *d);
+Transport *daemon_transport(const Daemon *d);
+RequestEngine *daemon_requests(const Daemon *d);
+const Board *daemon_board(const Daemon *d);
+const DaemonCounters *daemon_counters(const Daemon *d);
+bool daemon_scanning(const Daemon *d);
+uint64_t daemon_now(void);  /* CLOCK_MONOTONIC µs */
+/* A nominal protocol duration multiplied by --time-scale. */
+uint64_t daemon_scaled(const Daemon *d, uint64_t nominal_usec);
+
+/* Identified (exported) controllers, sorted by CAN id.  The array is
+ * owned by the daemon and valid until the next loop iteration. */
+size_t daemon_controllers(Daemon *d, Controller *const **ret);
+Controller *daemon_find_uuid(Daemon *d, const char *uuid);
+Controller *daemon_find_id(Daemon *d, uint8_t id);
+/* "3c0029000d51393236353934" or "12": -ENODEV if none, -EINVAL if neither. */
+int daemon_find_controller(Daemon *d, const char *name, Controller **ret);
+
+/* Start a PING scan of ids 0..254 (restarts a running one). */
+int daemon_scan(Daemon *d);
+
+/* Caller credentials: root or member (primary or supplementary) of the
+ * admin group.  Returns 1 allowed, 0 refused. */
+int daemon_check_admin(Daemon *d, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups);
+
+/* Firmware management (firmware-ops.h); NULL if it could not start. */
+FwManager *daemon_firmware(Daemon *d);
+/* A firmware update holds this controller: no polling, no background
+ * identification (forced ones, e.g. after NOTIFY_BOOT, still run).
+ * Counted: every quiet=true needs one quiet=false. */
+void daemon_set_quiet(Daemon *d, const uint8_t uuid[static 12], bool quiet);
+/* A COMM_FW_VERSION reply obtained elsewhere (the update job's IDENTIFY)
+ * updates the model as the daemon's own identification would. */
+void daemon_feed_fw_version(Daemon *d, uint8_t id, const uint8_t *reply, size_t len);

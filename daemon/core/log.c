@@ -1,0 +1,132 @@
+/* Logging to the journal or stderr.  See log.h. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+
+#include "core/log.h"
+
+/* See log.h for why this is global: configuration only. */
+static struct {
+        int max_level;
+        bool journal;
+} log_config = { .max_level = LOG_INFO };
+
+static const char *const level_names[] = {
+        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit", [LOG_ERR] = "err",
+        [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+};
+
+/**
+ * log_setup() - choose the log target
+ *
+ * The journal when systemd started us (JOURNAL_STREAM or INVOCATION_ID set),
+ * stderr otherwise.
+ */
+void log_setup(void) {
+        log_config.journal = getenv("JOURNAL_STREAM") || getenv("INVOCATION_ID");
+}
+
+/**
+ * log_set_max_level() - set the most verbose level that is logged
+ * @level: LOG_ERR ... LOG_DEBUG
+ */
+void log_set_max_level(int level) {
+        log_config.max_level = level;
+}
+
+/**
+ * log_get_max_level() - current maximum level
+ *
+ * Returns: the level.
+ */
+int log_get_max_level(void) {
+        return log_config.max_level;
+}
+
+/**
+ * log_level_from_string() - parse a level name
+ * @s: "debug", "info", "notice", "warning", "err"/"error", "crit", ... or a digit
+ *
+ * Returns: the level, or -EINVAL.
+ */
+int log_level_from_string(const char *s) {
+        if (!s)
+                return -EINVAL;
+        if (strcasecmp(s, "error") == 0)
+                return LOG_ERR;
+        for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
+                if (strcasecmp(s, level_names[i]) == 0)
+                        return (int) i;
+        if (s[0] >= '0' && s[0] <= '7' && s[1] == 0)
+                return s[0] - '0';
+        return -EINVAL;
+}
+
+/**
+ * log_level_to_string() - name of a level
+ * @level: the level
+ *
+ * Returns: a static string, or NULL if out of range.
+ */
+const char *log_level_to_string(int level) {
+        return level >= 0 && (size_t) level < ELEMENTSOF(level_names) ? level_names[level] : NULL;
+}
+
+/**
+ * log_internal() - log one message
+ * @level: syslog level
+ * @error: errno for "%m" (sign ignored), 0 for none
+ * @uuid: controller UUID for the VESC_UUID= field and prefix, or NULL
+ * @can_id: controller CAN id for VESC_CAN_ID=, or < 0
+ * @func: calling function (CODE_FUNC=)
+ * @fmt: printf format
+ *
+ * Returns: -abs(@error).
+ */
+int log_internal(int level, int error, const char *uuid, int can_id, const char *func, const char *fmt, ...) {
+        char msg[1024], prefix[80] = "";
+        va_list ap;
+        int saved = errno;
+
+        error = abs(error);
+        if (level > log_config.max_level)
+                return -error;
+
+        if (uuid)
+                snprintf(prefix, sizeof prefix, "controller %s (id %d): ", uuid, can_id);
+        else if (can_id >= 0)
+                snprintf(prefix, sizeof prefix, "controller id %d: ", can_id);
+
+        errno = error;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        errno = saved;
+
+        if (log_config.journal) {
+                char fields[6][1200];
+                struct iovec iov[6];
+                size_t n = 0;
+
+                snprintf(fields[n++], sizeof fields[0], "MESSAGE=%s%s", prefix, msg);
+                snprintf(fields[n++], sizeof fields[0], "PRIORITY=%d", level);
+                snprintf(fields[n++], sizeof fields[0], "CODE_FUNC=%s", func);
+                if (uuid)
+                        snprintf(fields[n++], sizeof fields[0], "VESC_UUID=%s", uuid);
+                if (can_id >= 0)
+                        snprintf(fields[n++], sizeof fields[0], "VESC_CAN_ID=%d", can_id);
+                if (error)
+                        snprintf(fields[n++], sizeof fields[0], "ERRNO=%d", error);
+                for (size_t i = 0; i < n; i++)
+                        iov[i] = (struct iovec) { .iov_base = fields[i], .iov_len = strlen(fields[i]) };
+                (void) sd_journal_sendv(iov, (int) n);
+        } else
+                fprintf(stderr, "vescd[%s]: %s%s\n", level_names[level & 7], prefix, msg);
+        errno = saved;
+        return -error;
+}

@@ -1,0 +1,959 @@
+/* Controller operations: GetValues, SetLimits, Reboot, configuration
+ * backup / restore / compare / copy, each a small chain of requests.  See
+ * operations.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/daemon-private.h"
+#include "core/log.h"
+#include "macro.h"
+#include "core/operations.h"
+#include "core/request.h"
+#include "wire.h"
+
+/* Configuration writes store to flash; give them more than a read. */
+#define CONFIG_WRITE_TIMEOUT_USEC (2 * REQUEST_TIMEOUT_CONFIG_USEC)
+
+typedef enum OpKind {
+        OP_VALUES,
+        OP_LIMITS,
+        OP_REBOOT,
+        OP_BACKUP,
+        OP_RESTORE,
+        OP_COMPARE,
+        OP_COPY,
+} OpKind;
+
+typedef struct Op {
+        Daemon *d;
+        Ctl *ctl, *other;
+        OpKind kind;
+        unsigned step;
+        union {
+                OpValuesFn values;
+                OpDoneFn plain;
+                OpBackupFn backup;
+                OpCompareFn compare;
+                OpCopyFn copy;
+        } done;
+        void *userdata;
+        Limits limits;
+        /* blobs: [0] mc, [1] app of ctl; [2] mc, [3] app of other (compare,
+         * copy); restore keeps its inputs in [0]/[1] */
+        uint8_t *blob[4];
+        size_t blob_len[4];
+} Op;
+
+static Op *op_free(Op *op) {
+        if (!op)
+                return NULL;
+        if (op->ctl)
+                op->ctl->ops_running--;
+        if (op->other)
+                op->other->ops_running--;
+        for (size_t i = 0; i < ELEMENTSOF(op->blob); i++)
+                free(op->blob[i]);
+        free(op);
+        return NULL;
+}
+
+static int op_new(Daemon *d, Controller *c, OpKind kind, void *userdata, Op **ret) {
+        Ctl *ctl = daemon_ctl(d, c);
+        Op *op;
+
+        if (!ctl || !ctl->exported)
+                return -ENODEV;
+        if (!d->requests)
+                return -ECANCELED;
+        op = calloc(1, sizeof *op);
+        if (!op)
+                return -ENOMEM;
+        op->d = d;
+        op->ctl = ctl;
+        ctl->ops_running++;
+        op->kind = kind;
+        op->userdata = userdata;
+        *ret = op;
+        return 0;
+}
+
+static int check_online(const Ctl *ctl);
+
+/* An operation on two controllers (compare, copy), both online. */
+static int op_new_pair(Daemon *d, Controller *a, Controller *b, OpKind kind, void *userdata, Op **ret) {
+        Ctl *other = daemon_ctl(d, b);
+        Op *op;
+        int r;
+
+        if (!other || !other->exported)
+                return -ENODEV;
+        if (a == b)
+                return -EINVAL;
+        r = op_new(d, a, kind, userdata, &op);
+        if (r < 0)
+                return r;
+        op->other = other;
+        other->ops_running++;
+        r = check_online(op->ctl);
+        if (r >= 0)
+                r = check_online(other);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
+        *ret = op;
+        return 0;
+}
+
+static void op_fail(Op *op, int error) {
+        switch (op->kind) {
+        case OP_VALUES:
+                op->done.values(op->userdata, error, NULL);
+                break;
+        case OP_LIMITS:
+        case OP_REBOOT:
+        case OP_RESTORE:
+                op->done.plain(op->userdata, error);
+                break;
+        case OP_BACKUP:
+                op->done.backup(op->userdata, error, NULL, 0, NULL, 0);
+                break;
+        case OP_COMPARE:
+                op->done.compare(op->userdata, error, NULL);
+                break;
+        case OP_COPY:
+                op->done.copy(op->userdata, error, NULL);
+                break;
+        }
+        op_free(op);
+}
+
+static int op_request(Op *op, Ctl *target, RequestReply kind, const uint8_t *payload, size_t len,
+                      uint64_t timeout_usec, unsigned retries, RequestDoneFn done) {
+        return request_send(op->d->requests,
+                            &(RequestParams) {
+                                    .dest = target->c.id,
+                                    .reply = kind,
+                                    .payload = payload,
+                                    .len = len,
+                                    .reply_cmd = -1,
+                                    .timeout_usec = timeout_usec,
+                                    .retries = retries,
+                                    .done = done,
+                                    .userdata = op,
+                            },
+                            daemon_now(), NULL);
+}
+
+static int check_online(const Ctl *ctl) {
+        return ctl->c.online ? 0 : -EHOSTDOWN;
+}
+
+/* An operation that is one request (the command byte alone) to one online
+ * controller.  The caller sets its completion in op->done after this
+ * returns: the request never completes from inside this call. */
+static int op_single(Daemon *d, Controller *c, OpKind kind, void *userdata, uint8_t cmd, RequestReply reply,
+                     unsigned retries, RequestDoneFn req_done, Op **ret) {
+        const uint8_t payload[] = { cmd };
+        Op *op;
+        int r;
+
+        r = op_new(d, c, kind, userdata, &op);
+        if (r < 0)
+                return r;
+        r = check_online(op->ctl);
+        if (r >= 0)
+                r = op_request(op, op->ctl, reply, payload, sizeof payload, 0, retries, req_done);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
+        *ret = op;
+        return 0;
+}
+
+/* -------------------------------------------------------------- values */
+
+static void values_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+        VescValues v;
+        int r;
+
+        if (error < 0) {
+                op_fail(op, error);
+                return;
+        }
+        r = vesc_values_decode(reply, len, &v);
+        if (r < 0) {
+                op_fail(op, -EPROTO);
+                return;
+        }
+        (void) controller_apply_values(&op->ctl->c, &v, daemon_now());
+        daemon_model_changed(op->d);
+        op->done.values(op->userdata, 0, &v);
+        op_free(op);
+}
+
+/**
+ * op_get_values() - read COMM_GET_VALUES now
+ * @d: the daemon
+ * @c: an exported controller
+ * @done: completion with the decoded values
+ * @userdata: for @done
+ *
+ * The reply also updates the model's telemetry and fault.
+ *
+ * Returns: 0 (started), -ENODEV, -EHOSTDOWN (offline), -ENOBUFS, -ENOMEM.
+ */
+int op_get_values(Daemon *d, Controller *c, OpValuesFn done, void *userdata) {
+        Op *op;
+        int r;
+
+        r = op_single(d, c, OP_VALUES, userdata, COMM_GET_VALUES, REQUEST_REPLY_LONG, 1, values_done, &op);
+        if (r < 0)
+                return r;
+        op->done.values = done;
+        return 0;
+}
+
+/* -------------------------------------------------------------- limits */
+
+static const char *const limit_names[_LIMIT_MAX] = {
+        [LIMIT_CURRENT_MIN_SCALE] = "current_min_scale",
+        [LIMIT_CURRENT_MAX_SCALE] = "current_max_scale",
+        [LIMIT_MIN_ERPM] = "min_erpm",
+        [LIMIT_MAX_ERPM] = "max_erpm",
+        [LIMIT_MIN_DUTY] = "min_duty",
+        [LIMIT_MAX_DUTY] = "max_duty",
+        [LIMIT_WATT_MIN] = "watt_min",
+        [LIMIT_WATT_MAX] = "watt_max",
+        [LIMIT_IN_CURRENT_MIN] = "in_current_min",
+        [LIMIT_IN_CURRENT_MAX] = "in_current_max",
+};
+
+/**
+ * limit_field_to_string() - key name of a limit
+ * @f: the field
+ *
+ * Returns: a static string or NULL.
+ */
+const char *limit_field_to_string(LimitField f) {
+        return (unsigned) f < _LIMIT_MAX ? limit_names[f] : NULL;
+}
+
+/**
+ * limit_field_from_string() - limit by key name
+ * @s: the key
+ *
+ * Returns: the field or -EINVAL.
+ */
+LimitField limit_field_from_string(const char *s) {
+        for (unsigned i = 0; i < _LIMIT_MAX; i++)
+                if (s && strcmp(s, limit_names[i]) == 0)
+                        return (LimitField) i;
+        return (LimitField) -EINVAL;
+}
+
+/**
+ * limit_check() - range check of a limit value (spec §12.4)
+ * @f: the field
+ * @v: the value
+ *
+ * Returns: 0 or -EINVAL.
+ */
+int limit_check(LimitField f, double v) {
+        if (!isfinite(v))
+                return -EINVAL;
+        switch (f) {
+        case LIMIT_CURRENT_MIN_SCALE:
+        case LIMIT_CURRENT_MAX_SCALE:
+                return v >= 0 && v <= 1 ? 0 : -EINVAL;
+        case LIMIT_MIN_DUTY:
+        case LIMIT_MAX_DUTY:
+                return v >= 0 && v <= 1 ? 0 : -EINVAL;
+        case LIMIT_MIN_ERPM:
+        case LIMIT_WATT_MIN:
+        case LIMIT_IN_CURRENT_MIN:
+                return v <= 0 && v >= -1e7 ? 0 : -EINVAL;
+        case LIMIT_MAX_ERPM:
+        case LIMIT_WATT_MAX:
+        case LIMIT_IN_CURRENT_MAX:
+                return v >= 0 && v <= 1e7 ? 0 : -EINVAL;
+        default:
+                return -EINVAL;
+        }
+}
+
+static bool version_at_least(const Controller *c, unsigned major, unsigned minor) {
+        return c->fw_major > major || (c->fw_major == major && c->fw_minor >= minor);
+}
+
+static void limits_set_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+
+        if (error >= 0)
+                log_ctl_info(&op->ctl->c, "runtime limits changed%s", op->limits.store ? " and stored" : "");
+        op->done.plain(op->userdata, error < 0 ? error : 0);
+        op_free(op);
+}
+
+static void limits_send(Op *op, const VescMcconfTempReply *cur) {
+        const Limits *l = &op->limits;
+        double v[_LIMIT_MAX];
+        uint8_t buf[64];
+        ssize_t n;
+        int r;
+
+        if (cur) {
+                v[LIMIT_CURRENT_MIN_SCALE] = cur->current_min_scale;
+                v[LIMIT_CURRENT_MAX_SCALE] = cur->current_max_scale;
+                v[LIMIT_MIN_ERPM] = cur->min_erpm;
+                v[LIMIT_MAX_ERPM] = cur->max_erpm;
+                v[LIMIT_MIN_DUTY] = cur->min_duty;
+                v[LIMIT_MAX_DUTY] = cur->max_duty;
+                v[LIMIT_WATT_MIN] = cur->watt_min;
+                v[LIMIT_WATT_MAX] = cur->watt_max;
+                v[LIMIT_IN_CURRENT_MIN] = cur->in_current_min;
+                v[LIMIT_IN_CURRENT_MAX] = cur->in_current_max;
+        }
+        for (unsigned i = 0; i < _LIMIT_MAX; i++)
+                if (l->set & (1u << i))
+                        v[i] = l->value[i];
+
+        VescMcconfTemp t = {
+                .store = l->store,
+                .ack = true,
+                .current_min_scale = (float) v[LIMIT_CURRENT_MIN_SCALE],
+                .current_max_scale = (float) v[LIMIT_CURRENT_MAX_SCALE],
+                .min_erpm = (float) v[LIMIT_MIN_ERPM],
+                .max_erpm = (float) v[LIMIT_MAX_ERPM],
+                .min_duty = (float) v[LIMIT_MIN_DUTY],
+                .max_duty = (float) v[LIMIT_MAX_DUTY],
+                .watt_min = (float) v[LIMIT_WATT_MIN],
+                .watt_max = (float) v[LIMIT_WATT_MAX],
+                .has_in_current = cur || (l->set & (3u << LIMIT_IN_CURRENT_MIN)) == (3u << LIMIT_IN_CURRENT_MIN),
+                .in_current_min = (float) v[LIMIT_IN_CURRENT_MIN],
+                .in_current_max = (float) v[LIMIT_IN_CURRENT_MAX],
+        };
+        n = vesc_mcconf_temp_encode(&t, COMM_SET_MCCONF_TEMP, buf, sizeof buf);
+        if (n < 0) {
+                op_fail(op, (int) n);
+                return;
+        }
+        r = op_request(op, op->ctl, REQUEST_REPLY_SHORT, buf, (size_t) n, REQUEST_TIMEOUT_CONFIG_USEC, 1,
+                       limits_set_done);
+        if (r < 0)
+                op_fail(op, r);
+}
+
+static void limits_read_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+        VescMcconfTempReply cur;
+        int r;
+
+        if (error < 0) {
+                op_fail(op, error);
+                return;
+        }
+        r = vesc_get_mcconf_temp_decode(reply, len, &cur);
+        if (r < 0) {
+                op_fail(op, -EPROTO);
+                return;
+        }
+        limits_send(op, &cur);
+}
+
+/**
+ * op_set_limits() - change runtime limits (COMM_SET_MCCONF_TEMP with ack)
+ * @d: the daemon
+ * @c: an exported controller
+ * @l: the limits to change (validated with limit_check() by the caller or here)
+ * @done: completion
+ * @userdata: for @done
+ *
+ * Every field of the command is mandatory (spec §12.4), so the current
+ * values are read first with COMM_GET_MCCONF_TEMP (5.02+).  Older firmware
+ * cannot report them: there all eight base fields must be given, and the
+ * input-current pair is refused before 5.00.
+ *
+ * Returns: 0 (started), -EINVAL, -ENODEV, -EHOSTDOWN, -EOPNOTSUPP, -ENOBUFS.
+ */
+int op_set_limits(Daemon *d, Controller *c, const Limits *l, OpDoneFn done, void *userdata) {
+        static const uint8_t get[] = { COMM_GET_MCCONF_TEMP };
+        Op *op;
+        int r;
+
+        if (!l->set)
+                return -EINVAL;
+        for (unsigned i = 0; i < _LIMIT_MAX; i++)
+                if ((l->set & (1u << i)) && limit_check((LimitField) i, l->value[i]) < 0)
+                        return -EINVAL;
+
+        r = op_new(d, c, OP_LIMITS, userdata, &op);
+        if (r < 0)
+                return r;
+        op->done.plain = done;
+        op->limits = *l;
+        r = check_online(op->ctl);
+        if (r < 0)
+                goto fail;
+
+        if (version_at_least(c, 5, 2)) {
+                r = op_request(op, op->ctl, REQUEST_REPLY_LONG, get, sizeof get, REQUEST_TIMEOUT_CONFIG_USEC, 1,
+                               limits_read_done);
+                if (r < 0)
+                        goto fail;
+                return 0;
+        }
+        if ((l->set & 0xFFu) != 0xFFu) {
+                r = -EOPNOTSUPP;
+                goto fail;
+        }
+        if ((l->set & (3u << LIMIT_IN_CURRENT_MIN)) && !version_at_least(c, 5, 0)) {
+                r = -EOPNOTSUPP;
+                goto fail;
+        }
+        /* limits_send() may fail the op itself; it has been started either way */
+        limits_send(op, NULL);
+        return 0;
+fail:
+        op_free(op);
+        return r;
+}
+
+/* -------------------------------------------------------------- reboot */
+
+static void reboot_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+
+        if (error >= 0)
+                log_ctl_notice(&op->ctl->c, "reboot requested");
+        op->done.plain(op->userdata, error < 0 ? error : 0);
+        op_free(op);
+}
+
+/**
+ * op_reboot() - COMM_REBOOT (fire and forget; the controller goes offline
+ * briefly and is found again by UUID)
+ * @d: the daemon
+ * @c: an exported controller
+ * @done: completion once the frames are queued
+ * @userdata: for @done
+ *
+ * Returns: 0 (started), -ENODEV, -EHOSTDOWN, -ENOBUFS.
+ */
+int op_reboot(Daemon *d, Controller *c, OpDoneFn done, void *userdata) {
+        Op *op;
+        int r;
+
+        r = op_single(d, c, OP_REBOOT, userdata, COMM_REBOOT, REQUEST_REPLY_NONE, 0, reboot_done, &op);
+        if (r < 0)
+                return r;
+        op->done.plain = done;
+        return 0;
+}
+
+/* ------------------------------------------------------ config blobs */
+
+/* Steps of backup/compare/copy that read a blob: read blob[step % 4] from
+ * (step % 4 < 2 ? ctl : other).  Copy reads the target again in steps 6
+ * and 7 to confirm what it wrote. */
+static void read_next_blob(Op *op);
+
+static uint32_t blob_signature(const uint8_t *p, size_t n) {
+        return n >= 4 ? be32_get(p) : 0;
+}
+
+static bool op_reading(const Op *op) {
+        switch (op->kind) {
+        case OP_BACKUP:
+                return op->step < 2;
+        case OP_COMPARE:
+                return op->step < 4;
+        case OP_COPY:
+                return op->step < 4 || op->step == 6 || op->step == 7;
+        default:
+                return false;
+        }
+}
+
+static void compare_finish(Op *op);
+static void copy_step(Op *op);
+
+static void read_blob_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+        unsigned idx = op->step % 4;
+        Ctl *target = idx < 2 ? op->ctl : op->other;
+        VescConfBlob blob;
+        uint8_t *copy;
+        int r;
+
+        if (error < 0) {
+                op_fail(op, error);
+                return;
+        }
+        r = vesc_conf_blob_decode(reply, len, &blob);
+        if (r < 0 || blob.len < 4) {
+                op_fail(op, -EPROTO);
+                return;
+        }
+        copy = malloc(blob.len);
+        if (!copy) {
+                op_fail(op, -ENOMEM);
+                return;
+        }
+        memcpy(copy, blob.data, blob.len);
+        free(op->blob[idx]);
+        op->blob[idx] = copy;
+        op->blob_len[idx] = blob.len;
+        if (idx % 2 == 0)
+                controller_set_signatures(&target->c, blob.signature, 0);
+        else
+                controller_set_signatures(&target->c, 0, blob.signature);
+        daemon_model_changed(op->d);
+
+        op->step++;
+        read_next_blob(op);
+}
+
+static void read_next_blob(Op *op) {
+        static const uint8_t get_mc[] = { COMM_GET_MCCONF }, get_app[] = { COMM_GET_APPCONF };
+        int r;
+
+        if (!op_reading(op)) {
+                if (op->kind == OP_BACKUP) {
+                        log_ctl_info(&op->ctl->c, "configuration read (%zu + %zu bytes)", op->blob_len[0],
+                                     op->blob_len[1]);
+                        op->done.backup(op->userdata, 0, op->blob[0], op->blob_len[0], op->blob[1], op->blob_len[1]);
+                        op_free(op);
+                } else if (op->kind == OP_COMPARE)
+                        compare_finish(op);
+                else
+                        copy_step(op);
+                return;
+        }
+        Ctl *target = op->step % 4 < 2 ? op->ctl : op->other;
+        r = check_online(target);
+        if (r >= 0)
+                r = op_request(op, target, REQUEST_REPLY_LONG, op->step % 2 ? get_app : get_mc, 1,
+                               REQUEST_TIMEOUT_CONFIG_USEC, 1, read_blob_done);
+        if (r < 0)
+                op_fail(op, r);
+}
+
+/**
+ * op_backup_config() - read MCCONF and APPCONF (COMM_GET_MCCONF/APPCONF)
+ * @d: the daemon
+ * @c: an exported controller
+ * @done: completion with both serialized blobs (signature included)
+ * @userdata: for @done
+ *
+ * The signatures are recorded in the model (the board compares them).
+ *
+ * Returns: 0 (started), -ENODEV, -EHOSTDOWN, -ENOBUFS.
+ */
+int op_backup_config(Daemon *d, Controller *c, OpBackupFn done, void *userdata) {
+        Op *op;
+        int r;
+
+        r = op_new(d, c, OP_BACKUP, userdata, &op);
+        if (r < 0)
+                return r;
+        op->done.backup = done;
+        r = check_online(op->ctl);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
+        read_next_blob(op);
+        return 0;
+}
+
+/* Restore steps: 0 learn mc signature, 1 learn app signature, 2 write mc,
+ * 3 write app, 4 done.  blob[0]/[1] are the inputs; blob[2]/[3] hold what
+ * was read to learn signatures. */
+static void restore_step(Op *op);
+
+static void restore_learn_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+        VescConfBlob blob;
+
+        if (error < 0) {
+                op_fail(op, error);
+                return;
+        }
+        if (vesc_conf_blob_decode(reply, len, &blob) < 0) {
+                op_fail(op, -EPROTO);
+                return;
+        }
+        if (op->step == 0)
+                controller_set_signatures(&op->ctl->c, blob.signature, 0);
+        else
+                controller_set_signatures(&op->ctl->c, 0, blob.signature);
+        daemon_model_changed(op->d);
+        op->step++;
+        restore_step(op);
+}
+
+static void restore_write_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+
+        if (error < 0) {
+                op_fail(op, error);
+                return;
+        }
+        op->step++;
+        restore_step(op);
+}
+
+/* COMM_SET_MCCONF (part 0) or COMM_SET_APPCONF (part 1) of one blob; the
+ * reply is a short acknowledgement. */
+static int write_blob(Op *op, Ctl *target, unsigned part, const uint8_t *p, size_t n, RequestDoneFn done) {
+        uint8_t buf[VESC_BUFFER_MAX];
+        ssize_t k;
+
+        k = vesc_conf_blob_encode(part ? COMM_SET_APPCONF : COMM_SET_MCCONF, p, n, buf, sizeof buf);
+        if (k < 0)
+                return (int) k;
+        return op_request(op, target, REQUEST_REPLY_SHORT, buf, (size_t) k, CONFIG_WRITE_TIMEOUT_USEC, 0, done);
+}
+
+static uint32_t expected_signature(const Controller *c, VescConfKind kind) {
+        uint32_t known = kind == VESC_CONF_MC ? c->mc_signature : c->app_signature;
+        return known ? known : vesc_conf_signature(kind, c->fw_major, c->fw_minor);
+}
+
+static void restore_step(Op *op) {
+        static const uint8_t get_mc[] = { COMM_GET_MCCONF }, get_app[] = { COMM_GET_APPCONF };
+        int r = 0;
+
+        for (;;) {
+                unsigned part = op->step % 2;
+                VescConfKind kind = part == 0 ? VESC_CONF_MC : VESC_CONF_APP;
+
+                if (op->step >= 4) {
+                        log_ctl_notice(&op->ctl->c, "configuration restored");
+                        op->done.plain(op->userdata, 0);
+                        op_free(op);
+                        return;
+                }
+                if (op->blob_len[part] == 0) {
+                        op->step++;
+                        continue;
+                }
+                if (op->step < 2) {
+                        if (expected_signature(&op->ctl->c, kind)) {
+                                op->step++;
+                                continue;
+                        }
+                        r = op_request(op, op->ctl, REQUEST_REPLY_LONG, part ? get_app : get_mc, 1,
+                                       REQUEST_TIMEOUT_CONFIG_USEC, 1, restore_learn_done);
+                        break;
+                }
+                if (op->step == 2) {
+                        /* check both before writing either */
+                        for (unsigned p = 0; p < 2; p++) {
+                                VescConfKind k = p == 0 ? VESC_CONF_MC : VESC_CONF_APP;
+                                if (op->blob_len[p] &&
+                                    blob_signature(op->blob[p], op->blob_len[p]) != expected_signature(&op->ctl->c, k)) {
+                                        op_fail(op, -EMEDIUMTYPE);
+                                        return;
+                                }
+                        }
+                }
+                r = write_blob(op, op->ctl, part, op->blob[part], op->blob_len[part], restore_write_done);
+                break;
+        }
+        if (r < 0)
+                op_fail(op, r);
+}
+
+/**
+ * op_restore_config() - write MCCONF and/or APPCONF (COMM_SET_MCCONF/APPCONF)
+ * @d: the daemon
+ * @c: an exported controller
+ * @mc: serialized motor configuration with its signature, or NULL
+ * @mc_len: its length (0: leave the motor configuration alone), <= 511
+ * @app: serialized app configuration with its signature, or NULL
+ * @app_len: its length (0: leave it alone), <= 511
+ * @done: completion
+ * @userdata: for @done
+ *
+ * Each blob's signature must equal the running firmware's (known from the
+ * table of spec §13.2, or read from the controller first); otherwise
+ * nothing is written and the completion gets -EMEDIUMTYPE.
+ *
+ * Returns: 0 (started), -EINVAL (sizes), -ENODEV, -EHOSTDOWN, -ENOMEM.
+ */
+int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len, const uint8_t *app,
+                      size_t app_len, OpDoneFn done, void *userdata) {
+        Op *op;
+        int r;
+
+        if ((mc_len == 0 && app_len == 0) || (mc_len && mc_len < 4) || (app_len && app_len < 4) ||
+            mc_len > VESC_BUFFER_MAX - 1 || app_len > VESC_BUFFER_MAX - 1)
+                return -EINVAL;
+        r = op_new(d, c, OP_RESTORE, userdata, &op);
+        if (r < 0)
+                return r;
+        op->done.plain = done;
+        r = check_online(op->ctl);
+        if (r < 0)
+                goto fail;
+        if (mc_len) {
+                op->blob[0] = malloc(mc_len);
+                if (!op->blob[0]) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                memcpy(op->blob[0], mc, mc_len);
+                op->blob_len[0] = mc_len;
+        }
+        if (app_len) {
+                op->blob[1] = malloc(app_len);
+                if (!op->blob[1]) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                memcpy(op->blob[1], app, app_len);
+                op->blob_len[1] = app_len;
+        }
+        /* a signature mismatch known up front fails synchronously */
+        for (unsigned p = 0; p < 2; p++) {
+                VescConfKind k = p == 0 ? VESC_CONF_MC : VESC_CONF_APP;
+                uint32_t want = expected_signature(c, k);
+                if (op->blob_len[p] && want && blob_signature(op->blob[p], op->blob_len[p]) != want) {
+                        r = -EMEDIUMTYPE;
+                        goto fail;
+                }
+        }
+        restore_step(op);
+        return 0;
+fail:
+        op_free(op);
+        return r;
+}
+
+/* ------------------------------------------------------------ compare */
+
+static int strv_addf(char ***v, size_t *n, const char *fmt, ...) _printf_(3, 4);
+static int strv_addf(char ***v, size_t *n, const char *fmt, ...) {
+        char *s, **nv;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        nv = realloc(*v, (*n + 2) * sizeof(char *));
+        if (!nv) {
+                free(s);
+                return -ENOMEM;
+        }
+        nv[(*n)++] = s;
+        nv[*n] = NULL;
+        *v = nv;
+        return 0;
+}
+
+static int compare_part(const char *what, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                        char ***v, size_t *n) {
+        uint32_t sa = blob_signature(a, a_len), sb = blob_signature(b, b_len);
+        size_t differing = 0, first = 0;
+
+        if (sa != sb)
+                return strv_addf(v, n, "%s signature 0x%08x \u2260 0x%08x", what, (unsigned) sa, (unsigned) sb);
+        if (a_len != b_len)
+                return strv_addf(v, n, "%s size %zu \u2260 %zu", what, a_len, b_len);
+        for (size_t i = 0; i < a_len; i++)
+                if (a[i] != b[i]) {
+                        if (!differing)
+                                first = i;
+                        differing++;
+                }
+        if (differing)
+                return strv_addf(v, n, "%s differs in %zu byte%s (first at offset %zu)", what, differing,
+                                 differing == 1 ? "" : "s", first);
+        return 0;
+}
+
+static void compare_finish(Op *op) {
+        char **v = NULL;
+        size_t n = 0;
+        uint8_t id;
+        int r;
+
+        /* the CAN id always differs; compare app configurations without it */
+        if (op->blob[1] && op->blob[3] &&
+            vesc_appconf_get_controller_id(op->blob[1], op->blob_len[1], &id) >= 0)
+                (void) vesc_appconf_set_controller_id(op->blob[3], op->blob_len[3], id);
+
+        r = compare_part("motor configuration", op->blob[0], op->blob_len[0], op->blob[2], op->blob_len[2], &v, &n);
+        if (r >= 0)
+                r = compare_part("app configuration", op->blob[1], op->blob_len[1], op->blob[3], op->blob_len[3], &v,
+                                 &n);
+        if (r >= 0 && !v) {
+                v = calloc(1, sizeof(char *));
+                if (!v)
+                        r = -ENOMEM;
+        }
+        if (r < 0)
+                op->done.compare(op->userdata, r, NULL);
+        else
+                op->done.compare(op->userdata, 0, v);
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+        op_free(op);
+}
+
+/**
+ * op_compare_config() - compare two controllers' configurations
+ * @d: the daemon
+ * @a: one exported controller
+ * @b: another
+ * @done: completion with one line per difference (empty: identical)
+ * @userdata: for @done
+ *
+ * Reads all four blobs one after the other.  Without a per-version field
+ * table the comparison is by signature, then by bytes; the app
+ * configuration's controller id is ignored.
+ *
+ * Returns: 0 (started), -EINVAL (same controller), -ENODEV, -EHOSTDOWN.
+ */
+int op_compare_config(Daemon *d, Controller *a, Controller *b, OpCompareFn done, void *userdata) {
+        Op *op;
+        int r;
+
+        r = op_new_pair(d, a, b, OP_COMPARE, userdata, &op);
+        if (r < 0)
+                return r;
+        op->done.compare = done;
+        read_next_blob(op);
+        return 0;
+}
+
+/* --------------------------------------------------------------- copy */
+
+/* Copy steps: 0–3 read source mc/app and target mc/app (read_next_blob),
+ * 4 write mc, 5 write app, 6–7 read the target again, 8 confirm. */
+
+static void copy_fail(Op *op, int error, const char *fmt, ...) _printf_(3, 4);
+static void copy_fail(Op *op, int error, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        log_ctl_warning(&op->other->c, "configuration copy refused: %s", text ? text : strerror(-error));
+        op->done.copy(op->userdata, error, text);
+        op_free(op);
+}
+
+static void copy_write_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+
+        if (error < 0) {
+                op_fail(op, error);
+                return;
+        }
+        op->step++;
+        copy_step(op);
+}
+
+/* Both signatures of the target must equal the source's: a blob only
+ * deserializes on the firmware that wrote it. */
+static bool copy_check_signatures(Op *op) {
+        static const char *const what[2] = { "motor", "app" };
+
+        for (unsigned p = 0; p < 2; p++) {
+                uint32_t src = blob_signature(op->blob[p], op->blob_len[p]);
+                uint32_t dst = blob_signature(op->blob[2 + p], op->blob_len[2 + p]);
+                if (src != dst) {
+                        copy_fail(op, -EMEDIUMTYPE,
+                                  "cannot copy the configuration of controller %s (id %u, firmware %s) to controller "
+                                  "%s (id %u, firmware %s): %s configuration signature 0x%08x \u2260 0x%08x; bring "
+                                  "both to the same firmware first",
+                                  op->ctl->c.uuid_str, op->ctl->c.id, op->ctl->c.fw_version, op->other->c.uuid_str,
+                                  op->other->c.id, op->other->c.fw_version, what[p], (unsigned) src, (unsigned) dst);
+                        return false;
+                }
+        }
+        return true;
+}
+
+static void copy_step(Op *op) {
+        uint8_t id;
+        int r;
+
+        if (op->step == 4) {
+                if (!copy_check_signatures(op))
+                        return;
+                /* keep the target's own CAN id: copying it would give both
+                 * controllers one id */
+                if (vesc_appconf_get_controller_id(op->blob[3], op->blob_len[3], &id) < 0 ||
+                    vesc_appconf_set_controller_id(op->blob[1], op->blob_len[1], id) < 0) {
+                        op_fail(op, -EPROTO);
+                        return;
+                }
+        }
+        if (op->step == 4 || op->step == 5) {
+                unsigned part = op->step - 4;
+                r = write_blob(op, op->other, part, op->blob[part], op->blob_len[part], copy_write_done);
+                if (r < 0)
+                        op_fail(op, r);
+                return;
+        }
+        if (op->step == 6) {
+                read_next_blob(op);
+                return;
+        }
+        /* step 8: what the target reports now must be what was written */
+        for (unsigned p = 0; p < 2; p++)
+                if (op->blob_len[p] != op->blob_len[2 + p] ||
+                    memcmp(op->blob[p], op->blob[2 + p], op->blob_len[p]) != 0) {
+                        copy_fail(op, -EPROTO, "controller %s (id %u) reports a different %s configuration after the copy",
+                                  op->other->c.uuid_str, op->other->c.id, p ? "app" : "motor");
+                        return;
+                }
+        log_ctl_notice(&op->other->c, "configuration copied from %s (id %u)", op->ctl->c.uuid_str, op->ctl->c.id);
+        op->done.copy(op->userdata, 0, NULL);
+        op_free(op);
+}
+
+/**
+ * op_copy_config() - copy one controller's configuration to another
+ * @d: the daemon
+ * @source: an exported controller whose MCCONF and APPCONF are read
+ * @target: another exported controller, which receives them
+ * @done: completion; on failure with a text for people (may be NULL)
+ * @userdata: for @done
+ *
+ * Reads both controllers' configurations, refuses (-EMEDIUMTYPE, nothing
+ * written) unless the target's firmware has the same configuration
+ * signatures as the source's, writes the source's blobs to the target
+ * with the target's own controller id kept in the APPCONF, and reads the
+ * target again to confirm it holds exactly what was written (-EPROTO
+ * otherwise).
+ *
+ * Returns: 0 (started), -EINVAL (same controller), -ENODEV, -EHOSTDOWN.
+ */
+int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn done, void *userdata) {
+        Op *op;
+        int r;
+
+        r = op_new_pair(d, source, target, OP_COPY, userdata, &op);
+        if (r < 0)
+                return r;
+        op->done.copy = done;
+        read_next_blob(op);
+        return 0;
+}

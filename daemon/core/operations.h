@@ -1,0 +1,73 @@
+/* Controller operations adapters expose: read values, set runtime limits,
+ * reboot, configuration backup / restore / compare / copy.  Each is a short chain
+ * of requests through the request engine; completion callbacks run from
+ * the event loop (never from inside the starting call).  Errors are -errno
+ * values of errors.h (e.g. -EHOSTDOWN Offline, -EOPNOTSUPP NotSupported,
+ * -EMEDIUMTYPE SignatureMismatch, -ETIMEDOUT Timeout).
+ *
+ * Permission checks are the adapters' job (daemon_check_admin()), done
+ * before an operation that changes a controller is started. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/controller.h"
+#include "proto/vesc-comm.h"
+
+typedef struct Daemon Daemon;
+
+/* ---- GetValues */
+typedef void (*OpValuesFn)(void *userdata, int error, const VescValues *v);
+int op_get_values(Daemon *d, Controller *c, OpValuesFn done, void *userdata);
+
+/* ---- SetLimits: the fields set in `set` (bit per LimitField) change;
+ * the others keep the controller's current values (read first). */
+typedef enum LimitField {
+        LIMIT_CURRENT_MIN_SCALE = 0,
+        LIMIT_CURRENT_MAX_SCALE = 1,
+        LIMIT_MIN_ERPM = 2,
+        LIMIT_MAX_ERPM = 3,
+        LIMIT_MIN_DUTY = 4,
+        LIMIT_MAX_DUTY = 5,
+        LIMIT_WATT_MIN = 6,
+        LIMIT_WATT_MAX = 7,
+        LIMIT_IN_CURRENT_MIN = 8,
+        LIMIT_IN_CURRENT_MAX = 9,
+        _LIMIT_MAX,
+} LimitField;
+
+typedef struct Limits {
+        uint32_t set;             /* bit per LimitField */
+        double value[_LIMIT_MAX];
+        bool store;               /* also write to flash */
+} Limits;
+
+/* "current_min_scale", ... (the keys of SetLimits' a{sv}) */
+const char *limit_field_to_string(LimitField f);
+LimitField limit_field_from_string(const char *s);   /* -EINVAL if unknown */
+/* Range check of one value; -EINVAL. */
+int limit_check(LimitField f, double v);
+
+typedef void (*OpDoneFn)(void *userdata, int error);
+int op_set_limits(Daemon *d, Controller *c, const Limits *l, OpDoneFn done, void *userdata);
+
+/* ---- Reboot (no reply from the controller; done once sent) */
+int op_reboot(Daemon *d, Controller *c, OpDoneFn done, void *userdata);
+
+/* ---- configuration blobs: serialized config including its 4-byte signature */
+typedef void (*OpBackupFn)(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
+                           size_t app_len);
+int op_backup_config(Daemon *d, Controller *c, OpBackupFn done, void *userdata);
+/* Either blob may be empty (len 0) to leave that part alone. */
+int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len, const uint8_t *app,
+                      size_t app_len, OpDoneFn done, void *userdata);
+/* differences: NULL-terminated strv, owned by the callee (valid during the call). */
+typedef void (*OpCompareFn)(void *userdata, int error, char **differences);
+int op_compare_config(Daemon *d, Controller *a, Controller *b, OpCompareFn done, void *userdata);
+/* Copy source's MCCONF and APPCONF to target (same firmware signatures
+ * required, target keeps its CAN id).  message: why it failed, for people,
+ * or NULL (valid during the call). */
+typedef void (*OpCopyFn)(void *userdata, int error, const char *message);
+int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn done, void *userdata);

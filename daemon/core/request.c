@@ -1,0 +1,484 @@
+/* The request engine: per-destination FIFO queues, the one-long-reply
+ * rule, reply matching, timeouts and retries.  See request.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "core/request.h"
+#include "proto/vesc-can.h"
+#include "proto/vesc-comm.h"
+
+typedef struct Request Request;
+struct Request {
+        Request *next;
+        uint64_t handle;
+        RequestParams p;            /* p.payload points at payload[] below */
+        uint8_t payload[VESC_BUFFER_MAX];
+        unsigned attempts;
+        bool in_flight;
+        bool finished;              /* REQUEST_REPLY_NONE sent: complete in process() */
+        uint64_t deadline;
+};
+
+typedef struct RequestQueue {
+        Request *head, *tail;
+        size_t n;
+} RequestQueue;
+
+struct RequestEngine {
+        uint8_t own_id;
+        double time_scale;
+        const RequestEngineOps *ops;
+        void *userdata;
+        uint64_t next_handle;
+        int long_dest;              /* dest of the LONG request in flight, or -1 */
+        unsigned rr_next;           /* round-robin start for LONG requests */
+        RequestQueue queues[256];
+        VescReassembler reasm;
+        RequestEngineStats stats;
+};
+
+/* A scaled timeout never drops below REQUEST_TIMEOUT_FLOOR_USEC (or the
+ * nominal value, if that is smaller): --time-scale speeds up the simulated
+ * firmware, but a reply still needs a scheduler round trip on a loaded
+ * machine, and a 2 ms PING timeout would miss controllers there. */
+static uint64_t scaled(const RequestEngine *e, uint64_t usec) {
+        double v = (double) usec * e->time_scale;
+        uint64_t floor_usec = MIN(usec, (uint64_t) REQUEST_TIMEOUT_FLOOR_USEC);
+        return v < (double) floor_usec ? MAX(floor_usec, 1) : (uint64_t) v;
+}
+
+static uint64_t default_timeout(RequestReply kind) {
+        return kind == REQUEST_PING ? REQUEST_TIMEOUT_PING_USEC : REQUEST_TIMEOUT_DEFAULT_USEC;
+}
+
+static void wakeup(RequestEngine *e) {
+        if (e->ops->wakeup)
+                e->ops->wakeup(e->userdata);
+}
+
+/**
+ * request_engine_new() - create a request engine
+ * @own_id: vescd's CAN id (the reply address), 0..254
+ * @time_scale: factor applied to every nominal timeout (> 0)
+ * @ops: frame output and wakeup callbacks (borrowed, must outlive the engine)
+ * @userdata: passed to @ops
+ * @ret: receives the engine
+ *
+ * Returns: 0, -EINVAL, -ENOMEM.
+ */
+int request_engine_new(uint8_t own_id, double time_scale, const RequestEngineOps *ops, void *userdata,
+                       RequestEngine **ret) {
+        RequestEngine *e;
+
+        if (own_id == VESC_ID_BROADCAST || !(time_scale > 0) || !ops || !ops->send_frame)
+                return -EINVAL;
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        e->own_id = own_id;
+        e->time_scale = time_scale;
+        e->ops = ops;
+        e->userdata = userdata;
+        e->next_handle = 1;
+        e->long_dest = -1;
+        vesc_reassembler_init(&e->reasm, own_id, scaled(e, VESC_REASSEMBLER_TIMEOUT_USEC));
+        *ret = e;
+        return 0;
+}
+
+static void queue_remove(RequestEngine *e, Request *r) {
+        RequestQueue *q = &e->queues[r->p.dest];
+        Request **pp = &q->head, *prev = NULL;
+
+        for (; *pp; prev = *pp, pp = &(*pp)->next)
+                if (*pp == r) {
+                        *pp = r->next;
+                        if (q->tail == r)
+                                q->tail = prev;
+                        q->n--;
+                        break;
+                }
+        if (r->in_flight && r->p.reply == REQUEST_REPLY_LONG && e->long_dest == r->p.dest)
+                e->long_dest = -1;
+        r->next = NULL;
+}
+
+/* Unlink, run the completion, free.  The completion may re-enter the engine. */
+static void complete(RequestEngine *e, Request *r, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        queue_remove(e, r);
+        e->stats.completed++;
+        if (error < 0)
+                e->stats.failed++;
+        if (r->p.done)
+                r->p.done(r->p.userdata, error, replier, reply, len);
+        free(r);
+}
+
+/**
+ * request_engine_free() - cancel all requests and free the engine
+ * @e: the engine or NULL
+ *
+ * Completions run with -ECANCELED; they must not send new requests.
+ *
+ * Returns: NULL.
+ */
+RequestEngine *request_engine_free(RequestEngine *e) {
+        if (!e)
+                return NULL;
+        for (unsigned d = 0; d < 256; d++)
+                while (e->queues[d].head)
+                        complete(e, e->queues[d].head, -ECANCELED, (uint8_t) d, NULL, 0);
+        free(e);
+        return NULL;
+}
+
+/* Put the request's frames on the wire.  Returns 0 or the transport's error. */
+static int transmit(RequestEngine *e, Request *r, uint64_t now_usec) {
+        struct can_frame f;
+        int r2;
+
+        r->attempts++;
+        r->in_flight = true;
+        r->deadline = now_usec + scaled(e, r->p.timeout_usec);
+        e->stats.sent++;
+
+        if (r->p.reply == REQUEST_PING) {
+                vesc_ping_encode(&f, r->p.dest, e->own_id);
+                return e->ops->send_frame(e->userdata, &f);
+        }
+
+        VescSegmenter seg;
+        r2 = vesc_segmenter_init(&seg, r->p.dest, e->own_id,
+                                 r->p.reply == REQUEST_REPLY_NONE ? VESC_MODE_PROCESS_NOREPLY : VESC_MODE_PROCESS_REPLY,
+                                 r->payload, r->p.len);
+        if (r2 < 0)
+                return r2;
+        while ((r2 = vesc_segmenter_next(&seg, &f)) > 0) {
+                r2 = e->ops->send_frame(e->userdata, &f);
+                if (r2 < 0)
+                        return r2;
+        }
+        return r2;
+}
+
+/* Start every queued request that the rules allow to start now. */
+static void pump(RequestEngine *e, uint64_t now_usec) {
+        bool again = true;
+
+        /* completions of failed transmits re-enter; loop until stable */
+        while (again) {
+                again = false;
+                for (unsigned i = 0; i < 255; i++) {
+                        /* round-robin so one busy controller cannot starve the other */
+                        unsigned d = (e->rr_next + i) % 255;
+                        Request *r = e->queues[d].head;
+                        int k;
+
+                        if (!r || r->in_flight || r->finished)
+                                continue;
+                        if (r->p.reply == REQUEST_REPLY_LONG) {
+                                if (e->long_dest >= 0)
+                                        continue;
+                                e->long_dest = (int) d;
+                                e->rr_next = (d + 1) % 255;
+                        }
+                        k = transmit(e, r, now_usec);
+                        if (k < 0) {
+                                complete(e, r, k, (uint8_t) d, NULL, 0);
+                                again = true;
+                                break;
+                        }
+                        if (r->p.reply == REQUEST_REPLY_NONE)
+                                r->finished = true;
+                }
+        }
+}
+
+/**
+ * request_send() - queue a request
+ * @e: the engine
+ * @p: parameters; the payload is copied
+ * @now_usec: current CLOCK_MONOTONIC time
+ * @ret_handle: receives a handle for request_cancel() (may be NULL)
+ *
+ * Returns: 0; -EINVAL (dest 255, empty or oversized payload, bad kind),
+ * -ENOBUFS (that destination's queue is full), -ENOMEM.
+ */
+int request_send(RequestEngine *e, const RequestParams *p, uint64_t now_usec, uint64_t *ret_handle) {
+        RequestQueue *q;
+        Request *r;
+
+        if (!p || p->dest == VESC_ID_BROADCAST || (unsigned) p->reply >= _REQUEST_REPLY_MAX)
+                return -EINVAL;
+        if (p->reply != REQUEST_PING && (!p->payload || p->len == 0 || p->len > VESC_BUFFER_MAX))
+                return -EINVAL;
+        q = &e->queues[p->dest];
+        if (q->n >= REQUEST_QUEUE_MAX)
+                return -ENOBUFS;
+
+        r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        r->p = *p;
+        if (p->reply != REQUEST_PING) {
+                memcpy(r->payload, p->payload, p->len);
+                r->p.payload = r->payload;
+                if (r->p.reply_cmd < 0)
+                        r->p.reply_cmd = r->payload[0];
+        } else {
+                r->p.payload = NULL;
+                r->p.len = 0;
+        }
+        if (!r->p.timeout_usec)
+                r->p.timeout_usec = default_timeout(p->reply);
+        r->handle = e->next_handle++;
+
+        if (q->tail)
+                q->tail->next = r;
+        else
+                q->head = r;
+        q->tail = r;
+        q->n++;
+
+        if (ret_handle)
+                *ret_handle = r->handle;
+        pump(e, now_usec);
+        wakeup(e);
+        return 0;
+}
+
+static Request *find_handle(RequestEngine *e, uint64_t handle) {
+        for (unsigned d = 0; d < 256; d++)
+                for (Request *r = e->queues[d].head; r; r = r->next)
+                        if (r->handle == handle)
+                                return r;
+        return NULL;
+}
+
+/**
+ * request_cancel() - cancel a request
+ * @e: the engine
+ * @handle: from request_send()
+ *
+ * The completion runs before this returns, with -ECANCELED.  Frames already
+ * sent cannot be recalled; a late reply is counted as unmatched.
+ *
+ * Returns: 0, or -ENOENT if the request already completed.
+ */
+int request_cancel(RequestEngine *e, uint64_t handle) {
+        Request *r = find_handle(e, handle);
+
+        if (!r)
+                return -ENOENT;
+        complete(e, r, -ECANCELED, r->p.dest, NULL, 0);
+        wakeup(e);
+        return 0;
+}
+
+/**
+ * request_cancel_userdata() - cancel every request with this userdata
+ * @e: the engine
+ * @userdata: the owner's pointer given in RequestParams
+ */
+void request_cancel_userdata(RequestEngine *e, void *userdata) {
+        bool any = false;
+
+        for (unsigned d = 0; d < 256; d++) {
+                Request *r = e->queues[d].head;
+                while (r) {
+                        Request *next = r->next;
+                        if (r->p.userdata == userdata) {
+                                complete(e, r, -ECANCELED, (uint8_t) d, NULL, 0);
+                                any = true;
+                                /* the completion may have changed the queue */
+                                next = e->queues[d].head;
+                        }
+                        r = next;
+                }
+        }
+        if (any)
+                wakeup(e);
+}
+
+static Request *in_flight_for(RequestEngine *e, uint8_t dest) {
+        Request *r = e->queues[dest].head;
+        return r && r->in_flight && !r->finished ? r : NULL;
+}
+
+/**
+ * request_engine_handle_frame() - feed one received frame
+ * @e: the engine
+ * @f: the frame
+ * @now_usec: receive time
+ *
+ * Completions of matched requests run from inside this call.
+ *
+ * Returns: 1 if the frame was a reply addressed to vescd (matched or not),
+ * 0 if it is not the engine's business.
+ */
+int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uint64_t now_usec) {
+        uint8_t type, addr;
+        Request *r;
+        int k;
+
+        if (vesc_can_id_unpack(f->can_id, &type, &addr) < 0 || addr != e->own_id)
+                return 0;
+
+        if (type == CAN_PACKET_PONG) {
+                VescPong pong;
+
+                if (vesc_pong_decode(f, &pong) < 0)
+                        return 1;
+                r = in_flight_for(e, pong.from);
+                if (!r || r->p.reply != REQUEST_PING) {
+                        e->stats.unmatched++;
+                        return 1;
+                }
+                complete(e, r, 0, pong.from, f->data, f->len);
+                pump(e, now_usec);
+                wakeup(e);
+                return 1;
+        }
+
+        if (type < CAN_PACKET_FILL_RX_BUFFER || type > CAN_PACKET_PROCESS_SHORT_BUFFER)
+                return 0;
+
+        VescMessage msg;
+        k = vesc_reassembler_feed(&e->reasm, f, now_usec, &msg);
+        if (k < 0) {
+                e->stats.reassembly_errors++;
+                return 1;
+        }
+        if (k == 0)
+                return 1;
+        if (msg.mode != VESC_MODE_REPLY || msg.len == 0) {
+                /* a command addressed to our id: somebody shares it, or a
+                 * VESC-to-VESC mode-0 reply; not ours either way */
+                e->stats.unmatched++;
+                return 1;
+        }
+        r = in_flight_for(e, msg.sender);
+        if (!r || r->p.reply == REQUEST_PING || r->p.reply_cmd != msg.payload[0]) {
+                e->stats.unmatched++;
+                return 1;
+        }
+        complete(e, r, 0, msg.sender, msg.payload, msg.len);
+        pump(e, now_usec);
+        wakeup(e);
+        return 1;
+}
+
+/**
+ * request_engine_process() - run pending work
+ * @e: the engine
+ * @now_usec: current time
+ *
+ * Completes sent fire-and-forget requests, handles timeouts (re-send or
+ * fail with -ETIMEDOUT), drops stale partial replies and starts queued
+ * requests.
+ */
+void request_engine_process(RequestEngine *e, uint64_t now_usec) {
+        bool again = true;
+
+        (void) vesc_reassembler_expire(&e->reasm, now_usec);
+
+        while (again) {
+                again = false;
+                for (unsigned d = 0; d < 256 && !again; d++) {
+                        Request *r = e->queues[d].head;
+
+                        if (!r || !r->in_flight)
+                                continue;
+                        if (r->finished) {
+                                complete(e, r, 0, (uint8_t) d, NULL, 0);
+                                again = true;
+                                continue;
+                        }
+                        if (now_usec < r->deadline)
+                                continue;
+                        e->stats.timeouts++;
+                        if (r->p.reply == REQUEST_REPLY_LONG)
+                                /* a half-received reply would poison the next one */
+                                vesc_reassembler_reset(&e->reasm);
+                        if (r->attempts <= r->p.retries) {
+                                int k = transmit(e, r, now_usec);
+                                if (k < 0) {
+                                        complete(e, r, k, (uint8_t) d, NULL, 0);
+                                        again = true;
+                                }
+                                continue;
+                        }
+                        complete(e, r, -ETIMEDOUT, (uint8_t) d, NULL, 0);
+                        again = true;
+                }
+                pump(e, now_usec);
+        }
+}
+
+/**
+ * request_engine_next_deadline() - when process() must run next
+ * @e: the engine
+ *
+ * Returns: absolute time, 0 if there is work now, UINT64_MAX if idle.
+ */
+uint64_t request_engine_next_deadline(const RequestEngine *e) {
+        uint64_t t = UINT64_MAX;
+
+        for (unsigned d = 0; d < 256; d++) {
+                const Request *r = e->queues[d].head;
+                if (!r)
+                        continue;
+                if (r->finished)
+                        return 0;
+                if (r->in_flight)
+                        t = MIN(t, r->deadline);
+        }
+        if (e->reasm.active)
+                t = MIN(t, e->reasm.last_usec + e->reasm.timeout_usec);
+        return t;
+}
+
+/**
+ * request_engine_queued() - requests queued or in flight for a destination
+ * @e: the engine
+ * @dest: CAN id
+ *
+ * Returns: the count.
+ */
+size_t request_engine_queued(const RequestEngine *e, uint8_t dest) {
+        return e->queues[dest].n;
+}
+
+/**
+ * request_engine_idle() - whether nothing is queued anywhere
+ * @e: the engine
+ *
+ * Returns: true if idle.
+ */
+bool request_engine_idle(const RequestEngine *e) {
+        for (unsigned d = 0; d < 256; d++)
+                if (e->queues[d].head)
+                        return false;
+        return true;
+}
+
+/**
+ * request_engine_own_id() - vescd's CAN id as used by this engine
+ * @e: the engine
+ *
+ * Returns: the id.
+ */
+uint8_t request_engine_own_id(const RequestEngine *e) {
+        return e->own_id;
+}
+
+/**
+ * request_engine_get_stats() - counters
+ * @e: the engine
+ * @ret: receives a copy
+ */
+void request_engine_get_stats(const RequestEngine *e, RequestEngineStats *ret) {
+        *ret = e->stats;
+}

@@ -1,0 +1,315 @@
+/* Transport core: read loop, TX queue with retry timer, error frames to bus
+ * state, counters.  See transport.h. */
+#include <errno.h>
+#include <event2/event.h>
+#include <linux/can/error.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "macro.h"
+#include "core/transport.h"
+
+struct Transport {
+        const TransportOps *ops;
+        char *spec;
+        const char *arg;             /* points into spec */
+        int fd;
+        struct event *read_ev;
+        struct event *retry_ev;
+        TransportCallbacks cb;
+        void *userdata;
+        TransportBusState state;
+        bool dead;
+
+        /* TX ring */
+        struct can_frame *ring;
+        size_t head, count;
+
+        TransportStats stats;
+};
+
+static const char *const bus_state_names[_TRANSPORT_BUS_MAX] = {
+        [TRANSPORT_BUS_UNKNOWN] = "unknown",
+        [TRANSPORT_BUS_ACTIVE] = "error-active",
+        [TRANSPORT_BUS_WARNING] = "error-warning",
+        [TRANSPORT_BUS_PASSIVE] = "error-passive",
+        [TRANSPORT_BUS_OFF] = "bus-off",
+        [TRANSPORT_BUS_DOWN] = "down",
+};
+
+/**
+ * transport_bus_state_to_string() - name of a bus state
+ * @s: the state
+ *
+ * Returns: a static string; "unknown" when out of range.
+ */
+const char *transport_bus_state_to_string(TransportBusState s) {
+        return (unsigned) s < _TRANSPORT_BUS_MAX ? bus_state_names[s] : "unknown";
+}
+
+static void set_state(Transport *t, TransportBusState s) {
+        if (t->state == s)
+                return;
+        log_info("CAN bus %s: %s → %s", t->spec, bus_state_names[t->state], bus_state_names[s]);
+        t->state = s;
+        if (t->cb.state)
+                t->cb.state(t->userdata, s);
+}
+
+static void go_dead(Transport *t, int error) {
+        if (t->dead)
+                return;
+        t->dead = true;
+        event_del(t->read_ev);
+        event_del(t->retry_ev);
+        t->stats.tx_dropped += t->count;
+        t->count = 0;
+        set_state(t, TRANSPORT_BUS_DOWN);
+        if (t->cb.fatal)
+                t->cb.fatal(t->userdata, error);
+}
+
+/* Error frames (CAN_ERR_FLAG) carry the controller's state (linux/can/error.h). */
+static void handle_error_frame(Transport *t, const struct can_frame *f) {
+        t->stats.error_frames++;
+        if (f->can_id & CAN_ERR_BUSOFF) {
+                t->stats.bus_off++;
+                set_state(t, TRANSPORT_BUS_OFF);
+                return;
+        }
+        if (f->can_id & CAN_ERR_RESTARTED) {
+                set_state(t, TRANSPORT_BUS_ACTIVE);
+                return;
+        }
+        if (f->can_id & CAN_ERR_CRTL) {
+                uint8_t c = f->data[1];
+                if (c & (CAN_ERR_CRTL_RX_PASSIVE | CAN_ERR_CRTL_TX_PASSIVE))
+                        set_state(t, TRANSPORT_BUS_PASSIVE);
+                else if (c & (CAN_ERR_CRTL_RX_WARNING | CAN_ERR_CRTL_TX_WARNING))
+                        set_state(t, TRANSPORT_BUS_WARNING);
+                else if (c & CAN_ERR_CRTL_ACTIVE)
+                        set_state(t, TRANSPORT_BUS_ACTIVE);
+        }
+}
+
+static void on_read(evutil_socket_t fd, short what, void *userdata) {
+        Transport *t = userdata;
+        struct can_frame f;
+        int r;
+
+        /* read until EAGAIN, but yield after a batch so a flooded bus cannot
+         * starve D-Bus; the persistent event fires again at once */
+        for (unsigned i = 0; i < 256 && !t->dead; i++) {
+                r = t->ops->read(t, &f);
+                if (r == 0)
+                        return;
+                if (r < 0) {
+                        log_error_errno(r, "CAN transport %s failed: %m", t->spec);
+                        go_dead(t, r);
+                        return;
+                }
+                t->stats.rx_frames++;
+                if (f.can_id & CAN_ERR_FLAG) {
+                        handle_error_frame(t, &f);
+                        continue;
+                }
+                if (t->state == TRANSPORT_BUS_UNKNOWN || t->state == TRANSPORT_BUS_OFF)
+                        set_state(t, TRANSPORT_BUS_ACTIVE);
+                if (t->cb.frame)
+                        t->cb.frame(t->userdata, &f);
+        }
+}
+
+static void arm_retry(Transport *t) {
+        struct timeval tv = { .tv_sec = 0, .tv_usec = TRANSPORT_TX_RETRY_USEC };
+
+        if (!evtimer_pending(t->retry_ev, NULL))
+                evtimer_add(t->retry_ev, &tv);
+}
+
+/* Write queued frames in order until the queue is empty or the socket is full. */
+static void flush_queue(Transport *t) {
+        while (t->count > 0 && !t->dead) {
+                int r = t->ops->write(t, &t->ring[t->head]);
+                if (r == -EAGAIN || r == -ENOBUFS) {
+                        t->stats.tx_retries++;
+                        arm_retry(t);
+                        return;
+                }
+                if (r < 0) {
+                        log_error_errno(r, "CAN transport %s: write failed: %m", t->spec);
+                        go_dead(t, r);
+                        return;
+                }
+                t->stats.tx_frames++;
+                t->head = (t->head + 1) % TRANSPORT_TX_QUEUE_MAX;
+                t->count--;
+        }
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *userdata) {
+        flush_queue(userdata);
+}
+
+/**
+ * transport_new() - open a transport
+ * @base: the event loop
+ * @spec: "vbus:PATH" or "socketcan:IFACE"
+ * @own_id: vescd's CAN id (kernel filter for replies addressed to us)
+ * @cb: callbacks (copied)
+ * @userdata: for the callbacks
+ * @ret: receives the transport
+ *
+ * Returns: 0, -EINVAL (unknown kind), -ENOMEM, or the open error.
+ */
+int transport_new(struct event_base *base, const char *spec, uint8_t own_id, const TransportCallbacks *cb,
+                  void *userdata, Transport **ret) {
+        static const TransportOps *const kinds[] = { &transport_vbus_ops, &transport_socketcan_ops };
+        Transport *t;
+        int r;
+
+        t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->fd = -1;
+        t->cb = *cb;
+        t->userdata = userdata;
+        t->spec = strdup(spec);
+        t->ring = calloc(TRANSPORT_TX_QUEUE_MAX, sizeof(struct can_frame));
+        if (!t->spec || !t->ring) {
+                transport_free(t);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                size_t n = strlen(kinds[i]->kind);
+                if (strncmp(spec, kinds[i]->kind, n) == 0 && spec[n] == ':') {
+                        t->ops = kinds[i];
+                        t->arg = t->spec + n + 1;
+                }
+        }
+        if (!t->ops || !*t->arg) {
+                transport_free(t);
+                return -EINVAL;
+        }
+        r = t->ops->open(t, t->arg, own_id);
+        if (r < 0) {
+                transport_free(t);
+                return r;
+        }
+        t->fd = r;
+        t->read_ev = event_new(base, t->fd, EV_READ | EV_PERSIST, on_read, t);
+        t->retry_ev = evtimer_new(base, on_retry, t);
+        if (!t->read_ev || !t->retry_ev || event_add(t->read_ev, NULL) < 0) {
+                transport_free(t);
+                return -ENOMEM;
+        }
+        *ret = t;
+        return 0;
+}
+
+/**
+ * transport_free() - close a transport
+ * @t: the transport or NULL
+ *
+ * Frames still queued are counted as dropped.
+ *
+ * Returns: NULL.
+ */
+Transport *transport_free(Transport *t) {
+        if (!t)
+                return NULL;
+        if (t->read_ev)
+                event_free(t->read_ev);
+        if (t->retry_ev)
+                event_free(t->retry_ev);
+        safe_close(t->fd);
+        free(t->ring);
+        free(t->spec);
+        free(t);
+        return NULL;
+}
+
+/**
+ * transport_send() - send or queue a frame
+ * @t: the transport
+ * @f: the frame (copied)
+ *
+ * Returns: 0 (sent or queued), -ENOBUFS (queue full; counted as dropped),
+ * -ENETDOWN (transport failed).
+ */
+int transport_send(Transport *t, const struct can_frame *f) {
+        if (t->dead) {
+                t->stats.tx_dropped++;
+                return -ENETDOWN;
+        }
+        if (t->count >= TRANSPORT_TX_QUEUE_MAX) {
+                t->stats.tx_dropped++;
+                return -ENOBUFS;
+        }
+        if (t->count == 0) {
+                int r = t->ops->write(t, f);
+                if (r == 0) {
+                        t->stats.tx_frames++;
+                        return 0;
+                }
+                if (r != -EAGAIN && r != -ENOBUFS) {
+                        log_error_errno(r, "CAN transport %s: write failed: %m", t->spec);
+                        go_dead(t, r);
+                        return -ENETDOWN;
+                }
+                t->stats.tx_retries++;
+                arm_retry(t);
+        }
+        t->ring[(t->head + t->count) % TRANSPORT_TX_QUEUE_MAX] = *f;
+        t->count++;
+        t->stats.tx_queued++;
+        return 0;
+}
+
+/** transport_spec() - the spec string the transport was opened with. */
+const char *transport_spec(const Transport *t) {
+        return t->spec;
+}
+
+/** transport_kind() - "vbus" or "socketcan". */
+const char *transport_kind(const Transport *t) {
+        return t->ops->kind;
+}
+
+/** transport_ifname() - the socketcan interface name, or NULL for other kinds. */
+const char *transport_ifname(const Transport *t) {
+        return t->ops == &transport_socketcan_ops ? t->arg : NULL;
+}
+
+/** transport_bus_state() - current bus state. */
+TransportBusState transport_bus_state(const Transport *t) {
+        return t->state;
+}
+
+/** transport_get_stats() - copy the counters into @ret. */
+void transport_get_stats(const Transport *t, TransportStats *ret) {
+        *ret = t->stats;
+}
+
+/** transport_tx_pending() - frames waiting in the TX queue. */
+size_t transport_tx_pending(const Transport *t) {
+        return t->count;
+}
+
+/** transport_fd() - the socket (for the implementations; owned by the transport). */
+int transport_fd(const Transport *t) {
+        return t->fd;
+}
+
+/**
+ * transport_set_rx_dropped_total() - record kernel receive drops
+ * @t: the transport
+ * @total: the running total reported with SO_RXQ_OVFL
+ */
+void transport_set_rx_dropped_total(Transport *t, uint64_t total) {
+        if (total > t->stats.rx_dropped)
+                log_debug("CAN bus %s: kernel dropped %llu received frames (queue overflow), counted",
+                            t->spec, (unsigned long long) (total - t->stats.rx_dropped));
+        t->stats.rx_dropped = total;
+}

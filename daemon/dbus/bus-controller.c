@@ -1,0 +1,572 @@
+/* org.vescd1.Controller at /org/vescd1/controller/<uuid>: a fallback vtable
+ * with an object finder and a node enumerator (as logind serves sessions),
+ * so the object set follows the model without per-object registration. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbus/bus.h"
+#include "core/daemon.h"
+#include "core/log.h"
+#include "macro.h"
+#include "core/operations.h"
+#include "core/render.h"
+
+/**
+ * bus_controller_from_path() - the controller an object path names
+ * @b: the adapter
+ * @path: "/org/vescd1/controller/<24 hex>"
+ *
+ * Returns: the controller or NULL.
+ */
+Controller *bus_controller_from_path(Bus *b, const char *path) {
+        const char *prefix = BUS_CONTROLLER_PREFIX "/";
+        size_t n = strlen(prefix);
+
+        if (!path || strncmp(path, prefix, n) != 0)
+                return NULL;
+        /* paths use lower-case hex only */
+        for (const char *p = path + n; *p; p++)
+                if (*p >= 'A' && *p <= 'F')
+                        return NULL;
+        return daemon_find_uuid(bus_daemon(b), path + n);
+}
+
+static int controller_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                           sd_bus_error *error) {
+        Bus *b = userdata;
+
+        if (!bus_controller_from_path(b, path))
+                return 0;
+        /* handlers get the adapter and look the controller up by path again:
+         * the model holds no pointer back to the adapter */
+        *found = b;
+        return 1;
+}
+
+_Static_assert(RENDER_CONTROLLER_PATH_MAX <= BUS_OBJECT_PATH_MAX, "controller paths fit bus path buffers");
+
+static void controller_path(const void *items, size_t i, char *buf) {
+        Controller *const *cs = items;
+        render_controller_path(cs[i], buf);
+}
+
+static int controller_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Bus *b = userdata;
+        Controller *const *cs;
+        size_t n = daemon_controllers(bus_daemon(b), &cs);
+
+        return bus_path_strv(cs, n, controller_path, nodes);
+}
+
+#define GET_CONTROLLER(c, b, path)                                   \
+        Controller *c = bus_controller_from_path(b, path);           \
+        if (!c)                                                      \
+                return bus_set_errno(error, -ENODEV)
+
+/* ---------------------------------------------------------- properties */
+
+/* The plain model fields, read by offset (STYLE.md §7); "Fault" is the
+ * only computed one. */
+typedef struct ControllerField {
+        const char *name;
+        char type; /* y b u t s (s: a char array in the model) */
+        size_t offset;
+} ControllerField;
+
+static const ControllerField controller_fields[] = {
+        { "Id", 'y', offsetof(Controller, id) },
+        { "Uuid", 's', offsetof(Controller, uuid_str) },
+        { "HwName", 's', offsetof(Controller, hw_name) },
+        { "HwType", 'y', offsetof(Controller, hw_type) },
+        { "FirmwareVersion", 's', offsetof(Controller, fw_version) },
+        { "FirmwareTestBuild", 'y', offsetof(Controller, fw_test_build) },
+        { "FirmwareName", 's', offsetof(Controller, fw_name) },
+        { "BootloaderGeneration", 'y', offsetof(Controller, bootloader_gen) },
+        { "Online", 'b', offsetof(Controller, online) },
+        { "Broadcasting", 'b', offsetof(Controller, broadcasting) },
+        { "FaultCode", 'y', offsetof(Controller, fault_code) },
+        { "McconfSignature", 'u', offsetof(Controller, mc_signature) },
+        { "AppconfSignature", 'u', offsetof(Controller, app_signature) },
+        { "StatusFrames", 't', offsetof(Controller, counters.status_frames) },
+        { "Replies", 't', offsetof(Controller, counters.replies) },
+        { "Timeouts", 't', offsetof(Controller, counters.timeouts) },
+};
+
+static int append_field(sd_bus_message *reply, const Controller *c, const ControllerField *f) {
+        const uint8_t *p = (const uint8_t *) c + f->offset;
+
+        switch (f->type) {
+        case 'y':
+                return sd_bus_message_append(reply, "y", *p);
+        case 'b':
+                return sd_bus_message_append(reply, "b", (int) *(const bool *) p);
+        case 'u':
+                return sd_bus_message_append(reply, "u", *(const uint32_t *) p);
+        case 't':
+                return sd_bus_message_append(reply, "t", *(const uint64_t *) p);
+        case 's':
+                return sd_bus_message_append(reply, "s", (const char *) p);
+        default:
+                return -EINVAL;
+        }
+}
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        GET_CONTROLLER(c, b, path);
+
+        if (strcmp(property, "Fault") == 0)
+                return sd_bus_message_append(reply, "s", controller_fault_name(c));
+        for (size_t i = 0; i < ELEMENTSOF(controller_fields); i++)
+                if (strcmp(property, controller_fields[i].name) == 0)
+                        return append_field(reply, c, &controller_fields[i]);
+        return -EINVAL;
+}
+
+static int property_get_telemetry(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        GET_CONTROLLER(c, b, path);
+
+        for (unsigned f = 0; f < _TELEMETRY_MAX; f++)
+                if (strcmp(property, controller_telemetry_name(f)) == 0) {
+                        if (f == TELEMETRY_TACHOMETER)
+                                return sd_bus_message_append(reply, "x", (int64_t) c->telemetry[f]);
+                        return sd_bus_message_append(reply, "d", c->telemetry[f]);
+                }
+        return -EINVAL;
+}
+
+/* ------------------------------------------------------ async methods */
+
+typedef struct PendingCall {
+        Bus *b;
+        sd_bus_message *m;
+} PendingCall;
+
+static int pending_new(Bus *b, sd_bus_message *m, PendingCall **ret) {
+        PendingCall *p = calloc(1, sizeof *p);
+
+        if (!p)
+                return -ENOMEM;
+        p->b = b;
+        p->m = sd_bus_message_ref(m);
+        *ret = p;
+        return 0;
+}
+
+static void pending_free(PendingCall *p) {
+        bus_schedule_rearm(p->b);
+        sd_bus_message_unref(p->m);
+        free(p);
+}
+
+/* The start of every completion: on error, answers with it, drops the
+ * pending call and returns true. */
+static bool pending_failed(PendingCall *p, int error) {
+        if (error >= 0)
+                return false;
+        (void) bus_reply_errno(p->m, error, NULL);
+        pending_free(p);
+        return true;
+}
+
+/* Sends a reply built from p->m (r: the result of building it), or the
+ * error that kept it from being built or sent. */
+static void pending_send(PendingCall *p, sd_bus_message *reply, int r) {
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) bus_reply_errno(p->m, r, NULL);
+        pending_free(p);
+}
+
+/* The end of every method that starts an operation: r is what the
+ * operation's start returned; on failure it never calls back, so the
+ * pending call is dropped here (no reply queued, nothing to re-arm). */
+static int pending_started(PendingCall *p, int r, sd_bus_error *error) {
+        if (r >= 0)
+                return 1;
+        sd_bus_message_unref(p->m);
+        free(p);
+        return bus_set_errno(error, r);
+}
+
+static void values_done(void *userdata, int error, const VescValues *v) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PendingCall *p = userdata;
+        json_t *o;
+        int r;
+
+        if (pending_failed(p, error))
+                return;
+        o = render_values(v);
+        r = o ? sd_bus_message_new_method_return(p->m, &reply) : -ENOMEM;
+        if (r >= 0)
+                r = bus_append_json_dict(reply, o);
+        json_decref(o);
+        pending_send(p, reply, r);
+}
+
+static void plain_done(void *userdata, int error) {
+        PendingCall *p = userdata;
+
+        if (pending_failed(p, error))
+                return;
+        (void) sd_bus_reply_method_return(p->m, NULL);
+        pending_free(p);
+}
+
+/* Reads one a{sv} entry's numeric value as a double. */
+static int read_number(sd_bus_message *m, double *ret) {
+        union {
+                double d;
+                int32_t i;
+                int64_t x;
+                uint32_t u;
+                uint64_t t;
+                int16_t n;
+                uint16_t q;
+                uint8_t y;
+        } v;
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r < 0)
+                return r;
+        if (!contents || strlen(contents) != 1 || !strchr("dixutnqy", contents[0]))
+                return -EINVAL;
+        r = sd_bus_message_enter_container(m, 'v', contents);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_basic(m, contents[0], &v);
+        if (r < 0)
+                return r;
+        switch (contents[0]) {
+        case 'd': *ret = v.d; break;
+        case 'i': *ret = v.i; break;
+        case 'x': *ret = (double) v.x; break;
+        case 'u': *ret = v.u; break;
+        case 't': *ret = (double) v.t; break;
+        case 'n': *ret = v.n; break;
+        case 'q': *ret = v.q; break;
+        default: *ret = v.y; break;
+        }
+        return sd_bus_message_exit_container(m);
+}
+
+/* "CurrentMinScale" or "current_min_scale" -> "current_min_scale" */
+static void snake(const char *s, char *out, size_t size) {
+        size_t j = 0;
+
+        for (const char *p = s; *p && j + 2 < size; p++) {
+                if (*p >= 'A' && *p <= 'Z') {
+                        if (p != s)
+                                out[j++] = '_';
+                        out[j++] = (char) (*p - 'A' + 'a');
+                } else
+                        out[j++] = *p;
+        }
+        out[j] = 0;
+}
+
+static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        Limits l = {};
+        PendingCall *p;
+        const char *key;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        /* read args -> validate -> check credentials -> act */
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                char name[64];
+                LimitField f;
+                double v;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                snake(key, name, sizeof name);
+                if (strcmp(name, "store") == 0) {
+                        int s;
+                        r = sd_bus_message_read(m, "v", "b", &s);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "store must be a boolean");
+                        l.store = s;
+                } else {
+                        f = limit_field_from_string(name);
+                        if ((int) f < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown limit '%s'", key);
+                        r = read_number(m, &v);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Limit '%s' must be a number",
+                                                         key);
+                        if (limit_check(f, v) < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Limit '%s' out of range: %g",
+                                                         key, v);
+                        l.set |= 1u << f;
+                        l.value[f] = v;
+                }
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        if (!l.set)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No limits given");
+
+        r = bus_check_admin(b, m, error);
+        if (r < 0)
+                return r;
+
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        return pending_started(p, op_set_limits(bus_daemon(b), c, &l, plain_done, p), error);
+}
+
+static void backup_done(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
+                        size_t app_len) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PendingCall *p = userdata;
+        int r;
+
+        if (pending_failed(p, error))
+                return;
+        r = sd_bus_message_new_method_return(p->m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', mc, mc_len);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', app, app_len);
+        pending_send(p, reply, r);
+}
+
+/* The methods whose only argument is the controller of their path (a
+ * reboot: admin only). */
+typedef enum SimpleOp {
+        SIMPLE_GET_VALUES,
+        SIMPLE_REBOOT,
+        SIMPLE_BACKUP_CONFIG,
+} SimpleOp;
+
+static int method_simple(sd_bus_message *m, Bus *b, sd_bus_error *error, SimpleOp op) {
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        if (op == SIMPLE_REBOOT) {
+                r = bus_check_admin(b, m, error);
+                if (r < 0)
+                        return r;
+        }
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        switch (op) {
+        case SIMPLE_GET_VALUES:
+                r = op_get_values(bus_daemon(b), c, values_done, p);
+                break;
+        case SIMPLE_REBOOT:
+                r = op_reboot(bus_daemon(b), c, plain_done, p);
+                break;
+        case SIMPLE_BACKUP_CONFIG:
+                r = op_backup_config(bus_daemon(b), c, backup_done, p);
+                break;
+        }
+        return pending_started(p, r, error);
+}
+
+static int method_get_values(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_simple(m, userdata, error, SIMPLE_GET_VALUES);
+}
+
+static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_simple(m, userdata, error, SIMPLE_REBOOT);
+}
+
+static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_simple(m, userdata, error, SIMPLE_BACKUP_CONFIG);
+}
+
+static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        const void *mc, *app;
+        size_t mc_len, app_len;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = sd_bus_message_read_array(m, 'y', &mc, &mc_len);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_array(m, 'y', &app, &app_len);
+        if (r < 0)
+                return r;
+        if ((mc_len == 0 && app_len == 0) || (mc_len && mc_len < 4) || (app_len && app_len < 4) || mc_len > 511 ||
+            app_len > 511)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Configuration blobs must be 4..511 bytes (or empty to skip one)");
+        r = bus_check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        return pending_started(p, op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, plain_done, p), error);
+}
+
+static void compare_done(void *userdata, int error, char **differences) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PendingCall *p = userdata;
+        int r;
+
+        if (pending_failed(p, error))
+                return;
+        r = sd_bus_message_new_method_return(p->m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, differences);
+        pending_send(p, reply, r);
+}
+
+/* The "o" argument of CompareConfig/CopyConfigFrom: another controller
+ * than c.  Returns 0, or what the method returns. */
+static int read_other(Bus *b, sd_bus_message *m, const Controller *c, const char *verb, Controller **ret,
+                      sd_bus_error *error) {
+        const char *path;
+        int r;
+
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0)
+                return r;
+        *ret = bus_controller_from_path(b, path);
+        if (!*ret)
+                return bus_set_errno(error, -ENODEV);
+        if (*ret == c)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s another controller", verb);
+        return 0;
+}
+
+static void copy_done(void *userdata, int error, const char *message) {
+        PendingCall *p = userdata;
+
+        if (error < 0 && message) {
+                (void) bus_reply_errno(p->m, error, "%s", message);
+                pending_free(p);
+                return;
+        }
+        plain_done(p, error);
+}
+
+/* CompareConfig(o other) and CopyConfigFrom(o source): an operation with
+ * another controller.  A copy changes this one (the target): admin only. */
+static int method_with_other(sd_bus_message *m, Bus *b, sd_bus_error *error, bool copy) {
+        Controller *other;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = read_other(b, m, c, copy ? "Copy from" : "Compare with", &other, error);
+        if (r < 0)
+                return r;
+        if (copy) {
+                r = bus_check_admin(b, m, error);
+                if (r < 0)
+                        return r;
+        }
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        r = copy ? op_copy_config(bus_daemon(b), other, c, copy_done, p)
+                 : op_compare_config(bus_daemon(b), c, other, compare_done, p);
+        return pending_started(p, r, error);
+}
+
+static int method_compare_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_with_other(m, userdata, error, /* copy= */ false);
+}
+
+static int method_copy_config_from(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_with_other(m, userdata, error, /* copy= */ true);
+}
+
+#define TELEMETRY_PROPERTY(name, sig) \
+        SD_BUS_PROPERTY(name, sig, property_get_telemetry, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
+
+const sd_bus_vtable bus_controller_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Uuid", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("HwName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HwType", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirmwareVersion", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirmwareTestBuild", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirmwareName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BootloaderGeneration", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Online", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Broadcasting", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Fault", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FaultCode", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("McconfSignature", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("AppconfSignature", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        TELEMETRY_PROPERTY("Erpm", "d"),
+        TELEMETRY_PROPERTY("CurrentMotor", "d"),
+        TELEMETRY_PROPERTY("CurrentIn", "d"),
+        TELEMETRY_PROPERTY("DutyCycle", "d"),
+        TELEMETRY_PROPERTY("VoltageIn", "d"),
+        TELEMETRY_PROPERTY("TempFet", "d"),
+        TELEMETRY_PROPERTY("TempMotor", "d"),
+        TELEMETRY_PROPERTY("AmpHours", "d"),
+        TELEMETRY_PROPERTY("AmpHoursCharged", "d"),
+        TELEMETRY_PROPERTY("WattHours", "d"),
+        TELEMETRY_PROPERTY("WattHoursCharged", "d"),
+        TELEMETRY_PROPERTY("Tachometer", "x"),
+        SD_BUS_PROPERTY("StatusFrames", "t", property_get, 0, 0),
+        SD_BUS_PROPERTY("Replies", "t", property_get, 0, 0),
+        SD_BUS_PROPERTY("Timeouts", "t", property_get, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("GetValues", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", values), method_get_values,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetLimits", SD_BUS_ARGS("a{sv}", limits), SD_BUS_NO_RESULT, method_set_limits,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reboot", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BackupConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("ay", mcconf, "ay", appconf),
+                                method_backup_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RestoreConfig", SD_BUS_ARGS("ay", mcconf, "ay", appconf), SD_BUS_NO_RESULT,
+                                method_restore_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CompareConfig", SD_BUS_ARGS("o", other), SD_BUS_RESULT("as", differences),
+                                method_compare_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyConfigFrom", SD_BUS_ARGS("o", source), SD_BUS_NO_RESULT,
+                                method_copy_config_from, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("Telemetry", SD_BUS_ARGS("a{sv}", values), 0),
+        SD_BUS_VTABLE_END
+};
+
+/**
+ * bus_controller_register() - publish the controller objects
+ * @b: the adapter
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_controller_register(Bus *b) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(bus_get(b), NULL, BUS_CONTROLLER_PREFIX, BUS_CONTROLLER_INTERFACE,
+                                       bus_controller_vtable, controller_find, b);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(bus_get(b), NULL, BUS_CONTROLLER_PREFIX, controller_enumerate, b);
+}

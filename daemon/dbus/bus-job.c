@@ -1,0 +1,554 @@
+/* org.vescd1.Job at /org/vescd1/job/<n> (a fallback vtable with a node
+ * enumerator, like the controllers), and the firmware members of
+ * org.vescd1.Manager (image sets, starting jobs, history, Jobs).  Pure
+ * translation: the work is in firmware-ops.c and fw-job.c. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbus/bus.h"
+#include "core/daemon.h"
+#include "update/firmware-ops.h"
+#include "core/log.h"
+#include "macro.h"
+#include "core/render.h"
+
+#define BUS_JOB_PREFIX "/org/vescd1/job"
+#define BUS_JOB_INTERFACE "org.vescd1.Job"
+
+static FwManager *manager_of(Bus *b) {
+        return daemon_firmware(bus_daemon(b));
+}
+
+static FwJob *job_from_path(Bus *b, const char *path) {
+        FwManager *m = manager_of(b);
+        const char *p;
+        char *end;
+        unsigned long n;
+
+        if (!m || strncmp(path, BUS_JOB_PREFIX "/", strlen(BUS_JOB_PREFIX) + 1) != 0)
+                return NULL;
+        p = path + strlen(BUS_JOB_PREFIX) + 1;
+        if (*p < '1' || *p > '9')
+                return NULL;
+        errno = 0;
+        n = strtoul(p, &end, 10);
+        if (errno || *end || n > UINT32_MAX)
+                return NULL;
+        return fw_manager_find_job(m, (unsigned) n);
+}
+
+/* ------------------------------------------------------------ Job object */
+
+static int job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                    sd_bus_error *error) {
+        FwJob *j = job_from_path(userdata, path);
+
+        if (!j)
+                return 0;
+        *found = j;
+        return 1;
+}
+
+_Static_assert(FW_JOB_PATH_MAX <= BUS_OBJECT_PATH_MAX, "job paths fit bus path buffers");
+
+static void job_path(const void *items, size_t i, char *buf) {
+        FwJob *const *jobs = items;
+        fw_job_path(jobs[i], buf);
+}
+
+/* The i-th side's controller object of a job. */
+static void side_path(const void *items, size_t i, char *buf) {
+        snprintf(buf, BUS_OBJECT_PATH_MAX, BUS_CONTROLLER_PREFIX "/%s", fw_job_side_uuid(items, i));
+}
+
+static int job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        FwManager *m = manager_of(userdata);
+        FwJob *const *jobs;
+        size_t n = m ? fw_manager_jobs(m, &jobs) : 0;
+        int r;
+
+        r = bus_path_strv(n ? jobs : NULL, n, job_path, nodes);
+        return r < 0 ? r : 1;
+}
+
+static int job_get_id(sd_bus *bus, const char *path, const char *interface, const char *property, sd_bus_message *reply,
+                      void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "u", fw_job_id(userdata));
+}
+
+static int job_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        FwJob *j = userdata;
+        const char *v = "";
+
+        if (strcmp(property, "Kind") == 0)
+                v = fw_job_kind(j);
+        else if (strcmp(property, "ImageSet") == 0)
+                v = fw_job_set_id(j);
+        else if (strcmp(property, "State") == 0)
+                v = fw_job_state_to_string(fw_job_state(j));
+        else if (strcmp(property, "Phase") == 0)
+                v = fw_phase_to_string(fw_job_phase(j));
+        return sd_bus_message_append(reply, "s", v ? v : "");
+}
+
+static int job_get_phases(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        FwJob *j = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < fw_job_n_sides(j); i++) {
+                const char *ph = fw_phase_to_string(fw_job_side_phase(j, i));
+                r = sd_bus_message_append(reply, "{ss}", fw_job_side_uuid(j, i), ph ? ph : "");
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int job_get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        FwProgressInfo p = fw_job_progress(userdata);
+
+        if (strcmp(property, "Progress") == 0)
+                return sd_bus_message_append(reply, "u", p.percent);
+        if (strcmp(property, "BytesDone") == 0)
+                return sd_bus_message_append(reply, "t", p.bytes_done);
+        if (strcmp(property, "BytesTotal") == 0)
+                return sd_bus_message_append(reply, "t", p.bytes_total);
+        if (strcmp(property, "EtaSeconds") == 0)
+                return sd_bus_message_append(reply, "x",
+                                             p.eta_usec == UINT64_MAX ? (int64_t) -1 : (int64_t) (p.eta_usec / USEC_PER_SEC));
+        return sd_bus_message_append(reply, "b", p.do_not_power_off);
+}
+
+static int job_get_error(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "(ss)", fw_job_error_code(userdata), fw_job_error_text(userdata));
+}
+
+static int job_get_report(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *s = NULL;
+        json_t *rep = fw_job_report(userdata);
+
+        if (rep) {
+                s = json_dumps(rep, JSON_COMPACT);
+                if (!s)
+                        return -ENOMEM;
+        }
+        return sd_bus_message_append(reply, "s", s ? s : "");
+}
+
+static int job_get_controllers(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        FwJob *j = userdata;
+
+        return bus_append_paths(reply, j, fw_job_n_sides(j), side_path);
+}
+
+static int job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        FwJob *j = userdata;
+        Bus *b = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+        int r;
+
+        r = bus_check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = fw_job_cancel(j);
+        if (r == -EBUSY)
+                return bus_reply_errno(m, r, "job %u cannot be cancelled now: a controller is between its commit and "
+                                             "its confirmation (do not power off)", fw_job_id(j));
+        if (r == -EALREADY)
+                return bus_reply_errno(m, -EINVAL, "job %u has already ended (%s)", fw_job_id(j),
+                                       fw_job_state_to_string(fw_job_state(j)));
+        if (r < 0)
+                return bus_reply_errno(m, r, NULL);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static const sd_bus_vtable job_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "u", job_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Kind", "s", job_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ImageSet", "s", job_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Controllers", "ao", job_get_controllers, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", job_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Phase", "s", job_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Phases", "a{ss}", job_get_phases, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Progress", "u", job_get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BytesDone", "t", job_get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BytesTotal", "t", job_get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("EtaSeconds", "x", job_get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DoNotPowerOff", "b", job_get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Error", "(ss)", job_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Report", "s", job_get_report, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, job_method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+/* ------------------------------------------------------ change listener */
+
+static int emit_jobs_changed(Bus *b) {
+        return sd_bus_emit_properties_changed(bus_get(b), BUS_PATH, BUS_MANAGER_INTERFACE, "Jobs", NULL);
+}
+
+static void on_job_added(void *userdata, FwJob *j) {
+        Bus *b = userdata;
+        char p[FW_JOB_PATH_MAX];
+
+        fw_job_path(j, p);
+        (void) sd_bus_emit_object_added(bus_get(b), p);
+        (void) emit_jobs_changed(b);
+        bus_schedule_rearm(b);
+}
+
+static void on_job_removed(void *userdata, FwJob *j) {
+        Bus *b = userdata;
+        char p[FW_JOB_PATH_MAX];
+
+        fw_job_path(j, p);
+        (void) sd_bus_emit_object_removed(bus_get(b), p);
+        (void) emit_jobs_changed(b);
+        bus_schedule_rearm(b);
+}
+
+static void on_job_changed(void *userdata, FwJob *j, uint64_t mask) {
+        Bus *b = userdata;
+        char p[FW_JOB_PATH_MAX];
+        const char *names[16];
+        size_t n = 0;
+
+        if (mask & FW_JOB_CHANGED_STATE) {
+                names[n++] = "State";
+                names[n++] = "Error";
+                names[n++] = "Report";
+        }
+        if (mask & (FW_JOB_CHANGED_PHASE | FW_JOB_CHANGED_STATE)) {
+                names[n++] = "Phase";
+                names[n++] = "Phases";
+                names[n++] = "DoNotPowerOff";
+        }
+        if (mask & (FW_JOB_CHANGED_PROGRESS | FW_JOB_CHANGED_STATE)) {
+                names[n++] = "Progress";
+                names[n++] = "BytesDone";
+                names[n++] = "BytesTotal";
+                names[n++] = "EtaSeconds";
+        }
+        if (n == 0)
+                return;
+        names[n] = NULL;
+        fw_job_path(j, p);
+        (void) sd_bus_emit_properties_changed_strv(bus_get(b), p, BUS_JOB_INTERFACE, (char **) names);
+        bus_schedule_rearm(b);
+}
+
+static const FwManagerListener job_listener = {
+        .job_added = on_job_added,
+        .job_changed = on_job_changed,
+        .job_removed = on_job_removed,
+};
+
+/**
+ * bus_job_register() - publish the job objects and follow the jobs
+ * @b: the adapter
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_job_register(Bus *b) {
+        int r;
+
+        if (!manager_of(b))
+                return 0;
+        r = sd_bus_add_fallback_vtable(bus_get(b), NULL, BUS_JOB_PREFIX, BUS_JOB_INTERFACE, job_vtable, job_find, b);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(bus_get(b), NULL, BUS_JOB_PREFIX, job_enumerate, b);
+        if (r < 0)
+                return r;
+        return fw_manager_add_listener(manager_of(b), &job_listener, b);
+}
+
+/**
+ * bus_job_unregister() - stop following the jobs
+ * @b: the adapter
+ */
+void bus_job_unregister(Bus *b) {
+        fw_manager_remove_listener(manager_of(b), &job_listener, b);
+}
+
+/* ------------------------------------------------------ Manager members */
+
+/**
+ * bus_firmware_property_jobs() - Manager.Jobs: the job objects
+ *
+ * The bus_firmware_method_*() functions below are the Manager's firmware
+ * methods (dbus/org.vescd1.Manager.xml, docs/firmware-update-api.md); the
+ * vtable entries are BUS_MANAGER_FIRMWARE_MEMBERS in bus.h.
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_firmware_property_jobs(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        FwManager *m = manager_of(userdata);
+        FwJob *const *jobs;
+        size_t n = m ? fw_manager_jobs(m, &jobs) : 0;
+
+        return bus_append_paths(reply, n ? jobs : NULL, n, job_path);
+}
+
+static int reply_json_string(sd_bus_message *m, json_t *o) {
+        _cleanup_free_ char *s = NULL;
+
+        if (!o)
+                return -ENOMEM;
+        s = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (!s)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(m, "s", s);
+}
+
+static int reply_refused(sd_bus_message *m, int r, char *text) {
+        _cleanup_free_ char *t = text;
+
+        if (!t)
+                return bus_reply_errno(m, r, NULL);
+        return bus_reply_errno(m, r, "%s", t);
+}
+
+static int reply_no_manager(sd_bus_message *m) {
+        return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
+}
+
+/* The steps every privileged firmware method takes once its arguments are
+ * read: the caller's rights, then whether firmware management exists.
+ * Returns the manager, or NULL with *ret what the method returns. */
+static FwManager *admin_manager(Bus *b, sd_bus_message *m, sd_bus_error *error, int *ret) {
+        int r = bus_check_admin(b, m, error);
+
+        if (r < 0) {
+                *ret = r;
+                return NULL;
+        }
+        if (!manager_of(b)) {
+                *ret = reply_no_manager(m);
+                return NULL;
+        }
+        return manager_of(b);
+}
+
+/* The reply of the image-set methods: the set id (none when NULL), or the
+ * refusal with its text.  Takes err. */
+static int reply_set_result(sd_bus_message *m, int r, const char *id, char *err) {
+        if (r < 0)
+                return reply_refused(m, r, err);
+        free(err);
+        return id ? sd_bus_reply_method_return(m, "s", id) : sd_bus_reply_method_return(m, NULL);
+}
+
+int bus_firmware_method_list_image_sets(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        FwManager *fm = manager_of(userdata);
+
+        return fm ? reply_json_string(m, fw_manager_list_sets(fm)) : reply_no_manager(m);
+}
+
+int bus_firmware_method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        FwManager *fm = manager_of(userdata);
+
+        return fm ? reply_json_string(m, fw_manager_history(fm)) : reply_no_manager(m);
+}
+
+int bus_firmware_method_install_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *id = NULL;
+        char *err = NULL;
+        FwManager *fm;
+        int fd, r;
+
+        r = sd_bus_message_read(m, "h", &fd);
+        if (r < 0)
+                return r;
+        fm = admin_manager(userdata, m, error, &r);
+        if (!fm)
+                return r;
+        r = fw_manager_install_fd(fm, fd, &id, &err);
+        return reply_set_result(m, r, id, err);
+}
+
+int bus_firmware_method_install_image_set_from_path(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *id = NULL;
+        const char *path;
+        char *err = NULL;
+        FwManager *fm;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &path);
+        if (r < 0)
+                return r;
+        if (path[0] != '/')
+                return bus_reply_errno(m, -EINVAL, "'%s' is not an absolute path", path);
+        fm = admin_manager(userdata, m, error, &r);
+        if (!fm)
+                return r;
+        r = fw_manager_install_path(fm, path, &id, &err);
+        return reply_set_result(m, r, id, err);
+}
+
+int bus_firmware_method_remove_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *id;
+        char *err = NULL;
+        FwManager *fm;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return r;
+        fm = admin_manager(userdata, m, error, &r);
+        if (!fm)
+                return r;
+        r = fw_manager_remove_set(fm, id, &err);
+        return reply_set_result(m, r, NULL, err);
+}
+
+int bus_firmware_method_rollback_image_set(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *id = NULL;
+        char *err = NULL;
+        FwManager *fm;
+        int r;
+
+        fm = admin_manager(userdata, m, error, &r);
+        if (!fm)
+                return r;
+        r = fw_manager_rollback(fm, &id, &err);
+        return reply_set_result(m, r, id, err);
+}
+
+/* a{sv} options of the update methods.  OverrideGates is for root only. */
+static int read_options(Bus *b, sd_bus_message *m, FwJobOptions *o) {
+        int r;
+
+        *o = (FwJobOptions) {};
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key;
+                int v;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "OverrideGates") == 0 || strcmp(key, "SkipCanIdRestore") == 0) {
+                        r = sd_bus_message_read(m, "v", "b", &v);
+                        if (r < 0)
+                                return -EINVAL;
+                        if (key[0] == 'O')
+                                o->override_gates = v;
+                        else
+                                o->skip_can_id_restore = v;
+                } else
+                        return -ENOKEY;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int caller_is_root(sd_bus_message *m) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        return uid == 0;
+}
+
+static int reply_job(sd_bus_message *m, FwJob *j) {
+        char p[FW_JOB_PATH_MAX];
+
+        fw_job_path(j, p);
+        return sd_bus_reply_method_return(m, "o", p);
+}
+
+typedef enum StartKind {
+        START_UPDATE,
+        START_PAIR,
+        START_REPAIR,
+} StartKind;
+
+static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKind kind) {
+        FwManager *fm;
+        const char *uuid = NULL, *set_id;
+        Controller *c = NULL;
+        FwJobOptions o;
+        FwJob *j = NULL;
+        char *err = NULL;
+        int r;
+
+        if (kind == START_UPDATE) {
+                r = sd_bus_message_read(m, "ss", &uuid, &set_id);
+        } else
+                r = sd_bus_message_read(m, "s", &set_id);
+        if (r < 0)
+                return r;
+        r = read_options(b, m, &o);
+        if (r == -ENOKEY)
+                return bus_reply_errno(m, -EINVAL, "unknown option (known: OverrideGates, SkipCanIdRestore)");
+        if (r < 0)
+                return bus_reply_errno(m, -EINVAL, "options must be a{sv} of booleans");
+        fm = admin_manager(b, m, error, &r);
+        if (!fm)
+                return r;
+        if (o.override_gates) {
+                r = caller_is_root(m);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return bus_reply_errno(m, -EPERM, "OverrideGates is allowed for root only");
+        }
+
+        switch (kind) {
+        case START_UPDATE:
+                r = daemon_find_controller(bus_daemon(b), uuid, &c);
+                if (r < 0)
+                        return bus_reply_errno(m, r, "no controller '%s'", uuid);
+                r = fw_manager_update(fm, c, set_id, &o, &j, &err);
+                break;
+        case START_PAIR:
+                r = fw_manager_update_pair(fm, set_id, &o, &j, &err);
+                break;
+        case START_REPAIR:
+                r = fw_manager_repair(fm, set_id, &o, &j, &err);
+                break;
+        }
+        if (r < 0)
+                return reply_refused(m, r, err);
+        free(err);
+        return reply_job(m, j);
+}
+
+int bus_firmware_method_update_controller(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_start(m, userdata, error, START_UPDATE);
+}
+
+int bus_firmware_method_update_pair(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_start(m, userdata, error, START_PAIR);
+}
+
+int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_start(m, userdata, error, START_REPAIR);
+}

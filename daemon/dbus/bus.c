@@ -1,0 +1,417 @@
+/* sd-bus inside libevent, and the D-Bus adapter's shared helpers.
+ *
+ * The loop integration follows sd-bus's own glue for sd-event: a
+ * persistent EV_READ on the bus fd, an EV_WRITE present only while
+ * sd_bus_get_events() asks for POLLOUT, and one timer from the ABSOLUTE
+ * sd_bus_get_timeout().  Every wakeup drains sd_bus_process() and then
+ * re-arms.  libevent 2.1 has no "prepare" hook, so sends made outside
+ * dispatch (signals emitted from CAN callbacks) ask for a deferred re-arm
+ * through bus_schedule_rearm(): one per loop iteration however many
+ * messages were queued. */
+#include <errno.h>
+#include <event2/event.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dbus/bus.h"
+#include "core/daemon.h"
+#include "core/errors.h"
+#include "core/log.h"
+#include "macro.h"
+
+#define BUS_ERROR_MAP_ROW(n, e, code, desc) SD_BUS_ERROR_MAP(VESCD_ERROR_PREFIX #n, e),
+
+const sd_bus_error_map bus_error_map[] = {
+        VESCD_ERRORS(BUS_ERROR_MAP_ROW)
+        SD_BUS_ERROR_MAP_END
+};
+
+struct Bus {
+        Daemon *d;
+        sd_bus *bus;
+        struct event *read_ev, *write_ev, *timer_ev, *rearm_ev;
+        bool rearm_scheduled;
+        bool write_armed;
+        bool dead;
+        BusFatalFn fatal_fn;
+        void *fatal_userdata;
+        void *listener_token;
+};
+
+static void bus_rearm(Bus *b);
+
+static void bus_dead(Bus *b, int r) {
+        if (b->dead)
+                return;
+        b->dead = true;
+        log_error_errno(r, "D-Bus connection failed: %m");
+        event_del(b->read_ev);
+        event_del(b->write_ev);
+        event_del(b->timer_ev);
+        if (b->fatal_fn)
+                b->fatal_fn(b->fatal_userdata, r);
+}
+
+static void bus_dispatch(Bus *b) {
+        int r;
+
+        if (b->dead)
+                return;
+        while ((r = sd_bus_process(b->bus, NULL)) > 0)
+                ;
+        if (r < 0) {
+                bus_dead(b, r);
+                return;
+        }
+        bus_rearm(b);
+}
+
+static void on_bus_event(evutil_socket_t fd, short what, void *userdata) {
+        Bus *b = userdata;
+
+        if (what & EV_WRITE)
+                b->write_armed = false;
+        bus_dispatch(b);
+}
+
+static void bus_rearm(Bus *b) {
+        uint64_t until, now;
+        struct timespec ts;
+        int events, r;
+
+        if (b->dead)
+                return;
+        events = sd_bus_get_events(b->bus);
+        if (events < 0) {
+                bus_dead(b, events);
+                return;
+        }
+        if (events & POLLOUT) {
+                if (!b->write_armed) {
+                        event_add(b->write_ev, NULL);
+                        b->write_armed = true;
+                }
+        } else if (b->write_armed) {
+                event_del(b->write_ev);
+                b->write_armed = false;
+        }
+
+        r = sd_bus_get_timeout(b->bus, &until);
+        if (r < 0) {
+                bus_dead(b, r);
+                return;
+        }
+        if (until == UINT64_MAX) {
+                event_del(b->timer_ev);
+                return;
+        }
+        /* absolute CLOCK_MONOTONIC µs: convert to relative, rounding up */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t) ts.tv_sec * USEC_PER_SEC + ((uint64_t) ts.tv_nsec + 999) / NSEC_PER_USEC;
+        uint64_t rel = until > now ? until - now : 0;
+        struct timeval tv = { .tv_sec = (time_t) (rel / USEC_PER_SEC), .tv_usec = (suseconds_t) (rel % USEC_PER_SEC) };
+        event_add(b->timer_ev, &tv);
+}
+
+static void on_rearm(evutil_socket_t fd, short what, void *userdata) {
+        Bus *b = userdata;
+
+        b->rearm_scheduled = false;
+        /* messages queued from outside dispatch may already be writable:
+         * dispatching also flushes them */
+        bus_dispatch(b);
+}
+
+/**
+ * bus_schedule_rearm() - re-arm after sends made outside dispatch
+ * @b: the bus
+ */
+void bus_schedule_rearm(Bus *b) {
+        if (b && !b->rearm_scheduled && !b->dead) {
+                b->rearm_scheduled = true;
+                event_active(b->rearm_ev, EV_TIMEOUT, 0);
+        }
+}
+
+/**
+ * bus_set_fatal_handler() - who to tell when the connection is lost
+ * @b: the bus
+ * @fn: callback
+ * @userdata: for @fn
+ */
+void bus_set_fatal_handler(Bus *b, BusFatalFn fn, void *userdata) {
+        b->fatal_fn = fn;
+        b->fatal_userdata = userdata;
+}
+
+sd_bus *bus_get(Bus *b) {
+        return b->bus;
+}
+
+Daemon *bus_daemon(Bus *b) {
+        return b->d;
+}
+
+/**
+ * bus_set_errno() - fill an sd_bus_error from an errno via the error table
+ * @error: the error to set (may already be set: then left alone)
+ * @r: -errno
+ *
+ * Returns: @r (negative).
+ */
+int bus_set_errno(sd_bus_error *error, int r) {
+        const VescdError *ve = vescd_error_from_errno(r);
+
+        if (error && !sd_bus_error_is_set(error))
+                (void) sd_bus_error_set(error, ve->bus_name, ve->description);
+        return r < 0 ? r : -r;
+}
+
+/**
+ * bus_reply_errno() - reply with the org.vescd1.Error for an errno
+ * @m: the method call
+ * @error: -errno
+ * @fmt: message text (printf), or NULL for the error table's description
+ *
+ * Returns: what sd_bus_reply_method_error() returns.
+ */
+int bus_reply_errno(sd_bus_message *m, int error, const char *fmt, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        const VescdError *ve = vescd_error_from_errno(error);
+        char text[256];
+
+        if (fmt) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(text, sizeof text, fmt, ap);
+                va_end(ap);
+        } else
+                snprintf(text, sizeof text, "%s", ve->description);
+        sd_bus_error_set(&e, ve->bus_name, text);
+        return sd_bus_reply_method_error(m, &e);
+}
+
+/**
+ * bus_append_paths() - append an array of object paths ("ao")
+ * @reply: the message
+ * @items: what path() is given
+ * @n: how many paths
+ * @path: writes the i-th path
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_append_paths(sd_bus_message *reply, const void *items, size_t n, BusPathFn path) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                char p[BUS_OBJECT_PATH_MAX];
+                path(items, i, p);
+                r = sd_bus_message_append(reply, "o", p);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+/**
+ * bus_path_strv() - object paths as a strv, for node enumerators
+ * @items: what path() is given
+ * @n: how many paths
+ * @path: writes the i-th path
+ * @ret: receives the strv (the caller, i.e. sd-bus, frees it)
+ *
+ * Returns: 0 or -ENOMEM.
+ */
+int bus_path_strv(const void *items, size_t n, BusPathFn path, char ***ret) {
+        char **v = calloc(n + 1, sizeof(char *));
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                char p[BUS_OBJECT_PATH_MAX];
+                path(items, i, p);
+                v[i] = strdup(p);
+                if (!v[i]) {
+                        for (size_t k = 0; k < i; k++)
+                                free(v[k]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
+        return 0;
+}
+
+/**
+ * bus_open_entry() - open {name: variant} inside an open a{sv}
+ * @m: the message
+ * @name: the key
+ * @sig: the variant's signature
+ *
+ * Returns: 0 or -errno; close with bus_close_entry().
+ */
+int bus_open_entry(sd_bus_message *m, const char *name, const char *sig) {
+        int r = sd_bus_message_open_container(m, 'e', "sv");
+
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', sig);
+        return r;
+}
+
+/**
+ * bus_close_entry() - close what bus_open_entry() opened
+ * @m: the message
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_close_entry(sd_bus_message *m) {
+        int r = sd_bus_message_close_container(m);
+
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+/**
+ * bus_check_admin() - is the caller root or in the admin group
+ * @b: the bus
+ * @m: the method call
+ * @error: set to PermissionDenied on refusal
+ *
+ * Uses the sender's credentials as the bus reports them (effective uid,
+ * effective gid, supplementary groups; augmented from /proc where the bus
+ * cannot say), so the check does not depend on the bus policy alone.
+ *
+ * Returns: 1 allowed, -EPERM refused (error set), other -errno.
+ */
+int bus_check_admin(Bus *b, sd_bus_message *m, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const gid_t *groups = NULL;
+        uid_t uid;
+        gid_t gid = (gid_t) -1;
+        int n, r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+                                                 SD_BUS_CREDS_AUGMENT, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        (void) sd_bus_creds_get_egid(creds, &gid);
+        n = sd_bus_creds_get_supplementary_gids(creds, &groups);
+        if (n < 0)
+                n = 0;
+        if (daemon_check_admin(b->d, uid, gid, groups, (size_t) n) > 0)
+                return 1;
+        log_info("Refused %s.%s from uid %u: not root or in group %s", sd_bus_message_get_interface(m),
+                 sd_bus_message_get_member(m), (unsigned) uid, daemon_config(b->d)->admin_group);
+        return sd_bus_error_setf(error, VESCD_ERROR_PREFIX "PermissionDenied",
+                                 "Changing a controller needs root or membership in group '%s'",
+                                 daemon_config(b->d)->admin_group);
+}
+
+/**
+ * bus_new() - connect, register objects and take the bus name
+ * @d: the daemon
+ * @address: D-Bus address, or NULL for the system bus
+ * @ret: receives the adapter
+ *
+ * Returns: 0 or -errno (logged).
+ */
+int bus_new(Daemon *d, const char *address, Bus **ret) {
+        struct event_base *base = daemon_event_base(d);
+        Bus *b;
+        int r, fd;
+
+        b = calloc(1, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        b->d = d;
+
+        if (address) {
+                r = sd_bus_new(&b->bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(b->bus, address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(b->bus, true);
+                if (r >= 0)
+                        r = sd_bus_set_trusted(b->bus, false);
+                if (r >= 0)
+                        r = sd_bus_negotiate_creds(b->bus, true, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+                                                                         SD_BUS_CREDS_SUPPLEMENTARY_GIDS);
+                if (r >= 0)
+                        r = sd_bus_start(b->bus);
+        } else
+                r = sd_bus_open_system(&b->bus);
+        if (r < 0) {
+                log_error_errno(r, "Failed to connect to %s: %m", address ? address : "the system bus");
+                bus_free(b);
+                return r;
+        }
+
+        r = sd_bus_error_add_map(bus_error_map);
+        if (r < 0) {
+                bus_free(b);
+                return r;
+        }
+        r = sd_bus_add_object_manager(b->bus, NULL, BUS_PATH);
+        if (r >= 0)
+                r = bus_manager_register(b);
+        if (r >= 0)
+                r = bus_controller_register(b);
+        if (r >= 0)
+                r = bus_job_register(b);
+        if (r >= 0)
+                r = sd_bus_request_name(b->bus, BUS_NAME, 0);
+        if (r < 0) {
+                log_error_errno(r, "Failed to publish " BUS_NAME " on D-Bus: %m");
+                bus_free(b);
+                return r;
+        }
+
+        fd = sd_bus_get_fd(b->bus);
+        b->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_bus_event, b);
+        b->write_ev = event_new(base, fd, EV_WRITE, on_bus_event, b);
+        b->timer_ev = evtimer_new(base, on_bus_event, b);
+        b->rearm_ev = event_new(base, -1, 0, on_rearm, b);
+        if (!b->read_ev || !b->write_ev || !b->timer_ev || !b->rearm_ev || event_add(b->read_ev, NULL) < 0) {
+                bus_free(b);
+                return -ENOMEM;
+        }
+        bus_rearm(b);
+        *ret = b;
+        return 0;
+}
+
+/**
+ * bus_free() - flush, close and free the adapter
+ * @b: the adapter or NULL
+ *
+ * Returns: NULL.
+ */
+Bus *bus_free(Bus *b) {
+        if (!b)
+                return NULL;
+        bus_manager_unregister(b);
+        bus_job_unregister(b);
+        if (b->read_ev)
+                event_free(b->read_ev);
+        if (b->write_ev)
+                event_free(b->write_ev);
+        if (b->timer_ev)
+                event_free(b->timer_ev);
+        if (b->rearm_ev)
+                event_free(b->rearm_ev);
+        if (b->bus)
+                sd_bus_flush_close_unref(b->bus);
+        free(b);
+        return NULL;
+}

@@ -1,0 +1,517 @@
+/* The JSON socket on the real daemon: JsonServerOps served from the Daemon's model
+ * (render.h, the same snapshots the D-Bus adapter serves) and operations
+ * (operations.h), and the daemon's change listener turned into server events.
+ *
+ * Adding a method: a row in json-proto.c's table, then a case in glue_call(). */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/daemon.h"
+#include "update/firmware-ops.h"
+#include "json/json-server.h"
+#include "core/log.h"
+#include "macro.h"
+#include "core/operations.h"
+#include "core/render.h"
+
+typedef struct JsonGlue {
+        Daemon *daemon;
+        JsonServer *server;
+} JsonGlue;
+
+/* ---------------------------------------------------------------- snapshots */
+
+static int glue_list_controllers(void *userdata, json_t **ret) {
+        JsonGlue *g = userdata;
+        Controller *const *cs;
+        size_t n = daemon_controllers(g->daemon, &cs);
+        json_auto_t *list = json_array();
+
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (json_array_append_new(list, render_controller(cs[i])) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+static int glue_get_controller(void *userdata, const char *uuid, json_t **ret) {
+        JsonGlue *g = userdata;
+        Controller *c = daemon_find_uuid(g->daemon, uuid);
+
+        if (!c)
+                return -ENODEV;
+        *ret = render_controller(c);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int glue_get_board(void *userdata, json_t **ret) {
+        JsonGlue *g = userdata;
+        Controller *const *cs;
+        size_t n = daemon_controllers(g->daemon, &cs);
+
+        *ret = render_board(daemon_board(g->daemon), cs, n);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int glue_get_telemetry(void *userdata, const char *uuid, json_t **ret, int *ret_id) {
+        JsonGlue *g = userdata;
+        Controller *c = daemon_find_uuid(g->daemon, uuid);
+
+        if (!c)
+                return -ENODEV;
+        *ret = render_telemetry(c, CONTROLLER_DIRTY_TELEMETRY_MASK);
+        *ret_id = c->id;
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int glue_get_job(void *userdata, uint32_t job, json_t **ret) {
+        JsonGlue *g = userdata;
+        FwManager *m = daemon_firmware(g->daemon);
+        FwJob *j = m ? fw_manager_find_job(m, job) : NULL;
+
+        if (!j)
+                return -ENOENT;
+        *ret = fw_job_to_json(j);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* firmware.* and job.*: the same calls as the D-Bus Manager/Job methods
+ * (bus-job.c), refusals with the same text (data.detail); the gate
+ * override is offered on D-Bus only (root). */
+static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCall *call, json_t **ret) {
+        FwManager *m = daemon_firmware(g->daemon);
+        FwJobOptions o = { .skip_can_id_restore = json_is_true(json_object_get(params, "skip_can_id_restore")) };
+        const char *set = json_string_value(json_object_get(params, "set"));
+        _cleanup_free_ char *err = NULL, *id = NULL;
+        FwJob *j = NULL;
+        int r;
+
+        if (!m) {
+                json_call_set_detail(call, "firmware management is not available");
+                return -EOPNOTSUPP;
+        }
+        switch (method) {
+        case JSON_METHOD_FIRMWARE_SETS:
+                *ret = json_pack("{s:o}", "sets", fw_manager_list_sets(m));
+                return *ret ? 0 : -ENOMEM;
+        case JSON_METHOD_FIRMWARE_INSTALL: {
+                const char *path = json_string_value(json_object_get(params, "path"));
+                if (!path || path[0] != '/')
+                        return -EINVAL;
+                r = fw_manager_install_path(m, path, &id, &err);
+                if (r < 0)
+                        break;
+                *ret = json_pack("{s:s}", "set", id);
+                return *ret ? 0 : -ENOMEM;
+        }
+        case JSON_METHOD_FIRMWARE_REMOVE:
+                r = fw_manager_remove_set(m, set, &err);
+                if (r < 0)
+                        break;
+                *ret = json_object();
+                return *ret ? 0 : -ENOMEM;
+        case JSON_METHOD_FIRMWARE_ROLLBACK:
+                r = fw_manager_rollback(m, &id, &err);
+                if (r < 0)
+                        break;
+                *ret = json_pack("{s:s}", "set", id);
+                return *ret ? 0 : -ENOMEM;
+        case JSON_METHOD_FIRMWARE_UPDATE: {
+                json_t *ctls = json_object_get(params, "controllers");
+                Controller *c;
+                if (json_array_size(ctls) == 2) {
+                        /* both sides together is the pair transaction */
+                        r = fw_manager_update_pair(m, set, &o, &j, &err);
+                        break;
+                }
+                if (json_array_size(ctls) != 1)
+                        return -EINVAL;
+                c = daemon_find_uuid(g->daemon, json_string_value(json_array_get(ctls, 0)));
+                if (!c)
+                        return -ENODEV;
+                r = fw_manager_update(m, c, set, &o, &j, &err);
+                break;
+        }
+        case JSON_METHOD_FIRMWARE_PAIR:
+                r = fw_manager_update_pair(m, set, &o, &j, &err);
+                break;
+        case JSON_METHOD_FIRMWARE_REPAIR:
+                r = fw_manager_repair(m, set, &o, &j, &err);
+                break;
+        case JSON_METHOD_JOB_LIST: {
+                FwJob *const *jobs;
+                size_t n = fw_manager_jobs(m, &jobs);
+                json_t *a = json_array();
+                if (!a)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        json_array_append_new(a, fw_job_to_json(jobs[i]));
+                *ret = json_pack("{s:o}", "jobs", a);
+                return *ret ? 0 : -ENOMEM;
+        }
+        case JSON_METHOD_JOB_HISTORY:
+                *ret = json_pack("{s:o}", "history", fw_manager_history(m));
+                return *ret ? 0 : -ENOMEM;
+        case JSON_METHOD_JOB_GET:
+        case JSON_METHOD_JOB_CANCEL: {
+                json_int_t n = json_integer_value(json_object_get(params, "job"));
+                j = n > 0 && n <= UINT32_MAX ? fw_manager_find_job(m, (unsigned) n) : NULL;
+                if (!j)
+                        return -ENOENT;
+                if (method == JSON_METHOD_JOB_CANCEL) {
+                        r = fw_job_cancel(j);
+                        if (r < 0)
+                                return r == -EALREADY ? -EINVAL : r;
+                }
+                *ret = fw_job_to_json(j);
+                return *ret ? 0 : -ENOMEM;
+        }
+        default:
+                return -EOPNOTSUPP;
+        }
+        if (r < 0) {
+                if (err) {
+                        log_info("JSON %s refused: %s", json_method_to_string(method), err);
+                        json_call_set_detail(call, err);
+                }
+                return r;
+        }
+        *ret = fw_job_to_json(j);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int glue_check_admin(void *userdata, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups) {
+        JsonGlue *g = userdata;
+
+        return daemon_check_admin(g->daemon, uid, gid, groups, n_groups);
+}
+
+/* ---------------------------------------------------------------- operations */
+
+static void done_empty(void *userdata, int error) {
+        json_call_complete(userdata, error, NULL);
+}
+
+static void done_backup(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
+                        size_t app_len) {
+        json_t *result = NULL;
+
+        if (error >= 0) {
+                result = json_pack("{s:o, s:o}", "mcconf", json_proto_base64_encode(mc, mc_len),
+                                   "appconf", json_proto_base64_encode(app, app_len));
+                if (!result)
+                        error = -ENOMEM;
+        }
+        json_call_complete(userdata, error, result);
+}
+
+static void done_values(void *userdata, int error, const VescValues *v) {
+        json_t *result = NULL;
+
+        if (error >= 0) {
+                result = render_values(v);
+                if (!result)
+                        error = -ENOMEM;
+        }
+        json_call_complete(userdata, error, result);
+}
+
+static void done_copy(void *userdata, int error, const char *message) {
+        if (error < 0)
+                json_call_fail(userdata, error, message);
+        else
+                json_call_complete(userdata, 0, NULL);
+}
+
+static void done_compare(void *userdata, int error, char **differences) {
+        json_t *result = NULL, *list;
+
+        if (error >= 0) {
+                list = json_array();
+                for (char **d = differences; list && d && *d; d++)
+                        if (json_array_append_new(list, json_string(*d)) < 0) {
+                                json_decref(list);
+                                list = NULL;
+                        }
+                result = list ? json_pack("{s:b, s:o}", "equal", json_array_size(list) == 0, "differences", list) : NULL;
+                if (!result)
+                        error = -ENOMEM;
+        }
+        json_call_complete(userdata, error, result);
+}
+
+static int limits_from_params(json_t *params, Limits *ret) {
+        const char *key;
+        json_t *v;
+
+        *ret = (Limits) {};
+        json_object_foreach(params, key, v) {
+                LimitField f;
+
+                if (strcmp(key, "store") == 0) {
+                        ret->store = json_is_true(v);
+                        continue;
+                }
+                f = limit_field_from_string(key);
+                if ((int) f < 0)
+                        continue; /* "uuid" */
+                if (limit_check(f, json_number_value(v)) < 0)
+                        return -EINVAL;
+                ret->set |= UINT32_C(1) << f;
+                ret->value[f] = json_number_value(v);
+        }
+        return ret->set ? 0 : -EINVAL;
+}
+
+static int find(JsonGlue *g, json_t *params, const char *key, Controller **ret) {
+        Controller *c = daemon_find_uuid(g->daemon, json_string_value(json_object_get(params, key)));
+
+        if (!c)
+                return -ENODEV;
+        *ret = c;
+        return 0;
+}
+
+/* The two controllers of a compare or a copy. */
+static int find_two(JsonGlue *g, json_t *params, const char *key_a, const char *key_b, Controller **ret_a,
+                    Controller **ret_b) {
+        int r = find(g, params, key_a, ret_a);
+
+        return r < 0 ? r : find(g, params, key_b, ret_b);
+}
+
+/* What glue_call() returns for an operation it started: 1 (the reply
+ * comes through call), or the start's error. */
+static int started(int r) {
+        return r < 0 ? r : 1;
+}
+
+static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall *call, json_t **ret) {
+        JsonGlue *g = userdata;
+        Controller *c, *other;
+        Limits limits;
+        int r;
+
+        switch (method) {
+        case JSON_METHOD_MANAGER_GET:
+                *ret = render_manager(g->daemon);
+                return *ret ? 0 : -ENOMEM;
+
+        case JSON_METHOD_CONTROLLER_REBOOT:
+                r = find(g, params, "uuid", &c);
+                if (r < 0)
+                        return r;
+                return started(op_reboot(g->daemon, c, done_empty, call));
+
+        case JSON_METHOD_LIMITS_SET:
+                r = find(g, params, "uuid", &c);
+                if (r < 0)
+                        return r;
+                r = limits_from_params(params, &limits);
+                if (r < 0)
+                        return r;
+                return started(op_set_limits(g->daemon, c, &limits, done_empty, call));
+
+        case JSON_METHOD_CONFIG_BACKUP:
+                r = find(g, params, "uuid", &c);
+                if (r < 0)
+                        return r;
+                return started(op_backup_config(g->daemon, c, done_backup, call));
+
+        case JSON_METHOD_CONFIG_RESTORE: {
+                _cleanup_free_ uint8_t *mc = NULL, *app = NULL;
+                size_t mc_len = 0, app_len = 0;
+                json_t *v;
+
+                r = find(g, params, "uuid", &c);
+                if (r < 0)
+                        return r;
+                v = json_object_get(params, "mcconf");
+                if (v && json_proto_base64_decode(json_string_value(v), &mc, &mc_len) < 0)
+                        return -EINVAL;
+                v = json_object_get(params, "appconf");
+                if (v && json_proto_base64_decode(json_string_value(v), &app, &app_len) < 0)
+                        return -EINVAL;
+                if (mc_len == 0 && app_len == 0)
+                        return -EINVAL;
+                /* the operation copies what it keeps before returning */
+                return started(op_restore_config(g->daemon, c, mc, mc_len, app, app_len, done_empty, call));
+        }
+
+        case JSON_METHOD_CONFIG_COMPARE:
+                r = find_two(g, params, "uuid", "other", &c, &other);
+                if (r < 0)
+                        return r;
+                return started(op_compare_config(g->daemon, c, other, done_compare, call));
+
+        case JSON_METHOD_CONFIG_COPY:
+                r = find_two(g, params, "from", "to", &c, &other);
+                if (r < 0)
+                        return r;
+                return started(op_copy_config(g->daemon, c, other, done_copy, call));
+
+        case JSON_METHOD_CONTROLLER_GET_VALUES:
+                r = find(g, params, "uuid", &c);
+                if (r < 0)
+                        return r;
+                return started(op_get_values(g->daemon, c, done_values, call));
+
+        case JSON_METHOD_CONTROLLERS_SCAN:
+                r = daemon_scan(g->daemon);
+                if (r < 0)
+                        return r;
+                *ret = json_object();
+                return *ret ? 0 : -ENOMEM;
+
+        case JSON_METHOD_FIRMWARE_SETS:
+        case JSON_METHOD_FIRMWARE_UPDATE:
+        case JSON_METHOD_FIRMWARE_INSTALL:
+        case JSON_METHOD_FIRMWARE_REMOVE:
+        case JSON_METHOD_FIRMWARE_ROLLBACK:
+        case JSON_METHOD_FIRMWARE_PAIR:
+        case JSON_METHOD_FIRMWARE_REPAIR:
+        case JSON_METHOD_JOB_GET:
+        case JSON_METHOD_JOB_CANCEL:
+        case JSON_METHOD_JOB_LIST:
+        case JSON_METHOD_JOB_HISTORY:
+                return glue_firmware(g, method, params, call, ret);
+
+        default:
+                return -EOPNOTSUPP;
+        }
+}
+
+/* ---------------------------------------------------------------- daemon events */
+
+static void on_controller_added(void *userdata, Controller *c) {
+        JsonGlue *g = userdata;
+
+        if (c->has_identity)
+                json_server_controller_added(g->server, c->uuid_str);
+}
+
+static void on_controller_removed(void *userdata, Controller *c) {
+        JsonGlue *g = userdata;
+
+        if (c->has_identity)
+                json_server_controller_removed(g->server, c->uuid_str);
+}
+
+static void on_controller_changed(void *userdata, Controller *c, uint64_t mask) {
+        JsonGlue *g = userdata;
+
+        /* counters change with every frame; they are read on request only */
+        if (c->has_identity && (mask & CONTROLLER_DIRTY_STATE_MASK))
+                json_server_controller_changed(g->server, c->uuid_str);
+}
+
+static void on_telemetry(void *userdata, Controller *c, uint64_t mask) {
+        JsonGlue *g = userdata;
+
+        if (c->has_identity)
+                json_server_telemetry(g->server, c->uuid_str);
+}
+
+static void on_board_changed(void *userdata, const Board *b) {
+        JsonGlue *g = userdata;
+
+        json_server_board_changed(g->server);
+}
+
+static void on_job(void *userdata, FwJob *j) {
+        JsonGlue *g = userdata;
+
+        json_server_job_changed(g->server, fw_job_id(j));
+}
+
+static void on_job_changed(void *userdata, FwJob *j, uint64_t mask) {
+        on_job(userdata, j);
+}
+
+static const FwManagerListener json_job_listener = {
+        .job_added = on_job,
+        .job_changed = on_job_changed,
+};
+
+static const DaemonListener json_listener = {
+        .controller_added = on_controller_added,
+        .controller_removed = on_controller_removed,
+        .controller_changed = on_controller_changed,
+        /* each watch has its own rate: telemetry-rate-hz is for the D-Bus signal */
+        .telemetry_unthrottled = on_telemetry,
+        .board_changed = on_board_changed,
+};
+
+static void glue_detach(void *userdata) {
+        JsonGlue *g = userdata;
+
+        daemon_remove_listener(g->daemon, &json_listener, g);
+        fw_manager_remove_listener(daemon_firmware(g->daemon), &json_job_listener, g);
+        free(g);
+}
+
+/**
+ * json_server_new() - start the daemon's JSON socket
+ * @d: the daemon (must outlive the server)
+ * @cfg: listeners and limits; version and admin group are taken from the daemon
+ * @ret: receives the server; json_server_free() also unhooks it from @d
+ *
+ * Controllers already known are announced to the server, so that watches of "all
+ * controllers" include them.  The stall timeout is scaled by --time-scale like the
+ * daemon's other timeouts.
+ *
+ * Return: 0 or -errno (logged by json_server_new_with_ops() where it binds).
+ */
+int json_server_new(Daemon *d, const JsonServerConfig *cfg, JsonServer **ret) {
+        static const JsonServerOps ops = {
+                .list_controllers = glue_list_controllers,
+                .get_controller = glue_get_controller,
+                .get_board = glue_get_board,
+                .get_telemetry = glue_get_telemetry,
+                .get_job = glue_get_job,
+                .call = glue_call,
+                .check_admin = glue_check_admin,
+                .detach = glue_detach,
+        };
+        JsonServerConfig c = *cfg;
+        Controller *const *cs;
+        JsonGlue *g;
+        JsonServer *s;
+        size_t n;
+        int r;
+
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        g->daemon = d;
+
+        c.version = c.version ?: PACKAGE_VERSION;
+        c.admin_group = c.admin_group ?: daemon_config(d)->admin_group;
+        c.stall_timeout_usec = daemon_scaled(d, c.stall_timeout_usec ?: JSON_SERVER_STALL_TIMEOUT_DEFAULT_USEC);
+
+        r = json_server_new_with_ops(daemon_event_base(d), &c, &ops, g, &s);
+        if (r < 0) {
+                free(g); /* ops.detach runs only for a server that was returned */
+                return r;
+        }
+        g->server = s;
+        r = daemon_add_listener(d, &json_listener, g);
+        if (r >= 0 && daemon_firmware(d))
+                r = fw_manager_add_listener(daemon_firmware(d), &json_job_listener, g);
+        if (r < 0) {
+                json_server_free(s); /* detach: removing an absent listener is a no-op */
+                return r;
+        }
+
+        n = daemon_controllers(d, &cs);
+        for (size_t i = 0; i < n; i++)
+                if (cs[i]->has_identity)
+                        json_server_controller_added(s, cs[i]->uuid_str);
+
+        *ret = s;
+        return 0;
+}

@@ -1,0 +1,816 @@
+/* Firmware management: image sets, update jobs and their history; see
+ * firmware-ops.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/daemon-private.h"
+#include "update/firmware-ops.h"
+#include "update/fw-plan.h"
+#include "imagestore.h"
+#include "core/log.h"
+#include "macro.h"
+
+typedef struct ListenerSlot {
+        const FwManagerListener *l;
+        void *userdata;
+} ListenerSlot;
+
+struct FwManager {
+        Daemon *d;
+        ImageStore *store;
+        ImageTrust trust;
+        char *state_dir;
+        FwJob **jobs;
+        size_t n_jobs;
+        unsigned next_id;
+        bool resumed;
+        ListenerSlot *listeners;
+        size_t n_listeners;
+};
+
+static const char *strna(const char *s) {
+        return s ? s : "n/a";
+}
+
+#define EMIT(m, member, ...)                                                                     \
+        do {                                                                                     \
+                for (size_t _i = 0; _i < (m)->n_listeners; _i++)                                \
+                        if ((m)->listeners[_i].l->member)                                        \
+                                (m)->listeners[_i].l->member((m)->listeners[_i].userdata, ##__VA_ARGS__); \
+        } while (0)
+
+static void set_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
+static void set_error(char **ret_error, const char *fmt, ...) {
+        va_list ap;
+
+        if (!ret_error)
+                return;
+        free(*ret_error);
+        *ret_error = NULL;
+        va_start(ap, fmt);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+}
+
+/* ------------------------------------------------------------ listeners */
+
+int fw_manager_add_listener(FwManager *m, const FwManagerListener *l, void *userdata) {
+        ListenerSlot *a = realloc(m->listeners, (m->n_listeners + 1) * sizeof *a);
+
+        if (!a)
+                return -ENOMEM;
+        m->listeners = a;
+        m->listeners[m->n_listeners++] = (ListenerSlot) { l, userdata };
+        return 0;
+}
+
+/**
+ * fw_manager_remove_listener() - stop following
+ */
+void fw_manager_remove_listener(FwManager *m, const FwManagerListener *l, void *userdata) {
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->n_listeners; i++)
+                if (m->listeners[i].l == l && m->listeners[i].userdata == userdata) {
+                        memmove(m->listeners + i, m->listeners + i + 1, (m->n_listeners - i - 1) * sizeof *m->listeners);
+                        m->n_listeners--;
+                        return;
+                }
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+static void on_job_changed(void *userdata, FwJob *j, uint64_t mask) {
+        FwManager *m = userdata;
+        EMIT(m, job_changed, j, mask);
+}
+
+static void prune_jobs(FwManager *m) {
+        size_t ended = 0;
+
+        for (size_t i = 0; i < m->n_jobs; i++)
+                if (!fw_job_running(m->jobs[i]))
+                        ended++;
+        /* oldest first: the array is in creation order */
+        for (size_t i = 0; i < m->n_jobs && ended > FW_MANAGER_ENDED_KEEP;) {
+                FwJob *j = m->jobs[i];
+                if (fw_job_running(j)) {
+                        i++;
+                        continue;
+                }
+                EMIT(m, job_removed, j);
+                memmove(m->jobs + i, m->jobs + i + 1, (m->n_jobs - i - 1) * sizeof *m->jobs);
+                m->n_jobs--;
+                ended--;
+                fw_job_free(j);
+        }
+}
+
+static void on_job_ended(void *userdata, FwJob *j) {
+        FwManager *m = userdata;
+
+        /* the board view changes with the new firmware: have a fresh look */
+        daemon_model_changed(m->d);
+        (void) j;
+        prune_jobs(m);
+}
+
+static const FwJobCallbacks job_callbacks = {
+        .changed = on_job_changed,
+        .ended = on_job_ended,
+};
+
+static int jobs_append(FwManager *m, FwJob *j) {
+        FwJob **a = realloc(m->jobs, (m->n_jobs + 1) * sizeof *a);
+
+        if (!a)
+                return -ENOMEM;
+        m->jobs = a;
+        m->jobs[m->n_jobs++] = j;
+        return 0;
+}
+
+/**
+ * fw_manager_jobs() - the jobs held (running and recently ended), oldest first
+ *
+ * Returns: their number; the array is owned by the manager.
+ */
+size_t fw_manager_jobs(FwManager *m, FwJob *const **ret) {
+        *ret = m->jobs;
+        return m->n_jobs;
+}
+
+/**
+ * fw_manager_find_job() - a job by number
+ *
+ * Returns: the job or NULL.
+ */
+FwJob *fw_manager_find_job(FwManager *m, unsigned id) {
+        for (size_t i = 0; i < m->n_jobs; i++)
+                if (fw_job_id(m->jobs[i]) == id)
+                        return m->jobs[i];
+        return NULL;
+}
+
+static FwJob *running_job_for(FwManager *m, const uint8_t uuid[static VESC_UUID_LEN]) {
+        for (size_t i = 0; i < m->n_jobs; i++)
+                if (fw_job_running(m->jobs[i]) && fw_job_uses(m->jobs[i], uuid))
+                        return m->jobs[i];
+        return NULL;
+}
+
+static void identity_from_controller(FwIdentity *id, const Controller *c) {
+        *id = (FwIdentity) {
+                .can_id = c->id,
+                .major = c->fw_major,
+                .minor = c->fw_minor,
+                .test_build = c->fw_test_build,
+        };
+        memcpy(id->uuid, c->uuid, VESC_UUID_LEN);
+        snprintf(id->hw_name, sizeof id->hw_name, "%s", c->hw_name);
+        snprintf(id->fw_name, sizeof id->fw_name, "%s", c->fw_name);
+}
+
+static int plan_errno(FwError e) {
+        switch (e) {
+        case FW_ERROR_WRONG_HARDWARE:
+        case FW_ERROR_INVALID_IMAGE:
+        case FW_ERROR_IMAGE_TOO_LARGE:
+        case FW_ERROR_NO_BOOTLOADER_IN_SET:
+                return -ENOEXEC;
+        case FW_ERROR_NEEDS_INTERMEDIATE:
+                return -ENOPKG;
+        default:
+                return -EINVAL;
+        }
+}
+
+/* The checks every new job makes: controllers identified, online, not in
+ * another job. */
+static int check_controllers(FwManager *m, Controller *const *cs, size_t n, char **ret_error) {
+        for (size_t i = 0; i < n; i++) {
+                FwJob *other;
+                if (!cs[i]->has_identity) {
+                        set_error(ret_error, "controller at id %u: identity not known yet", cs[i]->id);
+                        return -EAGAIN;
+                }
+                if (!cs[i]->online) {
+                        set_error(ret_error, "controller %s (id %u) is offline", cs[i]->uuid_str, cs[i]->id);
+                        return -EHOSTDOWN;
+                }
+                other = running_job_for(m, cs[i]->uuid);
+                if (other) {
+                        set_error(ret_error, "controller %s (id %u) is being updated by job %u", cs[i]->uuid_str,
+                                  cs[i]->id, fw_job_id(other));
+                        return -EBUSY;
+                }
+        }
+        return 0;
+}
+
+static const char *busy_reason(FwManager *m, Controller *const *cs, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                Ctl *ctl = daemon_ctl(m->d, cs[i]);
+                if (ctl && ctl->ops_running > 0)
+                        return "a configuration operation is running on the controller";
+        }
+        return NULL;
+}
+
+static int start_job(FwManager *m, const char *kind, const char *set_id, Controller *const *cs, const FwIdentity *ids,
+                     size_t n, FwJobImages *images, const FwJobOptions *o, FwJob **ret, char **ret_error) {
+        const Config *cfg = daemon_config(m->d);
+        FwUpdateParams p = {
+                .n_sides = n,
+                .gates = { .v_in_min = cfg->update_min_voltage, .v_in_max = cfg->update_max_voltage },
+                .busy_reason = busy_reason(m, cs, n),
+                .time_scale = cfg->time_scale,
+        };
+        FwJob *j = NULL;
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                p.controllers[i] = ids[i];
+        r = fw_job_new(m->d, m->next_id, kind, set_id, images, &p, o, m->state_dir, &job_callbacks, m, &j);
+        if (r < 0) {
+                set_error(ret_error, "cannot create the update job: %s", strerror(-r));
+                return r;
+        }
+        r = jobs_append(m, j);
+        if (r < 0) {
+                fw_job_free(j);
+                return r;
+        }
+        m->next_id++;
+        EMIT(m, job_added, j);
+        (void) fw_job_start(j);
+        *ret = j;
+        return 0;
+}
+
+static int open_set(FwManager *m, const char *set_id, ImageSet **ret, char **ret_error) {
+        int r;
+
+        if (!set_id || !image_set_id_is_valid(set_id)) {
+                set_error(ret_error, "'%s' is not an image set id (16 hex digits)", strna(set_id));
+                return -EINVAL;
+        }
+        r = image_store_get(m->store, set_id, ret, ret_error);
+        if (r == -ENOENT && ret_error && !*ret_error)
+                set_error(ret_error, "no installed image set %s", set_id);
+        if (r < 0)
+                return r;
+        /* the store could have been changed behind our back, and the trust
+         * configuration may be stricter than when the set was installed */
+        r = image_set_verify(*ret, &m->trust, ret_error);
+        if (r < 0) {
+                *ret = image_set_free(*ret);
+                return r == -EBADMSG || r == -EPERM || r == -EFBIG ? -ENOEXEC : r;
+        }
+        return 0;
+}
+
+static int build_images(ImageSet *set, const FwIdentity *ids, size_t n, FwJobImages *ret, char **ret_error) {
+        int r = fw_job_images_build(set, ids, n, ret, ret_error);
+        /* a missing entry is the wrong hardware; bad content a bad image */
+        return r == -ENOENT || r == -EBADMSG || r == -EFBIG ? -ENOEXEC : r;
+}
+
+/* What every new job does first: the controllers are identified, online
+ * and in no other job; the set is installed, verifies, and has an image
+ * for each of them.  Fills ids[n] and the images (owned by the caller). */
+static int prepare_job(FwManager *m, Controller *const *cs, size_t n, const char *set_id, FwIdentity *ids,
+                       FwJobImages *images, char **ret_error) {
+        _cleanup_(image_set_freep) ImageSet *set = NULL;
+        int r;
+
+        r = check_controllers(m, cs, n, ret_error);
+        if (r < 0)
+                return r;
+        r = open_set(m, set_id, &set, ret_error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                identity_from_controller(&ids[i], cs[i]);
+        return build_images(set, ids, n, images, ret_error);
+}
+
+/* A plan said no (its text is in *ret_error already): drop the images. */
+static int plan_refused(FwJobImages *images, int r, FwError e) {
+        fw_job_images_done(images);
+        return r < 0 ? r : plan_errno(e);
+}
+
+/**
+ * fw_manager_update() - update one controller
+ * @m: the manager
+ * @c: the controller
+ * @set_id: an installed set
+ * @o: options (gate override: the adapters allow it for root only)
+ * @ret: receives the job (owned by the manager)
+ * @ret_error: receives a message on failure
+ *
+ * Refuses up front what the plan says is impossible.
+ *
+ * Returns: 0 or -errno (see firmware-ops.h).
+ */
+int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJobOptions *o, FwJob **ret,
+                      char **ret_error) {
+        FwJobImages images = {};
+        FwIdentity id;
+        FwSidePlan plan;
+        int r;
+
+        r = prepare_job(m, &c, 1, set_id, &id, &images, ret_error);
+        if (r < 0)
+                return r;
+        r = fw_plan_side(&id, &images.img[0], &plan);
+        if (r < 0 || plan.error != FW_ERROR_NONE) {
+                set_error(ret_error, "%s: %s", strna(fw_error_to_string(plan.error)), plan.text);
+                return plan_refused(&images, r, plan.error);
+        }
+        return start_job(m, "update", set_id, &c, &id, 1, &images, o, ret, ret_error);
+}
+
+/* The pair on the bus: both controllers, their identities and the set's
+ * images for both (see prepare_job()). */
+static int prepare_pair_job(FwManager *m, const char *set_id, Controller *ret[static 2], FwIdentity ids[static 2],
+                            FwJobImages *images, char **ret_error) {
+        Controller *const *cs;
+        size_t n = daemon_controllers(m->d, &cs);
+
+        if (n != 2) {
+                set_error(ret_error, "a pair needs exactly two controllers on the bus, %zu found", n);
+                return -EINVAL;
+        }
+        ret[0] = cs[0];
+        ret[1] = cs[1];
+        return prepare_job(m, ret, 2, set_id, ids, images, ret_error);
+}
+
+/**
+ * fw_manager_update_pair() - update both controllers of the pair together
+ * @m: the manager
+ * @set_id: an installed set
+ * @o: options
+ * @ret: receives the job
+ * @ret_error: receives a message on failure
+ *
+ * Returns: 0 or -errno.
+ */
+int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error) {
+        FwJobImages images = {};
+        Controller *cs[2];
+        FwIdentity ids[2];
+        int r;
+
+        r = prepare_pair_job(m, set_id, cs, ids, &images, ret_error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < 2; i++) {
+                FwSidePlan plan;
+                r = fw_plan_side(&ids[i], &images.img[i], &plan);
+                if (r < 0 || plan.error != FW_ERROR_NONE) {
+                        set_error(ret_error, "%s: controller %s (id %u): %s", strna(fw_error_to_string(plan.error)),
+                                  cs[i]->uuid_str, cs[i]->id, plan.text);
+                        return plan_refused(&images, r, plan.error);
+                }
+        }
+        return start_job(m, "pair", set_id, cs, ids, 2, &images, o, ret, ret_error);
+}
+
+/**
+ * fw_manager_repair() - bring a mismatched pair to one set, updating only
+ * the side(s) that differ
+ * @m: the manager
+ * @set_id: an installed set
+ * @o: options
+ * @ret: receives the job
+ * @ret_error: receives the plan's refusal ("nothing to do: …", "needs
+ *             5.03 first", …)
+ *
+ * Returns: 0 or -errno.
+ */
+int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error) {
+        FwJobImages images = {};
+        Controller *cs[2], *sel[2];
+        FwIdentity ids[2], sel_ids[2];
+        const FwImage *imgs[2];
+        FwRepairPlan plan;
+        size_t n = 0;
+        int r;
+
+        r = prepare_pair_job(m, set_id, cs, ids, &images, ret_error);
+        if (r < 0)
+                return r;
+        imgs[0] = &images.img[0];
+        imgs[1] = &images.img[1];
+        r = fw_plan_repair(ids, imgs, 2, &plan);
+        if (r < 0 || plan.error != FW_ERROR_NONE) {
+                set_error(ret_error, "%s: %s", strna(fw_error_to_string(plan.error)), plan.text);
+                return plan_refused(&images, r, plan.error);
+        }
+        for (size_t i = 0; i < 2; i++)
+                if (plan.update[i]) {
+                        sel[n] = cs[i];
+                        sel_ids[n++] = ids[i];
+                }
+        if (n == 0) {
+                set_error(ret_error, "nothing to do: %s", plan.text);
+                return plan_refused(&images, -EALREADY, FW_ERROR_NONE);
+        }
+        log_info("Repair plan: %s", plan.text);
+        fw_job_images_select(&images, plan.update);
+        return start_job(m, "repair", set_id, sel, sel_ids, n, &images, o, ret, ret_error);
+}
+
+/* ------------------------------------------------------------- history */
+
+json_t *fw_manager_history(FwManager *m) {
+        _cleanup_free_ char *path = NULL;
+        json_t *h;
+
+        if (asprintf(&path, "%s/firmware/history.json", m->state_dir) < 0)
+                return NULL;
+        h = json_load_file(path, 0, NULL);
+        if (!json_is_array(h)) {
+                json_decref(h);
+                h = json_array();
+        }
+        return h;
+}
+
+/* ------------------------------------------------------------ image sets */
+
+static int install(FwManager *m, ImageSet *set, char **ret_id, char **ret_error) {
+        int r = image_store_install(m->store, set, &m->trust, /* make_current= */ true, 0, ret_id, ret_error);
+
+        if (r < 0) {
+                log_warning("Refused image set: %s", ret_error && *ret_error ? *ret_error : strerror(-r));
+                /* content and signature failures are both "the set is not acceptable" */
+                return r == -EBADMSG || r == -EPERM || r == -EFBIG ? -ENOEXEC : r;
+        }
+        log_info("Installed image set %s (%s %s)", ret_id && *ret_id ? *ret_id : "?", strna(image_set_name(set)),
+                 strna(image_set_version(set)));
+        EMIT(m, sets_changed);
+        return 0;
+}
+
+/**
+ * fw_manager_install_fd() - verify and install a set read from an fd (tar)
+ * @m: the manager
+ * @fd: the archive (not closed)
+ * @ret_id: receives the set id
+ * @ret_error: receives the verification message on failure
+ *
+ * Returns: 0, -ENOEXEC (refused), or -errno.
+ */
+int fw_manager_install_fd(FwManager *m, int fd, char **ret_id, char **ret_error) {
+        _cleanup_(image_set_freep) ImageSet *set = NULL;
+        int r;
+
+        r = image_set_open_fd(fd, &set, ret_error);
+        if (r < 0)
+                return r == -EBADMSG || r == -EFBIG ? -ENOEXEC : r;
+        return install(m, set, ret_id, ret_error);
+}
+
+/**
+ * fw_manager_install_path() - verify and install a set (directory or tar)
+ * @m: the manager
+ * @path: where it is (opened with the daemon's rights)
+ * @ret_id: receives the set id
+ * @ret_error: receives the verification message on failure
+ *
+ * Returns: 0, -ENOEXEC (refused), or -errno.
+ */
+int fw_manager_install_path(FwManager *m, const char *path, char **ret_id, char **ret_error) {
+        _cleanup_(image_set_freep) ImageSet *set = NULL;
+        int r;
+
+        r = image_set_open_path(path, &set, ret_error);
+        if (r < 0)
+                return r == -EBADMSG || r == -EFBIG ? -ENOEXEC : r;
+        return install(m, set, ret_id, ret_error);
+}
+
+/**
+ * fw_manager_remove_set() - remove an installed set
+ * @m: the manager
+ * @id: the set
+ * @ret_error: receives a message on failure
+ *
+ * A set a running job uses is refused (-EBUSY); so is the current set
+ * (roll back first).
+ *
+ * Returns: 0 or -errno.
+ */
+int fw_manager_remove_set(FwManager *m, const char *id, char **ret_error) {
+        int r;
+
+        if (!id || !image_set_id_is_valid(id)) {
+                set_error(ret_error, "'%s' is not an image set id", strna(id));
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < m->n_jobs; i++)
+                if (fw_job_running(m->jobs[i]) && strcmp(fw_job_set_id(m->jobs[i]), id) == 0) {
+                        set_error(ret_error, "image set %s is used by running job %u", id, fw_job_id(m->jobs[i]));
+                        return -EBUSY;
+                }
+        r = image_store_remove(m->store, id, /* force= */ false, ret_error);
+        if (r >= 0) {
+                log_info("Removed image set %s", id);
+                EMIT(m, sets_changed);
+        }
+        return r;
+}
+
+/**
+ * fw_manager_rollback() - make the previous set current again
+ * @m: the manager
+ * @ret_id: receives the id of the set that is current now, or NULL
+ * @ret_error: receives a message on failure
+ *
+ * The two sets swap roles: the one that was current becomes the previous
+ * one, so a second rollback undoes the first.
+ *
+ * Returns: 0, -ENOENT (no previous set), -errno.
+ */
+int fw_manager_rollback(FwManager *m, char **ret_id, char **ret_error) {
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        r = image_store_rollback(m->store, ret_error);
+        if (r < 0)
+                return r;
+        EMIT(m, sets_changed);
+        r = image_store_get_current(m->store, &id);
+        if (r < 0) {
+                set_error(ret_error, "rolled back, but the current set cannot be read: %s", strerror(-r));
+                return r;
+        }
+        log_info("Rolled back: image set %s is current again", id);
+        if (ret_id)
+                *ret_id = TAKE_PTR(id);
+        return 0;
+}
+
+/**
+ * fw_manager_list_sets() - the installed sets, each verified again
+ *
+ * Returns: a new array, NULL on ENOMEM.
+ */
+json_t *fw_manager_list_sets(FwManager *m) {
+        _cleanup_free_ char *cur = NULL, *prev = NULL;
+        char **ids = NULL;
+        json_t *a = json_array();
+
+        if (!a)
+                return NULL;
+        (void) image_store_get_current(m->store, &cur);
+        (void) image_store_get_previous(m->store, &prev);
+        if (image_store_list(m->store, &ids) < 0)
+                return a;
+        for (char **p = ids; p && *p; p++) {
+                _cleanup_(image_set_freep) ImageSet *s = NULL;
+                json_t *o;
+
+                _cleanup_free_ char *err = NULL;
+                int r;
+
+                if (image_store_get(m->store, *p, &s, NULL) < 0)
+                        continue;
+                /* checked again, so the signature state and the content are
+                 * what they are now, against today's trust */
+                r = image_set_verify(s, &m->trust, &err);
+                o = image_set_to_json(s);
+                if (!o)
+                        continue;
+                json_object_set_new(o, "verified", json_boolean(r >= 0));
+                if (r < 0)
+                        json_object_set_new(o, "verify_error", json_string(err ? err : strerror(-r)));
+                json_object_set_new(o, "current", json_boolean(cur && strcmp(cur, *p) == 0));
+                json_object_set_new(o, "previous", json_boolean(prev && strcmp(prev, *p) == 0));
+                json_array_append_new(a, o);
+        }
+        image_store_strv_free(ids);
+        return a;
+}
+
+/* -------------------------------------------------------------- resume */
+
+static void next_id_from_history(FwManager *m) {
+        json_t *h = fw_manager_history(m), *e;
+        size_t i;
+
+        json_array_foreach(h, i, e) {
+                json_int_t id = json_integer_value(json_object_get(e, "id"));
+                if (id > 0 && id < UINT32_MAX && (unsigned) id >= m->next_id)
+                        m->next_id = (unsigned) id + 1;
+        }
+        json_decref(h);
+}
+
+static int resume_one(FwManager *m, const char *path) {
+        _cleanup_(image_set_freep) ImageSet *set = NULL;
+        _cleanup_free_ char *err = NULL, *name = NULL;
+        const Config *cfg = daemon_config(m->d);
+        const char *base;
+        FwJobImages images = {};
+        FwJobFile f = {};
+        FwJob *j = NULL;
+        int r;
+
+        r = fw_job_file_read(path, &f);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the job file %s: %m", path);
+        if (f.id >= m->next_id)
+                m->next_id = f.id + 1;
+        /* the job writes job-<id>.json: any other name would be resumed
+         * again at the next start besides the file the job keeps */
+        if (asprintf(&name, "job-%u.json", f.id) < 0) {
+                fw_job_file_done(&f);
+                return -ENOMEM;
+        }
+        base = strrchr(path, '/');
+        if (strcmp(base ? base + 1 : path, name) != 0) {
+                fw_job_file_done(&f);
+                return log_error_errno(-EBADMSG, "Job file %s holds job %u, refusing it", path, f.id);
+        }
+        /* The state directory is input too: a copied or hand-edited file must
+         * not give two jobs one number (one object path) or let two jobs
+         * drive the same controller. */
+        if (fw_manager_find_job(m, f.id)) {
+                fw_job_file_done(&f);
+                return log_error_errno(-EEXIST, "Job file %s: job %u is already resumed", path, f.id);
+        }
+        for (size_t i = 0; i < f.n; i++) {
+                FwJob *other = running_job_for(m, f.controllers[i].uuid);
+                if (other) {
+                        fw_job_file_done(&f);
+                        return log_error_errno(-EBUSY, "Job file %s: its controller is already updated by job %u",
+                                               path, fw_job_id(other));
+                }
+        }
+        r = image_store_get(m->store, f.set_id, &set, &err);
+        if (r < 0) {
+                fw_job_file_done(&f);
+                return log_error_errno(r, "Job %u cannot resume: image set %s: %s", f.id, f.set_id, err ? err : "%m");
+        }
+        r = fw_job_images_build(set, f.controllers, f.n, &images, &err);
+        if (r < 0) {
+                fw_job_file_done(&f);
+                return log_error_errno(r, "Job %u cannot resume: %s", f.id, err ? err : "%m");
+        }
+        FwUpdateParams p = {
+                .n_sides = f.n,
+                .gates = { .v_in_min = cfg->update_min_voltage, .v_in_max = cfg->update_max_voltage },
+                .time_scale = cfg->time_scale,
+        };
+        for (size_t i = 0; i < f.n; i++)
+                p.controllers[i] = f.controllers[i];
+        r = fw_job_new(m->d, f.id, f.kind, f.set_id, &images, &p, &f.opts, m->state_dir, &job_callbacks, m, &j);
+        if (r < 0) {
+                fw_job_file_done(&f);
+                return log_error_errno(r, "Job %u cannot resume: %m", f.id);
+        }
+        r = jobs_append(m, j);
+        if (r < 0) {
+                fw_job_free(j);
+                fw_job_file_done(&f);
+                return r;
+        }
+        EMIT(m, job_added, j);
+        r = fw_job_resume(j, f.engine, f.started_realtime_usec);
+        fw_job_file_done(&f);
+        if (r < 0) {
+                /* A snapshot the engine refuses executed nothing; the job must
+                 * not stay listed as running and hold its controllers busy. */
+                log_error_errno(r, "Job %u cannot resume its snapshot: %m", fw_job_id(j));
+                for (size_t i = 0; i < m->n_jobs; i++)
+                        if (m->jobs[i] == j) {
+                                memmove(m->jobs + i, m->jobs + i + 1, (m->n_jobs - i - 1) * sizeof *m->jobs);
+                                m->n_jobs--;
+                                break;
+                        }
+                EMIT(m, job_removed, j);
+                fw_job_free(j);
+                return r;
+        }
+        return 0;
+}
+
+/**
+ * fw_manager_resume() - resume the jobs found in the state directory
+ * @m: the manager
+ *
+ * A job file that cannot be resumed is renamed to *.failed and reported.
+ */
+static int job_file_filter(const struct dirent *de) {
+        size_t l = strlen(de->d_name);
+
+        return strncmp(de->d_name, "job-", 4) == 0 && l >= 6 && strcmp(de->d_name + l - 5, ".json") == 0;
+}
+
+void fw_manager_resume(FwManager *m) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent **des = NULL;
+        int n;
+
+        if (m->resumed)
+                return;
+        m->resumed = true;
+        if (asprintf(&dir, "%s/firmware/jobs", m->state_dir) < 0)
+                return;
+        /* The names are read in full before anything resumes: a resumed job
+         * rewrites its file at once (a new directory entry), and readdir()
+         * may or may not return an entry added while it runs, which would
+         * resume the same job twice. */
+        n = scandir(dir, &des, job_file_filter, alphasort);
+        if (n < 0)
+                return;
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL, *bad = NULL;
+
+                if (asprintf(&path, "%s/%s", dir, des[i]->d_name) >= 0 && resume_one(m, path) < 0 &&
+                    asprintf(&bad, "%s.failed", path) >= 0)
+                        (void) rename(path, bad);
+        }
+        for (int i = 0; i < n; i++)
+                free(des[i]);
+        free(des);
+}
+
+/**
+ * fw_manager_on_boot() - a NOTIFY_BOOT was heard
+ */
+void fw_manager_on_boot(FwManager *m, uint8_t can_id, const char *hw_name) {
+        for (size_t i = 0; i < m->n_jobs; i++)
+                fw_job_on_boot(m->jobs[i], can_id, hw_name);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/**
+ * fw_manager_new() - open the set store and load the trust configuration
+ * @d: the daemon
+ * @ret: receives the manager
+ *
+ * Returns: 0 or -errno (logged).
+ */
+int fw_manager_new(Daemon *d, FwManager **ret) {
+        _cleanup_(fw_manager_freep) FwManager *m = NULL;
+        _cleanup_free_ char *err = NULL;
+        const Config *cfg = daemon_config(d);
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->d = d;
+        m->next_id = 1;
+        m->state_dir = strdup(cfg->state_dir);
+        if (!m->state_dir)
+                return -ENOMEM;
+        r = image_store_open(cfg->state_dir, &m->store, &err);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the image set store in %s: %s", cfg->state_dir, err ? err : "%m");
+        if (cfg->trusted_keys && cfg->trusted_keys[0]) {
+                r = image_trust_load(&m->trust, cfg->trusted_keys, &err);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot load trusted keys from %s: %s", cfg->trusted_keys,
+                                               err ? err : "%m");
+        }
+        if (cfg->require_signed)
+                m->trust.require_signed = true;
+        next_id_from_history(m);
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/**
+ * fw_manager_free() - free the manager and its jobs
+ * @m: the manager or NULL
+ *
+ * Running jobs are dropped, not ended: their files stay for the next start.
+ *
+ * Returns: NULL.
+ */
+FwManager *fw_manager_free(FwManager *m) {
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < m->n_jobs; i++)
+                fw_job_free(m->jobs[i]);
+        free(m->jobs);
+        image_store_free(m->store);
+        image_trust_done(&m->trust);
+        free(m->listeners);
+        free(m->state_dir);
+        free(m);
+        return NULL;
+}

@@ -1,0 +1,121 @@
+/* The driver of one firmware update job: it connects the pure update
+ * engine (fw-update.h) to the daemon.  It carries out the engine's actions
+ * (requests through the request engine, timers on the event loop,
+ * IDENTIFY by COMM_FW_VERSION, telemetry by GET_VALUES), feeds the answers
+ * back as events, persists every snapshot in the state directory (atomic
+ * writes) and appends the outcome to the job history there.  A job that
+ * was running when vescd stopped is created again from its file and
+ * resumed (fw_job_file_read(), fw_job_resume()).
+ *
+ * Before the first byte is flashed to a controller the job sends it
+ * COMM_APP_DISABLE_OUTPUT (until re-enabled) and keeps the daemon's own
+ * polling of it quiet; both are undone when the job ends. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "update/fw-update.h"
+#include "imageset.h"
+
+typedef struct Daemon Daemon;
+typedef struct FwJob FwJob;
+
+/* changed() mask */
+#define FW_JOB_CHANGED_STATE    (UINT64_C(1) << 0)  /* State, Error, Report */
+#define FW_JOB_CHANGED_PHASE    (UINT64_C(1) << 1)  /* Phase, Phases, DoNotPowerOff */
+#define FW_JOB_CHANGED_PROGRESS (UINT64_C(1) << 2)  /* Progress, BytesDone, BytesTotal, EtaSeconds */
+
+/* Progress-only changes are published at most this often. */
+#define FW_JOB_PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
+/* Entries kept in <state>/firmware/history.json. */
+#define FW_JOB_HISTORY_MAX 100u
+
+typedef struct FwJobCallbacks {
+        /* properties changed (coalesced; progress rate-limited) */
+        void (*changed)(void *userdata, FwJob *j, uint64_t mask);
+        /* the job ended (after its last changed()); history written */
+        void (*ended)(void *userdata, FwJob *j);
+} FwJobCallbacks;
+
+/* The images of one job, built from an image set: the upload stream of
+ * each side's hw (vesc_upload_stream_build(), compressed for 6.x) and the
+ * set's bootloader for it.  Buffers are owned here. */
+typedef struct FwJobImages {
+        size_t n;
+        FwImage img[FW_SIDES_MAX];
+        uint8_t *stream[FW_SIDES_MAX];      /* NULL where shared with an earlier side */
+        uint8_t *bootloader[FW_SIDES_MAX];
+} FwJobImages;
+
+int fw_job_images_build(ImageSet *set, const FwIdentity *ctl, size_t n, FwJobImages *ret, char **ret_error);
+void fw_job_images_done(FwJobImages *im);
+/* Keep only the sides selected by keep[] (in order), moving buffers. */
+void fw_job_images_select(FwJobImages *im, const bool keep[FW_SIDES_MAX]);
+
+typedef struct FwJobOptions {
+        bool override_gates;
+        bool skip_can_id_restore;
+        bool abandon_on_resume;   /* resume: give up un-committed staging */
+} FwJobOptions;
+
+/* Create a job (not started).  @images and @set are taken over (also on
+ * failure).  @params: controllers, gates and time scale; its image
+ * pointers are ignored (taken from @images). */
+int fw_job_new(Daemon *d, unsigned id, const char *kind, const char *set_id, FwJobImages *images,
+               const FwUpdateParams *params, const FwJobOptions *opts, const char *state_dir,
+               const FwJobCallbacks *cb, void *userdata, FwJob **ret);
+FwJob *fw_job_free(FwJob *j);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FwJob *, fw_job_free);
+
+int fw_job_start(FwJob *j);
+/* -EBUSY while the job must not be cancelled (committing … confirming),
+ * -EALREADY when it has ended. */
+int fw_job_cancel(FwJob *j);
+
+/* Read a persisted job file: its id, kind, set id, controllers, options
+ * and the engine snapshot (all for fw_job_new() + fw_job_resume()). */
+typedef struct FwJobFile {
+        unsigned id;
+        char kind[16];
+        char set_id[IMAGE_SET_ID_LEN + 1];
+        size_t n;
+        FwIdentity controllers[FW_SIDES_MAX];
+        FwJobOptions opts;
+        json_t *engine;           /* owned */
+        uint64_t started_realtime_usec;
+} FwJobFile;
+int fw_job_file_read(const char *path, FwJobFile *ret);
+void fw_job_file_done(FwJobFile *f);
+/* Continue a job created from a job file with its engine snapshot. */
+int fw_job_resume(FwJob *j, json_t *engine, uint64_t started_realtime_usec);
+
+/* Events the daemon delivers. */
+void fw_job_on_boot(FwJob *j, uint8_t can_id, const char *hw_name);
+
+/* Getters */
+unsigned fw_job_id(const FwJob *j);
+const char *fw_job_kind(const FwJob *j);
+const char *fw_job_set_id(const FwJob *j);
+FwJobState fw_job_state(const FwJob *j);
+bool fw_job_running(const FwJob *j);
+FwPhase fw_job_phase(const FwJob *j);
+size_t fw_job_n_sides(const FwJob *j);
+/* 24 hex digits */
+const char *fw_job_side_uuid(const FwJob *j, size_t i);
+FwPhase fw_job_side_phase(const FwJob *j, size_t i);
+bool fw_job_uses(const FwJob *j, const uint8_t uuid[static VESC_UUID_LEN]);
+FwProgressInfo fw_job_progress(const FwJob *j);
+/* Stable code ("" while none, e.g. "Bricked") and text. */
+const char *fw_job_error_code(const FwJob *j);
+const char *fw_job_error_text(const FwJob *j);
+/* The report (NULL until the job ends): borrowed. */
+json_t *fw_job_report(const FwJob *j);
+/* "/org/vescd1/job/<n>" */
+#define FW_JOB_PATH_MAX 48
+void fw_job_path(const FwJob *j, char buf[static FW_JOB_PATH_MAX]);
+
+/* The one rendering of a job, shared by the D-Bus and JSON adapters. */
+json_t *fw_job_to_json(const FwJob *j);

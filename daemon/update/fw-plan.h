@@ -1,0 +1,103 @@
+/* Firmware update planning: what an update of one controller, or the repair
+ * of a pair, needs and whether it is possible at all — decided from the
+ * controllers' identities and the image-set entries before a byte is sent.
+ * Also the stable error codes every part of the update engine reports.
+ * Pure: no I/O, no allocation. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/vesc-comm.h"
+
+#define FW_SIDES_MAX 2u
+#define FW_TEXT_MAX  256u
+
+typedef enum FwError {
+        FW_ERROR_NONE = 0,
+        FW_ERROR_WRONG_HARDWARE,
+        FW_ERROR_INVALID_IMAGE,
+        FW_ERROR_IMAGE_TOO_LARGE,
+        FW_ERROR_NEEDS_INTERMEDIATE,
+        FW_ERROR_NO_BOOTLOADER_IN_SET,
+        FW_ERROR_GATE_FAILED,
+        FW_ERROR_TIMEOUT,
+        FW_ERROR_REFUSED,
+        FW_ERROR_BOOTLOADER_REFUSED,
+        FW_ERROR_WRONG_VERSION_AFTER_UPDATE,
+        FW_ERROR_CANCELLED,
+        FW_ERROR_CONTROLLER_LOST,
+        FW_ERROR_BRICKED,
+        FW_ERROR_NOT_COMMITTED,
+        FW_ERROR_INTERNAL,
+        _FW_ERROR_MAX,
+        _FW_ERROR_INVALID = -EINVAL,
+} FwError;
+
+const char *fw_error_to_string(FwError e);
+FwError fw_error_from_string(const char *s);
+
+/* A controller as COMM_FW_VERSION describes it.  Fields a version does not
+ * send are normalised: test build 0 (release), firmware name "". */
+typedef struct FwIdentity {
+        uint8_t uuid[VESC_UUID_LEN];
+        uint8_t can_id;
+        uint8_t major, minor, test_build;
+        char hw_name[VESC_NAME_MAX];
+        char fw_name[VESC_NAME_MAX];
+} FwIdentity;
+
+void fw_identity_from_version(FwIdentity *ret, const VescFwVersion *v, uint8_t can_id);
+/* 24 lower-case hex digits + NUL. */
+void fw_uuid_format(const uint8_t uuid[static VESC_UUID_LEN], char out[static 2 * VESC_UUID_LEN + 1]);
+/* "3.58", "6.05", "6.05 beta 3", "6.05 (no_hw_limits)". */
+void fw_version_describe(uint8_t major, uint8_t minor, uint8_t test_build, const char *fw_name,
+                         char out[static 96]);
+
+/* One hardware's entry of an image set, with the upload stream already built
+ * (vesc_upload_stream_build(): 6-byte header + plain or heatshrink data).
+ * All buffers are borrowed and must outlive every job that uses the entry. */
+typedef struct FwImage {
+        char hw_name[VESC_NAME_MAX];
+        uint8_t major, minor, test_build;
+        char fw_name[VESC_NAME_MAX];
+        uint8_t min_bootloader;          /* minimum bootloader generation */
+        size_t raw_size;                 /* the raw application image */
+        const uint8_t *stream;
+        size_t stream_len;
+        const uint8_t *bootloader;       /* NULL: the set has none for this hw */
+        size_t bootloader_len;
+        uint8_t bootloader_generation;
+} FwImage;
+
+/* True when firmware running on ctl is exactly the image's build. */
+bool fw_identity_matches_image(const FwIdentity *ctl, const FwImage *img);
+
+typedef struct FwSidePlan {
+        FwError error;          /* FW_ERROR_NONE: the update is possible */
+        bool compressed;        /* the stream is heatshrink-compressed (6.x) */
+        bool bootloader;        /* the job must install the set's bootloader first */
+        bool up_to_date;        /* the controller already runs this image */
+        char text[FW_TEXT_MAX]; /* the plan or the refusal, for people */
+} FwSidePlan;
+
+int fw_plan_side(const FwIdentity *ctl, const FwImage *img, FwSidePlan *ret);
+
+typedef struct FwRepairPlan {
+        FwError error;                         /* FW_ERROR_NONE: possible (maybe nothing to do) */
+        size_t n;
+        bool update[FW_SIDES_MAX];             /* which controllers the job must update */
+        FwSidePlan side[FW_SIDES_MAX];
+        char text[2 * FW_TEXT_MAX];
+} FwRepairPlan;
+
+int fw_plan_repair(const FwIdentity *ctl, const FwImage *const *img, size_t n, FwRepairPlan *ret);
+
+/* Bytes of the new-app buffer that ERASE_NEW_APP(size) leaves erased: whole
+ * 128 KiB sectors from offset 0, at most the 3-sector buffer. */
+size_t fw_erase_covered(uint32_t erase_size);
+/* A write of stream[offset, offset+len) may be skipped: every byte is 0xFF,
+ * the erase covered it, and it is not the header chunk (offset 0). */
+bool fw_chunk_skippable(const uint8_t *stream, size_t offset, size_t len, size_t erased_end);

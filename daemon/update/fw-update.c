@@ -1,0 +1,1853 @@
+/* The firmware update engine (see fw-update.h and docs/firmware-update.md).
+ *
+ * Each controller ("side") has its own phase; the job couples the sides at
+ * three barriers: the erase (all sides erase together once every side is
+ * backed up and has its bootloader), the commit (JUMP only when every side
+ * not yet committed is staged and will accept its stream), and the end.
+ * A side that fails before the commit takes every other un-committed side
+ * down with it, so a pair is never left mismatched by vescd.  After the
+ * commit each side is confirmed on its own, found by UUID, and re-staged
+ * once if it came back on the wrong version.
+ *
+ * side_enter() is the only place that changes a side's phase; it logs
+ * "old → new", drops the request in flight and its timer, marks the job
+ * for persisting and starts the new phase.  job_pump() then moves whatever
+ * can move without an event (barriers, queued configuration requests). */
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "crc.h"
+#include "update/fw-progress.h"
+#include "update/fw-update.h"
+#include "fwimage.h"
+#include "proto/vesc-comm.h"
+#include "wire.h"
+
+#define SNAPSHOT_FORMAT 1
+
+/* Progress weights (units are bytes on the bus; fixed steps get byte
+ * equivalents roughly proportional to the time they take). */
+#define W_CHECK     2048u
+#define W_BACKUP    1024u   /* per configuration blob */
+#define W_BL_ERASE  16384u
+#define W_ERASE     32768u
+#define W_REBOOT    65536u
+#define W_RESTORE   4096u
+
+typedef struct FwSide {
+        unsigned index;
+        char uuid[2 * VESC_UUID_LEN + 1];
+        FwIdentity id;              /* as last seen; the CAN id may change */
+        FwIdentity before;          /* when the job first saw it */
+        const FwImage *img;
+        uint16_t stream_crc;        /* identifies the image in snapshots */
+        FwSidePlan plan;
+        FwPhase phase;
+
+        /* checking */
+        bool seen;
+        bool have_tel;
+        FwTelemetry tel;
+        uint64_t tel_at, still_since;
+
+        /* the one request in flight (replies carry no request id) */
+        bool busy;
+        uint8_t req[512];
+        size_t req_len;
+        int expect_cmd;
+        bool req_long;
+        uint64_t req_timeout;
+        unsigned req_max, attempts;
+        uint32_t expect_offset;     /* WRITE_NEW_APP_DATA echo */
+        int alt_can_id;             /* -1, or the id SET_APPCONF moves it to */
+
+        bool timer_armed;
+        uint64_t timer_at;
+        uint64_t deadline;          /* rebooting */
+        unsigned step;              /* backing-up, restoring */
+        bool waiting;               /* done with its part, waiting at a barrier */
+
+        /* the transfer (bootloader or upload stream) */
+        const uint8_t *xfer;
+        size_t xfer_len;
+        uint32_t xfer_base;
+        size_t pos, chunk, inflight_len, erased_end;
+        unsigned clean_acks;
+
+        uint8_t *mcconf, *appconf;  /* backups: serialized config with signature */
+        size_t mcconf_len, appconf_len;
+
+        /* history, for the report and resume */
+        bool bootloader_started, bootloader_done, app_erased;
+        unsigned commits, restages;
+        FwError error;
+        char text[FW_TEXT_MAX];
+        char redo[FW_TEXT_MAX];
+} FwSide;
+
+struct FwUpdateJob {
+        FwJobState state;
+        bool started;
+        size_t n;
+        FwSide sides[FW_SIDES_MAX];
+
+        FwGateConfig gates;
+        bool override_gates, skip_can_id_restore;
+        char busy_reason[128], inhibit_reason[128];
+        double scale;
+
+        bool job_timer_armed;
+        uint64_t job_timer_at, check_deadline;
+        int long_owner;             /* side holding the bus-wide long-reply slot, -1 */
+
+        FwProgress progress;
+        FwProgressInfo reported;
+        bool reported_valid;
+        unsigned resumes;
+        FwError error;
+        char text[2 * FW_TEXT_MAX];
+
+        /* only during fw_update_handle() */
+        FwActions *out;
+        uint64_t now;
+        bool dirty, oom;
+};
+
+static const char *const fw_phase_table[_FW_PHASE_MAX] = {
+        [FW_PHASE_CHECKING] = "checking",
+        [FW_PHASE_BACKING_UP] = "backing-up",
+        [FW_PHASE_BOOTLOADER] = "bootloader",
+        [FW_PHASE_ERASING] = "erasing",
+        [FW_PHASE_WRITING] = "writing",
+        [FW_PHASE_STAGED] = "staged",
+        [FW_PHASE_COMMITTING] = "committing",
+        [FW_PHASE_REBOOTING] = "rebooting",
+        [FW_PHASE_CONFIRMING] = "confirming",
+        [FW_PHASE_RESTORING] = "restoring",
+        [FW_PHASE_DONE] = "done",
+        [FW_PHASE_FAILED] = "failed",
+        [FW_PHASE_CANCELLED] = "cancelled",
+};
+
+static const char *const fw_job_state_table[_FW_JOB_STATE_MAX] = {
+        [FW_JOB_RUNNING] = "running",
+        [FW_JOB_DONE] = "done",
+        [FW_JOB_FAILED] = "failed",
+        [FW_JOB_CANCELLED] = "cancelled",
+};
+
+/**
+ * fw_phase_to_string() - the phase name shared by both adapters
+ * @p: the phase
+ *
+ * Return: "checking" … "cancelled", NULL if out of range.
+ */
+const char *fw_phase_to_string(FwPhase p) {
+        return p >= 0 && p < _FW_PHASE_MAX ? fw_phase_table[p] : NULL;
+}
+
+/**
+ * fw_phase_from_string() - parse a phase name
+ * @s: the name, may be NULL
+ *
+ * Return: the phase or _FW_PHASE_INVALID.
+ */
+FwPhase fw_phase_from_string(const char *s) {
+        for (FwPhase p = 0; s && p < _FW_PHASE_MAX; p++)
+                if (strcmp(fw_phase_table[p], s) == 0)
+                        return p;
+        return _FW_PHASE_INVALID;
+}
+
+/**
+ * fw_job_state_to_string() - "running", "done", "failed", "cancelled"
+ * @s: the state
+ *
+ * Return: a static string, NULL if out of range.
+ */
+const char *fw_job_state_to_string(FwJobState s) {
+        return s >= 0 && s < _FW_JOB_STATE_MAX ? fw_job_state_table[s] : NULL;
+}
+
+/**
+ * fw_job_state_from_string() - parse a job state name
+ * @s: the name, may be NULL
+ *
+ * Return: the state or _FW_JOB_STATE_INVALID.
+ */
+FwJobState fw_job_state_from_string(const char *s) {
+        for (FwJobState j = 0; s && j < _FW_JOB_STATE_MAX; j++)
+                if (strcmp(fw_job_state_table[j], s) == 0)
+                        return j;
+        return _FW_JOB_STATE_INVALID;
+}
+
+static bool phase_terminal(FwPhase p) {
+        return p >= FW_PHASE_DONE;
+}
+
+static bool phase_precommit(FwPhase p) {
+        return p >= FW_PHASE_CHECKING && p <= FW_PHASE_STAGED;
+}
+
+static bool phase_in_flight(FwPhase p) {
+        return p >= FW_PHASE_COMMITTING && p <= FW_PHASE_CONFIRMING;
+}
+
+/* ------------------------------------------------------------ actions */
+
+/**
+ * fw_actions_clear() - drop the actions, keep the array for reuse
+ * @a: the list
+ */
+void fw_actions_clear(FwActions *a) {
+        for (size_t i = 0; i < a->n; i++)
+                json_decref(a->v[i].json);
+        a->n = 0;
+}
+
+/**
+ * fw_actions_done() - free the list and every action's JSON
+ * @a: the list (its struct itself is the caller's)
+ */
+void fw_actions_done(FwActions *a) {
+        fw_actions_clear(a);
+        free(a->v);
+        *a = (FwActions) {};
+}
+
+static FwAction *push(FwUpdateJob *job, FwActionType type, int side) {
+        FwActions *a = job->out;
+
+        if (a->n == a->allocated) {
+                size_t m = MAX(a->allocated * 2, (size_t) 16);
+                FwAction *v = reallocarray(a->v, m, sizeof *v);
+                if (!v) {
+                        job->oom = true;
+                        return NULL;
+                }
+                a->v = v;
+                a->allocated = m;
+        }
+        FwAction *x = &a->v[a->n++];
+        *x = (FwAction) {
+                .type = type,
+                .side = side,
+                .expect_cmd = -1,
+                .level = LOG_INFO,
+        };
+        return x;
+}
+
+static void vlog_side(FwUpdateJob *job, const FwSide *s, int level, const char *fmt, va_list ap) {
+        FwAction *a = push(job, FW_ACTION_LOG, s ? (int) s->index : -1);
+        int n = 0;
+
+        if (!a)
+                return;
+        a->level = level;
+        if (s)
+                n = snprintf(a->text, sizeof a->text, "controller %s (id %u): ", s->uuid, s->id.can_id);
+        (void) vsnprintf(a->text + n, sizeof a->text - (size_t) n, fmt, ap);
+}
+
+static void log_side(FwUpdateJob *job, const FwSide *s, int level, const char *fmt, ...) _printf_(4, 5);
+static void log_side(FwUpdateJob *job, const FwSide *s, int level, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vlog_side(job, s, level, fmt, ap);
+        va_end(ap);
+}
+
+static uint64_t scaled(const FwUpdateJob *job, uint64_t usec) {
+        return (uint64_t) ((double) usec * job->scale);
+}
+
+static void side_arm_at(FwUpdateJob *job, FwSide *s, uint64_t at) {
+        FwAction *a = push(job, FW_ACTION_ARM_TIMER, (int) s->index);
+
+        s->timer_armed = true;
+        s->timer_at = at;
+        if (a) {
+                a->timer = FW_TIMER_SIDE(s->index);
+                a->at_usec = at;
+        }
+}
+
+static void side_disarm(FwUpdateJob *job, FwSide *s) {
+        FwAction *a;
+
+        if (!s->timer_armed)
+                return;
+        s->timer_armed = false;
+        a = push(job, FW_ACTION_CANCEL_TIMER, (int) s->index);
+        if (a)
+                a->timer = FW_TIMER_SIDE(s->index);
+}
+
+static void job_arm(FwUpdateJob *job, uint64_t at) {
+        FwAction *a = push(job, FW_ACTION_ARM_TIMER, -1);
+
+        job->job_timer_armed = true;
+        job->job_timer_at = at;
+        if (a) {
+                a->timer = FW_TIMER_JOB;
+                a->at_usec = at;
+        }
+}
+
+static void job_disarm(FwUpdateJob *job) {
+        FwAction *a;
+
+        if (!job->job_timer_armed)
+                return;
+        job->job_timer_armed = false;
+        a = push(job, FW_ACTION_CANCEL_TIMER, -1);
+        if (a)
+                a->timer = FW_TIMER_JOB;
+}
+
+static void identify(FwUpdateJob *job, const FwSide *s, uint8_t can_id_hint) {
+        FwAction *a = push(job, FW_ACTION_IDENTIFY, (int) s->index);
+
+        if (a) {
+                a->can_id = can_id_hint;
+                memcpy(a->uuid, s->id.uuid, VESC_UUID_LEN);
+        }
+}
+
+static void request_telemetry(FwUpdateJob *job, const FwSide *s) {
+        FwAction *a = push(job, FW_ACTION_REQUEST_TELEMETRY, (int) s->index);
+
+        if (a)
+                a->can_id = s->id.can_id;
+}
+
+/* ------------------------------------------------------------- requests */
+
+static void side_release(FwUpdateJob *job, FwSide *s) {
+        s->busy = false;
+        if (job->long_owner == (int) s->index)
+                job->long_owner = -1;
+        side_disarm(job, s);
+}
+
+static bool long_slot_free(const FwUpdateJob *job, const FwSide *s) {
+        return job->long_owner < 0 || job->long_owner == (int) s->index;
+}
+
+/* (Re)transmit the stored request. */
+static void side_transmit(FwUpdateJob *job, FwSide *s) {
+        FwAction *a = push(job, FW_ACTION_SEND, (int) s->index);
+
+        s->attempts++;
+        if (a) {
+                a->can_id = s->id.can_id;
+                a->mode = s->expect_cmd < 0 ? FW_SEND_MODE_NOREPLY : FW_SEND_MODE_REPLY;
+                a->expect_cmd = s->expect_cmd;
+                a->long_reply = s->req_long;
+                a->len = s->req_len;
+                memcpy(a->data, s->req, s->req_len);
+        }
+        if (s->expect_cmd < 0)
+                return;
+        s->busy = true;
+        if (s->req_long)
+                job->long_owner = (int) s->index;
+        side_arm_at(job, s, job->now + scaled(job, s->req_timeout));
+}
+
+static void side_fail(FwUpdateJob *job, FwSide *s, FwError e, const char *fmt, ...) _printf_(4, 5);
+
+/* Store a freshly encoded request and send it.  len < 0 is an encoder bug. */
+static void side_request(FwUpdateJob *job, FwSide *s, ssize_t len, int expect_cmd, bool long_reply,
+                         uint64_t timeout, unsigned max_attempts) {
+        if (len <= 0 || (size_t) len > sizeof s->req) {
+                side_fail(job, s, FW_ERROR_INTERNAL, "could not encode request for command %d (%zd)", expect_cmd, len);
+                return;
+        }
+        s->req_len = (size_t) len;
+        s->expect_cmd = expect_cmd;
+        s->req_long = long_reply;
+        s->req_timeout = timeout;
+        s->req_max = max_attempts;
+        s->attempts = 0;
+        side_transmit(job, s);
+}
+
+static const char *cmd_name(int cmd) {
+        switch (cmd) {
+        case COMM_ERASE_NEW_APP: return "ERASE_NEW_APP";
+        case COMM_WRITE_NEW_APP_DATA: return "WRITE_NEW_APP_DATA";
+        case COMM_ERASE_BOOTLOADER: return "ERASE_BOOTLOADER";
+        case COMM_GET_MCCONF: return "GET_MCCONF";
+        case COMM_GET_APPCONF: return "GET_APPCONF";
+        case COMM_SET_MCCONF: return "SET_MCCONF";
+        case COMM_SET_APPCONF: return "SET_APPCONF";
+        default: return "request";
+        }
+}
+
+/* -------------------------------------------------------------- phases */
+
+static void side_enter(FwUpdateJob *job, FwSide *s, FwPhase p);
+
+static void describe_id(const FwIdentity *id, char out[static 96]) {
+        fw_version_describe(id->major, id->minor, id->test_build, id->fw_name, out);
+}
+
+static void describe_img(const FwImage *img, char out[static 96]) {
+        fw_version_describe(img->major, img->minor, img->test_build, img->fw_name, out);
+}
+
+static void side_stop(FwUpdateJob *job, FwSide *s, FwPhase p, FwError e, const char *fmt, va_list ap) {
+        if (phase_terminal(s->phase))
+                return;
+        s->error = e;
+        (void) vsnprintf(s->text, sizeof s->text, fmt, ap);
+        if (job->error == FW_ERROR_NONE && e != FW_ERROR_NOT_COMMITTED) {
+                job->error = e;
+                (void) snprintf(job->text, sizeof job->text, "controller %s: %s", s->uuid, s->text);
+        }
+        side_enter(job, s, p);
+}
+
+static void side_stop_f(FwUpdateJob *job, FwSide *s, FwPhase p, FwError e, const char *fmt, ...) _printf_(5, 6);
+static void side_stop_f(FwUpdateJob *job, FwSide *s, FwPhase p, FwError e, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        side_stop(job, s, p, e, fmt, ap);
+        va_end(ap);
+}
+
+/* A failing side that has not been committed takes every other side that
+ * has not been committed with it: nobody JUMPs alone. */
+static void side_fail(FwUpdateJob *job, FwSide *s, FwError e, const char *fmt, ...) {
+        bool pre = phase_precommit(s->phase);
+        va_list ap;
+
+        if (phase_terminal(s->phase))
+                return;
+        log_side(job, s, LOG_ERR, "failed (%s)", fw_error_to_string(e));
+        va_start(ap, fmt);
+        side_stop(job, s, FW_PHASE_FAILED, e, fmt, ap);
+        va_end(ap);
+        if (!pre)
+                return;
+        for (size_t i = 0; i < job->n; i++) {
+                FwSide *o = &job->sides[i];
+                char cur[96];
+
+                if (o == s || !phase_precommit(o->phase))
+                        continue;
+                describe_id(&o->before, cur);
+                side_stop_f(job, o, FW_PHASE_FAILED, FW_ERROR_NOT_COMMITTED,
+                            "not committed because controller %s failed; still runs %s", s->uuid, cur);
+        }
+}
+
+static void transfer_start(FwSide *s, const uint8_t *data, size_t len, uint32_t base) {
+        s->xfer = data;
+        s->xfer_len = len;
+        s->xfer_base = base;
+        s->pos = 0;
+        s->chunk = FW_CHUNK_MAX;
+        s->clean_acks = 0;
+}
+
+/* Send the chunk at s->pos (skipping erased 0xFF chunks of the upload
+ * stream), or finish the transfer.  attempts counts sends of this chunk. */
+static void transfer_send(FwUpdateJob *job, FwSide *s, bool resend) {
+        bool app = s->xfer_base == 0;
+        size_t len;
+
+        for (;;) {
+                if (s->pos >= s->xfer_len) {
+                        side_release(job, s);
+                        if (app)
+                                side_enter(job, s, FW_PHASE_STAGED);
+                        else {
+                                s->bootloader_done = true;
+                                s->waiting = true;
+                                job->dirty = true;
+                                log_side(job, s, LOG_INFO, "bootloader written (%zu bytes)", s->xfer_len);
+                        }
+                        return;
+                }
+                len = MIN(s->chunk, s->xfer_len - s->pos);
+                /* The bootloader is never skipped: it is intact only if all of it was written. */
+                if (!app || !fw_chunk_skippable(s->xfer, s->pos, len, s->erased_end))
+                        break;
+                fw_progress_advance(&job->progress, len, len);
+                s->pos += len;
+                resend = false;
+        }
+
+        unsigned attempts = resend ? s->attempts : 0;
+        s->expect_offset = s->xfer_base + (uint32_t) s->pos;
+        s->inflight_len = len;
+        side_request(job, s,
+                     vesc_write_new_app_encode(s->expect_offset, s->xfer + s->pos, len, s->req, sizeof s->req),
+                     COMM_WRITE_NEW_APP_DATA, false, FW_WRITE_TIMEOUT_USEC, FW_WRITE_ATTEMPTS);
+        s->attempts += attempts;
+}
+
+/* A write timed out or was acknowledged with the wrong offset: resend the
+ * chunk, smaller after a timeout, unless the attempts are used up. */
+static void transfer_retry(FwUpdateJob *job, FwSide *s, bool timeout) {
+        side_release(job, s);
+        s->clean_acks = 0;
+        if (s->attempts >= FW_WRITE_ATTEMPTS) {
+                side_fail(job, s, FW_ERROR_TIMEOUT, "no %sacknowledgement for the write at offset %u after %u attempts",
+                          timeout ? "" : "correct ", s->expect_offset, s->attempts);
+                return;
+        }
+        if (timeout && s->chunk > FW_CHUNK_MIN) {
+                s->chunk /= 2;
+                log_side(job, s, LOG_DEBUG, "write at offset %u timed out, chunk size now %zu", s->expect_offset, s->chunk);
+        }
+        transfer_send(job, s, true);
+}
+
+static void write_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n) {
+        VescFlashReply r;
+
+        if (vesc_flash_reply_decode(p, n, &r) < 0)
+                return;
+        if (!r.ok) {
+                side_fail(job, s, FW_ERROR_REFUSED, "controller refused the write at offset %u (ok = 0)", s->expect_offset);
+                return;
+        }
+        /* 5.00+ echo the offset; a wrong echo is a stale or misrouted ack. */
+        if (s->id.major >= 5 && (!r.has_offset || r.offset != s->expect_offset)) {
+                log_side(job, s, LOG_WARNING, "write at offset %u acknowledged with offset %d, resending", s->expect_offset,
+                         r.has_offset ? (int) r.offset : -1);
+                transfer_retry(job, s, false);
+                return;
+        }
+        side_release(job, s);
+        fw_progress_advance(&job->progress, s->inflight_len, s->inflight_len);
+        s->pos += s->inflight_len;
+        if (s->attempts > 1)
+                s->clean_acks = 0;
+        else if (++s->clean_acks >= FW_CHUNK_GROW_AFTER && s->chunk < FW_CHUNK_MAX) {
+                s->chunk *= 2;
+                s->clean_acks = 0;
+        }
+        transfer_send(job, s, false);
+}
+
+static void erase_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n) {
+        VescFlashReply r;
+
+        if (vesc_flash_reply_decode(p, n, &r) < 0)
+                return;
+        side_release(job, s);
+        if (!r.ok) {
+                side_fail(job, s, FW_ERROR_REFUSED, "controller refused %s (ok = 0; motor still turning?)",
+                          cmd_name(p[0]));
+                return;
+        }
+        if (p[0] == COMM_ERASE_BOOTLOADER) {
+                fw_progress_advance(&job->progress, W_BL_ERASE, 0);
+                transfer_start(s, s->img->bootloader, s->img->bootloader_len, VESC_BOOTLOADER_OFFSET);
+                transfer_send(job, s, false);
+        } else {
+                fw_progress_advance(&job->progress, W_ERASE, 0);
+                side_enter(job, s, FW_PHASE_WRITING);
+        }
+}
+
+static bool store_blob(const uint8_t *p, size_t n, uint8_t **ret, size_t *ret_len) {
+        VescConfBlob b;
+        uint8_t *copy;
+
+        if (vesc_conf_blob_decode(p, n, &b) < 0 || b.len < 4)
+                return false;
+        copy = malloc(b.len);
+        if (!copy)
+                return false;
+        memcpy(copy, b.data, b.len);
+        free(*ret);
+        *ret = copy;
+        *ret_len = b.len;
+        return true;
+}
+
+static void backup_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n) {
+        bool mc = p[0] == COMM_GET_MCCONF;
+
+        if (!store_blob(p, n, mc ? &s->mcconf : &s->appconf, mc ? &s->mcconf_len : &s->appconf_len)) {
+                side_fail(job, s, FW_ERROR_INTERNAL, "could not keep the %s configuration backup", mc ? "motor" : "app");
+                return;
+        }
+        side_release(job, s);
+        fw_progress_advance(&job->progress, W_BACKUP, 0);
+        s->step++;
+        job->dirty = true;
+}
+
+/* Backing-up: GET_MCCONF, GET_APPCONF (long replies, one on the bus at a
+ * time), then the bootloader or the erase barrier.  Returns true if it
+ * changed the phase. */
+static bool backup_step(FwUpdateJob *job, FwSide *s) {
+        if (s->busy || s->waiting)
+                return false;
+        if (s->step == 0 && s->mcconf)
+                s->step = 1;
+        if (s->step == 1 && s->appconf)
+                s->step = 2;
+        if (s->step < 2) {
+                int cmd = s->step == 0 ? COMM_GET_MCCONF : COMM_GET_APPCONF;
+                if (long_slot_free(job, s))
+                        side_request(job, s, vesc_simple_encode(cmd, s->req, sizeof s->req), cmd, true,
+                                     FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
+                return false;
+        }
+        if (s->plan.bootloader && !s->bootloader_done) {
+                side_enter(job, s, FW_PHASE_BOOTLOADER);
+                return true;
+        }
+        s->waiting = true;
+        return true;
+}
+
+static bool can_id_taken(const FwUpdateJob *job, const FwSide *s, uint8_t id) {
+        for (size_t i = 0; i < job->n; i++)
+                if (&job->sides[i] != s && job->sides[i].id.can_id == id)
+                        return true;
+        return false;
+}
+
+static uint32_t blob_signature(const uint8_t *b, size_t n) {
+        return b && n >= 4 ? be32_get(b) : 0;
+}
+
+static void redo_add(FwSide *s, const char *what) {
+        size_t l = strlen(s->redo);
+
+        (void) snprintf(s->redo + l, sizeof s->redo - l, "%s%s", l ? "; " : "", what);
+}
+
+/* Restoring, per step: 0 MCCONF, 1 APPCONF (whole, or only the CAN id
+ * patched into the new defaults), 2 SET_APPCONF of the patched blob, 3 done.
+ * A configuration is written back only if the new firmware's signature is
+ * the backup's; otherwise the report says what the user must redo. */
+static bool restore_step(FwUpdateJob *job, FwSide *s) {
+        uint32_t sig;
+        uint8_t id;
+
+        if (s->busy)
+                return false;
+        switch (s->step) {
+        case 0:
+                sig = vesc_conf_signature(VESC_CONF_MC, s->id.major, s->id.minor);
+                if (s->mcconf && sig != 0 && sig == blob_signature(s->mcconf, s->mcconf_len)) {
+                        side_request(job, s,
+                                     vesc_conf_blob_encode(COMM_SET_MCCONF, s->mcconf, s->mcconf_len, s->req, sizeof s->req),
+                                     COMM_SET_MCCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
+                        return false;
+                }
+                redo_add(s, "motor configuration is at defaults (its layout changed): run motor detection");
+                s->step = 1;
+                return restore_step(job, s);
+        case 1:
+                sig = vesc_conf_signature(VESC_CONF_APP, s->id.major, s->id.minor);
+                if (s->appconf && sig != 0 && sig == blob_signature(s->appconf, s->appconf_len)) {
+                        ssize_t len = vesc_conf_blob_encode(COMM_SET_APPCONF, s->appconf, s->appconf_len, s->req,
+                                                            sizeof s->req);
+                        if (len > 1 && vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 &&
+                            id != s->id.can_id) {
+                                if (job->skip_can_id_restore || can_id_taken(job, s, id)) {
+                                        /* Keep the id it has now (the request is patched, not the backup). */
+                                        (void) vesc_appconf_set_controller_id(s->req + 1, (size_t) len - 1, s->id.can_id);
+                                        if (!job->skip_can_id_restore)
+                                                redo_add(s, "old CAN id not restored: another controller uses it now");
+                                } else
+                                        s->alt_can_id = id;
+                        }
+                        side_request(job, s, len, COMM_SET_APPCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
+                        return false;
+                }
+                redo_add(s, "app configuration is at defaults (its layout changed): set up the app input and CAN status "
+                            "broadcasts again");
+                if (!job->skip_can_id_restore && s->appconf &&
+                    vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 && id != s->id.can_id) {
+                        if (can_id_taken(job, s, id)) {
+                                redo_add(s, "old CAN id not restored: another controller uses it now");
+                                s->step = 3;
+                                return restore_step(job, s);
+                        }
+                        if (long_slot_free(job, s))
+                                side_request(job, s, vesc_simple_encode(COMM_GET_APPCONF, s->req, sizeof s->req),
+                                             COMM_GET_APPCONF, true, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
+                        return false;
+                }
+                s->step = 3;
+                return restore_step(job, s);
+        case 2:
+                return false; /* SET_APPCONF of the patched blob is sent from the GET_APPCONF reply */
+        default:
+                fw_progress_advance(&job->progress, W_RESTORE, 0);
+                side_enter(job, s, FW_PHASE_DONE);
+                return true;
+        }
+}
+
+static void restore_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n) {
+        uint8_t id;
+
+        side_release(job, s);
+        switch (p[0]) {
+        case COMM_SET_MCCONF:
+                log_side(job, s, LOG_INFO, "motor configuration restored");
+                s->step = 1;
+                break;
+        case COMM_SET_APPCONF:
+                if (s->alt_can_id >= 0) {
+                        s->id.can_id = (uint8_t) s->alt_can_id;
+                        s->alt_can_id = -1;
+                }
+                log_side(job, s, LOG_INFO, "%s restored", s->step == 2 ? "CAN id" : "app configuration");
+                s->step = 3;
+                break;
+        case COMM_GET_APPCONF: {
+                _cleanup_free_ uint8_t *blob = NULL;
+                size_t len = 0;
+
+                if (!store_blob(p, n, &blob, &len) ||
+                    vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) < 0 ||
+                    vesc_appconf_set_controller_id(blob, len, id) < 0) {
+                        redo_add(s, "CAN id could not be restored");
+                        s->step = 3;
+                        break;
+                }
+                s->step = 2;
+                s->alt_can_id = id;
+                side_request(job, s, vesc_conf_blob_encode(COMM_SET_APPCONF, blob, len, s->req, sizeof s->req),
+                             COMM_SET_APPCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
+                break;
+        }
+        default:
+                break;
+        }
+        job->dirty = true;
+}
+
+static void restore_timeout(FwUpdateJob *job, FwSide *s) {
+        char what[64];
+
+        (void) snprintf(what, sizeof what, "%s got no reply: restore it from the backup", cmd_name(s->expect_cmd));
+        redo_add(s, what);
+        log_side(job, s, LOG_WARNING, "%s", what);
+        s->alt_can_id = -1;
+        s->step = s->expect_cmd == COMM_SET_MCCONF ? 1 : 3;
+        job->dirty = true;
+}
+
+/* The controller came back after a JUMP: exact build, hw name, UUID. */
+static void confirm(FwUpdateJob *job, FwSide *s) {
+        char got[96], want[96];
+
+        describe_id(&s->id, got);
+        describe_img(s->img, want);
+        if (fw_identity_matches_image(&s->id, s->img)) {
+                log_side(job, s, LOG_INFO, "confirmed: runs %s", got);
+                fw_progress_advance(&job->progress, W_REBOOT, 0);
+                side_enter(job, s, FW_PHASE_RESTORING);
+                return;
+        }
+
+        bool old = s->id.major == s->before.major && s->id.minor == s->before.minor &&
+                   s->id.test_build == s->before.test_build && strcmp(s->id.fw_name, s->before.fw_name) == 0;
+        if (s->restages < FW_RESTAGE_MAX) {
+                s->restages++;
+                log_side(job, s, LOG_WARNING, "came back on %s instead of %s: staging it again", got, want);
+                fw_progress_add(&job->progress, W_ERASE + s->img->stream_len + W_REBOOT, s->img->stream_len);
+                side_enter(job, s, FW_PHASE_ERASING);
+                return;
+        }
+        if (old)
+                side_fail(job, s, FW_ERROR_BOOTLOADER_REFUSED,
+                          "bootloader refused the image: controller still runs %s after %u commits", got, s->commits);
+        else
+                side_fail(job, s, FW_ERROR_WRONG_VERSION_AFTER_UPDATE, "controller runs %s, expected %s", got, want);
+}
+
+static void side_enter(FwUpdateJob *job, FwSide *s, FwPhase p) {
+        const char *old = fw_phase_to_string(s->phase);
+
+        side_release(job, s);
+        s->waiting = false;
+        s->step = 0;
+        s->phase = p;
+        job->dirty = true;
+        log_side(job, s, LOG_INFO, "%s → %s", old ?: "new", fw_phase_to_string(p));
+
+        switch (p) {
+        case FW_PHASE_CHECKING:
+                s->seen = false;
+                s->have_tel = false;
+                s->still_since = 0;
+                identify(job, s, s->id.can_id);
+                if (!job->override_gates)
+                        request_telemetry(job, s);
+                if (!job->job_timer_armed) {
+                        job->check_deadline = job->now + scaled(job, FW_CHECK_TIMEOUT_USEC);
+                        job_arm(job, job->now + scaled(job, FW_GATE_TICK_USEC));
+                }
+                break;
+        case FW_PHASE_BOOTLOADER:
+                s->bootloader_started = true;
+                s->bootloader_done = false;
+                side_request(job, s, vesc_erase_bootloader_encode(s->req, sizeof s->req), COMM_ERASE_BOOTLOADER, false,
+                             FW_ERASE_TIMEOUT_USEC, FW_ERASE_ATTEMPTS);
+                break;
+        case FW_PHASE_ERASING:
+                /* Header + stream bytes: what will be written (spec §14.11 step 4). */
+                s->app_erased = true;
+                s->erased_end = fw_erase_covered((uint32_t) s->img->stream_len);
+                side_request(job, s, vesc_erase_new_app_encode((uint32_t) s->img->stream_len, s->req, sizeof s->req),
+                             COMM_ERASE_NEW_APP, false, FW_ERASE_TIMEOUT_USEC, FW_ERASE_ATTEMPTS);
+                break;
+        case FW_PHASE_WRITING:
+                transfer_start(s, s->img->stream, s->img->stream_len, 0);
+                transfer_send(job, s, false);
+                break;
+        case FW_PHASE_STAGED:
+                s->waiting = true;
+                break;
+        case FW_PHASE_COMMITTING:
+                s->commits++;
+                side_request(job, s, vesc_simple_encode(COMM_JUMP_TO_BOOTLOADER, s->req, sizeof s->req), -1, false, 0, 1);
+                side_enter(job, s, FW_PHASE_REBOOTING);
+                break;
+        case FW_PHASE_REBOOTING:
+                s->deadline = job->now + scaled(job, FW_REBOOT_TIMEOUT_USEC);
+                side_arm_at(job, s, job->now + scaled(job, FW_REBOOT_SETTLE_USEC));
+                break;
+        case FW_PHASE_RESTORING:
+                s->alt_can_id = -1;
+                break;
+        default:
+                break;
+        }
+}
+
+/* ------------------------------------------------------------- checking */
+
+static void gate_defaults(FwGateConfig *g) {
+        if (g->erpm_max <= 0)
+                g->erpm_max = 50;
+        if (g->current_max <= 0)
+                g->current_max = 1.0;
+        if (g->v_in_min <= 0)
+                g->v_in_min = 10.0;
+        if (g->v_in_max <= 0)
+                g->v_in_max = 60.0;
+        if (g->still_usec == 0)
+                g->still_usec = FW_GATE_STILL_USEC;
+}
+
+static bool tel_still(const FwUpdateJob *job, const FwTelemetry *t) {
+        return fabs(t->erpm) <= job->gates.erpm_max && fabs(t->current_motor) <= job->gates.current_max &&
+               fabs(t->current_in) <= job->gates.current_max;
+}
+
+static bool gate_motor_ok(const FwUpdateJob *job, const FwSide *s) {
+        return s->have_tel && s->still_since > 0 && job->now - s->still_since >= scaled(job, job->gates.still_usec) &&
+               job->now - s->tel_at <= scaled(job, USEC_PER_SEC);
+}
+
+static bool gate_voltage_ok(const FwUpdateJob *job, const FwSide *s) {
+        return s->have_tel && s->tel.v_in >= job->gates.v_in_min && s->tel.v_in <= job->gates.v_in_max;
+}
+
+static void gates_describe(const FwUpdateJob *job, const FwSide *s, char *out, size_t n) {
+        if (!s->have_tel) {
+                (void) snprintf(out, n, "no telemetry");
+                return;
+        }
+        (void) snprintf(out, n, "motor %s (ERPM %.0f, motor %.1f A, input %.1f A, limit %.0f ERPM/%.1f A for %.1f s), "
+                        "input voltage %s (%.1f V, allowed %.1f-%.1f V)",
+                        gate_motor_ok(job, s) ? "stopped" : "NOT stopped", s->tel.erpm, s->tel.current_motor,
+                        s->tel.current_in, job->gates.erpm_max, job->gates.current_max,
+                        (double) job->gates.still_usec / USEC_PER_SEC, gate_voltage_ok(job, s) ? "ok" : "OUT OF RANGE",
+                        s->tel.v_in, job->gates.v_in_min, job->gates.v_in_max);
+}
+
+static void job_fail_all(FwUpdateJob *job, FwError e, const char *text) {
+        for (size_t i = 0; i < job->n; i++)
+                side_stop_f(job, &job->sides[i], FW_PHASE_FAILED, e, "%s", text);
+}
+
+/* All sides in checking have been seen and pass the gates: go on. */
+static bool checking_step(FwUpdateJob *job) {
+        size_t c = 0;
+
+        for (size_t i = 0; i < job->n; i++) {
+                const FwSide *s = &job->sides[i];
+                if (s->phase != FW_PHASE_CHECKING)
+                        continue;
+                c++;
+                if (!s->seen || (!job->override_gates && (!gate_motor_ok(job, s) || !gate_voltage_ok(job, s))))
+                        return false;
+        }
+        if (c == 0)
+                return false;
+        job_disarm(job);
+        for (size_t i = 0; i < job->n; i++) {
+                FwSide *s = &job->sides[i];
+                if (s->phase != FW_PHASE_CHECKING)
+                        continue;
+                if (job->override_gates)
+                        log_side(job, s, LOG_WARNING, "gates overridden");
+                fw_progress_advance(&job->progress, W_CHECK, 0);
+                side_enter(job, s, FW_PHASE_BACKING_UP);
+        }
+        return true;
+}
+
+static void checking_tick(FwUpdateJob *job) {
+        if (job->now >= job->check_deadline) {
+                for (size_t i = 0; i < job->n; i++) {
+                        FwSide *s = &job->sides[i];
+                        char why[FW_TEXT_MAX];
+
+                        if (s->phase != FW_PHASE_CHECKING)
+                                continue;
+                        /* Every side in checking fails with its own reason; nothing was
+                         * sent to any of them yet. */
+                        if (!s->seen) {
+                                side_stop_f(job, s, FW_PHASE_FAILED, FW_ERROR_CONTROLLER_LOST,
+                                            "controller did not answer (last seen on id %u)", s->id.can_id);
+                                continue;
+                        }
+                        gates_describe(job, s, why, sizeof why);
+                        side_stop_f(job, s, FW_PHASE_FAILED, FW_ERROR_GATE_FAILED, "gates not met: %s", why);
+                }
+                return;
+        }
+        for (size_t i = 0; i < job->n; i++) {
+                const FwSide *s = &job->sides[i];
+                if (s->phase != FW_PHASE_CHECKING)
+                        continue;
+                if (!s->seen)
+                        identify(job, s, s->id.can_id);
+                if (!job->override_gates)
+                        request_telemetry(job, s);
+        }
+        job_arm(job, job->now + scaled(job, FW_GATE_TICK_USEC));
+}
+
+/* ---------------------------------------------------------- job control */
+
+static void job_add_staging_work(FwUpdateJob *job, const FwSide *s, bool with_backup) {
+        uint64_t bytes = s->img->stream_len, units = W_CHECK + W_ERASE + W_REBOOT + W_RESTORE;
+
+        if (with_backup)
+                units += 2 * W_BACKUP;
+        if (s->plan.bootloader && !s->bootloader_done) {
+                units += W_BL_ERASE;
+                bytes += s->img->bootloader_len;
+        }
+        fw_progress_add(&job->progress, units + bytes, bytes);
+}
+
+static json_t *job_report_json(const FwUpdateJob *job);
+
+/* What the side runs now, as far as we know. */
+static void side_runs(const FwSide *s, char out[static 96]) {
+        if (s->commits == 0)
+                describe_id(&s->before, out);
+        else if (s->phase == FW_PHASE_DONE || s->phase == FW_PHASE_RESTORING || phase_precommit(s->phase) ||
+                 s->error == FW_ERROR_BOOTLOADER_REFUSED || s->error == FW_ERROR_WRONG_VERSION_AFTER_UPDATE)
+                describe_id(&s->id, out);
+        else
+                (void) snprintf(out, 96, "unknown (did not come back)");
+}
+
+static void job_finish(FwUpdateJob *job) {
+        size_t done = 0, cancelled = 0;
+        FwAction *a;
+
+        for (size_t i = 0; i < job->n; i++) {
+                done += job->sides[i].phase == FW_PHASE_DONE;
+                cancelled += job->sides[i].phase == FW_PHASE_CANCELLED;
+        }
+        job_disarm(job);
+        if (done == job->n) {
+                job->state = FW_JOB_DONE;
+                fw_progress_finish(&job->progress);
+        } else if (cancelled > 0 && job->error == FW_ERROR_CANCELLED)
+                job->state = FW_JOB_CANCELLED;
+        else {
+                job->state = FW_JOB_FAILED;
+                if (job->error == FW_ERROR_NONE) {
+                        job->error = FW_ERROR_INTERNAL;
+                        (void) snprintf(job->text, sizeof job->text, "job ended without a reason");
+                }
+        }
+        job->dirty = true;
+
+        a = push(job, job->state == FW_JOB_DONE ? FW_ACTION_DONE : FW_ACTION_FAILED, -1);
+        if (!a)
+                return;
+        a->error = job->error;
+        a->level = job->state == FW_JOB_DONE ? LOG_INFO : LOG_ERR;
+        a->json = job_report_json(job);
+        if (!a->json)
+                job->oom = true;
+        size_t l = (size_t) snprintf(a->text, sizeof a->text, "%s", job->state == FW_JOB_DONE ? "update done" : job->text);
+        for (size_t i = 0; i < job->n && l < sizeof a->text; i++) {
+                char v[96];
+                side_runs(&job->sides[i], v);
+                l += (size_t) snprintf(a->text + l, sizeof a->text - l, "; %s (id %u) runs %s", job->sides[i].uuid,
+                                       job->sides[i].id.can_id, v);
+        }
+}
+
+/* Move everything that can move without a new event. */
+static void job_pump(FwUpdateJob *job) {
+        bool again = true;
+
+        while (again && job->state == FW_JOB_RUNNING && !job->oom) {
+                size_t pre_erase = 0, ready = 0, pre_commit = 0, staged = 0, terminal = 0;
+
+                again = checking_step(job);
+                for (size_t i = 0; i < job->n; i++) {
+                        FwSide *s = &job->sides[i];
+                        if (s->phase == FW_PHASE_BACKING_UP)
+                                again |= backup_step(job, s);
+                        else if (s->phase == FW_PHASE_RESTORING)
+                                again |= restore_step(job, s);
+                }
+
+                for (size_t i = 0; i < job->n; i++) {
+                        const FwSide *s = &job->sides[i];
+                        if (s->phase >= 0 && s->phase <= FW_PHASE_BOOTLOADER) {
+                                pre_erase++;
+                                ready += s->waiting;
+                        }
+                        if (phase_precommit(s->phase)) {
+                                pre_commit++;
+                                staged += s->phase == FW_PHASE_STAGED;
+                        }
+                        terminal += phase_terminal(s->phase);
+                }
+
+                if (pre_erase > 0 && ready == pre_erase) {
+                        /* Erase barrier: both erase requests outstanding at once. */
+                        for (size_t i = 0; i < job->n; i++)
+                                if (job->sides[i].phase >= 0 && job->sides[i].phase <= FW_PHASE_BOOTLOADER)
+                                        side_enter(job, &job->sides[i], FW_PHASE_ERASING);
+                        again = true;
+                } else if (pre_commit > 0 && staged == pre_commit) {
+                        /* Commit barrier: every un-committed side is staged and its
+                         * bootloader takes the stream (plain, or installed by us). */
+                        for (size_t i = 0; i < job->n; i++) {
+                                FwSide *s = &job->sides[i];
+                                if (s->phase == FW_PHASE_STAGED && s->plan.bootloader && !s->bootloader_done) {
+                                        side_fail(job, s, FW_ERROR_INTERNAL, "staged without the bootloader this job must install");
+                                        break;
+                                }
+                        }
+                        for (size_t i = 0; i < job->n; i++)
+                                if (job->sides[i].phase == FW_PHASE_STAGED)
+                                        side_enter(job, &job->sides[i], FW_PHASE_COMMITTING);
+                        again = true;
+                } else if (terminal == job->n) {
+                        job_finish(job);
+                        again = false;
+                }
+        }
+}
+
+/* ---------------------------------------------------------------- events */
+
+static FwSide *side_by_can_id(FwUpdateJob *job, uint8_t id) {
+        for (size_t i = 0; i < job->n; i++)
+                if (job->sides[i].id.can_id == id || job->sides[i].alt_can_id == (int) id)
+                        return &job->sides[i];
+        return NULL;
+}
+
+static FwSide *side_by_uuid(FwUpdateJob *job, const uint8_t *uuid) {
+        for (size_t i = 0; i < job->n; i++)
+                if (memcmp(job->sides[i].id.uuid, uuid, VESC_UUID_LEN) == 0)
+                        return &job->sides[i];
+        return NULL;
+}
+
+static void on_reply(FwUpdateJob *job, const FwEvent *ev) {
+        FwSide *s;
+
+        if (!ev->data || ev->len == 0)
+                return;
+        s = side_by_can_id(job, ev->can_id);
+        /* A reply nobody waits for (late, duplicate, someone else's) is dropped. */
+        if (!s || !s->busy || ev->data[0] != s->expect_cmd)
+                return;
+        switch (s->phase) {
+        case FW_PHASE_BACKING_UP:
+                backup_reply(job, s, ev->data, ev->len);
+                break;
+        case FW_PHASE_BOOTLOADER:
+                if (ev->data[0] == COMM_ERASE_BOOTLOADER)
+                        erase_reply(job, s, ev->data, ev->len);
+                else
+                        write_reply(job, s, ev->data, ev->len);
+                break;
+        case FW_PHASE_ERASING:
+                erase_reply(job, s, ev->data, ev->len);
+                break;
+        case FW_PHASE_WRITING:
+                write_reply(job, s, ev->data, ev->len);
+                break;
+        case FW_PHASE_RESTORING:
+                restore_reply(job, s, ev->data, ev->len);
+                break;
+        default:
+                break;
+        }
+}
+
+static void on_side_timer(FwUpdateJob *job, FwSide *s) {
+        if (s->phase == FW_PHASE_REBOOTING) {
+                if (job->now >= s->deadline) {
+                        side_fail(job, s, FW_ERROR_BRICKED,
+                                  "no answer for %.0f s after JUMP_TO_BOOTLOADER: the bootloader may have failed while "
+                                  "copying the image (then only an SWD programmer can recover it) or the controller "
+                                  "lost power", (double) scaled(job, FW_REBOOT_TIMEOUT_USEC) / USEC_PER_SEC);
+                        return;
+                }
+                identify(job, s, s->id.can_id);
+                side_arm_at(job, s, MIN(job->now + scaled(job, FW_REBOOT_POLL_USEC), s->deadline));
+                return;
+        }
+        if (!s->busy)
+                return;
+        if (s->expect_cmd == COMM_WRITE_NEW_APP_DATA) {
+                transfer_retry(job, s, true);
+                return;
+        }
+        side_release(job, s);
+        if (s->attempts < s->req_max) {
+                log_side(job, s, LOG_WARNING, "no reply to %s, resending", cmd_name(s->expect_cmd));
+                side_transmit(job, s);
+                return;
+        }
+        if (s->phase == FW_PHASE_RESTORING)
+                restore_timeout(job, s);
+        else
+                side_fail(job, s, FW_ERROR_TIMEOUT, "no reply to %s after %u attempts", cmd_name(s->expect_cmd), s->attempts);
+}
+
+static void on_timeout(FwUpdateJob *job, unsigned timer) {
+        if (timer == FW_TIMER_JOB) {
+                if (!job->job_timer_armed || job->now < job->job_timer_at)
+                        return;
+                job->job_timer_armed = false;
+                checking_tick(job);
+                return;
+        }
+        if (timer < FW_TIMER_SIDE(0) || timer >= FW_TIMER_SIDE(job->n))
+                return;
+        FwSide *s = &job->sides[timer - FW_TIMER_SIDE(0)];
+        /* A stale timer (re-armed or cancelled since) is ignored. */
+        if (!s->timer_armed || job->now < s->timer_at)
+                return;
+        s->timer_armed = false;
+        on_side_timer(job, s);
+}
+
+static void on_seen(FwUpdateJob *job, const FwIdentity *id) {
+        FwSide *s;
+
+        if (!id)
+                return;
+        s = side_by_uuid(job, id->uuid);
+        if (!s)
+                return;
+        switch (s->phase) {
+        case FW_PHASE_CHECKING:
+                s->id = *id;
+                if (s->commits == 0 && s->restages == 0 && !s->app_erased && !s->bootloader_started)
+                        s->before = *id;
+                (void) fw_plan_side(&s->id, s->img, &s->plan);
+                if (s->plan.error != FW_ERROR_NONE) {
+                        side_fail(job, s, s->plan.error, "%s", s->plan.text);
+                        return;
+                }
+                if (!s->seen)
+                        log_side(job, s, LOG_INFO, "plan: %s", s->plan.text);
+                s->seen = true;
+                job->dirty = true;
+                break;
+        case FW_PHASE_REBOOTING:
+                s->id = *id;
+                side_enter(job, s, FW_PHASE_CONFIRMING);
+                confirm(job, s);
+                break;
+        default:
+                /* Busy sides keep the id they talk to; an idle one may follow a move. */
+                if (!s->busy)
+                        s->id.can_id = id->can_id;
+                break;
+        }
+}
+
+static void on_boot(FwUpdateJob *job, const FwEvent *ev) {
+        for (size_t i = 0; i < job->n; i++) {
+                FwSide *s = &job->sides[i];
+                /* NOTIFY_BOOT carries the hw name truncated to 8 bytes, no UUID. */
+                if (s->phase == FW_PHASE_REBOOTING &&
+                    (!ev->hw_name || strncmp(ev->hw_name, s->img->hw_name, 8) == 0))
+                        identify(job, s, ev->can_id);
+        }
+}
+
+static void on_telemetry(FwUpdateJob *job, const FwEvent *ev) {
+        FwSide *s = side_by_can_id(job, ev->can_id);
+
+        if (!s || s->phase != FW_PHASE_CHECKING)
+                return;
+        s->tel = ev->telemetry;
+        s->have_tel = true;
+        s->tel_at = job->now;
+        if (!tel_still(job, &s->tel))
+                s->still_since = 0;
+        else if (s->still_since == 0)
+                s->still_since = job->now;
+}
+
+/**
+ * fw_update_job_can_cancel() - may the job be cancelled now?
+ * @job: the job
+ *
+ * Return: false while running with a side in committing, rebooting or
+ * confirming (the "do not power off" window), or when the job has ended.
+ */
+bool fw_update_job_can_cancel(const FwUpdateJob *job) {
+        if (job->state != FW_JOB_RUNNING)
+                return false;
+        for (size_t i = 0; i < job->n; i++)
+                if (phase_in_flight(job->sides[i].phase))
+                        return false;
+        return true;
+}
+
+static int on_cancel(FwUpdateJob *job) {
+        if (!fw_update_job_can_cancel(job)) {
+                log_side(job, NULL, LOG_WARNING, "cancel refused: %s", job->state == FW_JOB_RUNNING ?
+                         "a controller is installing its new firmware, do not power off" : "the job has ended");
+                return -EBUSY;
+        }
+        for (size_t i = 0; i < job->n; i++) {
+                FwSide *s = &job->sides[i];
+                char cur[96];
+
+                describe_id(s->commits > 0 ? &s->id : &s->before, cur);
+                side_stop_f(job, s, FW_PHASE_CANCELLED, FW_ERROR_CANCELLED, "cancelled; runs %s", cur);
+        }
+        job->error = FW_ERROR_CANCELLED;
+        (void) snprintf(job->text, sizeof job->text, "cancelled by request");
+        return 0;
+}
+
+static int on_start(FwUpdateJob *job) {
+        if (job->started)
+                return -EALREADY;
+        job->started = true;
+        fw_progress_start(&job->progress, job->now);
+        for (size_t i = 0; i < job->n; i++) {
+                FwSide *s = &job->sides[i];
+                (void) fw_plan_side(&s->id, s->img, &s->plan);
+                job_add_staging_work(job, s, true);
+        }
+        log_side(job, NULL, LOG_INFO, "firmware update of %zu controller%s started", job->n, job->n > 1 ? "s" : "");
+        for (size_t i = 0; i < job->n; i++)
+                side_enter(job, &job->sides[i], FW_PHASE_CHECKING);
+        if (!job->override_gates && (job->busy_reason[0] || job->inhibit_reason[0])) {
+                char why[FW_TEXT_MAX];
+                (void) snprintf(why, sizeof why, "%s%.100s", job->busy_reason[0] ? "another update or configuration "
+                                "write is running: " : "updates are inhibited: ",
+                                job->busy_reason[0] ? job->busy_reason : job->inhibit_reason);
+                job_fail_all(job, FW_ERROR_GATE_FAILED, why);
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+static json_t *hex_json(const uint8_t *p, size_t n) {
+        static const char hex[] = "0123456789abcdef";
+        _cleanup_free_ char *s = NULL;
+
+        if (!p)
+                return json_null();
+        s = malloc(2 * n + 1);
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                s[2 * i] = hex[p[i] >> 4];
+                s[2 * i + 1] = hex[p[i] & 15];
+        }
+        s[2 * n] = 0;
+        return json_string(s);
+}
+
+static int unhex(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int hex_parse(const json_t *j, uint8_t **ret, size_t *ret_len) {
+        const char *s = json_string_value(j);
+        size_t n;
+        uint8_t *p;
+
+        if (json_is_null(j) || !j) {
+                *ret = NULL;
+                *ret_len = 0;
+                return 0;
+        }
+        if (!s || strlen(s) % 2 || strlen(s) > 2 * 512)
+                return -EINVAL;
+        n = strlen(s) / 2;
+        p = malloc(MAX(n, (size_t) 1));
+        if (!p)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
+                if (hi < 0 || lo < 0) {
+                        free(p);
+                        return -EINVAL;
+                }
+                p[i] = (uint8_t) (hi << 4 | lo);
+        }
+        *ret = p;
+        *ret_len = n;
+        return 0;
+}
+
+static json_t *identity_json(const FwIdentity *id) {
+        char v[96];
+
+        describe_id(id, v);
+        return json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:i}", "version", v, "major", id->major, "minor", id->minor,
+                         "test_build", id->test_build, "fw_name", id->fw_name, "hw_name", id->hw_name, "can_id",
+                         id->can_id);
+}
+
+static int identity_parse(json_t *j, FwIdentity *id) {
+        int major, minor, test_build, can_id;
+        const char *fw_name, *hw_name;
+
+        if (json_unpack(j, "{s:i, s:i, s:i, s:s, s:s, s:i}", "major", &major, "minor", &minor, "test_build",
+                        &test_build, "fw_name", &fw_name, "hw_name", &hw_name, "can_id", &can_id) < 0)
+                return -EINVAL;
+        id->major = (uint8_t) major;
+        id->minor = (uint8_t) minor;
+        id->test_build = (uint8_t) test_build;
+        id->can_id = (uint8_t) can_id;
+        (void) snprintf(id->fw_name, sizeof id->fw_name, "%s", fw_name);
+        (void) snprintf(id->hw_name, sizeof id->hw_name, "%s", hw_name);
+        return 0;
+}
+
+static json_t *gates_json(const FwUpdateJob *job, const FwSide *s) {
+        return json_pack("{s:b, s:b, s:b, s:f, s:f, s:f, s:f, s:f, s:f}", "have_telemetry", s->have_tel, "motor_stopped",
+                         gate_motor_ok(job, s), "voltage_ok", gate_voltage_ok(job, s), "erpm", s->tel.erpm,
+                         "current_motor", s->tel.current_motor, "current_in", s->tel.current_in, "v_in", s->tel.v_in,
+                         "v_in_min", job->gates.v_in_min, "v_in_max", job->gates.v_in_max);
+}
+
+static json_t *side_json(const FwUpdateJob *job, const FwSide *s) {
+        char tgt[96];
+
+        describe_img(s->img, tgt);
+        return json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:s, s:s, s:s, s:o}",
+                         "uuid", s->uuid, "phase", fw_phase_to_string(s->phase), "before", identity_json(&s->before),
+                         "running", identity_json(&s->id), "target", tgt, "stream_len", (json_int_t) s->img->stream_len,
+                         "stream_crc", s->stream_crc, "bootloader_started",
+                         s->bootloader_started, "bootloader_done", s->bootloader_done, "app_erased", s->app_erased,
+                         "commits", s->commits, "restages", s->restages, "mcconf", hex_json(s->mcconf, s->mcconf_len),
+                         "appconf", hex_json(s->appconf, s->appconf_len), "error", fw_error_to_string(s->error),
+                         "text", s->text, "redo", s->redo, "gates", gates_json(job, s));
+}
+
+/**
+ * fw_update_job_snapshot() - everything needed to report or resume the job
+ * @job: the job
+ *
+ * The same JSON the engine hands out with every PERSIST action: job state,
+ * error, progress counters, and per side its phase, identities (before,
+ * running), target, stream length and CRC (to recognise the image set),
+ * bootloader/erase/commit history, configuration backups (hex) and gate
+ * values.
+ *
+ * Return: a new reference, NULL on allocation failure.
+ */
+json_t *fw_update_job_snapshot(const FwUpdateJob *job) {
+        json_t *sides = json_array();
+
+        if (!sides)
+                return NULL;
+        for (size_t i = 0; i < job->n; i++)
+                if (json_array_append_new(sides, side_json(job, &job->sides[i])) < 0) {
+                        json_decref(sides);
+                        return NULL;
+                }
+        return json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:{s:I, s:I, s:I, s:I, s:i}, s:o}", "format", SNAPSHOT_FORMAT,
+                         "state", fw_job_state_to_string(job->state), "phase",
+                         fw_phase_to_string(fw_update_job_phase(job)), "error", fw_error_to_string(job->error),
+                         "text", job->text, "resumes", job->resumes, "progress", "units_total",
+                         (json_int_t) job->progress.units_total, "units_done", (json_int_t) job->progress.units_done,
+                         "bytes_total", (json_int_t) job->progress.bytes_total, "bytes_done",
+                         (json_int_t) job->progress.bytes_done, "percent", job->progress.percent, "sides", sides);
+}
+
+static json_t *side_report_json(const FwSide *s) {
+        json_t *erased = json_array();
+        char before[96], runs[96], tgt[96];
+
+        if (!erased)
+                return NULL;
+        describe_id(&s->before, before);
+        side_runs(s, runs);
+        describe_img(s->img, tgt);
+        if (s->app_erased && s->before.major >= 6)
+                (void) json_array_append_new(erased, json_string("Lisp scripts, QML UI and package data in flash "
+                                                                 "sectors 8-10"));
+        if (s->bootloader_started && (s->before.major > 6 || (s->before.major == 6 && s->before.minor >= 6)))
+                (void) json_array_append_new(erased, json_string("package NVM in flash sector 11"));
+        if (s->bootloader_started && !s->bootloader_done)
+                (void) json_array_append_new(erased, json_string("the bootloader: its rewrite did not finish, so "
+                                                                 "firmware updates are impossible until vescd writes "
+                                                                 "it again (it does so first, and sends this "
+                                                                 "controller no JUMP until it has)"));
+        return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:o, s:s}", "uuid", s->uuid, "can_id",
+                         s->id.can_id, "phase", fw_phase_to_string(s->phase), "before", before, "runs",
+                         runs, "target", tgt, "updated",
+                         s->phase == FW_PHASE_DONE, "restages", s->restages, "error", fw_error_to_string(s->error),
+                         "text", s->text, "erased", erased, "redo", s->redo);
+}
+
+static json_t *job_report_json(const FwUpdateJob *job) {
+        json_t *sides = json_array();
+
+        if (!sides)
+                return NULL;
+        for (size_t i = 0; i < job->n; i++)
+                if (json_array_append_new(sides, side_report_json(&job->sides[i])) < 0) {
+                        json_decref(sides);
+                        return NULL;
+                }
+        return json_pack("{s:s, s:s, s:s, s:o}", "state", fw_job_state_to_string(job->state), "error",
+                         fw_error_to_string(job->error), "text", job->text, "sides", sides);
+}
+
+/**
+ * fw_update_job_report() - the precise per-side report
+ * @job: the job
+ *
+ * Per side: phase, firmware before and now ("unknown" if it did not come
+ * back), target, error and text, what staging erased, and what the user
+ * must redo after the update.  Attached to the DONE/FAILED action too.
+ *
+ * Return: a new reference, NULL on allocation failure.
+ */
+json_t *fw_update_job_report(const FwUpdateJob *job) {
+        return job_report_json(job);
+}
+
+static int side_resume(FwSide *s, json_t *j, FwPhase *ret_phase) {
+        json_t *before, *running, *mc, *app;
+        const char *uuid, *phase, *error, *text, *redo;
+        json_int_t stream_len;
+        int stream_crc, bl_started, bl_done, erased, commits, restages, r;
+        FwPhase p;
+
+        if (json_unpack(j, "{s:s, s:s, s:o, s:o, s:I, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:s, s:s, s:s}", "uuid",
+                        &uuid, "phase", &phase, "before", &before, "running", &running, "stream_len", &stream_len,
+                        "stream_crc", &stream_crc, "bootloader_started", &bl_started, "bootloader_done", &bl_done,
+                        "app_erased", &erased, "commits", &commits, "restages", &restages, "mcconf", &mc, "appconf",
+                        &app, "error", &error, "text", &text, "redo", &redo) < 0)
+                return -EINVAL;
+        p = fw_phase_from_string(phase);
+        /* The snapshot must be this job's: same controller, same image. */
+        if (p < 0 || strcmp(uuid, s->uuid) != 0 || (size_t) stream_len != s->img->stream_len ||
+            stream_crc != s->stream_crc)
+                return -ESTALE;
+        r = identity_parse(before, &s->before);
+        if (r < 0)
+                return r;
+        r = identity_parse(running, &s->id);
+        if (r < 0)
+                return r;
+        memcpy(s->before.uuid, s->id.uuid, VESC_UUID_LEN);
+        r = hex_parse(mc, &s->mcconf, &s->mcconf_len);
+        if (r < 0)
+                return r;
+        r = hex_parse(app, &s->appconf, &s->appconf_len);
+        if (r < 0)
+                return r;
+        s->bootloader_started = bl_started;
+        s->bootloader_done = bl_done;
+        s->app_erased = erased;
+        s->commits = (unsigned) commits;
+        s->restages = (unsigned) restages;
+        s->error = MAX(fw_error_from_string(error), FW_ERROR_NONE);
+        (void) snprintf(s->text, sizeof s->text, "%s", text);
+        (void) snprintf(s->redo, sizeof s->redo, "%s", redo);
+        (void) fw_plan_side(&s->before, s->img, &s->plan);
+        *ret_phase = p;
+        return 0;
+}
+
+static int on_resume(FwUpdateJob *job, const FwEvent *ev) {
+        json_t *sides, *prog;
+        const char *state, *error, *text;
+        json_int_t ut, ud, bt, bd;
+        int format, resumes, percent, r;
+        FwPhase saved[FW_SIDES_MAX];
+        FwJobState st;
+
+        if (job->started)
+                return -EALREADY;
+        if (!ev->snapshot ||
+            json_unpack(ev->snapshot, "{s:i, s:s, s:s, s:s, s:i, s:o, s:o}", "format", &format, "state", &state,
+                        "error", &error, "text", &text, "resumes", &resumes, "progress", &prog, "sides", &sides) < 0 ||
+            format != SNAPSHOT_FORMAT || !json_is_array(sides) || json_array_size(sides) != job->n ||
+            json_unpack(prog, "{s:I, s:I, s:I, s:I, s:i}", "units_total", &ut, "units_done", &ud, "bytes_total", &bt,
+                        "bytes_done", &bd, "percent", &percent) < 0 ||
+            (st = fw_job_state_from_string(state)) < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < job->n; i++) {
+                r = side_resume(&job->sides[i], json_array_get(sides, i), &saved[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        job->started = true;
+        job->resumes = (unsigned) resumes + 1;
+        job->error = MAX(fw_error_from_string(error), FW_ERROR_NONE);
+        (void) snprintf(job->text, sizeof job->text, "%s", text);
+        job->progress = (FwProgress) { .units_total = (uint64_t) ut, .units_done = (uint64_t) ud,
+                                       .bytes_total = (uint64_t) bt, .bytes_done = (uint64_t) bd,
+                                       .percent = (unsigned) CLAMP(percent, 0, 100) };
+        fw_progress_start(&job->progress, job->now);
+        log_side(job, NULL, LOG_INFO, "resuming a %s job after a daemon restart", state);
+
+        for (size_t i = 0; i < job->n; i++) {
+                FwSide *s = &job->sides[i];
+                char cur[96];
+
+                /* Restoring a persisted phase, not a transition: the transitions
+                 * below log "persisted phase → new phase". */
+                s->phase = saved[i];
+                if (phase_terminal(s->phase))
+                        continue;
+                if (phase_precommit(s->phase)) {
+                        /* Nothing committed: the controller still runs its old firmware. */
+                        describe_id(&s->before, cur);
+                        if (ev->abandon) {
+                                side_stop_f(job, s, FW_PHASE_CANCELLED, FW_ERROR_CANCELLED,
+                                            "abandoned after a daemon restart before the commit; still runs %s", cur);
+                                if (job->error == FW_ERROR_NONE || job->error == FW_ERROR_CANCELLED) {
+                                        job->error = FW_ERROR_CANCELLED;
+                                        (void) snprintf(job->text, sizeof job->text,
+                                                        "abandoned after a daemon restart; nothing was committed");
+                                }
+                                continue;
+                        }
+                        job_add_staging_work(job, s, false);
+                        side_enter(job, s, FW_PHASE_CHECKING);
+                } else if (phase_in_flight(s->phase))
+                        side_enter(job, s, FW_PHASE_REBOOTING);
+                else
+                        side_enter(job, s, FW_PHASE_RESTORING);
+        }
+
+        if (st != FW_JOB_RUNNING) {
+                size_t terminal = 0;
+                for (size_t i = 0; i < job->n; i++)
+                        terminal += phase_terminal(job->sides[i].phase);
+                if (terminal != job->n)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/**
+ * fw_update_job_new() - create an update job over one or two controllers
+ * @params: controllers, their image-set entries (borrowed, must outlive the
+ *          job), gates and options; strings are copied
+ * @ret: the new job, owned by the caller (fw_update_job_free())
+ *
+ * Nothing happens until the first event: FW_EVENT_START for a new job, or
+ * FW_EVENT_RESUME with a persisted snapshot after a daemon restart.
+ *
+ * Return: 0, -EINVAL on bad parameters, -ENOMEM.
+ */
+int fw_update_job_new(const FwUpdateParams *params, FwUpdateJob **ret) {
+        FwUpdateJob *job;
+
+        if (!params || !ret || params->n_sides == 0 || params->n_sides > FW_SIDES_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < params->n_sides; i++) {
+                if (!params->images[i] || !params->images[i]->stream)
+                        return -EINVAL;
+                for (size_t k = 0; k < i; k++)
+                        if (memcmp(params->controllers[i].uuid, params->controllers[k].uuid, VESC_UUID_LEN) == 0)
+                                return -EINVAL;
+        }
+
+        job = calloc(1, sizeof *job);
+        if (!job)
+                return -ENOMEM;
+        job->n = params->n_sides;
+        job->gates = params->gates;
+        gate_defaults(&job->gates);
+        job->override_gates = params->override_gates;
+        job->skip_can_id_restore = params->skip_can_id_restore;
+        job->scale = params->time_scale > 0 ? params->time_scale : 1.0;
+        job->long_owner = -1;
+        (void) snprintf(job->busy_reason, sizeof job->busy_reason, "%s", params->busy_reason ?: "");
+        (void) snprintf(job->inhibit_reason, sizeof job->inhibit_reason, "%s", params->inhibit_reason ?: "");
+        for (size_t i = 0; i < job->n; i++) {
+                FwSide *s = &job->sides[i];
+                s->index = (unsigned) i;
+                s->id = s->before = params->controllers[i];
+                s->img = params->images[i];
+                s->phase = _FW_PHASE_INVALID;
+                s->alt_can_id = -1;
+                s->stream_crc = crc16(s->img->stream, s->img->stream_len);
+                fw_uuid_format(s->id.uuid, s->uuid);
+        }
+        *ret = job;
+        return 0;
+}
+
+/**
+ * fw_update_job_free() - free a job
+ * @job: the job, may be NULL
+ *
+ * Return: NULL.
+ */
+FwUpdateJob *fw_update_job_free(FwUpdateJob *job) {
+        if (!job)
+                return NULL;
+        for (size_t i = 0; i < job->n; i++) {
+                free(job->sides[i].mcconf);
+                free(job->sides[i].appconf);
+        }
+        free(job);
+        return NULL;
+}
+
+static void emit_progress(FwUpdateJob *job) {
+        FwProgressInfo p = fw_update_job_progress(job, job->now);
+        FwAction *a;
+
+        if (job->reported_valid && p.percent == job->reported.percent && p.phase == job->reported.phase &&
+            p.do_not_power_off == job->reported.do_not_power_off && p.bytes_total == job->reported.bytes_total)
+                return;
+        a = push(job, FW_ACTION_PROGRESS, -1);
+        if (!a)
+                return;
+        a->progress = p;
+        job->progress.percent = p.percent; /* keep it monotonic */
+        job->reported = p;
+        job->reported_valid = true;
+}
+
+/**
+ * fw_update_handle() - feed one event to the job
+ * @job: the job
+ * @event: what happened
+ * @now_usec: the current monotonic time (the clock of every ARM_TIMER)
+ * @actions: appended to; the caller executes them in order and clears them
+ *
+ * Ends with a PROGRESS action when the percentage, phase or "do not power
+ * off" flag changed, and a PERSIST action (the snapshot) when any side
+ * changed phase or the job learnt something that must survive a restart.
+ *
+ * Return: 0; -EBUSY for a CANCEL refused in the do-not-power-off window;
+ * -EALREADY for a second START/RESUME; -EINVAL for a bad event or a
+ * snapshot that is not this job's (-ESTALE: other controllers or image);
+ * -ENOMEM (actions may be missing; fail the job).
+ */
+int fw_update_handle(FwUpdateJob *job, const FwEvent *event, uint64_t now_usec, FwActions *actions) {
+        int r = 0;
+
+        if (!job || !event || !actions)
+                return -EINVAL;
+        job->out = actions;
+        job->now = now_usec;
+        job->dirty = job->oom = false;
+
+        if (!job->started && event->type != FW_EVENT_START && event->type != FW_EVENT_RESUME)
+                r = -EINVAL;
+        else
+                switch (event->type) {
+                case FW_EVENT_START:
+                        r = on_start(job);
+                        break;
+                case FW_EVENT_RESUME:
+                        r = on_resume(job, event);
+                        break;
+                case FW_EVENT_REPLY:
+                        on_reply(job, event);
+                        break;
+                case FW_EVENT_TIMEOUT:
+                        on_timeout(job, event->timer);
+                        break;
+                case FW_EVENT_CONTROLLER_SEEN:
+                        on_seen(job, event->identity);
+                        break;
+                case FW_EVENT_BOOT:
+                        on_boot(job, event);
+                        break;
+                case FW_EVENT_TELEMETRY:
+                        on_telemetry(job, event);
+                        break;
+                case FW_EVENT_CANCEL:
+                        r = on_cancel(job);
+                        break;
+                default:
+                        r = -EINVAL;
+                }
+
+        if (r >= 0 || r == -EBUSY) {
+                if (job->started)
+                        job_pump(job);
+                emit_progress(job);
+                if (job->dirty) {
+                        FwAction *a = push(job, FW_ACTION_PERSIST, -1);
+                        if (a) {
+                                a->json = fw_update_job_snapshot(job);
+                                if (!a->json)
+                                        job->oom = true;
+                        }
+                }
+        }
+        job->out = NULL;
+        return job->oom ? -ENOMEM : r;
+}
+
+/* ------------------------------------------------------------- getters */
+
+/**
+ * fw_update_job_state() - running, done, failed or cancelled
+ * @job: the job
+ *
+ * Return: the state.
+ */
+FwJobState fw_update_job_state(const FwUpdateJob *job) {
+        return job->state;
+}
+
+/**
+ * fw_update_job_phase() - the job's Phase: its least advanced side's phase
+ * @job: the job
+ *
+ * Return: the phase; done/failed/cancelled once the job has ended.
+ */
+FwPhase fw_update_job_phase(const FwUpdateJob *job) {
+        FwPhase p = _FW_PHASE_MAX;
+
+        switch (job->state) {
+        case FW_JOB_DONE:
+                return FW_PHASE_DONE;
+        case FW_JOB_FAILED:
+                return FW_PHASE_FAILED;
+        case FW_JOB_CANCELLED:
+                return FW_PHASE_CANCELLED;
+        default:
+                break;
+        }
+        for (size_t i = 0; i < job->n; i++)
+                if (job->sides[i].phase >= 0 && !phase_terminal(job->sides[i].phase))
+                        p = MIN(p, job->sides[i].phase);
+        return p == _FW_PHASE_MAX ? FW_PHASE_CHECKING : p;
+}
+
+/**
+ * fw_update_job_n_sides() - number of controllers in the job
+ * @job: the job
+ *
+ * Return: 1 or 2.
+ */
+size_t fw_update_job_n_sides(const FwUpdateJob *job) {
+        return job->n;
+}
+
+/**
+ * fw_update_job_side_phase() - one controller's phase (Phases map)
+ * @job: the job
+ * @i: side index (params order)
+ *
+ * Return: the phase (checking before START), _FW_PHASE_INVALID for a bad index.
+ */
+FwPhase fw_update_job_side_phase(const FwUpdateJob *job, size_t i) {
+        if (i >= job->n)
+                return _FW_PHASE_INVALID;
+        return job->sides[i].phase < 0 ? FW_PHASE_CHECKING : job->sides[i].phase;
+}
+
+/**
+ * fw_update_job_side_identity() - a controller's identity as last seen
+ * @job: the job
+ * @i: side index
+ *
+ * Return: borrowed pointer valid until the next fw_update_handle(), NULL for a bad index.
+ */
+const FwIdentity *fw_update_job_side_identity(const FwUpdateJob *job, size_t i) {
+        return i < job->n ? &job->sides[i].id : NULL;
+}
+
+/**
+ * fw_update_job_progress() - the progress signal
+ * @job: the job
+ * @now_usec: the current time, for the ETA
+ *
+ * Return: percent (monotonic), phase, bytes, ETA and the do-not-power-off
+ * flag (a side is in the bootloader step or between JUMP and confirmation).
+ */
+FwProgressInfo fw_update_job_progress(const FwUpdateJob *job, uint64_t now_usec) {
+        FwProgress p = job->progress;
+        FwProgressInfo info = {
+                .percent = fw_progress_percent(&p),
+                .phase = fw_update_job_phase(job),
+                .bytes_done = p.bytes_done,
+                .bytes_total = p.bytes_total,
+                .eta_usec = fw_progress_eta_usec(&p, now_usec),
+        };
+
+        for (size_t i = 0; job->state == FW_JOB_RUNNING && i < job->n; i++)
+                if (job->sides[i].phase == FW_PHASE_BOOTLOADER || phase_in_flight(job->sides[i].phase))
+                        info.do_not_power_off = true;
+        return info;
+}
+
+/**
+ * fw_update_job_error() - the job's error
+ * @job: the job
+ * @ret_text: if not NULL, set to the text (borrowed)
+ *
+ * Return: FW_ERROR_NONE unless failed or cancelled.
+ */
+FwError fw_update_job_error(const FwUpdateJob *job, const char **ret_text) {
+        if (ret_text)
+                *ret_text = job->text;
+        return job->error;
+}

@@ -1,0 +1,210 @@
+/* The firmware update engine: an explicit state machine per controller and
+ * the pair transaction over one or two controllers (DESIGN.md "Firmware").
+ *
+ * Pure: no I/O, no clock.  The driver feeds events with the current time
+ * and carries out the actions the engine appends:
+ *
+ *     FwActions a = {};
+ *     r = fw_update_handle(job, &(FwEvent) { .type = FW_EVENT_REPLY, ... }, now_usec, &a);
+ *     for (size_t i = 0; i < a.n; i++)  ... send, arm timers, publish ...
+ *     fw_actions_clear(&a);
+ *
+ * Requests are sent as COMM payloads to a CAN id (SEND); replies come back
+ * as REPLY events from the replier's id.  Timers are armed by id with an
+ * absolute deadline (ARM_TIMER replaces an earlier arm of the same id);
+ * the driver answers with TIMEOUT events.  IDENTIFY asks the driver to find
+ * a controller (by UUID, on any id, else by the hinted id) and report it
+ * with CONTROLLER_SEEN; REQUEST_TELEMETRY asks for a TELEMETRY event. */
+#pragma once
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "update/fw-plan.h"
+#include "macro.h"
+
+typedef enum FwPhase {
+        FW_PHASE_CHECKING,
+        FW_PHASE_BACKING_UP,
+        FW_PHASE_BOOTLOADER,
+        FW_PHASE_ERASING,
+        FW_PHASE_WRITING,
+        FW_PHASE_STAGED,
+        FW_PHASE_COMMITTING,
+        FW_PHASE_REBOOTING,
+        FW_PHASE_CONFIRMING,
+        FW_PHASE_RESTORING,
+        FW_PHASE_DONE,
+        FW_PHASE_FAILED,
+        FW_PHASE_CANCELLED,
+        _FW_PHASE_MAX,
+        _FW_PHASE_INVALID = -EINVAL,
+} FwPhase;
+
+const char *fw_phase_to_string(FwPhase p);
+FwPhase fw_phase_from_string(const char *s);
+
+typedef enum FwJobState {
+        FW_JOB_RUNNING,
+        FW_JOB_DONE,
+        FW_JOB_FAILED,
+        FW_JOB_CANCELLED,
+        _FW_JOB_STATE_MAX,
+        _FW_JOB_STATE_INVALID = -EINVAL,
+} FwJobState;
+
+const char *fw_job_state_to_string(FwJobState s);
+FwJobState fw_job_state_from_string(const char *s);
+
+/* Timer ids: one for the job (gates), one per side. */
+#define FW_TIMER_JOB 0u
+#define FW_TIMER_SIDE(i) (1u + (i))
+
+/* Every protocol timeout, before the job's time scale multiplies it. */
+#define FW_CHECK_TIMEOUT_USEC     (5 * USEC_PER_SEC)   /* identity + gates */
+#define FW_GATE_TICK_USEC         (250 * USEC_PER_MSEC)
+#define FW_GATE_STILL_USEC        (1 * USEC_PER_SEC)
+#define FW_CONF_TIMEOUT_USEC      (2 * USEC_PER_SEC)   /* GET/SET_*CONF */
+#define FW_CONF_ATTEMPTS          3u
+#define FW_ERASE_TIMEOUT_USEC     (20 * USEC_PER_SEC)  /* ERASE_NEW_APP, ERASE_BOOTLOADER */
+#define FW_ERASE_ATTEMPTS         2u
+#define FW_WRITE_TIMEOUT_USEC     (3 * USEC_PER_SEC)
+#define FW_WRITE_ATTEMPTS         6u
+#define FW_CHUNK_MAX              384u
+#define FW_CHUNK_MIN              96u
+#define FW_CHUNK_GROW_AFTER       8u                   /* clean acks before doubling back */
+#define FW_REBOOT_SETTLE_USEC     (2 * USEC_PER_SEC)   /* first IDENTIFY after JUMP */
+#define FW_REBOOT_POLL_USEC       (2 * USEC_PER_SEC)
+#define FW_REBOOT_TIMEOUT_USEC    (40 * USEC_PER_SEC)  /* > the ≈32 s watchdog window */
+#define FW_RESTAGE_MAX            1u                   /* per side */
+
+typedef struct FwTelemetry {
+        double erpm, current_motor, current_in, v_in;
+} FwTelemetry;
+
+typedef struct FwGateConfig {
+        double erpm_max;     /* |ERPM| at or below counts as stopped; 0 → 50 */
+        double current_max;  /* |motor| and |input| current; 0 → 1 A */
+        double v_in_min;     /* 0 → 10 V */
+        double v_in_max;     /* 0 → 60 V */
+        uint64_t still_usec; /* motor stopped for this long; 0 → FW_GATE_STILL_USEC */
+} FwGateConfig;
+
+typedef struct FwUpdateParams {
+        size_t n_sides;                       /* 1, or 2 for the pair transaction */
+        FwIdentity controllers[FW_SIDES_MAX]; /* what the controller model knows now */
+        const FwImage *images[FW_SIDES_MAX];  /* borrowed; must outlive the job */
+        FwGateConfig gates;
+        bool override_gates;                  /* skip motor/voltage/busy/inhibit gates (the adapter allows it for root only) */
+        const char *busy_reason;              /* non-NULL: another update or config write is running (copied) */
+        const char *inhibit_reason;           /* non-NULL: the user inhibited updates (copied) */
+        bool skip_can_id_restore;             /* do not put the old CAN id back after the update */
+        double time_scale;                    /* multiplies every timeout; 0 → 1 */
+} FwUpdateParams;
+
+typedef enum FwEventType {
+        FW_EVENT_START,           /* begin a new job */
+        FW_EVENT_RESUME,          /* continue a persisted job after a daemon restart */
+        FW_EVENT_REPLY,           /* can_id, data/len: a COMM reply payload */
+        FW_EVENT_TIMEOUT,         /* timer */
+        FW_EVENT_CONTROLLER_SEEN, /* identity (with its current can_id) */
+        FW_EVENT_BOOT,            /* can_id, hw_name: NOTIFY_BOOT */
+        FW_EVENT_TELEMETRY,       /* can_id, telemetry */
+        FW_EVENT_CANCEL,
+        _FW_EVENT_MAX,
+        _FW_EVENT_INVALID = -EINVAL,
+} FwEventType;
+
+typedef struct FwEvent {
+        FwEventType type;
+        uint8_t can_id;
+        const uint8_t *data;
+        size_t len;
+        unsigned timer;
+        const FwIdentity *identity;
+        const char *hw_name;
+        FwTelemetry telemetry;
+        json_t *snapshot;         /* RESUME: borrowed */
+        bool abandon;             /* RESUME: give up un-committed staging instead of restarting it */
+} FwEvent;
+
+typedef enum FwActionType {
+        FW_ACTION_SEND,
+        FW_ACTION_IDENTIFY,
+        FW_ACTION_REQUEST_TELEMETRY,
+        FW_ACTION_ARM_TIMER,
+        FW_ACTION_CANCEL_TIMER,
+        FW_ACTION_PROGRESS,
+        FW_ACTION_PERSIST,
+        FW_ACTION_LOG,
+        FW_ACTION_DONE,
+        FW_ACTION_FAILED,         /* also for a cancelled job (error Cancelled) */
+        _FW_ACTION_MAX,
+        _FW_ACTION_INVALID = -EINVAL,
+} FwActionType;
+
+#define FW_SEND_MODE_REPLY  0u   /* CAN send mode 0: process and reply */
+#define FW_SEND_MODE_NOREPLY 2u  /* CAN send mode 2: process, no reply (JUMP) */
+
+typedef struct FwProgressInfo {
+        unsigned percent;          /* 0-100, never decreases */
+        FwPhase phase;             /* the job's phase */
+        uint64_t bytes_done, bytes_total;
+        uint64_t eta_usec;         /* UINT64_MAX: unknown */
+        bool do_not_power_off;
+} FwProgressInfo;
+
+typedef struct FwAction {
+        FwActionType type;
+        int side;                  /* index into the job's sides, -1 for the job */
+        uint8_t can_id;            /* SEND, IDENTIFY (hint), REQUEST_TELEMETRY */
+        /* SEND */
+        uint8_t mode;              /* FW_SEND_MODE_* */
+        int expect_cmd;            /* reply command byte, -1 for none */
+        bool long_reply;           /* the reply may exceed one short frame */
+        size_t len;
+        uint8_t data[512];
+        /* IDENTIFY */
+        uint8_t uuid[VESC_UUID_LEN];
+        /* ARM_TIMER, CANCEL_TIMER */
+        unsigned timer;
+        uint64_t at_usec;          /* absolute, the clock of fw_update_handle() */
+        /* PROGRESS */
+        FwProgressInfo progress;
+        /* PERSIST (snapshot), DONE and FAILED (report): owned by the action */
+        json_t *json;
+        /* LOG (syslog level), DONE, FAILED */
+        int level;
+        FwError error;
+        char text[2 * FW_TEXT_MAX];
+} FwAction;
+
+typedef struct FwActions {
+        FwAction *v;
+        size_t n, allocated;
+} FwActions;
+
+void fw_actions_clear(FwActions *a);  /* drops the actions, keeps the memory */
+void fw_actions_done(FwActions *a);   /* frees everything */
+
+typedef struct FwUpdateJob FwUpdateJob;
+
+int fw_update_job_new(const FwUpdateParams *params, FwUpdateJob **ret);
+FwUpdateJob *fw_update_job_free(FwUpdateJob *job);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FwUpdateJob *, fw_update_job_free);
+
+int fw_update_handle(FwUpdateJob *job, const FwEvent *event, uint64_t now_usec, FwActions *actions);
+
+FwJobState fw_update_job_state(const FwUpdateJob *job);
+FwPhase fw_update_job_phase(const FwUpdateJob *job);
+size_t fw_update_job_n_sides(const FwUpdateJob *job);
+FwPhase fw_update_job_side_phase(const FwUpdateJob *job, size_t i);
+const FwIdentity *fw_update_job_side_identity(const FwUpdateJob *job, size_t i);
+FwProgressInfo fw_update_job_progress(const FwUpdateJob *job, uint64_t now_usec);
+FwError fw_update_job_error(const FwUpdateJob *job, const char **ret_text);
+bool fw_update_job_can_cancel(const FwUpdateJob *job);
+json_t *fw_update_job_snapshot(const FwUpdateJob *job);
+json_t *fw_update_job_report(const FwUpdateJob *job);
