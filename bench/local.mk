@@ -17,11 +17,10 @@ check_PROGRAMS += $(bench_programs)
 bench_util_sources = bench/bench-util.h bench/bench-util.c
 bench_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/bench
 
-# (1) telemetry ingest: links the pure controller model from daemon/.
-bench_bench_ingest_SOURCES = bench/bench-ingest.c $(bench_util_sources) \
-	daemon/core/controller.h daemon/core/controller.c
+# (1) telemetry ingest: links the pure controller model (daemon/libvescd.a).
+bench_bench_ingest_SOURCES = bench/bench-ingest.c $(bench_util_sources)
 bench_bench_ingest_CPPFLAGS = $(bench_cppflags)
-bench_bench_ingest_LDADD = common/libvesc.a -lm
+bench_bench_ingest_LDADD = $(VESCD_PURE_LIBS) -lm
 
 # (2) pair staging: a stop-and-wait flasher written with the codec only, and
 # vescd's own pair update driven through the JSON socket.

@@ -2,20 +2,31 @@
 # (daemon/proto/, daemon/update/local.mk and daemon/json/local.mk have their own
 # fragments; they add to daemon_vescd_SOURCES/LDADD with +=.)
 
+# daemon/libvescd.a: the pure modules of daemon/core and daemon/update (no
+# sd-bus, libevent, jansson, sockets or clocks), linked by vescd, the tests
+# and bench/.  The layering proto <- core <- {transport, update} <- {dbus,
+# json} <- main.c is checked by tests/unit/test-layering.py.
+noinst_LIBRARIES += daemon/libvescd.a
+daemon_libvescd_a_SOURCES = \
+	daemon/core/controller.h daemon/core/controller.c \
+	daemon/core/board.h daemon/core/board.c \
+	daemon/core/request.h daemon/core/request.c \
+	daemon/core/errors.h daemon/core/errors.c \
+	daemon/update/fw-plan.h daemon/update/fw-plan.c \
+	daemon/update/fw-progress.h daemon/update/fw-progress.c
+VESCD_PURE_LIBS = daemon/libvescd.a common/libvesc.a
+
 sbin_PROGRAMS += daemon/vescd
 daemon_vescd_SOURCES = \
 	daemon/main.c \
 	daemon/core/daemon.h daemon/core/daemon-private.h daemon/core/daemon.c \
 	daemon/core/operations.h daemon/core/operations.c \
-	daemon/core/controller.h daemon/core/controller.c \
-	daemon/core/board.h daemon/core/board.c \
-	daemon/core/request.h daemon/core/request.c \
 	daemon/core/transport.h daemon/core/transport.c \
 	daemon/transport/transport-vbus.c daemon/transport/transport-socketcan.c \
 	daemon/transport/canlink.h daemon/transport/canlink.c \
+	daemon/transport/transports.h daemon/transport/transports.c \
 	daemon/core/config.h daemon/core/config.c \
 	daemon/core/log.h daemon/core/log.c \
-	daemon/core/errors.h daemon/core/errors.c \
 	daemon/core/render.h daemon/core/render.c \
 	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
 	daemon/update/fw-job.h daemon/update/fw-job.c \
@@ -27,7 +38,7 @@ daemon_vescd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSO
 # its HTTP/DNS/RPC half: libevent_core (same package) instead of libevent keeps
 # ~130 KiB of library pages out of vescd's RSS (bench-rss, docs/benchmarks.md).
 daemon_vescd_libevent = $(LIBEVENT_LIBS:-levent=-levent_core)
-daemon_vescd_LDADD = daemon/libfwupdate.a firmware/libvescfw.a $(SODIUM_LIBS) common/libvesc.a $(SYSTEMD_LIBS) $(daemon_vescd_libevent) $(JANSSON_LIBS) $(SOCKETCAN_LIBS) -lm
+daemon_vescd_LDADD = daemon/libfwupdate.a daemon/libvescd.a firmware/libvescfw.a $(SODIUM_LIBS) common/libvesc.a $(SYSTEMD_LIBS) $(daemon_vescd_libevent) $(JANSSON_LIBS) $(SOCKETCAN_LIBS) -lm
 
 # ------------------------------------------------------------ unit tests
 # Each links only the module it tests (plus the pure codec library).
@@ -36,21 +47,20 @@ check_PROGRAMS += tests/daemon/test-controller tests/daemon/test-board tests/dae
 TESTS += tests/daemon/test-controller tests/daemon/test-board tests/daemon/test-request \
 	tests/daemon/test-config tests/daemon/test-errors
 
-tests_daemon_test_controller_SOURCES = tests/daemon/test-controller.c daemon/core/controller.h daemon/core/controller.c
+tests_daemon_test_controller_SOURCES = tests/daemon/test-controller.c
 tests_daemon_test_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_controller_CFLAGS = $(TEST_CFLAGS)
-tests_daemon_test_controller_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+tests_daemon_test_controller_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
 
-tests_daemon_test_board_SOURCES = tests/daemon/test-board.c daemon/core/board.h daemon/core/board.c \
-	daemon/core/controller.h daemon/core/controller.c
+tests_daemon_test_board_SOURCES = tests/daemon/test-board.c
 tests_daemon_test_board_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_board_CFLAGS = $(TEST_CFLAGS)
-tests_daemon_test_board_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+tests_daemon_test_board_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
 
-tests_daemon_test_request_SOURCES = tests/daemon/test-request.c daemon/core/request.h daemon/core/request.c
+tests_daemon_test_request_SOURCES = tests/daemon/test-request.c
 tests_daemon_test_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_request_CFLAGS = $(TEST_CFLAGS)
-tests_daemon_test_request_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+tests_daemon_test_request_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
 
 tests_daemon_test_config_SOURCES = tests/daemon/test-config.c daemon/core/config.h daemon/core/config.c \
 	daemon/core/log.h daemon/core/log.c
@@ -58,14 +68,17 @@ tests_daemon_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_config_CFLAGS = $(TEST_CFLAGS) $(SYSTEMD_CFLAGS)
 tests_daemon_test_config_LDADD = $(TEST_LIBS) $(SYSTEMD_LIBS)
 
-tests_daemon_test_errors_SOURCES = tests/daemon/test-errors.c daemon/core/errors.h daemon/core/errors.c
+tests_daemon_test_errors_SOURCES = tests/daemon/test-errors.c
 tests_daemon_test_errors_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_daemon_test_errors_CFLAGS = $(TEST_CFLAGS)
-tests_daemon_test_errors_LDADD = $(TEST_LIBS)
+tests_daemon_test_errors_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS)
 
 # ----------------------------------------------------- integration tests
 # A private dbus-daemon, vesc-sim and vescd (tests/integration/vescd_harness.py);
 # the SocketCAN one runs inside canvm when the host has no vcan0.
+TESTS += tests/unit/test-layering.py
+dist_noinst_SCRIPTS += tests/unit/test-layering.py
+
 TESTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \
 	tests/integration/test-config-copy.py tests/integration/test-socketcan.sh
 dist_noinst_SCRIPTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \

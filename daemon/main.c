@@ -14,11 +14,15 @@
 #include "core/daemon.h"
 #include "json/json-server.h"
 #include "core/log.h"
+#include "transport/canlink.h"
+#include "transport/transports.h"
+#include "update/firmware-ops.h"
 #include "macro.h"
 
 typedef struct Main {
         struct event_base *base;
         Daemon *daemon;
+        FwManager *fw;
         Bus *bus;
         JsonServer *json;
         const char *config_file;
@@ -253,12 +257,27 @@ int main(int argc, char **argv) {
                 goto finish;
         }
 
-        r = daemon_new(m.base, config, &m.daemon);
+        /* manage-link: configure the kernel interface (bitrate, restart-ms)
+         * before the transport opens it */
+        if (config->manage_link && strncmp(config->transport, "socketcan:", 10) == 0) {
+                r = canlink_configure(config->transport + 10, config->bitrate, config->restart_ms);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot configure %s (%m), using it as it is", config->transport + 10);
+        }
+
+        r = daemon_new(m.base, config, &transport_kinds, &m.daemon);
         if (r < 0)
                 goto finish;
         daemon_set_fatal_handler(m.daemon, on_fatal, &m);
 
-        r = bus_new(m.daemon, daemon_config(m.daemon)->bus_address, &m.bus);
+        /* The firmware manager sits on top of the core.  Without it vescd
+         * still serves the controllers; firmware methods then answer
+         * NotSupported. */
+        r = fw_manager_new(m.daemon, &m.fw);
+        if (r < 0)
+                log_warning_errno(r, "Firmware management unavailable: %m, continuing without it");
+
+        r = bus_new(m.daemon, m.fw, daemon_config(m.daemon)->bus_address, &m.bus);
         if (r < 0)
                 goto finish;
         bus_set_fatal_handler(m.bus, on_fatal, &m);
@@ -270,7 +289,7 @@ int main(int argc, char **argv) {
                 .max_clients = daemon_config(m.daemon)->max_clients,
                 .socket_activation = true,
         };
-        r = json_server_new(m.daemon, &json_config, &m.json);
+        r = json_server_new(m.daemon, m.fw, &json_config, &m.json);
         if (r < 0)
                 log_warning_errno(r, "JSON socket %s unavailable (%m), serving D-Bus only",
                                   daemon_config(m.daemon)->json_socket);
@@ -304,6 +323,7 @@ finish:
         }
         m.json = json_server_free(m.json);
         m.bus = bus_free(m.bus);
+        m.fw = fw_manager_free(m.fw);
         m.daemon = daemon_free(m.daemon);
         if (m.watchdog_ev)
                 event_free(m.watchdog_ev);

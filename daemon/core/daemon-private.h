@@ -28,6 +28,7 @@ typedef struct DaemonListenerSlot {
 struct Daemon {
         struct event_base *base;
         Config *config;
+        const TransportKinds *kinds;
         Transport *transport;
         RequestEngine *requests;
 
@@ -58,7 +59,6 @@ struct Daemon {
 
         DaemonCounters counters;
 
-        FwManager *fw;              /* firmware-ops.c */
         /* quiet requests for controllers not (yet) in the registry */
         struct {
                 uint8_t uuid[12];

@@ -8,9 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "transport/canlink.h"
 #include "core/daemon-private.h"
-#include "update/firmware-ops.h"
 #include "core/log.h"
 #include "macro.h"
 #include "core/request.h"
@@ -179,7 +177,7 @@ static Ctl *ctl_get(Daemon *d, uint8_t id) {
         do {                                                                        \
                 for (size_t _i = 0; _i < (d)->n_listeners; _i++)                    \
                         if ((d)->listeners[_i].l->member)                            \
-                                (d)->listeners[_i].l->member((d)->listeners[_i].userdata, __VA_ARGS__); \
+                                (d)->listeners[_i].l->member((d)->listeners[_i].userdata, ##__VA_ARGS__); \
         } while (0)
 
 /**
@@ -670,8 +668,7 @@ static void on_frame(void *userdata, const struct can_frame *f) {
                 (void) controller_seen(&ctl->c, now);
                 /* it rebooted: firmware and id may be new */
                 identify(d, ctl, true);
-                if (d->fw)
-                        fw_manager_on_boot(d->fw, addr, hw);
+                EMIT(d, controller_booted, addr, hw);
                 schedule_flush(d);
                 return;
         }
@@ -685,8 +682,8 @@ static void on_bus_state(void *userdata, TransportBusState state) {
         Daemon *d = userdata;
 
         if (state == TRANSPORT_BUS_OFF && d->config->manage_link && transport_ifname(d->transport) &&
-            d->config->restart_ms == 0)
-                (void) canlink_restart(transport_ifname(d->transport));
+            d->config->restart_ms == 0 && d->kinds->link_restart)
+                (void) d->kinds->link_restart(transport_ifname(d->transport));
         mark_manager(d, DAEMON_CHANGED_BUS_STATE);
 }
 
@@ -710,14 +707,12 @@ static const TransportCallbacks transport_callbacks = {
  * daemon_new() - create the daemon context and open the transport
  * @base: the event loop (borrowed)
  * @config: configuration; ownership is taken, also on failure
+ * @kinds: the transport implementations (borrowed, static)
  * @ret: receives the daemon
- *
- * With manage-link on a socketcan transport the interface is configured
- * first (bitrate, restart-ms).
  *
  * Returns: 0 or -errno (the transport's open error is logged).
  */
-int daemon_new(struct event_base *base, Config *config, Daemon **ret) {
+int daemon_new(struct event_base *base, Config *config, const TransportKinds *kinds, Daemon **ret) {
         _cleanup_(daemon_freep) Daemon *d = NULL;
         struct timeval tick = usec_to_timeval(TICK_USEC);
         int r;
@@ -729,30 +724,19 @@ int daemon_new(struct event_base *base, Config *config, Daemon **ret) {
         }
         d->base = base;
         d->config = config;
+        d->kinds = kinds;
         d->board = BOARD_NULL;
         d->exported = calloc(512, sizeof(Controller *));
         if (!d->exported)
                 return -ENOMEM;
 
-        if (config->manage_link && strncmp(config->transport, "socketcan:", 10) == 0) {
-                r = canlink_configure(config->transport + 10, config->bitrate, config->restart_ms);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot configure %s (%m), using it as it is", config->transport + 10);
-        }
-
-        r = transport_new(base, config->transport, (uint8_t) config->can_id, &transport_callbacks, d, &d->transport);
+        r = transport_new(base, kinds, config->transport, (uint8_t) config->can_id, &transport_callbacks, d, &d->transport);
         if (r < 0)
                 return log_error_errno(r, "Failed to open CAN transport %s: %m", config->transport);
 
         r = request_engine_new((uint8_t) config->can_id, config->time_scale, &engine_ops, d, &d->requests);
         if (r < 0)
                 return r;
-
-        /* without it vescd still serves the controllers; firmware methods
-         * then answer NotSupported */
-        r = fw_manager_new(d, &d->fw);
-        if (r < 0)
-                log_warning_errno(r, "Firmware management unavailable: %m, continuing without it");
 
         d->requests_timer_ev = evtimer_new(base, on_requests_event, d);
         d->requests_defer_ev = event_new(base, -1, 0, on_requests_event, d);
@@ -788,9 +772,8 @@ static void on_own_id_pong(void *userdata, int error, uint8_t replier, const uin
         }
         log_debug("CAN id %u is free", d->config->can_id);
         d->started = true;
-        /* jobs interrupted by a restart continue now that the bus is ours */
-        if (d->fw)
-                fw_manager_resume(d->fw);
+        /* e.g. jobs interrupted by a restart continue now that the bus is ours */
+        EMIT(d, started);
         if (d->config->scan_on_start)
                 (void) daemon_scan(d);
         else if (d->scanning)
@@ -857,7 +840,6 @@ Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
         daemon_shutdown(d);
-        d->fw = fw_manager_free(d->fw);
         if (d->requests_timer_ev)
                 event_free(d->requests_timer_ev);
         if (d->requests_defer_ev)
@@ -1039,10 +1021,6 @@ Ctl *daemon_ctl(Daemon *d, Controller *c) {
 
 void daemon_model_changed(Daemon *d) {
         schedule_flush(d);
-}
-
-FwManager *daemon_firmware(Daemon *d) {
-        return d->fw;
 }
 
 /**

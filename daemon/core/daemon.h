@@ -24,7 +24,6 @@
 
 struct event_base;
 typedef struct Daemon Daemon;
-typedef struct FwManager FwManager;
 typedef struct RequestEngine RequestEngine;
 
 /* manager_changed() mask */
@@ -47,6 +46,10 @@ typedef struct DaemonListener {
         void (*telemetry_unthrottled)(void *userdata, Controller *c, uint64_t mask);
         void (*board_changed)(void *userdata, const Board *b);
         void (*manager_changed)(void *userdata, uint64_t mask);
+        /* at once, not coalesced: a NOTIFY_BOOT was heard from id */
+        void (*controller_booted)(void *userdata, uint8_t id, const char *hw_name);
+        /* at once: the own id is free and discovery starts (daemon_start()) */
+        void (*started)(void *userdata);
 } DaemonListener;
 
 typedef struct DaemonCounters {
@@ -58,8 +61,9 @@ typedef struct DaemonCounters {
 /* Exit codes through daemon_exit(). */
 typedef void (*DaemonExitFn)(void *userdata, int code);
 
-/* Takes ownership of config.  Opens the transport. */
-int daemon_new(struct event_base *base, Config *config, Daemon **ret);
+/* Takes ownership of config.  Opens the transport of config->transport
+ * among kinds. */
+int daemon_new(struct event_base *base, Config *config, const TransportKinds *kinds, Daemon **ret);
 /* Cancel pending operations (completions run with -ECANCELED) while the
  * adapters still exist; call before freeing adapters. */
 void daemon_shutdown(Daemon *d);
@@ -106,8 +110,6 @@ int daemon_scan(Daemon *d);
  * admin group.  Returns 1 allowed, 0 refused. */
 int daemon_check_admin(Daemon *d, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups);
 
-/* Firmware management (firmware-ops.h); NULL if it could not start. */
-FwManager *daemon_firmware(Daemon *d);
 /* A firmware update holds this controller: no polling, no background
  * identification (forced ones, e.g. after NOTIFY_BOOT, still run).
  * Counted: every quiet=true needs one quiet=false. */

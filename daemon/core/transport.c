@@ -163,9 +163,8 @@ static void on_retry(evutil_socket_t fd, short what, void *userdata) {
  *
  * Returns: 0, -EINVAL (unknown kind), -ENOMEM, or the open error.
  */
-int transport_new(struct event_base *base, const char *spec, uint8_t own_id, const TransportCallbacks *cb,
-                  void *userdata, Transport **ret) {
-        static const TransportOps *const kinds[] = { &transport_vbus_ops, &transport_socketcan_ops };
+int transport_new(struct event_base *base, const TransportKinds *kinds, const char *spec, uint8_t own_id,
+                  const TransportCallbacks *cb, void *userdata, Transport **ret) {
         Transport *t;
         int r;
 
@@ -181,10 +180,10 @@ int transport_new(struct event_base *base, const char *spec, uint8_t own_id, con
                 transport_free(t);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
-                size_t n = strlen(kinds[i]->kind);
-                if (strncmp(spec, kinds[i]->kind, n) == 0 && spec[n] == ':') {
-                        t->ops = kinds[i];
+        for (size_t i = 0; kinds && i < kinds->n_ops; i++) {
+                size_t n = strlen(kinds->ops[i]->kind);
+                if (strncmp(spec, kinds->ops[i]->kind, n) == 0 && spec[n] == ':') {
+                        t->ops = kinds->ops[i];
                         t->arg = t->spec + n + 1;
                 }
         }
@@ -279,7 +278,7 @@ const char *transport_kind(const Transport *t) {
 
 /** transport_ifname() - the socketcan interface name, or NULL for other kinds. */
 const char *transport_ifname(const Transport *t) {
-        return t->ops == &transport_socketcan_ops ? t->arg : NULL;
+        return t->ops->has_ifname ? t->arg : NULL;
 }
 
 /** transport_bus_state() - current bus state. */

@@ -16,6 +16,7 @@
 
 #include <linux/can.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct event_base;
@@ -56,6 +57,7 @@ typedef struct TransportCallbacks {
 /* Operations a concrete transport implements (transport-*.c). */
 typedef struct TransportOps {
         const char *kind;
+        bool has_ifname;             /* the argument names a kernel interface */
         /* Open the fd for arg (the part after "kind:").  own_id selects the
          * kernel filter.  Returns the fd or -errno. */
         int (*open)(Transport *t, const char *arg, uint8_t own_id);
@@ -69,9 +71,19 @@ typedef struct TransportOps {
 #define TRANSPORT_TX_QUEUE_MAX 1024
 #define TRANSPORT_TX_RETRY_USEC 2000
 
-/* spec: "vbus:PATH" or "socketcan:IFACE".  -EINVAL unknown kind. */
-int transport_new(struct event_base *base, const char *spec, uint8_t own_id, const TransportCallbacks *cb,
-                  void *userdata, Transport **ret);
+/* The kinds a build offers (transport/transports.c): the core only knows
+ * this interface, the implementations sit above it in daemon/transport/. */
+typedef struct TransportKinds {
+        const TransportOps *const *ops;
+        size_t n_ops;
+        /* Restart a kernel link left in bus-off (NULL: the kernel's
+         * restart-ms or nobody does it); -errno. */
+        int (*link_restart)(const char *ifname);
+} TransportKinds;
+
+/* spec: "KIND:ARG", e.g. "vbus:PATH" or "socketcan:IFACE".  -EINVAL unknown kind. */
+int transport_new(struct event_base *base, const TransportKinds *kinds, const char *spec, uint8_t own_id,
+                  const TransportCallbacks *cb, void *userdata, Transport **ret);
 Transport *transport_free(Transport *t);
 
 /* Queue a frame; written at once when possible.  -ENOBUFS queue full,
@@ -90,6 +102,3 @@ size_t transport_tx_pending(const Transport *t);
 int transport_fd(const Transport *t);
 /* SO_RXQ_OVFL carries the socket's running total of drops. */
 void transport_set_rx_dropped_total(Transport *t, uint64_t total);
-
-extern const TransportOps transport_vbus_ops;
-extern const TransportOps transport_socketcan_ops;

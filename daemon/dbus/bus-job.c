@@ -19,7 +19,7 @@
 #define BUS_JOB_INTERFACE "org.vescd1.Job"
 
 static FwManager *manager_of(Bus *b) {
-        return daemon_firmware(bus_daemon(b));
+        return bus_firmware(b);
 }
 
 static FwJob *job_from_path(Bus *b, const char *path) {

@@ -32,6 +32,7 @@ const sd_bus_error_map bus_error_map[] = {
 
 struct Bus {
         Daemon *d;
+        FwManager *fw;              /* NULL: firmware management unavailable */
         sd_bus *bus;
         struct event *read_ev, *write_ev, *timer_ev, *rearm_ev;
         bool rearm_scheduled;
@@ -150,6 +151,10 @@ void bus_set_fatal_handler(Bus *b, BusFatalFn fn, void *userdata) {
 
 sd_bus *bus_get(Bus *b) {
         return b->bus;
+}
+
+FwManager *bus_firmware(Bus *b) {
+        return b->fw;
 }
 
 Daemon *bus_daemon(Bus *b) {
@@ -321,12 +326,13 @@ int bus_check_admin(Bus *b, sd_bus_message *m, sd_bus_error *error) {
 /**
  * bus_new() - connect, register objects and take the bus name
  * @d: the daemon
+ * @fw: the firmware manager, or NULL when unavailable
  * @address: D-Bus address, or NULL for the system bus
  * @ret: receives the adapter
  *
  * Returns: 0 or -errno (logged).
  */
-int bus_new(Daemon *d, const char *address, Bus **ret) {
+int bus_new(Daemon *d, FwManager *fw, const char *address, Bus **ret) {
         struct event_base *base = daemon_event_base(d);
         Bus *b;
         int r, fd;
@@ -335,6 +341,7 @@ int bus_new(Daemon *d, const char *address, Bus **ret) {
         if (!b)
                 return -ENOMEM;
         b->d = d;
+        b->fw = fw;
 
         if (address) {
                 r = sd_bus_new(&b->bus);

@@ -6,12 +6,13 @@
 #include <systemd/sd-bus.h>
 
 typedef struct Daemon Daemon;
+typedef struct FwManager FwManager;
 typedef struct Bus Bus;
 struct event_base;
 
 /* Connect (address NULL: the system bus), register the objects, take the
  * name org.vescd1.  -errno, logged. */
-int bus_new(Daemon *d, const char *address, Bus **ret);
+int bus_new(Daemon *d, FwManager *fw, const char *address, Bus **ret);
 Bus *bus_free(Bus *b);
 
 /* Sends made outside sd-bus dispatch (signals from CAN callbacks) call
@@ -25,6 +26,7 @@ void bus_set_fatal_handler(Bus *b, BusFatalFn fn, void *userdata);
 /* For the interface files. */
 sd_bus *bus_get(Bus *b);
 Daemon *bus_daemon(Bus *b);
+FwManager *bus_firmware(Bus *b);
 /* Verify the sender of m may change controllers; sets error to
  * org.vescd1.Error.PermissionDenied.  Returns 1 allowed, or negative. */
 int bus_check_admin(Bus *b, sd_bus_message *m, sd_bus_error *error);

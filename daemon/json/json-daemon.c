@@ -18,6 +18,7 @@
 
 typedef struct JsonGlue {
         Daemon *daemon;
+        FwManager *fw;              /* NULL: firmware management unavailable */
         JsonServer *server;
 } JsonGlue;
 
@@ -70,7 +71,7 @@ static int glue_get_telemetry(void *userdata, const char *uuid, json_t **ret, in
 
 static int glue_get_job(void *userdata, uint32_t job, json_t **ret) {
         JsonGlue *g = userdata;
-        FwManager *m = daemon_firmware(g->daemon);
+        FwManager *m = g->fw;
         FwJob *j = m ? fw_manager_find_job(m, job) : NULL;
 
         if (!j)
@@ -83,7 +84,7 @@ static int glue_get_job(void *userdata, uint32_t job, json_t **ret) {
  * (bus-job.c), refusals with the same text (data.detail); the gate
  * override is offered on D-Bus only (root). */
 static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCall *call, json_t **ret) {
-        FwManager *m = daemon_firmware(g->daemon);
+        FwManager *m = g->fw;
         FwJobOptions o = { .skip_can_id_restore = json_is_true(json_object_get(params, "skip_can_id_restore")) };
         const char *set = json_string_value(json_object_get(params, "set"));
         _cleanup_free_ char *err = NULL, *id = NULL;
@@ -450,7 +451,7 @@ static void glue_detach(void *userdata) {
         JsonGlue *g = userdata;
 
         daemon_remove_listener(g->daemon, &json_listener, g);
-        fw_manager_remove_listener(daemon_firmware(g->daemon), &json_job_listener, g);
+        fw_manager_remove_listener(g->fw, &json_job_listener, g);
         free(g);
 }
 
@@ -466,7 +467,7 @@ static void glue_detach(void *userdata) {
  *
  * Return: 0 or -errno (logged by json_server_new_with_ops() where it binds).
  */
-int json_server_new(Daemon *d, const JsonServerConfig *cfg, JsonServer **ret) {
+int json_server_new(Daemon *d, FwManager *fw, const JsonServerConfig *cfg, JsonServer **ret) {
         static const JsonServerOps ops = {
                 .list_controllers = glue_list_controllers,
                 .get_controller = glue_get_controller,
@@ -488,6 +489,7 @@ int json_server_new(Daemon *d, const JsonServerConfig *cfg, JsonServer **ret) {
         if (!g)
                 return -ENOMEM;
         g->daemon = d;
+        g->fw = fw;
 
         c.version = c.version ?: PACKAGE_VERSION;
         c.admin_group = c.admin_group ?: daemon_config(d)->admin_group;
@@ -500,8 +502,8 @@ int json_server_new(Daemon *d, const JsonServerConfig *cfg, JsonServer **ret) {
         }
         g->server = s;
         r = daemon_add_listener(d, &json_listener, g);
-        if (r >= 0 && daemon_firmware(d))
-                r = fw_manager_add_listener(daemon_firmware(d), &json_job_listener, g);
+        if (r >= 0 && fw)
+                r = fw_manager_add_listener(fw, &json_job_listener, g);
         if (r < 0) {
                 json_server_free(s); /* detach: removing an absent listener is a no-op */
                 return r;

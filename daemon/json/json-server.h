@@ -89,4 +89,5 @@ unsigned json_server_n_clients(const JsonServer *s);
 /* The daemon's JSON socket (json-daemon.c): json_server_new_with_ops() with ops that
  * read the Daemon's model through render.h and run operations.h. */
 typedef struct Daemon Daemon;
-int json_server_new(Daemon *d, const JsonServerConfig *cfg, JsonServer **ret);
+typedef struct FwManager FwManager;
+int json_server_new(Daemon *d, FwManager *fw, const JsonServerConfig *cfg, JsonServer **ret);

@@ -47,14 +47,13 @@ endif
 
 # The server over a fake board (tests/json/json-test-server.c) drives the
 # adapter's conformance, load and hostile-input tests without daemon or bus.
-json_server_sources = daemon/json/json-server.h daemon/json/json-server.c daemon/core/errors.h daemon/core/errors.c \
-	daemon/core/log.h daemon/core/log.c
+json_server_sources = daemon/json/json-server.h daemon/json/json-server.c daemon/core/log.h daemon/core/log.c
 
 check_PROGRAMS += tests/json/json-test-server
 tests_json_json_test_server_SOURCES = tests/json/json-test-server.c $(json_server_sources) $(json_proto_sources)
 tests_json_json_test_server_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_json_json_test_server_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS) $(SYSTEMD_CFLAGS)
-tests_json_json_test_server_LDADD = $(JANSSON_LIBS) $(LIBEVENT_LIBS) $(SYSTEMD_LIBS) -lm
+tests_json_json_test_server_LDADD = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) $(SYSTEMD_LIBS) -lm
 
 TESTS += tests/json/test-json-server.py
 dist_noinst_SCRIPTS += tests/json/test-json-server.py tests/json/jsontest.py

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 
 #include "macro.h"
-#include "core/transport.h"
+#include "transport/transports.h"
 #include "proto/vesc-can.h"
 
 #ifndef SO_RXQ_OVFL
@@ -116,6 +116,7 @@ static int socketcan_write(Transport *t, const struct can_frame *f) {
 
 const TransportOps transport_socketcan_ops = {
         .kind = "socketcan",
+        .has_ifname = true,
         .open = socketcan_open,
         .read = socketcan_read,
         .write = socketcan_write,

@@ -7,7 +7,7 @@
 #include <sys/un.h>
 
 #include "macro.h"
-#include "core/transport.h"
+#include "transport/transports.h"
 
 static int vbus_open(Transport *t, const char *path, uint8_t own_id) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -28,6 +28,7 @@ struct FwManager {
         size_t n_jobs;
         unsigned next_id;
         bool resumed;
+        bool listening;             /* on the core's listener list */
         ListenerSlot *listeners;
         size_t n_listeners;
 };
@@ -756,6 +757,21 @@ void fw_manager_on_boot(FwManager *m, uint8_t can_id, const char *hw_name) {
 
 /* ------------------------------------------------------------ lifecycle */
 
+static void on_daemon_booted(void *userdata, uint8_t id, const char *hw_name) {
+        fw_manager_on_boot(userdata, id, hw_name);
+}
+
+static void on_daemon_started(void *userdata) {
+        fw_manager_resume(userdata);
+}
+
+/* The manager sits on top of the core: it learns of boots and of the
+ * start through the core's listener interface, never the other way. */
+static const DaemonListener daemon_listener = {
+        .controller_booted = on_daemon_booted,
+        .started = on_daemon_started,
+};
+
 /**
  * fw_manager_new() - open the set store and load the trust configuration
  * @d: the daemon
@@ -789,6 +805,10 @@ int fw_manager_new(Daemon *d, FwManager **ret) {
         if (cfg->require_signed)
                 m->trust.require_signed = true;
         next_id_from_history(m);
+        r = daemon_add_listener(d, &daemon_listener, m);
+        if (r < 0)
+                return r;
+        m->listening = true;
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -804,6 +824,8 @@ int fw_manager_new(Daemon *d, FwManager **ret) {
 FwManager *fw_manager_free(FwManager *m) {
         if (!m)
                 return NULL;
+        if (m->listening)
+                daemon_remove_listener(m->d, &daemon_listener, m);
         for (size_t i = 0; i < m->n_jobs; i++)
                 fw_job_free(m->jobs[i]);
         free(m->jobs);

@@ -5,12 +5,10 @@
 
 noinst_LIBRARIES += daemon/libfwupdate.a
 daemon_libfwupdate_a_SOURCES = \
-	daemon/update/fw-plan.h daemon/update/fw-plan.c \
-	daemon/update/fw-progress.h daemon/update/fw-progress.c \
 	daemon/update/fw-update.h daemon/update/fw-update.c
 daemon_libfwupdate_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 
-FW_UPDATE_TEST_LIBS = daemon/libfwupdate.a common/libvesc.a $(JANSSON_LIBS) $(TEST_LIBS) -lm
+FW_UPDATE_TEST_LIBS = daemon/libfwupdate.a $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(TEST_LIBS) -lm
 
 check_PROGRAMS += tests/update/test-fw-plan tests/update/test-fw-update
 TESTS += tests/update/test-fw-plan tests/update/test-fw-update
