@@ -42,49 +42,49 @@ daemon_vescd_LDADD = daemon/libfwupdate.a daemon/libvescd.a firmware/libvescfw.a
 
 # ------------------------------------------------------------ unit tests
 # Each links only the module it tests (plus the pure codec library).
-check_PROGRAMS += tests/daemon/test-controller tests/daemon/test-board tests/daemon/test-request \
-	tests/daemon/test-config tests/daemon/test-errors
-TESTS += tests/daemon/test-controller tests/daemon/test-board tests/daemon/test-request \
-	tests/daemon/test-config tests/daemon/test-errors
+check_PROGRAMS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
+	tests/unit/core/test-config tests/unit/core/test-errors
+TESTS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
+	tests/unit/core/test-config tests/unit/core/test-errors
 
-tests_daemon_test_controller_SOURCES = tests/daemon/test-controller.c
-tests_daemon_test_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_daemon_test_controller_CFLAGS = $(TEST_CFLAGS)
-tests_daemon_test_controller_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
+tests_unit_core_test_controller_SOURCES = tests/unit/core/test-controller.c
+tests_unit_core_test_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_controller_CFLAGS = $(TEST_CFLAGS)
+tests_unit_core_test_controller_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
 
-tests_daemon_test_board_SOURCES = tests/daemon/test-board.c
-tests_daemon_test_board_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_daemon_test_board_CFLAGS = $(TEST_CFLAGS)
-tests_daemon_test_board_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
+tests_unit_core_test_board_SOURCES = tests/unit/core/test-board.c
+tests_unit_core_test_board_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_board_CFLAGS = $(TEST_CFLAGS)
+tests_unit_core_test_board_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
 
-tests_daemon_test_request_SOURCES = tests/daemon/test-request.c
-tests_daemon_test_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_daemon_test_request_CFLAGS = $(TEST_CFLAGS)
-tests_daemon_test_request_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
+tests_unit_core_test_request_SOURCES = tests/unit/core/test-request.c
+tests_unit_core_test_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_request_CFLAGS = $(TEST_CFLAGS)
+tests_unit_core_test_request_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
 
-tests_daemon_test_config_SOURCES = tests/daemon/test-config.c daemon/core/config.h daemon/core/config.c \
+tests_unit_core_test_config_SOURCES = tests/unit/core/test-config.c daemon/core/config.h daemon/core/config.c \
 	daemon/core/log.h daemon/core/log.c
-tests_daemon_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_daemon_test_config_CFLAGS = $(TEST_CFLAGS) $(SYSTEMD_CFLAGS)
-tests_daemon_test_config_LDADD = $(TEST_LIBS) $(SYSTEMD_LIBS)
+tests_unit_core_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_config_CFLAGS = $(TEST_CFLAGS) $(SYSTEMD_CFLAGS)
+tests_unit_core_test_config_LDADD = $(TEST_LIBS) $(SYSTEMD_LIBS)
 
-tests_daemon_test_errors_SOURCES = tests/daemon/test-errors.c
-tests_daemon_test_errors_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_daemon_test_errors_CFLAGS = $(TEST_CFLAGS)
-tests_daemon_test_errors_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS)
+tests_unit_core_test_errors_SOURCES = tests/unit/core/test-errors.c
+tests_unit_core_test_errors_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_errors_CFLAGS = $(TEST_CFLAGS)
+tests_unit_core_test_errors_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS)
 
 # ----------------------------------------------------- integration tests
-# A private dbus-daemon, vesc-sim and vescd (tests/integration/vescd_harness.py);
+# A private dbus-daemon, vesc-sim and vescd (tests/integration/dbus/vescd_harness.py);
 # the SocketCAN one runs inside canvm when the host has no vcan0.
 TESTS += tests/unit/test-layering.py
 dist_noinst_SCRIPTS += tests/unit/test-layering.py
 
-TESTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \
-	tests/integration/test-config-copy.py tests/integration/test-socketcan.sh
-dist_noinst_SCRIPTS += tests/integration/test-dbus.py tests/integration/test-introspect.py \
-	tests/integration/test-config-copy.py tests/integration/test-socketcan.sh \
-	tests/integration/socketcan-check.py tests/demo.sh tests/canvm-run.sh
-dist_noinst_DATA += tests/integration/vescd_harness.py
+TESTS += tests/integration/dbus/test-dbus.py tests/integration/dbus/test-introspect.py \
+	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-socketcan.sh
+dist_noinst_SCRIPTS += tests/integration/dbus/test-dbus.py tests/integration/dbus/test-introspect.py \
+	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-socketcan.sh \
+	tests/integration/dbus/socketcan-check.py tests/demo.sh tests/canvm-run.sh
+dist_noinst_DATA += tests/integration/dbus/vescd_harness.py
 
 # ------------------------------------------------------ D-Bus and systemd
 dbuspolicy_DATA = dbus/org.vescd1.conf
@@ -111,10 +111,10 @@ dist_man_MANS += docs/vescd.8 docs/vescctl.1
 # security tests
 # Hostile input at vescd's edges: state files at start-up, file descriptors
 # and paths handed to the image-set installer.
-TESTS += tests/security/test-state-files.py tests/security/test-hostile-fds.py
-dist_noinst_SCRIPTS += tests/security/test-state-files.py tests/security/test-hostile-fds.py
+TESTS += tests/integration/security/test-state-files.py tests/integration/security/test-hostile-fds.py
+dist_noinst_SCRIPTS += tests/integration/security/test-state-files.py tests/integration/security/test-hostile-fds.py
 
 # canlink tests: vescd configuring can0 itself (manage-link) and restarting
 # it after bus-off, inside canvm --can qemu (emulated SJA1000 controllers)
-TESTS += tests/canlink/test-canlink.sh
-dist_noinst_SCRIPTS += tests/canlink/test-canlink.sh tests/canlink/canlink-check.py
+TESTS += tests/integration/canlink/test-canlink.sh
+dist_noinst_SCRIPTS += tests/integration/canlink/test-canlink.sh tests/integration/canlink/canlink-check.py

@@ -14,11 +14,11 @@ firmware_libvescfw_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
 VESCFW_LIBS = firmware/libvescfw.a common/libvesc.a $(JANSSON_LIBS) $(SODIUM_LIBS)
 
 # ---------------------------------------------------------------- tests
-check_PROGRAMS += tests/firmware/test-heatshrink
-TESTS += tests/firmware/test-heatshrink
-tests_firmware_test_heatshrink_SOURCES = tests/firmware/test-heatshrink.c
-tests_firmware_test_heatshrink_CFLAGS = $(TEST_CFLAGS)
-tests_firmware_test_heatshrink_LDADD = common/libvesc.a $(TEST_LIBS)
+check_PROGRAMS += tests/unit/firmware/test-heatshrink
+TESTS += tests/unit/firmware/test-heatshrink
+tests_unit_firmware_test_heatshrink_SOURCES = tests/unit/firmware/test-heatshrink.c
+tests_unit_firmware_test_heatshrink_CFLAGS = $(TEST_CFLAGS)
+tests_unit_firmware_test_heatshrink_LDADD = common/libvesc.a $(TEST_LIBS)
 
 EXTRA_DIST += docs/image-sets.md
 
@@ -123,16 +123,16 @@ clean-imagesets:
 	-rm -rf $(IMAGESETS_DIR) $(TESTFW_DIR)/*.elf $(TESTFW_DIR)/*.raw $(TESTFW_DIR)/*.bin
 .PHONY: clean-imagesets
 
-check_PROGRAMS += tests/firmware/test-fwimage tests/firmware/test-imageset
-TESTS += tests/firmware/test-fwimage tests/firmware/test-imageset
-tests_firmware_test_fwimage_SOURCES = tests/firmware/test-fwimage.c
-tests_firmware_test_fwimage_CFLAGS = $(TEST_CFLAGS)
-tests_firmware_test_fwimage_LDADD = common/libvesc.a $(TEST_LIBS)
-tests_firmware_test_imageset_SOURCES = tests/firmware/test-imageset.c
-tests_firmware_test_imageset_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
-tests_firmware_test_imageset_LDADD = $(VESCFW_LIBS) $(TEST_LIBS)
-TESTS += tests/firmware/vescfw.sh
-dist_noinst_SCRIPTS += tests/firmware/vescfw.sh
+check_PROGRAMS += tests/unit/firmware/test-fwimage tests/unit/firmware/test-imageset
+TESTS += tests/unit/firmware/test-fwimage tests/unit/firmware/test-imageset
+tests_unit_firmware_test_fwimage_SOURCES = tests/unit/firmware/test-fwimage.c
+tests_unit_firmware_test_fwimage_CFLAGS = $(TEST_CFLAGS)
+tests_unit_firmware_test_fwimage_LDADD = common/libvesc.a $(TEST_LIBS)
+tests_unit_firmware_test_imageset_SOURCES = tests/unit/firmware/test-imageset.c
+tests_unit_firmware_test_imageset_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+tests_unit_firmware_test_imageset_LDADD = $(VESCFW_LIBS) $(TEST_LIBS)
+TESTS += tests/unit/firmware/vescfw.sh
+dist_noinst_SCRIPTS += tests/unit/firmware/vescfw.sh
 
 # ------------------------------------------------------------------ fuzz
 # Replayed over the committed corpus by `make check` (tests/fuzz/fuzz-replay.c

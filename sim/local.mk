@@ -17,41 +17,41 @@ sim_vbus_send_SOURCES = sim/vbus-send.c
 sim_vbus_send_LDADD = sim/libsimbus.a common/libvesc.a
 
 check_PROGRAMS += \
-	tests/vbus/test-canbits \
-	tests/vbus/test-vbus-frame \
-	tests/vbus/test-simbus \
-	tests/vbus/test-hub \
-	tests/vbus/test-socketcan
-tests_vbus_test_canbits_SOURCES = tests/vbus/test-canbits.c common/canbits.h common/canbits.c
-tests_vbus_test_canbits_CFLAGS = $(TEST_CFLAGS)
-tests_vbus_test_canbits_LDADD = $(TEST_LIBS)
-tests_vbus_test_vbus_frame_SOURCES = tests/vbus/test-vbus-frame.c sim/vbus-frame.h sim/vbus-frame.c
-tests_vbus_test_vbus_frame_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
-tests_vbus_test_vbus_frame_CFLAGS = $(TEST_CFLAGS)
-tests_vbus_test_vbus_frame_LDADD = $(TEST_LIBS)
-tests_vbus_test_simbus_SOURCES = tests/vbus/test-simbus.c
-tests_vbus_test_simbus_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
-tests_vbus_test_simbus_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_vbus_test_simbus_LDADD = sim/libsimbus.a common/libvesc.a $(LIBEVENT_LIBS) $(TEST_LIBS)
-tests_vbus_test_hub_SOURCES = tests/vbus/test-hub.c
-tests_vbus_test_hub_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
-tests_vbus_test_hub_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_vbus_test_hub_LDADD = sim/libsimbus.a common/libvesc.a $(LIBEVENT_LIBS)
-tests_vbus_test_socketcan_SOURCES = tests/vbus/test-socketcan.c
-tests_vbus_test_socketcan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
-tests_vbus_test_socketcan_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_vbus_test_socketcan_LDADD = sim/libsimbus.a common/libvesc.a $(LIBEVENT_LIBS)
+	tests/component/vbus/test-canbits \
+	tests/component/vbus/test-vbus-frame \
+	tests/component/vbus/test-simbus \
+	tests/component/vbus/test-hub \
+	tests/component/vbus/test-socketcan
+tests_component_vbus_test_canbits_SOURCES = tests/component/vbus/test-canbits.c common/canbits.h common/canbits.c
+tests_component_vbus_test_canbits_CFLAGS = $(TEST_CFLAGS)
+tests_component_vbus_test_canbits_LDADD = $(TEST_LIBS)
+tests_component_vbus_test_vbus_frame_SOURCES = tests/component/vbus/test-vbus-frame.c sim/vbus-frame.h sim/vbus-frame.c
+tests_component_vbus_test_vbus_frame_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_component_vbus_test_vbus_frame_CFLAGS = $(TEST_CFLAGS)
+tests_component_vbus_test_vbus_frame_LDADD = $(TEST_LIBS)
+tests_component_vbus_test_simbus_SOURCES = tests/component/vbus/test-simbus.c
+tests_component_vbus_test_simbus_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_component_vbus_test_simbus_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_component_vbus_test_simbus_LDADD = sim/libsimbus.a common/libvesc.a $(LIBEVENT_LIBS) $(TEST_LIBS)
+tests_component_vbus_test_hub_SOURCES = tests/component/vbus/test-hub.c
+tests_component_vbus_test_hub_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_component_vbus_test_hub_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_component_vbus_test_hub_LDADD = sim/libsimbus.a common/libvesc.a $(LIBEVENT_LIBS)
+tests_component_vbus_test_socketcan_SOURCES = tests/component/vbus/test-socketcan.c
+tests_component_vbus_test_socketcan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_component_vbus_test_socketcan_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_component_vbus_test_socketcan_LDADD = sim/libsimbus.a common/libvesc.a $(LIBEVENT_LIBS)
 
 TESTS += \
-	tests/vbus/test-canbits \
-	tests/vbus/test-vbus-frame \
-	tests/vbus/test-simbus \
-	tests/vbus/test-vbus-tools.py \
-	tests/vbus/test-socketcan.sh
+	tests/component/vbus/test-canbits \
+	tests/component/vbus/test-vbus-frame \
+	tests/component/vbus/test-simbus \
+	tests/component/vbus/test-vbus-tools.py \
+	tests/component/vbus/test-socketcan.sh
 EXTRA_DIST += \
 	docs/examples/vbus_join.py \
-	tests/vbus/test-vbus-tools.py \
-	tests/vbus/test-socketcan.sh
+	tests/component/vbus/test-vbus-tools.py \
+	tests/component/vbus/test-socketcan.sh
 # --- simbus end ---
 # sim: build rules (included from the top-level Makefile.am)
 # --- simctl begin ---
@@ -78,34 +78,34 @@ sim_vesc_sim_LDADD = sim/libvctl.a sim/libsimbus.a common/libvesc.a \
 
 # Tests: the protocol test and the update conformance test talk to a running
 # vesc-sim through a raw vbus connection and the codec only (libvesc).
-sim_harness_sources = tests/sim/sim-harness.h tests/sim/sim-harness.c
-check_PROGRAMS += tests/sim/test-sim-protocol
-tests_sim_test_sim_protocol_SOURCES = tests/sim/test-sim-protocol.c $(sim_harness_sources)
-tests_sim_test_sim_protocol_CFLAGS = $(TEST_CFLAGS)
-tests_sim_test_sim_protocol_LDADD = common/libvesc.a $(TEST_LIBS) -lm
-TESTS += tests/sim/test-sim-protocol
+sim_harness_sources = tests/component/sim/sim-harness.h tests/component/sim/sim-harness.c
+check_PROGRAMS += tests/component/sim/test-sim-protocol
+tests_component_sim_test_sim_protocol_SOURCES = tests/component/sim/test-sim-protocol.c $(sim_harness_sources)
+tests_component_sim_test_sim_protocol_CFLAGS = $(TEST_CFLAGS)
+tests_component_sim_test_sim_protocol_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+TESTS += tests/component/sim/test-sim-protocol
 
-check_PROGRAMS += tests/sim/test-sim-update
-tests_sim_test_sim_update_SOURCES = tests/sim/test-sim-update.c $(sim_harness_sources)
-tests_sim_test_sim_update_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
-tests_sim_test_sim_update_LDADD = common/libvesc.a $(JANSSON_LIBS) $(TEST_LIBS) -lm
-TESTS += tests/sim/test-sim-update
+check_PROGRAMS += tests/component/sim/test-sim-update
+tests_component_sim_test_sim_update_SOURCES = tests/component/sim/test-sim-update.c $(sim_harness_sources)
+tests_component_sim_test_sim_update_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_component_sim_test_sim_update_LDADD = common/libvesc.a $(JANSSON_LIBS) $(TEST_LIBS) -lm
+TESTS += tests/component/sim/test-sim-update
 
 # Unit tests of the pure models: each links only sim/libvctl.a + libvesc.
-check_PROGRAMS += tests/sim/test-vctl-rx tests/sim/test-vctl-flash
-tests_sim_test_vctl_rx_SOURCES = tests/sim/test-vctl-rx.c
-tests_sim_test_vctl_rx_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
-tests_sim_test_vctl_rx_CFLAGS = $(TEST_CFLAGS)
-tests_sim_test_vctl_rx_LDADD = sim/libvctl.a common/libvesc.a $(TEST_LIBS) -lm
-tests_sim_test_vctl_flash_SOURCES = tests/sim/test-vctl-flash.c
-tests_sim_test_vctl_flash_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
-tests_sim_test_vctl_flash_CFLAGS = $(TEST_CFLAGS)
-tests_sim_test_vctl_flash_LDADD = sim/libvctl.a common/libvesc.a $(TEST_LIBS) -lm
-TESTS += tests/sim/test-vctl-rx tests/sim/test-vctl-flash
+check_PROGRAMS += tests/component/sim/test-vctl-rx tests/component/sim/test-vctl-flash
+tests_component_sim_test_vctl_rx_SOURCES = tests/component/sim/test-vctl-rx.c
+tests_component_sim_test_vctl_rx_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_component_sim_test_vctl_rx_CFLAGS = $(TEST_CFLAGS)
+tests_component_sim_test_vctl_rx_LDADD = sim/libvctl.a common/libvesc.a $(TEST_LIBS) -lm
+tests_component_sim_test_vctl_flash_SOURCES = tests/component/sim/test-vctl-flash.c
+tests_component_sim_test_vctl_flash_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_component_sim_test_vctl_flash_CFLAGS = $(TEST_CFLAGS)
+tests_component_sim_test_vctl_flash_LDADD = sim/libvctl.a common/libvesc.a $(TEST_LIBS) -lm
+TESTS += tests/component/sim/test-vctl-rx tests/component/sim/test-vctl-flash
 
 # docs/examples/vbus_join.py (simbus) against the seed board; the control socket.
-TESTS += tests/sim/test-vbus-join.py tests/sim/test-sim-control.py
-dist_noinst_SCRIPTS += tests/sim/test-vbus-join.py tests/sim/test-sim-control.py
+TESTS += tests/component/sim/test-vbus-join.py tests/component/sim/test-sim-control.py
+dist_noinst_SCRIPTS += tests/component/sim/test-vbus-join.py tests/component/sim/test-sim-control.py
 
 dist_man_MANS += docs/vesc-sim.1
 EXTRA_DIST += docs/vesc-sim.md

@@ -1,6 +1,6 @@
 # daemon/json-*: the JSON socket adapter (json-proto: pure request parsing and
 # encoding; json-server: listeners, clients, watches).  Its tests live in
-# tests/json/, its fuzz target in tests/fuzz/fuzz-json.c.
+# tests/component/json/, its fuzz target in tests/fuzz/fuzz-json.c.
 
 json_proto_sources = daemon/json/json-proto.h daemon/json/json-proto.c
 
@@ -8,12 +8,12 @@ json_proto_sources = daemon/json/json-proto.h daemon/json/json-proto.c
 daemon_vescd_SOURCES += $(json_proto_sources) daemon/json/json-server.h daemon/json/json-server.c daemon/json/json-daemon.c
 
 # Unit test: links only the module it tests (and jansson).
-check_PROGRAMS += tests/json/test-json-proto
-TESTS += tests/json/test-json-proto
-tests_json_test_json_proto_SOURCES = tests/json/test-json-proto.c $(json_proto_sources)
-tests_json_test_json_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_json_test_json_proto_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
-tests_json_test_json_proto_LDADD = $(JANSSON_LIBS) $(TEST_LIBS) -lm
+check_PROGRAMS += tests/unit/json/test-json-proto
+TESTS += tests/unit/json/test-json-proto
+tests_unit_json_test_json_proto_SOURCES = tests/unit/json/test-json-proto.c $(json_proto_sources)
+tests_unit_json_test_json_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_json_test_json_proto_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_json_test_json_proto_LDADD = $(JANSSON_LIBS) $(TEST_LIBS) -lm
 
 # Fuzz target for the request parser: `make check` replays the corpus through
 # tests/fuzz/fuzz-replay.c; with --enable-fuzzing it is also a libFuzzer binary:
@@ -45,22 +45,22 @@ tests_fuzz_fuzz_json_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_json_LDADD = $(JANSSON_LIBS) -lm
 endif
 
-# The server over a fake board (tests/json/json-test-server.c) drives the
+# The server over a fake board (tests/component/json/json-test-server.c) drives the
 # adapter's conformance, load and hostile-input tests without daemon or bus.
 json_server_sources = daemon/json/json-server.h daemon/json/json-server.c daemon/core/log.h daemon/core/log.c
 
-check_PROGRAMS += tests/json/json-test-server
-tests_json_json_test_server_SOURCES = tests/json/json-test-server.c $(json_server_sources) $(json_proto_sources)
-tests_json_json_test_server_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_json_json_test_server_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS) $(SYSTEMD_CFLAGS)
-tests_json_json_test_server_LDADD = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) $(SYSTEMD_LIBS) -lm
+check_PROGRAMS += tests/component/json/json-test-server
+tests_component_json_json_test_server_SOURCES = tests/component/json/json-test-server.c $(json_server_sources) $(json_proto_sources)
+tests_component_json_json_test_server_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_component_json_json_test_server_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS) $(SYSTEMD_CFLAGS)
+tests_component_json_json_test_server_LDADD = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) $(SYSTEMD_LIBS) -lm
 
-TESTS += tests/json/test-json-server.py
-dist_noinst_SCRIPTS += tests/json/test-json-server.py tests/json/jsontest.py
+TESTS += tests/component/json/test-json-server.py
+dist_noinst_SCRIPTS += tests/component/json/test-json-server.py tests/component/json/jsontest.py
 
 # Against the real daemon: private dbus-daemon + vesc-sim (dual-mismatch) + vescd.
-TESTS += tests/json/test-json-integration.py
-dist_noinst_SCRIPTS += tests/json/test-json-integration.py
+TESTS += tests/integration/json/test-json-integration.py
+dist_noinst_SCRIPTS += tests/integration/json/test-json-integration.py
 
 dist_noinst_SCRIPTS += clients/examples/dashboard.py
 EXTRA_DIST += docs/json-protocol.md docs/api-map.md

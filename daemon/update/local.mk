@@ -10,35 +10,35 @@ daemon_libfwupdate_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 
 FW_UPDATE_TEST_LIBS = daemon/libfwupdate.a $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(TEST_LIBS) -lm
 
-check_PROGRAMS += tests/update/test-fw-plan tests/update/test-fw-update
-TESTS += tests/update/test-fw-plan tests/update/test-fw-update
+check_PROGRAMS += tests/unit/update/test-fw-plan tests/unit/update/test-fw-update
+TESTS += tests/unit/update/test-fw-plan tests/unit/update/test-fw-update
 
-tests_update_test_fw_plan_SOURCES = tests/update/test-fw-plan.c
-tests_update_test_fw_plan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_update_test_fw_plan_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
-tests_update_test_fw_plan_LDADD = $(FW_UPDATE_TEST_LIBS)
+tests_unit_update_test_fw_plan_SOURCES = tests/unit/update/test-fw-plan.c
+tests_unit_update_test_fw_plan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_update_test_fw_plan_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_update_test_fw_plan_LDADD = $(FW_UPDATE_TEST_LIBS)
 
-tests_update_test_fw_update_SOURCES = \
-	tests/update/test-fw-update.c \
-	tests/update/fake-vesc.h tests/update/fake-vesc.c
-tests_update_test_fw_update_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_update_test_fw_update_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
-tests_update_test_fw_update_LDADD = $(FW_UPDATE_TEST_LIBS)
+tests_unit_update_test_fw_update_SOURCES = \
+	tests/unit/update/test-fw-update.c \
+	tests/unit/update/fake-vesc.h tests/unit/update/fake-vesc.c
+tests_unit_update_test_fw_update_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_update_test_fw_update_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_update_test_fw_update_LDADD = $(FW_UPDATE_TEST_LIBS)
 
 EXTRA_DIST += docs/firmware-update.md
 
 # ------------------------------------------ firmware update integration
 # Real vescd + vesc-sim + a private dbus-daemon (tests/integration's
-# harness, extended by tests/update-integration/update_harness.py); each
+# harness, extended by tests/integration/update/update_harness.py); each
 # script runs its scenarios at a small --time-scale.  They need the test
 # image sets (make imagesets) and exit 77 without the ARM toolchain.
 update_integration_tests = \
-	tests/update-integration/test-update-seed.py \
-	tests/update-integration/test-update-faults.py \
-	tests/update-integration/test-update-bootloader.py \
-	tests/update-integration/test-update-restart.py \
-	tests/update-integration/test-rollback.py
+	tests/integration/update/test-update-seed.py \
+	tests/integration/update/test-update-faults.py \
+	tests/integration/update/test-update-bootloader.py \
+	tests/integration/update/test-update-restart.py \
+	tests/integration/update/test-rollback.py
 TESTS += $(update_integration_tests)
 dist_noinst_SCRIPTS += $(update_integration_tests)
-dist_noinst_DATA += tests/update-integration/update_harness.py
+dist_noinst_DATA += tests/integration/update/update_harness.py
 EXTRA_DIST += docs/firmware-update-api.md

@@ -1,5 +1,5 @@
 """Helpers for the JSON socket tests: a line client with bounded waits, and a
-starter for tests/json/json-test-server.  Standard library only."""
+starter for tests/component/json/json-test-server.  Standard library only."""
 
 import json
 import os
@@ -132,7 +132,7 @@ class Client:
 def start_server(tmpdir, *args):
     """Start json-test-server on tmpdir/json.sock; returns (process, path)."""
     path = os.path.join(tmpdir, "json.sock")
-    exe = os.path.join(os.environ.get("top_builddir", "."), "tests", "json", "json-test-server")
+    exe = os.path.join(os.environ.get("top_builddir", "."), "tests", "component", "json", "json-test-server")
     proc = subprocess.Popen([exe, "--socket", path] + list(args), stdout=subprocess.PIPE)
     r, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
     line = proc.stdout.readline() if r else b""

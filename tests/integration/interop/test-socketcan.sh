@@ -17,4 +17,4 @@ for prog in sim/vesc-sim daemon/vescd; do
         fi
 done
 exec /bin/sh "$top_srcdir/tests/canvm-run.sh" --slowdown 3 -- \
-        "$PYTHON3" "$top_srcdir/tests/independent/test-socketcan-vm.py"
+        "$PYTHON3" "$top_srcdir/tests/integration/interop/test-socketcan-vm.py"

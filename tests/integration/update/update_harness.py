@@ -1,5 +1,5 @@
 """Helpers for the firmware update integration tests, on top of the shared
-harness (tests/integration/vescd_harness.py): installing image sets,
+harness (tests/integration/dbus/vescd_harness.py): installing image sets,
 starting jobs, following a job's progress by its PropertiesChanged
 signals, vesc-sim's `status`, killing and restarting vescd with the same
 state directory, and the end-state checks every scenario makes.
@@ -15,7 +15,7 @@ import time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "dbus"))
 import dbus  # noqa: E402
 from gi.repository import GLib  # noqa: E402
 from vescd_harness import (BUS_NAME, CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, PROPS_IFACE,  # noqa: E402,F401

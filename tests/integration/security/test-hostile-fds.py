@@ -10,7 +10,7 @@ import sys
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "dbus"))
 import dbus  # noqa: E402
 from vescd_harness import (MANAGER_IFACE, MANAGER_PATH, TIMEOUT, Harness, fail, log)  # noqa: E402
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# simbus on a kernel CAN interface: tests/vbus/test-socketcan against vcan0,
+# simbus on a kernel CAN interface: tests/component/vbus/test-socketcan against vcan0,
 # on this machine or inside canvm (tests/canvm-run.sh decides; SKIP when
 # neither is possible).
 set -u
@@ -8,4 +8,4 @@ top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
 
 exec /bin/sh "$top_srcdir/tests/canvm-run.sh" --need cansend --need candump -- \
-        "$top_builddir/tests/vbus/test-socketcan"
+        "$top_builddir/tests/component/vbus/test-socketcan"

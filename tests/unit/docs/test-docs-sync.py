@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# tests/docs/test-docs-sync.py: the documents list what the code has.
+# tests/unit/docs/test-docs-sync.py: the documents list what the code has.
 #
 # Pure text checks of the source tree (plus the --help of the built
 # programs when they are there), so that a key, method, error or option

@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "component", "json"))
 from jsontest import TIMEOUT, UUID_A, UUID_B, Client, log  # noqa: E402
 
 SKIP = 77

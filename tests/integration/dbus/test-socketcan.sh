@@ -11,4 +11,4 @@ if [ ! -x "$top_builddir/sim/vesc-sim" ] || [ ! -x "$top_builddir/daemon/vescd" 
         echo "SKIP: vesc-sim or vescd not built"
         exit 77
 fi
-exec /bin/sh "$top_srcdir/tests/canvm-run.sh" -- "$PYTHON3" "$top_srcdir/tests/integration/socketcan-check.py"
+exec /bin/sh "$top_srcdir/tests/canvm-run.sh" -- "$PYTHON3" "$top_srcdir/tests/integration/dbus/socketcan-check.py"

@@ -48,7 +48,7 @@ import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dbus"))
 from vescd_harness import (MANAGER_IFACE, MANAGER_PATH, PATH_A, PATH_B,  # noqa: E402
                            Harness, fail, log, skip)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""JSON socket adapter tests over a fake board (tests/json/json-test-server):
+"""JSON socket adapter tests over a fake board (tests/component/json/json-test-server):
 protocol conformance for every method and every error, telemetry watches, many
 clients, a client that never reads, hostile input, the read-only TCP listener and
 refusal of privileged methods to an unprivileged uid.  Rates are checked as bounds
@@ -337,7 +337,7 @@ def test_socket_activation(tmp):
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(act_path)
     listener.listen(16)
-    exe = os.path.join(os.environ.get("top_builddir", "."), "tests", "json", "json-test-server")
+    exe = os.path.join(os.environ.get("top_builddir", "."), "tests", "component", "json", "json-test-server")
     unused = os.path.join(tmp, "not-bound.sock")
     fd = listener.fileno()
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # vescd managing a real CAN link (bitrate, restart-ms, bus-off restart)
-# through libsocketcan: tests/canlink/canlink-check.py inside one canvm
+# through libsocketcan: tests/integration/canlink/canlink-check.py inside one canvm
 # --can qemu boot with can0/can1 left unconfigured (vescd configures can0).
 # SKIP when canvm is missing or cannot boot.
 set -u
@@ -14,4 +14,4 @@ if [ ! -x "$top_builddir/sim/vesc-sim" ] || [ ! -x "$top_builddir/daemon/vescd" 
         exit 77
 fi
 exec /bin/sh "$top_srcdir/tests/canvm-run.sh" --can qemu --bitrate 0 --need ip --slowdown 3 -- \
-        "$PYTHON3" "$top_srcdir/tests/canlink/canlink-check.py"
+        "$PYTHON3" "$top_srcdir/tests/integration/canlink/canlink-check.py"

@@ -15,7 +15,7 @@ import sys
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "update-integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "update"))
 import dbus  # noqa: E402
 from update_harness import (MANAGER_IFACE, MANAGER_PATH, UpdateHarness, fail, imageset, log)  # noqa: E402
 

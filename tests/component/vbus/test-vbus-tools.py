@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """vbus tools against a real hub process: vbus-dump, vbus-send and
-docs/examples/vbus_join.py exchange frames through tests/vbus/test-hub;
+docs/examples/vbus_join.py exchange frames through tests/component/vbus/test-hub;
 invalid messages are counted; a bus-off reaches members as error frames.
 Every wait is on an event (a line of output) with a bounded timeout."""
 
@@ -16,7 +16,7 @@ import time
 TIMEOUT = 20.0
 top_srcdir = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
 top_builddir = os.environ.get("top_builddir", ".")
-HUB = os.path.join(top_builddir, "tests/vbus/test-hub")
+HUB = os.path.join(top_builddir, "tests/component/vbus/test-hub")
 DUMP = os.path.join(top_builddir, "sim/vbus-dump")
 SEND = os.path.join(top_builddir, "sim/vbus-send")
 JOIN = os.path.join(top_srcdir, "docs/examples/vbus_join.py")
