@@ -45,7 +45,8 @@ struct Client {
 static const char help_text[] =
         "commands: status | help | drop F [NAME|all] | corrupt F [NAME|all] | mute NAME on|off"
         " | powercycle NAME [erase|write|bootloader|now] | busoff MS | leave NAME | join NAME"
-        " | missjump NAME | set NAME erpm|current|v_in|temp_fet VALUE | ride NAME 'MODE VALUE SECONDS; ...'";
+        " | missjump NAME | set NAME erpm|current|v_in|temp_fet|temp_motor|load VALUE | set NAME drv on|off"
+        " | ride NAME 'MODE VALUE SECONDS; ...'";
 
 static int reply(char **ret, const char *fmt, ...) _printf_(2, 3);
 static int reply(char **ret, const char *fmt, ...) {
@@ -72,6 +73,18 @@ static uint64_t select_ctls(Vctl *const *ctls, size_t n, const char *name) {
         return m;
 }
 
+/* 0, or 1 when NAME designates the second motor of a dual-motor board. */
+static unsigned motor_of(const Vctl *c, const char *name) {
+        return vctl_match_motor(c, name) == 2 ? 1 : 0;
+}
+
+static json_t *motor_json(const VctlMotorInfo *m) {
+        return json_pack("{s:i, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:i, s:s}",
+                         "id", (int) m->id, "uuid", m->uuid, "erpm", m->erpm, "current", m->current,
+                         "v_in", m->v_in, "temp_fet", m->temp_fet, "temp_motor", m->temp_motor, "load", m->load,
+                         "drv", m->drv, "fault", (int) m->fault, "fault_name", m->fault_name);
+}
+
 static int parse_fraction(const char *s, double *ret) {
         char *end;
         double v = strtod(s, &end);
@@ -89,10 +102,11 @@ static json_t *status_json(SimBus *bus, Vctl *const *ctls, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 VctlInfo in;
                 char ver[16];
+                json_t *j;
 
                 vctl_get_info(ctls[i], &in);
                 snprintf(ver, sizeof ver, "%u.%02u", in.major, in.minor);
-                json_array_append_new(arr, json_pack(
+                j = json_pack(
                         "{s:s, s:s, s:i, s:s, s:s, s:i, s:b, s:s, s:b, s:b, s:b, s:f, s:f, s:f, s:f,"
                         " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
                         "name", in.name, "uuid", in.uuid, "id", (int) in.id, "version", ver,
@@ -112,7 +126,20 @@ static json_t *status_json(SimBus *bus, Vctl *const *ctls, size_t n) {
                         "crc_drops", (json_int_t) in.counters.crc_drops,
                         "boots", (json_int_t) in.counters.boots,
                         "erases", (json_int_t) in.counters.erases,
-                        "writes", (json_int_t) in.counters.writes));
+                        "writes", (json_int_t) in.counters.writes);
+                if (!j)
+                        continue;
+                /* Motor 1's fault and environment; a dual-motor board adds
+                 * its second motor. */
+                json_object_set_new(j, "hw_type", json_integer(in.hw_type));
+                json_object_set_new(j, "temp_motor", json_real(in.motor[0].temp_motor));
+                json_object_set_new(j, "load", json_real(in.motor[0].load));
+                json_object_set_new(j, "drv", json_boolean(in.motor[0].drv));
+                json_object_set_new(j, "fault", json_integer(in.motor[0].fault));
+                json_object_set_new(j, "fault_name", json_string(in.motor[0].fault_name));
+                if (in.n_motors > 1)
+                        json_object_set_new(j, "motor2", motor_json(&in.motor[1]));
+                json_array_append_new(arr, j);
         }
         if (bus)
                 simbus_get_stats(bus, &bs);
@@ -248,7 +275,7 @@ int sim_control_exec(SimBus *bus, Vctl *const *ctls, size_t n, const char *line,
                         return reply(ret_reply, "error: usage: set NAME erpm|current|v_in|temp_fet VALUE");
                 for (size_t i = 0; i < n; i++)
                         if (sel & (UINT64_C(1) << i))
-                                if (vctl_set_value(ctls[i], a2, a3) < 0)
+                                if (vctl_set_value(ctls[i], motor_of(ctls[i], a1), a2, a3) < 0)
                                         return reply(ret_reply, "error: cannot set '%s' to '%s'", a2, a3);
                 return reply(ret_reply, "ok set %s %s", a2, a3);
         }
@@ -268,7 +295,7 @@ int sim_control_exec(SimBus *bus, Vctl *const *ctls, size_t n, const char *line,
                                 script[k] = ' ';
                 for (size_t i = 0; i < n; i++)
                         if (sel & (UINT64_C(1) << i))
-                                if (vctl_ride(ctls[i], script) < 0)
+                                if (vctl_ride(ctls[i], motor_of(ctls[i], a1), script) < 0)
                                         return reply(ret_reply, "error: bad ride script; steps are 'MODE VALUE SECONDS' separated by ';'");
                 return reply(ret_reply, "ok riding");
         }

@@ -18,6 +18,7 @@
 #define MOTOR_HEAT_K_PER_A2S 0.0012
 #define FET_TAU_S            60.0
 #define MOTOR_TAU_S          180.0
+#define VOLTAGE_CHECKS_PER_S 20000.0  /* the firmware checks v_in once per control cycle */
 
 /**
  * physics_init() - a controller at rest on a charged battery
@@ -38,6 +39,13 @@ void physics_init(Physics *p, uint64_t now) {
                 .duty_min = 0.005, .duty_max = 0.95,
                 .watt_min = -1.5e6, .watt_max = 1.5e6,
         };
+        /* hw 60 defaults (hw_60_core.h, mcconf_default.h) */
+        p->flim = (PhysFaultLimits) {
+                .min_vin = 8, .max_vin = 57, .abs_current_max = 150,
+                .temp_fet_start = 85, .temp_fet_end = 100,
+                .temp_motor_start = 85, .temp_motor_end = 100,
+                .fault_stop_usec = 500000,
+        };
         p->v_batt = 50.4;
         p->r_batt = 0.08;
         p->ambient = 25.0;
@@ -50,10 +58,25 @@ static double sgn(double x) {
         return x > 0 ? 1 : x < 0 ? -1 : 0;
 }
 
+/* update_override_limits(): the current limit falls linearly from start
+ * to end; at end - 0.1 it is zero (and the fault is raised). */
+static double temp_derate(double t, double start, double end, double maxc) {
+        if (t < start + 0.1)
+                return maxc;
+        if (t > end - 0.1 || end <= start)
+                return 0;
+        return maxc * (end - t) / (end - start);
+}
+
 static double motor_current_for(Physics *p) {
         double imax = p->lim.current_max * p->lim.current_max_scale;
         double imin = p->lim.current_min * p->lim.current_min_scale;
-        double i;
+        double maxc = MAX(fabs(imax), fabs(imin)), m, i;
+
+        m = MIN(temp_derate(p->temp_fet, p->flim.temp_fet_start, p->flim.temp_fet_end, maxc),
+                temp_derate(p->temp_motor, p->flim.temp_motor_start, p->flim.temp_motor_end, maxc));
+        imax = CLAMP(imax, -m, m);
+        imin = CLAMP(imin, -m, m);
 
         switch (p->timed_out ? PHYS_RELEASED : p->mode) {
         case PHYS_CURRENT:
@@ -78,8 +101,54 @@ static double motor_current_for(Physics *p) {
         return CLAMP(i, imin, imax);
 }
 
+/* mc_interface_fault_stop() as the fault-stop thread handles it: the same
+ * fault again only extends the time commands are ignored; a new one stops
+ * the bridge and becomes the current fault. */
+static void fault_stop(Physics *p, PhysFault f) {
+        p->fault_until = p->now + p->flim.fault_stop_usec;
+        if (p->fault == f)
+                return;
+        p->fault = f;
+        p->mode = PHYS_RELEASED;
+        p->setpoint = 0;
+}
+
+static void check_faults(Physics *p, double i, double dt) {
+        const PhysFaultLimits *l = &p->flim;
+        double checks = dt * VOLTAGE_CHECKS_PER_S, diff = 0;
+
+        /* Input voltage: integrated error against the window, trips at 5 %
+         * of l_max_vin, decays by 1 per check inside the window. */
+        if (p->v_in < l->min_vin)
+                diff = l->min_vin - p->v_in;
+        else if (p->v_in > l->max_vin)
+                diff = p->v_in - l->max_vin;
+        if (diff > 1e-3) {
+                p->v_wrong += diff * checks;
+                if (p->v_wrong > l->max_vin * 0.05) {
+                        fault_stop(p, p->v_in < l->min_vin ? PHYS_FAULT_UNDER_VOLTAGE : PHYS_FAULT_OVER_VOLTAGE);
+                        p->v_wrong = l->max_vin * 0.05 * 2.0;
+                }
+        } else
+                p->v_wrong = MAX(p->v_wrong - checks, 0.0);
+
+        if (fabs(i) > l->abs_current_max)
+                fault_stop(p, PHYS_FAULT_ABS_OVER_CURRENT);
+        if (p->drv_pin)
+                fault_stop(p, PHYS_FAULT_DRV);
+        if (p->temp_fet > l->temp_fet_end - 0.1)
+                fault_stop(p, PHYS_FAULT_OVER_TEMP_FET);
+        if (p->temp_motor > l->temp_motor_end - 0.1)
+                fault_stop(p, PHYS_FAULT_OVER_TEMP_MOTOR);
+
+        /* m_ignore_iterations ran out: cleared unless the DRV pin holds it. */
+        if (p->fault != PHYS_FAULT_NONE && p->now >= p->fault_until && !p->drv_pin)
+                p->fault = PHYS_FAULT_NONE;
+}
+
 static void step(Physics *p, double dt) {
         double i, accel, p_in, di;
+        bool switching;
 
         if (!p->timed_out && p->timeout_usec > 0 && p->now - p->last_cmd > p->timeout_usec) {
                 /* spec §4.2: nothing for timeout_msec -> motor released */
@@ -87,7 +156,13 @@ static void step(Physics *p, double dt) {
                 p->mode = PHYS_RELEASED;
         }
 
+        switching = !p->timed_out && p->mode != PHYS_RELEASED;
         i = motor_current_for(p);
+        if (switching)
+                i += p->load;
+        check_faults(p, i, dt);
+        if (p->mode == PHYS_RELEASED)
+                i = 0;
         if (p->hold_erpm) {
                 p->erpm = p->held_erpm;
         } else {
@@ -163,6 +238,13 @@ void physics_advance(Physics *p, uint64_t now) {
  */
 void physics_command(Physics *p, PhysMode mode, double value, uint64_t now) {
         physics_advance(p, now);
+        /* mc_interface_try_input(): ignored while a fault stop lasts; the
+         * command timeout is reset all the same. */
+        if (now < p->fault_until) {
+                p->last_cmd = now;
+                p->timed_out = false;
+                return;
+        }
         p->mode = mode;
         p->setpoint = value;
         p->last_cmd = now;
@@ -192,6 +274,41 @@ void physics_release(Physics *p, uint64_t now) {
         physics_advance(p, now);
         p->mode = PHYS_RELEASED;
         p->setpoint = 0;
+}
+
+/**
+ * physics_fault() - the current fault code
+ * @p: model (advanced to now first)
+ * @now: time
+ *
+ * Returns what GET_VALUES reports (mc_interface_get_fault()).
+ */
+PhysFault physics_fault(Physics *p, uint64_t now) {
+        physics_advance(p, now);
+        return p->fault;
+}
+
+/**
+ * physics_fault_name() - the firmware's name of a fault code, without the
+ * FAULT_CODE_ prefix
+ * @f: fault code
+ *
+ * Returns a static string ("UNKNOWN" for codes the model never raises).
+ */
+const char *physics_fault_name(PhysFault f) {
+        static const char *const names[] = {
+                [PHYS_FAULT_NONE] = "NONE",
+                [PHYS_FAULT_OVER_VOLTAGE] = "OVER_VOLTAGE",
+                [PHYS_FAULT_UNDER_VOLTAGE] = "UNDER_VOLTAGE",
+                [PHYS_FAULT_DRV] = "DRV",
+                [PHYS_FAULT_ABS_OVER_CURRENT] = "ABS_OVER_CURRENT",
+                [PHYS_FAULT_OVER_TEMP_FET] = "OVER_TEMP_FET",
+                [PHYS_FAULT_OVER_TEMP_MOTOR] = "OVER_TEMP_MOTOR",
+        };
+
+        if ((unsigned) f < ELEMENTSOF(names) && names[f])
+                return names[f];
+        return "UNKNOWN";
 }
 
 /**

@@ -1,5 +1,6 @@
 /* Preset boards, exactly as DESIGN.md's table describes them. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +20,22 @@ typedef struct PresetRow {
         const char *uuid;
         uint8_t id, major, minor, gen;
         SimStatusSchedule sched;
+        const char *hw_name;            /* NULL: "60" */
+        uint8_t hw_type;
+        bool ping_fw_only;
+        bool dual_motor;
 } PresetRow;
+
+#define UUID_C "410033000f51393236353934"
+#define UUID_D "1e0027001151363336333500"
+#define UUID_EXPRESS "f412fa4a1b2c000000000000"
+#define UUID_BMS "5b0030000851393236353934"
+#define UUID_DUAL "5a0030000951393236353940"
+
+/* A VESC Express (custom module) and a VESC BMS: 6.05, broadcasts off,
+ * PING and FW_VERSION only. */
+#define ROW_EXPRESS { UUID_EXPRESS, 2, 6, 5, 2, SCHED_OFF(6), "VESC Express T", 2, true, false }
+#define ROW_BMS { UUID_BMS, 10, 6, 5, 2, SCHED_OFF(6), "12s7p", 1, true, false }
 
 typedef struct Preset {
         const char *name;
@@ -49,10 +65,28 @@ static const Preset presets[] = {
                 { UUID_A, 10, 3, 58, 1, SCHED_OFF(3) },
                 { UUID_B, 74, 3, 58, 1, SCHED_OFF(3) },
         } },
+        { "dual-mismatch-accessories", 4, {
+                { UUID_A, 12, 5, 3, 1, SCHED_OFF(5) },
+                { UUID_B, 74, 3, 58, 1, SCHED_S1_50HZ },
+                ROW_EXPRESS,
+                ROW_BMS,
+        } },
+        /* Two dual boards: four controllers, each at its UUID's default id. */
+        { "board-4wd", 4, {
+                { UUID_A, 12, 6, 5, 2, SCHED_S1234_50HZ(6) },
+                { UUID_B, 74, 6, 5, 2, SCHED_S1234_50HZ(6) },
+                { UUID_C, 21, 6, 5, 2, SCHED_S1234_50HZ(6) },
+                { UUID_D, 62, 6, 5, 2, SCHED_S1234_50HZ(6) },
+        } },
+        /* One MCU, two motors: id 20 (set by the user) and 21. */
+        { "dual-mcu", 1, {
+                { UUID_DUAL, 20, 6, 5, 2, SCHED_S1234_50HZ(6), "STORMCORE_100D", 0, false, true },
+        } },
 };
 
 const char *const preset_names[] = {
-        "dual-mismatch", "dual-ok", "single", "dual-old-bootloader", "dual-358", NULL,
+        "dual-mismatch", "dual-ok", "single", "dual-old-bootloader", "dual-358",
+        "dual-mismatch-accessories", "board-4wd", "dual-mcu", NULL,
 };
 
 static void uuid_parse(const char *hex, uint8_t out[static 12]) {
@@ -85,9 +119,12 @@ int preset_lookup(const char *name, VctlSpec specs[static PRESET_MAX_CONTROLLERS
                                 .minor = r->minor,
                                 .bootloader_generation = r->gen,
                                 .schedule = r->sched,
+                                .hw_type = r->hw_type,
+                                .ping_fw_only = r->ping_fw_only,
+                                .dual_motor = r->dual_motor,
                         };
                         snprintf(specs[k].name, sizeof specs[k].name, "%c", (char) ('A' + k));
-                        snprintf(specs[k].hw_name, sizeof specs[k].hw_name, "60");
+                        snprintf(specs[k].hw_name, sizeof specs[k].hw_name, "%s", r->hw_name ? r->hw_name : "60");
                         uuid_parse(r->uuid, specs[k].uuid);
                 }
                 return (int) p->n;

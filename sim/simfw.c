@@ -2,6 +2,7 @@
  * configuration sizes (spec §13.1-13.2), default configuration blobs, and
  * reading/writing the stable APPCONF/MCCONF prefix (spec §13.3). */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "macro.h"
@@ -240,4 +241,158 @@ void sim_fw_mcconf_limits(unsigned major, unsigned minor, const uint8_t *mc, siz
  */
 uint32_t sim_fw_appconf_timeout_msec(const uint8_t *app, size_t len) {
         return len >= 9 ? be32_get(app + 5) : 1000;
+}
+
+/* ------------------------------------------------------------ fault limits */
+
+/* HW_LIM_* and MCCONF defaults of the hwconf (release_6_05): hw_60_core.h
+ * (VESC 6 Mk1/Mk2 target) and hw_stormcore_100d_core.h. */
+static const SimHwInfo hw_table[] = {
+        { "60", { 6, 57 }, { 0, 160 }, { -40, 110 }, { 8, 57, 150, 85, 100, 85, 100, 500 } },
+        { "STORMCORE_100D", { 6, 94 }, { 0, 150 }, { -40, 120 }, { 8, 92, 150, 85, 100, 85, 100, 500 } },
+};
+
+/**
+ * sim_fw_hw_info() - bounds and defaults of a hardware target
+ * @hw_name: the FW_VERSION hardware name
+ *
+ * Returns the table row, or the "60" row for other names.  Never NULL.
+ */
+const SimHwInfo *sim_fw_hw_info(const char *hw_name) {
+        for (size_t i = 0; i < ELEMENTSOF(hw_table); i++)
+                if (hw_name && strcmp(hw_table[i].hw_name, hw_name) == 0)
+                        return &hw_table[i];
+        return &hw_table[0];
+}
+
+typedef enum FieldEnc {
+        ENC_F32A,
+        ENC_F16_10,
+        ENC_U8,
+} FieldEnc;
+
+typedef struct FaultLayout {
+        uint16_t abs_current;           /* always f32a */
+        uint16_t vin;                   /* min_vin, max_vin follows */
+        FieldEnc vin_enc;
+        uint16_t temp;                  /* fet start, fet end, motor start, motor end */
+        FieldEnc temp_enc;
+        uint16_t fault_stop;            /* i32 */
+} FaultLayout;
+
+/* Offsets after the command byte (config layouts appendix; 6.00/6.02 from
+ * confgenerator.c at release_6_00/6_02, identical to 5.03 up to the
+ * temperatures). */
+static FaultLayout fault_layout(unsigned major, unsigned minor) {
+        unsigned v = sim_fw_code(major, minor);
+
+        if (v < 503)
+                return (FaultLayout) { 24, 48, ENC_F32A, 65, ENC_F32A, 351 };
+        if (v < 600)
+                return (FaultLayout) { 24, 46, ENC_F32A, 63, ENC_F16_10, 412 };
+        if (v < 605)
+                return (FaultLayout) { 24, 46, ENC_F32A, 63, ENC_F16_10, 393 };
+        if (v < 606)
+                return (FaultLayout) { 28, 50, ENC_F16_10, 63, ENC_U8, 383 };
+        if (v < 700)
+                return (FaultLayout) { 28, 50, ENC_F16_10, 63, ENC_U8, 389 };
+        return (FaultLayout) { 28, 50, ENC_F16_10, 63, ENC_U8, 394 };
+}
+
+static size_t enc_size(FieldEnc e) {
+        return e == ENC_F32A ? 4 : e == ENC_F16_10 ? 2 : 1;
+}
+
+static void get_field(const uint8_t *mc, size_t len, size_t off, FieldEnc e, float *v) {
+        float x;
+
+        if (off + enc_size(e) > len)
+                return;
+        switch (e) {
+        case ENC_F32A:
+                x = f32a_from_bits(be32_get(mc + off));
+                break;
+        case ENC_F16_10:
+                x = (float) ((int16_t) be16_get(mc + off) / 10.0);
+                break;
+        default:
+                x = mc[off];
+                break;
+        }
+        if (isfinite(x))
+                *v = x;
+}
+
+static void put_field(uint8_t *mc, size_t len, size_t off, FieldEnc e, float v) {
+        if (off + enc_size(e) > len)
+                return;
+        switch (e) {
+        case ENC_F32A:
+                be32_put(mc + off, f32a_to_bits(v));
+                break;
+        case ENC_F16_10:
+                be16_put(mc + off, (uint16_t) wire_scale16(v, 10));
+                break;
+        default:
+                mc[off] = (uint8_t) CLAMP(v, 0.0f, 255.0f);
+                break;
+        }
+}
+
+/**
+ * sim_fw_mcconf_fault_limits() - the limits the fault checks use
+ * @major: firmware major
+ * @minor: firmware minor
+ * @hw: hardware row (bounds, defaults)
+ * @mc: MCCONF blob
+ * @len: its length
+ * @ret: the limits
+ *
+ * As the firmware applies an accepted MCCONF: voltage, absolute current
+ * and FET temperature are truncated to the hardware's bounds.
+ */
+void sim_fw_mcconf_fault_limits(unsigned major, unsigned minor, const SimHwInfo *hw, const uint8_t *mc, size_t len,
+                                SimFaultLimits *ret) {
+        FaultLayout l = fault_layout(major, minor);
+        size_t t = enc_size(l.temp_enc), vs = enc_size(l.vin_enc);
+
+        *ret = hw->defaults;
+        get_field(mc, len, l.abs_current, ENC_F32A, &ret->abs_current_max);
+        get_field(mc, len, l.vin, l.vin_enc, &ret->min_vin);
+        get_field(mc, len, l.vin + vs, l.vin_enc, &ret->max_vin);
+        get_field(mc, len, l.temp, l.temp_enc, &ret->temp_fet_start);
+        get_field(mc, len, l.temp + t, l.temp_enc, &ret->temp_fet_end);
+        get_field(mc, len, l.temp + 2 * t, l.temp_enc, &ret->temp_motor_start);
+        get_field(mc, len, l.temp + 3 * t, l.temp_enc, &ret->temp_motor_end);
+        if (l.fault_stop + 4u <= len)
+                ret->fault_stop_time_ms = (int32_t) be32_get(mc + l.fault_stop);
+
+        ret->min_vin = CLAMP(ret->min_vin, hw->vin_lim[0], hw->vin_lim[1]);
+        ret->max_vin = CLAMP(ret->max_vin, hw->vin_lim[0], hw->vin_lim[1]);
+        ret->abs_current_max = CLAMP(ret->abs_current_max, hw->abs_current_lim[0], hw->abs_current_lim[1]);
+        ret->temp_fet_start = CLAMP(ret->temp_fet_start, hw->temp_fet_lim[0], hw->temp_fet_lim[1]);
+        ret->temp_fet_end = CLAMP(ret->temp_fet_end, hw->temp_fet_lim[0], hw->temp_fet_lim[1]);
+}
+
+/**
+ * sim_fw_mcconf_set_fault_limits() - store fault limits in an MCCONF blob
+ * @major: firmware major
+ * @minor: firmware minor
+ * @mc: MCCONF blob, modified in place
+ * @len: its length
+ * @l: the limits
+ */
+void sim_fw_mcconf_set_fault_limits(unsigned major, unsigned minor, uint8_t *mc, size_t len, const SimFaultLimits *l) {
+        FaultLayout f = fault_layout(major, minor);
+        size_t t = enc_size(f.temp_enc), vs = enc_size(f.vin_enc);
+
+        put_field(mc, len, f.abs_current, ENC_F32A, l->abs_current_max);
+        put_field(mc, len, f.vin, f.vin_enc, l->min_vin);
+        put_field(mc, len, f.vin + vs, f.vin_enc, l->max_vin);
+        put_field(mc, len, f.temp, f.temp_enc, l->temp_fet_start);
+        put_field(mc, len, f.temp + t, f.temp_enc, l->temp_fet_end);
+        put_field(mc, len, f.temp + 2 * t, f.temp_enc, l->temp_motor_start);
+        put_field(mc, len, f.temp + 3 * t, f.temp_enc, l->temp_motor_end);
+        if (f.fault_stop + 4u <= len)
+                be32_put(mc + f.fault_stop, (uint32_t) l->fault_stop_time_ms);
 }

@@ -65,5 +65,36 @@ typedef struct SimMotorLimits {
         float erpm_min, erpm_max;
 } SimMotorLimits;
 void sim_fw_mcconf_limits(unsigned major, unsigned minor, const uint8_t *mc, size_t len, SimMotorLimits *ret);
+/* The MCCONF fields the firmware's fault checks compare against
+ * (mc_interface.c): input voltage window, absolute current, FET and motor
+ * temperature derating start/end, and how long a fault stops the motor.
+ * Read at the version's own offsets (config layouts appendix); 6.00/6.02
+ * share 5.03's offsets for these fields. */
+typedef struct SimFaultLimits {
+        float min_vin, max_vin;
+        float abs_current_max;
+        float temp_fet_start, temp_fet_end;
+        float temp_motor_start, temp_motor_end;
+        int32_t fault_stop_time_ms;
+} SimFaultLimits;
+
+/* The hardware's own bounds (HW_LIM_* of the hwconf; applied by the
+ * firmware to every MCCONF it accepts) and its MCCONF defaults. */
+typedef struct SimHwInfo {
+        const char *hw_name;
+        float vin_lim[2], abs_current_lim[2], temp_fet_lim[2];
+        SimFaultLimits defaults;
+} SimHwInfo;
+
+/* The row for a hardware name (the "60" row for names not in the table). */
+const SimHwInfo *sim_fw_hw_info(const char *hw_name);
+/* Fault limits from an MCCONF blob, clamped to the hardware's bounds; a
+ * field the blob does not reach or that is not a finite number keeps the
+ * hardware default. */
+void sim_fw_mcconf_fault_limits(unsigned major, unsigned minor, const SimHwInfo *hw, const uint8_t *mc, size_t len,
+                                SimFaultLimits *ret);
+/* Write fault limits into an MCCONF blob in the version's encoding. */
+void sim_fw_mcconf_set_fault_limits(unsigned major, unsigned minor, uint8_t *mc, size_t len, const SimFaultLimits *l);
+
 /* APPCONF timeout_msec at offset 5. */
 uint32_t sim_fw_appconf_timeout_msec(const uint8_t *app, size_t len);

@@ -153,13 +153,17 @@ struct Vctl {
         SimFlash *flash;
         uint8_t appconf[SIM_CONF_MAX];
         size_t appconf_len;
-        uint8_t mcconf[SIM_CONF_MAX];
+        uint8_t mcconf_m[2][SIM_CONF_MAX]; /* MCCONF is per motor (spec §16.3) */
+        uint8_t *mcconf;         /* the selected motor's */
         size_t mcconf_len;
+        const SimHwInfo *hw;
 
         /* RAM */
         Phase phase;
         SimRx rx;
-        Physics phys;
+        Physics motor[2];        /* [1]: the second motor of a single-MCU dual board */
+        Physics *ph;             /* the selected motor (the firmware's motor thread) */
+        unsigned sel;            /* its index */
         uint8_t last_rx_data[8]; /* the firmware reads stale bytes past a short DLC */
         struct can_frame fifo[FIFO_DEPTH];
         unsigned fifo_n;
@@ -201,6 +205,7 @@ struct Vctl {
         uint64_t rng;
 
         RideStep ride[RIDE_MAX];
+        unsigned ride_motor;
         unsigned ride_n, ride_i;
         uint64_t ride_step_end;
 
@@ -264,6 +269,45 @@ static double rng_unit(Vctl *c) {
 
 static unsigned fw_code(const Vctl *c) {
         return sim_fw_code(c->major, c->minor);
+}
+
+static unsigned n_motors(const Vctl *c) {
+        return c->spec.dual_motor ? 2 : 1;
+}
+
+/* utils_second_motor_id(): id + 1, 255 wraps to 0. */
+static uint8_t second_id(const Vctl *c) {
+        uint8_t n = (uint8_t) (c->id + 1);
+        return n == VESC_ID_BROADCAST ? 0 : n;
+}
+
+/* mc_interface_select_motor_thread() */
+static void select_motor(Vctl *c, unsigned m) {
+        c->sel = m < n_motors(c) ? m : 0;
+        c->ph = &c->motor[c->sel];
+        c->mcconf = c->mcconf_m[c->sel];
+}
+
+/* The id the selected motor answers at. */
+static uint8_t selected_id(const Vctl *c) {
+        return c->sel ? second_id(c) : c->id;
+}
+
+static void advance_all(Vctl *c, uint64_t now) {
+        for (unsigned m = 0; m < n_motors(c); m++)
+                physics_advance(&c->motor[m], now);
+}
+
+static void release_all(Vctl *c, uint64_t now) {
+        for (unsigned m = 0; m < n_motors(c); m++)
+                physics_release(&c->motor[m], now);
+}
+
+static bool all_stopped(const Vctl *c) {
+        for (unsigned m = 0; m < n_motors(c); m++)
+                if (!physics_stopped(&c->motor[m]))
+                        return false;
+        return true;
 }
 
 static void logv(const Vctl *c, const char *fmt, ...) _printf_(2, 3);
@@ -333,9 +377,8 @@ static const uint8_t status_types[6] = {
         CAN_PACKET_STATUS_4, CAN_PACKET_STATUS_5, CAN_PACKET_STATUS_6,
 };
 
-static void status_frame(Vctl *c, unsigned bit, struct can_frame *f) {
-        const Physics *p = &c->phys;
-        VescStatus st = { .type = status_types[bit], .sender = c->id };
+static void status_frame(const Physics *p, uint8_t id, unsigned bit, struct can_frame *f) {
+        VescStatus st = { .type = status_types[bit], .sender = id };
 
         switch (bit) {
         case 0:
@@ -374,7 +417,7 @@ static void status_send(Vctl *c, unsigned set) {
 
         if (!threads_running(c))
                 return;
-        physics_advance(&c->phys, now_usec());
+        advance_all(c, now_usec());
         for (unsigned bit = 0; bit < 6; bit++) {
                 struct can_frame f;
 
@@ -383,8 +426,13 @@ static void status_send(Vctl *c, unsigned set) {
                 /* STATUS_6 exists from 6.00 only. */
                 if (bit == 5 && c->major < 6)
                         continue;
-                status_frame(c, bit, &f);
+                /* A dual-motor board sends each message for both ids. */
+                status_frame(&c->motor[0], c->id, bit, &f);
                 send_frame(c, &f);
+                if (n_motors(c) > 1) {
+                        status_frame(&c->motor[1], second_id(c), bit, &f);
+                        send_frame(c, &f);
+                }
         }
 }
 
@@ -420,26 +468,53 @@ static void apply_appconf(Vctl *c) {
                 c->id = c->appconf[4];
         sim_fw_appconf_schedule(c->major, c->appconf, c->appconf_len, &c->sched);
         t = (uint64_t) sim_fw_appconf_timeout_msec(c->appconf, c->appconf_len) * USEC_PER_MSEC;
-        c->phys.timeout_usec = t ? scaled(c, t) : 0;
+        for (unsigned m = 0; m < n_motors(c); m++)
+                c->motor[m].timeout_usec = t ? scaled(c, t) : 0;
         if (threads_running(c))
                 status_rearm(c);
 }
 
-static void apply_mcconf(Vctl *c) {
+static void apply_mcconf_motor(Vctl *c, unsigned m) {
+        const uint8_t *mc = c->mcconf_m[m];
+        Physics *p = &c->motor[m];
         SimMotorLimits l;
+        SimFaultLimits f;
 
-        sim_fw_mcconf_limits(c->major, c->minor, c->mcconf, c->mcconf_len, &l);
-        c->phys.lim.current_max = l.current_max;
-        c->phys.lim.current_min = l.current_min;
-        c->phys.lim.in_current_max = l.in_current_max;
-        c->phys.lim.in_current_min = l.in_current_min;
-        c->phys.lim.erpm_min = l.erpm_min;
-        c->phys.lim.erpm_max = l.erpm_max;
+        sim_fw_mcconf_limits(c->major, c->minor, mc, c->mcconf_len, &l);
+        p->lim.current_max = l.current_max;
+        p->lim.current_min = l.current_min;
+        p->lim.in_current_max = l.in_current_max;
+        p->lim.in_current_min = l.in_current_min;
+        p->lim.erpm_min = l.erpm_min;
+        p->lim.erpm_max = l.erpm_max;
+
+        physics_advance(p, now_usec());
+        sim_fw_mcconf_fault_limits(c->major, c->minor, c->hw, mc, c->mcconf_len, &f);
+        p->flim = (PhysFaultLimits) {
+                .min_vin = f.min_vin, .max_vin = f.max_vin,
+                .abs_current_max = f.abs_current_max,
+                .temp_fet_start = f.temp_fet_start, .temp_fet_end = f.temp_fet_end,
+                .temp_motor_start = f.temp_motor_start, .temp_motor_end = f.temp_motor_end,
+                .fault_stop_usec = (uint64_t) MAX(f.fault_stop_time_ms, 0) * USEC_PER_MSEC,
+        };
+}
+
+static void apply_mcconf(Vctl *c) {
+        for (unsigned m = 0; m < n_motors(c); m++)
+                apply_mcconf_motor(c, m);
+}
+
+static size_t default_mcconf(Vctl *c, uint8_t out[static SIM_CONF_MAX]) {
+        size_t n = sim_fw_default_mcconf(c->major, c->minor, out);
+
+        sim_fw_mcconf_set_fault_limits(c->major, c->minor, out, n, &c->hw->defaults);
+        return n;
 }
 
 static void reset_config(Vctl *c, uint8_t id) {
         c->appconf_len = sim_fw_default_appconf(c->major, c->minor, id, c->appconf);
-        c->mcconf_len = sim_fw_default_mcconf(c->major, c->minor, c->mcconf);
+        for (unsigned m = 0; m < 2; m++)
+                c->mcconf_len = default_mcconf(c, c->mcconf_m[m]);
 }
 
 /* ------------------------------------------------------------ encoders */
@@ -452,7 +527,9 @@ static size_t encode_fw_version(const Vctl *c, uint8_t *buf, size_t size) {
         wire_put_u8(&w, c->major);
         wire_put_u8(&w, c->minor);
         wire_put_str(&w, c->hw_name);
-        wire_put_bytes(&w, c->spec.uuid, 12);
+        wire_put_bytes(&w, c->spec.uuid, 11);
+        /* The second motor: the UUID's last byte + 1 (commands.c). */
+        wire_put_u8(&w, (uint8_t) (c->spec.uuid[11] + (c->sel ? 1 : 0)));
         wire_put_u8(&w, 0);                         /* pairing done */
         if (v >= 500)
                 wire_put_u8(&w, c->test_build);
@@ -475,7 +552,7 @@ static size_t encode_fw_version(const Vctl *c, uint8_t *buf, size_t size) {
 }
 
 static void put_value(const Vctl *c, WireWriter *w, unsigned bit) {
-        const Physics *p = &c->phys;
+        const Physics *p = c->ph;
 
         switch (bit) {
         case 0: wire_put_f16(w, p->temp_fet, 1e1); break;
@@ -493,9 +570,9 @@ static void put_value(const Vctl *c, WireWriter *w, unsigned bit) {
         case 12: wire_put_f32(w, p->wh_charged, 1e4); break;
         case 13: wire_put_u32(w, (uint32_t) p->tacho); break;
         case 14: wire_put_u32(w, (uint32_t) p->tacho_abs); break;
-        case 15: wire_put_u8(w, 0); break;                 /* fault */
+        case 15: wire_put_u8(w, (uint8_t) p->fault); break;
         case 16: wire_put_f32(w, 0, 1e6); break;           /* PID position */
-        case 17: wire_put_u8(w, c->id); break;
+        case 17: wire_put_u8(w, selected_id(c)); break;
         case 18:
                 for (int i = 0; i < 3; i++)
                         wire_put_f16(w, p->temp_fet, 1e1);
@@ -517,7 +594,7 @@ static size_t encode_values(Vctl *c, bool selective, uint32_t mask, uint8_t *buf
         WireWriter w = WIRE_WRITER(buf, size);
         unsigned nbits = values_bits(c);
 
-        physics_advance(&c->phys, now_usec());
+        advance_all(c, now_usec());
         wire_put_u8(&w, selective ? CMD_GET_VALUES_SELECTIVE : CMD_GET_VALUES);
         if (selective)
                 wire_put_u32(&w, mask);
@@ -602,6 +679,31 @@ static void stop_timers(Vctl *c) {
         c->op = OP_NONE;
 }
 
+/* A start: the firmware's motor state is new, the physical world (battery,
+ * temperatures, a load, a held wheel, the DRV pin) stays as it was. */
+static void reset_motors(Vctl *c) {
+        uint64_t now = now_usec();
+
+        for (unsigned m = 0; m < 2; m++) {
+                Physics *p = &c->motor[m], old;
+
+                physics_advance(p, now);
+                old = *p;
+                physics_init(p, now);
+                p->v_batt = old.v_batt;
+                p->v_in = old.v_batt;
+                p->r_batt = old.r_batt;
+                p->ambient = old.ambient;
+                p->temp_fet = old.temp_fet;
+                p->temp_motor = old.temp_motor;
+                p->load = old.load;
+                p->drv_pin = old.drv_pin;
+                p->hold_erpm = old.hold_erpm;
+                p->held_erpm = old.held_erpm;
+        }
+        select_motor(c, 0);
+}
+
 /* Reset into the application now in flash; starts = resets before CAN comes up
  * (2 after an install: the CRC-stamping start is invisible). */
 static void power_on(Vctl *c, unsigned starts) {
@@ -610,7 +712,7 @@ static void power_on(Vctl *c, unsigned starts) {
         c->app = mfree(c->app);
         c->op_power_cycle = false;
         c->boot_starts_left = starts;
-        physics_init(&c->phys, now_usec());
+        reset_motors(c);
         sim_rx_init(&c->rx, c->major, c->minor);
         enter_phase(c, PHASE_BOOTING);
         start_op(c, OP_BOOT_DONE, scaled(c, BOOT_USEC));
@@ -635,7 +737,7 @@ static void boot_complete(Vctl *c) {
         apply_mcconf(c);
         apply_appconf(c);
         /* 6.x: one NOTIFY_BOOT about 0.5 s after a complete start (spec §6.3). */
-        if (c->major >= 6)
+        if (c->major >= 6 && !c->spec.ping_fw_only)
                 arm(c->ev_notify, scaled(c, NOTIFY_BOOT_USEC));
         logv(c, "up");
 }
@@ -723,11 +825,11 @@ static void motor_wait_then(Vctl *c, uint8_t cmd) {
         uint64_t now = now_usec();
 
         c->pending_cmd = cmd;
-        physics_release(&c->phys, now);
+        release_all(c, now);
         /* 5.03+ wait up to 3 s for the motor to stop before touching flash
          * (ERASE_NEW_APP, WRITE_NEW_APP_DATA and ERASE_BOOTLOADER alike:
          * flash_helper.c); older firmware goes straight ahead (spec §14.3). */
-        if (fw_code(c) < 503 || physics_stopped(&c->phys)) {
+        if (fw_code(c) < 503 || all_stopped(c)) {
                 begin_pending_flash_op(c);
                 return;
         }
@@ -739,8 +841,8 @@ static void motor_wait_then(Vctl *c, uint8_t cmd) {
 static void op_motor_wait(Vctl *c) {
         uint64_t now = now_usec();
 
-        physics_advance(&c->phys, now);
-        if (physics_stopped(&c->phys)) {
+        advance_all(c, now);
+        if (all_stopped(c)) {
                 begin_pending_flash_op(c);
                 return;
         }
@@ -877,7 +979,7 @@ static void jump(Vctl *c) {
                 return;
         }
         stop_timers(c);
-        physics_release(&c->phys, now_usec());
+        release_all(c, now_usec());
         clear_ram(c);
         c->bl_gen = bootloader_generation(c);
         enter_phase(c, c->bl_gen ? PHASE_BL_CHECK : PHASE_WATCHDOG);
@@ -981,6 +1083,9 @@ static void cmd_set_conf(Vctl *c, uint8_t cmd, const uint8_t *p, size_t n, bool 
         /* The deserializer reads the whole layout; a short blob leaves the
          * old values in the tail. */
         memcpy(dst, p, MIN(n, size));
+        /* Through the second motor's id the primary id is kept. */
+        if (app && c->sel && size > 4)
+                dst[4] = c->id;
         if (app)
                 apply_appconf(c);
         else
@@ -1005,7 +1110,7 @@ static void cmd_mcconf_temp(Vctl *c, uint8_t cmd, const uint8_t *p, size_t n, bo
         float v[10];
         unsigned nv = 8, fresh = 0;
         uint64_t now = now_usec();
-        PhysLimits *l = &c->phys.lim;
+        PhysLimits *l = &c->ph->lim;
 
         (void) wire_u8(&r);
         store = wire_u8(&r);
@@ -1040,7 +1145,7 @@ static void cmd_mcconf_temp(Vctl *c, uint8_t cmd, const uint8_t *p, size_t n, bo
                 v[7] /= (float) (1 + fresh);
         }
 
-        physics_advance(&c->phys, now);
+        physics_advance(c->ph, now);
         l->current_min_scale = CLAMP(v[0], 0.0, 1.0);
         l->current_max_scale = CLAMP(v[1], 0.0, 1.0);
         l->erpm_min = v[2];
@@ -1081,7 +1186,7 @@ static void cmd_mcconf_temp(Vctl *c, uint8_t cmd, const uint8_t *p, size_t n, bo
 static void cmd_get_mcconf_temp(Vctl *c) {
         uint8_t buf[64];
         WireWriter w = WIRE_WRITER(buf, sizeof buf);
-        const PhysLimits *l = &c->phys.lim;
+        const PhysLimits *l = &c->ph->lim;
 
         wire_put_u8(&w, CMD_GET_MCCONF_TEMP);
         wire_put_f32a(&w, (float) l->current_min_scale);
@@ -1119,6 +1224,8 @@ static void process_command(Vctl *c, const uint8_t *p, size_t n, uint8_t mode) {
                 return;
         want_reply = mode == 0 || mode == 3;
         if (n == 0)
+                return;
+        if (c->spec.ping_fw_only && p[0] != CMD_FW_VERSION)
                 return;
         c->counters.commands++;
 
@@ -1169,28 +1276,28 @@ static void process_command(Vctl *c, const uint8_t *p, size_t n, uint8_t mode) {
                 break;
 
         case CMD_SET_DUTY:
-                physics_command(&c->phys, PHYS_DUTY, get_i32(p + 1, n - 1) / 1e5, now);
+                physics_command(c->ph, PHYS_DUTY, get_i32(p + 1, n - 1) / 1e5, now);
                 break;
         case CMD_SET_CURRENT:
-                physics_command(&c->phys, PHYS_CURRENT, get_i32(p + 1, n - 1) / 1e3, now);
+                physics_command(c->ph, PHYS_CURRENT, get_i32(p + 1, n - 1) / 1e3, now);
                 break;
         case CMD_SET_CURRENT_BRAKE:
-                physics_command(&c->phys, PHYS_BRAKE, get_i32(p + 1, n - 1) / 1e3, now);
+                physics_command(c->ph, PHYS_BRAKE, get_i32(p + 1, n - 1) / 1e3, now);
                 break;
         case CMD_SET_RPM:
-                physics_command(&c->phys, PHYS_RPM, get_i32(p + 1, n - 1), now);
+                physics_command(c->ph, PHYS_RPM, get_i32(p + 1, n - 1), now);
                 break;
         case CMD_SET_POS:
-                physics_alive(&c->phys, now);
+                physics_alive(c->ph, now);
                 break;
         case CMD_SET_HANDBRAKE:
-                physics_command(&c->phys, PHYS_HANDBRAKE, get_i32(p + 1, n - 1) / 1e3, now);
+                physics_command(c->ph, PHYS_HANDBRAKE, get_i32(p + 1, n - 1) / 1e3, now);
                 break;
         case CMD_SET_CURRENT_REL:
                 if (v >= 364) {
                         double rel = get_i32(p + 1, n - 1) / 1e5;
-                        physics_command(&c->phys, PHYS_CURRENT,
-                                        rel * (rel >= 0 ? c->phys.lim.current_max : -c->phys.lim.current_min), now);
+                        physics_command(c->ph, PHYS_CURRENT,
+                                        rel * (rel >= 0 ? c->ph->lim.current_max : -c->ph->lim.current_min), now);
                 }
                 break;
 
@@ -1216,11 +1323,18 @@ static void process_command(Vctl *c, const uint8_t *p, size_t n, uint8_t mode) {
                                                      vesc_default_id_from_uuid(c->spec.uuid, c->major, c->minor), tmp);
                         src = tmp;
                 } else if (p[0] == CMD_GET_MCCONF_DEFAULT) {
-                        len = sim_fw_default_mcconf(c->major, c->minor, tmp);
+                        len = default_mcconf(c, tmp);
                         src = tmp;
                 } else {
                         src = app ? c->appconf : c->mcconf;
                         len = app ? c->appconf_len : c->mcconf_len;
+                }
+                /* Through the second motor's id APPCONF shows that id. */
+                if (app && c->sel && len > 4) {
+                        if (src != tmp)
+                                memcpy(tmp, src, len);
+                        tmp[4] = second_id(c);
+                        src = tmp;
                 }
                 buf[0] = p[0];
                 memcpy(buf + 1, src, len);
@@ -1234,7 +1348,7 @@ static void process_command(Vctl *c, const uint8_t *p, size_t n, uint8_t mode) {
                 break;
 
         case CMD_ALIVE:
-                physics_alive(&c->phys, now);
+                physics_alive(c->ph, now);
                 break;
 
         case CMD_SET_MCCONF_TEMP:
@@ -1269,11 +1383,12 @@ static double stale_f32(const Vctl *c, unsigned off, double scale) {
         return (int32_t) be32_get(c->last_rx_data + off) / scale;
 }
 
+static void handle_addressed(Vctl *c, const struct can_frame *f, uint8_t type, uint8_t addr, uint8_t dlc);
+
 static void handle_frame(Vctl *c, const struct can_frame *f) {
         uint32_t eid;
         uint8_t type, addr, dlc;
         uint64_t now = now_usec();
-        SimRxMessage m;
 
         if (!(f->can_id & CAN_EFF_FLAG) || (f->can_id & (CAN_RTR_FLAG | CAN_ERR_FLAG)))
                 return;
@@ -1291,43 +1406,61 @@ static void handle_frame(Vctl *c, const struct can_frame *f) {
                 heard_status(c, addr, now);
                 return;
         }
-        if (addr != c->id && addr != VESC_ID_BROADCAST)
+        if (addr != c->id && addr != VESC_ID_BROADCAST && !(n_motors(c) > 1 && addr == second_id(c)))
+                return;
+
+        /* Frames to the second motor's id run with motor 2 selected;
+         * the primary id and broadcasts with motor 1 (comm_can.c). */
+        select_motor(c, n_motors(c) > 1 && addr == second_id(c) && addr != c->id ? 1 : 0);
+        handle_addressed(c, f, type, addr, dlc);
+        select_motor(c, 0);
+}
+
+static void handle_addressed(Vctl *c, const struct can_frame *f, uint8_t type, uint8_t addr, uint8_t dlc) {
+        uint64_t now = now_usec();
+        SimRxMessage m;
+
+        /* A device that implements only PING and FW_VERSION (the VESC
+         * Express and BMS presets) ignores every other frame type. */
+        if (c->spec.ping_fw_only && type != CAN_PACKET_PING && type != CAN_PACKET_FILL_RX_BUFFER &&
+            type != CAN_PACKET_FILL_RX_BUFFER_LONG && type != CAN_PACKET_PROCESS_RX_BUFFER &&
+            type != CAN_PACKET_PROCESS_SHORT_BUFFER)
                 return;
 
         switch (type) {
         case CAN_PACKET_SET_DUTY:
-                physics_command(&c->phys, PHYS_DUTY, stale_f32(c, 0, 1e5), now);
+                physics_command(c->ph, PHYS_DUTY, stale_f32(c, 0, 1e5), now);
                 break;
         case CAN_PACKET_SET_CURRENT:
                 /* 6.00+ read a 6-byte frame as off-delay first (spec §4.1). */
                 if (c->major >= 6 && dlc == 6)
-                        physics_command(&c->phys, PHYS_CURRENT, stale_f32(c, 2, 1e3), now);
+                        physics_command(c->ph, PHYS_CURRENT, stale_f32(c, 2, 1e3), now);
                 else
-                        physics_command(&c->phys, PHYS_CURRENT, stale_f32(c, 0, 1e3), now);
+                        physics_command(c->ph, PHYS_CURRENT, stale_f32(c, 0, 1e3), now);
                 break;
         case CAN_PACKET_SET_CURRENT_BRAKE:
-                physics_command(&c->phys, PHYS_BRAKE, stale_f32(c, 0, 1e3), now);
+                physics_command(c->ph, PHYS_BRAKE, stale_f32(c, 0, 1e3), now);
                 break;
         case CAN_PACKET_SET_RPM:
-                physics_command(&c->phys, PHYS_RPM, stale_f32(c, 0, 1), now);
+                physics_command(c->ph, PHYS_RPM, stale_f32(c, 0, 1), now);
                 break;
         case CAN_PACKET_SET_POS:
-                physics_alive(&c->phys, now);
+                physics_alive(c->ph, now);
                 break;
         case CAN_PACKET_SET_CURRENT_REL: {
                 double rel = stale_f32(c, 0, 1e5);
-                physics_command(&c->phys, PHYS_CURRENT,
-                                rel * (rel >= 0 ? c->phys.lim.current_max : -c->phys.lim.current_min), now);
+                physics_command(c->ph, PHYS_CURRENT,
+                                rel * (rel >= 0 ? c->ph->lim.current_max : -c->ph->lim.current_min), now);
                 break;
         }
         case CAN_PACKET_SET_CURRENT_BRAKE_REL:
-                physics_command(&c->phys, PHYS_BRAKE, stale_f32(c, 0, 1e5) * -c->phys.lim.current_min, now);
+                physics_command(c->ph, PHYS_BRAKE, stale_f32(c, 0, 1e5) * -c->ph->lim.current_min, now);
                 break;
         case CAN_PACKET_SET_CURRENT_HANDBRAKE:
-                physics_command(&c->phys, PHYS_HANDBRAKE, stale_f32(c, 0, 1e3), now);
+                physics_command(c->ph, PHYS_HANDBRAKE, stale_f32(c, 0, 1e3), now);
                 break;
         case CAN_PACKET_SET_CURRENT_HANDBRAKE_REL:
-                physics_command(&c->phys, PHYS_HANDBRAKE, stale_f32(c, 0, 1e5) * -c->phys.lim.current_min, now);
+                physics_command(c->ph, PHYS_HANDBRAKE, stale_f32(c, 0, 1e5) * -c->ph->lim.current_min, now);
                 break;
 
         case CAN_PACKET_FILL_RX_BUFFER:
@@ -1366,20 +1499,20 @@ static void handle_frame(Vctl *c, const struct can_frame *f) {
 
         case CAN_PACKET_CONF_CURRENT_LIMITS:
         case CAN_PACKET_CONF_STORE_CURRENT_LIMITS:
-                c->phys.lim.current_min = stale_f32(c, 0, 1e3);
-                c->phys.lim.current_max = stale_f32(c, 4, 1e3);
+                c->ph->lim.current_min = stale_f32(c, 0, 1e3);
+                c->ph->lim.current_max = stale_f32(c, 4, 1e3);
                 if (type == CAN_PACKET_CONF_STORE_CURRENT_LIMITS && c->mcconf_len >= 24) {
-                        be32_put(c->mcconf + 12, f32a_to_bits((float) c->phys.lim.current_min));
-                        be32_put(c->mcconf + 8, f32a_to_bits((float) c->phys.lim.current_max));
+                        be32_put(c->mcconf + 12, f32a_to_bits((float) c->ph->lim.current_min));
+                        be32_put(c->mcconf + 8, f32a_to_bits((float) c->ph->lim.current_max));
                 }
                 break;
         case CAN_PACKET_CONF_CURRENT_LIMITS_IN:
         case CAN_PACKET_CONF_STORE_CURRENT_LIMITS_IN:
-                c->phys.lim.in_current_min = stale_f32(c, 0, 1e3);
-                c->phys.lim.in_current_max = stale_f32(c, 4, 1e3);
+                c->ph->lim.in_current_min = stale_f32(c, 0, 1e3);
+                c->ph->lim.in_current_max = stale_f32(c, 4, 1e3);
                 if (type == CAN_PACKET_CONF_STORE_CURRENT_LIMITS_IN && c->mcconf_len >= 24) {
-                        be32_put(c->mcconf + 20, f32a_to_bits((float) c->phys.lim.in_current_min));
-                        be32_put(c->mcconf + 16, f32a_to_bits((float) c->phys.lim.in_current_max));
+                        be32_put(c->mcconf + 20, f32a_to_bits((float) c->ph->lim.in_current_min));
+                        be32_put(c->mcconf + 16, f32a_to_bits((float) c->ph->lim.in_current_max));
                 }
                 break;
 
@@ -1442,20 +1575,23 @@ static void on_ride(evutil_socket_t fd, short what, void *userdata) {
         if (c->ride[c->ride_i].seconds >= 0 && now >= c->ride_step_end) {
                 c->ride_i++;
                 if (c->ride_i >= c->ride_n) {
-                        physics_release(&c->phys, now);
+                        physics_release(&c->motor[c->ride_motor], now);
                         return;
                 }
                 c->ride_step_end = now + (uint64_t) (c->ride[c->ride_i].seconds * 1e6);
         }
         if (threads_running(c)) {
                 const RideStep *s = &c->ride[c->ride_i];
-                physics_command(&c->phys, s->mode, s->value, now);
+                physics_command(&c->motor[c->ride_motor], s->mode, s->value, now);
         }
         arm(c->ev_ride, RIDE_TICK_USEC);
 }
 
-static int ride_start(Vctl *c) {
+static int ride_start(Vctl *c, unsigned motor) {
         evtimer_del(c->ev_ride);
+        if (c->ride_n > 0 && c->ride_motor != motor)
+                physics_release(&c->motor[c->ride_motor], now_usec());
+        c->ride_motor = motor;
         c->ride_i = 0;
         if (c->ride_n == 0)
                 return 0;
@@ -1480,6 +1616,7 @@ static int parse_mode(const char *s, PhysMode *ret) {
 /**
  * vctl_ride() - run a scripted ride
  * @c: controller
+ * @motor: 0, or 1 for the second motor of a dual-motor board
  * @script: steps "MODE VALUE SECONDS" separated by ';' (MODE current, brake,
  *          rpm, duty, handbrake or release)
  *
@@ -1487,7 +1624,7 @@ static int parse_mode(const char *s, PhysMode *ret) {
  * release the motor; after the last step the motor is released.
  * Returns 0 or -EINVAL (the previous ride then continues).
  */
-int vctl_ride(Vctl *c, const char *script) {
+int vctl_ride(Vctl *c, unsigned motor, const char *script) {
         RideStep steps[RIDE_MAX];
         unsigned n = 0;
         const char *s = script;
@@ -1514,28 +1651,44 @@ int vctl_ride(Vctl *c, const char *script) {
                 if (*s && *s != ';')
                         return -EINVAL;
         }
+        if (motor >= n_motors(c))
+                return -EINVAL;
         memcpy(c->ride, steps, sizeof steps[0] * n);
         c->ride_n = n;
-        return ride_start(c);
+        return ride_start(c, motor);
 }
 
 /**
  * vctl_set_value() - force a physical quantity
  * @c: controller
+ * @motor: 0, or 1 for the second motor of a dual-motor board
  * @what: "erpm" (held, "free" releases the hold), "current" (held as a ride
- *        step until set to 0), "v_in" (battery voltage), "temp_fet"
- * @value: number, or "free" for erpm
+ *        step until set to 0), "v_in" (battery voltage, the whole board),
+ *        "temp_fet", "temp_motor" (°C, then following the thermal model),
+ *        "load" (A of unregulated phase current while the bridge switches,
+ *        held until 0), "drv" ("on"/"off": the gate driver's fault pin)
+ * @value: number, "free" for erpm, "on"/"off" for drv
  *
  * Returns 0 or -EINVAL.
  */
-int vctl_set_value(Vctl *c, const char *what, const char *value) {
+int vctl_set_value(Vctl *c, unsigned motor, const char *what, const char *value) {
         char *end;
         double x;
         uint64_t now = now_usec();
+        Physics *p;
 
-        physics_advance(&c->phys, now);
+        if (motor >= n_motors(c))
+                return -EINVAL;
+        p = &c->motor[motor];
+        advance_all(c, now);
         if (strcmp(what, "erpm") == 0 && strcmp(value, "free") == 0) {
-                c->phys.hold_erpm = false;
+                p->hold_erpm = false;
+                return 0;
+        }
+        if (strcmp(what, "drv") == 0) {
+                if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+                        return -EINVAL;
+                p->drv_pin = value[1] == 'n';
                 return 0;
         }
         x = strtod(value, &end);
@@ -1543,24 +1696,30 @@ int vctl_set_value(Vctl *c, const char *what, const char *value) {
                 return -EINVAL;
 
         if (strcmp(what, "erpm") == 0) {
-                c->phys.hold_erpm = true;
-                c->phys.held_erpm = x;
-                c->phys.erpm = x;
+                p->hold_erpm = true;
+                p->held_erpm = x;
+                p->erpm = x;
         } else if (strcmp(what, "current") == 0) {
                 if (x == 0) {
                         c->ride_n = 0;
                         evtimer_del(c->ev_ride);
-                        physics_release(&c->phys, now);
+                        physics_release(p, now);
                 } else {
                         c->ride[0] = (RideStep) { PHYS_CURRENT, x, -1 };
                         c->ride_n = 1;
-                        ride_start(c);
+                        ride_start(c, motor);
                 }
         } else if (strcmp(what, "v_in") == 0) {
-                c->phys.v_batt = x;
-                c->phys.v_in = x;
+                for (unsigned m = 0; m < 2; m++) {
+                        c->motor[m].v_batt = x;
+                        c->motor[m].v_in = x;
+                }
         } else if (strcmp(what, "temp_fet") == 0)
-                c->phys.temp_fet = x;
+                p->temp_fet = x;
+        else if (strcmp(what, "temp_motor") == 0)
+                p->temp_motor = x;
+        else if (strcmp(what, "load") == 0)
+                p->load = x;
         else
                 return -EINVAL;
         return 0;
@@ -1589,8 +1748,12 @@ int vctl_new(const VctlEnv *env, const VctlSpec *spec, uint64_t seed, Vctl **ret
         c->id = spec->id;
         c->major = spec->major;
         c->minor = spec->minor;
-        c->hw_type = 0;
+        c->hw_type = spec->hw_type;
         snprintf(c->hw_name, sizeof c->hw_name, "%s", spec->hw_name);
+        c->hw = sim_fw_hw_info(spec->hw_name);
+        for (unsigned m = 0; m < 2; m++)
+                physics_init(&c->motor[m], now_usec());
+        select_motor(c, 0);
         c->rng = seed ? seed : UINT64_C(0x9E3779B97F4A7C15);
         c->phase = PHASE_BOOTING;
 
@@ -1614,7 +1777,6 @@ int vctl_new(const VctlEnv *env, const VctlSpec *spec, uint64_t seed, Vctl **ret
                 r = -ENOMEM;
                 goto fail;
         }
-        physics_init(&c->phys, now_usec());
         sim_rx_init(&c->rx, c->major, c->minor);
         *ret = c;
         return 0;
@@ -1674,26 +1836,46 @@ int vctl_start(Vctl *c) {
  * @ret: filled; strings point into @c
  */
 void vctl_get_info(Vctl *c, VctlInfo *ret) {
-        physics_advance(&c->phys, now_usec());
+        advance_all(c, now_usec());
         *ret = (VctlInfo) {
                 .name = c->spec.name,
                 .id = c->id,
                 .major = c->major,
                 .minor = c->minor,
                 .hw_name = c->hw_name,
+                .hw_type = c->hw_type,
                 .bootloader_generation = bootloader_generation(c),
                 .phase = c->muted && c->phase != PHASE_BRICKED ? "muted" : phase_table[c->phase],
                 .muted = c->muted,
                 .on_bus = c->port != NULL,
                 .riding = c->ride_n > 0 && c->ride_i < c->ride_n,
-                .erpm = c->phys.erpm,
-                .current = c->phys.current,
-                .v_in = c->phys.v_in,
-                .temp_fet = c->phys.temp_fet,
+                .n_motors = n_motors(c),
                 .counters = c->counters,
         };
-        for (int i = 0; i < 12; i++)
-                snprintf(ret->uuid + 2 * i, 3, "%02x", c->spec.uuid[i]);
+        for (unsigned m = 0; m < n_motors(c); m++) {
+                const Physics *p = &c->motor[m];
+
+                ret->motor[m] = (VctlMotorInfo) {
+                        .id = m ? second_id(c) : c->id,
+                        .erpm = p->erpm,
+                        .current = p->current,
+                        .v_in = p->v_in,
+                        .temp_fet = p->temp_fet,
+                        .temp_motor = p->temp_motor,
+                        .load = p->load,
+                        .drv = p->drv_pin,
+                        .fault = (unsigned) p->fault,
+                        .fault_name = physics_fault_name(p->fault),
+                };
+                for (int i = 0; i < 12; i++)
+                        snprintf(ret->motor[m].uuid + 2 * i, 3, "%02x",
+                                 (uint8_t) (c->spec.uuid[i] + (i == 11 ? m : 0)));
+        }
+        memcpy(ret->uuid, ret->motor[0].uuid, sizeof ret->uuid);
+        ret->erpm = ret->motor[0].erpm;
+        ret->current = ret->motor[0].current;
+        ret->v_in = ret->motor[0].v_in;
+        ret->temp_fet = ret->motor[0].temp_fet;
 }
 
 /**
@@ -1707,20 +1889,39 @@ const char *vctl_name(const Vctl *c) {
 }
 
 /**
+ * vctl_match_motor() - which motor a control-socket NAME designates
+ * @c: controller
+ * @name_or_uuid: "A"... (motor 1), "A2" (the second motor of a dual-motor
+ *                board), or a motor's 24-digit UUID (any case)
+ *
+ * Returns 1 or 2 for a match, 0 otherwise.
+ */
+unsigned vctl_match_motor(const Vctl *c, const char *name_or_uuid) {
+        for (unsigned m = 0; m < n_motors(c); m++) {
+                char uuid[25];
+
+                for (int i = 0; i < 12; i++)
+                        snprintf(uuid + 2 * i, 3, "%02x", (uint8_t) (c->spec.uuid[i] + (i == 11 ? m : 0)));
+                if (strcasecmp(uuid, name_or_uuid) == 0)
+                        return m + 1;
+        }
+        if (strcmp(name_or_uuid, c->spec.name) == 0)
+                return 1;
+        if (n_motors(c) > 1 && strncmp(name_or_uuid, c->spec.name, strlen(c->spec.name)) == 0 &&
+            strcmp(name_or_uuid + strlen(c->spec.name), "2") == 0)
+                return 2;
+        return 0;
+}
+
+/**
  * vctl_matches() - whether a control-socket NAME designates this controller
  * @c: controller
- * @name_or_uuid: "A"... or the 24-digit UUID (any case)
+ * @name_or_uuid: as for vctl_match_motor()
  *
- * Returns true on a match.
+ * Returns true on a match (either motor).
  */
 bool vctl_matches(const Vctl *c, const char *name_or_uuid) {
-        char uuid[25];
-
-        if (strcmp(name_or_uuid, c->spec.name) == 0)
-                return true;
-        for (int i = 0; i < 12; i++)
-                snprintf(uuid + 2 * i, 3, "%02x", c->spec.uuid[i]);
-        return strcasecmp(uuid, name_or_uuid) == 0;
+        return vctl_match_motor(c, name_or_uuid) > 0;
 }
 
 /**

@@ -46,6 +46,9 @@ typedef struct VctlSpec {
         uint8_t bootloader_generation;   /* 1 or 2 */
         SimStatusSchedule schedule;
         char hw_name[33];
+        uint8_t hw_type;                 /* FW_VERSION/PONG HW_TYPE: 0 VESC, 1 BMS, 2 custom module */
+        bool ping_fw_only;               /* answers PING and FW_VERSION only (Express, BMS) */
+        bool dual_motor;                 /* single-MCU dual-motor board: also id + 1 (spec §16.3) */
 } VctlSpec;
 
 typedef enum VctlPowerCycleAt {
@@ -72,16 +75,28 @@ typedef struct VctlCounters {
         uint64_t erases, writes;
 } VctlCounters;
 
+typedef struct VctlMotorInfo {
+        uint8_t id;
+        char uuid[25];
+        double erpm, current, v_in, temp_fet, temp_motor, load;
+        bool drv;                        /* DRV fault pin held by the control socket */
+        unsigned fault;                  /* mc_fault_code, as GET_VALUES reports it */
+        const char *fault_name;
+} VctlMotorInfo;
+
 typedef struct VctlInfo {
         const char *name;
         char uuid[25];
         uint8_t id;
         uint8_t major, minor;
         const char *hw_name;
+        uint8_t hw_type;
         unsigned bootloader_generation;  /* 0 = broken */
         const char *phase;               /* running erasing writing bootloader rebooting bricked muted */
         bool muted, on_bus, riding;
-        double erpm, current, v_in, temp_fet;
+        double erpm, current, v_in, temp_fet; /* motor 1 */
+        unsigned n_motors;
+        VctlMotorInfo motor[2];
         VctlCounters counters;
 } VctlInfo;
 
@@ -95,6 +110,8 @@ void vctl_get_info(Vctl *c, VctlInfo *ret);
 const char *vctl_name(const Vctl *c);
 /* uuid_hex: 24 lower-case hex digits. */
 bool vctl_matches(const Vctl *c, const char *name_or_uuid);
+/* 1 or 2: the motor NAME designates ("A", "A2", a motor's UUID); 0: none. */
+unsigned vctl_match_motor(const Vctl *c, const char *name_or_uuid);
 
 /* Fault injection (control socket). */
 void vctl_set_drop(Vctl *c, double fraction);
@@ -104,7 +121,9 @@ int vctl_power_cycle(Vctl *c, VctlPowerCycleAt at);
 void vctl_miss_jump(Vctl *c);
 int vctl_leave(Vctl *c);
 int vctl_join(Vctl *c);
-/* what: "erpm" (held until "free"), "current" (held until 0), "v_in", "temp_fet". */
-int vctl_set_value(Vctl *c, const char *what, const char *value);
+/* what: "erpm" (held until "free"), "current" (held until 0), "v_in",
+ * "temp_fet", "temp_motor", "load" (held until 0), "drv" (on|off); motor 0
+ * or 1 (second motor of a dual-motor board). */
+int vctl_set_value(Vctl *c, unsigned motor, const char *what, const char *value);
 /* "MODE VALUE SECONDS; ..." with MODE current|brake|rpm|duty|release. */
-int vctl_ride(Vctl *c, const char *script);
+int vctl_ride(Vctl *c, unsigned motor, const char *script);
