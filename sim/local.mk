@@ -85,6 +85,12 @@ tests_component_sim_test_sim_protocol_CFLAGS = $(TEST_CFLAGS)
 tests_component_sim_test_sim_protocol_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 TESTS += tests/component/sim/test-sim-protocol
 
+check_PROGRAMS += tests/component/sim/test-sim-presets
+tests_component_sim_test_sim_presets_SOURCES = tests/component/sim/test-sim-presets.c $(sim_harness_sources)
+tests_component_sim_test_sim_presets_CFLAGS = $(TEST_CFLAGS)
+tests_component_sim_test_sim_presets_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+TESTS += tests/component/sim/test-sim-presets
+
 check_PROGRAMS += tests/component/sim/test-sim-update
 tests_component_sim_test_sim_update_SOURCES = tests/component/sim/test-sim-update.c $(sim_harness_sources)
 tests_component_sim_test_sim_update_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)

@@ -495,7 +495,7 @@ static void apply_mcconf_motor(Vctl *c, unsigned m) {
                 .abs_current_max = f.abs_current_max,
                 .temp_fet_start = f.temp_fet_start, .temp_fet_end = f.temp_fet_end,
                 .temp_motor_start = f.temp_motor_start, .temp_motor_end = f.temp_motor_end,
-                .fault_stop_usec = (uint64_t) MAX(f.fault_stop_time_ms, 0) * USEC_PER_MSEC,
+                .fault_stop_usec = scaled(c, (uint64_t) MAX(f.fault_stop_time_ms, 1) * USEC_PER_MSEC),
         };
 }
 
