@@ -91,11 +91,13 @@ static bool real_image(const char *set, const char *kind, Image *img) {
         return ok;
 }
 
-static void synth_app(unsigned major, unsigned minor, Image *img) {
+static void synth_app_hw(unsigned major, unsigned minor, const char *hw, Image *img) {
         size_t n = vesc_app_size_for_major(major);
-        VescFwDescriptor d = { .major = (uint8_t) major, .minor = (uint8_t) minor, .hw_name = "60",
+        VescFwDescriptor d = { .major = (uint8_t) major, .minor = (uint8_t) minor,
                                .min_bootloader = major >= 6 ? 2 : 1, .build_id = 1 };
         uint8_t *p = malloc(n);
+
+        snprintf(d.hw_name, sizeof d.hw_name, "%s", hw);
 
         assert_non_null(p);
         memset(p, 0xff, n);
@@ -106,6 +108,10 @@ static void synth_app(unsigned major, unsigned minor, Image *img) {
                 p[0xc000 + i] = (uint8_t) (i * 131u + minor);
         vesc_fw_descriptor_write(&d, p + VESC_DESCRIPTOR_OFFSET);
         *img = (Image) { .data = p, .len = n };
+}
+
+static void synth_app(unsigned major, unsigned minor, Image *img) {
+        synth_app_hw(major, minor, "60", img);
 }
 
 static void synth_bootloader(Image *img) {
@@ -315,6 +321,9 @@ static int setup_oldbl_imageset(void **state) {
                 return -1;
         *state = &harness;
         return 0;
+}
+static int setup_dual_mcu(void **state) {
+        return start(state, "dual-mcu", "0.05");
 }
 static int teardown(void **state) {
         return harness_stop(*state) == 0 ? 0 : -1;
@@ -532,6 +541,39 @@ static void test_jump_into_erased_bootloader(void **state) {
         assert_int_equal(ctl_counter(h, "B", "boots"), 2);
 }
 
+/* dual-mcu: one MCU behind ids 20 and 21.  One update through the primary
+ * id flashes it; both motors come back together on the new firmware, at the
+ * new version's UUID default id and that id + 1. */
+static void test_dual_mcu_update(void **state) {
+        static const uint8_t uuid_dual[12] = { 0x5a, 0x00, 0x30, 0x00, 0x09, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x40 };
+        Harness *h = *state;
+        uint8_t uuid2[12], id = vesc_default_id_from_uuid(uuid_dual, 6, 6), d[8];
+        Image img;
+        VescFwVersion v;
+
+        memcpy(uuid2, uuid_dual, 12);
+        uuid2[11]++;
+        synth_app_hw(6, 6, "STORMCORE_100D", &img);
+        upload_stream(h, 20, &img, true, /* echo= */ true, -1);
+        jump(h, 20);
+        /* the one MCU is in its bootloader: neither motor answers */
+        assert_int_equal(harness_ping(h, 21, HARNESS_OWN_ID, d, 50), -ETIMEDOUT);
+
+        assert_true(wait_fw_version(h, id, &v, REBOOT_MS) > 0);
+        assert_int_equal(v.major, 6);
+        assert_int_equal(v.minor, 6);
+        assert_string_equal(v.hw_name, "STORMCORE_100D");
+        assert_memory_equal(v.uuid, uuid_dual, 12);
+        assert_true(wait_fw_version(h, (uint8_t) (id + 1), &v, T_MS) > 0);
+        assert_int_equal(v.minor, 6);
+        assert_memory_equal(v.uuid, uuid2, 12);
+        /* one boot for both, one set of flash operations */
+        assert_int_equal(ctl_counter(h, "A", "boots"), 2);
+        assert_int_equal(ctl_counter(h, "A", "erases"), 1);
+        assert_int_equal(harness_ping(h, 20, HARNESS_OWN_ID, d, 200), -ETIMEDOUT);
+        free(img.data);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_repair_b, setup_mismatch, teardown),
@@ -543,6 +585,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bootloader_then_605, setup_oldbl, teardown),
                 cmocka_unit_test_setup_teardown(test_jump_into_erased_bootloader, setup_oldbl, teardown),
                 cmocka_unit_test_setup_teardown(test_bootloader_known_image, setup_oldbl_imageset, teardown),
+                cmocka_unit_test_setup_teardown(test_dual_mcu_update, setup_dual_mcu, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
