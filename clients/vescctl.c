@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fields.h"  /* field_snake(): the names the JSON socket uses */
 #include "macro.h"
 
 #define BUS_NAME "org.vescd1"
@@ -38,21 +39,6 @@ static const char *arg_address;
 static bool arg_json;
 static double arg_duration;   /* watch: seconds, 0 = until interrupted */
 static bool arg_wait;         /* firmware: follow the job to its end */
-
-/* "FirmwareVersion" -> "firmware_version" */
-static void snake(const char *s, char *out, size_t size) {
-        size_t j = 0;
-
-        for (const char *p = s; *p && j + 2 < size; p++) {
-                if (isupper((unsigned char) *p)) {
-                        if (p != s)
-                                out[j++] = '_';
-                        out[j++] = (char) tolower((unsigned char) *p);
-                } else
-                        out[j++] = *p;
-        }
-        out[j] = 0;
-}
 
 /* Read one variant into JSON.  Returns a new reference, NULL on error. */
 static json_t *read_variant(sd_bus_message *m) {
@@ -159,7 +145,7 @@ static int read_dict(sd_bus_message *m, json_t **ret) {
                         r = -EBADMSG;
                         goto fail;
                 }
-                snake(key, name, sizeof name);
+                field_snake(key, name, sizeof name);
                 json_object_set_new(o, name, v);
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)

@@ -9,6 +9,7 @@
 noinst_LIBRARIES += daemon/libvescd.a
 daemon_libvescd_a_SOURCES = \
 	daemon/core/controller.h daemon/core/controller.c \
+	daemon/core/fields.h daemon/core/fields.c \
 	daemon/core/board.h daemon/core/board.c \
 	daemon/core/request.h daemon/core/request.c \
 	daemon/core/errors.h daemon/core/errors.c \
@@ -28,6 +29,7 @@ daemon_vescd_SOURCES = \
 	daemon/core/config.h daemon/core/config.c \
 	daemon/core/log.h daemon/core/log.c \
 	daemon/core/render.h daemon/core/render.c \
+	daemon/core/fields-manager.c \
 	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
 	daemon/update/fw-job.h daemon/update/fw-job.c \
 	daemon/update/firmware-ops.h daemon/update/firmware-ops.c \
@@ -43,9 +45,14 @@ daemon_vescd_LDADD = daemon/libfwupdate.a daemon/libvescd.a firmware/libvescfw.a
 # ------------------------------------------------------------ unit tests
 # Each links only the module it tests (plus the pure codec library).
 check_PROGRAMS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
-	tests/unit/core/test-config tests/unit/core/test-errors
+	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields
 TESTS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
-	tests/unit/core/test-config tests/unit/core/test-errors
+	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields
+
+tests_unit_core_test_fields_SOURCES = tests/unit/core/test-fields.c
+tests_unit_core_test_fields_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_fields_CFLAGS = $(TEST_CFLAGS)
+tests_unit_core_test_fields_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
 
 tests_unit_core_test_controller_SOURCES = tests/unit/core/test-controller.c
 tests_unit_core_test_controller_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon

@@ -8,56 +8,6 @@
 #include "macro.h"
 #include "proto/vesc-can.h"
 
-static const char *const telemetry_names[_TELEMETRY_MAX] = {
-        [TELEMETRY_ERPM] = "Erpm",
-        [TELEMETRY_CURRENT_MOTOR] = "CurrentMotor",
-        [TELEMETRY_CURRENT_IN] = "CurrentIn",
-        [TELEMETRY_DUTY_CYCLE] = "DutyCycle",
-        [TELEMETRY_VOLTAGE_IN] = "VoltageIn",
-        [TELEMETRY_TEMP_FET] = "TempFet",
-        [TELEMETRY_TEMP_MOTOR] = "TempMotor",
-        [TELEMETRY_AMP_HOURS] = "AmpHours",
-        [TELEMETRY_AMP_HOURS_CHARGED] = "AmpHoursCharged",
-        [TELEMETRY_WATT_HOURS] = "WattHours",
-        [TELEMETRY_WATT_HOURS_CHARGED] = "WattHoursCharged",
-        [TELEMETRY_TACHOMETER] = "Tachometer",
-};
-
-static const char *const telemetry_json_names[_TELEMETRY_MAX] = {
-        [TELEMETRY_ERPM] = "erpm",
-        [TELEMETRY_CURRENT_MOTOR] = "current_motor",
-        [TELEMETRY_CURRENT_IN] = "current_in",
-        [TELEMETRY_DUTY_CYCLE] = "duty_cycle",
-        [TELEMETRY_VOLTAGE_IN] = "voltage_in",
-        [TELEMETRY_TEMP_FET] = "temp_fet",
-        [TELEMETRY_TEMP_MOTOR] = "temp_motor",
-        [TELEMETRY_AMP_HOURS] = "amp_hours",
-        [TELEMETRY_AMP_HOURS_CHARGED] = "amp_hours_charged",
-        [TELEMETRY_WATT_HOURS] = "watt_hours",
-        [TELEMETRY_WATT_HOURS_CHARGED] = "watt_hours_charged",
-        [TELEMETRY_TACHOMETER] = "tachometer",
-};
-
-/**
- * controller_telemetry_name() - D-Bus property name of a telemetry field
- * @f: the field
- *
- * Returns: a static string, or NULL for an out-of-range field.
- */
-const char *controller_telemetry_name(ControllerTelemetryField f) {
-        return (unsigned) f < _TELEMETRY_MAX ? telemetry_names[f] : NULL;
-}
-
-/**
- * controller_telemetry_json_name() - JSON (snake_case) name of a telemetry field
- * @f: the field
- *
- * Returns: a static string, or NULL for an out-of-range field.
- */
-const char *controller_telemetry_json_name(ControllerTelemetryField f) {
-        return (unsigned) f < _TELEMETRY_MAX ? telemetry_json_names[f] : NULL;
-}
-
 /**
  * controller_init() - initialise a controller record seen at a CAN id
  * @c: the record (caller-owned storage)

@@ -18,7 +18,7 @@ struct VescStatus;
 
 #define CONTROLLER_UUID_STR_LEN 24
 
-/* Telemetry fields, in D-Bus property order.  Each has a dirty bit. */
+/* Telemetry fields.  Each has a dirty bit (1 << the field). */
 typedef enum ControllerTelemetryField {
         TELEMETRY_ERPM = 0,
         TELEMETRY_CURRENT_MOTOR = 1,
@@ -35,9 +35,8 @@ typedef enum ControllerTelemetryField {
         _TELEMETRY_MAX,
 } ControllerTelemetryField;
 
-/* D-Bus property name ("Erpm") and snake_case JSON name ("erpm"). */
-const char *controller_telemetry_name(ControllerTelemetryField f);
-const char *controller_telemetry_json_name(ControllerTelemetryField f);
+/* Their names, types and getters are rows of controller_field_table
+ * (core/fields.h), whose dirty bit for field f is 1 << f. */
 
 /* Dirty bits: telemetry fields occupy bits 0.._TELEMETRY_MAX-1. */
 #define CONTROLLER_DIRTY_TELEMETRY_MASK ((UINT64_C(1) << _TELEMETRY_MAX) - 1)

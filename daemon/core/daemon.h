@@ -31,6 +31,8 @@ typedef struct RequestEngine RequestEngine;
 #define DAEMON_CHANGED_CONTROLLERS (UINT64_C(1) << 1)
 #define DAEMON_CHANGED_SCANNING    (UINT64_C(1) << 2)
 #define DAEMON_CHANGED_COUNTERS    (UINT64_C(1) << 3)
+/* the board view changed (board_changed()); a bit for the Manager's field table */
+#define DAEMON_CHANGED_BOARD       (UINT64_C(1) << 4)
 
 typedef struct DaemonListener {
         void (*controller_added)(void *userdata, Controller *c);

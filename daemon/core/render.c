@@ -1,7 +1,9 @@
 /* Snapshot rendering with jansson.  See render.h. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "core/daemon.h"
+#include "core/fields.h"
 #include "macro.h"
 #include "core/render.h"
 #include "core/request.h"
@@ -31,6 +33,62 @@ static json_t *strv_to_json(char **v) {
         return a;
 }
 
+/* One field as JSON (NULL on ENOMEM). */
+static json_t *field_to_json(const Field *f, const FieldValue *v) {
+        switch (f->type[0]) {
+        case 'y':
+        case 'u':
+        case 't':
+                return json_integer((json_int_t) v->u);
+        case 'x':
+                return json_integer((json_int_t) v->x);
+        case 'd':
+                return json_real(v->d);
+        case 'b':
+                return json_boolean(v->b);
+        case 'a':
+                return strv_to_json((char **) v->strv);
+        default:
+                return json_string(v->s ? v->s : "");
+        }
+}
+
+/**
+ * render_fields() - an object's fields as a flat JSON object
+ * @t: the object's field table
+ * @object: the object (what the getters take)
+ * @mask: only fields with one of these dirty bits (UINT64_MAX: all)
+ * @o: the JSON object to add to
+ *
+ * Names are the snake_case of the D-Bus names; optional fields are left
+ * out while absent.
+ *
+ * Returns: 0 or -ENOMEM.
+ */
+int render_fields(const FieldTable *t, const void *object, uint64_t mask, json_t *o) {
+        for (size_t i = 0; i < t->n; i++) {
+                const Field *f = &t->fields[i];
+                char name[FIELD_NAME_MAX];
+                FieldValue v = {};
+                bool present;
+                json_t *j;
+
+                if (!(f->dirty & mask))
+                        continue;
+                present = f->get(object, &v);
+                if (!present && (f->flags & FIELD_OPTIONAL)) {
+                        field_value_done(f, &v);
+                        continue;
+                }
+                j = field_to_json(f, &v);
+                field_value_done(f, &v);
+                field_snake(f->name, name, sizeof name);
+                if (json_object_set_new(o, name, j) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 /**
  * render_telemetry() - telemetry object
  * @c: the controller
@@ -41,17 +99,9 @@ static json_t *strv_to_json(char **v) {
 json_t *render_telemetry(const Controller *c, uint64_t mask) {
         json_t *o = json_object();
 
-        if (!o)
+        if (o && render_fields(&controller_field_table, c, mask & CONTROLLER_DIRTY_TELEMETRY_MASK, o) < 0) {
+                json_decref(o);
                 return NULL;
-        for (unsigned f = 0; f < _TELEMETRY_MAX; f++) {
-                if (!(mask & (UINT64_C(1) << f)) || !(c->telemetry_present & (UINT32_C(1) << f)))
-                        continue;
-                json_t *v = f == TELEMETRY_TACHOMETER ? json_integer((json_int_t) c->telemetry[f])
-                                                      : json_real(c->telemetry[f]);
-                if (json_object_set_new(o, controller_telemetry_json_name(f), v) < 0) {
-                        json_decref(o);
-                        return NULL;
-                }
         }
         return o;
 }
@@ -60,6 +110,8 @@ json_t *render_telemetry(const Controller *c, uint64_t mask) {
  * render_controller() - full controller snapshot
  * @c: the controller
  *
+ * Its object path, then every field of controller_field_table.
+ *
  * Returns: a new object, or NULL on ENOMEM.
  */
 json_t *render_controller(const Controller *c) {
@@ -67,34 +119,11 @@ json_t *render_controller(const Controller *c) {
         json_t *o;
 
         render_controller_path(c, path);
-        o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:i, s:s, s:b, s:b, s:s, s:i, s:i}",
-                      "path", path,
-                      "uuid", c->uuid_str,
-                      "id", (int) c->id,
-                      "hw_name", c->hw_name,
-                      "hw_type", (int) c->hw_type,
-                      "firmware_version", c->fw_version,
-                      "firmware_test_build", (int) c->fw_test_build,
-                      "firmware_name", c->fw_name,
-                      "online", c->online,
-                      "broadcasting", c->broadcasting,
-                      "fault", controller_fault_name(c),
-                      "fault_code", (int) c->fault_code,
-                      "bootloader_generation", (int) c->bootloader_gen);
-        if (!o)
+        o = json_pack("{s:s}", "path", path);
+        if (o && render_fields(&controller_field_table, c, UINT64_MAX, o) < 0) {
+                json_decref(o);
                 return NULL;
-        if (c->mc_signature)
-                json_object_set_new(o, "mcconf_signature", json_integer(c->mc_signature));
-        if (c->app_signature)
-                json_object_set_new(o, "appconf_signature", json_integer(c->app_signature));
-        json_object_set_new(o, "telemetry", render_telemetry(c, CONTROLLER_DIRTY_TELEMETRY_MASK));
-        json_object_set_new(o, "counters",
-                            json_pack("{s:I, s:I, s:I, s:I, s:I}",
-                                      "status_frames", (json_int_t) c->counters.status_frames,
-                                      "replies", (json_int_t) c->counters.replies,
-                                      "polls", (json_int_t) c->counters.polls,
-                                      "timeouts", (json_int_t) c->counters.timeouts,
-                                      "went_offline", (json_int_t) c->counters.went_offline));
+        }
         return o;
 }
 
@@ -180,41 +209,11 @@ json_t *render_board(const Board *b, Controller *const *controllers, size_t n) {
  * Returns: a new object, or NULL on ENOMEM.
  */
 json_t *render_manager(Daemon *d) {
-        Controller *const *cs;
-        size_t n = daemon_controllers(d, &cs);
-        const Board *b = daemon_board(d);
-        TransportStats ts;
-        json_t *paths, *o;
+        json_t *o = json_object();
 
-        transport_get_stats(daemon_transport(d), &ts);
-        paths = json_array();
-        if (!paths)
+        if (o && render_fields(&manager_field_table, d, UINT64_MAX, o) < 0) {
+                json_decref(o);
                 return NULL;
-        for (size_t i = 0; i < n; i++) {
-                char path[RENDER_CONTROLLER_PATH_MAX];
-                render_controller_path(cs[i], path);
-                json_array_append_new(paths, json_string(path));
         }
-        o = json_pack("{s:s, s:s, s:s, s:o, s:b, s:o, s:s, s:b, s:i}",
-                      "version", PACKAGE_VERSION,
-                      "transport", transport_spec(daemon_transport(d)),
-                      "bus_state", transport_bus_state_to_string(transport_bus_state(daemon_transport(d))),
-                      "controllers", paths,
-                      "mismatch", b->mismatch,
-                      "mismatch_reasons", strv_to_json(b->reasons),
-                      "mismatch_reason", b->mismatch && b->reasons && b->reasons[0] ? b->reasons[0] : "",
-                      "scanning", daemon_scanning(d),
-                      "can_id", (int) daemon_config(d)->can_id);
-        if (!o)
-                return NULL;
-        json_object_set_new(o, "counters",
-                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                                      "rx_frames", (json_int_t) ts.rx_frames,
-                                      "tx_frames", (json_int_t) ts.tx_frames,
-                                      "tx_dropped", (json_int_t) ts.tx_dropped,
-                                      "tx_retries", (json_int_t) ts.tx_retries,
-                                      "rx_dropped", (json_int_t) ts.rx_dropped,
-                                      "error_frames", (json_int_t) ts.error_frames,
-                                      "bus_off", (json_int_t) ts.bus_off));
         return o;
 }

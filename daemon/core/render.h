@@ -17,7 +17,13 @@ typedef struct Daemon Daemon;
 #define RENDER_CONTROLLER_PATH_MAX 64
 void render_controller_path(const Controller *c, char buf[static RENDER_CONTROLLER_PATH_MAX]);
 
-/* Full snapshot: identity, state, telemetry, counters.  NULL on ENOMEM. */
+struct FieldTable;
+/* The fields of a table (core/fields.h) whose dirty bits meet mask, flat,
+ * snake_case names, into o.  0 or -ENOMEM. */
+int render_fields(const struct FieldTable *t, const void *object, uint64_t mask, json_t *o);
+
+/* Full snapshot: "path" and every field of controller_field_table
+ * (identity, state, telemetry, counters; flat).  NULL on ENOMEM. */
 json_t *render_controller(const Controller *c);
 /* Telemetry fields selected by mask (CONTROLLER_DIRTY_TELEMETRY_MASK bits)
  * that have been received at least once. */

@@ -10,6 +10,7 @@
 
 #include "dbus/bus.h"
 #include "core/daemon.h"
+#include "core/fields.h"
 #include "core/log.h"
 #include "macro.h"
 #include "core/operations.h"
@@ -69,77 +70,16 @@ static int controller_enumerate(sd_bus *bus, const char *path, void *userdata, c
 
 /* ---------------------------------------------------------- properties */
 
-/* The plain model fields, read by offset (STYLE.md §7); "Fault" is the
- * only computed one. */
-typedef struct ControllerField {
-        const char *name;
-        char type; /* y b u t s (s: a char array in the model) */
-        size_t offset;
-} ControllerField;
-
-static const ControllerField controller_fields[] = {
-        { "Id", 'y', offsetof(Controller, id) },
-        { "Uuid", 's', offsetof(Controller, uuid_str) },
-        { "HwName", 's', offsetof(Controller, hw_name) },
-        { "HwType", 'y', offsetof(Controller, hw_type) },
-        { "FirmwareVersion", 's', offsetof(Controller, fw_version) },
-        { "FirmwareTestBuild", 'y', offsetof(Controller, fw_test_build) },
-        { "FirmwareName", 's', offsetof(Controller, fw_name) },
-        { "BootloaderGeneration", 'y', offsetof(Controller, bootloader_gen) },
-        { "Online", 'b', offsetof(Controller, online) },
-        { "Broadcasting", 'b', offsetof(Controller, broadcasting) },
-        { "FaultCode", 'y', offsetof(Controller, fault_code) },
-        { "McconfSignature", 'u', offsetof(Controller, mc_signature) },
-        { "AppconfSignature", 'u', offsetof(Controller, app_signature) },
-        { "StatusFrames", 't', offsetof(Controller, counters.status_frames) },
-        { "Replies", 't', offsetof(Controller, counters.replies) },
-        { "Timeouts", 't', offsetof(Controller, counters.timeouts) },
-};
-
-static int append_field(sd_bus_message *reply, const Controller *c, const ControllerField *f) {
-        const uint8_t *p = (const uint8_t *) c + f->offset;
-
-        switch (f->type) {
-        case 'y':
-                return sd_bus_message_append(reply, "y", *p);
-        case 'b':
-                return sd_bus_message_append(reply, "b", (int) *(const bool *) p);
-        case 'u':
-                return sd_bus_message_append(reply, "u", *(const uint32_t *) p);
-        case 't':
-                return sd_bus_message_append(reply, "t", *(const uint64_t *) p);
-        case 's':
-                return sd_bus_message_append(reply, "s", (const char *) p);
-        default:
-                return -EINVAL;
-        }
-}
-
+/* Every property is a row of controller_field_table (core/fields.h). */
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
+        const Field *f = field_table_find(&controller_field_table, property);
         GET_CONTROLLER(c, b, path);
 
-        if (strcmp(property, "Fault") == 0)
-                return sd_bus_message_append(reply, "s", controller_fault_name(c));
-        for (size_t i = 0; i < ELEMENTSOF(controller_fields); i++)
-                if (strcmp(property, controller_fields[i].name) == 0)
-                        return append_field(reply, c, &controller_fields[i]);
-        return -EINVAL;
-}
-
-static int property_get_telemetry(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        GET_CONTROLLER(c, b, path);
-
-        for (unsigned f = 0; f < _TELEMETRY_MAX; f++)
-                if (strcmp(property, controller_telemetry_name(f)) == 0) {
-                        if (f == TELEMETRY_TACHOMETER)
-                                return sd_bus_message_append(reply, "x", (int64_t) c->telemetry[f]);
-                        return sd_bus_message_append(reply, "d", c->telemetry[f]);
-                }
-        return -EINVAL;
+        if (!f)
+                return -EINVAL;
+        return bus_append_field(reply, f, c);
 }
 
 /* ------------------------------------------------------ async methods */
@@ -262,21 +202,6 @@ static int read_number(sd_bus_message *m, double *ret) {
         return sd_bus_message_exit_container(m);
 }
 
-/* "CurrentMinScale" or "current_min_scale" -> "current_min_scale" */
-static void snake(const char *s, char *out, size_t size) {
-        size_t j = 0;
-
-        for (const char *p = s; *p && j + 2 < size; p++) {
-                if (*p >= 'A' && *p <= 'Z') {
-                        if (p != s)
-                                out[j++] = '_';
-                        out[j++] = (char) (*p - 'A' + 'a');
-                } else
-                        out[j++] = *p;
-        }
-        out[j] = 0;
-}
-
 static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
         Limits l = {};
@@ -297,7 +222,7 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
-                snake(key, name, sizeof name);
+                field_snake(key, name, sizeof name);
                 if (strcmp(name, "store") == 0) {
                         int s;
                         r = sd_bus_message_read(m, "v", "b", &s);
@@ -504,40 +429,8 @@ static int method_copy_config_from(sd_bus_message *m, void *userdata, sd_bus_err
         return method_with_other(m, userdata, error, /* copy= */ true);
 }
 
-#define TELEMETRY_PROPERTY(name, sig) \
-        SD_BUS_PROPERTY(name, sig, property_get_telemetry, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
-
-const sd_bus_vtable bus_controller_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Id", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Uuid", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("HwName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("HwType", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FirmwareVersion", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FirmwareTestBuild", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FirmwareName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("BootloaderGeneration", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Online", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Broadcasting", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Fault", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FaultCode", "y", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("McconfSignature", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("AppconfSignature", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        TELEMETRY_PROPERTY("Erpm", "d"),
-        TELEMETRY_PROPERTY("CurrentMotor", "d"),
-        TELEMETRY_PROPERTY("CurrentIn", "d"),
-        TELEMETRY_PROPERTY("DutyCycle", "d"),
-        TELEMETRY_PROPERTY("VoltageIn", "d"),
-        TELEMETRY_PROPERTY("TempFet", "d"),
-        TELEMETRY_PROPERTY("TempMotor", "d"),
-        TELEMETRY_PROPERTY("AmpHours", "d"),
-        TELEMETRY_PROPERTY("AmpHoursCharged", "d"),
-        TELEMETRY_PROPERTY("WattHours", "d"),
-        TELEMETRY_PROPERTY("WattHoursCharged", "d"),
-        TELEMETRY_PROPERTY("Tachometer", "x"),
-        SD_BUS_PROPERTY("StatusFrames", "t", property_get, 0, 0),
-        SD_BUS_PROPERTY("Replies", "t", property_get, 0, 0),
-        SD_BUS_PROPERTY("Timeouts", "t", property_get, 0, 0),
+/* The members after the properties (those come from the field table). */
+static const sd_bus_vtable controller_members[] = {
         SD_BUS_METHOD_WITH_ARGS("GetValues", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", values), method_get_values,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetLimits", SD_BUS_ARGS("a{sv}", limits), SD_BUS_NO_RESULT, method_set_limits,
@@ -562,10 +455,17 @@ const sd_bus_vtable bus_controller_vtable[] = {
  * Returns: 0 or -errno.
  */
 int bus_controller_register(Bus *b) {
+        sd_bus_vtable *vtable;
         int r;
 
-        r = sd_bus_add_fallback_vtable(bus_get(b), NULL, BUS_CONTROLLER_PREFIX, BUS_CONTROLLER_INTERFACE,
-                                       bus_controller_vtable, controller_find, b);
+        r = bus_vtable_new(&controller_field_table, property_get, controller_members, &vtable);
+        if (r < 0)
+                return r;
+        r = bus_keep_vtable(b, vtable);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(bus_get(b), NULL, BUS_CONTROLLER_PREFIX, BUS_CONTROLLER_INTERFACE, vtable,
+                                       controller_find, b);
         if (r < 0)
                 return r;
         return sd_bus_add_node_enumerator(bus_get(b), NULL, BUS_CONTROLLER_PREFIX, controller_enumerate, b);

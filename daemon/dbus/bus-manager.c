@@ -1,7 +1,6 @@
 /* org.vescd1.Manager at /org/vescd1, and the D-Bus side of the daemon's
  * change bus: model changes become PropertiesChanged, ControllerAdded/
  * Removed, InterfacesAdded/Removed and coalesced Telemetry signals. */
-#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "dbus/bus.h"
 #include "core/daemon.h"
+#include "core/fields.h"
 #include "core/log.h"
 #include "macro.h"
 #include "core/render.h"
@@ -40,22 +40,6 @@ static int append_paths(sd_bus_message *reply, Daemon *d) {
         return bus_append_paths(reply, cs, n, controller_path);
 }
 
-/* "temp_fet" -> "TempFet" */
-static void camel(const char *snake, char *out, size_t size) {
-        bool up = true;
-        size_t j = 0;
-
-        for (const char *p = snake; *p && j + 1 < size; p++) {
-                if (*p == '_') {
-                        up = true;
-                        continue;
-                }
-                out[j++] = up ? (char) toupper((unsigned char) *p) : *p;
-                up = false;
-        }
-        out[j] = 0;
-}
-
 /**
  * bus_append_json_dict() - append a flat JSON object as a{sv}
  * @m: the message
@@ -75,7 +59,7 @@ int bus_append_json_dict(sd_bus_message *m, json_t *o) {
         json_object_foreach(o, key, v) {
                 char name[64];
 
-                camel(key, name, sizeof name);
+                field_camel(key, name, sizeof name);
                 switch (json_typeof(v)) {
                 case JSON_REAL:
                         r = sd_bus_message_append(m, "{sv}", name, "d", json_real_value(v));
@@ -119,89 +103,15 @@ int bus_append_json_dict(sd_bus_message *m, json_t *o) {
 
 /* ---------------------------------------------------------- properties */
 
-static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
-}
-
-static int property_get_transport(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+/* Every core property is a row of manager_field_table (core/fields.h). */
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
-        return sd_bus_message_append(reply, "s", transport_spec(daemon_transport(bus_daemon(b))));
-}
+        const Field *f = field_table_find(&manager_field_table, property);
 
-static int property_get_bus_state(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        return sd_bus_message_append(reply, "s",
-                                     transport_bus_state_to_string(transport_bus_state(daemon_transport(bus_daemon(b)))));
-}
-
-static int property_get_controllers(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        return append_paths(reply, bus_daemon(b));
-}
-
-static int property_get_mismatch(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        return sd_bus_message_append(reply, "b", daemon_board(bus_daemon(b))->mismatch);
-}
-
-static int property_get_mismatch_reasons(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        return append_strv(reply, daemon_board(bus_daemon(b))->reasons);
-}
-
-static int property_get_mismatch_reason(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        const Board *board = daemon_board(bus_daemon(b));
-        return sd_bus_message_append(reply, "s", board->mismatch && board->reasons[0] ? board->reasons[0] : "");
-}
-
-static int property_get_actions(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        return append_strv(reply, daemon_board(bus_daemon(b))->actions);
-}
-
-static int property_get_scanning(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        return sd_bus_message_append(reply, "b", daemon_scanning(bus_daemon(b)));
-}
-
-static int property_get_can_id(sd_bus *bus, const char *path, const char *interface, const char *property,
-                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        return sd_bus_message_append(reply, "y", (uint8_t) daemon_config(bus_daemon(b))->can_id);
-}
-
-static int property_get_counter(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        TransportStats s;
-        uint64_t v = 0;
-
-        transport_get_stats(daemon_transport(bus_daemon(b)), &s);
-        if (strcmp(property, "RxFrames") == 0)
-                v = s.rx_frames;
-        else if (strcmp(property, "TxFrames") == 0)
-                v = s.tx_frames;
-        else if (strcmp(property, "TxDropped") == 0)
-                v = s.tx_dropped;
-        else if (strcmp(property, "TxRetries") == 0)
-                v = s.tx_retries;
-        else if (strcmp(property, "RxDropped") == 0)
-                v = s.rx_dropped;
-        else if (strcmp(property, "ErrorFrames") == 0)
-                v = s.error_frames;
-        else if (strcmp(property, "BusOffCount") == 0)
-                v = s.bus_off;
-        return sd_bus_message_append(reply, "t", v);
+        if (!f)
+                return -EINVAL;
+        return bus_append_field(reply, f, bus_daemon(b));
 }
 
 /* ------------------------------------------------------------- methods */
@@ -260,25 +170,8 @@ static int method_get_board(sd_bus_message *m, void *userdata, sd_bus_error *err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-const sd_bus_vtable bus_manager_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Transport", "s", property_get_transport, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("CanId", "y", property_get_can_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("BusState", "s", property_get_bus_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Controllers", "ao", property_get_controllers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Mismatch", "b", property_get_mismatch, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("MismatchReasons", "as", property_get_mismatch_reasons, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("MismatchReason", "s", property_get_mismatch_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Actions", "as", property_get_actions, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Scanning", "b", property_get_scanning, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("RxFrames", "t", property_get_counter, 0, 0),
-        SD_BUS_PROPERTY("TxFrames", "t", property_get_counter, 0, 0),
-        SD_BUS_PROPERTY("TxRetries", "t", property_get_counter, 0, 0),
-        SD_BUS_PROPERTY("TxDropped", "t", property_get_counter, 0, 0),
-        SD_BUS_PROPERTY("RxDropped", "t", property_get_counter, 0, 0),
-        SD_BUS_PROPERTY("ErrorFrames", "t", property_get_counter, 0, 0),
-        SD_BUS_PROPERTY("BusOffCount", "t", property_get_counter, 0, 0),
+/* The members after the core's properties (those come from the field table). */
+static const sd_bus_vtable manager_members[] = {
         SD_BUS_METHOD_WITH_ARGS("Scan", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_scan, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetBoard", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", board), method_get_board,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -310,52 +203,34 @@ static void on_controller_removed(void *userdata, Controller *c) {
         bus_schedule_rearm(b);
 }
 
-static void on_controller_changed(void *userdata, Controller *c, uint64_t mask) {
-        static const struct {
-                uint64_t bit;
-                const char *props[8];
-        } map[] = {
-                { CONTROLLER_DIRTY_ID, { "Id" } },
-                { CONTROLLER_DIRTY_IDENTITY,
-                  { "HwName", "HwType", "FirmwareVersion", "FirmwareTestBuild", "FirmwareName", "BootloaderGeneration" } },
-                { CONTROLLER_DIRTY_ONLINE, { "Online" } },
-                { CONTROLLER_DIRTY_FAULT, { "Fault", "FaultCode" } },
-                { CONTROLLER_DIRTY_SIGNATURES, { "McconfSignature", "AppconfSignature" } },
-                { CONTROLLER_DIRTY_BROADCASTS, { "Broadcasting" } },
-        };
-        Bus *b = userdata;
-        char path[RENDER_CONTROLLER_PATH_MAX];
-        const char *names[32];
-        size_t n = 0;
+static void emit_changed(Bus *b, const char *path, const char *interface, const FieldTable *t, uint64_t mask) {
+        const char *names[64];
 
-        for (size_t i = 0; i < ELEMENTSOF(map); i++)
-                if (mask & map[i].bit)
-                        for (size_t j = 0; j < ELEMENTSOF(map[i].props) && map[i].props[j]; j++)
-                                names[n++] = map[i].props[j];
-        if (n == 0)
+        if (field_table_changed(t, mask, names, ELEMENTSOF(names)) == 0)
                 return;
-        names[n] = NULL;
-        render_controller_path(c, path);
-        (void) sd_bus_emit_properties_changed_strv(bus_get(b), path, BUS_CONTROLLER_INTERFACE, (char **) names);
+        (void) sd_bus_emit_properties_changed_strv(bus_get(b), path, interface, (char **) names);
         bus_schedule_rearm(b);
+}
+
+static void on_controller_changed(void *userdata, Controller *c, uint64_t mask) {
+        char path[RENDER_CONTROLLER_PATH_MAX];
+
+        render_controller_path(c, path);
+        emit_changed(userdata, path, BUS_CONTROLLER_INTERFACE, &controller_field_table,
+                     mask & ~CONTROLLER_DIRTY_TELEMETRY_MASK);
 }
 
 static void on_telemetry(void *userdata, Controller *c, uint64_t mask) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Bus *b = userdata;
         char path[RENDER_CONTROLLER_PATH_MAX];
-        const char *names[_TELEMETRY_MAX + 1];
-        size_t n = 0;
         json_t *o;
         int r;
 
         render_controller_path(c, path);
-        for (unsigned f = 0; f < _TELEMETRY_MAX; f++)
-                if (mask & (UINT64_C(1) << f))
-                        names[n++] = controller_telemetry_name(f);
-        names[n] = NULL;
         /* the properties are EMITS_INVALIDATION: this only names them */
-        (void) sd_bus_emit_properties_changed_strv(bus_get(b), path, BUS_CONTROLLER_INTERFACE, (char **) names);
+        emit_changed(b, path, BUS_CONTROLLER_INTERFACE, &controller_field_table,
+                     mask & CONTROLLER_DIRTY_TELEMETRY_MASK);
 
         o = render_telemetry(c, mask);
         if (!o)
@@ -372,29 +247,11 @@ static void on_telemetry(void *userdata, Controller *c, uint64_t mask) {
 }
 
 static void on_board_changed(void *userdata, const Board *board) {
-        Bus *b = userdata;
-
-        (void) sd_bus_emit_properties_changed(bus_get(b), BUS_PATH, BUS_MANAGER_INTERFACE, "Mismatch",
-                                              "MismatchReasons", "MismatchReason", "Actions", NULL);
-        bus_schedule_rearm(b);
+        emit_changed(userdata, BUS_PATH, BUS_MANAGER_INTERFACE, &manager_field_table, DAEMON_CHANGED_BOARD);
 }
 
 static void on_manager_changed(void *userdata, uint64_t mask) {
-        Bus *b = userdata;
-        const char *names[4];
-        size_t n = 0;
-
-        if (mask & DAEMON_CHANGED_BUS_STATE)
-                names[n++] = "BusState";
-        if (mask & DAEMON_CHANGED_CONTROLLERS)
-                names[n++] = "Controllers";
-        if (mask & DAEMON_CHANGED_SCANNING)
-                names[n++] = "Scanning";
-        if (n == 0)
-                return;
-        names[n] = NULL;
-        (void) sd_bus_emit_properties_changed_strv(bus_get(b), BUS_PATH, BUS_MANAGER_INTERFACE, (char **) names);
-        bus_schedule_rearm(b);
+        emit_changed(userdata, BUS_PATH, BUS_MANAGER_INTERFACE, &manager_field_table, mask);
 }
 
 static const DaemonListener bus_listener = {
@@ -413,9 +270,16 @@ static const DaemonListener bus_listener = {
  * Returns: 0 or -errno.
  */
 int bus_manager_register(Bus *b) {
+        sd_bus_vtable *vtable;
         int r;
 
-        r = sd_bus_add_object_vtable(bus_get(b), NULL, BUS_PATH, BUS_MANAGER_INTERFACE, bus_manager_vtable, b);
+        r = bus_vtable_new(&manager_field_table, property_get, manager_members, &vtable);
+        if (r < 0)
+                return r;
+        r = bus_keep_vtable(b, vtable);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object_vtable(bus_get(b), NULL, BUS_PATH, BUS_MANAGER_INTERFACE, vtable, b);
         if (r < 0)
                 return r;
         return daemon_add_listener(bus_daemon(b), &bus_listener, b);

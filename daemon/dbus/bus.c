@@ -20,6 +20,7 @@
 #include "dbus/bus.h"
 #include "core/daemon.h"
 #include "core/errors.h"
+#include "core/fields.h"
 #include "core/log.h"
 #include "macro.h"
 
@@ -41,6 +42,7 @@ struct Bus {
         BusFatalFn fatal_fn;
         void *fatal_userdata;
         void *listener_token;
+        sd_bus_vtable *vtables[4];  /* built from field tables; freed after the bus */
 };
 
 static void bus_rearm(Bus *b);
@@ -187,16 +189,17 @@ int bus_set_errno(sd_bus_error *error, int r) {
 int bus_reply_errno(sd_bus_message *m, int error, const char *fmt, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         const VescdError *ve = vescd_error_from_errno(error);
-        char text[256];
+        _cleanup_free_ char *text = NULL;
 
+        /* the whole text, however long (never cut at a buffer's size) */
         if (fmt) {
                 va_list ap;
                 va_start(ap, fmt);
-                vsnprintf(text, sizeof text, fmt, ap);
+                if (vasprintf(&text, fmt, ap) < 0)
+                        text = NULL;
                 va_end(ap);
-        } else
-                snprintf(text, sizeof text, "%s", ve->description);
-        sd_bus_error_set(&e, ve->bus_name, text);
+        }
+        sd_bus_error_set(&e, ve->bus_name, text ? text : ve->description);
         return sd_bus_reply_method_error(m, &e);
 }
 
@@ -282,6 +285,113 @@ int bus_close_entry(sd_bus_message *m) {
         int r = sd_bus_message_close_container(m);
 
         return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+/**
+ * bus_keep_vtable() - own a built vtable until the bus is gone
+ * @b: the adapter
+ * @v: from bus_vtable_new()
+ *
+ * Returns: 0, or -ENOBUFS (then @v is freed).
+ */
+int bus_keep_vtable(Bus *b, sd_bus_vtable *v) {
+        for (size_t i = 0; i < ELEMENTSOF(b->vtables); i++)
+                if (!b->vtables[i]) {
+                        b->vtables[i] = v;
+                        return 0;
+                }
+        free(v);
+        return -ENOBUFS;
+}
+
+/**
+ * bus_append_field() - append one field of a table as its D-Bus type
+ * @m: the message (a property reply, or inside an open variant)
+ * @f: the field
+ * @object: the object its getter takes
+ *
+ * Absent fields (never received) are sent as the getter left them (zero).
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_append_field(sd_bus_message *m, const Field *f, const void *object) {
+        FieldValue v = {};
+        int r;
+
+        (void) f->get(object, &v);
+        switch (f->type[0]) {
+        case 'y':
+                r = sd_bus_message_append(m, "y", (uint8_t) v.u);
+                break;
+        case 'u':
+                r = sd_bus_message_append(m, "u", (uint32_t) v.u);
+                break;
+        case 't':
+                r = sd_bus_message_append(m, "t", v.u);
+                break;
+        case 'x':
+                r = sd_bus_message_append(m, "x", v.x);
+                break;
+        case 'd':
+                r = sd_bus_message_append(m, "d", v.d);
+                break;
+        case 'b':
+                r = sd_bus_message_append(m, "b", (int) v.b);
+                break;
+        case 's':
+        case 'o':
+                r = sd_bus_message_append_basic(m, f->type[0], v.s ? v.s : "");
+                break;
+        case 'a':
+                r = sd_bus_message_open_container(m, 'a', f->type + 1);
+                for (char *const *p = v.strv; r >= 0 && p && *p; p++)
+                        r = sd_bus_message_append_basic(m, f->type[1], *p);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                break;
+        default:
+                r = -EINVAL;
+                break;
+        }
+        field_value_done(f, &v);
+        return r;
+}
+
+/**
+ * bus_vtable_new() - an interface's vtable: the properties of a field table, then fixed members
+ * @t: the field table (each field becomes a property served by @getter)
+ * @getter: the property getter (finds the field by name)
+ * @members: methods and signals, ended by SD_BUS_VTABLE_END (no START)
+ * @ret: receives the vtable (free() it after the object is unregistered)
+ *
+ * Flags follow the field: FIELD_CONST -> CONST, FIELD_INVALIDATES ->
+ * EMITS_INVALIDATION, FIELD_ON_REQUEST -> no change signal, else EMITS_CHANGE.
+ *
+ * Returns: 0 or -ENOMEM.
+ */
+int bus_vtable_new(const FieldTable *t, sd_bus_property_get_t getter, const sd_bus_vtable *members,
+                   sd_bus_vtable **ret) {
+        size_t n_members = 0, k = 0;
+        sd_bus_vtable *v;
+
+        while (members[n_members].type != _SD_BUS_VTABLE_END)
+                n_members++;
+        v = calloc(1 + t->n + n_members + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        v[k++] = (sd_bus_vtable) SD_BUS_VTABLE_START(0);
+        for (size_t i = 0; i < t->n; i++) {
+                const Field *f = &t->fields[i];
+                uint64_t flags = f->flags & FIELD_CONST        ? SD_BUS_VTABLE_PROPERTY_CONST
+                                 : f->flags & FIELD_INVALIDATES ? SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION
+                                 : f->flags & FIELD_ON_REQUEST  ? 0
+                                                                : SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE;
+                v[k++] = (sd_bus_vtable) SD_BUS_PROPERTY(f->name, f->type, getter, 0, flags);
+        }
+        for (size_t i = 0; i <= n_members; i++)
+                v[k++] = members[i];
+        *ret = v;
+        return 0;
 }
 
 /**
@@ -419,6 +529,8 @@ Bus *bus_free(Bus *b) {
                 event_free(b->rearm_ev);
         if (b->bus)
                 sd_bus_flush_close_unref(b->bus);
+        for (size_t i = 0; i < ELEMENTSOF(b->vtables); i++)
+                free(b->vtables[i]);
         free(b);
         return NULL;
 }

@@ -88,6 +88,14 @@ int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *
                                 bus_firmware_method_repair, SD_BUS_VTABLE_UNPRIVILEGED),                         \
         SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", history_json),                  \
                                 bus_firmware_method_get_history, SD_BUS_VTABLE_UNPRIVILEGED)
+/* Field tables (core/fields.h) on the bus. */
+struct Field;
+struct FieldTable;
+int bus_append_field(sd_bus_message *m, const struct Field *f, const void *object);
+/* The adapter frees it after closing the bus.  0 or -ENOBUFS. */
+int bus_keep_vtable(Bus *b, sd_bus_vtable *v);
+int bus_vtable_new(const struct FieldTable *t, sd_bus_property_get_t getter, const sd_bus_vtable *members,
+                   sd_bus_vtable **ret);
 /* Converts a jansson object to a{sv} with CamelCase keys ("temp_fet" -> "TempFet"). */
 struct json_t;
 int bus_append_json_dict(sd_bus_message *m, struct json_t *o);
@@ -95,8 +103,6 @@ int bus_append_json_dict(sd_bus_message *m, struct json_t *o);
 struct Controller;
 struct Controller *bus_controller_from_path(Bus *b, const char *path);
 int bus_controller_register(Bus *b);
-extern const sd_bus_vtable bus_manager_vtable[];
-extern const sd_bus_vtable bus_controller_vtable[];
 extern const sd_bus_error_map bus_error_map[];
 
 #define BUS_NAME "org.vescd1"

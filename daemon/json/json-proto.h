@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 /* Protocol version announced in the hello notification.  Minor: additions only. */
-#define JSON_PROTO_VERSION_MAJOR 1
+#define JSON_PROTO_VERSION_MAJOR 2
 #define JSON_PROTO_VERSION_MINOR 0
 
 /* Bounds on untrusted input. */

@@ -30,7 +30,7 @@ QUEUE_FULL = 1014
 def test_conformance(path):
     c = Client(path)
     hello = c.hello()
-    assert hello["protocol"] == "1.0" and hello["protocol_major"] == 1 and hello["protocol_minor"] == 0
+    assert hello["protocol"] == "2.0" and hello["protocol_major"] == 2 and hello["protocol_minor"] == 0
     assert hello["version"] == "test" and hello["daemon"] == "vescd"
     assert hello["read_only"] is False
     assert hello["admin"] is (os.geteuid() == 0)
@@ -354,7 +354,7 @@ def test_socket_activation(tmp):
         assert r and proc.stdout.readline().strip() == b"READY"
         listener.close()
         c = Client(act_path)
-        assert c.hello()["protocol"] == "1.0"
+        assert c.hello()["protocol"] == "2.0"
         assert len(c.result("controllers.list")["controllers"]) == 2
         c.close()
         assert not os.path.exists(unused), "bound its own socket despite activation"

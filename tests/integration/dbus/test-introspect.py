@@ -3,8 +3,16 @@
 dbus/org.vescd1.Controller.xml must describe exactly what the running
 daemon serves.  Normalised comparison: interface names, members,
 signatures, argument names and directions, property access and the
-EmitsChangedSignal annotation (absent = "true")."""
+EmitsChangedSignal annotation (absent = "true").
+
+Then the field tables seen from outside: every property of the running
+daemon (GetAll) appears in the JSON socket's snapshot under its snake_case
+name with the same value type, and in `vescctl --json`; the JSON snapshot
+has nothing else (but the object path), and nothing is nested."""
+import json
 import os
+import re
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
@@ -39,6 +47,84 @@ def normalise(root, iface_name):
     return out
 
 
+def snake(name):
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+# the JSON snapshot may leave these out while unknown (never received)
+OPTIONAL = {"mcconf_signature", "appconf_signature", "erpm", "current_motor", "current_in", "duty_cycle",
+            "voltage_in", "temp_fet", "temp_motor", "amp_hours", "amp_hours_charged", "watt_hours",
+            "watt_hours_charged", "tachometer"}
+# D-Bus members that are not the core's field tables
+NOT_IN_TABLES = {"Jobs"}
+
+
+def json_type_ok(sig, value):
+    if sig in ("y", "u", "t", "x", "i", "n", "q"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if sig == "d":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if sig == "b":
+        return isinstance(value, bool)
+    if sig in ("s", "o"):
+        return isinstance(value, str)
+    if sig in ("as", "ao"):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return False
+
+
+def check_fields(h, iface, path, snapshot, types):
+    props = h.bus.get_object(BUS_NAME, path).GetAll(iface, dbus_interface="org.freedesktop.DBus.Properties")
+    names = set(props) - NOT_IN_TABLES
+    for name in names:
+        key = snake(name)
+        if key not in snapshot:
+            if key in OPTIONAL:
+                continue
+            fail("%s.%s: the JSON snapshot has no %s: %s" % (iface, name, key, sorted(snapshot)))
+        if not json_type_ok(types[name], snapshot[key]):
+            fail("%s.%s (%s): JSON %s = %r" % (iface, name, types[name], key, snapshot[key]))
+    extra = set(snapshot) - {snake(n) for n in names} - {"path"}
+    if extra:
+        fail("JSON %s snapshot has fields D-Bus does not: %s" % (iface, sorted(extra)))
+    nested = [k for k, v in snapshot.items() if isinstance(v, dict)]
+    if nested:
+        fail("JSON %s snapshot nests %s" % (iface, nested))
+    log("%s: %d properties match the JSON snapshot" % (iface, len(names)))
+
+
+def property_types(xml_path, iface_name):
+    for i in ET.parse(xml_path).getroot().iter("interface"):
+        if i.get("name") == iface_name:
+            return {p.get("name"): p.get("type") for p in i.findall("property")}
+    return {}
+
+
+def check_tables(h):
+    ctl_types = property_types(os.path.join(srcdir(), "dbus", "org.vescd1.Controller.xml"), "org.vescd1.Controller")
+    mgr_types = property_types(os.path.join(srcdir(), "dbus", "org.vescd1.Manager.xml"), "org.vescd1.Manager")
+    uuid = PATH_A.rsplit("/", 1)[1]
+    h.wait_until(lambda: (h.json_call("controller.get", {"uuid": uuid})[0] or {}).get("erpm") is not None,
+                 "telemetry of A")
+    snap, err = h.json_call("controller.get", {"uuid": uuid})
+    if err:
+        fail("controller.get: %s" % err)
+    check_fields(h, "org.vescd1.Controller", PATH_A, snap, ctl_types)
+    snap, err = h.json_call("manager.get")
+    if err:
+        fail("manager.get: %s" % err)
+    check_fields(h, "org.vescd1.Manager", MANAGER_PATH, snap, mgr_types)
+    # vescctl --json: the same names as the socket
+    p = subprocess.run([h.vescctl_path(), "--address", h.address, "--json", "show", uuid], capture_output=True,
+                       text=True, timeout=30)
+    if p.returncode != 0:
+        fail("vescctl --json show: %s" % p.stderr)
+    shown = json.loads(p.stdout)
+    missing = {snake(n) for n in ctl_types} - set(shown)
+    if missing:
+        fail("vescctl --json show lacks %s" % sorted(missing))
+
+
 def main():
     with Harness(board="dual-mismatch") as h:
         h.wait_until(lambda: PATH_A in h.controllers(), "controller A")
@@ -54,6 +140,7 @@ def main():
                 fail("%s differs from dbus/%s.xml\n  only in the daemon: %s\n  only in the XML: %s" %
                      (iface, iface, sorted(live - contract, key=str), sorted(contract - live, key=str)))
             log("%s matches the contract (%d members)" % (iface, len(live)))
+        check_tables(h)
         if h.stop_vescd() != 0:
             fail("vescd did not exit 0")
     print("PASS")

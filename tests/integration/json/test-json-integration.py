@@ -178,7 +178,7 @@ def main():
         # Python stdlib client
         c = Client(json_path)
         hello = c.hello()
-        assert hello["protocol_major"] == 1 and hello["version"], hello
+        assert hello["protocol_major"] == 2 and hello["version"], hello
         wait_both_controllers(c)
         board = c.result("board.get")
         assert board["mismatch"] is True and any("5.03" in r and "3.58" in r for r in board["mismatch_reasons"]), board

@@ -284,7 +284,7 @@ static void test_encode(void **state) {
         assert_encodes(json_proto_notification("board.changed", json_pack("{s:s}", "a", "x\ny")),
                        "{\"jsonrpc\":\"2.0\",\"method\":\"board.changed\",\"params\":{\"a\":\"x\\ny\"}}\n");
         assert_encodes(json_proto_hello("0.1.0", true, false),
-                       "{\"jsonrpc\":\"2.0\",\"method\":\"hello\",\"params\":{\"protocol\":\"1.0\",\"protocol_major\":1,"
+                       "{\"jsonrpc\":\"2.0\",\"method\":\"hello\",\"params\":{\"protocol\":\"2.0\",\"protocol_major\":2,"
                        "\"protocol_minor\":0,\"daemon\":\"vescd\",\"version\":\"0.1.0\",\"admin\":true,\"read_only\":false}}\n");
 }
 

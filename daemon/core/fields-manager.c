@@ -1,0 +1,124 @@
+/* The Manager's field table (see fields.h): the daemon-wide properties,
+ * read from the daemon context, its transport and its board view. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/daemon.h"
+#include "core/fields.h"
+#include "core/render.h"
+#include "core/transport.h"
+#include "macro.h"
+
+#define DMN(o) ((Daemon *) (o))
+
+static bool get_version(const void *o, FieldValue *ret) {
+        ret->s = PACKAGE_VERSION;
+        return true;
+}
+
+static bool get_transport(const void *o, FieldValue *ret) {
+        ret->s = transport_spec(daemon_transport(DMN(o)));
+        return true;
+}
+
+static bool get_can_id(const void *o, FieldValue *ret) {
+        ret->u = (uint8_t) daemon_config(DMN(o))->can_id;
+        return true;
+}
+
+static bool get_bus_state(const void *o, FieldValue *ret) {
+        ret->s = transport_bus_state_to_string(transport_bus_state(daemon_transport(DMN(o))));
+        return true;
+}
+
+/* FIELD_OWNED_STRV: the object paths, NULL on ENOMEM (shown empty) */
+static bool get_controllers(const void *o, FieldValue *ret) {
+        Controller *const *cs;
+        size_t n = daemon_controllers(DMN(o), &cs);
+        char **v = calloc(n + 1, sizeof(char *));
+
+        ret->strv = v;
+        if (!v)
+                return true;
+        for (size_t i = 0; i < n; i++) {
+                char path[RENDER_CONTROLLER_PATH_MAX];
+                render_controller_path(cs[i], path);
+                v[i] = strdup(path);
+                if (!v[i])
+                        break;
+        }
+        return true;
+}
+
+static bool get_mismatch(const void *o, FieldValue *ret) {
+        ret->b = daemon_board(DMN(o))->mismatch;
+        return true;
+}
+
+static bool get_mismatch_reasons(const void *o, FieldValue *ret) {
+        ret->strv = daemon_board(DMN(o))->reasons;
+        return true;
+}
+
+static bool get_mismatch_reason(const void *o, FieldValue *ret) {
+        const Board *b = daemon_board(DMN(o));
+
+        ret->s = b->mismatch && b->reasons && b->reasons[0] ? b->reasons[0] : "";
+        return true;
+}
+
+static bool get_actions(const void *o, FieldValue *ret) {
+        ret->strv = daemon_board(DMN(o))->actions;
+        return true;
+}
+
+static bool get_scanning(const void *o, FieldValue *ret) {
+        ret->b = daemon_scanning(DMN(o));
+        return true;
+}
+
+static TransportStats stats(const void *o) {
+        TransportStats s;
+
+        transport_get_stats(daemon_transport(DMN(o)), &s);
+        return s;
+}
+
+#define COUNTER_GETTER(fn, member) \
+        static bool fn(const void *o, FieldValue *ret) { ret->u = stats(o).member; return true; }
+
+COUNTER_GETTER(get_rx_frames, rx_frames)
+COUNTER_GETTER(get_tx_frames, tx_frames)
+COUNTER_GETTER(get_tx_retries, tx_retries)
+COUNTER_GETTER(get_tx_dropped, tx_dropped)
+COUNTER_GETTER(get_rx_dropped, rx_dropped)
+COUNTER_GETTER(get_error_frames, error_frames)
+COUNTER_GETTER(get_bus_off_count, bus_off)
+
+/* The firmware manager's members (Jobs, …) are not the core's: the D-Bus
+ * adapter lists them itself (BUS_MANAGER_FIRMWARE_MEMBERS). */
+static const Field manager_fields[] = {
+        { "Version", "s", DAEMON_CHANGED_BUS_STATE, FIELD_CONST, get_version },
+        { "Transport", "s", DAEMON_CHANGED_BUS_STATE, FIELD_CONST, get_transport },
+        { "CanId", "y", DAEMON_CHANGED_BUS_STATE, FIELD_CONST, get_can_id },
+        { "BusState", "s", DAEMON_CHANGED_BUS_STATE, 0, get_bus_state },
+        { "Controllers", "ao", DAEMON_CHANGED_CONTROLLERS, FIELD_OWNED_STRV, get_controllers },
+        { "Mismatch", "b", DAEMON_CHANGED_BOARD, 0, get_mismatch },
+        { "MismatchReasons", "as", DAEMON_CHANGED_BOARD, 0, get_mismatch_reasons },
+        { "MismatchReason", "s", DAEMON_CHANGED_BOARD, 0, get_mismatch_reason },
+        { "Actions", "as", DAEMON_CHANGED_BOARD, 0, get_actions },
+        { "Scanning", "b", DAEMON_CHANGED_SCANNING, 0, get_scanning },
+        { "RxFrames", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_rx_frames },
+        { "TxFrames", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_tx_frames },
+        { "TxRetries", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_tx_retries },
+        { "TxDropped", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_tx_dropped },
+        { "RxDropped", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_rx_dropped },
+        { "ErrorFrames", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_error_frames },
+        { "BusOffCount", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_bus_off_count },
+};
+
+const FieldTable manager_field_table = {
+        .object = "Manager",
+        .fields = manager_fields,
+        .n = ELEMENTSOF(manager_fields),
+};
