@@ -143,11 +143,18 @@ static int enc_value(const ConfigParam *p, double value, int64_t *ret) {
         if (p->enc == CONFIG_ENC_F16 || p->enc == CONFIG_ENC_F32) {
                 double r;
 
-                x = value * p->scale;
+                /* As the firmware: the float value times the float scale in
+                 * float arithmetic, truncated toward zero by the cast (so
+                 * 3.58's f32a 0.7f goes out as f16(10000) 7000, not 6999).
+                 * A product within a few float steps of an integer is taken
+                 * as that integer, which makes decode-encode the identity. */
+                if (fabs(value) > 3.4028234663852886e38)
+                        return -ERANGE;
+                x = (double) ((float) value * (float) p->scale);
+                if (!isfinite(x))
+                        return -ERANGE;
                 r = nearbyint(x);
-                /* Truncation toward zero as the firmware's cast, but a value
-                 * that is an integer multiple up to rounding stays one. */
-                x = fabs(x - r) < 1e-6 ? r : trunc(x);
+                x = fabs(x - r) <= fmax(1e-6, fabs(r) * 4.8e-7) ? r : trunc(x);
         } else {
                 if (value != floor(value))
                         return -EINVAL;
@@ -360,11 +367,27 @@ int config_layout_default(const ConfigLayout *l, uint8_t *out, size_t out_len) {
 
 /* ------------------------------------------------------------ comparing */
 
+static bool enc_is_integer(ConfigEnc e) {
+        return e != CONFIG_ENC_F16 && e != CONFIG_ENC_F32 && e != CONFIG_ENC_F32A;
+}
+
+/* A value as an integer encoding of p takes it from a number of another
+ * layout: truncated toward zero, as the firmware's C cast (e.g. 5.03's
+ * l_temp_fet_start f16(10) 85.5 is 6.05's u8 85). */
+static double cast_for(const ConfigParam *p, double value) {
+        double r;
+
+        if (!enc_is_integer(p->enc) || !isfinite(value))
+                return value;
+        r = nearbyint(value);
+        return fabs(value - r) < 1e-6 ? r : trunc(value);
+}
+
 /* value and other give the same raw value in p's encoding. */
 static bool same_raw(const ConfigParam *p, double value, double other) {
         int64_t a, b;
 
-        if (enc_value(p, value, &a) < 0 || enc_value(p, other, &b) < 0)
+        if (enc_value(p, cast_for(p, value), &a) < 0 || enc_value(p, cast_for(p, other), &b) < 0)
                 return false;
         return a == b;
 }
@@ -463,8 +486,8 @@ static int carry_value(const ConfigParam *p, const ConfigValue *v, const ConfigP
                 *ret = i;
                 return 0;
         }
-        *ret = v->number;
-        return config_param_check(q, v->number);
+        *ret = cast_for(q, v->number);
+        return config_param_check(q, *ret);
 }
 
 int config_migrate(const ConfigLayout *from, const uint8_t *src, size_t src_len,

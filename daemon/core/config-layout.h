@@ -106,10 +106,11 @@ int config_param_get(const ConfigParam *p, const uint8_t *blob, size_t len, Conf
  * l->n_params).  -EBADMSG if len != l->size or the signature is not l's. */
 int config_layout_decode(const ConfigLayout *l, const uint8_t *blob, size_t len, ConfigValue *ret_values);
 
-/* The raw integer a value is serialized as (F16/F32: value x scale
- * truncated toward zero, as the firmware's C cast; a value within 1e-6 of
- * an integer multiple is taken as that multiple, so decode-encode is the
- * identity).  F32A: the float's bit pattern.  -ERANGE if the encoding
+/* The raw integer a value is serialized as (F16/F32: as the firmware,
+ * (float) value * (float) scale truncated toward zero by the C cast; a
+ * product within a few float steps of an integer is taken as that integer,
+ * so decode-encode is the identity).  F32A: the float's bit pattern (tiny
+ * magnitudes and -0 as 0, as the firmware from 5.03).  -ERANGE if the encoding
  * cannot hold it, -EINVAL if not finite or (integer encodings) not whole. */
 int config_param_encode(const ConfigParam *p, double value, uint32_t *ret_raw);
 /* Range check without writing: -ERANGE outside [min, max] of the table (an
@@ -134,7 +135,8 @@ int config_layout_default(const ConfigLayout *l, uint8_t *out, size_t out_len);
 /* Two values of the same name equal "after the encoding": ENUM by label
  * when both have one (index otherwise); numbers when the value of either
  * side, serialized in the other side's encoding, gives the other side's
- * raw value. */
+ * raw value (into an integer encoding truncated toward zero, as the
+ * firmware's cast: 5.03's f16(10) 85.5 equals 6.05's u8 85). */
 bool config_values_equal(const ConfigParam *pa, const ConfigValue *a, const ConfigParam *pb, const ConfigValue *b);
 
 /* One difference between two blobs.  a/b NULL: the name is absent from
@@ -174,7 +176,8 @@ typedef struct ConfigMigration {
 /* Carry every parameter present in both layouts from src (layout from) into
  * dst (layout to; normally its default blob, config_layout_default(), or the
  * controller's configuration after the update), written in the target's
- * encoding; controller_id is never carried.  Returns 0; -EBADMSG if a blob
+ * encoding (enums by label; numbers into integer encodings truncated as
+ * config_values_equal() says); controller_id is never carried.  Returns 0; -EBADMSG if a blob
  * does not match its layout, -ENOMEM.  dst is only written on success.
  * Free with config_migration_done(). */
 int config_migrate(const ConfigLayout *from, const uint8_t *src, size_t src_len,
