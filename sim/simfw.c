@@ -1,10 +1,12 @@
 /* Per-version facts of the simulated firmware: signatures and serialized
  * configuration sizes (spec §13.1-13.2), default configuration blobs, and
  * reading/writing the stable APPCONF/MCCONF prefix (spec §13.3). */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
 
+#include "core/config-layout.h"
 #include "macro.h"
 #include "simfw.h"
 #include "wire.h"
@@ -87,11 +89,70 @@ static void fill_pattern(uint8_t *out, size_t from, size_t to) {
  *
  * Returns the blob length (the version's serialized APPCONF size).
  */
+/* The configuration layout table (daemon/core/config-layouts.tsv) has the
+ * releases whose layouts vesc-sim reproduces, except 6.00/6.02: for those
+ * the default blob starts from the table's defaults, for the others from a
+ * fixed pattern.  Either way the fields below are then set as documented
+ * in simfw.h. */
+static const ConfigLayout *table_layout(ConfigWhich which, const SimFwInfo *fi) {
+        const ConfigLayout *l = config_layout_find(which, which == CONFIG_MCCONF ? fi->mc_signature : fi->app_signature);
+
+        return l && l->size == (which == CONFIG_MCCONF ? fi->mc_size : fi->app_size) ? l : NULL;
+}
+
+static void table_set(const ConfigLayout *l, uint8_t *out, const char *name, double v) {
+        int r = config_layout_set(l, out, l->size, name, v);
+        assert(r == 0);
+        (void) r;
+}
+
+static size_t table_default_appconf(const ConfigLayout *l, unsigned major, uint8_t id, uint8_t *out) {
+        int n = config_layout_default(l, out, SIM_CONF_MAX);
+
+        assert(n == l->size);
+        table_set(l, out, "controller_id", id);
+        table_set(l, out, "timeout_msec", 1000);
+        table_set(l, out, "timeout_brake_current", 0);
+        table_set(l, out, "can_baud_rate", 2);                  /* CAN_BAUD_500K */
+        if (major >= 6) {
+                table_set(l, out, "can_status_rate_1", 50);
+                table_set(l, out, "can_status_rate_2", 5);
+                table_set(l, out, "can_status_msgs_r1", 0);
+                table_set(l, out, "can_status_msgs_r2", 0);
+                table_set(l, out, "can_mode", 0);               /* VESC */
+        } else {
+                table_set(l, out, "send_can_status", 0);        /* disabled */
+                table_set(l, out, "send_can_status_rate_hz", 50);
+        }
+        return (size_t) n;
+}
+
+static size_t table_default_mcconf(const ConfigLayout *l, uint8_t *out) {
+        int n = config_layout_default(l, out, SIM_CONF_MAX);
+
+        assert(n == l->size);
+        table_set(l, out, "pwm_mode", 1);
+        table_set(l, out, "comm_mode", 0);
+        table_set(l, out, "motor_type", 2);                     /* FOC */
+        table_set(l, out, "sensor_mode", 0);
+        table_set(l, out, "l_current_max", 60);
+        table_set(l, out, "l_current_min", -60);
+        table_set(l, out, "l_in_current_max", 60);
+        table_set(l, out, "l_in_current_min", -20);
+        table_set(l, out, "l_abs_current_max", 150);
+        table_set(l, out, "l_min_erpm", -100000);
+        table_set(l, out, "l_max_erpm", 100000);
+        return (size_t) n;
+}
+
 size_t sim_fw_default_appconf(unsigned major, unsigned minor, uint8_t id, uint8_t out[static SIM_CONF_MAX]) {
         const SimFwInfo *fi = sim_fw_info(major, minor);
+        const ConfigLayout *l = table_layout(CONFIG_APPCONF, fi);
         size_t n = fi->app_size;
 
         memset(out, 0, SIM_CONF_MAX);
+        if (l)
+                return table_default_appconf(l, major, id, out);
         fill_pattern(out, 40, n);
         be32_put(out, fi->app_signature);
         out[4] = id;
@@ -123,9 +184,12 @@ size_t sim_fw_default_appconf(unsigned major, unsigned minor, uint8_t id, uint8_
  */
 size_t sim_fw_default_mcconf(unsigned major, unsigned minor, uint8_t out[static SIM_CONF_MAX]) {
         const SimFwInfo *fi = sim_fw_info(major, minor);
+        const ConfigLayout *l = table_layout(CONFIG_MCCONF, fi);
         size_t n = fi->mc_size;
 
         memset(out, 0, SIM_CONF_MAX);
+        if (l)
+                return table_default_mcconf(l, out);
         fill_pattern(out, 40, n);
         be32_put(out, fi->mc_signature);
         out[4] = 1;     /* pwm_mode */

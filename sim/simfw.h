@@ -40,8 +40,11 @@ SimRxGen sim_fw_rx_gen(unsigned major, unsigned minor);
 
 /* Config blobs with firmware defaults for a version: signature, the given
  * controller id, timeout 1000 ms, broadcasts off (6.x: rate 1 = 50 Hz and
- * rate 2 = 5 Hz with empty sets; older: disabled at 50 Hz), 500 kbit/s, the
- * rest a fixed pattern.  Return the blob length. */
+ * rate 2 = 5 Hz with empty sets; older: disabled at 50 Hz), 500 kbit/s;
+ * MCCONF FOC, ±60 A motor, 60/-20 A battery current, ±100000 ERPM.  The
+ * rest: for the releases in the configuration layout table
+ * (daemon/core/config-layouts.tsv: 3.58, 5.03, 6.05, 6.06, 7.00) the
+ * table's defaults, for 6.00/6.02 a fixed pattern.  Return the blob length. */
 size_t sim_fw_default_appconf(unsigned major, unsigned minor, uint8_t id, uint8_t out[static SIM_CONF_MAX]);
 size_t sim_fw_default_mcconf(unsigned major, unsigned minor, uint8_t out[static SIM_CONF_MAX]);
 

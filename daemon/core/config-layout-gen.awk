@@ -4,7 +4,7 @@ BEGIN {
         FS = "\t"
         nl = 0
         print "/* Generated from config-layouts.tsv by config-layout-gen.awk; do not edit. */"
-        print "#include \"config-layout.h\""
+        print "#include \"core/config-layout.h\""
         print ""
         body = ""
         labdefs = ""

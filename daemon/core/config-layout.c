@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config-layout.h"
+#include "core/config-layout.h"
 
 static const char *const which_names[_CONFIG_WHICH_MAX] = {
         [CONFIG_MCCONF] = "mcconf",

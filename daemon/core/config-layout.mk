@@ -10,7 +10,6 @@ noinst_LIBRARIES += daemon/core/libconfiglayout.a
 daemon_core_libconfiglayout_a_SOURCES = \
 	daemon/core/config-layout.h daemon/core/config-layout.c
 nodist_daemon_core_libconfiglayout_a_SOURCES = daemon/core/config-layout-table.c
-daemon_core_libconfiglayout_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/core
 daemon_core_libconfiglayout_a_CFLAGS = $(AM_CFLAGS)
 
 daemon/core/config-layout-table.c: $(srcdir)/daemon/core/config-layouts.tsv \
@@ -31,7 +30,6 @@ EXTRA_DIST += \
 check_PROGRAMS += tests/unit/test-config-layout
 TESTS += tests/unit/test-config-layout
 tests_unit_test_config_layout_SOURCES = tests/unit/test-config-layout.c
-tests_unit_test_config_layout_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/core
 tests_unit_test_config_layout_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_config_layout_LDADD = daemon/core/libconfiglayout.a $(TEST_LIBS) -lm
 
@@ -53,7 +51,6 @@ EXTRA_DIST += $(CONFIG_LAYOUT_FUZZ_CORPUS)
 check_PROGRAMS += tests/fuzz/fuzz-config-layout-replay
 TESTS += tests/fuzz/fuzz-config-layout-replay
 tests_fuzz_fuzz_config_layout_replay_SOURCES = tests/fuzz/fuzz-config-layout.c tests/fuzz/fuzz-replay.c tests/fuzz/fuzz.h
-tests_fuzz_fuzz_config_layout_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/core
 tests_fuzz_fuzz_config_layout_replay_LDADD = daemon/core/libconfiglayout.a -lm
 
 if ENABLE_FUZZING
@@ -61,8 +58,15 @@ noinst_PROGRAMS += tests/fuzz/fuzz-config-layout
 tests_fuzz_fuzz_config_layout_SOURCES = tests/fuzz/fuzz-config-layout.c \
 	daemon/core/config-layout.h daemon/core/config-layout.c
 nodist_tests_fuzz_fuzz_config_layout_SOURCES = daemon/core/config-layout-table.c
-tests_fuzz_fuzz_config_layout_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/core
 tests_fuzz_fuzz_config_layout_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_config_layout_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_config_layout_LDADD = -lm
 endif
+
+# vesc-sim's default configuration blobs come from this table (sim/simfw.c).
+check_PROGRAMS += tests/component/sim/test-sim-config
+TESTS += tests/component/sim/test-sim-config
+tests_component_sim_test_sim_config_SOURCES = tests/component/sim/test-sim-config.c
+tests_component_sim_test_sim_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim -I$(top_srcdir)/tests/unit
+tests_component_sim_test_sim_config_CFLAGS = $(TEST_CFLAGS)
+tests_component_sim_test_sim_config_LDADD = sim/libvctl.a daemon/core/libconfiglayout.a common/libvesc.a $(TEST_LIBS) -lm

@@ -18,7 +18,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "config-layout.h"
+#include "core/config-layout.h"
 #include "fuzz.h"
 
 #define BLOB_MAX 512

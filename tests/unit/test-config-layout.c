@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config-layout.h"
+#include "core/config-layout.h"
 #include "macro.h"
 #include "test-util.h"
 
