@@ -45,9 +45,9 @@ daemon_vescd_LDADD = daemon/libfwupdate.a daemon/libvescd.a firmware/libvescfw.a
 # ------------------------------------------------------------ unit tests
 # Each links only the module it tests (plus the pure codec library).
 check_PROGRAMS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
-	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields
+	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields tests/unit/core/test-log
 TESTS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
-	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields
+	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields tests/unit/core/test-log
 
 tests_unit_core_test_fields_SOURCES = tests/unit/core/test-fields.c
 tests_unit_core_test_fields_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
@@ -74,6 +74,11 @@ tests_unit_core_test_config_SOURCES = tests/unit/core/test-config.c daemon/core/
 tests_unit_core_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_core_test_config_CFLAGS = $(TEST_CFLAGS) $(SYSTEMD_CFLAGS)
 tests_unit_core_test_config_LDADD = $(TEST_LIBS) $(SYSTEMD_LIBS)
+
+tests_unit_core_test_log_SOURCES = tests/unit/core/test-log.c daemon/core/log.h daemon/core/log.c
+tests_unit_core_test_log_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_log_CFLAGS = $(TEST_CFLAGS) $(SYSTEMD_CFLAGS)
+tests_unit_core_test_log_LDADD = $(TEST_LIBS) $(SYSTEMD_LIBS)
 
 tests_unit_core_test_errors_SOURCES = tests/unit/core/test-errors.c
 tests_unit_core_test_errors_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon

@@ -164,7 +164,7 @@ static Ctl *ctl_get(Daemon *d, uint8_t id) {
         if (ctl)
                 return ctl;
         if (ctl_new(d, id, &ctl) < 0) {
-                log_warning("Out of memory for a controller at id %u, ignoring it", id);
+                log_rl_warning("Controller records at their limit (512): ignoring id %u", id);
                 return NULL;
         }
         log_debug("New controller at CAN id %u", id);
@@ -252,7 +252,7 @@ static void update_board(Daemon *d) {
         board_done(&d->board);
         d->board = b;
         if (d->board.mismatch)
-                log_notice("Board mismatch: %s", d->board.reasons[0]);
+                log_rl_notice("Board mismatch: %s", d->board.reasons[0]);
         EMIT(d, board_changed, &d->board);
 }
 
@@ -280,7 +280,7 @@ static void flush(Daemon *d) {
                         rebuild_exported(d);
                         (void) controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_STATE_MASK | CONTROLLER_DIRTY_COUNTERS);
                         ctl->telemetry_pending |= controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_TELEMETRY_MASK);
-                        log_ctl_info(&ctl->c, "found: hw %s, firmware %s%s%s", ctl->c.hw_name, ctl->c.fw_version,
+                        log_rl_ctl_info(&ctl->c, "found: hw %s, firmware %s%s%s", ctl->c.hw_name, ctl->c.fw_version,
                                      ctl->c.fw_name[0] ? " " : "", ctl->c.fw_name);
                         EMIT(d, controller_added, &ctl->c);
                         d->manager_dirty |= DAEMON_CHANGED_CONTROLLERS;
@@ -300,13 +300,13 @@ static void flush(Daemon *d) {
                 if (m) {
                         if (m & CONTROLLER_DIRTY_ONLINE) {
                                 if (ctl->c.online)
-                                        log_ctl_info(&ctl->c, "online");
+                                        log_rl_ctl_info(&ctl->c, "online");
                                 else
-                                        log_ctl_warning(&ctl->c, "offline: nothing heard for %u ms",
+                                        log_rl_ctl_warning(&ctl->c, "offline: nothing heard for %u ms",
                                                         d->config->offline_timeout_ms);
                         }
                         if (m & CONTROLLER_DIRTY_FAULT)
-                                log_ctl_warning(&ctl->c, "fault %s", controller_fault_name(&ctl->c));
+                                log_rl_ctl_warning(&ctl->c, "fault %s", controller_fault_name(&ctl->c));
                         if (m & (CONTROLLER_DIRTY_ID | CONTROLLER_DIRTY_IDENTITY | CONTROLLER_DIRTY_SIGNATURES)) {
                                 board_dirty = true;
                                 if (m & CONTROLLER_DIRTY_ID)
@@ -394,7 +394,7 @@ static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t
         if (r < 0) {
                 d->counters.identify_failures++;
                 ctl->next_identify_usec = now + daemon_scaled(d, IDENTIFY_RETRY_USEC);
-                log_warning_errno(r, "Malformed COMM_FW_VERSION reply from id %u (%zu bytes), will retry", replier, len);
+                log_rl_warning_errno(r, "Malformed COMM_FW_VERSION reply from id %u (%zu bytes), will retry", replier, len);
                 return;
         }
 
@@ -402,7 +402,7 @@ static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t
         if (owner && owner != ctl) {
                 /* the same controller under a new CAN id (update, re-numbering):
                  * the known record takes the new id, the probe record goes */
-                log_ctl_info(&owner->c, "now at CAN id %u", ctl->c.id);
+                log_rl_ctl_info(&owner->c, "now at CAN id %u", ctl->c.id);
                 uint8_t id = ctl->c.id;
                 if (!ctl->c.has_identity)
                         ctl_remove(d, ctl);
@@ -423,7 +423,7 @@ static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t
         }
 
         if (controller_apply_fw_version(&ctl->c, &v, now) > 0 && ctl->exported)
-                log_ctl_info(&ctl->c, "identity: hw %s, firmware %s", ctl->c.hw_name, ctl->c.fw_version);
+                log_rl_ctl_info(&ctl->c, "identity: hw %s, firmware %s", ctl->c.hw_name, ctl->c.fw_version);
         ctl->quiet = uuid_quiet(d, ctl->c.uuid) ? 1 : 0;
         ctl->next_poll_usec = now;
         schedule_flush(d);
@@ -664,7 +664,7 @@ static void on_frame(void *userdata, const struct can_frame *f) {
                 ctl = ctl_get(d, addr);
                 if (!ctl)
                         return;
-                log_info("Controller at CAN id %u booted (hw %s)", addr, hw);
+                log_rl_info("Controller at CAN id %u booted (hw %s)", addr, hw);
                 (void) controller_seen(&ctl->c, now);
                 /* it rebooted: firmware and id may be new */
                 identify(d, ctl, true);

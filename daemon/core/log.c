@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <systemd/sd-journal.h>
 
 #include "core/log.h"
@@ -77,36 +78,14 @@ const char *log_level_to_string(int level) {
         return level >= 0 && (size_t) level < ELEMENTSOF(level_names) ? level_names[level] : NULL;
 }
 
-/**
- * log_internal() - log one message
- * @level: syslog level
- * @error: errno for "%m" (sign ignored), 0 for none
- * @uuid: controller UUID for the VESC_UUID= field and prefix, or NULL
- * @can_id: controller CAN id for VESC_CAN_ID=, or < 0
- * @func: calling function (CODE_FUNC=)
- * @fmt: printf format
- *
- * Returns: -abs(@error).
- */
-int log_internal(int level, int error, const char *uuid, int can_id, const char *func, const char *fmt, ...) {
-        char msg[1024], prefix[80] = "";
-        va_list ap;
-        int saved = errno;
-
-        error = abs(error);
-        if (level > log_config.max_level)
-                return -error;
+/* The message itself: level already checked. */
+static void log_emit(int level, int error, const char *uuid, int can_id, const char *func, const char *msg) {
+        char prefix[80] = "";
 
         if (uuid)
                 snprintf(prefix, sizeof prefix, "controller %s (id %d): ", uuid, can_id);
         else if (can_id >= 0)
                 snprintf(prefix, sizeof prefix, "controller id %d: ", can_id);
-
-        errno = error;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        errno = saved;
 
         if (log_config.journal) {
                 char fields[6][1200];
@@ -127,6 +106,102 @@ int log_internal(int level, int error, const char *uuid, int can_id, const char 
                 (void) sd_journal_sendv(iov, (int) n);
         } else
                 fprintf(stderr, "vescd[%s]: %s%s\n", level_names[level & 7], prefix, msg);
+}
+
+static int log_internalv(int level, int error, const char *uuid, int can_id, const char *func, const char *fmt,
+                         va_list ap) {
+        char msg[1024];
+        int saved = errno;
+
+        errno = error;
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        errno = saved;
+        log_emit(level, error, uuid, can_id, func, msg);
         errno = saved;
         return -error;
+}
+
+/**
+ * log_internal() - log one message
+ * @level: syslog level
+ * @error: errno for "%m" (sign ignored), 0 for none
+ * @uuid: controller UUID for the VESC_UUID= field and prefix, or NULL
+ * @can_id: controller CAN id for VESC_CAN_ID=, or < 0
+ * @func: calling function (CODE_FUNC=)
+ * @fmt: printf format
+ *
+ * Returns: -abs(@error).
+ */
+int log_internal(int level, int error, const char *uuid, int can_id, const char *func, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        error = abs(error);
+        if (level > log_config.max_level)
+                return -error;
+        va_start(ap, fmt);
+        r = log_internalv(level, error, uuid, can_id, func, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/**
+ * log_ratelimit_test() - does a rate-limited message go out
+ * @rl: the call site's state
+ * @now_usec: a monotonic time
+ * @interval_usec: length of one interval
+ * @burst: messages allowed per interval
+ * @ret_suppressed: receives the number dropped in the previous interval
+ *   when this message opens a new one (0 otherwise)
+ *
+ * Returns: 1 to log, 0 to drop (counted).
+ */
+int log_ratelimit_test(LogRatelimit *rl, uint64_t now_usec, uint64_t interval_usec, unsigned burst,
+                       unsigned *ret_suppressed) {
+        *ret_suppressed = 0;
+        if (rl->begin_usec == 0 || now_usec < rl->begin_usec || now_usec - rl->begin_usec >= interval_usec) {
+                *ret_suppressed = rl->suppressed;
+                rl->begin_usec = now_usec ? now_usec : 1;
+                rl->n = 0;
+                rl->suppressed = 0;
+        }
+        if (rl->n < burst) {
+                rl->n++;
+                return 1;
+        }
+        rl->suppressed++;
+        return 0;
+}
+
+/**
+ * log_internal_ratelimit() - log_internal() under a call site's rate limit
+ * @rl: the call site's state (static)
+ *
+ * Other parameters and return value as log_internal().  Dropped messages
+ * are counted; the next one that goes out is preceded by
+ * "suppressed K messages".
+ */
+int log_internal_ratelimit(LogRatelimit *rl, int level, int error, const char *uuid, int can_id, const char *func,
+                           const char *fmt, ...) {
+        struct timespec ts;
+        unsigned suppressed;
+        va_list ap;
+        int r;
+
+        error = abs(error);
+        if (level > log_config.max_level)
+                return -error;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (!log_ratelimit_test(rl, (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000,
+                                LOG_RATELIMIT_INTERVAL_USEC, LOG_RATELIMIT_BURST, &suppressed))
+                return -error;
+        if (suppressed > 0) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "%s: suppressed %u messages", func, suppressed);
+                log_emit(level, 0, NULL, -1, func, msg);
+        }
+        va_start(ap, fmt);
+        r = log_internalv(level, error, uuid, can_id, func, fmt, ap);
+        va_end(ap);
+        return r;
 }

@@ -853,7 +853,7 @@ static void copy_fail(Op *op, int error, const char *fmt, ...) {
         if (vasprintf(&text, fmt, ap) < 0)
                 text = NULL;
         va_end(ap);
-        log_ctl_warning(&op->other->c, "configuration copy refused: %s", text ? text : strerror(-error));
+        log_rl_ctl_warning(&op->other->c, "configuration copy refused: %s", text ? text : strerror(-error));
         op->done.copy(op->userdata, error, text);
         op_free(op);
 }

@@ -51,7 +51,7 @@ const char *transport_bus_state_to_string(TransportBusState s) {
 static void set_state(Transport *t, TransportBusState s) {
         if (t->state == s)
                 return;
-        log_info("CAN bus %s: %s → %s", t->spec, bus_state_names[t->state], bus_state_names[s]);
+        log_rl_info("CAN bus %s: %s → %s", t->spec, bus_state_names[t->state], bus_state_names[s]);
         t->state = s;
         if (t->cb.state)
                 t->cb.state(t->userdata, s);

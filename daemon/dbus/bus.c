@@ -426,7 +426,7 @@ int bus_check_admin(Bus *b, sd_bus_message *m, sd_bus_error *error) {
                 n = 0;
         if (daemon_check_admin(b->d, uid, gid, groups, (size_t) n) > 0)
                 return 1;
-        log_info("Refused %s.%s from uid %u: not root or in group %s", sd_bus_message_get_interface(m),
+        log_rl_info("Refused %s.%s from uid %u: not root or in group %s", sd_bus_message_get_interface(m),
                  sd_bus_message_get_member(m), (unsigned) uid, daemon_config(b->d)->admin_group);
         return sd_bus_error_setf(error, VESCD_ERROR_PREFIX "PermissionDenied",
                                  "Changing a controller needs root or membership in group '%s'",

@@ -176,7 +176,7 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
         }
         if (r < 0) {
                 if (err) {
-                        log_info("JSON %s refused: %s", json_method_to_string(method), err);
+                        log_rl_info("JSON %s refused: %s", json_method_to_string(method), err);
                         json_call_set_detail(call, err);
                 }
                 return r;

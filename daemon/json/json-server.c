@@ -302,7 +302,7 @@ static void client_kill(JsonClient *c, const char *why) {
 
         if (c->dead)
                 return;
-        log_debug("JSON client %" PRIu64 " (uid %u): disconnecting: %s", c->serial, (unsigned) c->uid, why);
+        log_rl_debug("JSON client %" PRIu64 " (uid %u): disconnecting: %s", c->serial, (unsigned) c->uid, why);
         c->dead = true;
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
         bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
@@ -1044,7 +1044,7 @@ static void client_event_cb(struct bufferevent *bev, short what, void *userdata)
 static void client_stall_cb(evutil_socket_t fd, short what, void *userdata) {
         JsonClient *c = userdata;
 
-        log_info("JSON client %" PRIu64 " (uid %u) does not read its output, disconnecting.",
+        log_rl_info("JSON client %" PRIu64 " (uid %u) does not read its output, disconnecting.",
                  c->serial, (unsigned) c->uid);
         client_kill(c, "stalled");
 }
@@ -1112,7 +1112,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         JsonClient *client;
 
         if (s->n_clients >= s->max_clients) {
-                log_warning("JSON socket: %u clients connected, refusing another.", s->n_clients);
+                log_rl_warning("JSON socket: %u clients connected, refusing another.", s->n_clients);
                 refuse_client(fd, "too many clients");
                 return;
         }
@@ -1157,7 +1157,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         client = TAKE_PTR(c);
         client_push(&s->clients, client);
         s->n_clients++;
-        log_debug("JSON client %" PRIu64 " connected (uid %u, pid %u)%s%s.", client->serial,
+        log_rl_debug("JSON client %" PRIu64 " connected (uid %u, pid %u)%s%s.", client->serial,
                   (unsigned) client->uid, (unsigned) client->pid, client->admin ? ", admin" : "",
                   client->read_only ? ", read-only TCP" : "");
 
@@ -1169,7 +1169,7 @@ static void listener_error_cb(struct evconnlistener *l, void *userdata) {
 
         /* EMFILE and friends: the listener would spin on a readable socket it cannot
          * accept from.  Log and carry on; libevent retries on the next readiness. */
-        log_warning("JSON socket: accept() failed: %s, ignoring.", strerror(e));
+        log_rl_warning("JSON socket: accept() failed: %s, ignoring.", strerror(e));
 }
 
 static int listener_new(JsonServer *s, int fd, struct evconnlistener **ret) {

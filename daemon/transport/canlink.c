@@ -104,7 +104,7 @@ int canlink_restart(const char *ifname) {
         errno = 0;
         if (can_do_restart(ifname) < 0)
                 return log_warning_errno(errno_or_eio(), "Failed to restart %s: %m", ifname);
-        log_info("CAN interface %s restarted after bus-off", ifname);
+        log_rl_info("CAN interface %s restarted after bus-off", ifname);
         return 0;
 }
 

@@ -452,7 +452,7 @@ static int install(FwManager *m, ImageSet *set, char **ret_id, char **ret_error)
         int r = image_store_install(m->store, set, &m->trust, /* make_current= */ true, 0, ret_id, ret_error);
 
         if (r < 0) {
-                log_warning("Refused image set: %s", ret_error && *ret_error ? *ret_error : strerror(-r));
+                log_rl_warning("Refused image set: %s", ret_error && *ret_error ? *ret_error : strerror(-r));
                 /* content and signature failures are both "the set is not acceptable" */
                 return r == -EBADMSG || r == -EPERM || r == -EFBIG ? -ENOEXEC : r;
         }
