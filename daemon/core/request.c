@@ -16,6 +16,7 @@ struct Request {
         RequestParams p;            /* p.payload points at payload[] below */
         uint8_t payload[VESC_BUFFER_MAX];
         unsigned attempts;
+        uint64_t attempt_start;     /* when the current attempt went out */
         bool in_flight;
         bool finished;              /* REQUEST_REPLY_NONE sent: complete in process() */
         uint64_t deadline;
@@ -34,6 +35,8 @@ struct RequestEngine {
         uint64_t next_handle;
         int long_dest;              /* dest of the LONG request in flight, or -1 */
         unsigned rr_next;           /* round-robin start for LONG requests */
+        uint64_t now;               /* latest time given to an entry point */
+        uint64_t bg_not_before;     /* next background LONG attempt (the share) */
         RequestQueue queues[256];
         VescReassembler reasm;
         RequestEngineStats stats;
@@ -88,6 +91,17 @@ int request_engine_new(uint8_t own_id, double time_scale, const RequestEngineOps
         return 0;
 }
 
+/* A background LONG attempt gave the slot back: charge its time. */
+static void bg_charge(RequestEngine *e, Request *r) {
+        uint64_t used;
+
+        if (!r->p.background || r->p.reply != REQUEST_REPLY_LONG || !r->in_flight)
+                return;
+        used = e->now > r->attempt_start ? e->now - r->attempt_start : 0;
+        e->stats.background_usec += used;
+        e->bg_not_before = MAX(e->bg_not_before, e->now + used * (REQUEST_BACKGROUND_SHARE - 1));
+}
+
 static void queue_remove(RequestEngine *e, Request *r) {
         RequestQueue *q = &e->queues[r->p.dest];
         Request **pp = &q->head, *prev = NULL;
@@ -100,8 +114,10 @@ static void queue_remove(RequestEngine *e, Request *r) {
                         q->n--;
                         break;
                 }
-        if (r->in_flight && r->p.reply == REQUEST_REPLY_LONG && e->long_dest == r->p.dest)
+        if (r->in_flight && r->p.reply == REQUEST_REPLY_LONG && e->long_dest == r->p.dest) {
                 e->long_dest = -1;
+                bg_charge(e, r);
+        }
         r->next = NULL;
 }
 
@@ -140,6 +156,7 @@ static int transmit(RequestEngine *e, Request *r, uint64_t now_usec) {
         int r2;
 
         r->attempts++;
+        r->attempt_start = now_usec;
         r->in_flight = true;
         r->deadline = now_usec + scaled(e, r->p.timeout_usec);
         e->stats.sent++;
@@ -167,9 +184,16 @@ static int transmit(RequestEngine *e, Request *r, uint64_t now_usec) {
 static void pump(RequestEngine *e, uint64_t now_usec) {
         bool again = true;
 
-        /* completions of failed transmits re-enter; loop until stable */
+        e->now = MAX(e->now, now_usec);
+        /* completions of failed transmits re-enter; loop until stable.
+         * Pass 0 starts everything but background LONG requests; pass 1
+         * gives a still free long-reply slot to one of those, within
+         * their share of its time. */
+        for (unsigned pass = 0; pass < 2; pass++, again = true)
         while (again) {
                 again = false;
+                if (pass == 1 && (e->long_dest >= 0 || now_usec < e->bg_not_before))
+                        break;
                 for (unsigned i = 0; i < 255; i++) {
                         /* round-robin so one busy controller cannot starve the other */
                         unsigned d = (e->rr_next + i) % 255;
@@ -177,6 +201,8 @@ static void pump(RequestEngine *e, uint64_t now_usec) {
                         int k;
 
                         if (!r || r->in_flight || r->finished)
+                                continue;
+                        if ((r->p.reply == REQUEST_REPLY_LONG && r->p.background) != (pass == 1))
                                 continue;
                         if (r->p.reply == REQUEST_REPLY_LONG) {
                                 if (e->long_dest >= 0)
@@ -210,6 +236,7 @@ int request_send(RequestEngine *e, const RequestParams *p, uint64_t now_usec, ui
         RequestQueue *q;
         Request *r;
 
+        e->now = MAX(e->now, now_usec);
         if (!p || p->dest == VESC_ID_BROADCAST || (unsigned) p->reply >= _REQUEST_REPLY_MAX)
                 return -EINVAL;
         if (p->reply != REQUEST_PING && (!p->payload || p->len == 0 || p->len > VESC_BUFFER_MAX))
@@ -323,6 +350,7 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
         Request *r;
         int k;
 
+        e->now = MAX(e->now, now_usec);
         if (vesc_can_id_unpack(f->can_id, &type, &addr) < 0 || addr != e->own_id)
                 return 0;
 
@@ -382,6 +410,7 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
 void request_engine_process(RequestEngine *e, uint64_t now_usec) {
         bool again = true;
 
+        e->now = MAX(e->now, now_usec);
         (void) vesc_reassembler_expire(&e->reasm, now_usec);
 
         while (again) {
@@ -402,6 +431,15 @@ void request_engine_process(RequestEngine *e, uint64_t now_usec) {
                         if (r->p.reply == REQUEST_REPLY_LONG)
                                 /* a half-received reply would poison the next one */
                                 vesc_reassembler_reset(&e->reasm);
+                        if (r->attempts <= r->p.retries && r->p.background && r->p.reply == REQUEST_REPLY_LONG) {
+                                /* give the slot back: the retry queues
+                                 * behind everyone else's work again */
+                                if (e->long_dest == (int) d)
+                                        e->long_dest = -1;
+                                bg_charge(e, r);
+                                r->in_flight = false;
+                                continue;
+                        }
                         if (r->attempts <= r->p.retries) {
                                 int k = transmit(e, r, now_usec);
                                 if (k < 0) {
@@ -434,6 +472,9 @@ uint64_t request_engine_next_deadline(const RequestEngine *e) {
                         return 0;
                 if (r->in_flight)
                         t = MIN(t, r->deadline);
+                else if (r->p.background && r->p.reply == REQUEST_REPLY_LONG && e->long_dest < 0)
+                        /* waiting for its share of the slot */
+                        t = MIN(t, e->bg_not_before);
         }
         if (e->reasm.active)
                 t = MIN(t, e->reasm.last_usec + e->reasm.timeout_usec);

@@ -47,6 +47,11 @@
 #define REQUEST_TIMEOUT_ERASE_USEC   (20 * 1000 * 1000)
 #define REQUEST_TIMEOUT_WRITE_USEC   (3 * 1000 * 1000)
 
+/* Background LONG requests use at most 1/REQUEST_BACKGROUND_SHARE of the
+ * long-reply slot's time: after an attempt that held it t µs, the next
+ * background attempt waits (SHARE - 1) × t. */
+#define REQUEST_BACKGROUND_SHARE 10
+
 /* Bound on queued requests per destination (QueueFull beyond it). */
 #define REQUEST_QUEUE_MAX 64
 
@@ -73,6 +78,12 @@ typedef struct RequestParams {
         int reply_cmd;              /* expected first reply byte; < 0: payload[0] */
         uint64_t timeout_usec;      /* nominal per attempt; 0: a default for the kind */
         unsigned retries;           /* extra attempts after a timeout */
+        /* Background work (identification of unknown ids): a LONG request
+         * marked so starts only when no other LONG request waits, and all
+         * of them together hold the long-reply slot at most
+         * REQUEST_BACKGROUND_SHARE of the time; between its attempts the
+         * slot is free for others. */
+        bool background;
         RequestDoneFn done;         /* may be NULL */
         void *userdata;
 } RequestParams;
@@ -92,6 +103,7 @@ typedef struct RequestEngineStats {
         uint64_t failed;            /* requests that ended with an error */
         uint64_t unmatched;         /* replies/PONGs nobody waited for */
         uint64_t reassembly_errors; /* CRC/order/bound errors of multi-frame replies */
+        uint64_t background_usec;   /* time background requests held the long-reply slot */
 } RequestEngineStats;
 
 typedef struct RequestEngine RequestEngine;

@@ -277,6 +277,68 @@ static void test_long_request_frames(void **state) {
         assert_int_equal(fx->sent[fx->n_sent - 1].can_id, vesc_can_id(CAN_PACKET_PROCESS_RX_BUFFER, 12));
 }
 
+static uint64_t send_bg(Fixture *fx, Tag *t, uint8_t dest, unsigned retries, uint64_t now) {
+        uint8_t payload[1] = { COMM_FW_VERSION };
+        uint64_t h = 0;
+        assert_int_equal(request_send(fx->e,
+                                      &(RequestParams) { .dest = dest, .reply = REQUEST_REPLY_LONG, .payload = payload,
+                                                         .len = 1, .reply_cmd = -1, .retries = retries,
+                                                         .background = true, .done = done, .userdata = t },
+                                      now, &h),
+                         0);
+        return h;
+}
+
+/* Background probes (identification of unknown ids) never go before a
+ * waiting user request, and together hold the long-reply slot at most
+ * 1/REQUEST_BACKGROUND_SHARE of the time; a retry gives the slot back. */
+static void test_background_priority_and_share(void **state) {
+        Fixture *fx = *state;
+        Tag g1 = { fx, 0, 1 }, g2 = { fx, 0, 2 }, u = { fx, 0, 3 }, u2 = { fx, 0, 4 };
+        uint8_t vals[8] = { COMM_GET_VALUES, 1, 2, 3, 4, 5, 6, 7 };
+        uint64_t t;
+
+        /* a user request queued first, then two probes: the user goes first */
+        send_req(fx, &u, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 0);
+        send_bg(fx, &g1, 200, 1, 0);
+        send_bg(fx, &g2, 201, 1, 0);
+        assert_int_equal(fx->n_sent, 1);
+        assert_int_equal(fx->sent[0].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 12));
+        reply(fx, 12, vals, sizeof vals, 1 * MS);
+        assert_int_equal(fx->done_count, 1);
+        /* now a probe may take the free slot */
+        assert_int_equal(fx->n_sent, 2);
+        assert_int_equal(fx->sent[1].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 200));
+
+        /* a user request while the probe is out waits only for that attempt */
+        send_req(fx, &u2, 74, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 2 * MS);
+        assert_int_equal(fx->n_sent, 2);
+        /* the probe's attempt times out (100 ms): the slot goes to the user
+         * request, not to the probe's retry nor to the other probe */
+        t = 1 * MS + 100 * MS;
+        request_engine_process(fx->e, t);
+        assert_int_equal(fx->n_sent, 3);
+        assert_int_equal(fx->sent[2].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 74));
+        reply(fx, 74, vals, sizeof vals, t + 1 * MS);
+        assert_int_equal(fx->done_count, 2);
+
+        /* the probe held the slot 100 ms: no probe before 900 ms later */
+        request_engine_process(fx->e, t + 1 * MS);
+        assert_int_equal(fx->n_sent, 3);
+        assert_true(request_engine_next_deadline(fx->e) >= t + 900 * MS);
+        request_engine_process(fx->e, t + 899 * MS);
+        assert_int_equal(fx->n_sent, 3);
+        request_engine_process(fx->e, t + 900 * MS);
+        assert_int_equal(fx->n_sent, 4);
+
+        RequestEngineStats st;
+        request_engine_get_stats(fx->e, &st);
+        assert_int_equal(st.background_usec, 100 * MS);
+        /* the tags live on this stack: finish before teardown */
+        request_cancel_userdata(fx->e, &g1);
+        request_cancel_userdata(fx->e, &g2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_long_one_at_a_time, setup, teardown),
@@ -287,6 +349,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_fire_and_forget_and_cancel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_send_failure_and_bounds, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_request_frames, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_background_priority_and_share, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
