@@ -717,7 +717,18 @@ static int tar_parse(ImageSet *s, char **ret_error) {
 
 /* ------------------------------------------------------------ reading */
 
-/* Open rel below dirfd one component at a time, never following a symlink. */
+static const char *file_kind(mode_t m) {
+        return S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) ? "a character device" :
+               S_ISBLK(m) ? "a block device" : S_ISDIR(m) ? "a directory" : S_ISLNK(m) ? "a symbolic link" :
+               "not a file";
+}
+
+/* Open rel below dirfd one component at a time, never following a symlink.
+ * The last component must be a regular file: it is looked at (fstatat,
+ * no open) first, so a FIFO, socket or device is refused before anything
+ * could block on it; then opened O_NONBLOCK (a FIFO swapped in between
+ * does not wait for a writer) and checked again with fstat by the caller.
+ * vescd reads image sets on its event loop: nothing here may block. */
 static int open_below(int dirfd, const char *rel, char **ret_error) {
         _cleanup_close_ int fd = dup(dirfd);
         if (fd < 0)
@@ -729,7 +740,14 @@ static int open_below(int dirfd, const char *rel, char **ret_error) {
                 size_t n = end ? (size_t) (end - c) : strlen(c);
                 memcpy(comp, c, n);
                 comp[n] = 0;
-                int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (end ? O_DIRECTORY : 0);
+                int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | (end ? O_DIRECTORY : 0);
+                if (!end) {
+                        struct stat st;
+                        if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
+                            !S_ISLNK(st.st_mode))
+                                return set_error(ret_error, -EBADMSG,
+                                                 "%s: not a regular file (%s): refused", rel, file_kind(st.st_mode));
+                }
                 int nfd = openat(fd, comp, flags);
                 if (nfd < 0) {
                         int r = -errno;
@@ -823,7 +841,8 @@ int image_set_read_file(ImageSet *s, const char *rel, size_t max, uint8_t **ret,
         if (fstat(fd, &st) < 0)
                 return set_error(ret_error, -errno, "%s: %m", rel);
         if (!S_ISREG(st.st_mode))
-                return set_error(ret_error, -EBADMSG, "%s: not a regular file", rel);
+                return set_error(ret_error, -EBADMSG, "%s: not a regular file (%s): refused", rel,
+                                 file_kind(st.st_mode));
         if ((uint64_t) st.st_size > max)
                 return set_error(ret_error, -EFBIG, "%s: too large: %lld bytes, at most %zu allowed", rel,
                                  (long long) st.st_size, max);
@@ -1690,9 +1709,15 @@ int image_trust_parse(ImageTrust *t, const char *text, size_t n, const char *ori
 }
 
 static int read_small_file(const char *path, size_t max, char **ret, size_t *ret_len, char **ret_error) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: a FIFO must not hang the caller's loop (refused below) */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return set_error(ret_error, -errno, "%s: cannot open: %m", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return set_error(ret_error, -errno, "%s: %m", path);
+        if (!S_ISREG(st.st_mode))
+                return set_error(ret_error, -EBADMSG, "%s: not a regular file (%s)", path, file_kind(st.st_mode));
         uint8_t *buf;
         size_t n;
         int r = read_fd_bounded(fd, max, &buf, &n);

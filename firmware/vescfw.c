@@ -121,7 +121,8 @@ static void inputs_free(void) {
 }
 
 static int read_whole(const char *path, size_t max, uint8_t **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: a FIFO given as an input must not hang vescfw (refused below) */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return -errno;
         struct stat st;

@@ -1,0 +1,161 @@
+"""Shared pieces of the hostile suite: a normal client that keeps calling
+controller.get_values on its own JSON connection while an attack runs
+(every call must be answered), a JSON watcher that counts telemetry, and a
+raw member of the vbus hub for frames no controller would send."""
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "dbus"))
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+from vescd_harness import TIMEOUT, Harness, fail, log, skip  # noqa: E402,F401
+import vescproto as vp  # noqa: E402,F401
+
+UUID_A = "3c0029000d51393236353934"   # dual-mismatch, id 12
+UUID_B = "2f002b001451363336333531"   # dual-mismatch, id 74
+CALL_TIMEOUT = 10.0                   # one call not answered in this long = not served
+
+
+class JsonConn:
+    """One JSON-RPC connection; call() returns (result, error, seconds)."""
+
+    def __init__(self, path, timeout=CALL_TIMEOUT):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+        self.next_id = 1
+        self.notes = []
+
+    def read_msg(self):
+        while b"\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("vescd closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def call(self, method, params=None):
+        rid = self.next_id
+        self.next_id += 1
+        req = {"jsonrpc": "2.0", "id": rid, "method": method}
+        if params is not None:
+            req["params"] = params
+        t0 = time.monotonic()
+        self.s.sendall((json.dumps(req) + "\n").encode())
+        while True:
+            msg = self.read_msg()
+            if msg.get("id") == rid:
+                return msg.get("result"), msg.get("error"), time.monotonic() - t0
+            self.notes.append(msg)
+
+    def close(self):
+        self.s.close()
+
+
+class Served(threading.Thread):
+    """A normal client: controller.get_values on uuid, back to back (with a
+    short pause), on one connection, until stop().  Every call must be
+    answered (a result or an error reply) within CALL_TIMEOUT."""
+
+    def __init__(self, sock_path, uuid, pause=0.02):
+        super().__init__(daemon=True)
+        self.path = sock_path
+        self.uuid = uuid
+        self.pause = pause
+        self.latencies = []
+        self.errors = []
+        self.failure = None
+        self.stopping = threading.Event()
+
+    def run(self):
+        try:
+            c = JsonConn(self.path)
+            while not self.stopping.is_set():
+                result, error, dt = c.call("controller.get_values", {"uuid": self.uuid})
+                self.latencies.append(dt)
+                if error is not None:
+                    self.errors.append(error)
+                time.sleep(self.pause)
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported by check()
+            self.failure = "%s: %s" % (type(e).__name__, e)
+
+    def stop(self):
+        self.stopping.set()
+        self.join(CALL_TIMEOUT + 5)
+
+    def check(self, what, min_calls=5):
+        """Every call answered, with values (not an error), and enough calls."""
+        if self.failure:
+            fail("%s: the normal client was not served: %s" % (what, self.failure))
+        if self.errors:
+            fail("%s: %d of %d get_values calls failed, first: %s" %
+                 (what, len(self.errors), len(self.latencies), self.errors[0]))
+        if len(self.latencies) < min_calls:
+            fail("%s: only %d get_values calls answered" % (what, len(self.latencies)))
+        lat = sorted(self.latencies)
+        log("%s: %d calls answered, median %.1f ms, max %.1f ms" %
+            (what, len(lat), 1000 * lat[len(lat) // 2], 1000 * lat[-1]))
+
+
+class Watcher(threading.Thread):
+    """A telemetry.watch at rate_hz; counts telemetry notifications."""
+
+    def __init__(self, sock_path, rate_hz=10):
+        super().__init__(daemon=True)
+        self.c = JsonConn(sock_path)
+        self.c.call("telemetry.watch", {"rate_hz": rate_hz})
+        self.times = []
+        self.failure = None
+        self.stopping = threading.Event()
+
+    def run(self):
+        self.c.s.settimeout(0.5)
+        while not self.stopping.is_set():
+            try:
+                msg = self.c.read_msg()
+            except socket.timeout:
+                continue
+            except Exception as e:  # noqa: BLE001
+                self.failure = str(e)
+                return
+            if msg.get("method") == "telemetry":
+                self.times.append(time.monotonic())
+
+    def count_between(self, t0, t1):
+        return sum(1 for t in self.times if t0 <= t <= t1)
+
+    def stop(self):
+        self.stopping.set()
+        self.join(5)
+        self.c.close()
+
+
+def attacker(h, own_id=251):
+    """A raw member of the harness's vbus hub."""
+    return vp.Client(vp.VbusTransport(os.path.join(h.tmp, "vbus")), own_id)
+
+
+def json_path(h):
+    return os.path.join(h.tmp, "vescd.sock")
+
+
+def wait_controllers(h, uuids, timeout=TIMEOUT):
+    """Until the JSON controller list holds exactly these uuids."""
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        result, error = h.json_call("controllers.list")
+        if error is None:
+            got = sorted(c["uuid"] for c in result["controllers"])
+            if got == sorted(uuids):
+                return got
+        time.sleep(0.2)
+    fail("controllers are %s, expected %s\n%s" % (got, sorted(uuids), h.vescd_log()[-4000:]))
