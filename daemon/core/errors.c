@@ -40,7 +40,7 @@ const VescdError *vescd_error_from_errno(int err) {
                 err = EPROTO;
         else if (err == ENOTSUP)
                 err = EOPNOTSUPP;
-        for (size_t i = 0; i < ELEMENTSOF(error_table); i++)
+        for (size_t i = 0; err != 0 && i < ELEMENTSOF(error_table); i++)
                 if (error_table[i].errno_value == err)
                         return &error_table[i];
         return &error_table[ELEMENTSOF(error_table) - 1];

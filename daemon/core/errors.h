@@ -13,7 +13,10 @@
 #define VESCD_ERROR_PREFIX "org.vescd1.Error."
 
 /* X(Name, errno, json-code, description).  The first row whose errno
- * matches wins when mapping errno -> name; unknown errnos map to Failed. */
+ * matches wins when mapping errno -> name; unknown errnos map to Failed.
+ * Rows with errno 0 are never the result of an errno: they name how a
+ * firmware job ended (a job snapshot's "error", its D-Bus Job.Error) and are
+ * found by name (vescd_error_from_name()).  Failed stays last. */
 #define VESCD_ERRORS(X)                                                                             \
         X(PermissionDenied, EPERM, 1001, "the caller is not root or in the admin group")           \
         X(NoSuchController, ENODEV, 1002, "no controller with that UUID, CAN id or object path")   \
@@ -33,6 +36,14 @@
         X(NotReady, EAGAIN, 1016, "the controller's identity is not known yet")                    \
         X(NothingToDo, EALREADY, 1017, "the controllers already run what was asked for")           \
         X(NeedsIntermediate, ENOPKG, 1018, "the update needs an intermediate firmware first")      \
+        X(GateFailed, 0, 1019, "a safety gate (motor stopped, voltage, fault, inhibit) held the update back") \
+        X(Bricked, 0, 1020, "the controller did not come back from the bootloader in time")       \
+        X(BootloaderRefused, 0, 1021, "the bootloader kept the old firmware after the commit")    \
+        X(WrongVersionAfterUpdate, 0, 1022, "the controller came back on a firmware that was not written") \
+        X(ControllerLost, 0, 1023, "the controller stopped answering during the update")          \
+        X(NotCommitted, 0, 1024, "stopped before its commit because another side failed")         \
+        X(Refused, 0, 1025, "the controller refused an erase or write")                           \
+        X(TooManyClients, EUSERS, 1026, "the JSON socket serves as many clients as it may")        \
         X(Failed, EIO, 1000, "any other failure")
 
 typedef struct VescdError {

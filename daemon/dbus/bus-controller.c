@@ -36,11 +36,26 @@ Controller *bus_controller_from_path(Bus *b, const char *path) {
         return daemon_find_uuid(bus_daemon(b), path + n);
 }
 
+/* Every well-formed controller path is an object, known or not: a method
+ * on an unknown controller answers NoSuchController (as the JSON socket
+ * does), not sd-bus's UnknownObject.  The enumerator lists only known ones. */
+static bool controller_path_valid(const char *path) {
+        const char *prefix = BUS_CONTROLLER_PREFIX "/";
+        size_t n = strlen(prefix);
+
+        if (!path || strncmp(path, prefix, n) != 0 || strlen(path + n) != CONTROLLER_UUID_STR_LEN)
+                return false;
+        for (const char *p = path + n; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
 static int controller_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                            sd_bus_error *error) {
         Bus *b = userdata;
 
-        if (!bus_controller_from_path(b, path))
+        if (!controller_path_valid(path) && !bus_controller_from_path(b, path))
                 return 0;
         /* handlers get the adapter and look the controller up by path again:
          * the model holds no pointer back to the adapter */

@@ -156,20 +156,15 @@ static int job_get_controllers(sd_bus *bus, const char *path, const char *interf
 static int job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         FwJob *j = userdata;
         Bus *b = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+        _cleanup_free_ char *text = NULL;
         int r;
 
         r = bus_check_admin(b, m, error);
         if (r < 0)
                 return r;
-        r = fw_job_cancel(j);
-        if (r == -EBUSY)
-                return bus_reply_errno(m, r, "job %u cannot be cancelled now: a controller is between its commit and "
-                                             "its confirmation (do not power off)", fw_job_id(j));
-        if (r == -EALREADY)
-                return bus_reply_errno(m, -EINVAL, "job %u has already ended (%s)", fw_job_id(j),
-                                       fw_job_state_to_string(fw_job_state(j)));
+        r = fw_manager_cancel_job(bus_firmware(b), j, &text);
         if (r < 0)
-                return bus_reply_errno(m, r, NULL);
+                return text ? bus_reply_errno(m, r, "%s", text) : bus_reply_errno(m, r, NULL);
         return sd_bus_reply_method_return(m, NULL);
 }
 

@@ -24,7 +24,9 @@
 #include "core/log.h"
 #include "macro.h"
 
-#define BUS_ERROR_MAP_ROW(n, e, code, desc) SD_BUS_ERROR_MAP(VESCD_ERROR_PREFIX #n, e),
+/* sd-bus wants an errno for every name: the job errors (errno 0) map to EIO
+ * for clients that convert names back to errnos */
+#define BUS_ERROR_MAP_ROW(n, e, code, desc) SD_BUS_ERROR_MAP(VESCD_ERROR_PREFIX #n, (e) ? (e) : EIO),
 
 const sd_bus_error_map bus_error_map[] = {
         VESCD_ERRORS(BUS_ERROR_MAP_ROW)

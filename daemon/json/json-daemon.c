@@ -163,11 +163,9 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
                 j = n > 0 && n <= UINT32_MAX ? fw_manager_find_job(m, (unsigned) n) : NULL;
                 if (!j)
                         return -ENOENT;
-                if (method == JSON_METHOD_JOB_CANCEL) {
-                        r = fw_job_cancel(j);
-                        if (r < 0)
-                                return r == -EALREADY ? -EINVAL : r;
-                }
+                r = method == JSON_METHOD_JOB_CANCEL ? fw_manager_cancel_job(m, j, &err) : 0;
+                if (r < 0)
+                        break;
                 *ret = fw_job_to_json(j);
                 return *ret ? 0 : -ENOMEM;
         }

@@ -1094,9 +1094,8 @@ static bool peer_is_admin(JsonServer *s, int fd, const struct ucred *cred) {
 /* ---------------------------------------------------------------- listeners */
 
 static void refuse_client(int fd, const char *detail) {
-        json_auto_t *msg = json_proto_error_response(NULL, vescd_error_from_errno(EBUSY)->json_code,
-                                                     vescd_error_from_errno(EBUSY)->description,
-                                                     vescd_error_from_errno(EBUSY)->name, detail);
+        const VescdError *e = vescd_error_from_errno(EUSERS);
+        json_auto_t *msg = json_proto_error_response(NULL, e->json_code, e->description, e->name, detail);
         _cleanup_free_ char *line = NULL;
         size_t n;
 

@@ -158,6 +158,30 @@ FwJob *fw_manager_find_job(FwManager *m, unsigned id) {
         return NULL;
 }
 
+/**
+ * fw_manager_cancel_job() - cancel a job, or say why not
+ * @m: the manager
+ * @j: the job
+ * @ret_error: on refusal, the one text both adapters send
+ *
+ * Returns: 0; -EBUSY while a controller is between its commit and its
+ * confirmation; -EINVAL when the job has already ended.
+ */
+int fw_manager_cancel_job(FwManager *m, FwJob *j, char **ret_error) {
+        int r = fw_job_cancel(j);
+
+        if (r == -EBUSY)
+                set_error(ret_error,
+                          "job %u cannot be cancelled now: a controller is between its commit and its confirmation "
+                          "(do not power off)", fw_job_id(j));
+        else if (r == -EALREADY) {
+                set_error(ret_error, "job %u has already ended (%s)", fw_job_id(j),
+                          fw_job_state_to_string(fw_job_state(j)));
+                r = -EINVAL;
+        }
+        return r;
+}
+
 static FwJob *running_job_for(FwManager *m, const uint8_t uuid[static VESC_UUID_LEN]) {
         for (size_t i = 0; i < m->n_jobs; i++)
                 if (fw_job_running(m->jobs[i]) && fw_job_uses(m->jobs[i], uuid))

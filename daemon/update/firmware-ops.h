@@ -73,5 +73,7 @@ int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions 
 int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error);
 size_t fw_manager_jobs(FwManager *m, FwJob *const **ret);
 FwJob *fw_manager_find_job(FwManager *m, unsigned id);
+/* 0, or -EBUSY/-EINVAL with the refusal's one text in *ret_error. */
+int fw_manager_cancel_job(FwManager *m, FwJob *j, char **ret_error);
 /* The persisted history (array, oldest first), never NULL unless ENOMEM. */
 json_t *fw_manager_history(FwManager *m);

@@ -22,7 +22,7 @@ from jsontest import (TIMEOUT, UUID_A, UUID_B, Client, log, start_server,  # noq
 
 PERMISSION_DENIED = 1001
 NO_SUCH_CONTROLLER = 1002
-BUSY = 1003
+TOO_MANY_CLIENTS = 1026
 NOT_SUPPORTED = 1006
 QUEUE_FULL = 1014
 
@@ -263,7 +263,8 @@ def test_many_clients(path, max_clients):
         assert len(c.response("many")["result"]["controllers"]) == 2
     extra = Client(path)
     m = extra.receive()
-    assert m["error"]["code"] == BUSY and "too many" in m["error"]["data"]["detail"], m
+    assert m["error"]["code"] == TOO_MANY_CLIENTS and m["error"]["data"]["name"] == "TooManyClients" \
+        and "too many" in m["error"]["data"]["detail"], m
     assert extra.receive() is None
     extra.close()
     clients.pop().close()

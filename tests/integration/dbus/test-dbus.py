@@ -163,6 +163,18 @@ def main():
         expect_error("org.vescd1.Error.NoSuchController", a.CompareConfig,
                      dbus.ObjectPath("/org/vescd1/controller/000000000000000000000000"),
                      dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        # an unknown controller: NoSuchController for every method and property, as on JSON
+        ghost = h.bus.get_object(BUS_NAME, "/org/vescd1/controller/000000000000000000000000")
+        for member, args in (("GetValues", ()), ("Reboot", ()), ("BackupConfig", ()), ("SetLimits", ({"store": False},)),
+                             ("RestoreConfig", (b"\0" * 8, b"")), ("CompareConfig", (PATH_A,)),
+                             ("CopyConfigFrom", (PATH_A,))):
+            expect_error("org.vescd1.Error.NoSuchController", ghost.get_dbus_method(member, CONTROLLER_IFACE), *args,
+                         timeout=TIMEOUT)
+        expect_error("org.vescd1.Error.NoSuchController", ghost.Get, CONTROLLER_IFACE, "Online",
+                     dbus_interface="org.freedesktop.DBus.Properties", timeout=TIMEOUT)
+        res, err = h.json_call("controller.get_values", {"uuid": "000000000000000000000000"})
+        if not err or err["data"]["name"] != "NoSuchController":
+            fail("JSON controller.get_values of an unknown controller: %s %s" % (res, err))
         log("configuration backup/restore/compare and error names")
 
         # --- a reboot keeps the object (found again by UUID)

@@ -141,6 +141,10 @@ def main():
         e = h.call_error(lambda: h.bus.get_object(BUS_NAME, job).Cancel(dbus_interface=JOB_IFACE))
         if not e or e[0] != ERROR_PREFIX + "InvalidArgument":
             fail("Cancel of an ended job: %s" % (e,))
+        # the same refusal, the same text, on the socket
+        res, jerr = h.json_call("job.cancel", {"job": int(job.rsplit("/", 1)[1])})
+        if not jerr or jerr["data"]["name"] != "InvalidArgument" or jerr["data"].get("detail") != e[1]:
+            fail("JSON job.cancel of an ended job: %s %s (D-Bus said %r)" % (res, jerr, e[1]))
         log("cancelled while writing; B still runs 3.58")
 
         # --- the repair

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "core/errors.h"
+#include "update/fw-plan.h"
 
 static void test_stable(void **state) {
         assert_string_equal(vescd_error_from_errno(-EPERM)->bus_name, "org.vescd1.Error.PermissionDenied");
@@ -28,6 +29,31 @@ static void test_stable(void **state) {
         assert_int_equal(vescd_error_from_name("NothingToDo")->json_code, 1017);
         assert_string_equal(vescd_error_from_errno(-ENOPKG)->name, "NeedsIntermediate");
         assert_int_equal(vescd_error_from_name("NeedsIntermediate")->json_code, 1018);
+        /* job errors: found by name, never from an errno (0 is not an error) */
+        assert_int_equal(vescd_error_from_name("GateFailed")->json_code, 1019);
+        assert_int_equal(vescd_error_from_name("Refused")->json_code, 1025);
+        assert_int_equal(vescd_error_from_name("Refused")->errno_value, 0);
+        assert_string_equal(vescd_error_from_errno(0)->name, "Failed");
+        assert_string_equal(vescd_error_from_errno(-EUSERS)->name, "TooManyClients");
+        assert_int_equal(vescd_error_from_errno(-EUSERS)->json_code, 1026);
+}
+
+/* Every way a firmware job can end is a row of the one table, except the
+ * image problems (BadImage with a detail) and the internal ones (Failed). */
+static void test_job_errors(void **state) {
+        static const char *const not_rows[] = { "None", "WrongHardware", "InvalidImage", "ImageTooLarge",
+                                                "NoBootloaderInSet", "Internal" };
+
+        for (FwError e = 0; e < _FW_ERROR_MAX; e++) {
+                const char *name = fw_error_to_string(e);
+                bool listed = false;
+
+                assert_non_null(name);
+                for (size_t i = 0; i < sizeof not_rows / sizeof not_rows[0]; i++)
+                        listed = listed || strcmp(not_rows[i], name) == 0;
+                if (!listed && !vescd_error_from_name(name))
+                        fail_msg("job error %s is not in VESCD_ERRORS()", name);
+        }
 }
 
 static void test_unique(void **state) {
@@ -42,6 +68,7 @@ static void test_unique(void **state) {
 }
 
 int main(void) {
-        const struct CMUnitTest tests[] = { cmocka_unit_test(test_stable), cmocka_unit_test(test_unique) };
+        const struct CMUnitTest tests[] = { cmocka_unit_test(test_stable), cmocka_unit_test(test_unique),
+                                            cmocka_unit_test(test_job_errors) };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -121,7 +121,7 @@ def check_json_methods():
 
 # ------------------------------------------------------------------ errors
 def check_errors():
-    errors = re.findall(r"X\((\w+),\s*(E\w+),\s*(\d+),", read("daemon/core/errors.h"))
+    errors = re.findall(r"X\((\w+),\s*(E\w+|0),\s*(\d+),", read("daemon/core/errors.h"))
     if len(errors) < 10:
         fail("daemon/core/errors.h: could not read VESCD_ERRORS()")
         return
