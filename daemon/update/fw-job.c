@@ -561,7 +561,7 @@ static void on_values_done(void *userdata, int error, uint8_t replier, const uin
                         .type = FW_EVENT_TELEMETRY,
                         .can_id = replier,
                         .telemetry = { .erpm = v.erpm, .current_motor = v.current_motor, .current_in = v.current_in,
-                                       .v_in = v.v_in },
+                                       .v_in = v.v_in, .fault = v.fault },
                 });
 }
 

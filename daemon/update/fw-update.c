@@ -869,17 +869,25 @@ static bool gate_voltage_ok(const FwUpdateJob *job, const FwSide *s) {
         return s->have_tel && s->tel.v_in >= job->gates.v_in_min && s->tel.v_in <= job->gates.v_in_max;
 }
 
+/* A controller with an active fault (over-temperature, under-voltage, DRV…)
+ * is not updated: the fault stops the motor and may come back at any time,
+ * and flashing does not cure its cause. */
+static bool gate_fault_ok(const FwSide *s) {
+        return s->have_tel && s->tel.fault == 0;
+}
+
 static void gates_describe(const FwUpdateJob *job, const FwSide *s, char *out, size_t n) {
         if (!s->have_tel) {
                 (void) snprintf(out, n, "no telemetry");
                 return;
         }
         (void) snprintf(out, n, "motor %s (ERPM %.0f, motor %.1f A, input %.1f A, limit %.0f ERPM/%.1f A for %.1f s), "
-                        "input voltage %s (%.1f V, allowed %.1f-%.1f V)",
+                        "input voltage %s (%.1f V, allowed %.1f-%.1f V), fault %s",
                         gate_motor_ok(job, s) ? "stopped" : "NOT stopped", s->tel.erpm, s->tel.current_motor,
                         s->tel.current_in, job->gates.erpm_max, job->gates.current_max,
                         (double) job->gates.still_usec / USEC_PER_SEC, gate_voltage_ok(job, s) ? "ok" : "OUT OF RANGE",
-                        s->tel.v_in, job->gates.v_in_min, job->gates.v_in_max);
+                        s->tel.v_in, job->gates.v_in_min, job->gates.v_in_max,
+                        gate_fault_ok(s) ? "none" : vesc_fault_to_string(s->tel.fault));
 }
 
 static void job_fail_all(FwUpdateJob *job, FwError e, const char *text) {
@@ -896,7 +904,8 @@ static bool checking_step(FwUpdateJob *job) {
                 if (s->phase != FW_PHASE_CHECKING)
                         continue;
                 c++;
-                if (!s->seen || (!job->override_gates && (!gate_motor_ok(job, s) || !gate_voltage_ok(job, s))))
+                if (!s->seen ||
+                    (!job->override_gates && (!gate_motor_ok(job, s) || !gate_voltage_ok(job, s) || !gate_fault_ok(s))))
                         return false;
         }
         if (c == 0)
@@ -1362,10 +1371,11 @@ static int identity_parse(json_t *j, FwIdentity *id) {
 }
 
 static json_t *gates_json(const FwUpdateJob *job, const FwSide *s) {
-        return json_pack("{s:b, s:b, s:b, s:f, s:f, s:f, s:f, s:f, s:f}", "have_telemetry", s->have_tel, "motor_stopped",
-                         gate_motor_ok(job, s), "voltage_ok", gate_voltage_ok(job, s), "erpm", s->tel.erpm,
-                         "current_motor", s->tel.current_motor, "current_in", s->tel.current_in, "v_in", s->tel.v_in,
-                         "v_in_min", job->gates.v_in_min, "v_in_max", job->gates.v_in_max);
+        return json_pack("{s:b, s:b, s:b, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:s}", "have_telemetry", s->have_tel,
+                         "motor_stopped", gate_motor_ok(job, s), "voltage_ok", gate_voltage_ok(job, s), "erpm",
+                         s->tel.erpm, "current_motor", s->tel.current_motor, "current_in", s->tel.current_in, "v_in",
+                         s->tel.v_in, "v_in_min", job->gates.v_in_min, "v_in_max", job->gates.v_in_max, "fault_ok",
+                         gate_fault_ok(s), "fault", vesc_fault_to_string(s->tel.fault));
 }
 
 static json_t *side_json(const FwUpdateJob *job, const FwSide *s) {

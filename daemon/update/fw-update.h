@@ -83,6 +83,7 @@ FwJobState fw_job_state_from_string(const char *s);
 
 typedef struct FwTelemetry {
         double erpm, current_motor, current_in, v_in;
+        uint8_t fault;       /* GET_VALUES fault code; 0 = none (status frames carry none) */
 } FwTelemetry;
 
 typedef struct FwGateConfig {
