@@ -39,6 +39,7 @@ static const char *arg_address;
 static bool arg_json;
 static double arg_duration;   /* watch: seconds, 0 = until interrupted */
 static bool arg_wait;         /* firmware: follow the job to its end */
+static bool arg_allow_mismatch; /* firmware update: AllowMismatch */
 
 /* Read one variant into JSON.  Returns a new reference, NULL on error. */
 static json_t *read_variant(sd_bus_message *m) {
@@ -227,6 +228,16 @@ static void print_controller_line(json_t *c) {
                strcmp(jstr(c, "fault"), "NONE") ? jstr(c, "fault") : "");
 }
 
+static bool json_array_contains_string(json_t *a, const char *s) {
+        json_t *v;
+        size_t i;
+
+        json_array_foreach(a, i, v)
+                if (s && json_string_value(v) && strcmp(json_string_value(v), s) == 0)
+                        return true;
+        return false;
+}
+
 static int cmd_status(sd_bus *bus) {
         json_t *st = NULL, *c, *s;
         size_t i;
@@ -242,10 +253,24 @@ static int cmd_status(sd_bus *bus) {
         }
         json_t *cs = json_object_get(st, "controller_objects");
         bool mismatch = json_is_true(json_object_get(st, "mismatch"));
+        const char *state = jstr(st, "board_state");
+        char upper[32];
+        size_t k;
+
+        for (k = 0; state[k] && k < sizeof upper - 1; k++)
+                upper[k] = (char) toupper((unsigned char) state[k]);
+        upper[k] = '\0';
         printf("Board: %zu controller%s, %s\n", json_array_size(cs), json_array_size(cs) == 1 ? "" : "s",
-               mismatch ? "MISMATCH" : json_array_size(cs) >= 2 ? "consistent" : "no pair");
+               upper[0] ? upper : mismatch ? "MISMATCH" : "consistent");
         json_array_foreach(cs, i, c)
                 print_controller_line(c);
+        if (strcmp(state, "updating") == 0 || strcmp(state, "degraded") == 0) {
+                printf("Why:\n");
+                json_array_foreach(json_object_get(st, "board_state_reasons"), i, s)
+                        if (!mismatch || !json_array_contains_string(json_object_get(st, "mismatch_reasons"),
+                                                                     json_string_value(s)))
+                                printf("  %s\n", json_string_value(s));
+        }
         if (mismatch) {
                 printf("Mismatch:\n");
                 json_array_foreach(json_object_get(st, "mismatch_reasons"), i, s)
@@ -770,8 +795,12 @@ static int cmd_start(sd_bus *bus, const char *method, const char *controller, co
                 if (r < 0)
                         return r;
                 uuid = strrchr(path, '/') + 1;
-                r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, &error, &reply, "ssa{sv}",
-                                       uuid, id, 0);
+                if (arg_allow_mismatch)
+                        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, &error, &reply,
+                                               "ssa{sv}", uuid, id, 1, "AllowMismatch", "b", 1);
+                else
+                        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, &error, &reply,
+                                               "ssa{sv}", uuid, id, 0);
         } else
                 r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, &error, &reply, "sa{sv}", id,
                                        0);
@@ -812,6 +841,17 @@ static int cmd_history(sd_bus *bus) {
         return 0;
 }
 
+static int cmd_forget(sd_bus *bus, const char *uuid) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "ForgetController", &error, NULL, "s", uuid);
+        if (r < 0)
+                return call_error("ForgetController", &error, r);
+        printf("%s is no longer a member of the board\n", uuid);
+        return 0;
+}
+
 static int cmd_firmware(sd_bus *bus, int argc, char **argv) {
         const char *sub = optind < argc ? argv[optind++] : "sets";
         const char *a1 = optind < argc ? argv[optind] : NULL, *a2 = optind + 1 < argc ? argv[optind + 1] : NULL;
@@ -832,10 +872,12 @@ static int cmd_firmware(sd_bus *bus, int argc, char **argv) {
                 return cmd_start(bus, "UpdatePair", NULL, a1);
         if (strcmp(sub, "repair") == 0 && a1)
                 return cmd_start(bus, "Repair", NULL, a1);
+        if (strcmp(sub, "board") == 0 && a1)
+                return cmd_start(bus, "UpdateBoard", NULL, a1);
         if (strcmp(sub, "job") == 0 && a1)
                 return cmd_job(bus, a1);
         fprintf(stderr, "vescctl: usage: firmware sets|install FILE|remove SET|rollback|update CONTROLLER SET|"
-                        "pair SET|repair SET|job N|history [--wait]\n");
+                        "board SET|pair SET|repair SET|job N|history [--wait]\n");
         return -EINVAL;
 }
 
@@ -852,7 +894,9 @@ static void help(void) {
                "  firmware install FILE  verify and install an image set (.tar or directory)\n"
                "  firmware remove SET  remove an installed set (id or name)\n"
                "  firmware rollback    make the previous set current again (prints its id)\n"
-               "  firmware update CONTROLLER SET   update one controller\n"
+               "  forget UUID          forget a remembered board member that is gone for good\n"
+               "  firmware update CONTROLLER SET   update one controller (refused if the board would then differ)\n"
+               "  firmware board SET   update every motor controller of the board in one transaction\n"
                "  firmware pair SET    update both controllers of the pair together\n"
                "  firmware repair SET  bring a mismatched pair to SET, updating only the side that differs\n"
                "  firmware job N       show job N (with --wait: follow it to its end)\n"
@@ -862,6 +906,7 @@ static void help(void) {
                "  -j --json            JSON output (snake_case field names)\n"
                "     --duration SEC    watch: stop after SEC seconds\n"
                "  -w --wait            firmware: follow the job with a live progress line until it ends\n"
+               "     --allow-mismatch  firmware update: allow leaving the board mismatched (root only)\n"
                "  -h --help            this text\n");
 }
 
@@ -871,6 +916,7 @@ int main(int argc, char **argv) {
                 { "json", no_argument, NULL, 'j' },
                 { "duration", required_argument, NULL, 'd' },
                 { "wait", no_argument, NULL, 'w' },
+                { "allow-mismatch", no_argument, NULL, 'M' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -878,7 +924,7 @@ int main(int argc, char **argv) {
         const char *cmd;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "A:jwh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "A:jwhM", options, NULL)) >= 0) {
                 switch (c) {
                 case 'A':
                         arg_address = optarg;
@@ -891,6 +937,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'w':
                         arg_wait = true;
+                        break;
+                case 'M':
+                        arg_allow_mismatch = true;
                         break;
                 case 'h':
                         help();
@@ -932,6 +981,13 @@ int main(int argc, char **argv) {
                 r = cmd_watch(bus);
         else if (strcmp(cmd, "scan") == 0)
                 r = cmd_scan(bus);
+        else if (strcmp(cmd, "forget") == 0) {
+                if (optind >= argc) {
+                        fprintf(stderr, "vescctl: forget needs a UUID\n");
+                        return 2;
+                }
+                r = cmd_forget(bus, argv[optind]);
+        }
         else if (strcmp(cmd, "firmware") == 0) {
                 r = cmd_firmware(bus, argc, argv);
                 if (r > 0)

@@ -21,6 +21,7 @@ sbin_PROGRAMS += daemon/vescd
 daemon_vescd_SOURCES = \
 	daemon/main.c \
 	daemon/core/daemon.h daemon/core/daemon-private.h daemon/core/daemon.c \
+	daemon/core/members.h daemon/core/members.c \
 	daemon/core/operations.h daemon/core/operations.c \
 	daemon/core/transport.h daemon/core/transport.c \
 	daemon/transport/transport-vbus.c daemon/transport/transport-socketcan.c \

@@ -153,23 +153,88 @@ static int compare_one(const Controller *ref, const Controller *c, StrList *reas
         return 0;
 }
 
+static const char *const board_state_table[_BOARD_STATE_MAX] = {
+        [BOARD_STATE_UNKNOWN] = "unknown",
+        [BOARD_STATE_CONSISTENT] = "consistent",
+        [BOARD_STATE_MISMATCH] = "mismatch",
+        [BOARD_STATE_DEGRADED] = "degraded",
+        [BOARD_STATE_UPDATING] = "updating",
+};
+
+const char *board_state_to_string(BoardState s) {
+        return s >= 0 && s < _BOARD_STATE_MAX ? board_state_table[s] : NULL;
+}
+
+BoardState board_state_from_string(const char *s) {
+        for (int i = 0; s && i < _BOARD_STATE_MAX; i++)
+                if (strcmp(board_state_table[i], s) == 0)
+                        return (BoardState) i;
+        return _BOARD_STATE_INVALID;
+}
+
+bool board_is_member(const Controller *c) {
+        return c && c->has_identity && c->hw_type == BOARD_HW_TYPE_VESC;
+}
+
+/* Why the board is updating or degraded, in CAN-id order.  Returns the
+ * state these lines justify (or consistent). */
+static int state_lines(const Controller *const *controllers, size_t n, const BoardExtra *extra, StrList *updating,
+                       StrList *degraded) {
+        int r;
+
+        for (unsigned id = 0; id < 256; id++)
+                for (size_t i = 0; i < n; i++) {
+                        const Controller *c = controllers[i];
+                        if (!board_is_member(c) || c->id != id)
+                                continue;
+                        if (extra && extra->updating && extra->updating[i]) {
+                                r = strlist_addf(updating, "%s (id %u) is being updated", c->uuid_str, c->id);
+                                if (r < 0)
+                                        return r;
+                        } else if (!c->online) {
+                                r = strlist_addf(degraded, "%s (id %u) is offline", c->uuid_str, c->id);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        for (const char *const *u = extra ? extra->missing : NULL; u && *u; u++) {
+                r = strlist_addf(degraded, "%s is a member of the board but not on the bus (ForgetController removes it)",
+                                 *u);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int strlist_append_all(StrList *dst, const StrList *src) {
+        for (size_t i = 0; i < src->n; i++) {
+                int r = strlist_addf(dst, "%s", src->v[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /**
- * board_compute() - compute the board view
- * @controllers: the controllers (any order); those without identity are skipped
+ * board_compute_extra() - compute the board view
+ * @controllers: the controllers (any order); those without identity, and
+ *               devices other than motor controllers, are not compared
  * @n: number of entries
+ * @extra: jobs and remembered members (may be NULL)
  * @ret: receives the result; release with board_done()
  *
  * Returns: 0, or -ENOMEM.
  */
-int board_compute(const Controller *const *controllers, size_t n, Board *ret) {
-        _cleanup_(strlist_free) StrList reasons = {}, actions = {};
+int board_compute_extra(const Controller *const *controllers, size_t n, const BoardExtra *extra, Board *ret) {
+        _cleanup_(strlist_free) StrList reasons = {}, actions = {}, updating = {}, degraded = {}, why = {};
         const Controller *ref = NULL;
         size_t count = 0;
+        bool missing;
         int r;
 
         for (size_t i = 0; i < n; i++) {
                 const Controller *c = controllers[i];
-                if (!c || !c->has_identity)
+                if (!board_is_member(c))
                         continue;
                 count++;
                 if (!ref || version_cmp(c, ref) > 0 || (version_cmp(c, ref) == 0 && c->id < ref->id))
@@ -180,25 +245,58 @@ int board_compute(const Controller *const *controllers, size_t n, Board *ret) {
         for (unsigned id = 0; ref && id < 256; id++)
                 for (size_t i = 0; i < n; i++) {
                         const Controller *c = controllers[i];
-                        if (!c || !c->has_identity || c == ref || c->id != id)
+                        if (!board_is_member(c) || c == ref || c->id != id)
                                 continue;
                         r = compare_one(ref, c, &reasons, &actions);
                         if (r < 0)
                                 return r;
                 }
 
+        r = state_lines(controllers, n, extra, &updating, &degraded);
+        if (r < 0)
+                return r;
+        missing = extra && extra->missing && extra->missing[0];
+
+        BoardState state;
+        if (updating.n > 0)
+                state = BOARD_STATE_UPDATING;
+        else if (degraded.n > 0)
+                state = BOARD_STATE_DEGRADED;
+        else if (reasons.n > 0)
+                state = BOARD_STATE_MISMATCH;
+        else if (count > 0 || missing)
+                state = BOARD_STATE_CONSISTENT;
+        else
+                state = BOARD_STATE_UNKNOWN;
+
+        /* every reason that applies, the one deciding the state first */
+        if ((r = strlist_append_all(&why, &updating)) < 0 || (r = strlist_append_all(&why, &degraded)) < 0 ||
+            (r = strlist_append_all(&why, &reasons)) < 0)
+                return r;
+        if (state == BOARD_STATE_UNKNOWN && (r = strlist_addf(&why, "no motor controller found")) < 0)
+                return r;
+
         Board b = {
                 .n_controllers = count,
                 .mismatch = reasons.n > 0,
+                .state = state,
         };
         b.reasons = strlist_take(&reasons);
         b.actions = strlist_take(&actions);
-        if (!b.reasons || !b.actions) {
+        b.state_reasons = strlist_take(&why);
+        if (!b.reasons || !b.actions || !b.state_reasons) {
                 board_done(&b);
                 return -ENOMEM;
         }
         *ret = b;
         return 0;
+}
+
+/**
+ * board_compute() - board_compute_extra() without jobs or remembered members
+ */
+int board_compute(const Controller *const *controllers, size_t n, Board *ret) {
+        return board_compute_extra(controllers, n, NULL, ret);
 }
 
 /**
@@ -208,6 +306,8 @@ int board_compute(const Controller *const *controllers, size_t n, Board *ret) {
 void board_done(Board *b) {
         b->reasons = strv_free(b->reasons);
         b->actions = strv_free(b->actions);
+        b->state_reasons = strv_free(b->state_reasons);
+        b->state = BOARD_STATE_UNKNOWN;
         b->mismatch = false;
         b->n_controllers = 0;
 }
@@ -229,8 +329,9 @@ static bool strv_equal(char **a, char **b) {
  * Returns: true if equal.
  */
 bool board_equal(const Board *a, const Board *b) {
-        return a->n_controllers == b->n_controllers && a->mismatch == b->mismatch &&
-               strv_equal(a->reasons, b->reasons) && strv_equal(a->actions, b->actions);
+        return a->n_controllers == b->n_controllers && a->mismatch == b->mismatch && a->state == b->state &&
+               strv_equal(a->reasons, b->reasons) && strv_equal(a->actions, b->actions) &&
+               strv_equal(a->state_reasons, b->state_reasons);
 }
 
 /**
@@ -244,12 +345,12 @@ int board_summary(const Board *b, char **ret) {
         char *s;
         int r;
 
-        if (b->mismatch)
-                r = asprintf(&s, "%zu controller%s, mismatch: %s", b->n_controllers,
-                             b->n_controllers == 1 ? "" : "s", b->reasons[0]);
+        if (b->state_reasons && b->state_reasons[0] && b->state != BOARD_STATE_UNKNOWN)
+                r = asprintf(&s, "%zu controller%s, %s: %s", b->n_controllers, b->n_controllers == 1 ? "" : "s",
+                             board_state_to_string(b->state), b->state_reasons[0]);
         else
                 r = asprintf(&s, "%zu controller%s, %s", b->n_controllers, b->n_controllers == 1 ? "" : "s",
-                             b->n_controllers >= 2 ? "consistent" : "no pair");
+                             board_state_to_string(b->state));
         if (r < 0)
                 return -ENOMEM;
         *ret = s;

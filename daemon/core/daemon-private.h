@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/daemon.h"
+#include "core/members.h"
 
 struct event;
 
@@ -58,6 +59,12 @@ struct Daemon {
         void *fatal_userdata;
 
         DaemonCounters counters;
+
+        /* the remembered members of the board (board.json) */
+        BoardMembers members;
+        /* whether an update job holds a controller (daemon_set_updating_query()) */
+        DaemonUpdatingFn updating_fn;
+        void *updating_userdata;
 
         /* quiet requests for controllers not (yet) in the registry */
         struct {

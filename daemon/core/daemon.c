@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -235,12 +236,35 @@ static void rebuild_exported(Daemon *d) {
         d->n_exported = n;
 }
 
+static bool uuid_updating(Daemon *d, const uint8_t *uuid) {
+        return d->updating_fn && d->updating_fn(d->updating_userdata, uuid);
+}
+
 static void update_board(Daemon *d) {
+        _cleanup_free_ bool *updating = NULL;
+        _cleanup_free_ const char **missing = NULL;
         Board b = BOARD_NULL;
+        size_t n_missing = 0;
         int r;
 
         rebuild_exported(d);
-        r = board_compute((const Controller *const *) d->exported, d->n_exported, &b);
+        updating = calloc(d->n_exported + 1, sizeof(bool));
+        missing = calloc(d->members.n + 1, sizeof(char *));
+        if (!updating || !missing) {
+                log_warning("Out of memory for the board view");
+                return;
+        }
+        for (size_t i = 0; i < d->n_exported; i++)
+                updating[i] = uuid_updating(d, d->exported[i]->uuid);
+        for (size_t i = 0; i < d->members.n; i++) {
+                bool seen = false;
+                for (size_t k = 0; k < d->n_exported && !seen; k++)
+                        seen = strcmp(d->exported[k]->uuid_str, d->members.uuids[i]) == 0;
+                if (!seen)
+                        missing[n_missing++] = d->members.uuids[i];
+        }
+        r = board_compute_extra((const Controller *const *) d->exported, d->n_exported,
+                                &(BoardExtra) { .updating = updating, .missing = missing }, &b);
         if (r < 0) {
                 log_warning_errno(r, "Failed to compute the board view: %m, keeping the old one");
                 return;
@@ -249,7 +273,11 @@ static void update_board(Daemon *d) {
                 board_done(&b);
                 return;
         }
+        if (b.state != d->board.state)
+                log_notice("Board %s%s%s", board_state_to_string(b.state), b.state_reasons[0] ? ": " : "",
+                           b.state_reasons[0] ? b.state_reasons[0] : "");
         board_done(&d->board);
+        board_members_done(&d->members);
         d->board = b;
         if (d->board.mismatch)
                 log_rl_notice("Board mismatch: %s", d->board.reasons[0]);
@@ -285,6 +313,8 @@ static void flush(Daemon *d) {
                         EMIT(d, controller_added, &ctl->c);
                         d->manager_dirty |= DAEMON_CHANGED_CONTROLLERS;
                         board_dirty = true;
+                        if (board_is_member(&ctl->c) && board_members_add(&d->members, ctl->c.uuid_str) == -ENOMEM)
+                                log_warning("Out of memory for the board view");
                 }
         }
 
@@ -298,6 +328,11 @@ static void flush(Daemon *d) {
                 }
                 m = controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_STATE_MASK | CONTROLLER_DIRTY_COUNTERS);
                 if (m) {
+                        if (m & CONTROLLER_DIRTY_ONLINE)
+                                board_dirty = true;
+                        if ((m & CONTROLLER_DIRTY_IDENTITY) && board_is_member(&ctl->c) &&
+                            board_members_add(&d->members, ctl->c.uuid_str) == -ENOMEM)
+                                log_warning("Out of memory for the board view");
                         if (m & CONTROLLER_DIRTY_ONLINE) {
                                 if (ctl->c.online)
                                         log_rl_ctl_info(&ctl->c, "online");
@@ -729,6 +764,11 @@ int daemon_new(struct event_base *base, Config *config, const TransportKinds *ki
         d->exported = calloc(512, sizeof(Controller *));
         if (!d->exported)
                 return -ENOMEM;
+        r = board_members_load(&d->members, config->state_dir);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                log_warning_errno(r, "Cannot read the board's members from %s/board.json: %m", config->state_dir);
 
         r = transport_new(base, kinds, config->transport, (uint8_t) config->can_id, &transport_callbacks, d, &d->transport);
         if (r < 0)
@@ -1056,6 +1096,69 @@ void daemon_set_quiet(Daemon *d, const uint8_t uuid[static VESC_UUID_LEN], bool 
         for (size_t i = 0; i < d->n_ctls; i++)
                 if (d->ctls[i]->c.has_identity)
                         d->ctls[i]->quiet = uuid_quiet(d, d->ctls[i]->c.uuid) ? 1 : 0;
+}
+
+/**
+ * daemon_set_updating_query() - who tells the board view about update jobs
+ * @d: the daemon
+ * @fn: the query (NULL: no jobs)
+ * @userdata: its argument
+ */
+void daemon_set_updating_query(Daemon *d, DaemonUpdatingFn fn, void *userdata) {
+        d->updating_fn = fn;
+        d->updating_userdata = userdata;
+        update_board(d);
+}
+
+void daemon_board_update(Daemon *d) {
+        update_board(d);
+}
+
+/**
+ * daemon_forget_controller() - forget a remembered board member
+ * @d: the daemon
+ * @uuid: 24 hex digits
+ * @ret_error: receives a text for people on failure
+ *
+ * Returns: 0, -EINVAL, -ENOENT or -EBUSY (see daemon.h).
+ */
+int daemon_forget_controller(Daemon *d, const char *uuid, char **ret_error) {
+        uint8_t raw[VESC_UUID_LEN];
+        char norm[CONTROLLER_UUID_STR_LEN + 1];
+        Ctl *ctl;
+
+        if (controller_parse_uuid(uuid, raw) < 0) {
+                if (asprintf(ret_error, "\"%s\" is not a UUID (24 hex digits)", uuid) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        controller_format_uuid(raw, norm);
+        ctl = ctl_by_uuid(d, raw);
+        if (ctl && ctl->c.online) {
+                if (asprintf(ret_error, "%s (id %u) is online: it stays a member while it is on the bus", norm,
+                             ctl->c.id) < 0)
+                        *ret_error = NULL;
+                return -EBUSY;
+        }
+        if (!board_members_contains(&d->members, norm) && !ctl) {
+                if (asprintf(ret_error, "%s is not a member of the board", norm) < 0)
+                        *ret_error = NULL;
+                return -ENOENT;
+        }
+        (void) board_members_forget(&d->members, norm);
+        log_info("%s forgotten: no longer a member of the board", norm);
+        if (ctl) {
+                bool exported = ctl->exported;
+                if (exported)
+                        EMIT(d, controller_removed, &ctl->c);
+                ctl_remove(d, ctl);
+                rebuild_exported(d);
+                if (exported)
+                        d->manager_dirty |= DAEMON_CHANGED_CONTROLLERS;
+        }
+        update_board(d);
+        schedule_flush(d);
+        return 0;
 }
 
 /**

@@ -116,6 +116,17 @@ int daemon_check_admin(Daemon *d, uid_t uid, gid_t gid, const gid_t *groups, siz
  * identification (forced ones, e.g. after NOTIFY_BOOT, still run).
  * Counted: every quiet=true needs one quiet=false. */
 void daemon_set_quiet(Daemon *d, const uint8_t uuid[static 12], bool quiet);
+/* Whether a running update job holds the controller with this UUID: the
+ * board state is "updating" while one holds a member.  The firmware
+ * manager sets it and calls daemon_board_update() when jobs start or end. */
+typedef bool (*DaemonUpdatingFn)(void *userdata, const uint8_t uuid[static 12]);
+void daemon_set_updating_query(Daemon *d, DaemonUpdatingFn fn, void *userdata);
+/* Recompute the board view now (publishes board_changed if it changed). */
+void daemon_board_update(Daemon *d);
+/* Forget a remembered board member (board.json).  -EINVAL bad UUID,
+ * -ENOENT not a member, -EBUSY it is online (it would come back at once);
+ * *ret_error gets the text.  An offline controller object goes too. */
+int daemon_forget_controller(Daemon *d, const char *uuid, char **ret_error);
 /* A COMM_FW_VERSION reply obtained elsewhere (the update job's IDENTIFY)
  * updates the model as the daemon's own identification would. */
 void daemon_feed_fw_version(Daemon *d, uint8_t id, const uint8_t *reply, size_t len);

@@ -29,7 +29,7 @@
         X(BadImage, ENOEXEC, 1009, "a firmware image or image set failed validation")              \
         X(IoError, EIO, 1010, "the CAN transport failed")                                          \
         X(Cancelled, ECANCELED, 1011, "the operation was cancelled")                               \
-        X(Mismatch, EXDEV, 1012, "the controllers of the pair differ (firmware, hardware, config)")\
+        X(Mismatch, EXDEV, 1012, "the board's motor controllers differ, or would after this")      \
         X(ProtocolError, EPROTO, 1013, "the controller sent an unexpected or malformed reply")     \
         X(QueueFull, ENOBUFS, 1014, "the transmit or request queue is full")                       \
         X(NotFound, ENOENT, 1015, "no such image set, job or file")                                \

@@ -72,6 +72,16 @@ static bool get_actions(const void *o, FieldValue *ret) {
         return true;
 }
 
+static bool get_board_state(const void *o, FieldValue *ret) {
+        ret->s = board_state_to_string(daemon_board(DMN(o))->state);
+        return true;
+}
+
+static bool get_board_state_reasons(const void *o, FieldValue *ret) {
+        ret->strv = daemon_board(DMN(o))->state_reasons;
+        return true;
+}
+
 static bool get_scanning(const void *o, FieldValue *ret) {
         ret->b = daemon_scanning(DMN(o));
         return true;
@@ -107,6 +117,8 @@ static const Field manager_fields[] = {
         { "MismatchReasons", "as", DAEMON_CHANGED_BOARD, 0, get_mismatch_reasons },
         { "MismatchReason", "s", DAEMON_CHANGED_BOARD, 0, get_mismatch_reason },
         { "Actions", "as", DAEMON_CHANGED_BOARD, 0, get_actions },
+        { "BoardState", "s", DAEMON_CHANGED_BOARD, 0, get_board_state },
+        { "BoardStateReasons", "as", DAEMON_CHANGED_BOARD, 0, get_board_state_reasons },
         { "Scanning", "b", DAEMON_CHANGED_SCANNING, 0, get_scanning },
         { "RxFrames", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_rx_frames },
         { "TxFrames", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_tx_frames },

@@ -193,12 +193,14 @@ json_t *render_board(const Board *b, Controller *const *controllers, size_t n) {
                 return NULL;
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(list, render_controller(controllers[i]));
-        o = json_pack("{s:b, s:o, s:s, s:o, s:o}",
+        o = json_pack("{s:b, s:o, s:s, s:o, s:o, s:s, s:o}",
                       "mismatch", b->mismatch,
                       "mismatch_reasons", strv_to_json(b->reasons),
                       "mismatch_reason", b->mismatch && b->reasons && b->reasons[0] ? b->reasons[0] : "",
                       "actions", strv_to_json(b->actions),
-                      "controllers", list);
+                      "controllers", list,
+                      "board_state", board_state_to_string(b->state),
+                      "board_state_reasons", strv_to_json(b->state_reasons));
         return o;
 }
 

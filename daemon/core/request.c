@@ -334,6 +334,18 @@ static Request *in_flight_for(RequestEngine *e, uint8_t dest) {
         return r && r->in_flight && !r->finished ? r : NULL;
 }
 
+/* A request in flight that also accepts a reply from this id with this
+ * command (its controller moves to the id, e.g. SET_APPCONF). */
+static Request *in_flight_alt(RequestEngine *e, uint8_t replier, uint8_t cmd) {
+        for (unsigned d = 0; d < 256; d++) {
+                Request *r = in_flight_for(e, (uint8_t) d);
+                if (r && r->p.has_alt_replier && r->p.alt_replier == replier && r->p.reply != REQUEST_PING &&
+                    r->p.reply_cmd == cmd)
+                        return r;
+        }
+        return NULL;
+}
+
 /**
  * request_engine_handle_frame() - feed one received frame
  * @e: the engine
@@ -388,7 +400,9 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
                 return 1;
         }
         r = in_flight_for(e, msg.sender);
-        if (!r || r->p.reply == REQUEST_PING || r->p.reply_cmd != msg.payload[0]) {
+        if (!r || r->p.reply == REQUEST_PING || r->p.reply_cmd != msg.payload[0])
+                r = in_flight_alt(e, msg.sender, msg.payload[0]);
+        if (!r) {
                 e->stats.unmatched++;
                 return 1;
         }

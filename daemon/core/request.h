@@ -13,8 +13,9 @@
  *     them apart;
  *   - one request in flight per destination id; the rest wait in that
  *     destination's FIFO queue;
- *   - replies are matched by replier id + command byte; everything else is
- *     counted and dropped;
+ *   - replies are matched by replier id + command byte (or the request's
+ *     alternative replier, the id a write moves the controller to);
+ *     everything else is counted and dropped;
  *   - each attempt has a timeout, failed attempts are re-sent up to
  *     `retries` times, then the completion gets -ETIMEDOUT.
  * Fire-and-forget requests (REQUEST_REPLY_NONE) go out with send mode 2
@@ -84,6 +85,10 @@ typedef struct RequestParams {
          * REQUEST_BACKGROUND_SHARE of the time; between its attempts the
          * slot is free for others. */
         bool background;
+        /* The reply may also come from alt_replier: a write that changes the
+         * controller's own CAN id (SET_APPCONF) is answered from the new id. */
+        bool has_alt_replier;
+        uint8_t alt_replier;
         RequestDoneFn done;         /* may be NULL */
         void *userdata;
 } RequestParams;

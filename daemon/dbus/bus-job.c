@@ -424,7 +424,8 @@ int bus_firmware_method_rollback_image_set(sd_bus_message *m, void *userdata, sd
         return reply_set_result(m, r, id, err);
 }
 
-/* a{sv} options of the update methods.  OverrideGates is for root only. */
+/* a{sv} options of the update methods.  OverrideGates and AllowMismatch
+ * are for root only. */
 static int read_options(Bus *b, sd_bus_message *m, FwJobOptions *o) {
         int r;
 
@@ -439,12 +440,15 @@ static int read_options(Bus *b, sd_bus_message *m, FwJobOptions *o) {
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
-                if (strcmp(key, "OverrideGates") == 0 || strcmp(key, "SkipCanIdRestore") == 0) {
+                if (strcmp(key, "OverrideGates") == 0 || strcmp(key, "SkipCanIdRestore") == 0 ||
+                    strcmp(key, "AllowMismatch") == 0) {
                         r = sd_bus_message_read(m, "v", "b", &v);
                         if (r < 0)
                                 return -EINVAL;
                         if (key[0] == 'O')
                                 o->override_gates = v;
+                        else if (key[0] == 'A')
+                                o->allow_mismatch = v;
                         else
                                 o->skip_can_id_restore = v;
                 } else
@@ -483,6 +487,7 @@ typedef enum StartKind {
         START_UPDATE,
         START_PAIR,
         START_REPAIR,
+        START_BOARD,
 } StartKind;
 
 static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKind kind) {
@@ -502,18 +507,20 @@ static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKin
                 return r;
         r = read_options(b, m, &o);
         if (r == -ENOKEY)
-                return bus_reply_errno(m, -EINVAL, "unknown option (known: OverrideGates, SkipCanIdRestore)");
+                return bus_reply_errno(m, -EINVAL,
+                                       "unknown option (known: OverrideGates, SkipCanIdRestore, AllowMismatch)");
         if (r < 0)
                 return bus_reply_errno(m, -EINVAL, "options must be a{sv} of booleans");
         fm = admin_manager(b, m, error, &r);
         if (!fm)
                 return r;
-        if (o.override_gates) {
+        if (o.override_gates || o.allow_mismatch) {
                 r = caller_is_root(m);
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return bus_reply_errno(m, -EPERM, "OverrideGates is allowed for root only");
+                        return bus_reply_errno(m, -EPERM, "%s is allowed for root only",
+                                               o.override_gates ? "OverrideGates" : "AllowMismatch");
         }
 
         switch (kind) {
@@ -528,6 +535,9 @@ static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKin
                 break;
         case START_REPAIR:
                 r = fw_manager_repair(fm, set_id, &o, &j, &err);
+                break;
+        case START_BOARD:
+                r = fw_manager_update_board(fm, set_id, &o, &j, &err);
                 break;
         }
         if (r < 0)
@@ -546,4 +556,8 @@ int bus_firmware_method_update_pair(sd_bus_message *m, void *userdata, sd_bus_er
 
 int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return method_start(m, userdata, error, START_REPAIR);
+}
+
+int bus_firmware_method_update_board(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_start(m, userdata, error, START_BOARD);
 }

@@ -126,6 +126,24 @@ static int method_scan(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
+static int method_forget_controller(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *err = NULL;
+        Bus *b = userdata;
+        const char *uuid;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &uuid);
+        if (r < 0)
+                return r;
+        r = bus_check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = daemon_forget_controller(bus_daemon(b), uuid, &err);
+        if (r < 0)
+                return bus_reply_errno(m, r, "%s", err ? err : "cannot forget the controller");
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 static int method_get_board(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Bus *b = userdata;
@@ -145,10 +163,15 @@ static int method_get_board(sd_bus_message *m, void *userdata, sd_bus_error *err
                                   board->mismatch && board->reasons[0] ? board->reasons[0] : "");
         if (r < 0)
                 return r;
+        r = sd_bus_message_append(reply, "{sv}", "BoardState", "s", board_state_to_string(board->state));
+        if (r < 0)
+                return r;
         const struct {
                 const char *name;
                 char **v;
-        } lists[] = { { "MismatchReasons", board->reasons }, { "Actions", board->actions } };
+        } lists[] = { { "MismatchReasons", board->reasons },
+                      { "Actions", board->actions },
+                      { "BoardStateReasons", board->state_reasons } };
         for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
                 r = bus_open_entry(reply, lists[i].name, "as");
                 if (r >= 0)
@@ -174,6 +197,8 @@ static int method_get_board(sd_bus_message *m, void *userdata, sd_bus_error *err
 static const sd_bus_vtable manager_members[] = {
         SD_BUS_METHOD_WITH_ARGS("Scan", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_scan, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetBoard", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", board), method_get_board,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ForgetController", SD_BUS_ARGS("s", uuid), SD_BUS_NO_RESULT, method_forget_controller,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         BUS_MANAGER_FIRMWARE_MEMBERS,
         SD_BUS_SIGNAL_WITH_ARGS("ControllerAdded", SD_BUS_ARGS("o", controller), 0),

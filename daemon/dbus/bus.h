@@ -66,6 +66,7 @@ int bus_firmware_method_rollback_image_set(sd_bus_message *m, void *userdata, sd
 int bus_firmware_method_update_controller(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_update_pair(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_update_board(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* The firmware members of org.vescd1.Manager (dbus/org.vescd1.Manager.xml). */
 #define BUS_MANAGER_FIRMWARE_MEMBERS                                                                              \
         SD_BUS_PROPERTY("Jobs", "ao", bus_firmware_property_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),       \
@@ -84,6 +85,8 @@ int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *
                                 SD_BUS_VTABLE_UNPRIVILEGED),                                                     \
         SD_BUS_METHOD_WITH_ARGS("UpdatePair", SD_BUS_ARGS("s", set_id, "a{sv}", options), SD_BUS_RESULT("o", job), \
                                 bus_firmware_method_update_pair, SD_BUS_VTABLE_UNPRIVILEGED),                    \
+        SD_BUS_METHOD_WITH_ARGS("UpdateBoard", SD_BUS_ARGS("s", set_id, "a{sv}", options), SD_BUS_RESULT("o", job), \
+                                bus_firmware_method_update_board, SD_BUS_VTABLE_UNPRIVILEGED),                   \
         SD_BUS_METHOD_WITH_ARGS("Repair", SD_BUS_ARGS("s", set_id, "a{sv}", options), SD_BUS_RESULT("o", job),   \
                                 bus_firmware_method_repair, SD_BUS_VTABLE_UNPRIVILEGED),                         \
         SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", history_json),                  \

@@ -85,7 +85,10 @@ static int glue_get_job(void *userdata, uint32_t job, json_t **ret) {
  * override is offered on D-Bus only (root). */
 static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCall *call, json_t **ret) {
         FwManager *m = g->fw;
-        FwJobOptions o = { .skip_can_id_restore = json_is_true(json_object_get(params, "skip_can_id_restore")) };
+        FwJobOptions o = {
+                .skip_can_id_restore = json_is_true(json_object_get(params, "skip_can_id_restore")),
+                .allow_mismatch = json_is_true(json_object_get(params, "allow_mismatch")),
+        };
         const char *set = json_string_value(json_object_get(params, "set"));
         _cleanup_free_ char *err = NULL, *id = NULL;
         FwJob *j = NULL;
@@ -94,6 +97,10 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
         if (!m) {
                 json_call_set_detail(call, "firmware management is not available");
                 return -EOPNOTSUPP;
+        }
+        if (o.allow_mismatch && !json_call_is_root(call)) {
+                json_call_set_detail(call, "allow_mismatch is allowed for root only");
+                return -EPERM;
         }
         switch (method) {
         case JSON_METHOD_FIRMWARE_SETS:
@@ -142,6 +149,9 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
                 break;
         case JSON_METHOD_FIRMWARE_REPAIR:
                 r = fw_manager_repair(m, set, &o, &j, &err);
+                break;
+        case JSON_METHOD_FIRMWARE_BOARD:
+                r = fw_manager_update_board(m, set, &o, &j, &err);
                 break;
         case JSON_METHOD_JOB_LIST: {
                 FwJob *const *jobs;
@@ -359,6 +369,18 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                         return r;
                 return started(op_get_values(g->daemon, c, done_values, call));
 
+        case JSON_METHOD_BOARD_FORGET: {
+                _cleanup_free_ char *err = NULL;
+                r = daemon_forget_controller(g->daemon, json_string_value(json_object_get(params, "uuid")), &err);
+                if (r < 0) {
+                        if (err)
+                                json_call_set_detail(call, err);
+                        return r;
+                }
+                *ret = json_object();
+                return *ret ? 0 : -ENOMEM;
+        }
+
         case JSON_METHOD_CONTROLLERS_SCAN:
                 r = daemon_scan(g->daemon);
                 if (r < 0)
@@ -373,6 +395,7 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
         case JSON_METHOD_FIRMWARE_ROLLBACK:
         case JSON_METHOD_FIRMWARE_PAIR:
         case JSON_METHOD_FIRMWARE_REPAIR:
+        case JSON_METHOD_FIRMWARE_BOARD:
         case JSON_METHOD_JOB_GET:
         case JSON_METHOD_JOB_CANCEL:
         case JSON_METHOD_JOB_LIST:

@@ -87,6 +87,7 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         P_UUIDS("controllers", 1, JSON_PROTO_LIST_MAX),
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                        { .name = "allow_mismatch", .type = JSON_PARAM_BOOL },
                 },
         },
         /* The path is opened by the daemon (with its rights), as
@@ -112,6 +113,13 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                 },
         },
         [JSON_METHOD_FIRMWARE_ROLLBACK] = { "firmware.rollback", true, {} },
+        [JSON_METHOD_FIRMWARE_BOARD] = {
+                "firmware.board", true, {
+                        { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
+                        { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                },
+        },
+        [JSON_METHOD_BOARD_FORGET] = { "board.forget", true, { P_UUID("uuid", true) } },
         [JSON_METHOD_JOB_LIST] = { "job.list", false, {} },
         [JSON_METHOD_JOB_HISTORY] = { "job.history", false, {} },
         [JSON_METHOD_JOB_GET] = { "job.get", false, { P_JOB } },

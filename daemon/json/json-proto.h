@@ -62,6 +62,8 @@ typedef enum JsonMethod {
         JSON_METHOD_JOB_LIST,
         JSON_METHOD_JOB_HISTORY,
         JSON_METHOD_FIRMWARE_ROLLBACK,
+        JSON_METHOD_FIRMWARE_BOARD,
+        JSON_METHOD_BOARD_FORGET,
         _JSON_METHOD_MAX,
         _JSON_METHOD_INVALID = -22, /* -EINVAL */
 } JsonMethod;

@@ -919,6 +919,16 @@ void json_call_complete(JsonCall *call, int error, json_t *result) {
 }
 
 /**
+ * json_call_is_root() - whether the caller is root (for root-only options)
+ * @call: the call
+ *
+ * Returns: true for a Unix-socket client with uid 0 that is still there.
+ */
+bool json_call_is_root(const JsonCall *call) {
+        return call && call->client && !call->client->read_only && call->client->uid == 0;
+}
+
+/**
  * json_call_set_detail() - say why a call fails
  * @call: the handle passed to JsonServerOps.call()
  * @detail: the reason for people (copied), or NULL

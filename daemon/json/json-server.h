@@ -73,6 +73,8 @@ void json_call_complete(JsonCall *call, int error, json_t *result);
  * error's data.detail): set before JsonServerOps.call() returns -errno, or
  * through json_call_fail() for a pending call.  Copied. */
 void json_call_set_detail(JsonCall *call, const char *detail);
+/* The caller is root (root-only options such as allow_mismatch). */
+bool json_call_is_root(const JsonCall *call);
 /* json_call_complete() of an error, with its reason (may be NULL). */
 void json_call_fail(JsonCall *call, int error, const char *detail);
 

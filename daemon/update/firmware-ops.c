@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/daemon-private.h"
+#include "core/board.h"
 #include "update/firmware-ops.h"
 #include "update/fw-plan.h"
 #include "imagestore.h"
@@ -119,6 +120,7 @@ static void on_job_ended(void *userdata, FwJob *j) {
         daemon_model_changed(m->d);
         (void) j;
         prune_jobs(m);
+        daemon_board_update(m->d);
 }
 
 static const FwJobCallbacks job_callbacks = {
@@ -187,6 +189,10 @@ static FwJob *running_job_for(FwManager *m, const uint8_t uuid[static VESC_UUID_
                 if (fw_job_running(m->jobs[i]) && fw_job_uses(m->jobs[i], uuid))
                         return m->jobs[i];
         return NULL;
+}
+
+static bool on_updating_query(void *userdata, const uint8_t uuid[static VESC_UUID_LEN]) {
+        return running_job_for(userdata, uuid) != NULL;
 }
 
 static void identity_from_controller(FwIdentity *id, const Controller *c) {
@@ -274,6 +280,7 @@ static int start_job(FwManager *m, const char *kind, const char *set_id, Control
         m->next_id++;
         EMIT(m, job_added, j);
         (void) fw_job_start(j);
+        daemon_board_update(m->d);
         *ret = j;
         return 0;
 }
@@ -331,6 +338,33 @@ static int plan_refused(FwJobImages *images, int r, FwError e) {
         return r < 0 ? r : plan_errno(e);
 }
 
+/* A single-controller update never leaves the board mismatched: its target
+ * must be what every other member runs (DESIGN 2026-12 item 3). */
+static int check_board_after(FwManager *m, const Controller *c, const FwImage *img, const char *set_id,
+                             char **ret_error) {
+        Controller *const *cs;
+        size_t n = daemon_controllers(m->d, &cs);
+        char want[96], got[96];
+
+        fw_version_describe(img->major, img->minor, img->test_build, img->fw_name, want);
+        for (size_t i = 0; i < n; i++) {
+                const Controller *o = cs[i];
+                if (o == c || !board_is_member(o))
+                        continue;
+                if (o->fw_major == img->major && o->fw_minor == img->minor && o->fw_test_build == img->test_build &&
+                    strcmp(o->fw_name, img->fw_name) == 0)
+                        continue;
+                fw_version_describe(o->fw_major, o->fw_minor, o->fw_test_build, o->fw_name, got);
+                set_error(ret_error,
+                          "the board's motor controllers differ, or would after this: %s (id %u) would run %s while "
+                          "%s (id %u) runs %s; update the whole board instead (UpdateBoard %s, vescctl firmware board "
+                          "%s) or repair it (Repair %s, vescctl firmware repair %s)",
+                          c->uuid_str, c->id, want, o->uuid_str, o->id, got, set_id, set_id, set_id, set_id);
+                return -EXDEV;
+        }
+        return 0;
+}
+
 /**
  * fw_manager_update() - update one controller
  * @m: the manager
@@ -351,6 +385,11 @@ int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJ
         FwSidePlan plan;
         int r;
 
+        if (c->has_identity && !board_is_member(c)) {
+                set_error(ret_error, "%s (id %u) is a %s, not a motor controller: vescd does not update it",
+                          c->uuid_str, c->id, c->hw_type == 1 ? "BMS" : "custom module");
+                return -EOPNOTSUPP;
+        }
         r = prepare_job(m, &c, 1, set_id, &id, &images, ret_error);
         if (r < 0)
                 return r;
@@ -359,22 +398,40 @@ int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJ
                 set_error(ret_error, "%s: %s", strna(fw_error_to_string(plan.error)), plan.text);
                 return plan_refused(&images, r, plan.error);
         }
+        if (!o->allow_mismatch) {
+                r = check_board_after(m, c, &images.img[0], set_id, ret_error);
+                if (r < 0) {
+                        fw_job_images_done(&images);
+                        return r;
+                }
+        }
         return start_job(m, "update", set_id, &c, &id, 1, &images, o, ret, ret_error);
 }
 
 /* The pair on the bus: both controllers, their identities and the set's
  * images for both (see prepare_job()). */
 static int prepare_pair_job(FwManager *m, const char *set_id, Controller *ret[static 2], FwIdentity ids[static 2],
-                            FwJobImages *images, char **ret_error) {
+                            FwJobImages *images, const char *method, char **ret_error) {
         Controller *const *cs;
-        size_t n = daemon_controllers(m->d, &cs);
+        size_t n = daemon_controllers(m->d, &cs), k = 0;
 
-        if (n != 2) {
-                set_error(ret_error, "a pair needs exactly two controllers on the bus, %zu found", n);
+        /* the board's motor controllers: a BMS or a custom module on the
+         * bus is never part of the pair */
+        for (size_t i = 0; i < n; i++)
+                if (board_is_member(cs[i])) {
+                        if (k < 2)
+                                ret[k] = cs[i];
+                        k++;
+                }
+        if (k != 2) {
+                if (strcmp(method, "UpdatePair") == 0)
+                        set_error(ret_error,
+                                  "UpdatePair needs exactly two motor controllers, the board has %zu: use UpdateBoard", k);
+                else
+                        set_error(ret_error, "%s handles boards of exactly two motor controllers for now, the board has %zu",
+                                  method, k);
                 return -EINVAL;
         }
-        ret[0] = cs[0];
-        ret[1] = cs[1];
         return prepare_job(m, ret, 2, set_id, ids, images, ret_error);
 }
 
@@ -388,13 +445,14 @@ static int prepare_pair_job(FwManager *m, const char *set_id, Controller *ret[st
  *
  * Returns: 0 or -errno.
  */
-int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error) {
+static int update_pair(FwManager *m, const char *set_id, const FwJobOptions *o, const char *method, FwJob **ret,
+                       char **ret_error) {
         FwJobImages images = {};
         Controller *cs[2];
         FwIdentity ids[2];
         int r;
 
-        r = prepare_pair_job(m, set_id, cs, ids, &images, ret_error);
+        r = prepare_pair_job(m, set_id, cs, ids, &images, method, ret_error);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < 2; i++) {
@@ -407,6 +465,51 @@ int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions 
                 }
         }
         return start_job(m, "pair", set_id, cs, ids, 2, &images, o, ret, ret_error);
+}
+
+int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error) {
+        return update_pair(m, set_id, o, "UpdatePair", ret, ret_error);
+}
+
+/**
+ * fw_manager_update_board() - update every motor controller of the board in
+ * one transaction (stage all, commit all once all are staged)
+ * @m: the manager
+ * @set_id: an installed set
+ * @o: options
+ * @ret: receives the job
+ * @ret_error: receives a message on failure
+ *
+ * One member: its update; two: the pair's transaction.  Boards of more
+ * members are refused with -EOPNOTSUPP for now (the engine stages two).
+ *
+ * Returns: 0 or -errno.
+ */
+int fw_manager_update_board(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error) {
+        Controller *const *cs;
+        Controller *only = NULL;
+        size_t n = daemon_controllers(m->d, &cs), k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (board_is_member(cs[i])) {
+                        only = cs[i];
+                        k++;
+                }
+        if (k == 0) {
+                set_error(ret_error, "no motor controller on the board");
+                return -ENODEV;
+        }
+        if (k == 1) {
+                FwJobOptions one = *o;
+                one.allow_mismatch = true; /* nothing to mismatch with */
+                return fw_manager_update(m, only, set_id, &one, ret, ret_error);
+        }
+        if (k > FW_SIDES_MAX) {
+                set_error(ret_error, "the board has %zu motor controllers: vescd updates boards of at most %u in one "
+                                     "transaction so far", k, FW_SIDES_MAX);
+                return -EOPNOTSUPP;
+        }
+        return update_pair(m, set_id, o, "UpdateBoard", ret, ret_error);
 }
 
 /**
@@ -430,7 +533,7 @@ int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, F
         size_t n = 0;
         int r;
 
-        r = prepare_pair_job(m, set_id, cs, ids, &images, ret_error);
+        r = prepare_pair_job(m, set_id, cs, ids, &images, "Repair", ret_error);
         if (r < 0)
                 return r;
         imgs[0] = &images.img[0];
@@ -769,6 +872,7 @@ void fw_manager_resume(FwManager *m) {
         for (int i = 0; i < n; i++)
                 free(des[i]);
         free(des);
+        daemon_board_update(m->d);
 }
 
 /**
@@ -833,6 +937,7 @@ int fw_manager_new(Daemon *d, FwManager **ret) {
         if (r < 0)
                 return r;
         m->listening = true;
+        daemon_set_updating_query(d, on_updating_query, m);
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -848,8 +953,10 @@ int fw_manager_new(Daemon *d, FwManager **ret) {
 FwManager *fw_manager_free(FwManager *m) {
         if (!m)
                 return NULL;
-        if (m->listening)
+        if (m->listening) {
                 daemon_remove_listener(m->d, &daemon_listener, m);
+                daemon_set_updating_query(m->d, NULL, NULL);
+        }
         for (size_t i = 0; i < m->n_jobs; i++)
                 fw_job_free(m->jobs[i]);
         free(m->jobs);

@@ -16,7 +16,11 @@
  *   -ENOPKG   NeedsIntermediate the update is impossible directly (e.g.
  *                              3.58 → 6.05 needs 5.03 first)
  *   -EALREADY NothingToDo      a repair finds both sides already on the set
- *   -EINVAL   InvalidArgument  wrong number of controllers, bad set id */
+ *   -EINVAL   InvalidArgument  wrong number of controllers, bad set id
+ *   -EXDEV    Mismatch         a single-controller update would leave the
+ *                              board's motor controllers on different
+ *                              firmware (unless allow_mismatch)
+ *   -EOPNOTSUPP NotSupported   the device is a BMS or custom module */
 #pragma once
 
 #include <jansson.h>
@@ -70,6 +74,7 @@ json_t *fw_manager_list_sets(FwManager *m);
 int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJobOptions *o, FwJob **ret,
                       char **ret_error);
 int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error);
+int fw_manager_update_board(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error);
 int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error);
 size_t fw_manager_jobs(FwManager *m, FwJob *const **ret);
 FwJob *fw_manager_find_job(FwManager *m, unsigned id);

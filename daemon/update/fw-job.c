@@ -434,6 +434,8 @@ static void do_send(FwJob *j, const FwAction *a) {
                              .reply_cmd = a->expect_cmd,
                              .timeout_usec = timeout,
                              .retries = 0,
+                             .has_alt_replier = a->alt_can_id >= 0,
+                             .alt_replier = (uint8_t) (a->alt_can_id >= 0 ? a->alt_can_id : 0),
                              .done = on_send_done,
                      });
         if (r < 0) {

@@ -59,6 +59,7 @@ typedef struct FwJobOptions {
         bool override_gates;
         bool skip_can_id_restore;
         bool abandon_on_resume;   /* resume: give up un-committed staging */
+        bool allow_mismatch;      /* update one member to something the others do not run (root) */
 } FwJobOptions;
 
 /* Create a job (not started).  @images and @set are taken over (also on

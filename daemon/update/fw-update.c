@@ -351,6 +351,7 @@ static void side_transmit(FwUpdateJob *job, FwSide *s) {
                 a->mode = s->expect_cmd < 0 ? FW_SEND_MODE_NOREPLY : FW_SEND_MODE_REPLY;
                 a->expect_cmd = s->expect_cmd;
                 a->long_reply = s->req_long;
+                a->alt_can_id = s->expect_cmd == COMM_SET_APPCONF ? s->alt_can_id : -1;
                 a->len = s->req_len;
                 memcpy(a->data, s->req, s->req_len);
         }

@@ -166,6 +166,7 @@ typedef struct FwAction {
         uint8_t mode;              /* FW_SEND_MODE_* */
         int expect_cmd;            /* reply command byte, -1 for none */
         bool long_reply;           /* the reply may exceed one short frame */
+        int alt_can_id;            /* -1, or the id the reply may come from (a write moving the id) */
         size_t len;
         uint8_t data[512];
         /* IDENTIFY */

@@ -20,6 +20,7 @@ static void make(Controller *c, const uint8_t uuid[12], uint8_t id, uint8_t majo
         strcpy(v.hw_name, hw);
         controller_init(c, id);
         (void) controller_apply_fw_version(c, &v, 0);
+        (void) controller_seen(c, 1);
 }
 
 typedef struct Row {
@@ -106,7 +107,9 @@ static void test_unidentified_and_single(void **state) {
         assert_false(board.mismatch);
         assert_null(board.reasons[0]);
         assert_int_equal(board_summary(&board, &s), 0);
-        assert_string_equal(s, "1 controller, no pair");
+        assert_string_equal(s, "1 controller, consistent");
+        assert_int_equal(board.state, BOARD_STATE_CONSISTENT);
+        assert_null(board.state_reasons[0]);
         free(s);
         board_done(&board);
 }
@@ -133,8 +136,81 @@ static void test_summary_equal(void **state) {
         board_done(&y);
 }
 
+static const uint8_t uuid_bms[12] = { 0x5b, 0x00, 0x30, 0x00, 0x08, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x34 };
+
+/* A BMS on other firmware is listed, never compared; offline members,
+ * remembered members not seen and running jobs decide the state in the
+ * order updating > degraded > mismatch > consistent. */
+static void test_state(void **state) {
+        Controller a, b, bms;
+        const Controller *list[3] = { &a, &b, &bms };
+        Board board = BOARD_NULL;
+        const char *missing[] = { "1e0027001151363336333500", NULL };
+        bool updating[3] = { false, true, false };
+        char *s = NULL;
+
+        assert_int_equal(board_compute(NULL, 0, &board), 0);
+        assert_int_equal(board.state, BOARD_STATE_UNKNOWN);
+        assert_string_equal(board.state_reasons[0], "no motor controller found");
+        board_done(&board);
+
+        make(&a, uuid_a, 12, 6, 5, "60");
+        make(&b, uuid_b, 74, 6, 5, "60");
+        make(&bms, uuid_bms, 10, 5, 3, "12s7p");
+        bms.hw_type = 1;
+        assert_false(board_is_member(&bms));
+        assert_true(board_is_member(&a));
+        assert_int_equal(board_compute(list, 3, &board), 0);
+        assert_int_equal(board.n_controllers, 2);
+        assert_false(board.mismatch);
+        assert_int_equal(board.state, BOARD_STATE_CONSISTENT);
+        assert_string_equal(board_state_to_string(board.state), "consistent");
+        board_done(&board);
+
+        /* the BMS going offline does not matter; a member does */
+        bms.online = false;
+        b.fw_minor = 3;
+        strcpy(b.fw_version, "6.03");
+        assert_int_equal(board_compute(list, 3, &board), 0);
+        assert_int_equal(board.state, BOARD_STATE_MISMATCH);
+        assert_string_equal(board.state_reasons[0], "firmware 6.05 ≠ 6.03");
+        board_done(&board);
+
+        a.online = false;
+        assert_int_equal(board_compute(list, 3, &board), 0);
+        assert_int_equal(board.state, BOARD_STATE_DEGRADED);
+        assert_true(board.mismatch);
+        assert_string_equal(board.state_reasons[0], "3c0029000d51393236353934 (id 12) is offline");
+        assert_string_equal(board.state_reasons[1], "firmware 6.05 ≠ 6.03");
+        assert_int_equal(board_summary(&board, &s), 0);
+        assert_string_equal(s, "2 controllers, degraded: 3c0029000d51393236353934 (id 12) is offline");
+        free(s);
+        board_done(&board);
+
+        a.online = true;
+        assert_int_equal(board_compute_extra(list, 3, &(BoardExtra) { .missing = missing }, &board), 0);
+        assert_int_equal(board.state, BOARD_STATE_DEGRADED);
+        assert_string_equal(board.state_reasons[0], "1e0027001151363336333500 is a member of the board but not on the "
+                                                    "bus (ForgetController removes it)");
+        board_done(&board);
+
+        assert_int_equal(board_compute_extra(list, 3, &(BoardExtra) { .missing = missing, .updating = updating }, &board), 0);
+        assert_int_equal(board.state, BOARD_STATE_UPDATING);
+        assert_string_equal(board.state_reasons[0], "2f002b001451363336333531 (id 74) is being updated");
+        board_done(&board);
+
+        /* nothing but a BMS: no board yet */
+        list[0] = &bms;
+        assert_int_equal(board_compute(list, 1, &board), 0);
+        assert_int_equal(board.state, BOARD_STATE_UNKNOWN);
+        assert_int_equal(board.n_controllers, 0);
+        board_done(&board);
+        assert_int_equal(board_state_from_string("updating"), BOARD_STATE_UPDATING);
+        assert_int_equal(board_state_from_string("bogus"), _BOARD_STATE_INVALID);
+}
+
 int main(void) {
-        struct CMUnitTest tests[sizeof rows / sizeof rows[0] + 2];
+        struct CMUnitTest tests[sizeof rows / sizeof rows[0] + 3];
         size_t n = 0;
 
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -143,5 +219,6 @@ int main(void) {
                 };
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_unidentified_and_single);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_summary_equal);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_state);
         return _cmocka_run_group_tests("board", tests, n, NULL, NULL);
 }

@@ -234,7 +234,7 @@ static void test_method_table(void **state) {
                 "controller.reboot", "firmware.update", "job.cancel",
                 "config.restore", "config.copy", "limits.set",
                 "firmware.install", "firmware.remove", "firmware.pair", "firmware.repair",
-                "firmware.rollback",
+                "firmware.rollback", "firmware.board", "board.forget",
         };
 
         for (JsonMethod m = 0; m < _JSON_METHOD_MAX; m++) {
