@@ -277,7 +277,6 @@ static void update_board(Daemon *d) {
                 log_notice("Board %s%s%s", board_state_to_string(b.state), b.state_reasons[0] ? ": " : "",
                            b.state_reasons[0] ? b.state_reasons[0] : "");
         board_done(&d->board);
-        board_members_done(&d->members);
         d->board = b;
         if (d->board.mismatch)
                 log_rl_notice("Board mismatch: %s", d->board.reasons[0]);
@@ -897,6 +896,7 @@ Daemon *daemon_free(Daemon *d) {
         free(d->exported);
         free(d->listeners);
         board_done(&d->board);
+        board_members_done(&d->members);
         config_free(d->config);
         free(d);
         return NULL;

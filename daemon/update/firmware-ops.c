@@ -356,10 +356,9 @@ static int check_board_after(FwManager *m, const Controller *c, const FwImage *i
                         continue;
                 fw_version_describe(o->fw_major, o->fw_minor, o->fw_test_build, o->fw_name, got);
                 set_error(ret_error,
-                          "the board's motor controllers differ, or would after this: %s (id %u) would run %s while "
-                          "%s (id %u) runs %s; update the whole board instead (UpdateBoard %s, vescctl firmware board "
-                          "%s) or repair it (Repair %s, vescctl firmware repair %s)",
-                          c->uuid_str, c->id, want, o->uuid_str, o->id, got, set_id, set_id, set_id, set_id);
+                          "the board's motor controllers differ, or would after this: id %u would run %s, id %u runs "
+                          "%s; run UpdateBoard (vescctl firmware board SET) or Repair (vescctl firmware repair SET)",
+                          c->id, want, o->id, got);
                 return -EXDEV;
         }
         return 0;
