@@ -26,6 +26,10 @@ static const ConfigKey keys[] = {
         { "poll-rate-hz", "GET_VALUES poll rate for silent controllers, 0..100 (default 5)" },
         { "offline-timeout-ms", "silence after which a controller is offline (default 1000)" },
         { "scan-on-start", "PING-scan ids 0..254 at start (default yes)" },
+        { "rescan-interval-s", "background PING rescan every N s, 0 = off (default 30)" },
+        { "forget-after-s", "unidentified or offline non-member records are removed after N s (default 600)" },
+        { "client-line-timeout", "JSON: close a client whose partial line is older than N s (default 10)" },
+        { "max-clients-per-uid", "JSON socket clients per uid, root unlimited, 1..1024 (default 8)" },
         { "manage-link", "socketcan: set bitrate and restart-ms through netlink (default no)" },
         { "bitrate", "socketcan bitrate with manage-link (default 500000)" },
         { "restart-ms", "socketcan bus-off auto restart with manage-link (default 100)" },
@@ -70,6 +74,10 @@ int config_init_defaults(Config *c) {
                 .poll_rate_hz = 5.0,
                 .offline_timeout_ms = 1000,
                 .scan_on_start = true,
+                .rescan_interval_s = 30,
+                .forget_after_s = 600,
+                .client_line_timeout_s = 10,
+                .max_clients_per_uid = 8,
                 .bitrate = 500000,
                 .restart_ms = 100,
         };
@@ -219,6 +227,14 @@ int config_set(Config *c, const char *key, const char *value) {
                 return parse_unsigned(value, 50, 600000, &c->offline_timeout_ms);
         if (strcmp(key, "scan-on-start") == 0)
                 return parse_bool(value, &c->scan_on_start);
+        if (strcmp(key, "rescan-interval-s") == 0)
+                return parse_unsigned(value, 0, 86400, &c->rescan_interval_s);
+        if (strcmp(key, "forget-after-s") == 0)
+                return parse_unsigned(value, 1, 86400 * 7, &c->forget_after_s);
+        if (strcmp(key, "client-line-timeout") == 0)
+                return parse_unsigned(value, 1, 3600, &c->client_line_timeout_s);
+        if (strcmp(key, "max-clients-per-uid") == 0)
+                return parse_unsigned(value, 1, 1024, &c->max_clients_per_uid);
         if (strcmp(key, "manage-link") == 0)
                 return parse_bool(value, &c->manage_link);
         if (strcmp(key, "bitrate") == 0)

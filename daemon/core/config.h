@@ -28,6 +28,10 @@ typedef struct Config {
         double poll_rate_hz;        /* GET_VALUES polling of silent controllers */
         unsigned offline_timeout_ms;
         bool scan_on_start;
+        unsigned rescan_interval_s; /* background PING rescan; 0: off */
+        unsigned forget_after_s;    /* unidentified/offline non-members go (×time_scale) */
+        unsigned client_line_timeout_s; /* JSON: a partial line older than this closes */
+        unsigned max_clients_per_uid;   /* JSON: per non-root uid */
         bool manage_link;           /* socketcan: set bitrate/restart through libsocketcan */
         unsigned bitrate;
         unsigned restart_ms;

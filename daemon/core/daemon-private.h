@@ -19,7 +19,20 @@ typedef struct Ctl {
         uint64_t last_telemetry_usec;
         unsigned ops_running;       /* operations in progress (operations.c) */
         unsigned quiet;             /* a firmware update holds it (daemon_set_quiet()) */
+        uint64_t identify_backoff_usec; /* nominal; doubles per failure, 1 s .. 5 min */
+        uint64_t created_usec;
+        uint64_t identified_usec;
+        uint8_t origin_id;          /* the id it was first heard at */
+        bool suspect;               /* identified at an id that presented many UUIDs */
+        bool confirmed;             /* heard (status, values) after identification */
 } Ctl;
+
+/* Per CAN id: UUIDs presented recently (phantom detection). */
+typedef struct DaemonIdStat {
+        uint64_t window_start;
+        unsigned n_uuids;
+        uint64_t flagged_until;
+} DaemonIdStat;
 
 typedef struct DaemonListenerSlot {
         const DaemonListener *l;
@@ -52,6 +65,9 @@ struct Daemon {
         bool started;
         bool scanning, scan_pending;
         unsigned scan_id;
+        uint64_t next_rescan_usec;  /* background rescan (rescan-interval-s) */
+        bool bus_was_off;           /* rescan once the bus is back */
+        DaemonIdStat idstat[256];
 
         DaemonReadyFn ready_fn;
         void *ready_userdata;

@@ -19,8 +19,18 @@
 /* Polling of controllers that broadcast status anyway (faults, voltages
  * not in their broadcasts) and of offline ones (to notice them coming back). */
 #define POLL_SLOW_USEC (1000 * 1000)
-/* Back-off between identification attempts of one id. */
+/* Back-off between identification attempts of one id: doubles from 1 s
+ * after every failure, up to 5 min (DESIGN "Decisions of 2026-12" item 7). */
 #define IDENTIFY_RETRY_USEC (1000 * 1000)
+#define IDENTIFY_RETRY_MAX_USEC (300 * USEC_PER_SEC)
+/* Phantom detection: an id presenting this many different UUIDs within
+ * the window is flagged; while flagged its identification is rate-limited
+ * (one attempt per flag period) and what it presents is not a member. */
+#define PHANTOM_UUIDS 3
+#define PHANTOM_WINDOW_USEC (60 * USEC_PER_SEC)
+#define PHANTOM_FLAG_USEC (600 * USEC_PER_SEC)
+/* Controller records (255 ids plus stale records of moved controllers). */
+#define CTL_MAX 512
 /* Housekeeping tick: liveness, polls, identification retries. */
 #define TICK_USEC (20 * 1000)
 
@@ -130,7 +140,7 @@ static int ctl_new(Daemon *d, uint8_t id, Ctl **ret) {
         Ctl *c;
 
         /* 255 ids at most, plus stale records of controllers that moved */
-        if (d->n_ctls >= 512)
+        if (d->n_ctls >= CTL_MAX)
                 return -ENOSPC;
         a = realloc(d->ctls, (d->n_ctls + 1) * sizeof(Ctl *));
         if (!a)
@@ -141,10 +151,17 @@ static int ctl_new(Daemon *d, uint8_t id, Ctl **ret) {
                 return -ENOMEM;
         controller_init(&c->c, id);
         c->d = d;
+        c->created_usec = daemon_now();
+        c->origin_id = id;
         d->ctls[d->n_ctls++] = c;
         *ret = c;
         return 0;
 }
+
+static void ctl_remove(Daemon *d, Ctl *ctl);
+
+/* Forward: listeners (below). */
+static void emit_removed(Daemon *d, Ctl *ctl);
 
 static void ctl_remove(Daemon *d, Ctl *ctl) {
         for (size_t i = 0; i < d->n_ctls; i++)
@@ -154,6 +171,8 @@ static void ctl_remove(Daemon *d, Ctl *ctl) {
                         break;
                 }
         request_cancel_userdata(d->requests, ctl);
+        if (ctl->exported)
+                emit_removed(d, ctl);
         ctl_free(ctl);
 }
 
@@ -165,7 +184,8 @@ static Ctl *ctl_get(Daemon *d, uint8_t id) {
         if (ctl)
                 return ctl;
         if (ctl_new(d, id, &ctl) < 0) {
-                log_rl_warning("Controller records at their limit (512): ignoring id %u", id);
+                log_rl_warning("Controller records at their limit (%u): ignoring id %u (unknown records are "
+                               "forgotten after forget-after-s)", CTL_MAX, id);
                 return NULL;
         }
         log_debug("New controller at CAN id %u", id);
@@ -212,6 +232,17 @@ void daemon_remove_listener(Daemon *d, const DaemonListener *l, void *userdata) 
                         d->n_listeners--;
                         return;
                 }
+}
+
+static void rebuild_exported(Daemon *d);
+static void update_board(Daemon *d);
+
+static void emit_removed(Daemon *d, Ctl *ctl) {
+        ctl->exported = false;
+        rebuild_exported(d);
+        EMIT(d, controller_removed, &ctl->c);
+        d->manager_dirty |= DAEMON_CHANGED_CONTROLLERS;
+        update_board(d);
 }
 
 static void mark_manager(Daemon *d, uint64_t mask) {
@@ -402,7 +433,9 @@ static void on_fw_version(void *userdata, int error, uint8_t replier, const uint
                 return;
         if (error < 0) {
                 d->counters.identify_failures++;
-                ctl->next_identify_usec = now + daemon_scaled(d, IDENTIFY_RETRY_USEC);
+                ctl->identify_backoff_usec = ctl->identify_backoff_usec
+                        ? MIN(2 * ctl->identify_backoff_usec, IDENTIFY_RETRY_MAX_USEC) : IDENTIFY_RETRY_USEC;
+                ctl->next_identify_usec = now + daemon_scaled(d, ctl->identify_backoff_usec);
                 if (ctl->c.has_identity)
                         ctl->c.counters.timeouts++;
                 log_debug_errno(error, "COMM_FW_VERSION to id %u failed: %m", ctl->c.id);
@@ -416,6 +449,34 @@ static bool uuid_quiet(Daemon *d, const uint8_t *uuid) {
                 if (d->quiet[i].n > 0 && memcmp(d->quiet[i].uuid, uuid, VESC_UUID_LEN) == 0)
                         return true;
         return false;
+}
+
+/* A UUID not seen before answered at id.  Returns true when the id is
+ * (now) flagged for presenting too many UUIDs: the reply is then ignored. */
+static bool id_presents_new_uuid(Daemon *d, uint8_t id, uint64_t now) {
+        DaemonIdStat *st = &d->idstat[id];
+
+        if (st->flagged_until > now)
+                return true;
+        if (st->window_start == 0 || now - st->window_start > daemon_scaled(d, PHANTOM_WINDOW_USEC)) {
+                st->window_start = now;
+                st->n_uuids = 0;
+        }
+        if (++st->n_uuids < PHANTOM_UUIDS)
+                return false;
+        st->flagged_until = now + daemon_scaled(d, PHANTOM_FLAG_USEC);
+        d->counters.phantom_flags++;
+        log_rl_warning("CAN id %u presented %u different UUIDs within %.0f s: not taking in more from it for "
+                       "%.0f s, and what it presented is not a board member",
+                       id, st->n_uuids, daemon_scaled(d, PHANTOM_WINDOW_USEC) / 1e6,
+                       daemon_scaled(d, PHANTOM_FLAG_USEC) / 1e6);
+        /* what it presented in this window is suspect too */
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                Ctl *c = d->ctls[i];
+                if (c->origin_id == id && c->identified_usec >= st->window_start)
+                        c->suspect = true;
+        }
+        return true;
 }
 
 static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t *reply, size_t len) {
@@ -433,6 +494,13 @@ static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t
         }
 
         owner = ctl_by_uuid(d, v.uuid);
+        if (!owner && !(ctl->c.has_identity && memcmp(ctl->c.uuid, v.uuid, VESC_UUID_LEN) == 0) &&
+            id_presents_new_uuid(d, replier, now)) {
+                /* a flagged id: what it presents now is not taken in */
+                ctl->identify_backoff_usec = IDENTIFY_RETRY_MAX_USEC;
+                ctl->next_identify_usec = d->idstat[replier].flagged_until;
+                return;
+        }
         if (owner && owner != ctl) {
                 /* the same controller under a new CAN id (update, re-numbering):
                  * the known record takes the new id, the probe record goes */
@@ -456,6 +524,12 @@ static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t
                 ctl = n;
         }
 
+        if (!ctl->c.has_identity) {
+                ctl->identified_usec = now;
+                ctl->origin_id = replier;
+                ctl->suspect = d->idstat[replier].flagged_until > now;
+        }
+        ctl->identify_backoff_usec = 0;
         if (controller_apply_fw_version(&ctl->c, &v, now) > 0 && ctl->exported)
                 log_rl_ctl_info(&ctl->c, "identity: hw %s, firmware %s", ctl->c.hw_name, ctl->c.fw_version);
         ctl->quiet = uuid_quiet(d, ctl->c.uuid) ? 1 : 0;
@@ -470,6 +544,9 @@ static void identify(Daemon *d, Ctl *ctl, bool force) {
 
         if (ctl->identify_pending || (!force && (now < ctl->next_identify_usec || ctl->quiet)))
                 return;
+        /* a flagged id gets no forced attempts either (NOTIFY_BOOT floods) */
+        if (d->idstat[ctl->c.id].flagged_until > now && now < ctl->next_identify_usec)
+                return;
         r = request_send(d->requests,
                          &(RequestParams) {
                                  .dest = ctl->c.id,
@@ -478,6 +555,8 @@ static void identify(Daemon *d, Ctl *ctl, bool force) {
                                  .len = sizeof payload,
                                  .reply_cmd = -1,
                                  .retries = 2,
+                                 /* an id nobody knows yet never delays a user */
+                                 .background = !ctl->c.has_identity,
                                  .done = on_fw_version,
                                  .userdata = ctl,
                          },
@@ -511,6 +590,7 @@ static void on_values(void *userdata, int error, uint8_t replier, const uint8_t 
                 return;
         }
         (void) controller_apply_values(&ctl->c, &v, daemon_now());
+        ctl->confirmed = true;
         schedule_flush(ctl->d);
 }
 
@@ -554,10 +634,69 @@ static uint64_t liveness_timeout(const Daemon *d, const Ctl *ctl, uint64_t timeo
         return MAX(timeout, (uint64_t) (3.0 * USEC_PER_SEC / d->config->poll_rate_hz));
 }
 
+/**
+ * ctl_is_member() - whether a record is one of the board's motor controllers
+ *
+ * Members are never forgotten.  Until board.json membership exists, a
+ * member is an identified motor controller (HW_TYPE 0, or none before
+ * 5.02) that proved to be a device (answered a poll or sent a status
+ * frame after it identified) and was not presented by an id flagged for
+ * presenting many UUIDs.  Keep this the one place that decides.
+ */
+static bool ctl_is_member(const Ctl *ctl) {
+        return ctl->c.has_identity && ctl->c.hw_type == 0 && ctl->confirmed && !ctl->suspect;
+}
+
+/* Non-members that never identified, or are offline, for forget-after-s go. */
+static bool ctl_forgettable(const Daemon *d, const Ctl *ctl, uint64_t now) {
+        uint64_t after = daemon_scaled(d, (uint64_t) d->config->forget_after_s * USEC_PER_SEC);
+        uint64_t since;
+
+        if (ctl_is_member(ctl) || ctl->ops_running || ctl->quiet)
+                return false;
+        if (ctl->c.has_identity && ctl->c.online && !ctl->id_stale)
+                return false;
+        since = MAX(ctl->created_usec, ctl->c.last_seen_usec);
+        return now > since && now - since >= after;
+}
+
+static void forget(Daemon *d, uint64_t now) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < d->n_ctls;) {
+                Ctl *ctl = d->ctls[i];
+                if (!ctl_forgettable(d, ctl, now)) {
+                        i++;
+                        continue;
+                }
+                d->counters.forgotten++;
+                if (ctl->c.has_identity)
+                        log_rl_ctl_info(&ctl->c, "forgotten: not a board member, offline for %u s",
+                                        d->config->forget_after_s);
+                else
+                        log_rl_debug("Forgetting CAN id %u: never identified", ctl->c.id);
+                ctl_remove(d, ctl);  /* removes d->ctls[i] */
+                schedule_flush(d);
+                n++;
+        }
+        if (n > 0)
+                log_rl_info("Forgot %u controller record(s): never identified, or not board members and offline, "
+                            "for %u s (forget-after-s)", n, d->config->forget_after_s);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *userdata) {
         Daemon *d = userdata;
         uint64_t now = daemon_now();
         uint64_t timeout = daemon_scaled(d, (uint64_t) d->config->offline_timeout_ms * USEC_PER_MSEC);
+
+        forget(d, now);
+        if (d->started && d->config->rescan_interval_s > 0 && now >= d->next_rescan_usec) {
+                /* slow background rescan: one PING at a time, so at most a
+                 * few frames per second; skipped while a scan runs */
+                d->next_rescan_usec = now + (uint64_t) d->config->rescan_interval_s * USEC_PER_SEC;
+                if (!d->scanning)
+                        (void) daemon_scan(d);
+        }
 
         for (size_t i = 0; i < d->n_ctls; i++) {
                 Ctl *ctl = d->ctls[i];
@@ -687,6 +826,8 @@ static void on_frame(void *userdata, const struct can_frame *f) {
                 (void) controller_apply_status(&ctl->c, &st, now);
                 if (!ctl->c.has_identity)
                         identify(d, ctl, false);
+                else
+                        ctl->confirmed = true;
                 schedule_flush(d);
                 return;
         }
@@ -715,6 +856,15 @@ static void on_frame(void *userdata, const struct can_frame *f) {
 static void on_bus_state(void *userdata, TransportBusState state) {
         Daemon *d = userdata;
 
+        if (state == TRANSPORT_BUS_OFF || state == TRANSPORT_BUS_DOWN)
+                d->bus_was_off = true;
+        else if (d->bus_was_off && state == TRANSPORT_BUS_ACTIVE) {
+                /* frames may have been lost while the bus was off: rescan */
+                d->bus_was_off = false;
+                log_rl_info("CAN bus back after bus-off: rescanning");
+                if (d->started)
+                        (void) daemon_scan(d);
+        }
         if (state == TRANSPORT_BUS_OFF && d->config->manage_link && transport_ifname(d->transport) &&
             d->config->restart_ms == 0 && d->kinds->link_restart)
                 (void) d->kinds->link_restart(transport_ifname(d->transport));
@@ -811,6 +961,7 @@ static void on_own_id_pong(void *userdata, int error, uint8_t replier, const uin
         }
         log_debug("CAN id %u is free", d->config->can_id);
         d->started = true;
+        d->next_rescan_usec = daemon_now() + (uint64_t) d->config->rescan_interval_s * USEC_PER_SEC;
         /* e.g. jobs interrupted by a restart continue now that the bus is ours */
         EMIT(d, started);
         if (d->config->scan_on_start)

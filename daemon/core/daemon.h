@@ -57,6 +57,8 @@ typedef struct DaemonListener {
 typedef struct DaemonCounters {
         uint64_t frames_unknown;     /* frames not for any known purpose */
         uint64_t identify_failures;
+        uint64_t phantom_flags;      /* ids flagged for presenting many UUIDs */
+        uint64_t forgotten;          /* records removed after forget-after-s */
         uint64_t scans;
 } DaemonCounters;
 

@@ -159,3 +159,33 @@ def wait_controllers(h, uuids, timeout=TIMEOUT):
                 return got
         time.sleep(0.2)
     fail("controllers are %s, expected %s\n%s" % (got, sorted(uuids), h.vescd_log()[-4000:]))
+
+
+REAL_IDS = (12, 74)       # dual-mismatch
+VESCD_ID = 253
+ATTACKER_ID = 251
+
+
+def unused_ids():
+    return [i for i in range(255) if i not in REAL_IDS + (VESCD_ID, ATTACKER_ID)]
+
+
+def status_frame(sender):
+    """CAN_PACKET_STATUS from sender: erpm 0, current 0, duty 0."""
+    return vp.eid(vp.CAN_PACKET_STATUS, sender), bytes(8)
+
+
+def fw_version_reply(uuid):
+    """A 6.05-style COMM_FW_VERSION reply for hw "60" with this uuid (HW_TYPE 0)."""
+    return (bytes([vp.COMM_FW_VERSION, 6, 5]) + b"60\0" + uuid +
+            bytes([0, 0, 0, 0, 0, 0, 0, 0]) + b"\0" + bytes(4))
+
+
+def fw_version_request_to(f):
+    """The target id if frame f is vescd asking an id for COMM_FW_VERSION."""
+    et = vp.frame_eid(f)
+    if not et or et[0] != vp.CAN_PACKET_PROCESS_SHORT_BUFFER:
+        return None
+    if len(f.data) >= 3 and f.data[0] == VESCD_ID and f.data[2] == vp.COMM_FW_VERSION:
+        return et[1]
+    return None

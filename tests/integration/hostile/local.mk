@@ -2,7 +2,8 @@
 # clients against vescd on vesc-sim; each test keeps a normal client
 # calling controller.get_values and asserts every call is answered.
 hostile_tests = \
-	tests/integration/hostile/test-image-kinds.py
+	tests/integration/hostile/test-image-kinds.py \
+	tests/integration/hostile/test-ghost-ids.py
 TESTS += $(hostile_tests)
 dist_noinst_SCRIPTS += $(hostile_tests)
 dist_noinst_DATA += tests/integration/hostile/hostile.py
