@@ -1313,6 +1313,32 @@ int daemon_forget_controller(Daemon *d, const char *uuid, char **ret_error) {
 }
 
 /**
+ * daemon_controller_moved() - a write of ours changed a controller's CAN id
+ * @d: the daemon
+ * @uuid: the controller
+ * @id: its new id (it answered from there)
+ */
+void daemon_controller_moved(Daemon *d, const uint8_t uuid[static VESC_UUID_LEN], uint8_t id) {
+        Ctl *ctl = ctl_by_uuid(d, uuid), *other;
+
+        if (!ctl || ctl->c.id == id)
+                return;
+        other = ctl_by_id(d, id);
+        if (other && other != ctl) {
+                if (other->c.has_identity)
+                        other->id_stale = true;
+                else
+                        ctl_remove(d, other);
+        }
+        log_ctl_info(&ctl->c, "now at CAN id %u (its configuration moved it)", id);
+        (void) controller_set_id(&ctl->c, id);
+        ctl->id_stale = false;
+        (void) controller_seen(&ctl->c, daemon_now());
+        identify(d, ctl, /* force= */ true);
+        schedule_flush(d);
+}
+
+/**
  * daemon_feed_fw_version() - a COMM_FW_VERSION reply heard by someone else
  * @d: the daemon
  * @id: the id that answered

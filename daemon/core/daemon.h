@@ -129,6 +129,10 @@ void daemon_board_update(Daemon *d);
  * -ENOENT not a member, -EBUSY it is online (it would come back at once);
  * *ret_error gets the text.  An offline controller object goes too. */
 int daemon_forget_controller(Daemon *d, const char *uuid, char **ret_error);
+/* A write of ours moved the controller with this UUID to CAN id @id (its
+ * reply came from there): the model takes the new id at once, as online,
+ * and identifies it there. */
+void daemon_controller_moved(Daemon *d, const uint8_t uuid[static 12], uint8_t id);
 /* A COMM_FW_VERSION reply obtained elsewhere (the update job's IDENTIFY)
  * updates the model as the daemon's own identification would. */
 void daemon_feed_fw_version(Daemon *d, uint8_t id, const uint8_t *reply, size_t len);

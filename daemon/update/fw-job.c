@@ -328,11 +328,18 @@ static void feed(FwJob *j, const FwEvent *ev);
 /* --------------------------------------------------------------- SEND */
 
 static void on_send_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        FwReq *q = userdata;
+        int side = q->side;
         FwJob *j = req_finish(userdata, NULL);
 
         if (!j || error < 0 || !reply)
                 /* a timeout is the engine's business: its own timer fires */
                 return;
+        /* SET_APPCONF moved the controller to another id: the model follows
+         * it by UUID at once, never showing it offline at the old id */
+        if (reply[0] == COMM_SET_APPCONF && side >= 0 && (size_t) side < j->params.n_sides &&
+            replier != j->sides[side].last_can_id)
+                daemon_controller_moved(j->d, j->sides[side].uuid_bytes, replier);
         feed(j, &(FwEvent) { .type = FW_EVENT_REPLY, .can_id = replier, .data = reply, .len = len });
 }
 

@@ -8,8 +8,10 @@ version:
 - dual-358 (both 3.58) + the 6.05 set: UpdatePair and Repair are refused
   up front (NeedsIntermediate) with the "5.03 first" plan, on D-Bus and
   on the JSON socket (same code, same text in data.detail); then the 5.03 set
-  with UpdatePair and SkipCanIdRestore: A's CAN id changes from 10 to its
-  5.03 default 12 and it is found again by UUID."""
+  and the 6.05 set with UpdatePair and default options: A comes back at its
+  default id 12 and vescd restores its id 10, expecting the reply at the new
+  id; after each step A is at 10 and B at 74, both online and confirmed, the
+  board consistent, without a scan."""
 import os
 import sys
 
@@ -48,6 +50,22 @@ def old_bootloader(tar605):
         h.stop_vescd()
 
 
+def journey_end(h, version):
+    """A at 10, B at 74 in vesc-sim and in vescd, both online on version, the
+    board consistent: no scan asked for."""
+    for uuid, path, want in ((UUID_A, PATH_A, 10), (UUID_B, "/org/vescd1/controller/" + UUID_B, 74)):
+        sim = h.sim_controller(uuid)
+        if sim["id"] != want or sim["version"] != version:
+            fail("vesc-sim: %s at id %d on %s, expected %d on %s" % (uuid, sim["id"], sim["version"], want, version))
+        h.wait_until(lambda: int(h.prop(path, CONTROLLER_IFACE, "Id")) == want and
+                     bool(h.prop(path, CONTROLLER_IFACE, "Online")) and
+                     str(h.prop(path, CONTROLLER_IFACE, "FirmwareVersion")) == version,
+                     "%s online at id %d on %s" % (uuid, want, version))
+    h.wait_until(lambda: str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")) == "consistent",
+                 "board consistent on %s" % version)
+    log("dual-358 on %s: A at 10, B at 74, online, board consistent" % version)
+
+
 def dual_358(tar605, tar503):
     with UpdateHarness(board="dual-358") as h:
         h.wait_both()
@@ -70,18 +88,26 @@ def dual_358(tar605, tar503):
         s503 = h.install(tar503)
         if int(h.prop(PATH_A, CONTROLLER_IFACE, "Id")) != 10:
             fail("dual-358: A not at id 10")
-        job = str(h.mgr("UpdatePair", s503, {"SkipCanIdRestore": dbus.Boolean(True)}))
+        # defaults: A comes back at its 5.03 default id 12 and vescd puts its
+        # old id 10 back, following it by UUID (no scan, never offline)
+        job = str(h.mgr("UpdatePair", s503, {}))
         state, err, report = h.wait_job_end(job)
         if state != "done":
             fail("dual-358 + 5.03 ended %s %s\n%s" % (state, err, h.vescd_log()))
         h.check_truthful(job, state, err, report, [UUID_A, UUID_B])
-        sima = h.sim_controller(UUID_A)
-        if sima["id"] != 12:
-            fail("vesc-sim: A at id %d after 5.03, expected its default 12" % sima["id"])
-        h.wait_until(lambda: int(h.prop(PATH_A, CONTROLLER_IFACE, "Id")) == 12 and
-                     str(h.prop(PATH_A, CONTROLLER_IFACE, "FirmwareVersion")) == "5.03",
-                     "A found again by UUID at id 12")
-        log("dual-358: A found again by UUID at id 12 on 5.03")
+        for side in report["sides"]:
+            if "CAN id" in str(side.get("redo", "")) or "no reply" in str(side.get("redo", "")):
+                fail("dual-358 + 5.03: %s: %s" % (side.get("uuid"), side.get("redo")))
+        journey_end(h, "5.03")
+        # and on to 6.05 with defaults again
+        s605b = h.install(tar605)
+        job = str(h.mgr("UpdatePair", s605b, {}))
+        state, err, report = h.wait_job_end(job)
+        if state != "done":
+            fail("dual-358 5.03 -> 6.05 ended %s %s\n%s" % (state, err, h.vescd_log()))
+        h.check_truthful(job, state, err, report, [UUID_A, UUID_B])
+        journey_end(h, "6.05")
+        log("dual-358: 5.03 then 6.05 with defaults: A at 10, B at 74, both online and confirmed")
         h.stop_vescd()
 
 
