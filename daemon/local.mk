@@ -13,6 +13,7 @@ daemon_libvescd_a_SOURCES = \
 	daemon/core/board.h daemon/core/board.c \
 	daemon/core/request.h daemon/core/request.c \
 	daemon/core/errors.h daemon/core/errors.c \
+	daemon/core/hold.h daemon/core/hold.c \
 	daemon/update/fw-plan.h daemon/update/fw-plan.c \
 	daemon/update/fw-progress.h daemon/update/fw-progress.c
 VESCD_PURE_LIBS = daemon/libvescd.a common/libvesc.a
@@ -46,9 +47,11 @@ daemon_vescd_LDADD = daemon/libfwupdate.a daemon/libvescd.a firmware/libvescfw.a
 # ------------------------------------------------------------ unit tests
 # Each links only the module it tests (plus the pure codec library).
 check_PROGRAMS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
-	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields tests/unit/core/test-log
+	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields tests/unit/core/test-log \
+	tests/unit/core/test-hold
 TESTS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
-	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields tests/unit/core/test-log
+	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields tests/unit/core/test-log \
+	tests/unit/core/test-hold
 
 tests_unit_core_test_fields_SOURCES = tests/unit/core/test-fields.c
 tests_unit_core_test_fields_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
@@ -85,6 +88,11 @@ tests_unit_core_test_errors_SOURCES = tests/unit/core/test-errors.c
 tests_unit_core_test_errors_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_core_test_errors_CFLAGS = $(TEST_CFLAGS)
 tests_unit_core_test_errors_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS)
+
+tests_unit_core_test_hold_SOURCES = tests/unit/core/test-hold.c
+tests_unit_core_test_hold_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_hold_CFLAGS = $(TEST_CFLAGS)
+tests_unit_core_test_hold_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS)
 
 # ----------------------------------------------------- integration tests
 # A private dbus-daemon, vesc-sim and vescd (tests/integration/dbus/vescd_harness.py);

@@ -3,6 +3,7 @@
 
 #include "core/daemon.h"
 #include "core/members.h"
+#include "core/hold.h"
 
 struct event;
 
@@ -17,8 +18,6 @@ typedef struct Ctl {
         uint64_t next_poll_usec;
         uint64_t telemetry_pending; /* telemetry bits waiting for the rate limit */
         uint64_t last_telemetry_usec;
-        unsigned ops_running;       /* operations in progress (operations.c) */
-        unsigned quiet;             /* a firmware update holds it (daemon_set_quiet()) */
         uint64_t identify_backoff_usec; /* nominal; doubles per failure, 1 s .. 5 min */
         uint64_t created_usec;
         uint64_t identified_usec;
@@ -82,11 +81,10 @@ struct Daemon {
         DaemonUpdatingFn updating_fn;
         void *updating_userdata;
 
-        /* quiet requests for controllers not (yet) in the registry */
-        struct {
-                uint8_t uuid[12];
-                unsigned n;
-        } quiet[4];
+        /* who holds which controller (operations, firmware jobs) */
+        HoldTable *holds;
+        /* the text of the last -EBUSY an operation's start returned */
+        char busy_text[256];
 };
 
 Ctl *daemon_ctl(Daemon *d, Controller *c);

@@ -444,11 +444,11 @@ static void on_fw_version(void *userdata, int error, uint8_t replier, const uint
         apply_fw_version(d, ctl, replier, reply, len);
 }
 
-static bool uuid_quiet(Daemon *d, const uint8_t *uuid) {
-        for (size_t i = 0; i < ELEMENTSOF(d->quiet); i++)
-                if (d->quiet[i].n > 0 && memcmp(d->quiet[i].uuid, uuid, VESC_UUID_LEN) == 0)
-                        return true;
-        return false;
+/* vescd's own traffic to a controller (polls, background identification)
+ * pauses while an exclusive hold is on it: a write or a firmware job owns
+ * the controller then. */
+static bool ctl_held(Daemon *d, const Ctl *ctl) {
+        return ctl->c.has_identity && hold_table_exclusive(d->holds, ctl->c.uuid);
 }
 
 /* A UUID not seen before answered at id.  Returns true when the id is
@@ -532,7 +532,6 @@ static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t
         ctl->identify_backoff_usec = 0;
         if (controller_apply_fw_version(&ctl->c, &v, now) > 0 && ctl->exported)
                 log_rl_ctl_info(&ctl->c, "identity: hw %s, firmware %s", ctl->c.hw_name, ctl->c.fw_version);
-        ctl->quiet = uuid_quiet(d, ctl->c.uuid) ? 1 : 0;
         ctl->next_poll_usec = now;
         schedule_flush(d);
 }
@@ -542,7 +541,7 @@ static void identify(Daemon *d, Ctl *ctl, bool force) {
         uint64_t now = daemon_now();
         int r;
 
-        if (ctl->identify_pending || (!force && (now < ctl->next_identify_usec || ctl->quiet)))
+        if (ctl->identify_pending || (!force && (now < ctl->next_identify_usec || ctl_held(d, ctl))))
                 return;
         /* a flagged id gets no forced attempts either (NOTIFY_BOOT floods) */
         if (d->idstat[ctl->c.id].flagged_until > now && now < ctl->next_identify_usec)
@@ -599,7 +598,7 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
         uint64_t period;
         int r;
 
-        if (ctl->poll_pending || now < ctl->next_poll_usec || d->config->poll_rate_hz <= 0 || ctl->quiet)
+        if (ctl->poll_pending || now < ctl->next_poll_usec || d->config->poll_rate_hz <= 0 || ctl_held(d, ctl))
                 return;
         if (!ctl->c.online || ctl->c.broadcasting)
                 period = daemon_scaled(d, POLL_SLOW_USEC);
@@ -652,7 +651,8 @@ static bool ctl_forgettable(const Daemon *d, const Ctl *ctl, uint64_t now) {
         uint64_t after = daemon_scaled(d, (uint64_t) d->config->forget_after_s * USEC_PER_SEC);
         uint64_t since;
 
-        if (ctl_is_member(ctl) || ctl->ops_running || ctl->quiet)
+        /* an operation or a job holds it (holds are by UUID) */
+        if (ctl_is_member(ctl) || (ctl->c.has_identity && hold_table_count(d->holds, ctl->c.uuid) > 0))
                 return false;
         if (ctl->c.has_identity && ctl->c.online && !ctl->id_stale)
                 return false;
@@ -918,6 +918,9 @@ int daemon_new(struct event_base *base, Config *config, const TransportKinds *ki
                 return r;
         if (r < 0)
                 log_warning_errno(r, "Cannot read the board's members from %s/board.json: %m", config->state_dir);
+        r = hold_table_new(&d->holds);
+        if (r < 0)
+                return r;
 
         r = transport_new(base, kinds, config->transport, (uint8_t) config->can_id, &transport_callbacks, d, &d->transport);
         if (r < 0)
@@ -1049,6 +1052,9 @@ Daemon *daemon_free(Daemon *d) {
         board_done(&d->board);
         board_members_done(&d->members);
         config_free(d->config);
+        /* last: operations released theirs when daemon_shutdown() cancelled
+         * them; the firmware manager is freed before the daemon */
+        hold_table_free(d->holds);
         free(d);
         return NULL;
 }
@@ -1215,38 +1221,16 @@ void daemon_model_changed(Daemon *d) {
 }
 
 /**
- * daemon_set_quiet() - hold off polling of a controller under update
+ * daemon_holds() - who holds which controller
  * @d: the daemon
- * @uuid: the controller's UUID (it may be at any id, or not known yet)
- * @quiet: true to start, false to end one hold
+ *
+ * Operations take their holds here; so does the firmware manager for its
+ * jobs (hold.h).
+ *
+ * Returns: the daemon's table (borrowed, valid until daemon_free()).
  */
-void daemon_set_quiet(Daemon *d, const uint8_t uuid[static VESC_UUID_LEN], bool quiet) {
-        size_t slot = ELEMENTSOF(d->quiet);
-
-        for (size_t i = 0; i < ELEMENTSOF(d->quiet); i++)
-                if (d->quiet[i].n > 0 && memcmp(d->quiet[i].uuid, uuid, VESC_UUID_LEN) == 0) {
-                        slot = i;
-                        break;
-                }
-        if (slot == ELEMENTSOF(d->quiet)) {
-                if (!quiet)
-                        return;
-                for (size_t i = 0; i < ELEMENTSOF(d->quiet); i++)
-                        if (d->quiet[i].n == 0) {
-                                slot = i;
-                                memcpy(d->quiet[i].uuid, uuid, VESC_UUID_LEN);
-                                break;
-                        }
-                if (slot == ELEMENTSOF(d->quiet))
-                        return;
-        }
-        if (quiet)
-                d->quiet[slot].n++;
-        else if (d->quiet[slot].n > 0)
-                d->quiet[slot].n--;
-        for (size_t i = 0; i < d->n_ctls; i++)
-                if (d->ctls[i]->c.has_identity)
-                        d->ctls[i]->quiet = uuid_quiet(d, d->ctls[i]->c.uuid) ? 1 : 0;
+HoldTable *daemon_holds(Daemon *d) {
+        return d->holds;
 }
 
 /**

@@ -25,6 +25,7 @@
 struct event_base;
 typedef struct Daemon Daemon;
 typedef struct RequestEngine RequestEngine;
+typedef struct HoldTable HoldTable;
 
 /* manager_changed() mask */
 #define DAEMON_CHANGED_BUS_STATE   (UINT64_C(1) << 0)
@@ -114,10 +115,9 @@ int daemon_scan(Daemon *d);
  * admin group.  Returns 1 allowed, 0 refused. */
 int daemon_check_admin(Daemon *d, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups);
 
-/* A firmware update holds this controller: no polling, no background
- * identification (forced ones, e.g. after NOTIFY_BOOT, still run).
- * Counted: every quiet=true needs one quiet=false. */
-void daemon_set_quiet(Daemon *d, const uint8_t uuid[static 12], bool quiet);
+/* Who holds which controller (hold.h): operations and firmware jobs take
+ * their holds here; polling pauses under an exclusive one. */
+HoldTable *daemon_holds(Daemon *d);
 /* Whether a running update job holds the controller with this UUID: the
  * board state is "updating" while one holds a member.  The firmware
  * manager sets it and calls daemon_board_update() when jobs start or end. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/daemon-private.h"
+#include "core/hold.h"
 #include "core/log.h"
 #include "macro.h"
 #include "core/operations.h"
@@ -31,6 +32,7 @@ typedef enum OpKind {
 typedef struct Op {
         Daemon *d;
         Ctl *ctl, *other;
+        Hold *hold, *other_hold;
         OpKind kind;
         unsigned step;
         union {
@@ -51,19 +53,69 @@ typedef struct Op {
 static Op *op_free(Op *op) {
         if (!op)
                 return NULL;
-        if (op->ctl)
-                op->ctl->ops_running--;
-        if (op->other)
-                op->other->ops_running--;
+        hold_release(op->hold);
+        hold_release(op->other_hold);
         for (size_t i = 0; i < ELEMENTSOF(op->blob); i++)
                 free(op->blob[i]);
         free(op);
         return NULL;
 }
 
+/* The hold each operation takes (DESIGN.md "Decisions of 2026-12" item 1):
+ * reads shared, writes exclusive; @target: the controller written by a
+ * copy (the source is only read).  The text completes "<uuid> ". */
+static HoldKind op_hold_kind(OpKind kind, bool target) {
+        switch (kind) {
+        case OP_LIMITS:
+        case OP_REBOOT:
+        case OP_RESTORE:
+                return HOLD_EXCLUSIVE;
+        case OP_COPY:
+                return target ? HOLD_EXCLUSIVE : HOLD_SHARED;
+        default:
+                return HOLD_SHARED;
+        }
+}
+
+static const char *op_hold_text(OpKind kind, bool target) {
+        switch (kind) {
+        case OP_VALUES:
+                return "is being read (values)";
+        case OP_LIMITS:
+                return "is being written (runtime limits)";
+        case OP_REBOOT:
+                return "is being rebooted";
+        case OP_BACKUP:
+                return "is being read (configuration backup)";
+        case OP_RESTORE:
+                return "is being written (configuration restore)";
+        case OP_COMPARE:
+                return "is being read (configuration compare)";
+        case OP_COPY:
+                return target ? "is being written (configuration copy)" : "is being read (configuration copy)";
+        }
+        return NULL;
+}
+
+/* Take the operation's hold on ctl; -EBUSY leaves the holder's text for
+ * op_busy_text(). */
+static int op_hold(Daemon *d, Ctl *ctl, OpKind kind, bool target, Hold **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = hold_acquire(d->holds, ctl->c.uuid, op_hold_kind(kind, target), /* wait= */ false,
+                         &(HoldOwner) { .text = op_hold_text(kind, target) }, ret, &text);
+        if (r == -EBUSY) {
+                snprintf(d->busy_text, sizeof d->busy_text, "%s", text ? text : "");
+                log_ctl_debug(&ctl->c, "operation refused: %s", d->busy_text);
+        }
+        return r;
+}
+
 static int op_new(Daemon *d, Controller *c, OpKind kind, void *userdata, Op **ret) {
         Ctl *ctl = daemon_ctl(d, c);
         Op *op;
+        int r;
 
         if (!ctl || !ctl->exported)
                 return -ENODEV;
@@ -74,9 +126,13 @@ static int op_new(Daemon *d, Controller *c, OpKind kind, void *userdata, Op **re
                 return -ENOMEM;
         op->d = d;
         op->ctl = ctl;
-        ctl->ops_running++;
         op->kind = kind;
         op->userdata = userdata;
+        r = op_hold(d, ctl, kind, /* target= */ false, &op->hold);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
         *ret = op;
         return 0;
 }
@@ -97,7 +153,11 @@ static int op_new_pair(Daemon *d, Controller *a, Controller *b, OpKind kind, voi
         if (r < 0)
                 return r;
         op->other = other;
-        other->ops_running++;
+        r = op_hold(d, other, kind, /* target= */ true, &op->other_hold);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
         r = check_online(op->ctl);
         if (r >= 0)
                 r = check_online(other);
@@ -207,7 +267,7 @@ static void values_done(void *userdata, int error, uint8_t replier, const uint8_
  *
  * The reply also updates the model's telemetry and fault.
  *
- * Returns: 0 (started), -ENODEV, -EHOSTDOWN (offline), -ENOBUFS, -ENOMEM.
+ * Returns: 0 (started), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN (offline), -ENOBUFS, -ENOMEM.
  */
 int op_get_values(Daemon *d, Controller *c, OpValuesFn done, void *userdata) {
         Op *op;
@@ -380,7 +440,7 @@ static void limits_read_done(void *userdata, int error, uint8_t replier, const u
  * cannot report them: there all eight base fields must be given, and the
  * input-current pair is refused before 5.00.
  *
- * Returns: 0 (started), -EINVAL, -ENODEV, -EHOSTDOWN, -EOPNOTSUPP, -ENOBUFS.
+ * Returns: 0 (started), -EINVAL, -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN, -EOPNOTSUPP, -ENOBUFS.
  */
 int op_set_limits(Daemon *d, Controller *c, const Limits *l, OpDoneFn done, void *userdata) {
         static const uint8_t get[] = { COMM_GET_MCCONF_TEMP };
@@ -444,7 +504,7 @@ static void reboot_done(void *userdata, int error, uint8_t replier, const uint8_
  * @done: completion once the frames are queued
  * @userdata: for @done
  *
- * Returns: 0 (started), -ENODEV, -EHOSTDOWN, -ENOBUFS.
+ * Returns: 0 (started), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN, -ENOBUFS.
  */
 int op_reboot(Daemon *d, Controller *c, OpDoneFn done, void *userdata) {
         Op *op;
@@ -554,7 +614,7 @@ static void read_next_blob(Op *op) {
  *
  * The signatures are recorded in the model (the board compares them).
  *
- * Returns: 0 (started), -ENODEV, -EHOSTDOWN, -ENOBUFS.
+ * Returns: 0 (started), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN, -ENOBUFS.
  */
 int op_backup_config(Daemon *d, Controller *c, OpBackupFn done, void *userdata) {
         Op *op;
@@ -687,7 +747,7 @@ static void restore_step(Op *op) {
  * table of spec §13.2, or read from the controller first); otherwise
  * nothing is written and the completion gets -EMEDIUMTYPE.
  *
- * Returns: 0 (started), -EINVAL (sizes), -ENODEV, -EHOSTDOWN, -ENOMEM.
+ * Returns: 0 (started), -EINVAL (sizes), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN, -ENOMEM.
  */
 int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len, const uint8_t *app,
                       size_t app_len, OpDoneFn done, void *userdata) {
@@ -825,7 +885,7 @@ static void compare_finish(Op *op) {
  * table the comparison is by signature, then by bytes; the app
  * configuration's controller id is ignored.
  *
- * Returns: 0 (started), -EINVAL (same controller), -ENODEV, -EHOSTDOWN.
+ * Returns: 0 (started), -EINVAL (same controller), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN.
  */
 int op_compare_config(Daemon *d, Controller *a, Controller *b, OpCompareFn done, void *userdata) {
         Op *op;
@@ -944,7 +1004,7 @@ static void copy_step(Op *op) {
  * target again to confirm it holds exactly what was written (-EPROTO
  * otherwise).
  *
- * Returns: 0 (started), -EINVAL (same controller), -ENODEV, -EHOSTDOWN.
+ * Returns: 0 (started), -EINVAL (same controller), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN.
  */
 int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn done, void *userdata) {
         Op *op;
@@ -956,4 +1016,18 @@ int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn d
         op->done.copy = done;
         read_next_blob(op);
         return 0;
+}
+
+/**
+ * op_busy_text() - who holds the controller an operation was refused for
+ * @d: the daemon
+ *
+ * Right after an op_*() start returned -EBUSY: "<uuid> <holder>", e.g.
+ * "2f002b001451363336333531 is being updated by job 3 (writing)", the text
+ * both adapters send with the Busy error.
+ *
+ * Returns: the text (owned by the daemon, valid until the next start).
+ */
+const char *op_busy_text(const Daemon *d) {
+        return d->busy_text;
 }

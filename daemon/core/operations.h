@@ -6,7 +6,14 @@
  * -EMEDIUMTYPE SignatureMismatch, -ETIMEDOUT Timeout).
  *
  * Permission checks are the adapters' job (daemon_check_admin()), done
- * before an operation that changes a controller is started. */
+ * before an operation that changes a controller is started.
+ *
+ * Holds (hold.h): reads (values, backup, compare, the source of a copy)
+ * take a shared hold on their controllers, writes (limits, reboot, restore,
+ * the target of a copy) an exclusive one, from the start to the
+ * completion.  A start that conflicts with another holder (a firmware job,
+ * another write) returns -EBUSY at once; op_busy_text() then names the
+ * holder. */
 #pragma once
 
 #include <stdbool.h>
@@ -17,6 +24,10 @@
 #include "proto/vesc-comm.h"
 
 typedef struct Daemon Daemon;
+
+/* After a start returned -EBUSY: "<uuid> is being updated by job 3
+ * (writing)".  Owned by the daemon, valid until the next start. */
+const char *op_busy_text(const Daemon *d);
 
 /* ---- GetValues */
 typedef void (*OpValuesFn)(void *userdata, int error, const VescValues *v);

@@ -147,9 +147,14 @@ static void pending_send(PendingCall *p, sd_bus_message *reply, int r) {
 static int pending_started(PendingCall *p, int r, sd_bus_error *error) {
         if (r >= 0)
                 return 1;
+        /* a Busy refusal names the holder (the text JSON sends too) */
+        if (r == -EBUSY)
+                r = bus_reply_errno(p->m, r, "%s", op_busy_text(bus_daemon(p->b)));
+        else
+                r = bus_set_errno(error, r);
         sd_bus_message_unref(p->m);
         free(p);
-        return bus_set_errno(error, r);
+        return r;
 }
 
 static void values_done(void *userdata, int error, const VescValues *v) {

@@ -294,10 +294,14 @@ static int find_two(JsonGlue *g, json_t *params, const char *key_a, const char *
 }
 
 /* What glue_call() returns for an operation it started: 1 (the reply
- * comes through call), or the start's error. */
-static int started(int r) {
+ * comes through call), or the start's error; a Busy refusal names the
+ * holder (data.detail, the text D-Bus sends too). */
+static int started_call(JsonGlue *g, JsonCall *call, int r) {
+        if (r == -EBUSY)
+                json_call_set_detail(call, op_busy_text(g->daemon));
         return r < 0 ? r : 1;
 }
+#define started(r) started_call(g, call, (r))
 
 static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall *call, json_t **ret) {
         JsonGlue *g = userdata;

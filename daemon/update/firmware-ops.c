@@ -9,6 +9,7 @@
 
 #include "core/daemon-private.h"
 #include "core/board.h"
+#include "core/hold.h"
 #include "update/firmware-ops.h"
 #include "update/fw-plan.h"
 #include "imagestore.h"
@@ -221,36 +222,25 @@ static int plan_errno(FwError e) {
         }
 }
 
-/* The checks every new job makes: controllers identified, online, not in
- * another job. */
+/* The checks every new job makes: controllers identified, online, and
+ * held by no other job or write (reads are waited for when the job
+ * starts, fw_job_start()). */
 static int check_controllers(FwManager *m, Controller *const *cs, size_t n, char **ret_error) {
         for (size_t i = 0; i < n; i++) {
-                FwJob *other;
+                int r;
                 if (!cs[i]->has_identity) {
                         set_error(ret_error, "controller at id %u: identity not known yet", cs[i]->id);
                         return -EAGAIN;
                 }
+                r = hold_check(daemon_holds(m->d), cs[i]->uuid, HOLD_EXCLUSIVE, /* wait= */ true, ret_error);
+                if (r < 0)
+                        return r;
                 if (!cs[i]->online) {
                         set_error(ret_error, "controller %s (id %u) is offline", cs[i]->uuid_str, cs[i]->id);
                         return -EHOSTDOWN;
                 }
-                other = running_job_for(m, cs[i]->uuid);
-                if (other) {
-                        set_error(ret_error, "controller %s (id %u) is being updated by job %u", cs[i]->uuid_str,
-                                  cs[i]->id, fw_job_id(other));
-                        return -EBUSY;
-                }
         }
         return 0;
-}
-
-static const char *busy_reason(FwManager *m, Controller *const *cs, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                Ctl *ctl = daemon_ctl(m->d, cs[i]);
-                if (ctl && ctl->ops_running > 0)
-                        return "a configuration operation is running on the controller";
-        }
-        return NULL;
 }
 
 static int start_job(FwManager *m, const char *kind, const char *set_id, Controller *const *cs, const FwIdentity *ids,
@@ -259,7 +249,6 @@ static int start_job(FwManager *m, const char *kind, const char *set_id, Control
         FwUpdateParams p = {
                 .n_sides = n,
                 .gates = { .v_in_min = cfg->update_min_voltage, .v_in_max = cfg->update_max_voltage },
-                .busy_reason = busy_reason(m, cs, n),
                 .time_scale = cfg->time_scale,
         };
         FwJob *j = NULL;
@@ -777,11 +766,11 @@ static int resume_one(FwManager *m, const char *path) {
                 return log_error_errno(-EEXIST, "Job file %s: job %u is already resumed", path, f.id);
         }
         for (size_t i = 0; i < f.n; i++) {
-                FwJob *other = running_job_for(m, f.controllers[i].uuid);
-                if (other) {
+                _cleanup_free_ char *holder = NULL;
+                if (hold_check(daemon_holds(m->d), f.controllers[i].uuid, HOLD_EXCLUSIVE, /* wait= */ false,
+                               &holder) < 0) {
                         fw_job_file_done(&f);
-                        return log_error_errno(-EBUSY, "Job file %s: its controller is already updated by job %u",
-                                               path, fw_job_id(other));
+                        return log_error_errno(-EBUSY, "Job file %s: %s", path, holder ? holder : "controller held");
                 }
         }
         r = image_store_get(m->store, f.set_id, &set, &err);

@@ -10,7 +10,8 @@
  *   -ENOEXEC  BadImage         the set failed verification, or has no
  *                              usable image for a controller
  *   -ENOENT   NotFound         no such set or job
- *   -EBUSY    Busy             an update already involves a controller
+ *   -EBUSY    Busy             a controller is held exclusively (another job,
+ *                              a write); the text names the holder
  *   -ENODEV   NoSuchController
  *   -EHOSTDOWN Offline
  *   -ENOPKG   NeedsIntermediate the update is impossible directly (e.g.

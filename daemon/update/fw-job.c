@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/daemon.h"
+#include "core/hold.h"
 #include "update/fw-job.h"
 #include "fwimage.h"
 #include "imagestore.h"
@@ -29,6 +30,9 @@
 #define IDENTIFY_SCAN_INTERVAL_USEC (10 * USEC_PER_SEC)
 #define N_TIMERS (1 + FW_SIDES_MAX)
 #define IDENTIFY_CANDIDATES 4
+/* A new job waits this long (real time) for shared holds (reads) on its
+ * controllers to drain before it gives up with Busy. */
+#define HOLD_WAIT_USEC (1 * USEC_PER_SEC)
 
 typedef enum ReqKind {
         REQ_SEND,
@@ -47,6 +51,8 @@ struct FwReq {
 };
 
 typedef struct FwJobSide {
+        FwJob *job;
+        Hold *hold;               /* exclusive, from checking to the end */
         char uuid[2 * VESC_UUID_LEN + 1];
         uint8_t uuid_bytes[VESC_UUID_LEN];
         FwReq *send;              /* the engine's outstanding request */
@@ -55,7 +61,6 @@ typedef struct FwJobSide {
         size_t n_candidates, candidate;
         bool telemetry_busy;
         bool output_disabled;
-        bool quiet;
         uint8_t last_can_id;
 } FwJobSide;
 
@@ -97,6 +102,12 @@ struct FwJob {
         uint64_t pending_mask;
         uint64_t last_progress_usec;
         struct event *publish_ev;
+
+        /* waiting for shared holds to drain before the engine starts */
+        struct event *hold_ev;
+        uint64_t hold_deadline_usec;
+        bool waiting;
+        bool ended_unstarted;     /* refused or cancelled before the engine started */
 };
 
 static const char *strempty(const char *s) {
@@ -377,11 +388,10 @@ static void set_output(FwJob *j, size_t i, uint8_t can_id, bool enable) {
                 log_info("job %u: controller %s (id %u): output disabled for the update", j->id, j->sides[i].uuid, can_id);
 }
 
-static void set_quiet(FwJob *j, size_t i, bool quiet) {
-        if (j->sides[i].quiet == quiet)
-                return;
-        j->sides[i].quiet = quiet;
-        daemon_set_quiet(j->d, j->sides[i].uuid_bytes, quiet);
+/* Give the job's controllers back (idempotent). */
+static void release_holds(FwJob *j) {
+        for (size_t i = 0; i < FW_SIDES_MAX; i++)
+                j->sides[i].hold = hold_release(j->sides[i].hold);
 }
 
 static void do_send(FwJob *j, const FwAction *a) {
@@ -404,7 +414,6 @@ static void do_send(FwJob *j, const FwAction *a) {
                 }
                 if (!s->output_disabled &&
                     (a->data[0] == COMM_ERASE_NEW_APP || a->data[0] == COMM_ERASE_BOOTLOADER)) {
-                        set_quiet(j, (size_t) a->side, true);
                         set_output(j, (size_t) a->side, a->can_id, false);
                 }
                 s->last_can_id = a->can_id;
@@ -861,8 +870,8 @@ static void job_ended(FwJob *j, const FwAction *a) {
                  * a side that did not reboot needs it back explicitly */
                 if (j->sides[i].output_disabled)
                         set_output(j, i, id ? id->can_id : j->sides[i].last_can_id, true);
-                set_quiet(j, i, false);
         }
+        release_holds(j);
         for (unsigned t = 0; t < N_TIMERS; t++)
                 evtimer_del(j->timers[t].ev);
 
@@ -944,6 +953,101 @@ static void feed(FwJob *j, const FwEvent *ev) {
         for (size_t i = 0; i < actions.n; i++)
                 execute(j, &actions.v[i]);
         fw_actions_done(&actions);
+}
+
+/* ------------------------------------------------------------ holds */
+
+static void describe_side(void *userdata, char *buf, size_t size) {
+        FwJobSide *s = userdata;
+        FwJob *j = s->job;
+
+        snprintf(buf, size, "is being updated by job %u (%s)", j->id,
+                 strempty(fw_phase_to_string(fw_job_side_phase(j, (size_t) (s - j->sides)))));
+}
+
+static void on_hold_ready(void *userdata, Hold *h) {
+        FwJobSide *s = userdata;
+
+        /* called from inside another holder's release: start from the loop */
+        if (s->job->waiting)
+                event_active(s->job->hold_ev, EV_TIMEOUT, 0);
+}
+
+static int take_holds(FwJob *j, bool wait, char **ret_error) {
+        for (size_t i = 0; i < j->params.n_sides; i++) {
+                HoldOwner owner = { .describe = describe_side, .ready = on_hold_ready, .userdata = &j->sides[i] };
+                int r;
+
+                if (j->sides[i].hold)
+                        continue;
+                r = hold_acquire(daemon_holds(j->d), j->sides[i].uuid_bytes, HOLD_EXCLUSIVE, wait, &owner,
+                                 &j->sides[i].hold, ret_error);
+                if (r < 0) {
+                        release_holds(j);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static bool holds_ready(const FwJob *j) {
+        for (size_t i = 0; i < j->params.n_sides; i++)
+                if (!j->sides[i].hold || !hold_ready(j->sides[i].hold))
+                        return false;
+        return true;
+}
+
+/* The job ends before its engine ever started: refused (Busy) while it
+ * waited for its holds, or cancelled then.  Nothing was sent. */
+static void end_unstarted(FwJob *j, FwJobState state, const char *code, const char *text) {
+        evtimer_del(j->hold_ev);
+        j->waiting = false;
+        j->ended_unstarted = true;
+        release_holds(j);
+        j->state = state;
+        j->phase = state == FW_JOB_CANCELLED ? FW_PHASE_CANCELLED : FW_PHASE_FAILED;
+        snprintf(j->error_code, sizeof j->error_code, "%s", code);
+        free(j->error_text);
+        j->error_text = strdup(text);
+        json_decref(j->report);
+        j->report = fw_update_job_report(j->engine);
+        if (code[0])
+                log_error("job %u: %s: %s", j->id, code, text);
+        else
+                log_info("job %u: %s", j->id, text);
+        history_append(j);
+        job_changed(j, FW_JOB_CHANGED_STATE | FW_JOB_CHANGED_PHASE | FW_JOB_CHANGED_PROGRESS);
+}
+
+static void on_hold_event(evutil_socket_t fd, short what, void *userdata) {
+        FwJob *j = userdata;
+        _cleanup_free_ char *blocker = NULL, *text = NULL;
+        uint64_t now;
+
+        if (!j->waiting)
+                return;
+        if (holds_ready(j)) {
+                evtimer_del(j->hold_ev);
+                j->waiting = false;
+                feed(j, &(FwEvent) { .type = FW_EVENT_START });
+                return;
+        }
+        now = daemon_now();
+        if (now < j->hold_deadline_usec) {
+                /* woken by one side's hold; processing the event removed the
+                 * deadline: arm it again for what is left */
+                uint64_t left = j->hold_deadline_usec - now;
+                struct timeval tv = { .tv_sec = (time_t) (left / USEC_PER_SEC),
+                                      .tv_usec = (suseconds_t) (left % USEC_PER_SEC) };
+                if (evtimer_add(j->hold_ev, &tv) >= 0)
+                        return;
+        }
+        for (size_t i = 0; i < j->params.n_sides && !blocker; i++)
+                if (j->sides[i].hold && !hold_ready(j->sides[i].hold))
+                        blocker = hold_blocker_text(j->sides[i].hold);
+        if (!blocker || asprintf(&text, "%s; the update did not start", blocker) < 0)
+                text = NULL;
+        end_unstarted(j, FW_JOB_FAILED, "Busy", text ? text : "its controller is held by another operation");
 }
 
 /* ------------------------------------------------------- publication */
@@ -1035,6 +1139,7 @@ int fw_job_new(Daemon *d, unsigned id, const char *kind, const char *set_id, FwJ
                 return -EINVAL;
         for (size_t i = 0; i < params->n_sides; i++) {
                 j->params.images[i] = &j->images.img[i];
+                j->sides[i].job = j;
                 fw_uuid_format(params->controllers[i].uuid, j->sides[i].uuid);
                 memcpy(j->sides[i].uuid_bytes, params->controllers[i].uuid, VESC_UUID_LEN);
                 j->sides[i].last_can_id = params->controllers[i].can_id;
@@ -1046,7 +1151,8 @@ int fw_job_new(Daemon *d, unsigned id, const char *kind, const char *set_id, FwJ
                         return -ENOMEM;
         }
         j->publish_ev = evtimer_new(base, on_publish, j);
-        if (!j->publish_ev)
+        j->hold_ev = evtimer_new(base, on_hold_event, j);
+        if (!j->publish_ev || !j->hold_ev)
                 return -ENOMEM;
 
         /* busy_reason/inhibit_reason are copied by the engine */
@@ -1084,9 +1190,9 @@ FwJob *fw_job_free(FwJob *j) {
                 if (!e || request_cancel(e, q->handle) < 0)
                         free(q);
         }
-        for (size_t i = 0; i < FW_SIDES_MAX; i++)
-                if (j->sides[i].quiet)
-                        daemon_set_quiet(j->d, j->sides[i].uuid_bytes, false);
+        release_holds(j);
+        if (j->hold_ev)
+                event_free(j->hold_ev);
         for (unsigned t = 0; t < N_TIMERS; t++)
                 if (j->timers[t].ev)
                         event_free(j->timers[t].ev);
@@ -1108,8 +1214,30 @@ FwJob *fw_job_free(FwJob *j) {
  * Returns: 0 or -errno.
  */
 int fw_job_start(FwJob *j) {
+        _cleanup_free_ char *err = NULL;
+        int r;
+
         log_info("job %u: %s with image set %s over %zu controller(s) started", j->id, j->kind, j->set_id,
                  j->params.n_sides);
+        /* the job holds its controllers from checking to its end; reads
+         * still running get up to HOLD_WAIT_USEC to finish */
+        r = take_holds(j, /* wait= */ true, &err);
+        if (r < 0) {
+                end_unstarted(j, FW_JOB_FAILED, r == -EBUSY ? "Busy" : "Failed", err ? err : strerror(-r));
+                return 0;
+        }
+        if (!holds_ready(j)) {
+                struct timeval tv = { .tv_sec = HOLD_WAIT_USEC / USEC_PER_SEC,
+                                      .tv_usec = HOLD_WAIT_USEC % USEC_PER_SEC };
+                j->waiting = true;
+                j->hold_deadline_usec = daemon_now() + HOLD_WAIT_USEC;
+                log_info("job %u: waiting for reads on its controllers to finish", j->id);
+                if (evtimer_add(j->hold_ev, &tv) < 0) {
+                        end_unstarted(j, FW_JOB_FAILED, "Failed", "cannot arm a timer");
+                        return -ENOMEM;
+                }
+                return 0;
+        }
         feed(j, &(FwEvent) { .type = FW_EVENT_START });
         return 0;
 }
@@ -1128,11 +1256,15 @@ int fw_job_resume(FwJob *j, json_t *engine, uint64_t started_realtime_usec) {
 
         if (started_realtime_usec)
                 j->started_realtime_usec = started_realtime_usec;
+        r = take_holds(j, /* wait= */ false, NULL);
+        if (r < 0)
+                return r;
         r = fw_update_handle(j->engine,
                              &(FwEvent) { .type = FW_EVENT_RESUME, .snapshot = engine, .abandon = j->opts.abandon_on_resume },
                              daemon_now(), &actions);
         if (r < 0) {
                 fw_actions_done(&actions);
+                release_holds(j);
                 return r;
         }
         log_info("job %u: %s with image set %s resumed after a restart", j->id, j->kind, j->set_id);
@@ -1151,6 +1283,10 @@ int fw_job_resume(FwJob *j, json_t *engine, uint64_t started_realtime_usec) {
 int fw_job_cancel(FwJob *j) {
         if (!fw_job_running(j))
                 return -EALREADY;
+        if (j->waiting) {
+                end_unstarted(j, FW_JOB_CANCELLED, "", "cancelled by request");
+                return 0;
+        }
         if (!fw_update_job_can_cancel(j->engine))
                 return -EBUSY;
         feed(j, &(FwEvent) { .type = FW_EVENT_CANCEL });
@@ -1216,7 +1352,7 @@ bool fw_job_running(const FwJob *j) {
  * Returns: the phase.
  */
 FwPhase fw_job_phase(const FwJob *j) {
-        return j->engine ? fw_update_job_phase(j->engine) : j->phase;
+        return j->engine && !j->ended_unstarted ? fw_update_job_phase(j->engine) : j->phase;
 }
 
 /**
@@ -1243,6 +1379,8 @@ const char *fw_job_side_uuid(const FwJob *j, size_t i) {
  * Returns: the phase.
  */
 FwPhase fw_job_side_phase(const FwJob *j, size_t i) {
+        if (j->ended_unstarted)
+                return j->phase;
         return fw_update_job_side_phase(j->engine, i);
 }
 

@@ -7,9 +7,13 @@
  * was running when vescd stopped is created again from its file and
  * resumed (fw_job_file_read(), fw_job_resume()).
  *
- * Before the first byte is flashed to a controller the job sends it
- * COMM_APP_DISABLE_OUTPUT (until re-enabled) and keeps the daemon's own
- * polling of it quiet; both are undone when the job ends. */
+ * A job holds its controllers exclusively (core/hold.h) from checking to
+ * its end: fw_job_start() takes the holds, waits up to 1 s for reads still
+ * running on them (new calls are refused meanwhile), and otherwise ends
+ * the job failed with "Busy" before its engine starts.  Under the hold the
+ * daemon's own polling pauses.  Before the first byte is flashed to a
+ * controller the job sends it COMM_APP_DISABLE_OUTPUT (until re-enabled),
+ * undone when the job ends. */
 #pragma once
 
 #include <jansson.h>
