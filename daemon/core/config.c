@@ -343,6 +343,10 @@ const char *config_reload_incompatible(const Config *old, const Config *new) {
                 return "json-socket";
         if (!streq_ptr(old->tcp_listen, new->tcp_listen))
                 return "tcp-listen";
+        if (old->max_clients_per_uid != new->max_clients_per_uid)
+                return "max-clients-per-uid";
+        if (old->client_line_timeout_s != new->client_line_timeout_s)
+                return "client-line-timeout";
         if (old->max_clients != new->max_clients)
                 return "max-clients";
         if (!streq_ptr(old->state_dir, new->state_dir))

@@ -519,6 +519,8 @@ int json_server_new(Daemon *d, FwManager *fw, const JsonServerConfig *cfg, JsonS
         c.version = c.version ?: PACKAGE_VERSION;
         c.admin_group = c.admin_group ?: daemon_config(d)->admin_group;
         c.stall_timeout_usec = daemon_scaled(d, c.stall_timeout_usec ?: JSON_SERVER_STALL_TIMEOUT_DEFAULT_USEC);
+        c.max_clients_per_uid = c.max_clients_per_uid ?: daemon_config(d)->max_clients_per_uid;
+        c.line_timeout_usec = c.line_timeout_usec ?: (uint64_t) daemon_config(d)->client_line_timeout_s * USEC_PER_SEC;
 
         r = json_server_new_with_ops(daemon_event_base(d), &c, &ops, g, &s);
         if (r < 0) {

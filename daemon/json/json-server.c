@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -122,6 +123,7 @@ struct JsonClient {
 
         struct event *watch_timer;
         struct event *stall_timer;
+        struct event *line_timer; /* a partial line is pending: its age limit */
 };
 
 struct JsonServer {
@@ -134,6 +136,8 @@ struct JsonServer {
         size_t soft_limit, hard_limit;
         uint64_t stall_timeout_usec;
         unsigned max_in_flight;
+        unsigned max_per_uid;
+        uint64_t line_timeout_usec;
         char *admin_group;
         gid_t admin_gid;
         bool have_admin_gid;
@@ -289,6 +293,8 @@ static JsonClient *client_free(JsonClient *c) {
                 event_free(c->watch_timer);
         if (c->stall_timer)
                 event_free(c->stall_timer);
+        if (c->line_timer)
+                event_free(c->line_timer);
         json_decref(c->fields);
         free(c->ctls);
         free(c);
@@ -955,8 +961,23 @@ void json_call_fail(JsonCall *call, int error, const char *detail) {
 
 /* ---------------------------------------------------------------- clients: input */
 
+/* Slowloris: a partial line may not sit longer than the line timeout.  The
+ * clock starts when bytes of an unfinished line arrive after the last
+ * complete line; idle clients (watchers) have no partial line. */
+static void client_update_line_timer(JsonClient *c, bool line_done) {
+        size_t left = evbuffer_get_length(bufferevent_get_input(c->bev));
+
+        if (line_done || left == 0)
+                event_del(c->line_timer);
+        if (left > 0 && !evtimer_pending(c->line_timer, NULL)) {
+                struct timeval tv = usec_to_timeval(c->server->line_timeout_usec);
+                evtimer_add(c->line_timer, &tv);
+        }
+}
+
 static void client_process_input(JsonClient *c) {
         struct evbuffer *in = bufferevent_get_input(c->bev);
+        bool line_done = false;
 
         while (!c->dead) {
                 struct evbuffer_ptr eol;
@@ -991,6 +1012,7 @@ static void client_process_input(JsonClient *c) {
                 }
 
                 n = (size_t) eol.pos;
+                line_done = true;
                 if (c->discarding) {
                         c->discarding = false;
                         (void) evbuffer_drain(in, n + 1);
@@ -1011,6 +1033,8 @@ static void client_process_input(JsonClient *c) {
                 bufferevent_enable(c->bev, EV_READ);
                 c->reading = true;
         }
+        if (!c->dead)
+                client_update_line_timer(c, line_done);
 }
 
 static void client_read_cb(struct bufferevent *bev, void *userdata) {
@@ -1034,6 +1058,15 @@ static void client_write_cb(struct bufferevent *bev, void *userdata) {
 static void client_check_eof(JsonClient *c) {
         if (c->eof && !c->dead && !c->watching && c->in_flight == 0 && client_output_size(c) == 0)
                 client_kill(c, "end of input");
+        /* A watcher that only shut down its sending side stays; one that
+         * closed the connection is gone at once, not at the next write
+         * (which may be far off while the controllers are silent): a Unix
+         * socket whose peer closed polls POLLHUP. */
+        if (c->eof && !c->dead) {
+                struct pollfd p = { .fd = bufferevent_getfd(c->bev), .events = POLLOUT };
+                if (p.fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+                        client_kill(c, "connection closed");
+        }
 }
 
 static void client_event_cb(struct bufferevent *bev, short what, void *userdata) {
@@ -1057,6 +1090,14 @@ static void client_stall_cb(evutil_socket_t fd, short what, void *userdata) {
         log_rl_info("JSON client %" PRIu64 " (uid %u) does not read its output, disconnecting.",
                  c->serial, (unsigned) c->uid);
         client_kill(c, "stalled");
+}
+
+static void client_line_cb(evutil_socket_t fd, short what, void *userdata) {
+        JsonClient *c = userdata;
+
+        log_rl_info("JSON client %" PRIu64 " (uid %u) sent a partial line and nothing more for %" PRIu64
+                    " s, disconnecting.", c->serial, (unsigned) c->uid, c->server->line_timeout_usec / USEC_PER_SEC);
+        client_kill(c, "partial line timed out");
 }
 
 static void client_watch_cb(evutil_socket_t fd, short what, void *userdata) {
@@ -1121,8 +1162,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         JsonClient *client;
 
         if (s->n_clients >= s->max_clients) {
+                char detail[96];
+
                 log_rl_warning("JSON socket: %u clients connected, refusing another.", s->n_clients);
-                refuse_client(fd, "too many clients");
+                (void) snprintf(detail, sizeof detail, "too many clients: %u connected, the most max-clients allows",
+                                s->n_clients);
+                refuse_client(fd, detail);
                 return;
         }
 
@@ -1144,12 +1189,30 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
                         c->pid = cred.pid;
                         c->admin = peer_is_admin(s, fd, &cred);
                 }
+                if (c->uid != 0) {
+                        unsigned same = 0;
+                        for (JsonClient *o = s->clients; o; o = o->next)
+                                if (!o->read_only && o->uid == c->uid)
+                                        same++;
+                        if (same >= s->max_per_uid) {
+                                char detail[112];
+
+                                log_rl_warning("JSON socket: uid %u has %u clients connected, refusing another.",
+                                               (unsigned) c->uid, same);
+                                (void) snprintf(detail, sizeof detail,
+                                                "too many clients for uid %u: %u connected, the most max-clients-per-uid allows",
+                                                (unsigned) c->uid, same);
+                                refuse_client(fd, detail);
+                                return;
+                        }
+                }
         }
 
         c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
         c->watch_timer = evtimer_new(s->base, client_watch_cb, c);
         c->stall_timer = evtimer_new(s->base, client_stall_cb, c);
-        if (!c->bev || !c->watch_timer || !c->stall_timer) {
+        c->line_timer = evtimer_new(s->base, client_line_cb, c);
+        if (!c->bev || !c->watch_timer || !c->stall_timer || !c->line_timer) {
                 if (!c->bev)
                         (void) close(fd);
                 client_free(TAKE_PTR(c));
@@ -1387,6 +1450,8 @@ int json_server_new_with_ops(struct event_base *base, const JsonServerConfig *cf
         s->hard_limit = MAX(cfg->output_hard_limit ?: JSON_SERVER_OUTPUT_HARD_DEFAULT, s->soft_limit * 2);
         s->stall_timeout_usec = cfg->stall_timeout_usec ?: JSON_SERVER_STALL_TIMEOUT_DEFAULT_USEC;
         s->max_in_flight = cfg->max_in_flight ?: JSON_SERVER_IN_FLIGHT_DEFAULT;
+        s->max_per_uid = cfg->max_clients_per_uid ?: JSON_SERVER_PER_UID_DEFAULT;
+        s->line_timeout_usec = cfg->line_timeout_usec ?: JSON_SERVER_LINE_TIMEOUT_DEFAULT_USEC;
 
         s->reaper = event_new(base, -1, 0, reaper_cb, s);
         if (!s->reaper)

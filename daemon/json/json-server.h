@@ -22,6 +22,8 @@ typedef struct JsonCall JsonCall;
 #define JSON_SERVER_OUTPUT_HARD_DEFAULT (1024U * 1024U) /* above: disconnect */
 #define JSON_SERVER_STALL_TIMEOUT_DEFAULT_USEC (30U * 1000000U)
 #define JSON_SERVER_IN_FLIGHT_DEFAULT 8U
+#define JSON_SERVER_PER_UID_DEFAULT 8U
+#define JSON_SERVER_LINE_TIMEOUT_DEFAULT_USEC (10U * 1000000U)
 
 typedef struct JsonServerConfig {
         const char *socket_path;     /* bound unless socket activation passed one; NULL: none */
@@ -33,6 +35,8 @@ typedef struct JsonServerConfig {
         size_t output_hard_limit;    /* 0: default */
         uint64_t stall_timeout_usec; /* 0: default */
         unsigned max_in_flight;      /* 0: default */
+        unsigned max_clients_per_uid; /* Unix socket clients per non-root uid; 0: default */
+        uint64_t line_timeout_usec;  /* a partial line older than this closes; 0: default */
         bool socket_activation;      /* look for a listening socket from sd_listen_fds() */
 } JsonServerConfig;
 

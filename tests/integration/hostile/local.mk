@@ -3,7 +3,8 @@
 # calling controller.get_values and asserts every call is answered.
 hostile_tests = \
 	tests/integration/hostile/test-image-kinds.py \
-	tests/integration/hostile/test-ghost-ids.py
+	tests/integration/hostile/test-ghost-ids.py \
+	tests/integration/hostile/test-slowloris.py
 TESTS += $(hostile_tests)
 dist_noinst_SCRIPTS += $(hostile_tests)
 dist_noinst_DATA += tests/integration/hostile/hostile.py
