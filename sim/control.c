@@ -108,7 +108,7 @@ static json_t *status_json(SimBus *bus, Vctl *const *ctls, size_t n) {
                 snprintf(ver, sizeof ver, "%u.%02u", in.major, in.minor);
                 j = json_pack(
                         "{s:s, s:s, s:i, s:s, s:s, s:i, s:b, s:s, s:b, s:b, s:b, s:f, s:f, s:f, s:f,"
-                        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+                        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
                         "name", in.name, "uuid", in.uuid, "id", (int) in.id, "version", ver,
                         "hw", in.hw_name, "bootloader_generation", (int) in.bootloader_generation,
                         "bootloader_intact", in.bootloader_generation > 0, "phase", in.phase,
@@ -126,7 +126,8 @@ static json_t *status_json(SimBus *bus, Vctl *const *ctls, size_t n) {
                         "crc_drops", (json_int_t) in.counters.crc_drops,
                         "boots", (json_int_t) in.counters.boots,
                         "erases", (json_int_t) in.counters.erases,
-                        "writes", (json_int_t) in.counters.writes);
+                        "writes", (json_int_t) in.counters.writes,
+                        "values_replies", (json_int_t) in.counters.values_replies);
                 if (!j)
                         continue;
                 /* Motor 1's fault and environment; a dual-motor board adds

@@ -1271,8 +1271,10 @@ static void process_command(Vctl *c, const uint8_t *p, size_t n, uint8_t mode) {
         case CMD_GET_VALUES_SELECTIVE:
                 len = encode_values(c, p[0] == CMD_GET_VALUES_SELECTIVE, (uint32_t) get_i32(p + 1, n - 1),
                                     buf, sizeof buf);
-                if (want_reply && len)
+                if (want_reply && len) {
                         send_reply(c, buf, len);
+                        c->counters.values_replies++;
+                }
                 break;
 
         case CMD_SET_DUTY:

@@ -73,6 +73,7 @@ typedef struct VctlCounters {
         uint64_t crc_drops;
         uint64_t boots;
         uint64_t erases, writes;
+        uint64_t values_replies;         /* GET_VALUES(_SELECTIVE) answered */
 } VctlCounters;
 
 typedef struct VctlMotorInfo {

@@ -24,6 +24,7 @@ static const ConfigKey keys[] = {
         { "log-level", "err, warning, notice, info or debug (default info)" },
         { "telemetry-rate-hz", "Telemetry signal rate, 0.1..1000 (default 10)" },
         { "poll-rate-hz", "GET_VALUES poll rate for silent controllers, 0..100 (default 5)" },
+        { "max-poll-rate-hz", "cap of the poll rate that telemetry watches raise, 1..100 (default 50)" },
         { "offline-timeout-ms", "silence after which a controller is offline (default 1000)" },
         { "scan-on-start", "PING-scan ids 0..254 at start (default yes)" },
         { "rescan-interval-s", "background PING rescan every N s, 0 = off (default 30)" },
@@ -72,6 +73,7 @@ int config_init_defaults(Config *c) {
                 .telemetry_rate_hz = 10.0,
                 .max_clients = 32,
                 .poll_rate_hz = 5.0,
+                .max_poll_rate_hz = 50.0,
                 .offline_timeout_ms = 1000,
                 .scan_on_start = true,
                 .rescan_interval_s = 30,
@@ -223,6 +225,8 @@ int config_set(Config *c, const char *key, const char *value) {
                 return parse_double(value, 0.1, 1000.0, &c->telemetry_rate_hz);
         if (strcmp(key, "poll-rate-hz") == 0)
                 return parse_double(value, 0.0, 100.0, &c->poll_rate_hz);
+        if (strcmp(key, "max-poll-rate-hz") == 0)
+                return parse_double(value, 1.0, 100.0, &c->max_poll_rate_hz);
         if (strcmp(key, "offline-timeout-ms") == 0)
                 return parse_unsigned(value, 50, 600000, &c->offline_timeout_ms);
         if (strcmp(key, "scan-on-start") == 0)

@@ -26,6 +26,7 @@ typedef struct Config {
         int log_level;
         double telemetry_rate_hz;   /* Telemetry signal rate */
         double poll_rate_hz;        /* GET_VALUES polling of silent controllers */
+        double max_poll_rate_hz;    /* cap when telemetry watches ask for more */
         unsigned offline_timeout_ms;
         bool scan_on_start;
         unsigned rescan_interval_s; /* background PING rescan; 0: off */

@@ -74,6 +74,8 @@ struct Daemon {
         void *fatal_userdata;
 
         DaemonCounters counters;
+        uint32_t bitrate;           /* of the bus: kernel, else the bitrate key */
+        size_t n_polled;            /* controllers polled at the fast rate (last tick) */
 
         /* the remembered members of the board (board.json) */
         BoardMembers members;

@@ -593,17 +593,56 @@ static void on_values(void *userdata, int error, uint8_t replier, const uint8_t 
         schedule_flush(ctl->d);
 }
 
+/* Bits one GET_VALUES poll puts on the bus: the request and the ~75-byte
+ * reply through the buffer frames (~13 extended frames of ~150 bits with
+ * stuffing), rounded up. */
+#define POLL_BUS_BITS 2000
+/* Polling may use this share of the bus. */
+#define POLL_BUS_SHARE 0.2
+
+/**
+ * daemon_poll_rate_hz() - how often a controller without broadcasts is polled
+ * @d: the daemon
+ * @c: the controller
+ *
+ * Returns: Hz; 0 when polling is off (poll-rate-hz 0 and nobody watches).
+ */
+double daemon_poll_rate_hz(Daemon *d, const Controller *c) {
+        double hz = d->config->poll_rate_hz, budget;
+
+        for (size_t i = 0; i < d->n_listeners; i++)
+                if (d->listeners[i].l->watch_rate_hz)
+                        hz = MAX(hz, d->listeners[i].l->watch_rate_hz(d->listeners[i].userdata, c));
+        if (hz <= 0)
+                return 0;
+        hz = MIN(hz, d->config->max_poll_rate_hz);
+        budget = POLL_BUS_SHARE * d->bitrate / POLL_BUS_BITS / (double) MAX(d->n_polled, (size_t) 1);
+        return MIN(hz, budget);
+}
+
 static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
         static const uint8_t payload[] = { COMM_GET_VALUES };
         uint64_t period;
+        double hz;
         int r;
 
-        if (ctl->poll_pending || now < ctl->next_poll_usec || d->config->poll_rate_hz <= 0 || ctl_held(d, ctl))
+        if (ctl->poll_pending || now < ctl->next_poll_usec || ctl_held(d, ctl))
                 return;
-        if (!ctl->c.online || ctl->c.broadcasting)
+        if (!ctl->c.online || ctl->c.broadcasting) {
+                if (d->config->poll_rate_hz <= 0)
+                        return;
                 period = daemon_scaled(d, POLL_SLOW_USEC);
-        else
-                period = (uint64_t) (USEC_PER_SEC / d->config->poll_rate_hz);
+        } else {
+                hz = daemon_poll_rate_hz(d, &ctl->c);
+                if (hz <= 0)
+                        return;
+                period = (uint64_t) (USEC_PER_SEC / hz);
+        }
+        /* From the send, not from the schedule: replies then come at least a
+         * period apart, so a watch at the same rate takes every one of them
+         * (on a schedule, reply jitter makes some early, and a watch drops
+         * early samples whose hold would add lag).  The cost: the housekeeping
+         * tick rounds the period up to its 20 ms. */
         ctl->next_poll_usec = now + period;
 
         r = request_send(d->requests,
@@ -698,6 +737,10 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
                         (void) daemon_scan(d);
         }
 
+        d->n_polled = 0;
+        for (size_t i = 0; i < d->n_ctls; i++)
+                if (d->ctls[i]->c.has_identity && d->ctls[i]->c.online && !d->ctls[i]->c.broadcasting)
+                        d->n_polled++;
         for (size_t i = 0; i < d->n_ctls; i++) {
                 Ctl *ctl = d->ctls[i];
 
@@ -925,6 +968,14 @@ int daemon_new(struct event_base *base, Config *config, const TransportKinds *ki
         r = transport_new(base, kinds, config->transport, (uint8_t) config->can_id, &transport_callbacks, d, &d->transport);
         if (r < 0)
                 return log_error_errno(r, "Failed to open CAN transport %s: %m", config->transport);
+
+        d->bitrate = config->bitrate ? config->bitrate : 500000;
+        if (transport_ifname(d->transport) && kinds->link_bitrate) {
+                uint32_t bitrate;
+                if (kinds->link_bitrate(transport_ifname(d->transport), &bitrate) >= 0)
+                        d->bitrate = bitrate;
+        }
+        log_debug("Polling budget: %u bit/s bus", (unsigned) d->bitrate);
 
         r = request_engine_new((uint8_t) config->can_id, config->time_scale, &engine_ops, d, &d->requests);
         if (r < 0)

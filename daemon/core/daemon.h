@@ -53,6 +53,10 @@ typedef struct DaemonListener {
         void (*controller_booted)(void *userdata, uint8_t id, const char *hw_name);
         /* at once: the own id is free and discovery starts (daemon_start()) */
         void (*started)(void *userdata);
+        /* asked, not told: the highest telemetry rate (Hz) this adapter's
+         * clients watch c at, 0 for none.  A controller without status
+         * broadcasts is polled at least that often (daemon_poll_rate_hz()). */
+        double (*watch_rate_hz)(void *userdata, const Controller *c);
 } DaemonListener;
 
 typedef struct DaemonCounters {
@@ -107,6 +111,11 @@ Controller *daemon_find_uuid(Daemon *d, const char *uuid);
 Controller *daemon_find_id(Daemon *d, uint8_t id);
 /* "3c0029000d51393236353934" or "12": -ENODEV if none, -EINVAL if neither. */
 int daemon_find_controller(Daemon *d, const char *name, Controller **ret);
+
+/* The GET_VALUES rate of a controller without status broadcasts:
+ * max(poll-rate-hz, the highest watch rate for it), capped by
+ * max-poll-rate-hz and by polling at most 20 % of the bus's bitrate. */
+double daemon_poll_rate_hz(Daemon *d, const Controller *c);
 
 /* Start a PING scan of ids 0..254 (restarts a running one). */
 int daemon_scan(Daemon *d);

@@ -79,6 +79,8 @@ typedef struct TransportKinds {
         /* Restart a kernel link left in bus-off (NULL: the kernel's
          * restart-ms or nobody does it); -errno. */
         int (*link_restart)(const char *ifname);
+        /* The kernel link's bitrate (NULL: not known); -errno. */
+        int (*link_bitrate)(const char *ifname, uint32_t *ret);
 } TransportKinds;
 
 /* spec: "KIND:ARG", e.g. "vbus:PATH" or "socketcan:IFACE".  -EINVAL unknown kind. */

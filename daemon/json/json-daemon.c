@@ -442,6 +442,12 @@ static void on_telemetry(void *userdata, Controller *c, uint64_t mask) {
                 json_server_telemetry(g->server, c->uuid_str);
 }
 
+static double on_watch_rate(void *userdata, const Controller *c) {
+        JsonGlue *g = userdata;
+
+        return c->has_identity ? json_server_watch_rate_hz(g->server, c->uuid_str) : 0;
+}
+
 static void on_board_changed(void *userdata, const Board *b) {
         JsonGlue *g = userdata;
 
@@ -470,6 +476,7 @@ static const DaemonListener json_listener = {
         /* each watch has its own rate: telemetry-rate-hz is for the D-Bus signal */
         .telemetry_unthrottled = on_telemetry,
         .board_changed = on_board_changed,
+        .watch_rate_hz = on_watch_rate,
 };
 
 static void glue_detach(void *userdata) {

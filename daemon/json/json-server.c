@@ -1529,6 +1529,31 @@ JsonServer *json_server_free(JsonServer *s) {
 /* ---------------------------------------------------------------- daemon events */
 
 /**
+ * json_server_watch_rate_hz() - how often the clients want samples of a controller
+ * @s: the server
+ * @uuid: its 24-digit UUID
+ *
+ * The core polls controllers without status broadcasts at least this often.
+ *
+ * Returns: the highest watch rate in Hz, 0 when nobody watches it.
+ */
+double json_server_watch_rate_hz(JsonServer *s, const char *uuid) {
+        double hz = 0;
+
+        for (JsonClient *c = s->clients; c; c = c->next) {
+                ClientCtl *e;
+
+                if (c->dead || !c->watching || c->period_usec == 0)
+                        continue;
+                e = client_find_ctl(c, uuid);
+                if (!c->watch_all && !(e && e->watched))
+                        continue;
+                hz = MAX(hz, (double) USEC_PER_SEC / (double) c->period_usec);
+        }
+        return hz;
+}
+
+/**
  * json_server_controller_added() - a controller's identity became known
  * @s: server
  * @uuid: its 24-digit UUID

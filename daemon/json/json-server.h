@@ -84,6 +84,8 @@ void json_call_fail(JsonCall *call, int error, const char *detail);
 
 /* Events from the daemon.  Cheap: they mark work and send what each client can take. */
 void json_server_controller_added(JsonServer *s, const char *uuid);
+/* The highest rate (Hz) any client watches this controller at; 0 if none. */
+double json_server_watch_rate_hz(JsonServer *s, const char *uuid);
 void json_server_controller_removed(JsonServer *s, const char *uuid);
 void json_server_controller_changed(JsonServer *s, const char *uuid);
 void json_server_telemetry(JsonServer *s, const char *uuid);

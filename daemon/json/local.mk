@@ -61,6 +61,9 @@ dist_noinst_SCRIPTS += tests/component/json/test-json-server.py tests/component/
 # Against the real daemon: private dbus-daemon + vesc-sim (dual-mismatch) + vescd.
 TESTS += tests/integration/json/test-json-integration.py
 dist_noinst_SCRIPTS += tests/integration/json/test-json-integration.py
+# Polling follows the watchers: samples against vesc-sim's own count of answered polls.
+TESTS += tests/integration/json/test-poll-rate.py
+dist_noinst_SCRIPTS += tests/integration/json/test-poll-rate.py
 
 dist_noinst_SCRIPTS += clients/examples/dashboard.py
 EXTRA_DIST += docs/json-protocol.md docs/api-map.md

@@ -124,3 +124,21 @@ int canlink_get_state(const char *ifname, CanLinkState *ret) {
         *ret = (CanLinkState) state;
         return 0;
 }
+
+/**
+ * canlink_get_bitrate() - the interface's bitrate
+ * @ifname: the interface
+ * @ret: bit/s
+ *
+ * Returns: 0, -ENODATA when it has none (vcan), or -errno.
+ */
+int canlink_get_bitrate(const char *ifname, uint32_t *ret) {
+        struct can_bittiming bt = {};
+
+        if (can_get_bittiming(ifname, &bt) < 0)
+                return errno_or_eio();
+        if (bt.bitrate == 0)
+                return -ENODATA;
+        *ret = bt.bitrate;
+        return 0;
+}

@@ -29,3 +29,6 @@ int canlink_configure(const char *ifname, uint32_t bitrate, uint32_t restart_ms)
  * otherwise. */
 int canlink_restart(const char *ifname);
 int canlink_get_state(const char *ifname, CanLinkState *ret);
+/* The bitrate the kernel reports (can_get_bittiming); -ENODATA for
+ * interfaces without one (vcan). */
+int canlink_get_bitrate(const char *ifname, uint32_t *ret);

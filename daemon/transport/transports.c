@@ -10,4 +10,5 @@ const TransportKinds transport_kinds = {
         .ops = kinds,
         .n_ops = ELEMENTSOF(kinds),
         .link_restart = canlink_restart,
+        .link_bitrate = canlink_get_bitrate,
 };
