@@ -1,5 +1,19 @@
-# clients: vescctl (D-Bus command-line client).
+# clients: vescctl (D-Bus command-line client), examples, bash completion.
 bin_PROGRAMS += clients/vescctl
-clients_vescctl_SOURCES = clients/vescctl.c
+clients_vescctl_SOURCES = \
+	clients/ctl/vescctl.h \
+	clients/ctl/main.c \
+	clients/ctl/bus.c \
+	clients/ctl/cmd-board.c \
+	clients/ctl/cmd-watch.c \
+	clients/ctl/cmd-top.c \
+	clients/ctl/cmd-config.c \
+	clients/ctl/cmd-firmware.c
 clients_vescctl_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(JANSSON_CFLAGS)
-clients_vescctl_LDADD = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS) $(JANSSON_LIBS)
+clients_vescctl_LDADD = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS) $(JANSSON_LIBS) -lm
+
+# bash completion, installed as completions/vescctl (configure
+# --with-bashcompletiondir; default from bash-completion.pc)
+bashcompletion_DATA = clients/completion/vescctl
+EXTRA_DIST += clients/completion/vescctl
+

@@ -1,0 +1,583 @@
+/* vescctl firmware: image sets, the update planner, update jobs and their
+ * history.  A job is followed (--wait) through its PropertiesChanged
+ * signals: a live progress line on a terminal, one line per phase and per
+ * 10 % otherwise. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vescctl.h"
+
+/* The job objects vescd exports (Manager.Jobs), each rendered with its "path". */
+int list_jobs(sd_bus *bus, json_t **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *p;
+        json_t *list;
+        int r;
+
+        r = bus_try_call(bus, MANAGER_PATH, PROPERTIES_IFACE, "Get", &reply, &error, "ss", MANAGER_IFACE, "Jobs");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'v', "ao");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        list = json_array();
+        while (sd_bus_message_read(reply, "o", &p) > 0) {
+                json_t *job = NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                /* a job dropped in between is simply not listed */
+                if (bus_try_call(bus, p, PROPERTIES_IFACE, "GetAll", &m, &e, "s", JOB_IFACE) < 0 ||
+                    message_read_dict(m, &job) < 0)
+                        continue;
+                json_object_set_new(job, "path", json_string(p));
+                json_array_append_new(list, job);
+        }
+        *ret = list;
+        return 0;
+}
+
+/* A list-returning Manager method: printed as it is with --json (returns
+ * 0); else the line saying the list is empty, if it is, and the array in
+ * *ret for the caller's table (returns 1). */
+static int call_list(sd_bus *bus, const char *what, const char *method, const char *none, json_t **ret) {
+        json_t *list = NULL;
+        int r;
+
+        r = bus_call_json(bus, what, MANAGER_PATH, MANAGER_IFACE, method, &list, NULL);
+        if (r < 0)
+                return r;
+        if (arg_json) {
+                print_json(list);
+                json_decref(list);
+                return 0;
+        }
+        if (json_array_size(list) == 0)
+                printf("%s\n", none);
+        *ret = list;
+        return 1;
+}
+
+static int cmd_sets(sd_bus *bus, int argc, char **argv) {
+        json_t *sets = NULL, *s, *hw;
+        size_t i, k;
+        int r;
+
+        r = call_list(bus, "firmware sets", "ListImageSets", "No image sets installed.", &sets);
+        if (r <= 0)
+                return r;
+        json_array_foreach(sets, i, s) {
+                printf("%s  %-20s %-8s signature %-9s%s%s  hw", jstr(s, "id"), jstr(s, "name"), jstr(s, "version"),
+                       jstr(s, "signature"), json_is_true(json_object_get(s, "current")) ? "  current" : "",
+                       json_is_true(json_object_get(s, "previous")) ? "  previous" : "");
+                json_array_foreach(json_object_get(s, "hardware"), k, hw)
+                        printf(" %s", jstr(hw, "hw_name"));
+                printf("\n");
+        }
+        json_decref(sets);
+        return 0;
+}
+
+static void print_id(const char *key, const char *id) {
+        if (arg_json) {
+                json_t *o = json_pack("{s:s}", key, id);
+                print_json_line(o);
+                json_decref(o);
+        } else
+                printf("%s\n", id);
+        fflush(stdout);
+}
+
+static int cmd_install(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *abs = NULL;
+        const char *file = argv[0], *id;
+        struct stat st;
+        int r;
+
+        fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                fprintf(stderr, "vescctl: firmware install: %s: %s\n", file, strerror(errno));
+                return errno == ENOENT ? -ENOENT : -EIO;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                /* a directory set cannot travel as one fd: vescd reads it itself */
+                abs = realpath(file, NULL);
+                if (!abs)
+                        return -errno;
+                r = bus_call(bus, "firmware install", MANAGER_PATH, MANAGER_IFACE, "InstallImageSetFromPath", &reply,
+                             "s", abs);
+        } else
+                r = bus_call(bus, "firmware install", MANAGER_PATH, MANAGER_IFACE, "InstallImageSet", &reply, "h", fd);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &id);
+        if (r < 0)
+                return bus_report("firmware install", NULL, r);
+        print_id("set_id", id);
+        return 0;
+}
+
+static int cmd_rollback(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *id;
+        int r;
+
+        r = bus_call(bus, "firmware rollback", MANAGER_PATH, MANAGER_IFACE, "RollbackImageSet", &reply, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &id);
+        if (r < 0)
+                return bus_report("firmware rollback", NULL, r);
+        print_id("set_id", id);
+        return 0;
+}
+
+static int cmd_remove(sd_bus *bus, int argc, char **argv) {
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        r = resolve_set(bus, argv[0], &id);
+        if (r < 0)
+                return r;
+        r = bus_call(bus, "firmware remove", MANAGER_PATH, MANAGER_IFACE, "RemoveImageSet", NULL, "s", id);
+        if (r < 0)
+                return r;
+        if (arg_json)
+                print_id("removed", id);
+        else
+                printf("Removed %s\n", id);
+        return 0;
+}
+
+/* ------------------------------------------------------------------ plan */
+
+/* A plan as indented "key: value" lines. */
+static void print_tree(json_t *v, int indent, const char *key) {
+        const char *k;
+        json_t *x;
+        size_t i;
+
+        if (json_is_object(v)) {
+                if (key)
+                        printf("%*s%s:\n", indent, "", key);
+                json_object_foreach(v, k, x)
+                        print_tree(x, indent + (key ? 2 : 0), k);
+        } else if (json_is_array(v)) {
+                bool simple = true;
+                json_array_foreach(v, i, x)
+                        simple = simple && !json_is_object(x) && !json_is_array(x);
+                if (key)
+                        printf("%*s%s:%s\n", indent, "", key, json_array_size(v) ? "" : " (none)");
+                json_array_foreach(v, i, x) {
+                        if (simple) {
+                                char *s = json_is_string(x) ? NULL : json_dumps(x, JSON_ENCODE_ANY);
+                                printf("%*s%zu. %s\n", indent + 2, "", i + 1, s ? s : json_string_value(x));
+                                free(s);
+                        } else {
+                                char n[24];
+                                snprintf(n, sizeof n, "%zu", i + 1);
+                                print_tree(x, indent + 2, n);
+                        }
+                }
+        } else {
+                char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+                printf("%*s%s: %s\n", indent, "", key ? key : "", s ? s : json_string_value(v));
+                free(s);
+        }
+}
+
+static int cmd_plan(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *id = NULL;
+        const char *kind = argv[0], *s;
+        json_t *plan;
+        int r;
+
+        if (strcmp(kind, "update") != 0 && strcmp(kind, "pair") != 0 && strcmp(kind, "board") != 0 &&
+            strcmp(kind, "repair") != 0)
+                return usage_error("firmware plan", "KIND is update, pair, board or repair, not '%s'", kind);
+        if (strcmp(kind, "update") == 0 && argc < 3)
+                return usage_error("firmware plan", "plan update needs a CONTROLLER");
+        for (int i = 2; i < argc; i++)
+                if (!controller_name_valid(argv[i]))
+                        return usage_error("firmware plan", "'%s' is neither a UUID nor a CAN id", argv[i]);
+        r = resolve_set(bus, argv[1], &id);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "PlanUpdate");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", kind, id);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "s");
+        for (int i = 2; r >= 0 && i < argc; i++) {
+                _cleanup_free_ char *path = NULL;
+                r = resolve_controller(bus, argv[i], &path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(m, "s", path_uuid(path));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return bus_report("firmware plan", NULL, r);
+        r = sd_bus_call(bus, m, 60 * USEC_PER_SEC, &error, &reply);
+        if (r < 0)
+                return bus_report("firmware plan", &error, r);
+        r = sd_bus_message_read(reply, "s", &s);
+        if (r < 0)
+                return bus_report("firmware plan", NULL, r);
+        plan = json_loads(s, 0, NULL);
+        if (!plan) {
+                fprintf(stderr, "vescctl: firmware plan: vescd answered invalid JSON\n");
+                return -EIO;
+        }
+        if (arg_json)
+                print_json(plan);
+        else
+                print_tree(plan, 0, NULL);
+        /* a refused plan is an answer, but not a way forward */
+        r = json_object_get(plan, "refused") && !json_is_false(json_object_get(plan, "refused")) ? 1 : 0;
+        json_decref(plan);
+        return r;
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+typedef struct Follow {
+        const char *path;
+        unsigned last_percent;
+        char last_phase[32];
+        bool tty;
+        bool ended;
+} Follow;
+
+static void print_progress(Follow *f, json_t *job) {
+        long long eta = jint(job, "eta_seconds");
+        unsigned pct = (unsigned) jint(job, "progress");
+        const char *phase = jstr(job, "phase");
+        bool dnpo = json_is_true(json_object_get(job, "do_not_power_off"));
+        char eta_s[48] = "";
+
+        if (strcmp(jstr(job, "state"), "running") != 0)
+                return;
+        if (eta >= 0)
+                snprintf(eta_s, sizeof eta_s, ", about %llds left", eta);
+        if (f->tty) {
+                fprintf(stderr, "\r\033[K%3u%%  %-11s %lld/%lld bytes%s%s", pct, phase, jint(job, "bytes_done"),
+                        jint(job, "bytes_total"), eta_s, dnpo ? "  DO NOT POWER OFF" : "");
+                fflush(stderr);
+        } else if (!arg_json && (strcmp(phase, f->last_phase) != 0 || pct >= f->last_percent + 10)) {
+                /* a log: one line per phase and per 10 % */
+                printf("%3u%%  %-11s %lld/%lld bytes%s%s\n", pct, phase, jint(job, "bytes_done"), jint(job, "bytes_total"),
+                       eta_s, dnpo ? "  DO NOT POWER OFF" : "");
+                fflush(stdout);
+                f->last_percent = pct;
+        }
+        snprintf(f->last_phase, sizeof f->last_phase, "%s", phase);
+}
+
+static int get_job(sd_bus *bus, const char *path, json_t **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = bus_try_call(bus, path, PROPERTIES_IFACE, "GetAll", &reply, &error, "s", JOB_IFACE);
+        if (r < 0) {
+                if (sd_bus_error_has_names(&error, "org.freedesktop.DBus.Error.UnknownObject",
+                                           "org.freedesktop.DBus.Error.UnknownInterface")) {
+                        fprintf(stderr, "vescctl: no job %s (ended jobs are in 'vescctl firmware history')\n",
+                                path_uuid(path));
+                        return -ENOENT;
+                }
+                return bus_report("firmware job", &error, r);
+        }
+        r = message_read_dict(reply, ret);
+        if (r < 0)
+                return bus_report("firmware job", NULL, r);
+        return 0;
+}
+
+static int on_job_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Follow *f = userdata;
+        json_t *job = NULL;
+
+        if (get_job(sd_bus_message_get_bus(m), f->path, &job) < 0)
+                return 0;
+        print_progress(f, job);
+        if (strcmp(jstr(job, "state"), "running") != 0)
+                f->ended = true;
+        json_decref(job);
+        return 0;
+}
+
+static void print_job(json_t *job) {
+        json_t *phases = json_object_get(job, "phases"), *err = json_object_get(job, "error"), *v;
+        const char *k, *report = jstr(job, "report");
+
+        if (arg_json) {
+                print_json(job);
+                return;
+        }
+        printf("job %lld (%s, image set %s): %s, phase %s, %lld%%\n", jint(job, "id"), jstr(job, "kind"),
+               jstr(job, "image_set"), jstr(job, "state"), jstr(job, "phase"), jint(job, "progress"));
+        json_object_foreach(phases, k, v)
+                printf("  %s  %s\n", k, json_string_value(v));
+        if (jstr(err, "code")[0])
+                printf("error %s: %s\n", jstr(err, "code"), jstr(err, "text"));
+        if (report[0]) {
+                json_t *rep = json_loads(report, 0, NULL), *side;
+                size_t i;
+                json_array_foreach(json_object_get(rep, "sides"), i, side) {
+                        printf("  %s (id %lld): was %s, runs %s, target %s%s\n", jstr(side, "uuid"), jint(side, "can_id"),
+                               jstr(side, "before"), jstr(side, "runs"), jstr(side, "target"),
+                               json_is_true(json_object_get(side, "updated")) ? ", updated" : "");
+                        if (jstr(side, "redo")[0])
+                                printf("    redo: %s\n", jstr(side, "redo"));
+                }
+                json_decref(rep);
+        }
+}
+
+/* Show a job; with --wait follow its progress until it ends.  Returns 0
+ * for a job that is done (or still running without --wait), 1 otherwise. */
+static int follow_job(sd_bus *bus, const char *path) {
+        Follow f = { .path = path, .tty = isatty(STDERR_FILENO) && !arg_json };
+        json_t *job = NULL;
+        int r;
+
+        if (arg_wait) {
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, path, PROPERTIES_IFACE, "PropertiesChanged", on_job_changed,
+                                        &f);
+                if (r < 0)
+                        return bus_report("firmware job", NULL, r);
+                catch_interrupts();
+                r = get_job(bus, path, &job);
+                if (r < 0)
+                        return r;
+                f.ended = strcmp(jstr(job, "state"), "running") != 0;
+                if (!f.ended)
+                        print_progress(&f, job);
+                json_decref(job);
+                job = NULL;
+                while (!f.ended && !interrupted) {
+                        r = sd_bus_process(bus, NULL);
+                        if (r < 0) {
+                                fprintf(stderr, "vescctl: lost the connection to the bus: %s\n", strerror(-r));
+                                return -EHOSTDOWN;
+                        }
+                        if (r > 0)
+                                continue;
+                        r = sd_bus_wait(bus, UINT64_MAX);
+                        if (r < 0 && r != -EINTR) {
+                                fprintf(stderr, "vescctl: lost the connection to the bus: %s\n", strerror(-r));
+                                return -EHOSTDOWN;
+                        }
+                }
+                if (f.tty)
+                        fputc('\n', stderr);
+        }
+        r = get_job(bus, path, &job);
+        if (r < 0)
+                return r;
+        print_job(job);
+        r = strcmp(jstr(job, "state"), "done") == 0 || (!arg_wait && strcmp(jstr(job, "state"), "running") == 0) ? 0 : 1;
+        json_decref(job);
+        return r;
+}
+
+static int append_options(sd_bus_message *m, bool update) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && arg_allow_mismatch && update)
+                r = sd_bus_message_append(m, "{sv}", "AllowMismatch", "b", 1);
+        if (r >= 0 && arg_skip_can_id_restore)
+                r = sd_bus_message_append(m, "{sv}", "SkipCanIdRestore", "b", 1);
+        if (r >= 0 && arg_no_migrate_config)
+                r = sd_bus_message_append(m, "{sv}", "MigrateConfig", "b", 0);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int start_job(sd_bus *bus, const char *what, const char *method, const char *controller, const char *set_name) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        const char *job;
+        int r;
+
+        if (controller) {
+                r = resolve_controller(bus, controller, &path);
+                if (r < 0)
+                        return r;
+        }
+        r = resolve_set(bus, set_name, &id);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method);
+        if (r >= 0 && path)
+                r = sd_bus_message_append(m, "s", path_uuid(path));
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", id);
+        if (r >= 0)
+                r = append_options(m, controller != NULL);
+        if (r < 0)
+                return bus_report(what, NULL, r);
+        r = sd_bus_call(bus, m, 60 * USEC_PER_SEC, &error, &reply);
+        if (r < 0) {
+                r = bus_report(what, &error, r);
+                if (sd_bus_error_has_name(&error, "org.vescd1.Error.Mismatch"))
+                        fprintf(stderr, "Update the whole board instead: 'vescctl firmware board %s' (or 'vescctl "
+                                        "firmware repair %s'); see 'vescctl firmware plan board %s'.\n",
+                                set_name, set_name, set_name);
+                return r;
+        }
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r < 0)
+                return bus_report(what, NULL, r);
+        if (!arg_json)
+                printf("%s\n", job);
+        fflush(stdout);
+        return follow_job(bus, job);
+}
+
+static int cmd_update(sd_bus *bus, int argc, char **argv) {
+        return start_job(bus, "firmware update", "UpdateController", argv[0], argv[1]);
+}
+
+static int cmd_board(sd_bus *bus, int argc, char **argv) {
+        return start_job(bus, "firmware board", "UpdateBoard", NULL, argv[0]);
+}
+
+static int cmd_pair(sd_bus *bus, int argc, char **argv) {
+        return start_job(bus, "firmware pair", "UpdatePair", NULL, argv[0]);
+}
+
+static int cmd_repair(sd_bus *bus, int argc, char **argv) {
+        return start_job(bus, "firmware repair", "Repair", NULL, argv[0]);
+}
+
+/* "3" or "/org/vescd1/job/3" -> the path; -EINVAL for anything else. */
+static int job_path(const char *cmd, const char *n, char *path, size_t size) {
+        const char *num = strncmp(n, JOB_PREFIX, strlen(JOB_PREFIX)) == 0 ? n + strlen(JOB_PREFIX) : n;
+        size_t len = strlen(num);
+
+        if (len == 0 || len > 9 || strspn(num, "0123456789") != len || strtoul(num, NULL, 10) == 0)
+                return usage_error(cmd, "'%s' is not a job number (a positive integer, as 'vescctl firmware history' "
+                                        "shows)", n);
+        snprintf(path, size, JOB_PREFIX "%lu", strtoul(num, NULL, 10));
+        return 0;
+}
+
+static int cmd_job(sd_bus *bus, int argc, char **argv) {
+        char path[64];
+        int r;
+
+        r = job_path("firmware job", argv[0], path, sizeof path);
+        if (r < 0)
+                return r;
+        return follow_job(bus, path);
+}
+
+static int cmd_cancel(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        json_t *job = NULL;
+        char path[64];
+        int r;
+
+        r = job_path("firmware cancel", argv[0], path, sizeof path);
+        if (r < 0)
+                return r;
+        r = get_job(bus, path, &job);
+        if (r < 0)
+                return r;
+        json_decref(job);
+        r = bus_call(bus, "firmware cancel", path, JOB_IFACE, "Cancel", NULL, NULL);
+        if (r < 0)
+                return r;
+        if (arg_json) {
+                json_t *o = json_pack("{s:s, s:b}", "job", path, "cancel_requested", 1);
+                print_json_line(o);
+                json_decref(o);
+        } else
+                printf("Cancelling job %s\n", path_uuid(path));
+        return arg_wait ? follow_job(bus, path) : 0;
+}
+
+static int cmd_history(sd_bus *bus, int argc, char **argv) {
+        json_t *h = NULL, *e;
+        size_t i;
+        int r;
+
+        r = call_list(bus, "firmware history", "GetHistory", "No firmware jobs yet.", &h);
+        if (r <= 0)
+                return r;
+        json_array_foreach(h, i, e) {
+                json_t *err = json_object_get(e, "error");
+                printf("%s  job %lld  %-6s set %s  %s%s%s\n", jstr(e, "ended"), jint(e, "id"), jstr(e, "kind"),
+                       jstr(e, "image_set"), jstr(e, "state"), jstr(err, "code")[0] ? " " : "", jstr(err, "code"));
+        }
+        json_decref(h);
+        return 0;
+}
+
+const Command commands_firmware[] = {
+        { "firmware sets", "", "installed image sets",
+          "The installed image sets: id, name, version, signature state, current or previous,\nhardware names.", 0, 0,
+          cmd_sets },
+        { "firmware install", "FILE", "verify and install an image set (.tar or directory)",
+          "Verify and install an image set: a tar archive is passed to vescd as a file\n"
+          "descriptor, a directory by its absolute path.  Prints the set id.  Admin.",
+          1, 1, cmd_install },
+        { "firmware remove", "SET", "remove an installed set (id or name)",
+          "Remove an installed set, named by its id or its name.  The current set and a set\n"
+          "a running job uses are refused (Busy).  Admin.",
+          1, 1, cmd_remove },
+        { "firmware rollback", "", "make the previous set current again (prints its id)",
+          "Make the previous image set current again (the current one becomes the previous\n"
+          "one, so a second rollback undoes the first).  Prints the id of the set now current.",
+          0, 0, cmd_rollback },
+        { "firmware plan", "KIND SET [CONTROLLER...]", "what an update would do, without doing it",
+          "Ask vescd's planner what a job would do (PlanUpdate; nothing is sent to a\n"
+          "controller): KIND is update (one CONTROLLER), pair, board or repair.  Per side what\n"
+          "is erased and written, bootloader steps, the gates with their current values and\n"
+          "the estimated time, or why it would be refused and the numbered steps that would\n"
+          "work.  Exit status 1 for a refused plan.",
+          2, -1, cmd_plan },
+        { "firmware update", "CONTROLLER SET", "update one controller",
+          "Update one controller.  vescd refuses it (Mismatch) when the board's controllers\n"
+          "would differ afterwards, unless --allow-mismatch (root only).  Admin.",
+          2, 2, cmd_update },
+        { "firmware board", "SET", "update every controller of the board together",
+          "Update every member controller of the board in one transaction (UpdateBoard):\n"
+          "staged on all, committed only when all are staged.  Admin.",
+          1, 1, cmd_board },
+        { "firmware pair", "SET", "update both controllers of the pair together",
+          "Update both controllers of a two-controller board in one transaction.  Admin.", 1, 1, cmd_pair },
+        { "firmware repair", "SET", "bring a mismatched board to SET, updating only what differs",
+          "Bring a mismatched board to SET, updating only the controllers that differ; refused\n"
+          "with the reason when there is nothing to do or it is impossible (e.g. 3.58 to\n"
+          "6.05 needs 5.03 first).  Admin.",
+          1, 1, cmd_repair },
+        { "firmware job", "N", "show job N (with --wait: follow it to its end)",
+          "Show job N: state, phases, error, and per controller what it ran before, what it\n"
+          "runs now and what to redo.  With --wait, follow it until it ends.",
+          1, 1, cmd_job },
+        { "firmware cancel", "N", "cancel job N (admin)",
+          "Cancel job N.  vescd refuses it (Busy) from committing until confirming ends.\n"
+          "With --wait, follow the job until it ends.  Admin.",
+          1, 1, cmd_cancel },
+        { "firmware history", "", "past firmware jobs", "Past firmware jobs, oldest first.", 0, 0, cmd_history },
+        {},
+};
