@@ -1284,7 +1284,7 @@ int fw_job_cancel(FwJob *j) {
         if (!fw_job_running(j))
                 return -EALREADY;
         if (j->waiting) {
-                end_unstarted(j, FW_JOB_CANCELLED, "", "cancelled by request");
+                end_unstarted(j, FW_JOB_CANCELLED, "Cancelled", "cancelled by request");
                 return 0;
         }
         if (!fw_update_job_can_cancel(j->engine))

@@ -35,6 +35,7 @@ EXTRA_DIST += docs/firmware-update.md
 update_integration_tests = \
 	tests/integration/update/test-update-seed.py \
 	tests/integration/update/test-update-fault-gate.py \
+	tests/integration/update/test-holds.py \
 	tests/integration/update/test-update-faults.py \
 	tests/integration/update/test-update-bootloader.py \
 	tests/integration/update/test-update-restart.py \
