@@ -20,7 +20,7 @@ sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dbus  # noqa: E402
 from vescd_harness import (CONTROLLER_IFACE, PATH_A, PATH_B, TIMEOUT, UUID_A, UUID_B,  # noqa: E402
-                           BUS_NAME, Harness, fail, log)
+                           BUS_NAME, Harness, cannot_check, fail, finish, log)
 
 # argv: bus address, source path, target path, JSON socket, uuid
 CLIENT = r"""
@@ -88,7 +88,7 @@ def main():
         # --- permissions: a non-member is refused on both adapters
         out = h.run_as(CLIENT, PATH_A, PATH_B, sock, UUID_A)
         if out is None:
-            log("not root or no setpriv: admin-group checks skipped, copying as root")
+            cannot_check("not root or no setpriv: the admin-group checks (copying as root instead)")
             b.CopyConfigFrom(PATH_A, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         else:
             if out != "dbus=org.vescd1.Error.PermissionDenied json=PermissionDenied":
@@ -135,7 +135,7 @@ def main():
 
         if h.stop_vescd() != 0:
             fail("vescd did not exit 0")
-    print("PASS")
+    finish()
 
 
 if __name__ == "__main__":

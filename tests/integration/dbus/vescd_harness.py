@@ -75,6 +75,25 @@ def skip(msg):
     sys.exit(SKIP)
 
 
+# Checks that could not run here (not root, no setpriv, a window not
+# observed): the test then ends with SKIP (77), never PASS.
+NOT_CHECKED = []
+
+
+def cannot_check(msg):
+    """Record a check that cannot run here; finish() then exits 77."""
+    log("cannot check: " + msg)
+    NOT_CHECKED.append(msg)
+
+
+def finish():
+    """The end of a test that got this far: PASS, or SKIP (77) when a
+    check could not run."""
+    if NOT_CHECKED:
+        skip("checks that could not run: " + "; ".join(NOT_CHECKED))
+    print("PASS", flush=True)
+
+
 def builddir():
     return os.environ.get("top_builddir") or os.path.abspath(
         os.path.join(os.path.dirname(__file__), "..", ".."))

@@ -15,7 +15,8 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from update_harness import (ERROR_PREFIX, TIMEOUT, UpdateHarness, fail, imageset, log)  # noqa: E402
+from update_harness import (ERROR_PREFIX, TIMEOUT, UpdateHarness, cannot_check, fail, finish, imageset,  # noqa: E402
+                            log)
 
 UNPRIVILEGED = r"""
 import sys, dbus
@@ -75,10 +76,12 @@ def main():
             if roles(h) != (s503, s605):
                 fail("a refused rollback changed the sets")
             log("unprivileged RollbackImageSet refused")
+        else:
+            cannot_check("not root or no setpriv: unprivileged RollbackImageSet")
 
         if h.stop_vescd() != 0:
             fail("vescd did not exit 0")
-    print("PASS")
+    finish()
 
 
 if __name__ == "__main__":

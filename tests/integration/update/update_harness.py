@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "dbus"))
 import dbus  # noqa: E402
 from gi.repository import GLib  # noqa: E402
 from vescd_harness import (BUS_NAME, CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, PROPS_IFACE,  # noqa: E402,F401
-                           SKIP, TIMEOUT, UUID_A, UUID_B, Harness, builddir, fail, log, skip, srcdir)
+                           SKIP, TIMEOUT, UUID_A, UUID_B, Harness, builddir, cannot_check, fail, finish, log,
+                           skip, srcdir)
 
 JOB_IFACE = "org.vescd1.Job"
 ERROR_PREFIX = "org.vescd1.Error."
