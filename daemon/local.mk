@@ -14,8 +14,10 @@ daemon_libvescd_a_SOURCES = \
 	daemon/core/request.h daemon/core/request.c \
 	daemon/core/errors.h daemon/core/errors.c \
 	daemon/core/hold.h daemon/core/hold.c \
-	daemon/update/fw-plan.h daemon/update/fw-plan.c \
-	daemon/update/fw-progress.h daemon/update/fw-progress.c
+	daemon/update/update-plan.h daemon/update/update-plan.c \
+	daemon/update/update-progress.h daemon/update/update-progress.c \
+	daemon/update/update-transfer.h daemon/update/update-transfer.c \
+	daemon/update/update-engine.h daemon/update/update-engine.c
 VESCD_PURE_LIBS = daemon/libvescd.a common/libvesc.a
 
 sbin_PROGRAMS += daemon/vescd
@@ -33,8 +35,9 @@ daemon_vescd_SOURCES = \
 	daemon/core/render.h daemon/core/render.c \
 	daemon/core/fields-manager.c \
 	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
-	daemon/update/fw-job.h daemon/update/fw-job.c \
-	daemon/update/firmware-ops.h daemon/update/firmware-ops.c \
+	daemon/update/update-store.h daemon/update/update-store.c \
+	daemon/update/update-driver.h daemon/update/update-driver.c \
+	daemon/update/update-manager.h daemon/update/update-manager.c \
 	daemon/dbus/bus-job.c
 daemon_vescd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SOCKETCAN_CFLAGS) \
 	$(SODIUM_CFLAGS)
@@ -42,7 +45,7 @@ daemon_vescd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSO
 # its HTTP/DNS/RPC half: libevent_core (same package) instead of libevent keeps
 # ~130 KiB of library pages out of vescd's RSS (bench-rss, docs/benchmarks.md).
 daemon_vescd_libevent = $(LIBEVENT_LIBS:-levent=-levent_core)
-daemon_vescd_LDADD = daemon/libfwupdate.a daemon/libvescd.a firmware/libvescfw.a $(SODIUM_LIBS) common/libvesc.a $(SYSTEMD_LIBS) $(daemon_vescd_libevent) $(JANSSON_LIBS) $(SOCKETCAN_LIBS) -lm
+daemon_vescd_LDADD = daemon/libvescd.a firmware/libvescfw.a $(SODIUM_LIBS) common/libvesc.a $(SYSTEMD_LIBS) $(daemon_vescd_libevent) $(JANSSON_LIBS) $(SOCKETCAN_LIBS) -lm
 
 # ------------------------------------------------------------ unit tests
 # Each links only the module it tests (plus the pure codec library).

@@ -16,7 +16,7 @@
 #include "core/log.h"
 #include "transport/canlink.h"
 #include "transport/transports.h"
-#include "update/firmware-ops.h"
+#include "update/update-manager.h"
 #include "macro.h"
 
 typedef struct Main {

@@ -1,7 +1,7 @@
 /* org.vescd1.Job at /org/vescd1/job/<n> (a fallback vtable with a node
  * enumerator, like the controllers), and the firmware members of
  * org.vescd1.Manager (image sets, starting jobs, history, Jobs).  Pure
- * translation: the work is in firmware-ops.c and fw-job.c. */
+ * translation: the work is in update-manager.c and update-driver.c. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 #include "dbus/bus.h"
 #include "core/daemon.h"
-#include "update/firmware-ops.h"
+#include "update/update-manager.h"
 #include "core/log.h"
 #include "macro.h"
 #include "core/render.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/daemon.h"
-#include "update/firmware-ops.h"
+#include "update/update-manager.h"
 #include "json/json-server.h"
 #include "core/log.h"
 #include "macro.h"

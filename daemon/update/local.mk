@@ -1,29 +1,28 @@
-# daemon/update/local.mk: the firmware update engine (pure: planning, progress,
-# the per-controller state machine and the pair transaction) and its tests.
-# daemon/libfwupdate.a is linked by vescd; the tests link only these
-# modules + common/libvesc.a + jansson + cmocka.
+# daemon/update/local.mk: the firmware update modules' tests (the modules
+# themselves are listed in daemon/local.mk).  The tests link only the pure
+# library (daemon/libvescd.a, common/libvesc.a), the store where they read
+# snapshots, jansson and cmocka.
 
-noinst_LIBRARIES += daemon/libfwupdate.a
-daemon_libfwupdate_a_SOURCES = \
-	daemon/update/fw-update.h daemon/update/fw-update.c
-daemon_libfwupdate_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+# The pure modules (update-plan, -progress, -transfer, -engine) are in
+# daemon/libvescd.a (daemon/local.mk); update-store.c (jansson, files) is
+# compiled into the tests that read snapshots and reports.
+UPDATE_STORE_SOURCES = daemon/update/update-store.h daemon/update/update-store.c
+FW_UPDATE_TEST_LIBS = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(TEST_LIBS) -lm
 
-FW_UPDATE_TEST_LIBS = daemon/libfwupdate.a $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(TEST_LIBS) -lm
+check_PROGRAMS += tests/unit/update/test-update-plan tests/unit/update/test-update-engine
+TESTS += tests/unit/update/test-update-plan tests/unit/update/test-update-engine
 
-check_PROGRAMS += tests/unit/update/test-fw-plan tests/unit/update/test-fw-update
-TESTS += tests/unit/update/test-fw-plan tests/unit/update/test-fw-update
+tests_unit_update_test_update_plan_SOURCES = tests/unit/update/test-update-plan.c
+tests_unit_update_test_update_plan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_update_test_update_plan_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_update_test_update_plan_LDADD = $(FW_UPDATE_TEST_LIBS)
 
-tests_unit_update_test_fw_plan_SOURCES = tests/unit/update/test-fw-plan.c
-tests_unit_update_test_fw_plan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_unit_update_test_fw_plan_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
-tests_unit_update_test_fw_plan_LDADD = $(FW_UPDATE_TEST_LIBS)
-
-tests_unit_update_test_fw_update_SOURCES = \
-	tests/unit/update/test-fw-update.c \
+tests_unit_update_test_update_engine_SOURCES = \
+	tests/unit/update/test-update-engine.c $(UPDATE_STORE_SOURCES) \
 	tests/unit/update/fake-vesc.h tests/unit/update/fake-vesc.c
-tests_unit_update_test_fw_update_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_unit_update_test_fw_update_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
-tests_unit_update_test_fw_update_LDADD = $(FW_UPDATE_TEST_LIBS)
+tests_unit_update_test_update_engine_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_update_test_update_engine_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_update_test_update_engine_LDADD = $(FW_UPDATE_TEST_LIBS)
 
 EXTRA_DIST += docs/firmware-update.md
 

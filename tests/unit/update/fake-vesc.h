@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "update/fw-update.h"
+#include "update/update-engine.h"
 
 typedef struct FakeReply {
         bool any;

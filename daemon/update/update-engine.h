@@ -18,12 +18,11 @@
 #pragma once
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "update/fw-plan.h"
+#include "update/update-plan.h"
 #include "macro.h"
 
 typedef enum FwPhase {
@@ -73,9 +72,6 @@ FwJobState fw_job_state_from_string(const char *s);
 #define FW_ERASE_ATTEMPTS         2u
 #define FW_WRITE_TIMEOUT_USEC     (3 * USEC_PER_SEC)
 #define FW_WRITE_ATTEMPTS         6u
-#define FW_CHUNK_MAX              384u
-#define FW_CHUNK_MIN              96u
-#define FW_CHUNK_GROW_AFTER       8u                   /* clean acks before doubling back */
 #define FW_REBOOT_SETTLE_USEC     (2 * USEC_PER_SEC)   /* first IDENTIFY after JUMP */
 #define FW_REBOOT_POLL_USEC       (2 * USEC_PER_SEC)
 #define FW_REBOOT_TIMEOUT_USEC    (40 * USEC_PER_SEC)  /* > the ≈32 s watchdog window */
@@ -128,7 +124,7 @@ typedef struct FwEvent {
         const FwIdentity *identity;
         const char *hw_name;
         FwTelemetry telemetry;
-        json_t *snapshot;         /* RESUME: borrowed */
+        const struct FwSnapshot *snapshot; /* RESUME: borrowed */
         bool abandon;             /* RESUME: give up un-committed staging instead of restarting it */
 } FwEvent;
 
@@ -176,8 +172,8 @@ typedef struct FwAction {
         uint64_t at_usec;          /* absolute, the clock of fw_update_handle() */
         /* PROGRESS */
         FwProgressInfo progress;
-        /* PERSIST (snapshot), DONE and FAILED (report): owned by the action */
-        json_t *json;
+        /* SEND: the engine's own timeout for this request (scaled) */
+        uint64_t timeout_usec;
         /* LOG (syslog level), DONE, FAILED */
         int level;
         FwError error;
@@ -191,6 +187,65 @@ typedef struct FwActions {
 
 void fw_actions_clear(FwActions *a);  /* drops the actions, keeps the memory */
 void fw_actions_done(FwActions *a);   /* frees everything */
+
+/* Everything needed to report or resume a job (update-store.c keeps it
+ * as JSON).  From fw_update_job_snapshot() the blobs are borrowed from the
+ * job; from update_store_snapshot_parse() they are owned by the snapshot. */
+typedef struct FwSideSnapshot {
+        uint8_t uuid[VESC_UUID_LEN];
+        FwPhase phase;
+        FwIdentity before, running;
+        char target[96];
+        uint64_t stream_len;
+        uint16_t stream_crc;
+        bool bootloader_started, bootloader_done, app_erased;
+        unsigned commits, restages;
+        uint8_t *mcconf, *appconf;   /* serialized configuration with signature, NULL: none */
+        size_t mcconf_len, appconf_len;
+        FwError error;
+        char text[FW_TEXT_MAX];
+        char redo[FW_TEXT_MAX];
+        /* the gates as last evaluated (for people; not read back) */
+        bool have_telemetry, motor_stopped, voltage_ok, fault_ok;
+        FwTelemetry tel;
+        double v_in_min, v_in_max;
+} FwSideSnapshot;
+
+typedef struct FwSnapshot {
+        FwJobState state;
+        FwPhase phase;
+        FwError error;
+        char text[2 * FW_TEXT_MAX];
+        unsigned resumes;
+        uint64_t units_total, units_done, bytes_total, bytes_done;
+        unsigned percent;
+        size_t n;
+        FwSideSnapshot sides[FW_SIDES_MAX];
+} FwSnapshot;
+
+/* The report of an ended job, per side. */
+#define FW_REPORT_ERASED_MAX 3u
+typedef struct FwSideReport {
+        char uuid[2 * VESC_UUID_LEN + 1];
+        uint8_t can_id;
+        FwPhase phase;
+        char before[96], runs[96], target[96];
+        bool updated;
+        unsigned restages;
+        FwError error;
+        char text[FW_TEXT_MAX];
+        const char *erased[FW_REPORT_ERASED_MAX];  /* static texts: what staging erased */
+        size_t n_erased;
+        char redo[FW_TEXT_MAX];
+} FwSideReport;
+
+typedef struct FwReport {
+        FwJobState state;
+        FwError error;
+        char text[2 * FW_TEXT_MAX];
+        size_t n;
+        FwSideReport sides[FW_SIDES_MAX];
+} FwReport;
 
 typedef struct FwUpdateJob FwUpdateJob;
 
@@ -208,5 +263,5 @@ const FwIdentity *fw_update_job_side_identity(const FwUpdateJob *job, size_t i);
 FwProgressInfo fw_update_job_progress(const FwUpdateJob *job, uint64_t now_usec);
 FwError fw_update_job_error(const FwUpdateJob *job, const char **ret_text);
 bool fw_update_job_can_cancel(const FwUpdateJob *job);
-json_t *fw_update_job_snapshot(const FwUpdateJob *job);
-json_t *fw_update_job_report(const FwUpdateJob *job);
+void fw_update_job_snapshot(const FwUpdateJob *job, FwSnapshot *ret);
+void fw_update_job_report(const FwUpdateJob *job, FwReport *ret);

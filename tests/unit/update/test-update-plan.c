@@ -1,6 +1,7 @@
 /* Planning, chunk-skipping and progress helpers of the update engine. */
 
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -8,9 +9,9 @@
 #include <cmocka.h>
 
 #include "crc.h"
-#include "update/fw-plan.h"
-#include "update/fw-progress.h"
-#include "update/fw-update.h"
+#include "update/update-plan.h"
+#include "update/update-progress.h"
+#include "update/update-engine.h"
 #include "fwimage.h"
 #include "wire.h"
 

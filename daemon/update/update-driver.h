@@ -1,11 +1,11 @@
 /* The driver of one firmware update job: it connects the pure update
- * engine (fw-update.h) to the daemon.  It carries out the engine's actions
+ * engine (update-engine.h) to the daemon.  It carries out the engine's actions
  * (requests through the request engine, timers on the event loop,
  * IDENTIFY by COMM_FW_VERSION, telemetry by GET_VALUES), feeds the answers
  * back as events, persists every snapshot in the state directory (atomic
  * writes) and appends the outcome to the job history there.  A job that
  * was running when vescd stopped is created again from its file and
- * resumed (fw_job_file_read(), fw_job_resume()).
+ * resumed (update_store_job_read(), fw_job_resume()).
  *
  * A job holds its controllers exclusively (core/hold.h) from checking to
  * its end: fw_job_start() takes the holds, waits up to 1 s for reads still
@@ -21,7 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "update/fw-update.h"
+#include "update/update-engine.h"
+#include "update/update-store.h"
 #include "imageset.h"
 
 typedef struct Daemon Daemon;
@@ -34,8 +35,6 @@ typedef struct FwJob FwJob;
 
 /* Progress-only changes are published at most this often. */
 #define FW_JOB_PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
-/* Entries kept in <state>/firmware/history.json. */
-#define FW_JOB_HISTORY_MAX 100u
 
 typedef struct FwJobCallbacks {
         /* properties changed (coalesced; progress rate-limited) */
@@ -59,13 +58,6 @@ void fw_job_images_done(FwJobImages *im);
 /* Keep only the sides selected by keep[] (in order), moving buffers. */
 void fw_job_images_select(FwJobImages *im, const bool keep[FW_SIDES_MAX]);
 
-typedef struct FwJobOptions {
-        bool override_gates;
-        bool skip_can_id_restore;
-        bool abandon_on_resume;   /* resume: give up un-committed staging */
-        bool allow_mismatch;      /* update one member to something the others do not run (root) */
-} FwJobOptions;
-
 /* Create a job (not started).  @images and @set are taken over (also on
  * failure).  @params: controllers, gates and time scale; its image
  * pointers are ignored (taken from @images). */
@@ -80,22 +72,8 @@ int fw_job_start(FwJob *j);
  * -EALREADY when it has ended. */
 int fw_job_cancel(FwJob *j);
 
-/* Read a persisted job file: its id, kind, set id, controllers, options
- * and the engine snapshot (all for fw_job_new() + fw_job_resume()). */
-typedef struct FwJobFile {
-        unsigned id;
-        char kind[16];
-        char set_id[IMAGE_SET_ID_LEN + 1];
-        size_t n;
-        FwIdentity controllers[FW_SIDES_MAX];
-        FwJobOptions opts;
-        json_t *engine;           /* owned */
-        uint64_t started_realtime_usec;
-} FwJobFile;
-int fw_job_file_read(const char *path, FwJobFile *ret);
-void fw_job_file_done(FwJobFile *f);
 /* Continue a job created from a job file with its engine snapshot. */
-int fw_job_resume(FwJob *j, json_t *engine, uint64_t started_realtime_usec);
+int fw_job_resume(FwJob *j, const FwSnapshot *engine, uint64_t started_realtime_usec);
 
 /* Events the daemon delivers. */
 void fw_job_on_boot(FwJob *j, uint8_t can_id, const char *hw_name);

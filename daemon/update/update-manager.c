@@ -1,5 +1,5 @@
 /* Firmware management: image sets, update jobs and their history; see
- * firmware-ops.h. */
+ * update-manager.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -10,8 +10,8 @@
 #include "core/daemon-private.h"
 #include "core/board.h"
 #include "core/hold.h"
-#include "update/firmware-ops.h"
-#include "update/fw-plan.h"
+#include "update/update-manager.h"
+#include "update/update-plan.h"
 #include "imagestore.h"
 #include "core/log.h"
 #include "macro.h"
@@ -364,7 +364,7 @@ static int check_board_after(FwManager *m, const Controller *c, const FwImage *i
  *
  * Refuses up front what the plan says is impossible.
  *
- * Returns: 0 or -errno (see firmware-ops.h).
+ * Returns: 0 or -errno (see update-manager.h).
  */
 int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJobOptions *o, FwJob **ret,
                       char **ret_error) {
@@ -548,17 +548,7 @@ int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, F
 /* ------------------------------------------------------------- history */
 
 json_t *fw_manager_history(FwManager *m) {
-        _cleanup_free_ char *path = NULL;
-        json_t *h;
-
-        if (asprintf(&path, "%s/firmware/history.json", m->state_dir) < 0)
-                return NULL;
-        h = json_load_file(path, 0, NULL);
-        if (!json_is_array(h)) {
-                json_decref(h);
-                h = json_array();
-        }
-        return h;
+        return update_store_history_load(m->state_dir);
 }
 
 /* ------------------------------------------------------------ image sets */
@@ -742,45 +732,50 @@ static int resume_one(FwManager *m, const char *path) {
         FwJob *j = NULL;
         int r;
 
-        r = fw_job_file_read(path, &f);
-        if (r < 0)
+        r = update_store_job_read(path, &f);
+        if (r < 0) {
+                /* its number stays taken: a new job must not reuse it */
+                if (f.id >= m->next_id)
+                        m->next_id = f.id + 1;
+                update_store_job_done(&f);
                 return log_error_errno(r, "Cannot read the job file %s: %m", path);
+        }
         if (f.id >= m->next_id)
                 m->next_id = f.id + 1;
         /* the job writes job-<id>.json: any other name would be resumed
          * again at the next start besides the file the job keeps */
         if (asprintf(&name, "job-%u.json", f.id) < 0) {
-                fw_job_file_done(&f);
+                update_store_job_done(&f);
                 return -ENOMEM;
         }
         base = strrchr(path, '/');
         if (strcmp(base ? base + 1 : path, name) != 0) {
-                fw_job_file_done(&f);
+                update_store_job_done(&f);
                 return log_error_errno(-EBADMSG, "Job file %s holds job %u, refusing it", path, f.id);
         }
         /* The state directory is input too: a copied or hand-edited file must
          * not give two jobs one number (one object path) or let two jobs
          * drive the same controller. */
         if (fw_manager_find_job(m, f.id)) {
-                fw_job_file_done(&f);
+                update_store_job_done(&f);
                 return log_error_errno(-EEXIST, "Job file %s: job %u is already resumed", path, f.id);
         }
         for (size_t i = 0; i < f.n; i++) {
                 _cleanup_free_ char *holder = NULL;
                 if (hold_check(daemon_holds(m->d), f.controllers[i].uuid, HOLD_EXCLUSIVE, /* wait= */ false,
                                &holder) < 0) {
-                        fw_job_file_done(&f);
+                        update_store_job_done(&f);
                         return log_error_errno(-EBUSY, "Job file %s: %s", path, holder ? holder : "controller held");
                 }
         }
         r = image_store_get(m->store, f.set_id, &set, &err);
         if (r < 0) {
-                fw_job_file_done(&f);
+                update_store_job_done(&f);
                 return log_error_errno(r, "Job %u cannot resume: image set %s: %s", f.id, f.set_id, err ? err : "%m");
         }
         r = fw_job_images_build(set, f.controllers, f.n, &images, &err);
         if (r < 0) {
-                fw_job_file_done(&f);
+                update_store_job_done(&f);
                 return log_error_errno(r, "Job %u cannot resume: %s", f.id, err ? err : "%m");
         }
         FwUpdateParams p = {
@@ -792,18 +787,18 @@ static int resume_one(FwManager *m, const char *path) {
                 p.controllers[i] = f.controllers[i];
         r = fw_job_new(m->d, f.id, f.kind, f.set_id, &images, &p, &f.opts, m->state_dir, &job_callbacks, m, &j);
         if (r < 0) {
-                fw_job_file_done(&f);
+                update_store_job_done(&f);
                 return log_error_errno(r, "Job %u cannot resume: %m", f.id);
         }
         r = jobs_append(m, j);
         if (r < 0) {
                 fw_job_free(j);
-                fw_job_file_done(&f);
+                update_store_job_done(&f);
                 return r;
         }
         EMIT(m, job_added, j);
-        r = fw_job_resume(j, f.engine, f.started_realtime_usec);
-        fw_job_file_done(&f);
+        r = fw_job_resume(j, &f.engine, f.started_realtime_usec);
+        update_store_job_done(&f);
         if (r < 0) {
                 /* A snapshot the engine refuses executed nothing; the job must
                  * not stay listed as running and hold its controllers busy. */

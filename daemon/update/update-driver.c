@@ -1,5 +1,5 @@
 /* The driver between the pure firmware update engine and the daemon; see
- * fw-job.h.  Everything the engine asks for is done here and nothing
+ * update-driver.h.  Everything the engine asks for is done here and nothing
  * else: no update logic lives in this file. */
 #include <assert.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 
 #include "core/daemon.h"
 #include "core/hold.h"
-#include "update/fw-job.h"
+#include "update/update-driver.h"
 #include "fwimage.h"
 #include "imagestore.h"
 #include "core/log.h"
@@ -23,7 +23,6 @@
 #include "proto/vesc-can.h"
 #include "proto/vesc-comm.h"
 
-#define FW_JOB_FILE_FORMAT 1
 /* IDENTIFY: one COMM_FW_VERSION per candidate id (nominal, scaled). */
 #define IDENTIFY_TIMEOUT_USEC (150 * USEC_PER_MSEC)
 /* A scan of the whole bus at most this often while a side is missing. */
@@ -264,18 +263,6 @@ void fw_job_images_select(FwJobImages *im, const bool keep[FW_SIDES_MAX]) {
 /* ------------------------------------------------------------ helpers */
 
 static void job_changed(FwJob *j, uint64_t mask);
-
-static bool hex_uuid_parse(const char *s, uint8_t out[static VESC_UUID_LEN]) {
-        if (!s || strlen(s) != 2 * VESC_UUID_LEN)
-                return false;
-        for (size_t i = 0; i < VESC_UUID_LEN; i++) {
-                unsigned v;
-                if (sscanf(s + 2 * i, "%2x", &v) != 1)
-                        return false;
-                out[i] = (uint8_t) v;
-        }
-        return true;
-}
 
 static FwReq *req_new(FwJob *j, int side, ReqKind kind) {
         FwReq *q = calloc(1, sizeof *q);
@@ -635,226 +622,47 @@ static void do_arm(FwJob *j, const FwAction *a) {
 
 /* --------------------------------------------------------- persistence */
 
-static int write_atomic(const char *path, const char *text) {
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t n = strlen(text), done = 0;
-
-        if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
-                return -ENOMEM;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        while (done < n) {
-                ssize_t k = write(fd, text + done, n - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = -errno;
-                        (void) unlink(tmp);
-                        return r;
-                }
-                done += (size_t) k;
-        }
-        if (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
-                int r = -errno;
-                (void) unlink(tmp);
-                return r;
-        }
-        /* the rename itself must survive a power cut too */
-        char *slash = strrchr(tmp, '/');
-        if (slash) {
-                *slash = 0;
-                _cleanup_close_ int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (dfd >= 0)
-                        (void) fsync(dfd);
-        }
-        return 0;
-}
-
-static int mkdir_p(const char *dir) {
-        _cleanup_free_ char *p = strdup(dir);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
-static char *job_file_path(const FwJob *j) {
-        char *p = NULL;
-
-        if (asprintf(&p, "%s/firmware/jobs/job-%u.json", j->state_dir, j->id) < 0)
-                return NULL;
-        return p;
-}
-
-static json_t *identity_to_json(const FwIdentity *id) {
-        char uuid[2 * VESC_UUID_LEN + 1];
-
-        fw_uuid_format(id->uuid, uuid);
-        return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s}", "uuid", uuid, "can_id", id->can_id, "major", id->major,
-                         "minor", id->minor, "test_build", id->test_build, "hw_name", id->hw_name, "fw_name",
-                         id->fw_name);
-}
-
-static int identity_from_json(json_t *o, FwIdentity *id) {
-        const char *uuid = NULL, *hw = NULL, *fw = NULL;
-        int can_id, major, minor, tb;
-
-        if (json_unpack(o, "{s:s, s:i, s:i, s:i, s:i, s:s, s:s}", "uuid", &uuid, "can_id", &can_id, "major", &major,
-                        "minor", &minor, "test_build", &tb, "hw_name", &hw, "fw_name", &fw) < 0)
-                return -EBADMSG;
-        if (!hex_uuid_parse(uuid, id->uuid) || can_id < 0 || can_id > 254 || major < 0 || major > 255 || minor < 0 ||
-            minor > 255 || tb < 0 || tb > 255)
-                return -EBADMSG;
-        id->can_id = (uint8_t) can_id;
-        id->major = (uint8_t) major;
-        id->minor = (uint8_t) minor;
-        id->test_build = (uint8_t) tb;
-        snprintf(id->hw_name, sizeof id->hw_name, "%s", hw);
-        snprintf(id->fw_name, sizeof id->fw_name, "%s", fw);
-        return 0;
-}
-
-static void persist(FwJob *j, json_t *engine) {
-        _cleanup_free_ char *path = job_file_path(j), *dir = NULL, *text = NULL;
-        json_t *o, *ctls;
+static void persist(FwJob *j) {
+        FwJobFile f = {
+                .id = j->id,
+                .n = j->params.n_sides,
+                .opts = j->opts,
+                .started_realtime_usec = j->started_realtime_usec,
+        };
         int r;
 
-        if (!path || asprintf(&dir, "%s/firmware/jobs", j->state_dir) < 0)
-                return;
-        r = mkdir_p(dir);
-        if (r < 0) {
-                log_warning_errno(r, "job %u: cannot create %s: %m, not persisting", j->id, dir);
-                return;
-        }
-        ctls = json_array();
-        for (size_t i = 0; ctls && i < j->params.n_sides; i++)
-                json_array_append_new(ctls, identity_to_json(&j->params.controllers[i]));
-        o = json_pack("{s:i, s:I, s:s, s:s, s:o, s:{s:b, s:b, s:b}, s:I, s:O}", "format", FW_JOB_FILE_FORMAT, "id",
-                      (json_int_t) j->id, "kind", j->kind, "set_id", j->set_id, "controllers", ctls, "options",
-                      "override_gates", j->opts.override_gates, "skip_can_id_restore", j->opts.skip_can_id_restore,
-                      "abandon_on_resume", j->opts.abandon_on_resume, "started_usec",
-                      (json_int_t) j->started_realtime_usec, "engine", engine);
-        if (!o)
-                return;
-        text = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        if (!text)
-                return;
-        r = write_atomic(path, text);
+        snprintf(f.kind, sizeof f.kind, "%s", j->kind);
+        snprintf(f.set_id, sizeof f.set_id, "%s", j->set_id);
+        for (size_t i = 0; i < f.n; i++)
+                f.controllers[i] = j->params.controllers[i];
+        fw_update_job_snapshot(j->engine, &f.engine);
+        r = update_store_job_write(j->state_dir, &f);
         if (r < 0)
-                log_warning_errno(r, "job %u: cannot write %s: %m, a restart would not resume it", j->id, path);
-}
-
-/**
- * fw_job_file_read() - read a persisted job
- * @path: the job file
- * @ret: filled in (call fw_job_file_done())
- *
- * Returns: 0, -EBADMSG (malformed), or -errno from reading.
- */
-int fw_job_file_read(const char *path, FwJobFile *ret) {
-        FwJobFile f = {};
-        json_error_t err;
-        json_t *o, *ctls, *engine, *opts = NULL;
-        const char *kind, *set_id;
-        json_int_t id, started = 0;
-        int format, r;
-
-        o = json_load_file(path, 0, &err);
-        if (!o)
-                return -EBADMSG;
-        if (json_unpack(o, "{s:i, s:I, s:s, s:s, s:o, s:o, s?o, s?I}", "format", &format, "id", &id, "kind", &kind,
-                        "set_id", &set_id, "controllers", &ctls, "engine", &engine, "options", &opts, "started_usec",
-                        &started) < 0 ||
-            format != FW_JOB_FILE_FORMAT || id <= 0 || id >= UINT32_MAX || !json_is_array(ctls) ||
-            json_array_size(ctls) < 1 || json_array_size(ctls) > FW_SIDES_MAX || !image_set_id_is_valid(set_id) ||
-            strlen(kind) >= sizeof f.kind) {
-                json_decref(o);
-                return -EBADMSG;
-        }
-        f.id = (unsigned) id;
-        snprintf(f.kind, sizeof f.kind, "%s", kind);
-        snprintf(f.set_id, sizeof f.set_id, "%s", set_id);
-        f.n = json_array_size(ctls);
-        for (size_t i = 0; i < f.n; i++) {
-                r = identity_from_json(json_array_get(ctls, i), &f.controllers[i]);
-                if (r < 0) {
-                        json_decref(o);
-                        return r;
-                }
-        }
-        if (opts) {
-                int og = 0, sk = 0, ab = 0;
-                (void) json_unpack(opts, "{s?b, s?b, s?b}", "override_gates", &og, "skip_can_id_restore", &sk,
-                                   "abandon_on_resume", &ab);
-                f.opts = (FwJobOptions) { .override_gates = og, .skip_can_id_restore = sk, .abandon_on_resume = ab };
-        }
-        f.started_realtime_usec = (uint64_t) started;
-        f.engine = json_incref(engine);
-        json_decref(o);
-        *ret = f;
-        return 0;
-}
-
-/**
- * fw_job_file_done() - free what fw_job_file_read() allocated
- * @f: the job file
- */
-void fw_job_file_done(FwJobFile *f) {
-        json_decref(f->engine);
-        f->engine = NULL;
+                log_warning_errno(r, "job %u: cannot write its job file: %m, a restart would not resume it", j->id);
 }
 
 static void history_append(FwJob *j) {
-        _cleanup_free_ char *path = NULL, *dir = NULL, *text = NULL;
-        json_t *h, *e;
         char started[32], ended[32];
+        json_t *e;
         int r;
 
-        if (asprintf(&dir, "%s/firmware", j->state_dir) < 0 || asprintf(&path, "%s/history.json", dir) < 0)
-                return;
-        (void) mkdir_p(dir);
-        h = json_load_file(path, 0, NULL);
-        if (!json_is_array(h)) {
-                json_decref(h);
-                h = json_array();
-                if (!h)
-                        return;
-        }
         format_realtime(j->started_realtime_usec, started);
         format_realtime(now_realtime(), ended);
         e = fw_job_to_json(j);
         if (e) {
                 json_object_set_new(e, "started", json_string(started));
                 json_object_set_new(e, "ended", json_string(ended));
-                json_array_append_new(h, e);
         }
-        while (json_array_size(h) > FW_JOB_HISTORY_MAX)
-                json_array_remove(h, 0);
-        text = json_dumps(h, JSON_INDENT(1));
-        json_decref(h);
-        if (!text)
-                return;
-        r = write_atomic(path, text);
+        r = update_store_history_append(j->state_dir, e);
         if (r < 0)
-                log_warning_errno(r, "job %u: cannot write the history %s: %m", j->id, path);
+                log_warning_errno(r, "job %u: cannot write the history: %m", j->id);
 }
 
 /* ------------------------------------------------------------ actions */
 
 static void job_ended(FwJob *j, const FwAction *a) {
-        _cleanup_free_ char *path = job_file_path(j);
+        FwReport rep;
+        int r;
 
         j->state = fw_update_job_state(j->engine);
         snprintf(j->error_code, sizeof j->error_code, "%s",
@@ -862,7 +670,8 @@ static void job_ended(FwJob *j, const FwAction *a) {
         free(j->error_text);
         j->error_text = strdup(a->text);
         json_decref(j->report);
-        j->report = a->json ? json_incref(a->json) : fw_update_job_report(j->engine);
+        fw_update_job_report(j->engine, &rep);
+        j->report = update_store_report_json(&rep);
 
         for (size_t i = 0; i < j->params.n_sides; i++) {
                 const FwIdentity *id = fw_update_job_side_identity(j->engine, i);
@@ -880,8 +689,9 @@ static void job_ended(FwJob *j, const FwAction *a) {
         else
                 log_error("job %u: %s: %s", j->id, j->error_code, a->text);
         history_append(j);
-        if (path && unlink(path) < 0 && errno != ENOENT)
-                log_warning_errno(errno, "job %u: cannot remove %s: %m", j->id, path);
+        r = update_store_job_remove(j->state_dir, j->id);
+        if (r < 0)
+                log_warning_errno(r, "job %u: cannot remove its job file: %m", j->id);
         job_changed(j, FW_JOB_CHANGED_STATE | FW_JOB_CHANGED_PHASE | FW_JOB_CHANGED_PROGRESS);
 }
 
@@ -920,8 +730,8 @@ static void execute(FwJob *j, const FwAction *a) {
         }
         case FW_ACTION_PERSIST:
                 /* an ended job's file is gone: it is in the history now */
-                if (a->json && fw_job_running(j))
-                        persist(j, a->json);
+                if (fw_job_running(j))
+                        persist(j);
                 /* every transition: the phase map changed */
                 j->phase = fw_update_job_phase(j->engine);
                 job_changed(j, FW_JOB_CHANGED_PHASE);
@@ -1250,7 +1060,7 @@ int fw_job_start(FwJob *j) {
  *
  * Returns: 0, -ESTALE (snapshot of other controllers or image), -errno.
  */
-int fw_job_resume(FwJob *j, json_t *engine, uint64_t started_realtime_usec) {
+int fw_job_resume(FwJob *j, const FwSnapshot *engine, uint64_t started_realtime_usec) {
         FwActions actions = {};
         int r;
 

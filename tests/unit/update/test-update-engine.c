@@ -13,7 +13,8 @@
 
 #include "crc.h"
 #include "fake-vesc.h"
-#include "update/fw-update.h"
+#include "update/update-engine.h"
+#include "update/update-store.h"
 #include "fwimage.h"
 #include "wire.h"
 
@@ -228,12 +229,15 @@ static void sim_actions(Sim *sim) {
                         sim->saw_100 |= a->progress.percent == 100;
                         sim->dnpo_seen |= a->progress.do_not_power_off;
                         break;
-                case FW_ACTION_PERSIST:
-                        assert_non_null(a->json);
+                case FW_ACTION_PERSIST: {
+                        /* what the driver stores: the snapshot through the store's codec */
+                        FwSnapshot snap;
+                        fw_update_job_snapshot(sim->job, &snap);
                         json_decref(sim->snapshot);
-                        sim->snapshot = json_incref(a->json);
+                        sim->snapshot = update_store_snapshot_json(&snap);
+                        assert_non_null(sim->snapshot);
                         if (sim->stop_at >= 0) {
-                                json_t *sides = json_object_get(a->json, "sides"), *s;
+                                json_t *sides = json_object_get(sim->snapshot, "sides"), *s;
                                 size_t k;
                                 json_array_foreach(sides, k, s)
                                         if (strcmp(json_string_value(json_object_get(s, "phase")),
@@ -241,23 +245,28 @@ static void sim_actions(Sim *sim) {
                                                 sim->stopped = true;
                         }
                         break;
+                }
                 case FW_ACTION_LOG:
                         sim->logs++;
                         if (sim->verbose)
                                 fprintf(stderr, "[%8.3f] %s\n", (double) sim->now / 1e6, a->text);
                         break;
                 case FW_ACTION_DONE:
-                case FW_ACTION_FAILED:
+                case FW_ACTION_FAILED: {
+                        FwReport rep;
                         assert_false(sim->finished);
                         sim->finished = true;
                         sim->end = a->type;
                         sim->error = a->error;
                         snprintf(sim->text, sizeof sim->text, "%s", a->text);
                         json_decref(sim->report);
-                        sim->report = json_incref(a->json);
+                        fw_update_job_report(sim->job, &rep);
+                        sim->report = update_store_report_json(&rep);
+                        assert_non_null(sim->report);
                         if (sim->verbose)
                                 fprintf(stderr, "END %s\n", a->text);
                         break;
+                }
                 default:
                         fail();
                 }
@@ -267,6 +276,24 @@ static void sim_actions(Sim *sim) {
 
 static int sim_handle(Sim *sim, const FwEvent *ev) {
         int r = fw_update_handle(sim->job, ev, sim->now, &sim->actions);
+        sim_actions(sim);
+        return r;
+}
+
+/* RESUME from a persisted snapshot, read back through the store's codec. */
+static int resume_json(FwUpdateJob *job, json_t *snap, bool abandon, uint64_t now, FwActions *a) {
+        FwSnapshot s;
+        int r = update_store_snapshot_parse(snap, &s);
+
+        if (r >= 0)
+                r = fw_update_handle(job, &(FwEvent) { .type = FW_EVENT_RESUME, .snapshot = &s, .abandon = abandon },
+                                     now, a);
+        update_store_snapshot_done(&s);
+        return r;
+}
+
+static int sim_resume(Sim *sim, json_t *snap, bool abandon) {
+        int r = resume_json(sim->job, snap, abandon, sim->now, &sim->actions);
         sim_actions(sim);
         return r;
 }
@@ -843,7 +870,7 @@ static void resume_in(void **state, FwPhase phase, bool abandon) {
         sim.stopped = false;
 
         assert_int_equal(fw_update_job_new(&sim.params, &sim.job), 0);
-        assert_int_equal(sim_handle(&sim, &(FwEvent) { .type = FW_EVENT_RESUME, .snapshot = snap, .abandon = abandon }), 0);
+        assert_int_equal(sim_resume(&sim, snap, abandon), 0);
         json_decref(snap);
         sim_run(&sim);
         for (size_t i = 0; i < 2; i++)
@@ -889,8 +916,7 @@ static void test_resume_rejects_other_job(void **state) {
         /* Another image: the snapshot is not this job's. */
         sim.params.images[0] = &sim.im->v503;
         assert_int_equal(fw_update_job_new(&sim.params, &other), 0);
-        assert_int_equal(fw_update_handle(other, &(FwEvent) { .type = FW_EVENT_RESUME, .snapshot = snap }, sim.now, &a),
-                         -ESTALE);
+        assert_int_equal(resume_json(other, snap, false, sim.now, &a), -ESTALE);
         other = fw_update_job_free(other);
         fw_actions_done(&a);
 
@@ -916,7 +942,7 @@ static void test_resume_ended_job(void **state) {
         sim.job = fw_update_job_free(sim.job);
         sim.finished = false;
         assert_int_equal(fw_update_job_new(&sim.params, &sim.job), 0);
-        assert_int_equal(sim_handle(&sim, &(FwEvent) { .type = FW_EVENT_RESUME, .snapshot = snap }), 0);
+        assert_int_equal(sim_resume(&sim, snap, false), 0);
         json_decref(snap);
         assert_done(&sim);
         assert_int_equal(sim.fake[0].erases, 1);

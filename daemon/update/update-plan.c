@@ -1,4 +1,4 @@
-/* Firmware update planning (see fw-plan.h).  The rules come from DESIGN.md
+/* Firmware update planning (see update-plan.h).  The rules come from DESIGN.md
  * "Firmware" and spec §14: 3.x-5.x images go plain and any bootloader takes
  * them; 6.x images go heatshrink-compressed and only a generation-2
  * bootloader takes them; since no firmware can say which bootloader it has,
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "crc.h"
-#include "update/fw-plan.h"
+#include "update/update-plan.h"
 #include "fwimage.h"
 #include "macro.h"
 #include "wire.h"

@@ -1,4 +1,4 @@
-/* The firmware update engine (see fw-update.h and docs/firmware-update.md).
+/* The firmware update engine (see update-engine.h and docs/firmware-update.md).
  *
  * Each controller ("side") has its own phase; the job couples the sides at
  * three barriers: the erase (all sides erase together once every side is
@@ -21,13 +21,12 @@
 #include <syslog.h>
 
 #include "crc.h"
-#include "update/fw-progress.h"
-#include "update/fw-update.h"
+#include "update/update-progress.h"
+#include "update/update-transfer.h"
+#include "update/update-engine.h"
 #include "fwimage.h"
 #include "proto/vesc-comm.h"
 #include "wire.h"
-
-#define SNAPSHOT_FORMAT 1
 
 /* Progress weights (units are bytes on the bus; fixed steps get byte
  * equivalents roughly proportional to the time they take). */
@@ -72,11 +71,9 @@ typedef struct FwSide {
         bool waiting;               /* done with its part, waiting at a barrier */
 
         /* the transfer (bootloader or upload stream) */
-        const uint8_t *xfer;
-        size_t xfer_len;
-        uint32_t xfer_base;
-        size_t pos, chunk, inflight_len, erased_end;
-        unsigned clean_acks;
+        UpdateTransfer xfer;
+        UpdateRtt write_rtt;
+        size_t erased_end;
 
         uint8_t *mcconf, *appconf;  /* backups: serialized config with signature */
         size_t mcconf_len, appconf_len;
@@ -205,13 +202,11 @@ static bool phase_in_flight(FwPhase p) {
  * @a: the list
  */
 void fw_actions_clear(FwActions *a) {
-        for (size_t i = 0; i < a->n; i++)
-                json_decref(a->v[i].json);
         a->n = 0;
 }
 
 /**
- * fw_actions_done() - free the list and every action's JSON
+ * fw_actions_done() - free the list
  * @a: the list (its struct itself is the caller's)
  */
 void fw_actions_done(FwActions *a) {
@@ -352,6 +347,7 @@ static void side_transmit(FwUpdateJob *job, FwSide *s) {
                 a->expect_cmd = s->expect_cmd;
                 a->long_reply = s->req_long;
                 a->alt_can_id = s->expect_cmd == COMM_SET_APPCONF ? s->alt_can_id : -1;
+                a->timeout_usec = scaled(job, s->req_timeout);
                 a->len = s->req_len;
                 memcpy(a->data, s->req, s->req_len);
         }
@@ -454,66 +450,58 @@ static void side_fail(FwUpdateJob *job, FwSide *s, FwError e, const char *fmt, .
 }
 
 static void transfer_start(FwSide *s, const uint8_t *data, size_t len, uint32_t base) {
-        s->xfer = data;
-        s->xfer_len = len;
-        s->xfer_base = base;
-        s->pos = 0;
-        s->chunk = FW_CHUNK_MAX;
-        s->clean_acks = 0;
+        /* The bootloader is never skipped: it is intact only if all of it was written. */
+        update_transfer_start(&s->xfer, data, len, base, base == 0, s->erased_end);
 }
 
-/* Send the chunk at s->pos (skipping erased 0xFF chunks of the upload
- * stream), or finish the transfer.  attempts counts sends of this chunk. */
-static void transfer_send(FwUpdateJob *job, FwSide *s, bool resend) {
-        bool app = s->xfer_base == 0;
-        size_t len;
+static uint64_t write_timeout(const FwUpdateJob *job, const FwSide *s) {
+        return update_transfer_timeout(&s->xfer, &s->write_rtt, FW_WRITE_TIMEOUT_USEC, FW_WRITE_TIMEOUT_USEC);
+}
 
-        for (;;) {
-                if (s->pos >= s->xfer_len) {
-                        side_release(job, s);
-                        if (app)
-                                side_enter(job, s, FW_PHASE_STAGED);
-                        else {
-                                s->bootloader_done = true;
-                                s->waiting = true;
-                                job->dirty = true;
-                                log_side(job, s, LOG_INFO, "bootloader written (%zu bytes)", s->xfer_len);
-                        }
-                        return;
+/* Send the chunk at the transfer's position (skipping erased 0xFF chunks
+ * of the upload stream), or finish the transfer. */
+static void transfer_send(FwUpdateJob *job, FwSide *s) {
+        bool app = s->xfer.base == 0;
+        size_t skipped = 0;
+
+        if (!update_transfer_next(&s->xfer, &skipped)) {
+                fw_progress_advance(&job->progress, skipped, skipped);
+                side_release(job, s);
+                if (app)
+                        side_enter(job, s, FW_PHASE_STAGED);
+                else {
+                        s->bootloader_done = true;
+                        s->waiting = true;
+                        job->dirty = true;
+                        log_side(job, s, LOG_INFO, "bootloader written (%zu bytes)", s->xfer.len);
                 }
-                len = MIN(s->chunk, s->xfer_len - s->pos);
-                /* The bootloader is never skipped: it is intact only if all of it was written. */
-                if (!app || !fw_chunk_skippable(s->xfer, s->pos, len, s->erased_end))
-                        break;
-                fw_progress_advance(&job->progress, len, len);
-                s->pos += len;
-                resend = false;
+                return;
         }
-
-        unsigned attempts = resend ? s->attempts : 0;
-        s->expect_offset = s->xfer_base + (uint32_t) s->pos;
-        s->inflight_len = len;
+        fw_progress_advance(&job->progress, skipped, skipped);
+        s->expect_offset = update_transfer_offset(&s->xfer);
         side_request(job, s,
-                     vesc_write_new_app_encode(s->expect_offset, s->xfer + s->pos, len, s->req, sizeof s->req),
-                     COMM_WRITE_NEW_APP_DATA, false, FW_WRITE_TIMEOUT_USEC, FW_WRITE_ATTEMPTS);
-        s->attempts += attempts;
+                     vesc_write_new_app_encode(s->expect_offset, update_transfer_chunk(&s->xfer), s->xfer.inflight_len,
+                                               s->req, sizeof s->req),
+                     COMM_WRITE_NEW_APP_DATA, false, write_timeout(job, s), FW_WRITE_ATTEMPTS);
+        update_transfer_sent(&s->xfer, job->now);
 }
 
 /* A write timed out or was acknowledged with the wrong offset: resend the
  * chunk, smaller after a timeout, unless the attempts are used up. */
 static void transfer_retry(FwUpdateJob *job, FwSide *s, bool timeout) {
         side_release(job, s);
-        s->clean_acks = 0;
-        if (s->attempts >= FW_WRITE_ATTEMPTS) {
+        if (s->xfer.attempts >= FW_WRITE_ATTEMPTS) {
                 side_fail(job, s, FW_ERROR_TIMEOUT, "no %sacknowledgement for the write at offset %u after %u attempts",
-                          timeout ? "" : "correct ", s->expect_offset, s->attempts);
+                          timeout ? "" : "correct ", s->expect_offset, s->xfer.attempts);
                 return;
         }
-        if (timeout && s->chunk > FW_CHUNK_MIN) {
-                s->chunk /= 2;
-                log_side(job, s, LOG_DEBUG, "write at offset %u timed out, chunk size now %zu", s->expect_offset, s->chunk);
-        }
-        transfer_send(job, s, true);
+        if (timeout) {
+                update_transfer_timed_out(&s->xfer);
+                log_side(job, s, LOG_DEBUG, "write at offset %u timed out, chunk size now %zu", s->expect_offset,
+                         s->xfer.chunk);
+        } else
+                update_transfer_rejected(&s->xfer);
+        transfer_send(job, s);
 }
 
 static void write_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n) {
@@ -533,15 +521,9 @@ static void write_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n)
                 return;
         }
         side_release(job, s);
-        fw_progress_advance(&job->progress, s->inflight_len, s->inflight_len);
-        s->pos += s->inflight_len;
-        if (s->attempts > 1)
-                s->clean_acks = 0;
-        else if (++s->clean_acks >= FW_CHUNK_GROW_AFTER && s->chunk < FW_CHUNK_MAX) {
-                s->chunk *= 2;
-                s->clean_acks = 0;
-        }
-        transfer_send(job, s, false);
+        size_t acked = update_transfer_acked(&s->xfer, job->now, &s->write_rtt);
+        fw_progress_advance(&job->progress, acked, acked);
+        transfer_send(job, s);
 }
 
 static void erase_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n) {
@@ -558,7 +540,7 @@ static void erase_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n)
         if (p[0] == COMM_ERASE_BOOTLOADER) {
                 fw_progress_advance(&job->progress, W_BL_ERASE, 0);
                 transfer_start(s, s->img->bootloader, s->img->bootloader_len, VESC_BOOTLOADER_OFFSET);
-                transfer_send(job, s, false);
+                transfer_send(job, s);
         } else {
                 fw_progress_advance(&job->progress, W_ERASE, 0);
                 side_enter(job, s, FW_PHASE_WRITING);
@@ -819,7 +801,7 @@ static void side_enter(FwUpdateJob *job, FwSide *s, FwPhase p) {
                 break;
         case FW_PHASE_WRITING:
                 transfer_start(s, s->img->stream, s->img->stream_len, 0);
-                transfer_send(job, s, false);
+                transfer_send(job, s);
                 break;
         case FW_PHASE_STAGED:
                 s->waiting = true;
@@ -970,8 +952,6 @@ static void job_add_staging_work(FwUpdateJob *job, const FwSide *s, bool with_ba
         fw_progress_add(&job->progress, units + bytes, bytes);
 }
 
-static json_t *job_report_json(const FwUpdateJob *job);
-
 /* What the side runs now, as far as we know. */
 static void side_runs(const FwSide *s, char out[static 96]) {
         if (s->commits == 0)
@@ -1011,9 +991,6 @@ static void job_finish(FwUpdateJob *job) {
                 return;
         a->error = job->error;
         a->level = job->state == FW_JOB_DONE ? LOG_INFO : LOG_ERR;
-        a->json = job_report_json(job);
-        if (!a->json)
-                job->oom = true;
         size_t l = (size_t) snprintf(a->text, sizeof a->text, "%s", job->state == FW_JOB_DONE ? "update done" : job->text);
         for (size_t i = 0; i < job->n && l < sizeof a->text; i++) {
                 char v[96];
@@ -1296,265 +1273,182 @@ static int on_start(FwUpdateJob *job) {
 
 /* ------------------------------------------------------------ snapshots */
 
-static json_t *hex_json(const uint8_t *p, size_t n) {
-        static const char hex[] = "0123456789abcdef";
-        _cleanup_free_ char *s = NULL;
-
-        if (!p)
-                return json_null();
-        s = malloc(2 * n + 1);
-        if (!s)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                s[2 * i] = hex[p[i] >> 4];
-                s[2 * i + 1] = hex[p[i] & 15];
-        }
-        s[2 * n] = 0;
-        return json_string(s);
-}
-
-static int unhex(char c) {
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static int hex_parse(const json_t *j, uint8_t **ret, size_t *ret_len) {
-        const char *s = json_string_value(j);
-        size_t n;
-        uint8_t *p;
-
-        if (json_is_null(j) || !j) {
-                *ret = NULL;
-                *ret_len = 0;
-                return 0;
-        }
-        if (!s || strlen(s) % 2 || strlen(s) > 2 * 512)
-                return -EINVAL;
-        n = strlen(s) / 2;
-        p = malloc(MAX(n, (size_t) 1));
-        if (!p)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
-                if (hi < 0 || lo < 0) {
-                        free(p);
-                        return -EINVAL;
-                }
-                p[i] = (uint8_t) (hi << 4 | lo);
-        }
-        *ret = p;
-        *ret_len = n;
-        return 0;
-}
-
-static json_t *identity_json(const FwIdentity *id) {
-        char v[96];
-
-        describe_id(id, v);
-        return json_pack("{s:s, s:i, s:i, s:i, s:s, s:s, s:i}", "version", v, "major", id->major, "minor", id->minor,
-                         "test_build", id->test_build, "fw_name", id->fw_name, "hw_name", id->hw_name, "can_id",
-                         id->can_id);
-}
-
-static int identity_parse(json_t *j, FwIdentity *id) {
-        int major, minor, test_build, can_id;
-        const char *fw_name, *hw_name;
-
-        if (json_unpack(j, "{s:i, s:i, s:i, s:s, s:s, s:i}", "major", &major, "minor", &minor, "test_build",
-                        &test_build, "fw_name", &fw_name, "hw_name", &hw_name, "can_id", &can_id) < 0)
-                return -EINVAL;
-        id->major = (uint8_t) major;
-        id->minor = (uint8_t) minor;
-        id->test_build = (uint8_t) test_build;
-        id->can_id = (uint8_t) can_id;
-        (void) snprintf(id->fw_name, sizeof id->fw_name, "%s", fw_name);
-        (void) snprintf(id->hw_name, sizeof id->hw_name, "%s", hw_name);
-        return 0;
-}
-
-static json_t *gates_json(const FwUpdateJob *job, const FwSide *s) {
-        return json_pack("{s:b, s:b, s:b, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:s}", "have_telemetry", s->have_tel,
-                         "motor_stopped", gate_motor_ok(job, s), "voltage_ok", gate_voltage_ok(job, s), "erpm",
-                         s->tel.erpm, "current_motor", s->tel.current_motor, "current_in", s->tel.current_in, "v_in",
-                         s->tel.v_in, "v_in_min", job->gates.v_in_min, "v_in_max", job->gates.v_in_max, "fault_ok",
-                         gate_fault_ok(s), "fault", vesc_fault_to_string(s->tel.fault));
-}
-
-static json_t *side_json(const FwUpdateJob *job, const FwSide *s) {
-        char tgt[96];
-
-        describe_img(s->img, tgt);
-        return json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:s, s:s, s:s, s:o}",
-                         "uuid", s->uuid, "phase", fw_phase_to_string(s->phase), "before", identity_json(&s->before),
-                         "running", identity_json(&s->id), "target", tgt, "stream_len", (json_int_t) s->img->stream_len,
-                         "stream_crc", s->stream_crc, "bootloader_started",
-                         s->bootloader_started, "bootloader_done", s->bootloader_done, "app_erased", s->app_erased,
-                         "commits", s->commits, "restages", s->restages, "mcconf", hex_json(s->mcconf, s->mcconf_len),
-                         "appconf", hex_json(s->appconf, s->appconf_len), "error", fw_error_to_string(s->error),
-                         "text", s->text, "redo", s->redo, "gates", gates_json(job, s));
+static void side_snapshot(const FwUpdateJob *job, const FwSide *s, FwSideSnapshot *o) {
+        *o = (FwSideSnapshot) {
+                .phase = s->phase,
+                .before = s->before,
+                .running = s->id,
+                .stream_len = s->img->stream_len,
+                .stream_crc = s->stream_crc,
+                .bootloader_started = s->bootloader_started,
+                .bootloader_done = s->bootloader_done,
+                .app_erased = s->app_erased,
+                .commits = s->commits,
+                .restages = s->restages,
+                .mcconf = s->mcconf,
+                .mcconf_len = s->mcconf_len,
+                .appconf = s->appconf,
+                .appconf_len = s->appconf_len,
+                .error = s->error,
+                .have_telemetry = s->have_tel,
+                .motor_stopped = gate_motor_ok(job, s),
+                .voltage_ok = gate_voltage_ok(job, s),
+                .fault_ok = gate_fault_ok(s),
+                .tel = s->tel,
+                .v_in_min = job->gates.v_in_min,
+                .v_in_max = job->gates.v_in_max,
+        };
+        memcpy(o->uuid, s->id.uuid, VESC_UUID_LEN);
+        describe_img(s->img, o->target);
+        (void) snprintf(o->text, sizeof o->text, "%s", s->text);
+        (void) snprintf(o->redo, sizeof o->redo, "%s", s->redo);
 }
 
 /**
  * fw_update_job_snapshot() - everything needed to report or resume the job
  * @job: the job
+ * @ret: filled in; its configuration blobs are borrowed from the job and
+ *       valid until the next fw_update_handle()
  *
- * The same JSON the engine hands out with every PERSIST action: job state,
- * error, progress counters, and per side its phase, identities (before,
- * running), target, stream length and CRC (to recognise the image set),
- * bootloader/erase/commit history, configuration backups (hex) and gate
- * values.
- *
- * Return: a new reference, NULL on allocation failure.
+ * Job state, error, progress counters, and per side its phase, identities
+ * (before, running), target, stream length and CRC (to recognise the image
+ * set), bootloader/erase/commit history, configuration backups and gate
+ * values.  The driver stores it at every PERSIST action (update-store.c).
  */
-json_t *fw_update_job_snapshot(const FwUpdateJob *job) {
-        json_t *sides = json_array();
-
-        if (!sides)
-                return NULL;
+void fw_update_job_snapshot(const FwUpdateJob *job, FwSnapshot *ret) {
+        *ret = (FwSnapshot) {
+                .state = job->state,
+                .phase = fw_update_job_phase(job),
+                .error = job->error,
+                .resumes = job->resumes,
+                .units_total = job->progress.units_total,
+                .units_done = job->progress.units_done,
+                .bytes_total = job->progress.bytes_total,
+                .bytes_done = job->progress.bytes_done,
+                .percent = job->progress.percent,
+                .n = job->n,
+        };
+        (void) snprintf(ret->text, sizeof ret->text, "%s", job->text);
         for (size_t i = 0; i < job->n; i++)
-                if (json_array_append_new(sides, side_json(job, &job->sides[i])) < 0) {
-                        json_decref(sides);
-                        return NULL;
-                }
-        return json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:{s:I, s:I, s:I, s:I, s:i}, s:o}", "format", SNAPSHOT_FORMAT,
-                         "state", fw_job_state_to_string(job->state), "phase",
-                         fw_phase_to_string(fw_update_job_phase(job)), "error", fw_error_to_string(job->error),
-                         "text", job->text, "resumes", job->resumes, "progress", "units_total",
-                         (json_int_t) job->progress.units_total, "units_done", (json_int_t) job->progress.units_done,
-                         "bytes_total", (json_int_t) job->progress.bytes_total, "bytes_done",
-                         (json_int_t) job->progress.bytes_done, "percent", job->progress.percent, "sides", sides);
+                side_snapshot(job, &job->sides[i], &ret->sides[i]);
 }
 
-static json_t *side_report_json(const FwSide *s) {
-        json_t *erased = json_array();
-        char before[96], runs[96], tgt[96];
-
-        if (!erased)
-                return NULL;
-        describe_id(&s->before, before);
-        side_runs(s, runs);
-        describe_img(s->img, tgt);
+static void side_report(const FwSide *s, FwSideReport *o) {
+        *o = (FwSideReport) {
+                .can_id = s->id.can_id,
+                .phase = s->phase,
+                .updated = s->phase == FW_PHASE_DONE,
+                .restages = s->restages,
+                .error = s->error,
+        };
+        memcpy(o->uuid, s->uuid, sizeof o->uuid);
+        describe_id(&s->before, o->before);
+        side_runs(s, o->runs);
+        describe_img(s->img, o->target);
+        (void) snprintf(o->text, sizeof o->text, "%s", s->text);
+        (void) snprintf(o->redo, sizeof o->redo, "%s", s->redo);
         if (s->app_erased && s->before.major >= 6)
-                (void) json_array_append_new(erased, json_string("Lisp scripts, QML UI and package data in flash "
-                                                                 "sectors 8-10"));
+                o->erased[o->n_erased++] = "Lisp scripts, QML UI and package data in flash sectors 8-10";
         if (s->bootloader_started && (s->before.major > 6 || (s->before.major == 6 && s->before.minor >= 6)))
-                (void) json_array_append_new(erased, json_string("package NVM in flash sector 11"));
+                o->erased[o->n_erased++] = "package NVM in flash sector 11";
         if (s->bootloader_started && !s->bootloader_done)
-                (void) json_array_append_new(erased, json_string("the bootloader: its rewrite did not finish, so "
-                                                                 "firmware updates are impossible until vescd writes "
-                                                                 "it again (it does so first, and sends this "
-                                                                 "controller no JUMP until it has)"));
-        return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:o, s:s}", "uuid", s->uuid, "can_id",
-                         s->id.can_id, "phase", fw_phase_to_string(s->phase), "before", before, "runs",
-                         runs, "target", tgt, "updated",
-                         s->phase == FW_PHASE_DONE, "restages", s->restages, "error", fw_error_to_string(s->error),
-                         "text", s->text, "erased", erased, "redo", s->redo);
-}
-
-static json_t *job_report_json(const FwUpdateJob *job) {
-        json_t *sides = json_array();
-
-        if (!sides)
-                return NULL;
-        for (size_t i = 0; i < job->n; i++)
-                if (json_array_append_new(sides, side_report_json(&job->sides[i])) < 0) {
-                        json_decref(sides);
-                        return NULL;
-                }
-        return json_pack("{s:s, s:s, s:s, s:o}", "state", fw_job_state_to_string(job->state), "error",
-                         fw_error_to_string(job->error), "text", job->text, "sides", sides);
+                o->erased[o->n_erased++] = "the bootloader: its rewrite did not finish, so firmware updates are "
+                                           "impossible until vescd writes it again (it does so first, and sends this "
+                                           "controller no JUMP until it has)";
 }
 
 /**
  * fw_update_job_report() - the precise per-side report
  * @job: the job
+ * @ret: filled in
  *
  * Per side: phase, firmware before and now ("unknown" if it did not come
  * back), target, error and text, what staging erased, and what the user
- * must redo after the update.  Attached to the DONE/FAILED action too.
- *
- * Return: a new reference, NULL on allocation failure.
+ * must redo after the update.
  */
-json_t *fw_update_job_report(const FwUpdateJob *job) {
-        return job_report_json(job);
+void fw_update_job_report(const FwUpdateJob *job, FwReport *ret) {
+        *ret = (FwReport) { .state = job->state, .error = job->error, .n = job->n };
+        (void) snprintf(ret->text, sizeof ret->text, "%s", job->text);
+        for (size_t i = 0; i < job->n; i++)
+                side_report(&job->sides[i], &ret->sides[i]);
 }
 
-static int side_resume(FwSide *s, json_t *j, FwPhase *ret_phase) {
-        json_t *before, *running, *mc, *app;
-        const char *uuid, *phase, *error, *text, *redo;
-        json_int_t stream_len;
-        int stream_crc, bl_started, bl_done, erased, commits, restages, r;
-        FwPhase p;
+static int copy_blob(const uint8_t *p, size_t n, uint8_t **ret, size_t *ret_len) {
+        uint8_t *c = NULL;
 
-        if (json_unpack(j, "{s:s, s:s, s:o, s:o, s:I, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:s, s:s, s:s}", "uuid",
-                        &uuid, "phase", &phase, "before", &before, "running", &running, "stream_len", &stream_len,
-                        "stream_crc", &stream_crc, "bootloader_started", &bl_started, "bootloader_done", &bl_done,
-                        "app_erased", &erased, "commits", &commits, "restages", &restages, "mcconf", &mc, "appconf",
-                        &app, "error", &error, "text", &text, "redo", &redo) < 0)
-                return -EINVAL;
-        p = fw_phase_from_string(phase);
+        if (p) {
+                if (n == 0 || n > 512)
+                        return -EINVAL;
+                c = malloc(n);
+                if (!c)
+                        return -ENOMEM;
+                memcpy(c, p, n);
+        }
+        free(*ret);
+        *ret = c;
+        *ret_len = c ? n : 0;
+        return 0;
+}
+
+static int side_resume(FwSide *s, const FwSideSnapshot *o, FwPhase *ret_phase) {
+        int r;
+
         /* The snapshot must be this job's: same controller, same image. */
-        if (p < 0 || strcmp(uuid, s->uuid) != 0 || (size_t) stream_len != s->img->stream_len ||
-            stream_crc != s->stream_crc)
+        if (o->phase < 0 || o->phase >= _FW_PHASE_MAX || o->error < 0 || o->error >= _FW_ERROR_MAX)
+                return -EINVAL;
+        if (memcmp(o->uuid, s->id.uuid, VESC_UUID_LEN) != 0 || o->stream_len != s->img->stream_len ||
+            o->stream_crc != s->stream_crc)
                 return -ESTALE;
-        r = identity_parse(before, &s->before);
+        s->before = o->before;
+        s->id = o->running;
+        memcpy(s->before.uuid, o->uuid, VESC_UUID_LEN);
+        memcpy(s->id.uuid, o->uuid, VESC_UUID_LEN);
+        r = copy_blob(o->mcconf, o->mcconf_len, &s->mcconf, &s->mcconf_len);
         if (r < 0)
                 return r;
-        r = identity_parse(running, &s->id);
+        r = copy_blob(o->appconf, o->appconf_len, &s->appconf, &s->appconf_len);
         if (r < 0)
                 return r;
-        memcpy(s->before.uuid, s->id.uuid, VESC_UUID_LEN);
-        r = hex_parse(mc, &s->mcconf, &s->mcconf_len);
-        if (r < 0)
-                return r;
-        r = hex_parse(app, &s->appconf, &s->appconf_len);
-        if (r < 0)
-                return r;
-        s->bootloader_started = bl_started;
-        s->bootloader_done = bl_done;
-        s->app_erased = erased;
-        s->commits = (unsigned) commits;
-        s->restages = (unsigned) restages;
-        s->error = MAX(fw_error_from_string(error), FW_ERROR_NONE);
-        (void) snprintf(s->text, sizeof s->text, "%s", text);
-        (void) snprintf(s->redo, sizeof s->redo, "%s", redo);
+        s->bootloader_started = o->bootloader_started;
+        s->bootloader_done = o->bootloader_done;
+        s->app_erased = o->app_erased;
+        s->commits = o->commits;
+        s->restages = o->restages;
+        s->error = o->error;
+        (void) snprintf(s->text, sizeof s->text, "%s", o->text);
+        (void) snprintf(s->redo, sizeof s->redo, "%s", o->redo);
         (void) fw_plan_side(&s->before, s->img, &s->plan);
-        *ret_phase = p;
+        *ret_phase = o->phase;
         return 0;
 }
 
 static int on_resume(FwUpdateJob *job, const FwEvent *ev) {
-        json_t *sides, *prog;
-        const char *state, *error, *text;
-        json_int_t ut, ud, bt, bd;
-        int format, resumes, percent, r;
+        const FwSnapshot *snap = ev->snapshot;
         FwPhase saved[FW_SIDES_MAX];
         FwJobState st;
+        int r;
 
         if (job->started)
                 return -EALREADY;
-        if (!ev->snapshot ||
-            json_unpack(ev->snapshot, "{s:i, s:s, s:s, s:s, s:i, s:o, s:o}", "format", &format, "state", &state,
-                        "error", &error, "text", &text, "resumes", &resumes, "progress", &prog, "sides", &sides) < 0 ||
-            format != SNAPSHOT_FORMAT || !json_is_array(sides) || json_array_size(sides) != job->n ||
-            json_unpack(prog, "{s:I, s:I, s:I, s:I, s:i}", "units_total", &ut, "units_done", &ud, "bytes_total", &bt,
-                        "bytes_done", &bd, "percent", &percent) < 0 ||
-            (st = fw_job_state_from_string(state)) < 0)
+        if (!snap || snap->n != job->n || snap->state < 0 || snap->state >= _FW_JOB_STATE_MAX ||
+            snap->error < 0 || snap->error >= _FW_ERROR_MAX)
                 return -EINVAL;
+        st = snap->state;
         for (size_t i = 0; i < job->n; i++) {
-                r = side_resume(&job->sides[i], json_array_get(sides, i), &saved[i]);
+                r = side_resume(&job->sides[i], &snap->sides[i], &saved[i]);
                 if (r < 0)
                         return r;
         }
 
         job->started = true;
-        job->resumes = (unsigned) resumes + 1;
-        job->error = MAX(fw_error_from_string(error), FW_ERROR_NONE);
-        (void) snprintf(job->text, sizeof job->text, "%s", text);
-        job->progress = (FwProgress) { .units_total = (uint64_t) ut, .units_done = (uint64_t) ud,
-                                       .bytes_total = (uint64_t) bt, .bytes_done = (uint64_t) bd,
-                                       .percent = (unsigned) CLAMP(percent, 0, 100) };
+        job->resumes = snap->resumes + 1;
+        job->error = snap->error;
+        (void) snprintf(job->text, sizeof job->text, "%s", snap->text);
+        job->progress = (FwProgress) { .units_total = snap->units_total, .units_done = snap->units_done,
+                                       .bytes_total = snap->bytes_total, .bytes_done = snap->bytes_done,
+                                       .percent = MIN(snap->percent, 100u) };
         fw_progress_start(&job->progress, job->now);
-        log_side(job, NULL, LOG_INFO, "resuming a %s job after a daemon restart", state);
+        log_side(job, NULL, LOG_INFO, "resuming a %s job after a daemon restart", fw_job_state_to_string(st));
 
         for (size_t i = 0; i < job->n; i++) {
                 FwSide *s = &job->sides[i];
@@ -1742,14 +1636,8 @@ int fw_update_handle(FwUpdateJob *job, const FwEvent *event, uint64_t now_usec, 
                 if (job->started)
                         job_pump(job);
                 emit_progress(job);
-                if (job->dirty) {
-                        FwAction *a = push(job, FW_ACTION_PERSIST, -1);
-                        if (a) {
-                                a->json = fw_update_job_snapshot(job);
-                                if (!a->json)
-                                        job->oom = true;
-                        }
-                }
+                if (job->dirty)
+                        (void) push(job, FW_ACTION_PERSIST, -1);
         }
         job->out = NULL;
         return job->oom ? -ENOMEM : r;

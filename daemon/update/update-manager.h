@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "update/fw-job.h"
+#include "update/update-driver.h"
 
 typedef struct Daemon Daemon;
 typedef struct Controller Controller;

@@ -1,6 +1,6 @@
-/* Job progress accounting (see fw-progress.h). */
+/* Job progress accounting (see update-progress.h). */
 
-#include "update/fw-progress.h"
+#include "update/update-progress.h"
 #include "macro.h"
 
 /**
