@@ -9,8 +9,10 @@
 UPDATE_STORE_SOURCES = daemon/update/update-store.h daemon/update/update-store.c
 FW_UPDATE_TEST_LIBS = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(TEST_LIBS) -lm
 
-check_PROGRAMS += tests/unit/update/test-update-plan tests/unit/update/test-update-engine
-TESTS += tests/unit/update/test-update-plan tests/unit/update/test-update-engine
+check_PROGRAMS += tests/unit/update/test-update-plan tests/unit/update/test-update-engine \
+	tests/unit/update/test-update-driver
+TESTS += tests/unit/update/test-update-plan tests/unit/update/test-update-engine \
+	tests/unit/update/test-update-driver
 
 tests_unit_update_test_update_plan_SOURCES = tests/unit/update/test-update-plan.c
 tests_unit_update_test_update_plan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
@@ -23,6 +25,16 @@ tests_unit_update_test_update_engine_SOURCES = \
 tests_unit_update_test_update_engine_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_update_test_update_engine_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_update_test_update_engine_LDADD = $(FW_UPDATE_TEST_LIBS)
+
+# The job driver through a fake host: no daemon, no event loop.
+tests_unit_update_test_update_driver_SOURCES = \
+	tests/unit/update/test-update-driver.c $(UPDATE_STORE_SOURCES) \
+	daemon/update/update-driver.h daemon/update/update-driver.c \
+	daemon/core/log.h daemon/core/log.c \
+	tests/unit/update/fake-vesc.h tests/unit/update/fake-vesc.c
+tests_unit_update_test_update_driver_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_update_test_update_driver_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS) $(SODIUM_CFLAGS)
+tests_unit_update_test_update_driver_LDADD = firmware/libvescfw.a $(SODIUM_LIBS) $(FW_UPDATE_TEST_LIBS) $(SYSTEMD_LIBS)
 
 EXTRA_DIST += docs/firmware-update.md
 

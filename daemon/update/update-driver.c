@@ -3,7 +3,6 @@
  * else: no update logic lives in this file. */
 #include <assert.h>
 #include <errno.h>
-#include <event2/event.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/daemon.h"
 #include "core/hold.h"
 #include "update/update-driver.h"
 #include "fwimage.h"
 #include "imagestore.h"
 #include "core/log.h"
 #include "macro.h"
-#include "core/request.h"
 #include "proto/vesc-can.h"
 #include "proto/vesc-comm.h"
 
@@ -67,11 +64,11 @@ typedef struct FwTimer {
         FwJob *job;
         unsigned id;
         uint64_t at_usec;
-        struct event *ev;
+        UpdateTimer *t;
 } FwTimer;
 
 struct FwJob {
-        Daemon *d;
+        const UpdateHost *host;
         unsigned id;
         char kind[16];
         char set_id[IMAGE_SET_ID_LEN + 1];
@@ -100,14 +97,19 @@ struct FwJob {
         void *userdata;
         uint64_t pending_mask;
         uint64_t last_progress_usec;
-        struct event *publish_ev;
+        UpdateTimer *publish_timer;
+        bool publish_armed;
 
         /* waiting for shared holds to drain before the engine starts */
-        struct event *hold_ev;
+        UpdateTimer *hold_timer;
         uint64_t hold_deadline_usec;
         bool waiting;
         bool ended_unstarted;     /* refused or cancelled before the engine started */
 };
+
+static uint64_t host_now(const FwJob *j) {
+        return j->host->now(j->host->userdata);
+}
 
 static const char *strempty(const char *s) {
         return s ? s : "";
@@ -304,16 +306,11 @@ static FwJob *req_finish(void *userdata, size_t *ret_side) {
 }
 
 static int req_send(FwJob *j, FwReq *q, const RequestParams *p_in) {
-        RequestEngine *e = daemon_requests(j->d);
         RequestParams p = *p_in;
         int r;
 
-        if (!e) {
-                req_free(q);
-                return -ESHUTDOWN;
-        }
         p.userdata = q;
-        r = request_send(e, &p, daemon_now(), &q->handle);
+        r = j->host->request(j->host->userdata, &p, &q->handle);
         if (r < 0) {
                 req_free(q);
                 return r;
@@ -337,7 +334,7 @@ static void on_send_done(void *userdata, int error, uint8_t replier, const uint8
          * it by UUID at once, never showing it offline at the old id */
         if (reply[0] == COMM_SET_APPCONF && side >= 0 && (size_t) side < j->params.n_sides &&
             replier != j->sides[side].last_can_id)
-                daemon_controller_moved(j->d, j->sides[side].uuid_bytes, replier);
+                j->host->moved(j->host->userdata, j->sides[side].uuid_bytes, replier);
         feed(j, &(FwEvent) { .type = FW_EVENT_REPLY, .can_id = replier, .data = reply, .len = len });
 }
 
@@ -383,13 +380,12 @@ static void release_holds(FwJob *j) {
 
 static void do_send(FwJob *j, const FwAction *a) {
         FwJobSide *s = a->side >= 0 ? &j->sides[a->side] : NULL;
-        RequestEngine *e = daemon_requests(j->d);
         RequestReply kind;
         uint64_t timeout;
         FwReq *q;
         int r;
 
-        if (!e || a->len == 0)
+        if (a->len == 0)
                 return;
         if (s) {
                 /* the engine re-sends after its own timeout: drop the old attempt
@@ -397,7 +393,7 @@ static void do_send(FwJob *j, const FwAction *a) {
                 if (s->send) {
                         FwReq *old = s->send;
                         s->send = NULL;
-                        (void) request_cancel(e, old->handle);
+                        (void) j->host->cancel(j->host->userdata, old->handle);
                 }
                 if (!s->output_disabled &&
                     (a->data[0] == COMM_ERASE_NEW_APP || a->data[0] == COMM_ERASE_BOOTLOADER)) {
@@ -412,18 +408,7 @@ static void do_send(FwJob *j, const FwAction *a) {
                 kind = a->long_reply ? REQUEST_REPLY_LONG : REQUEST_REPLY_SHORT;
         /* twice the engine's timeout: the engine's timer decides, this only
          * bounds how long a lost request blocks the queue */
-        switch (a->data[0]) {
-        case COMM_ERASE_NEW_APP:
-        case COMM_ERASE_BOOTLOADER:
-                timeout = 2 * FW_ERASE_TIMEOUT_USEC;
-                break;
-        case COMM_WRITE_NEW_APP_DATA:
-                timeout = 2 * FW_WRITE_TIMEOUT_USEC;
-                break;
-        default:
-                timeout = 2 * FW_CONF_TIMEOUT_USEC;
-                break;
-        }
+        timeout = 2 * (a->timeout_usec ? a->timeout_usec : FW_CONF_TIMEOUT_USEC);
 
         q = req_new(j, a->side, REQ_SEND);
         if (!q)
@@ -467,7 +452,7 @@ static void on_identify_done(void *userdata, int error, uint8_t replier, const u
         }
         if (error == 0 && vesc_fw_version_decode(reply, len, &v) >= 0) {
                 /* tell the model too: it finds the controller under its new id */
-                daemon_feed_fw_version(j->d, replier, reply, len);
+                j->host->identified(j->host->userdata, replier, reply, len);
                 if (memcmp(v.uuid, j->sides[i].uuid_bytes, VESC_UUID_LEN) == 0) {
                         FwIdentity id;
 
@@ -507,11 +492,13 @@ static void identify_next(FwJob *j, size_t i) {
          * identifies it in the model, whose id for the UUID is a candidate
          * of the engine's next IDENTIFY */
         s->identify_busy = false;
-        if (daemon_requests(j->d) && !daemon_scanning(j->d) &&
-            daemon_now() >= j->last_scan_usec + daemon_scaled(j->d, IDENTIFY_SCAN_INTERVAL_USEC)) {
-                j->last_scan_usec = daemon_now();
-                log_info("job %u: controller %s not found at its known ids, scanning the bus", j->id, s->uuid);
-                (void) daemon_scan(j->d);
+        uint64_t now = host_now(j);
+        if (now >= j->last_scan_usec + j->host->scaled(j->host->userdata, IDENTIFY_SCAN_INTERVAL_USEC)) {
+                int r = j->host->scan(j->host->userdata);
+                if (r >= 0) {
+                        j->last_scan_usec = now;
+                        log_info("job %u: controller %s not found at its known ids, scanning the bus", j->id, s->uuid);
+                }
         }
 }
 
@@ -527,8 +514,8 @@ static void add_candidate(FwJobSide *s, uint8_t id) {
 
 static void do_identify(FwJob *j, const FwAction *a) {
         FwJobSide *s;
-        Controller *c;
         size_t i;
+        int id;
 
         if (a->side < 0 || (size_t) a->side >= j->params.n_sides)
                 return;
@@ -540,9 +527,9 @@ static void do_identify(FwJob *j, const FwAction *a) {
         s->n_candidates = 0;
         s->candidate = 0;
         add_candidate(s, a->can_id);
-        c = daemon_find_uuid(j->d, s->uuid);
-        if (c)
-                add_candidate(s, c->id);
+        id = j->host->lookup(j->host->userdata, s->uuid_bytes);
+        if (id >= 0 && id <= 254)
+                add_candidate(s, (uint8_t) id);
         /* after an install the id may become the new version's default */
         add_candidate(s, vesc_default_id_from_uuid(s->uuid_bytes, j->images.img[i].major, j->images.img[i].minor));
         add_candidate(s, j->params.controllers[i].can_id);
@@ -594,21 +581,17 @@ static void do_telemetry(FwJob *j, const FwAction *a) {
 /* -------------------------------------------------------------- timers */
 
 static void timer_arm(FwTimer *t, uint64_t at_usec) {
-        uint64_t now = daemon_now();
-        uint64_t rel = at_usec > now ? at_usec - now : 0;
-        struct timeval tv = { .tv_sec = (time_t) (rel / USEC_PER_SEC), .tv_usec = (suseconds_t) (rel % USEC_PER_SEC) };
-
         t->at_usec = at_usec;
-        evtimer_add(t->ev, &tv);
+        t->job->host->timer_arm(t->job->host->userdata, t->t, at_usec);
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *userdata) {
+static void on_timer(void *userdata) {
         FwTimer *t = userdata;
 
-        /* libevent measures from its cached loop time, so a timer may fire
-         * a little before the engine's deadline on our clock; the engine
+        /* a host timer may fire a little before the engine's deadline on
+         * now() (libevent measures from its cached loop time); the engine
          * ignores such early ticks, so wait for the rest */
-        if (daemon_now() < t->at_usec) {
+        if (host_now(t->job) < t->at_usec) {
                 timer_arm(t, t->at_usec);
                 return;
         }
@@ -682,7 +665,7 @@ static void job_ended(FwJob *j, const FwAction *a) {
         }
         release_holds(j);
         for (unsigned t = 0; t < N_TIMERS; t++)
-                evtimer_del(j->timers[t].ev);
+                j->host->timer_disarm(j->host->userdata, j->timers[t].t);
 
         if (a->type == FW_ACTION_DONE)
                 log_info("job %u: %s", j->id, a->text);
@@ -713,7 +696,7 @@ static void execute(FwJob *j, const FwAction *a) {
                 break;
         case FW_ACTION_CANCEL_TIMER:
                 if (a->timer < N_TIMERS)
-                        evtimer_del(j->timers[a->timer].ev);
+                        j->host->timer_disarm(j->host->userdata, j->timers[a->timer].t);
                 break;
         case FW_ACTION_PROGRESS: {
                 uint64_t mask = FW_JOB_CHANGED_PROGRESS;
@@ -755,7 +738,7 @@ static void feed(FwJob *j, const FwEvent *ev) {
         if (!j->engine)
                 return;
         log_debug("job %u: event %d id %u timer %u", j->id, ev->type, ev->can_id, ev->timer);
-        r = fw_update_handle(j->engine, ev, daemon_now(), &actions);
+        r = fw_update_handle(j->engine, ev, host_now(j), &actions);
         if (r < 0 && r != -EBUSY)
                 log_debug_errno(r, "job %u: event %d refused: %m", j->id, ev->type);
         /* actions may feed further events (never synchronously from the
@@ -780,7 +763,7 @@ static void on_hold_ready(void *userdata, Hold *h) {
 
         /* called from inside another holder's release: start from the loop */
         if (s->job->waiting)
-                event_active(s->job->hold_ev, EV_TIMEOUT, 0);
+                s->job->host->timer_arm(s->job->host->userdata, s->job->hold_timer, host_now(s->job));
 }
 
 static int take_holds(FwJob *j, bool wait, char **ret_error) {
@@ -790,7 +773,7 @@ static int take_holds(FwJob *j, bool wait, char **ret_error) {
 
                 if (j->sides[i].hold)
                         continue;
-                r = hold_acquire(daemon_holds(j->d), j->sides[i].uuid_bytes, HOLD_EXCLUSIVE, wait, &owner,
+                r = hold_acquire(j->host->holds(j->host->userdata), j->sides[i].uuid_bytes, HOLD_EXCLUSIVE, wait, &owner,
                                  &j->sides[i].hold, ret_error);
                 if (r < 0) {
                         release_holds(j);
@@ -810,7 +793,7 @@ static bool holds_ready(const FwJob *j) {
 /* The job ends before its engine ever started: refused (Busy) while it
  * waited for its holds, or cancelled then.  Nothing was sent. */
 static void end_unstarted(FwJob *j, FwJobState state, const char *code, const char *text) {
-        evtimer_del(j->hold_ev);
+        j->host->timer_disarm(j->host->userdata, j->hold_timer);
         j->waiting = false;
         j->ended_unstarted = true;
         release_holds(j);
@@ -819,8 +802,10 @@ static void end_unstarted(FwJob *j, FwJobState state, const char *code, const ch
         snprintf(j->error_code, sizeof j->error_code, "%s", code);
         free(j->error_text);
         j->error_text = strdup(text);
+        FwReport rep;
+        fw_update_job_report(j->engine, &rep);
         json_decref(j->report);
-        j->report = fw_update_job_report(j->engine);
+        j->report = update_store_report_json(&rep);
         if (code[0])
                 log_error("job %u: %s: %s", j->id, code, text);
         else
@@ -829,7 +814,7 @@ static void end_unstarted(FwJob *j, FwJobState state, const char *code, const ch
         job_changed(j, FW_JOB_CHANGED_STATE | FW_JOB_CHANGED_PHASE | FW_JOB_CHANGED_PROGRESS);
 }
 
-static void on_hold_event(evutil_socket_t fd, short what, void *userdata) {
+static void on_hold_event(void *userdata) {
         FwJob *j = userdata;
         _cleanup_free_ char *blocker = NULL, *text = NULL;
         uint64_t now;
@@ -837,20 +822,16 @@ static void on_hold_event(evutil_socket_t fd, short what, void *userdata) {
         if (!j->waiting)
                 return;
         if (holds_ready(j)) {
-                evtimer_del(j->hold_ev);
+                j->host->timer_disarm(j->host->userdata, j->hold_timer);
                 j->waiting = false;
                 feed(j, &(FwEvent) { .type = FW_EVENT_START });
                 return;
         }
-        now = daemon_now();
+        now = host_now(j);
         if (now < j->hold_deadline_usec) {
-                /* woken by one side's hold; processing the event removed the
-                 * deadline: arm it again for what is left */
-                uint64_t left = j->hold_deadline_usec - now;
-                struct timeval tv = { .tv_sec = (time_t) (left / USEC_PER_SEC),
-                                      .tv_usec = (suseconds_t) (left % USEC_PER_SEC) };
-                if (evtimer_add(j->hold_ev, &tv) >= 0)
-                        return;
+                /* woken by one side's hold: wait for what is left */
+                j->host->timer_arm(j->host->userdata, j->hold_timer, j->hold_deadline_usec);
+                return;
         }
         for (size_t i = 0; i < j->params.n_sides && !blocker; i++)
                 if (j->sides[i].hold && !hold_ready(j->sides[i].hold))
@@ -866,32 +847,32 @@ static void publish(FwJob *j) {
         uint64_t m = j->pending_mask;
 
         j->pending_mask = 0;
+        j->publish_armed = false;
         if (m & FW_JOB_CHANGED_PROGRESS)
-                j->last_progress_usec = daemon_now();
+                j->last_progress_usec = host_now(j);
         if (m && j->cb && j->cb->changed)
                 j->cb->changed(j->userdata, j, m);
         if ((m & FW_JOB_CHANGED_STATE) && !fw_job_running(j) && j->cb && j->cb->ended)
                 j->cb->ended(j->userdata, j);
 }
 
-static void on_publish(evutil_socket_t fd, short what, void *userdata) {
+static void on_publish(void *userdata) {
         publish(userdata);
 }
 
 static void job_changed(FwJob *j, uint64_t mask) {
-        uint64_t now = daemon_now(), due;
+        uint64_t now = host_now(j), due;
 
         j->pending_mask |= mask;
-        if (evtimer_pending(j->publish_ev, NULL) && !(mask & (FW_JOB_CHANGED_STATE | FW_JOB_CHANGED_PHASE)))
+        if (j->publish_armed && !(mask & (FW_JOB_CHANGED_STATE | FW_JOB_CHANGED_PHASE)))
                 return;
         /* state and phase go out at the end of this iteration, progress at
          * most every FW_JOB_PROGRESS_INTERVAL_USEC */
         due = (j->pending_mask & (FW_JOB_CHANGED_STATE | FW_JOB_CHANGED_PHASE)) ?
                       now :
                       j->last_progress_usec + FW_JOB_PROGRESS_INTERVAL_USEC;
-        uint64_t rel = due > now ? due - now : 0;
-        struct timeval tv = { .tv_sec = (time_t) (rel / USEC_PER_SEC), .tv_usec = (suseconds_t) (rel % USEC_PER_SEC) };
-        evtimer_add(j->publish_ev, &tv);
+        j->publish_armed = true;
+        j->host->timer_arm(j->host->userdata, j->publish_timer, MAX(due, now));
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -912,11 +893,10 @@ static void job_changed(FwJob *j, uint64_t mask) {
  *
  * Returns: 0 or -errno (-EINVAL from the engine for bad parameters).
  */
-int fw_job_new(Daemon *d, unsigned id, const char *kind, const char *set_id, FwJobImages *images,
+int fw_job_new(const UpdateHost *host, unsigned id, const char *kind, const char *set_id, FwJobImages *images,
                const FwUpdateParams *params, const FwJobOptions *opts, const char *state_dir,
                const FwJobCallbacks *cb, void *userdata, FwJob **ret) {
         _cleanup_(fw_job_freep) FwJob *j = NULL;
-        struct event_base *base = daemon_event_base(d);
         int r;
 
         j = calloc(1, sizeof *j);
@@ -924,7 +904,7 @@ int fw_job_new(Daemon *d, unsigned id, const char *kind, const char *set_id, FwJ
                 fw_job_images_done(images);
                 return -ENOMEM;
         }
-        j->d = d;
+        j->host = host;
         j->id = id;
         snprintf(j->kind, sizeof j->kind, "%s", kind);
         snprintf(j->set_id, sizeof j->set_id, "%s", set_id);
@@ -956,13 +936,13 @@ int fw_job_new(Daemon *d, unsigned id, const char *kind, const char *set_id, FwJ
         }
         for (unsigned t = 0; t < N_TIMERS; t++) {
                 j->timers[t] = (FwTimer) { .job = j, .id = t };
-                j->timers[t].ev = evtimer_new(base, on_timer, &j->timers[t]);
-                if (!j->timers[t].ev)
+                j->timers[t].t = host->timer_new(host->userdata, on_timer, &j->timers[t]);
+                if (!j->timers[t].t)
                         return -ENOMEM;
         }
-        j->publish_ev = evtimer_new(base, on_publish, j);
-        j->hold_ev = evtimer_new(base, on_hold_event, j);
-        if (!j->publish_ev || !j->hold_ev)
+        j->publish_timer = host->timer_new(host->userdata, on_publish, j);
+        j->hold_timer = host->timer_new(host->userdata, on_hold_event, j);
+        if (!j->publish_timer || !j->hold_timer)
                 return -ENOMEM;
 
         /* busy_reason/inhibit_reason are copied by the engine */
@@ -986,28 +966,25 @@ int fw_job_new(Daemon *d, unsigned id, const char *kind, const char *set_id, FwJ
  * Returns: NULL.
  */
 FwJob *fw_job_free(FwJob *j) {
-        RequestEngine *e;
-
         if (!j)
                 return NULL;
-        e = daemon_requests(j->d);
         while (j->reqs) {
                 FwReq *q = j->reqs;
                 j->reqs = q->next;
                 q->job = NULL;
                 q->next = NULL;
                 /* the completion (with -ECANCELED) frees q */
-                if (!e || request_cancel(e, q->handle) < 0)
+                if (j->host->cancel(j->host->userdata, q->handle) < 0)
                         free(q);
         }
         release_holds(j);
-        if (j->hold_ev)
-                event_free(j->hold_ev);
+        if (j->hold_timer)
+                j->host->timer_free(j->host->userdata, j->hold_timer);
         for (unsigned t = 0; t < N_TIMERS; t++)
-                if (j->timers[t].ev)
-                        event_free(j->timers[t].ev);
-        if (j->publish_ev)
-                event_free(j->publish_ev);
+                if (j->timers[t].t)
+                        j->host->timer_free(j->host->userdata, j->timers[t].t);
+        if (j->publish_timer)
+                j->host->timer_free(j->host->userdata, j->publish_timer);
         fw_update_job_free(j->engine);
         fw_job_images_done(&j->images);
         json_decref(j->report);
@@ -1037,15 +1014,10 @@ int fw_job_start(FwJob *j) {
                 return 0;
         }
         if (!holds_ready(j)) {
-                struct timeval tv = { .tv_sec = HOLD_WAIT_USEC / USEC_PER_SEC,
-                                      .tv_usec = HOLD_WAIT_USEC % USEC_PER_SEC };
                 j->waiting = true;
-                j->hold_deadline_usec = daemon_now() + HOLD_WAIT_USEC;
+                j->hold_deadline_usec = host_now(j) + HOLD_WAIT_USEC;
                 log_info("job %u: waiting for reads on its controllers to finish", j->id);
-                if (evtimer_add(j->hold_ev, &tv) < 0) {
-                        end_unstarted(j, FW_JOB_FAILED, "Failed", "cannot arm a timer");
-                        return -ENOMEM;
-                }
+                j->host->timer_arm(j->host->userdata, j->hold_timer, j->hold_deadline_usec);
                 return 0;
         }
         feed(j, &(FwEvent) { .type = FW_EVENT_START });
@@ -1071,7 +1043,7 @@ int fw_job_resume(FwJob *j, const FwSnapshot *engine, uint64_t started_realtime_
                 return r;
         r = fw_update_handle(j->engine,
                              &(FwEvent) { .type = FW_EVENT_RESUME, .snapshot = engine, .abandon = j->opts.abandon_on_resume },
-                             daemon_now(), &actions);
+                             host_now(j), &actions);
         if (r < 0) {
                 fw_actions_done(&actions);
                 release_holds(j);

@@ -25,8 +25,45 @@
 #include "update/update-store.h"
 #include "imageset.h"
 
-typedef struct Daemon Daemon;
+#include "core/hold.h"
+#include "core/request.h"
+
 typedef struct FwJob FwJob;
+
+/* What a job needs from its surroundings (update-manager.c fills it from
+ * the daemon; tests/unit/update/test-update-driver.c fakes it).  The
+ * driver calls nothing else outside the update modules. */
+typedef struct UpdateTimer UpdateTimer;
+typedef void (*UpdateTimerFn)(void *data);
+
+typedef struct UpdateHost {
+        /* CLOCK_MONOTONIC, usec */
+        uint64_t (*now)(void *userdata);
+        /* a nominal duration × the daemon's time scale */
+        uint64_t (*scaled)(void *userdata, uint64_t usec);
+        /* start a request (as request_send()); p->done runs later, never from
+         * inside this call, or from inside cancel() with -ECANCELED */
+        int (*request)(void *userdata, const RequestParams *p, uint64_t *ret_handle);
+        int (*cancel)(void *userdata, uint64_t handle);
+        /* one-shot timers at an absolute time of now() */
+        UpdateTimer *(*timer_new)(void *userdata, UpdateTimerFn fn, void *data);
+        void (*timer_arm)(void *userdata, UpdateTimer *t, uint64_t at_usec);
+        void (*timer_disarm)(void *userdata, UpdateTimer *t);
+        void (*timer_free)(void *userdata, UpdateTimer *t);
+        /* identification: the CAN id the controller model has for a UUID
+         * (-1: none), a COMM_FW_VERSION reply for the model to learn from,
+         * a scan of the bus (-EALREADY while one runs) */
+        int (*lookup)(void *userdata, const uint8_t uuid[VESC_UUID_LEN]);
+        void (*identified)(void *userdata, uint8_t can_id, const uint8_t *reply, size_t len);
+        int (*scan)(void *userdata);
+        /* the daemon's hold table (core/hold.h): the job takes an exclusive
+         * hold on each controller from checking to its end */
+        HoldTable *(*holds)(void *userdata);
+        /* a write moved the controller to another CAN id (the model follows
+         * it by UUID at once) */
+        void (*moved)(void *userdata, const uint8_t uuid[VESC_UUID_LEN], uint8_t can_id);
+        void *userdata;
+} UpdateHost;
 
 /* changed() mask */
 #define FW_JOB_CHANGED_STATE    (UINT64_C(1) << 0)  /* State, Error, Report */
@@ -58,10 +95,10 @@ void fw_job_images_done(FwJobImages *im);
 /* Keep only the sides selected by keep[] (in order), moving buffers. */
 void fw_job_images_select(FwJobImages *im, const bool keep[FW_SIDES_MAX]);
 
-/* Create a job (not started).  @images and @set are taken over (also on
- * failure).  @params: controllers, gates and time scale; its image
+/* Create a job (not started) driven through @host (borrowed, must outlive
+ * the job).  @images are taken over (also on failure).  @params: controllers, gates and time scale; its image
  * pointers are ignored (taken from @images). */
-int fw_job_new(Daemon *d, unsigned id, const char *kind, const char *set_id, FwJobImages *images,
+int fw_job_new(const UpdateHost *host, unsigned id, const char *kind, const char *set_id, FwJobImages *images,
                const FwUpdateParams *params, const FwJobOptions *opts, const char *state_dir,
                const FwJobCallbacks *cb, void *userdata, FwJob **ret);
 FwJob *fw_job_free(FwJob *j);

@@ -347,7 +347,7 @@ static void side_transmit(FwUpdateJob *job, FwSide *s) {
                 a->expect_cmd = s->expect_cmd;
                 a->long_reply = s->req_long;
                 a->alt_can_id = s->expect_cmd == COMM_SET_APPCONF ? s->alt_can_id : -1;
-                a->timeout_usec = scaled(job, s->req_timeout);
+                a->timeout_usec = s->req_timeout;
                 a->len = s->req_len;
                 memcpy(a->data, s->req, s->req_len);
         }

@@ -172,7 +172,7 @@ typedef struct FwAction {
         uint64_t at_usec;          /* absolute, the clock of fw_update_handle() */
         /* PROGRESS */
         FwProgressInfo progress;
-        /* SEND: the engine's own timeout for this request (scaled) */
+        /* SEND: the engine's own timeout for this request (nominal: before the time scale) */
         uint64_t timeout_usec;
         /* LOG (syslog level), DONE, FAILED */
         int level;

@@ -1,6 +1,7 @@
 /* Firmware management: image sets, update jobs and their history; see
  * update-manager.h. */
 #include <dirent.h>
+#include <event2/event.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ typedef struct ListenerSlot {
 
 struct FwManager {
         Daemon *d;
+        UpdateHost host;            /* the jobs' view of the daemon */
         ImageStore *store;
         ImageTrust trust;
         char *state_dir;
@@ -58,6 +60,136 @@ static void set_error(char **ret_error, const char *fmt, ...) {
         if (vasprintf(ret_error, fmt, ap) < 0)
                 *ret_error = NULL;
         va_end(ap);
+}
+
+/* ------------------------------------------------------- the jobs' host */
+
+/* The update driver's host interface (update-driver.h) over the daemon:
+ * its request engine, model, scan, holds and libevent timers. */
+
+struct UpdateTimer {
+        struct event *ev;
+        UpdateTimerFn fn;
+        void *data;
+};
+
+static uint64_t host_now(void *userdata) {
+        return daemon_now();
+}
+
+static uint64_t host_scaled(void *userdata, uint64_t usec) {
+        FwManager *m = userdata;
+        return daemon_scaled(m->d, usec);
+}
+
+static int host_request(void *userdata, const RequestParams *p, uint64_t *ret_handle) {
+        FwManager *m = userdata;
+        RequestEngine *e = daemon_requests(m->d);
+
+        if (!e)
+                return -ESHUTDOWN;
+        return request_send(e, p, daemon_now(), ret_handle);
+}
+
+static int host_cancel(void *userdata, uint64_t handle) {
+        FwManager *m = userdata;
+        RequestEngine *e = daemon_requests(m->d);
+
+        return e ? request_cancel(e, handle) : -ESHUTDOWN;
+}
+
+static void host_timer_fire(evutil_socket_t fd, short what, void *userdata) {
+        UpdateTimer *t = userdata;
+        t->fn(t->data);
+}
+
+static UpdateTimer *host_timer_new(void *userdata, UpdateTimerFn fn, void *data) {
+        FwManager *m = userdata;
+        UpdateTimer *t = calloc(1, sizeof *t);
+
+        if (!t)
+                return NULL;
+        t->fn = fn;
+        t->data = data;
+        t->ev = evtimer_new(daemon_event_base(m->d), host_timer_fire, t);
+        if (!t->ev) {
+                free(t);
+                return NULL;
+        }
+        return t;
+}
+
+static void host_timer_arm(void *userdata, UpdateTimer *t, uint64_t at_usec) {
+        uint64_t now = daemon_now();
+        uint64_t rel = at_usec > now ? at_usec - now : 0;
+        struct timeval tv = { .tv_sec = (time_t) (rel / USEC_PER_SEC), .tv_usec = (suseconds_t) (rel % USEC_PER_SEC) };
+
+        evtimer_add(t->ev, &tv);
+}
+
+static void host_timer_disarm(void *userdata, UpdateTimer *t) {
+        evtimer_del(t->ev);
+}
+
+static void host_timer_free(void *userdata, UpdateTimer *t) {
+        if (!t)
+                return;
+        event_free(t->ev);
+        free(t);
+}
+
+static int host_lookup(void *userdata, const uint8_t uuid[VESC_UUID_LEN]) {
+        FwManager *m = userdata;
+        char hex[2 * VESC_UUID_LEN + 1];
+        Controller *c;
+
+        fw_uuid_format(uuid, hex);
+        c = daemon_find_uuid(m->d, hex);
+        return c ? c->id : -1;
+}
+
+static void host_identified(void *userdata, uint8_t can_id, const uint8_t *reply, size_t len) {
+        FwManager *m = userdata;
+        daemon_feed_fw_version(m->d, can_id, reply, len);
+}
+
+static int host_scan(void *userdata) {
+        FwManager *m = userdata;
+
+        if (!daemon_requests(m->d))
+                return -ESHUTDOWN;
+        if (daemon_scanning(m->d))
+                return -EALREADY;
+        return daemon_scan(m->d);
+}
+
+static HoldTable *host_holds(void *userdata) {
+        FwManager *m = userdata;
+        return daemon_holds(m->d);
+}
+
+static void host_moved(void *userdata, const uint8_t uuid[VESC_UUID_LEN], uint8_t can_id) {
+        FwManager *m = userdata;
+        daemon_controller_moved(m->d, uuid, can_id);
+}
+
+static void host_init(FwManager *m) {
+        m->host = (UpdateHost) {
+                .now = host_now,
+                .scaled = host_scaled,
+                .request = host_request,
+                .cancel = host_cancel,
+                .timer_new = host_timer_new,
+                .timer_arm = host_timer_arm,
+                .timer_disarm = host_timer_disarm,
+                .timer_free = host_timer_free,
+                .lookup = host_lookup,
+                .identified = host_identified,
+                .scan = host_scan,
+                .holds = host_holds,
+                .moved = host_moved,
+                .userdata = m,
+        };
 }
 
 /* ------------------------------------------------------------ listeners */
@@ -256,7 +388,7 @@ static int start_job(FwManager *m, const char *kind, const char *set_id, Control
 
         for (size_t i = 0; i < n; i++)
                 p.controllers[i] = ids[i];
-        r = fw_job_new(m->d, m->next_id, kind, set_id, images, &p, o, m->state_dir, &job_callbacks, m, &j);
+        r = fw_job_new(&m->host, m->next_id, kind, set_id, images, &p, o, m->state_dir, &job_callbacks, m, &j);
         if (r < 0) {
                 set_error(ret_error, "cannot create the update job: %s", strerror(-r));
                 return r;
@@ -785,7 +917,7 @@ static int resume_one(FwManager *m, const char *path) {
         };
         for (size_t i = 0; i < f.n; i++)
                 p.controllers[i] = f.controllers[i];
-        r = fw_job_new(m->d, f.id, f.kind, f.set_id, &images, &p, &f.opts, m->state_dir, &job_callbacks, m, &j);
+        r = fw_job_new(&m->host, f.id, f.kind, f.set_id, &images, &p, &f.opts, m->state_dir, &job_callbacks, m, &j);
         if (r < 0) {
                 update_store_job_done(&f);
                 return log_error_errno(r, "Job %u cannot resume: %m", f.id);
@@ -900,6 +1032,7 @@ int fw_manager_new(Daemon *d, FwManager **ret) {
         if (!m)
                 return -ENOMEM;
         m->d = d;
+        host_init(m);
         m->next_id = 1;
         m->state_dir = strdup(cfg->state_dir);
         if (!m->state_dir)
