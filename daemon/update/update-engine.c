@@ -59,7 +59,9 @@ typedef struct FwSide {
         size_t req_len;
         int expect_cmd;
         bool req_long;
-        uint64_t req_timeout;
+        uint64_t req_timeout;       /* nominal (before the time scale) */
+        uint64_t req_sent_at, req_first_at, cur_timeout;  /* cur_timeout: scaled, of the last send */
+        UpdateRtt conf_rtt;         /* configuration requests' round trip */
         unsigned req_max, attempts;
         uint32_t expect_offset;     /* WRITE_NEW_APP_DATA echo */
         int alt_can_id;             /* -1, or the id SET_APPCONF moves it to */
@@ -100,6 +102,7 @@ struct FwUpdateJob {
         bool job_timer_armed;
         uint64_t job_timer_at, check_deadline;
         int long_owner;             /* side holding the bus-wide long-reply slot, -1 */
+        unsigned conf_sends, conf_timeouts;  /* configuration exchanges, for the loss estimate */
 
         FwProgress progress;
         FwProgressInfo reported;
@@ -337,17 +340,47 @@ static bool long_slot_free(const FwUpdateJob *job, const FwSide *s) {
 }
 
 /* (Re)transmit the stored request. */
+static bool is_conf_cmd(int cmd) {
+        return cmd == COMM_GET_MCCONF || cmd == COMM_GET_APPCONF || cmd == COMM_SET_MCCONF || cmd == COMM_SET_APPCONF;
+}
+
+static uint64_t write_timeout(const FwUpdateJob *job, const FwSide *s);
+
+/* The timeout of the request about to be (re)sent (s->attempts counts this
+ * send).  Configuration requests: the measured round trip (srtt + 4 ×
+ * rttvar, at least FW_CONF_RTO_FLOOR_USEC), doubled per attempt, at most
+ * FW_CONF_TIMEOUT_USEC.  Writes: update_transfer_timeout() (write_timeout()).
+ * Everything else (erases, whose duration is the flash's): the fixed one. */
+static uint64_t request_timeout(const FwUpdateJob *job, const FwSide *s) {
+        if (s->expect_cmd == COMM_WRITE_NEW_APP_DATA)
+                return write_timeout(job, s);
+        if (is_conf_cmd(s->expect_cmd)) {
+                uint64_t ceiling = scaled(job, FW_CONF_TIMEOUT_USEC);
+                uint64_t rto = update_rtt_timeout(&s->conf_rtt, scaled(job, FW_CONF_RTO_FLOOR_USEC), ceiling);
+                for (unsigned i = 1; i < s->attempts && rto < ceiling; i++)
+                        rto *= 2;
+                return MIN(rto, ceiling);
+        }
+        return scaled(job, s->req_timeout);
+}
+
 static void side_transmit(FwUpdateJob *job, FwSide *s) {
         FwAction *a = push(job, FW_ACTION_SEND, (int) s->index);
 
         s->attempts++;
+        s->req_sent_at = job->now;
+        if (s->attempts == 1)
+                s->req_first_at = job->now;
+        if (is_conf_cmd(s->expect_cmd))
+                job->conf_sends++;
+        s->cur_timeout = request_timeout(job, s);
         if (a) {
                 a->can_id = s->id.can_id;
                 a->mode = s->expect_cmd < 0 ? FW_SEND_MODE_NOREPLY : FW_SEND_MODE_REPLY;
                 a->expect_cmd = s->expect_cmd;
                 a->long_reply = s->req_long;
                 a->alt_can_id = s->expect_cmd == COMM_SET_APPCONF ? s->alt_can_id : -1;
-                a->timeout_usec = s->req_timeout;
+                a->timeout_usec = (uint64_t) ((double) s->cur_timeout / job->scale);
                 a->len = s->req_len;
                 memcpy(a->data, s->req, s->req_len);
         }
@@ -356,10 +389,22 @@ static void side_transmit(FwUpdateJob *job, FwSide *s) {
         s->busy = true;
         if (s->req_long)
                 job->long_owner = (int) s->index;
-        side_arm_at(job, s, job->now + scaled(job, s->req_timeout));
+        side_arm_at(job, s, job->now + s->cur_timeout);
 }
 
 static void side_fail(FwUpdateJob *job, FwSide *s, FwError e, const char *fmt, ...) _printf_(4, 5);
+
+/* Attempts for a configuration request: enough that, at the loss rate
+ * measured on this job's configuration exchanges (Laplace estimate, so
+ * 1/2 before any), all of them failing is below 1e-6; at least
+ * FW_CONF_ATTEMPTS, at most FW_CONF_ATTEMPTS_MAX.  (A long reply is ~75
+ * frames: at 1 % frame loss each way about half of them fail.) */
+static unsigned conf_attempts(const FwUpdateJob *job) {
+        double loss = ((double) job->conf_timeouts + 1.0) / ((double) job->conf_sends + 2.0);
+        double n = ceil(log(1e-6) / log(loss));
+
+        return (unsigned) CLAMP(n, (double) FW_CONF_ATTEMPTS, (double) FW_CONF_ATTEMPTS_MAX);
+}
 
 /* Store a freshly encoded request and send it.  len < 0 is an encoder bug. */
 static void side_request(FwUpdateJob *job, FwSide *s, ssize_t len, int expect_cmd, bool long_reply,
@@ -372,7 +417,7 @@ static void side_request(FwUpdateJob *job, FwSide *s, ssize_t len, int expect_cm
         s->expect_cmd = expect_cmd;
         s->req_long = long_reply;
         s->req_timeout = timeout;
-        s->req_max = max_attempts;
+        s->req_max = is_conf_cmd(expect_cmd) ? conf_attempts(job) : max_attempts;
         s->attempts = 0;
         side_transmit(job, s);
 }
@@ -454,8 +499,37 @@ static void transfer_start(FwSide *s, const uint8_t *data, size_t len, uint32_t 
         update_transfer_start(&s->xfer, data, len, base, base == 0, s->erased_end);
 }
 
+/* How long to wait for a write's ack.
+ *
+ * 5.00+ echo the offset in the ack, so a late ack of an earlier send can
+ * never be taken for another chunk: the timeout follows the measured
+ * round trip of unambiguous acks (srtt + 4 × rttvar), floored by the
+ * chunk's flash programming time plus a margin, doubled per timeout of
+ * the same chunk, at most FW_WRITE_TIMEOUT_USEC.
+ *
+ * Before 5.00 the ack is [3][ok] with no offset.  A resend after a short
+ * timeout would leave two acks for the same chunk on their way; the second
+ * would then be taken for the next chunk, whose bytes might never have
+ * arrived, and the image would be staged with a hole that only the
+ * bootloader's CRC check notices.  So there the wait stays the safe
+ * FW_WRITE_TIMEOUT_USEC, long after any ack of a send could still come. */
 static uint64_t write_timeout(const FwUpdateJob *job, const FwSide *s) {
-        return update_transfer_timeout(&s->xfer, &s->write_rtt, FW_WRITE_TIMEOUT_USEC, FW_WRITE_TIMEOUT_USEC);
+        uint64_t ceiling = scaled(job, FW_WRITE_TIMEOUT_USEC);
+        uint64_t floor = scaled(job, FW_WRITE_RTO_MARGIN_USEC + s->xfer.inflight_len * FW_PROGRAM_USEC_PER_BYTE);
+
+        if (s->id.major < 5)
+                return ceiling;
+        return update_transfer_timeout(&s->xfer, &s->write_rtt, MIN(floor, ceiling), ceiling);
+}
+
+/* A chunk is given up after FW_WRITE_ATTEMPTS attempts once as much time
+ * as FW_WRITE_ATTEMPTS full timeouts went by (a dead controller fails as
+ * soon as before), and after FW_WRITE_ATTEMPTS_MAX in any case. */
+static bool write_give_up(const FwUpdateJob *job, const FwSide *s) {
+        if (s->xfer.attempts >= FW_WRITE_ATTEMPTS_MAX)
+                return true;
+        return s->xfer.attempts >= FW_WRITE_ATTEMPTS &&
+               job->now - s->xfer.first_sent_at >= scaled(job, FW_WRITE_ATTEMPTS * FW_WRITE_TIMEOUT_USEC);
 }
 
 /* Send the chunk at the transfer's position (skipping erased 0xFF chunks
@@ -482,7 +556,7 @@ static void transfer_send(FwUpdateJob *job, FwSide *s) {
         side_request(job, s,
                      vesc_write_new_app_encode(s->expect_offset, update_transfer_chunk(&s->xfer), s->xfer.inflight_len,
                                                s->req, sizeof s->req),
-                     COMM_WRITE_NEW_APP_DATA, false, write_timeout(job, s), FW_WRITE_ATTEMPTS);
+                     COMM_WRITE_NEW_APP_DATA, false, FW_WRITE_TIMEOUT_USEC, FW_WRITE_ATTEMPTS);
         update_transfer_sent(&s->xfer, job->now);
 }
 
@@ -490,7 +564,7 @@ static void transfer_send(FwUpdateJob *job, FwSide *s) {
  * chunk, smaller after a timeout, unless the attempts are used up. */
 static void transfer_retry(FwUpdateJob *job, FwSide *s, bool timeout) {
         side_release(job, s);
-        if (s->xfer.attempts >= FW_WRITE_ATTEMPTS) {
+        if (write_give_up(job, s)) {
                 side_fail(job, s, FW_ERROR_TIMEOUT, "no %sacknowledgement for the write at offset %u after %u attempts",
                           timeout ? "" : "correct ", s->expect_offset, s->xfer.attempts);
                 return;
@@ -513,7 +587,16 @@ static void write_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n)
                 side_fail(job, s, FW_ERROR_REFUSED, "controller refused the write at offset %u (ok = 0)", s->expect_offset);
                 return;
         }
-        /* 5.00+ echo the offset; a wrong echo is a stale or misrouted ack. */
+        /* 5.00+ echo the offset.  An ack of an offset already acknowledged
+         * is the late ack of an earlier send of that chunk (its resend was
+         * acknowledged first): dropped, the chunk in flight keeps its timer. */
+        if (s->id.major >= 5 && r.has_offset && r.offset < s->expect_offset &&
+            r.offset >= s->xfer.base && r.offset - s->xfer.base < s->xfer.pos + s->xfer.inflight_len) {
+                log_side(job, s, LOG_DEBUG, "late ack for offset %u while %u is in flight, ignored", r.offset,
+                         s->expect_offset);
+                return;
+        }
+        /* Any other wrong echo is a misrouted or corrupted ack: resend. */
         if (s->id.major >= 5 && (!r.has_offset || r.offset != s->expect_offset)) {
                 log_side(job, s, LOG_WARNING, "write at offset %u acknowledged with offset %d, resending", s->expect_offset,
                          r.has_offset ? (int) r.offset : -1);
@@ -1081,6 +1164,9 @@ static void on_reply(FwUpdateJob *job, const FwEvent *ev) {
         /* A reply nobody waits for (late, duplicate, someone else's) is dropped. */
         if (!s || !s->busy || ev->data[0] != s->expect_cmd)
                 return;
+        /* Karn: only a request sent once gives an unambiguous round trip. */
+        if (is_conf_cmd(s->expect_cmd) && s->attempts == 1 && job->now >= s->req_sent_at)
+                update_rtt_sample(&s->conf_rtt, job->now - s->req_sent_at);
         switch (s->phase) {
         case FW_PHASE_BACKING_UP:
                 backup_reply(job, s, ev->data, ev->len);
@@ -1125,7 +1211,13 @@ static void on_side_timer(FwUpdateJob *job, FwSide *s) {
                 return;
         }
         side_release(job, s);
-        if (s->attempts < s->req_max) {
+        if (is_conf_cmd(s->expect_cmd))
+                job->conf_timeouts++;
+        /* configuration requests: the attempts for the loss rate, within a
+         * time budget so that a controller that is gone fails in bounded time */
+        bool budget_left = !is_conf_cmd(s->expect_cmd) || s->attempts < FW_CONF_ATTEMPTS ||
+                           job->now - s->req_first_at < scaled(job, FW_CONF_BUDGET_USEC);
+        if (s->attempts < s->req_max && budget_left) {
                 log_side(job, s, LOG_WARNING, "no reply to %s, resending", cmd_name(s->expect_cmd));
                 side_transmit(job, s);
                 return;

@@ -67,11 +67,17 @@ FwJobState fw_job_state_from_string(const char *s);
 #define FW_GATE_TICK_USEC         (250 * USEC_PER_MSEC)
 #define FW_GATE_STILL_USEC        (1 * USEC_PER_SEC)
 #define FW_CONF_TIMEOUT_USEC      (2 * USEC_PER_SEC)   /* GET/SET_*CONF */
-#define FW_CONF_ATTEMPTS          3u
+#define FW_CONF_ATTEMPTS          3u                   /* at least */
+#define FW_CONF_ATTEMPTS_MAX      20u                  /* for the measured loss rate */
+#define FW_CONF_RTO_FLOOR_USEC    (200 * USEC_PER_MSEC) /* a ~500-byte reply at 125 kbit/s */
+#define FW_CONF_BUDGET_USEC       (20 * USEC_PER_SEC)  /* per request, once FW_CONF_ATTEMPTS were sent */
 #define FW_ERASE_TIMEOUT_USEC     (20 * USEC_PER_SEC)  /* ERASE_NEW_APP, ERASE_BOOTLOADER */
 #define FW_ERASE_ATTEMPTS         2u
 #define FW_WRITE_TIMEOUT_USEC     (3 * USEC_PER_SEC)
-#define FW_WRITE_ATTEMPTS         6u
+#define FW_WRITE_ATTEMPTS         6u                   /* and FW_WRITE_ATTEMPTS × the full timeout */
+#define FW_WRITE_ATTEMPTS_MAX     32u
+#define FW_PROGRAM_USEC_PER_BYTE  30u                  /* STM32F4 byte programming, with margin */
+#define FW_WRITE_RTO_MARGIN_USEC  (20 * USEC_PER_MSEC) /* floor of a write timeout above programming */
 #define FW_REBOOT_SETTLE_USEC     (2 * USEC_PER_SEC)   /* first IDENTIFY after JUMP */
 #define FW_REBOOT_POLL_USEC       (2 * USEC_PER_SEC)
 #define FW_REBOOT_TIMEOUT_USEC    (40 * USEC_PER_SEC)  /* > the ≈32 s watchdog window */

@@ -87,6 +87,8 @@ const uint8_t *update_transfer_chunk(const UpdateTransfer *t) {
 }
 
 void update_transfer_sent(UpdateTransfer *t, uint64_t now_usec) {
+        if (t->attempts == 0)
+                t->first_sent_at = now_usec;
         t->attempts++;
         t->sends++;
         t->sent_at = now_usec;

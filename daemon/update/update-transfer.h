@@ -42,6 +42,7 @@ typedef struct UpdateTransfer {
         unsigned attempts;      /* sends of the chunk in flight */
         unsigned backoff;       /* consecutive timeouts of the chunk in flight */
         uint64_t sent_at;       /* time of its last send */
+        uint64_t first_sent_at; /* time of its first send */
         /* statistics, for the loss estimate */
         uint64_t sends, timeouts;
 } UpdateTransfer;
