@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "core/errors.h"
-#include "update/fw-plan.h"
+#include "update/update-plan.h"
 
 static void test_stable(void **state) {
         assert_string_equal(vescd_error_from_errno(-EPERM)->bus_name, "org.vescd1.Error.PermissionDenied");
