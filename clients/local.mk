@@ -17,3 +17,12 @@ clients_vescctl_LDADD = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS) $(JANSSON_LIBS) -lm
 bashcompletion_DATA = clients/completion/vescctl
 EXTRA_DIST += clients/completion/vescctl
 
+# examples (installed with the documentation)
+clientsexamplesdir = $(docdir)/examples
+dist_clientsexamples_DATA = clients/examples/dashboard.py
+
+# integration tests: vescctl's commands, vescctl top under tmux, the examples
+clients_integration_tests = \
+	tests/integration/clients/test-vescctl.py
+TESTS += $(clients_integration_tests)
+dist_noinst_SCRIPTS += $(clients_integration_tests)

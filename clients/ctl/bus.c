@@ -211,6 +211,14 @@ int bus_try_call(sd_bus *bus, const char *path, const char *iface, const char *m
         return r;
 }
 
+/* A vescd with an older signature of the method: sd-bus answers InvalidArgs
+ * "... expecting '<signature>'". */
+bool bus_error_old_signature(const sd_bus_error *error) {
+        return bus_error_unknown_method(error) ||
+               (sd_bus_error_has_name(error, "org.freedesktop.DBus.Error.InvalidArgs") && error->message &&
+                strstr(error->message, "expecting '"));
+}
+
 bool bus_error_unknown_method(const sd_bus_error *error) {
         return sd_bus_error_has_names(error, "org.freedesktop.DBus.Error.UnknownMethod",
                                       "org.freedesktop.DBus.Error.UnknownInterface",

@@ -359,7 +359,7 @@ static int cmd_config_restore(sd_bus *bus, int argc, char **argv) {
                 fprintf(stderr, "vescctl: config restore: note: the backup was taken from %s\n", jstr(backup, "uuid"));
         json_decref(backup);
         r = call_restore(bus, path, mc, mc_n, app, app_n, /* options= */ true, &error);
-        if (r < 0 && bus_error_unknown_method(&error)) {
+        if (r < 0 && bus_error_old_signature(&error)) {
                 /* a vescd without the options argument keeps no CAN id of its own */
                 sd_bus_error_free(&error);
                 r = call_restore(bus, path, mc, mc_n, app, app_n, /* options= */ false, &error);
@@ -482,7 +482,7 @@ static int cmd_config_copy(sd_bus *bus, int argc, char **argv) {
                 return usage_error("config copy", "FROM and TO are the same controller");
         r = bus_try_call(bus, to, CONTROLLER_IFACE, "CopyConfigFrom", NULL, &error, "oa{sv}", from, 1, "KeepCanId", "b",
                          !arg_no_keep_can_id);
-        if (r < 0 && bus_error_unknown_method(&error)) {
+        if (r < 0 && bus_error_old_signature(&error)) {
                 /* an older vescd: CopyConfigFrom(o), which always keeps the target's CAN id */
                 sd_bus_error_free(&error);
                 if (arg_no_keep_can_id) {

@@ -349,8 +349,9 @@ static void print_job(json_t *job) {
 }
 
 /* Show a job; with --wait follow its progress until it ends.  Returns 0
- * for a job that is done (or still running without --wait), 1 otherwise. */
-static int follow_job(sd_bus *bus, const char *path) {
+ * for a job that ended in the state @want ("done"; "cancelled" after a
+ * cancel), or is still running without --wait; 1 otherwise. */
+static int follow_job(sd_bus *bus, const char *path, const char *want) {
         Follow f = { .path = path, .tty = isatty(STDERR_FILENO) && !arg_json };
         json_t *job = NULL;
         int r;
@@ -390,7 +391,7 @@ static int follow_job(sd_bus *bus, const char *path) {
         if (r < 0)
                 return r;
         print_job(job);
-        r = strcmp(jstr(job, "state"), "done") == 0 || (!arg_wait && strcmp(jstr(job, "state"), "running") == 0) ? 0 : 1;
+        r = strcmp(jstr(job, "state"), want) == 0 || (!arg_wait && strcmp(jstr(job, "state"), "running") == 0) ? 0 : 1;
         json_decref(job);
         return r;
 }
@@ -449,7 +450,7 @@ static int start_job(sd_bus *bus, const char *what, const char *method, const ch
         if (!arg_json)
                 printf("%s\n", job);
         fflush(stdout);
-        return follow_job(bus, job);
+        return follow_job(bus, job, "done");
 }
 
 static int cmd_update(sd_bus *bus, int argc, char **argv) {
@@ -487,7 +488,7 @@ static int cmd_job(sd_bus *bus, int argc, char **argv) {
         r = job_path("firmware job", argv[0], path, sizeof path);
         if (r < 0)
                 return r;
-        return follow_job(bus, path);
+        return follow_job(bus, path, "done");
 }
 
 static int cmd_cancel(sd_bus *bus, int argc, char **argv) {
@@ -512,7 +513,7 @@ static int cmd_cancel(sd_bus *bus, int argc, char **argv) {
                 json_decref(o);
         } else
                 printf("Cancelling job %s\n", path_uuid(path));
-        return arg_wait ? follow_job(bus, path) : 0;
+        return arg_wait ? follow_job(bus, path, "cancelled") : 0;
 }
 
 static int cmd_history(sd_bus *bus, int argc, char **argv) {

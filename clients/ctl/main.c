@@ -289,7 +289,7 @@ int main(int argc, char **argv) {
                 usage_error(NULL, "unknown command '%s'", words[0]);
                 return EXIT_USAGE;
         }
-        if (arg_help && cmd->run != cmd_help) {
+        if (arg_help) {
                 command_help(cmd);
                 return EXIT_OK;
         }

@@ -70,6 +70,7 @@ int bus_call(sd_bus *bus, const char *what, const char *path, const char *iface,
 int bus_try_call(sd_bus *bus, const char *path, const char *iface, const char *method, sd_bus_message **ret_reply,
                  sd_bus_error *ret_error, const char *types, ...);
 bool bus_error_unknown_method(const sd_bus_error *error);
+bool bus_error_old_signature(const sd_bus_error *error);
 int bus_call_json(sd_bus *bus, const char *what, const char *path, const char *iface, const char *method,
                   json_t **ret, const char *types, ...);
 int message_read_dict(sd_bus_message *m, json_t **ret);
