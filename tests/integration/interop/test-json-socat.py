@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """vescd's JSON socket spoken through a stock client, socat
 (`socat - UNIX-CONNECT:PATH`): the first line is the `hello` notification
-(protocol 1.x); a `controllers.list` request answers both controllers of
+(protocol 2.x); a `controllers.list` request answers both controllers of
 vesc-sim's dual-mismatch board, with the ids, UUIDs, hardware names and
 versions the independent implementation read itself over the bus."""
 import json
@@ -89,7 +89,7 @@ def main():
             check(hello is not None and hello.get("jsonrpc") == "2.0" and hello.get("method") == "hello"
                   and "id" not in hello, "first line is the hello notification")
             proto = str(hello["params"].get("protocol", ""))
-            check(proto.split(".")[0] == "1", "hello announces protocol 1.x (%s)" % proto)
+            check(proto.split(".")[0] == "2", "hello announces protocol 2.x (%s)" % proto)
 
             # ask until both controllers are identified; in between, wait for
             # the next line (e.g. a controller.added notification)
