@@ -25,3 +25,9 @@ CLEANFILES += units/vescd.service
 # method reaches vescd, which decides (tests/dbus-test-config.sh).
 TESTS += tests/integration/test-dbus-policy.py
 dist_noinst_SCRIPTS += tests/integration/test-dbus-policy.py
+
+# The C test programs (unit, component, fuzz-corpus replay): what
+# debian/rules and scripts/cross-test run where no bus, VM or Python is.
+print-c-tests:
+	@echo $(filter $(check_PROGRAMS),$(TESTS))
+.PHONY: print-c-tests
