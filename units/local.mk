@@ -23,8 +23,8 @@ CLEANFILES += units/vescd.service
 
 # The shipped policy on a bus with Debian's system-bus defaults: every
 # method reaches vescd, which decides (tests/dbus-test-config.sh).
-TESTS += tests/integration/test-dbus-policy.py
-dist_noinst_SCRIPTS += tests/integration/test-dbus-policy.py
+TESTS += tests/integration/dbus/test-dbus-policy.py
+dist_noinst_SCRIPTS += tests/integration/dbus/test-dbus-policy.py
 
 # The C test programs (unit, component, fuzz-corpus replay): what
 # debian/rules and scripts/cross-test run where no bus, VM or Python is.
