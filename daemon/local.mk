@@ -110,24 +110,6 @@ dist_noinst_SCRIPTS += tests/integration/dbus/test-dbus.py tests/integration/dbu
 	tests/integration/dbus/socketcan-check.py tests/demo.sh tests/canvm-run.sh
 dist_noinst_DATA += tests/integration/dbus/vescd_harness.py
 
-# ------------------------------------------------------ D-Bus and systemd
-dbuspolicy_DATA = dbus/org.vescd1.conf
-dbussystemservice_DATA = dbus/org.vescd1.service
-dbusinterface_DATA = dbus/org.vescd1.Manager.xml dbus/org.vescd1.Controller.xml dbus/org.vescd1.Job.xml
-systemdsystemunit_DATA = units/vescd.service units/vescd.socket
-sysusers_DATA = units/sysusers.d/vescd.conf
-tmpfiles_DATA = units/tmpfiles.d/vescd.conf
-network_DATA = units/80-can0.network
-vescdconfdir = $(sysconfdir)/vescd
-vescdconf_DATA = units/vescd.conf
-EXTRA_DIST += $(dbuspolicy_DATA) $(dbussystemservice_DATA) $(dbusinterface_DATA) \
-	units/vescd.service.in units/vescd.socket $(sysusers_DATA) $(tmpfiles_DATA) $(network_DATA) $(vescdconf_DATA)
-
-units/vescd.service: units/vescd.service.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) units && \
-	$(SED) -e 's|@sbindir[@]|$(sbindir)|g' $(srcdir)/units/vescd.service.in > $@.tmp && mv $@.tmp $@
-CLEANFILES += units/vescd.service
-
 # ------------------------------------------------------------------ docs
 EXTRA_DIST += docs/dbus-api.md docs/errors.md docs/vescd.conf.md
 dist_man_MANS += docs/vescd.8 docs/vescctl.1

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Run a SocketCAN test where a vcan0 interface exists: on this machine when
-# it has one (or when already inside canvm), otherwise inside canvm (a small
-# VM with real SocketCAN, ../shared/tools/canvm relative to the source tree;
-# one boot per call).  Exits 77 (automake SKIP) with the reason when neither
-# is possible, 1 when canvm times out, else the test's own exit status.
+# it has one (or when already inside the test VM), otherwise inside the
+# project's VM runner tools/vm/vm-run (Debian's kernel under qemu, real
+# SocketCAN; one boot per call).  Exits 77 (automake SKIP) with the reason
+# when neither is possible, 1 when the VM times out, else the test's own
+# exit status.
 #
 #   canvm-run.sh [--need TOOL]... [--slowdown N] [--can qemu [--bitrate N]]
 #                -- COMMAND [ARG]...
@@ -14,9 +15,9 @@
 #               slow, and no test asserts speed
 # --can qemu    the test needs real CAN controllers (can0, can1: two emulated
 #               SJA1000 on one qemu bus, with bitrate and state via netlink),
-#               not vcan: it always runs inside canvm --can qemu (directly
+#               not vcan: it always runs inside vm-run --can qemu (directly
 #               when already inside such a VM)
-# --bitrate N   with --can qemu: canvm's --bitrate (0 = leave can0/can1 down
+# --bitrate N   with --can qemu: vm-run's --bitrate (0 = leave can0/can1 down
 #               and unconfigured; default 500000)
 #
 # Uses top_srcdir and top_builddir (set by the test environment; derived from
@@ -41,19 +42,19 @@ done
 
 case $can in
 vcan)
-        if [ "${CANVM:-}" = 1 ] || ip link show vcan0 >/dev/null 2>&1; then
+        if [ "${VESCD_VM:-}" = 1 ] || ip link show vcan0 >/dev/null 2>&1; then
                 exec "$@"
         fi
         why="no vcan0 on this machine" ;;
 qemu)
-        if [ "${CANVM:-}" = 1 ]; then
-                case " ${CANVM_CAN_IFACES:-} " in
+        if [ "${VESCD_VM:-}" = 1 ]; then
+                case " ${VESCD_VM_CAN_IFACES:-} " in
                 *" can0 "*) exec "$@" ;;
                 esac
-                echo "SKIP: inside canvm without --can qemu (no can0)"
+                echo "SKIP: inside the VM without --can qemu (no can0)"
                 exit 77
         fi
-        why="this test needs emulated CAN controllers (canvm --can qemu)" ;;
+        why="this test needs emulated CAN controllers (vm-run --can qemu)" ;;
 *)
         echo "canvm-run.sh: --can must be vcan or qemu" >&2
         exit 99 ;;
@@ -64,13 +65,13 @@ for tool in $need; do
                 exit 77
         fi
 done
-canvm="$top_srcdir/../shared/tools/canvm"
-if [ ! -x "$canvm" ]; then
-        echo "SKIP: $why and no canvm at $canvm"
+vm="$top_srcdir/tools/vm/vm-run"
+if ! command -v qemu-system-x86_64 >/dev/null 2>&1 && [ "$(id -u)" != 0 ]; then
+        echo "SKIP: $why, and qemu-system-x86_64 is not installed (run tools/vm/vm-run --setup as root)"
         exit 77
 fi
 
-# canvm shows the guest the host's file system read-only, except $PWD, with a
+# vm-run shows the guest the host's file system read-only, except $PWD, with a
 # fresh /tmp: share the build and source trees explicitly (they may live
 # under /tmp); the test's own temporary files are created in the guest's /tmp.
 share=""
@@ -85,14 +86,14 @@ if [ -n "$slowdown" ]; then
         export VESCD_TEST_SLOWDOWN
 fi
 # shellcheck disable=SC2086
-TMPDIR=/tmp "$canvm" --can "$can" --bitrate "$bitrate" --timeout 300 $share -- "$@"
+TMPDIR=/tmp /bin/bash "$vm" --can "$can" --bitrate "$bitrate" --timeout 300 $share -- "$@"
 rc=$?
 case $rc in
         125)
-                echo "SKIP: canvm could not start a VM (exit 125); run '$canvm --setup' as root"
+                echo "SKIP: the VM could not be prepared or booted (exit 125; see above)"
                 exit 77 ;;
         124)
-                echo "FAIL: canvm timed out"
+                echo "FAIL: the VM timed out"
                 exit 1 ;;
 esac
 exit $rc

@@ -39,3 +39,7 @@ tests_unit_test_comm_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 tests_unit_test_serial_SOURCES = tests/unit/test-serial.c
 tests_unit_test_serial_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_serial_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+
+# The private test bus: Debian's system-bus defaults + the shipped policy
+# (dbus/org.vescd1.conf) + <allow own> for the test's uid.
+dist_noinst_SCRIPTS += tests/dbus-test-config.sh

@@ -1,4 +1,4 @@
-/* simbus_new_socketcan() on vcan0 (run inside canvm by test-socketcan.sh):
+/* simbus_new_socketcan() on vcan0 (run inside the test VM, tools/vm/vm-run, by test-socketcan.sh):
  * two local ports see each other's frames although the kernel does not
  * echo them to their socket; candump on the interface sees what a port
  * sends; a frame injected with cansend reaches both ports; a burst goes out
@@ -153,7 +153,7 @@ int main(void) {
 
                 if (obs < 0 || bind(obs, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                         FAIL("observer socket: %m");
-                /* Root in canvm: room for the whole burst below. */
+                /* Root in the test VM: room for the whole burst below. */
                 (void) setsockopt(obs, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
         }
 

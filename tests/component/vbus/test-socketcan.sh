@@ -1,6 +1,6 @@
 #!/bin/sh
 # simbus on a kernel CAN interface: tests/component/vbus/test-socketcan against vcan0,
-# on this machine or inside canvm (tests/canvm-run.sh decides; SKIP when
+# on this machine or inside the test VM (tools/vm/vm-run) (tests/canvm-run.sh decides; SKIP when
 # neither is possible).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}

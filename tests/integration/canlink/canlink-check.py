@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""vescd managing a real CAN link (manage-link = yes) inside canvm --can qemu.
+"""vescd managing a real CAN link (manage-link = yes) inside the test VM (tools/vm/vm-run) --can qemu.
 
 can0 and can1 are two emulated SJA1000 controllers (Kvaser PCICAN) on one
-qemu CAN bus; canvm leaves both down and unconfigured (--bitrate 0).  The
+qemu CAN bus; vm-run leaves both down and unconfigured (--bitrate 0).  The
 simulator sits on can1, which this script brings up at 500 kbit/s; vescd
 sits on can0 and must configure it itself through libsocketcan.
 
@@ -254,10 +254,10 @@ def scenario_reconfigure_and_restart():
 
 def main():
     if os.geteuid() != 0:
-        skip("needs root (CAP_NET_ADMIN) to configure CAN links; runs as root inside canvm")
+        skip("needs root (CAP_NET_ADMIN) to configure CAN links; runs as root inside the test VM (tools/vm/vm-run)")
     for iface in (VESCD_IF, SIM_IF):
         if subprocess.run(["ip", "link", "show", iface], capture_output=True).returncode != 0:
-            skip("no %s (needs canvm --can qemu)" % iface)
+            skip("no %s (needs vm-run --can qemu)" % iface)
     scenario_configure_and_kernel_restart()
     scenario_reconfigure_and_restart()
     print("PASS")

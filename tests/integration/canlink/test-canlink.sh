@@ -1,8 +1,8 @@
 #!/bin/sh
 # vescd managing a real CAN link (bitrate, restart-ms, bus-off restart)
-# through libsocketcan: tests/integration/canlink/canlink-check.py inside one canvm
+# through libsocketcan: tests/integration/canlink/canlink-check.py inside one VM (tools/vm/vm-run)
 # --can qemu boot with can0/can1 left unconfigured (vescd configures can0).
-# SKIP when canvm is missing or cannot boot.
+# SKIP when the VM cannot be prepared or booted.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}

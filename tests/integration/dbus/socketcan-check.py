@@ -3,7 +3,7 @@
 vesc-sim --socketcan vcan0 --board dual-mismatch: both controllers found
 through the CAN_RAW transport (kernel filters, error-frame mask), versions
 and the mismatch on the private bus, bus state reported, SIGTERM exits 0.
-Run by test-socketcan.sh on the host when it has vcan0, else inside canvm."""
+Run by test-socketcan.sh on the host when it has vcan0, else inside the test VM (tools/vm/vm-run)."""
 import os
 import sys
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Kernel SocketCAN transport test: socketcan-check.py on vcan0, on this
-# machine or inside canvm (tests/canvm-run.sh decides; SKIP when neither).
+# machine or inside the test VM (tools/vm/vm-run) (tests/canvm-run.sh decides; SKIP when neither).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}

@@ -35,30 +35,19 @@ UUID_B = "2f002b001451363336333531"   # dual-mismatch B: 3.58, id 74, STATUS_1 a
 PATH_A = "/org/vescd1/controller/" + UUID_A
 PATH_B = "/org/vescd1/controller/" + UUID_B
 
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>custom</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_type="method_return"/>
-    <allow send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="signal"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-  </policy>
-</busconfig>
-"""
 
 # Every wait is bounded by this many seconds times the slowdown factor
 # (VESCD_TEST_SLOWDOWN, e.g. under emulation); nothing asserts speed.
 TIMEOUT = 20.0 * float(os.environ.get("VESCD_TEST_SLOWDOWN", "1"))
+
+
+def bus_config(socket_path):
+    """The private bus's configuration: Debian's system-bus defaults, the
+    shipped policy dbus/org.vescd1.conf and <allow own> for this uid
+    (tests/dbus-test-config.sh)."""
+    script = os.path.join(srcdir(), "tests", "dbus-test-config.sh")
+    return subprocess.run(["/bin/sh", script, socket_path], check=True,
+                          stdout=subprocess.PIPE, text=True).stdout
 
 
 def log(*args):
@@ -179,7 +168,7 @@ class Harness:
             skip("dbus-daemon not found")
         conf = os.path.join(self.tmp, "bus.conf")
         with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(socket=os.path.join(self.tmp, "dbus.sock")))
+            f.write(bus_config(os.path.join(self.tmp, "dbus.sock")))
         r, w = os.pipe()
         p = subprocess.Popen([daemon, "--config-file=" + conf, "--nofork", "--print-address=%d" % w],
                              pass_fds=(w,), stdout=subprocess.DEVNULL,

@@ -23,26 +23,15 @@ UUID_A = "3c0029000d51393236353934"
 UUID_B = "2f002b001451363336333531"
 CONTROLLER_PATH = "/org/vescd1/controller/"
 
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>custom</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_type="method_return"/>
-    <allow send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="signal"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-  </policy>
-</busconfig>
-"""
+
+
+def bus_config(socket_path):
+    """The private bus's configuration: Debian's system-bus defaults, the
+    shipped policy dbus/org.vescd1.conf and <allow own> for this uid
+    (tests/dbus-test-config.sh)."""
+    script = os.path.join(srcdir(), "tests", "dbus-test-config.sh")
+    return subprocess.run(["/bin/sh", script, socket_path], check=True,
+                          stdout=subprocess.PIPE, text=True).stdout
 
 
 def log(*args):
@@ -189,7 +178,7 @@ class Env:
             skip("dbus-daemon not found")
         conf = self.path("bus.conf")
         with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(socket=self.path("dbus.sock")))
+            f.write(bus_config(self.path("dbus.sock")))
         r, w = os.pipe()
         p = subprocess.Popen([daemon, "--config-file=" + conf, "--nofork", "--print-address=%d" % w],
                              pass_fds=(w,), stdout=subprocess.DEVNULL)

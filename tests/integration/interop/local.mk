@@ -2,7 +2,7 @@
 # busctl, python3-dbus, python-can) and an independent implementation of the
 # VESC protocol (vescproto.py, written from the spec only).  Included from
 # the top-level Makefile.am.  The .py tests run with Debian's python3
-# (PY_LOG_COMPILER); test-socketcan.sh boots canvm once when the host has
+# (PY_LOG_COMPILER); test-socketcan.sh boots the test VM once when the host has
 # no vcan0, and skips (77) when it cannot.
 
 independent_tests = \

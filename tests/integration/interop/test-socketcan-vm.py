@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Kernel SocketCAN interop (runs where vcan0 exists: inside canvm, started
+"""Kernel SocketCAN interop (runs where vcan0 exists: inside the test VM (tools/vm/vm-run), started
 by test-socketcan.sh).  vesc-sim --socketcan vcan0 --board dual-mismatch,
 then stock tools and independent code on the same interface:
  (a) candump -L vcan0 shows B's STATUS frames 0000094A#<8 bytes>;
@@ -83,7 +83,7 @@ def main():
         if not shutil.which(tool):
             skip("%s (can-utils) not installed" % tool)
     if not os.path.exists("/sys/class/net/%s" % IFACE):
-        skip("no %s here (run through test-socketcan.sh / canvm)" % IFACE)
+        skip("no %s here (run through test-socketcan.sh / tools/vm/vm-run)" % IFACE)
     try:
         import can  # noqa: F401  (only to know python-can is there)
     except ImportError:

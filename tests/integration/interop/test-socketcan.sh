@@ -1,6 +1,6 @@
 #!/bin/sh
 # Kernel SocketCAN interop with stock tools (candump, cansend), python-can
-# and busctl: test-socketcan-vm.py on vcan0, on this machine or inside canvm
+# and busctl: test-socketcan-vm.py on vcan0, on this machine or inside the test VM (tools/vm/vm-run)
 # in ONE boot (tests/canvm-run.sh decides; SKIP with the reason when neither
 # is possible).  Only the choice of machine is shared with the project's
 # tests: the test itself is independent.
