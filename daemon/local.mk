@@ -35,7 +35,7 @@ daemon_vescd_SOURCES = \
 	daemon/core/log.h daemon/core/log.c \
 	daemon/core/render.h daemon/core/render.c \
 	daemon/core/fields-manager.c \
-	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
+	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-creds.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
 	daemon/update/update-store.h daemon/update/update-store.c \
 	daemon/update/update-driver.h daemon/update/update-driver.c \
 	daemon/update/update-manager.h daemon/update/update-manager.c \

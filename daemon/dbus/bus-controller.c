@@ -276,9 +276,7 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (!l.set)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No limits given");
 
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        BUS_CHECK_ADMIN(b, m, error);
 
         r = pending_new(b, m, &p);
         if (r < 0)
@@ -316,9 +314,7 @@ static int method_simple(sd_bus_message *m, Bus *b, sd_bus_error *error, SimpleO
         GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
 
         if (op == SIMPLE_REBOOT) {
-                r = bus_check_admin(b, m, error);
-                if (r < 0)
-                        return r;
+                BUS_CHECK_ADMIN(b, m, error);
         }
         r = pending_new(b, m, &p);
         if (r < 0)
@@ -367,9 +363,7 @@ static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error
             app_len > 511)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Configuration blobs must be 4..511 bytes (or empty to skip one)");
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        BUS_CHECK_ADMIN(b, m, error);
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
@@ -430,9 +424,7 @@ static int method_with_other(sd_bus_message *m, Bus *b, sd_bus_error *error, boo
         if (r < 0)
                 return r;
         if (copy) {
-                r = bus_check_admin(b, m, error);
-                if (r < 0)
-                        return r;
+                BUS_CHECK_ADMIN(b, m, error);
         }
         r = pending_new(b, m, &p);
         if (r < 0)

@@ -135,9 +135,7 @@ static int method_forget_controller(sd_bus_message *m, void *userdata, sd_bus_er
         r = sd_bus_message_read(m, "s", &uuid);
         if (r < 0)
                 return r;
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        BUS_CHECK_ADMIN(b, m, error);
         r = daemon_forget_controller(bus_daemon(b), uuid, &err);
         if (r < 0)
                 return bus_reply_errno(m, r, "%s", err ? err : "cannot forget the controller");
