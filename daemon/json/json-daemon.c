@@ -473,11 +473,11 @@ static void on_controller_changed(void *userdata, Controller *c, uint64_t mask) 
                 json_server_controller_changed(g->server, c->uuid_str);
 }
 
-static void on_telemetry(void *userdata, Controller *c, uint64_t mask) {
+static void on_telemetry(void *userdata, Controller *c, uint64_t mask, uint64_t time_usec) {
         JsonGlue *g = userdata;
 
         if (c->has_identity)
-                json_server_telemetry(g->server, c->uuid_str);
+                json_server_telemetry(g->server, c->uuid_str, time_usec, daemon_wall_usec(time_usec));
 }
 
 static double on_watch_rate(void *userdata, const Controller *c) {
