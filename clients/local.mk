@@ -19,10 +19,12 @@ EXTRA_DIST += clients/completion/vescctl
 
 # examples (installed with the documentation)
 clientsexamplesdir = $(docdir)/examples
-dist_clientsexamples_DATA = clients/examples/dashboard.py
+dist_clientsexamples_DATA = clients/examples/dashboard.py clients/examples/board-status.sh
 
 # integration tests: vescctl's commands, vescctl top under tmux, the examples
 clients_integration_tests = \
-	tests/integration/clients/test-vescctl.py
+	tests/integration/clients/test-vescctl.py \
+	tests/integration/clients/test-top.py \
+	tests/integration/clients/test-examples.py
 TESTS += $(clients_integration_tests)
 dist_noinst_SCRIPTS += $(clients_integration_tests)

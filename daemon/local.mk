@@ -31,10 +31,11 @@ daemon_vescd_SOURCES = \
 	daemon/transport/canlink.h daemon/transport/canlink.c \
 	daemon/transport/transports.h daemon/transport/transports.c \
 	daemon/core/config.h daemon/core/config.c \
+	daemon/core/config-json.h daemon/core/config-json.c \
 	daemon/core/log.h daemon/core/log.c \
 	daemon/core/render.h daemon/core/render.c \
 	daemon/core/fields-manager.c \
-	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
+	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-creds.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
 	daemon/update/update-store.h daemon/update/update-store.c \
 	daemon/update/update-driver.h daemon/update/update-driver.c \
 	daemon/update/update-manager.h daemon/update/update-manager.c \
@@ -87,6 +88,14 @@ tests_unit_core_test_log_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_core_test_log_CFLAGS = $(TEST_CFLAGS) $(SYSTEMD_CFLAGS)
 tests_unit_core_test_log_LDADD = $(TEST_LIBS) $(SYSTEMD_LIBS)
 
+check_PROGRAMS += tests/unit/core/test-config-json
+TESTS += tests/unit/core/test-config-json
+tests_unit_core_test_config_json_SOURCES = tests/unit/core/test-config-json.c daemon/core/config-json.h \
+	daemon/core/config-json.c
+tests_unit_core_test_config_json_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_config_json_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_core_test_config_json_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) $(JANSSON_LIBS) -lm
+
 tests_unit_core_test_errors_SOURCES = tests/unit/core/test-errors.c
 tests_unit_core_test_errors_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_core_test_errors_CFLAGS = $(TEST_CFLAGS)
@@ -104,10 +113,11 @@ TESTS += tests/unit/test-layering.py
 dist_noinst_SCRIPTS += tests/unit/test-layering.py
 
 TESTS += tests/integration/dbus/test-dbus.py tests/integration/dbus/test-introspect.py \
-	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-socketcan.sh
+	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-config-byname.py \
+	tests/integration/dbus/test-socketcan.sh
 dist_noinst_SCRIPTS += tests/integration/dbus/test-dbus.py tests/integration/dbus/test-introspect.py \
-	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-socketcan.sh \
-	tests/integration/dbus/socketcan-check.py tests/demo.sh tests/canvm-run.sh
+	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-config-byname.py \
+	tests/integration/dbus/test-socketcan.sh tests/integration/dbus/socketcan-check.py tests/demo.sh tests/canvm-run.sh
 dist_noinst_DATA += tests/integration/dbus/vescd_harness.py
 
 # ------------------------------------------------------------------ docs

@@ -73,7 +73,7 @@ sim_vesc_sim_SOURCES = \
 	sim/control.h sim/control.c \
 	sim/imagemap.h sim/imagemap.c
 sim_vesc_sim_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
-sim_vesc_sim_LDADD = sim/libvctl.a daemon/core/libconfiglayout.a sim/libsimbus.a common/libvesc.a \
+sim_vesc_sim_LDADD = sim/libvctl.a daemon/libvescd.a sim/libsimbus.a common/libvesc.a \
 	$(LIBEVENT_LIBS) $(JANSSON_LIBS) $(SODIUM_LIBS) -lm
 
 # Tests: the protocol test and the update conformance test talk to a running
@@ -102,11 +102,11 @@ check_PROGRAMS += tests/component/sim/test-vctl-rx tests/component/sim/test-vctl
 tests_component_sim_test_vctl_rx_SOURCES = tests/component/sim/test-vctl-rx.c
 tests_component_sim_test_vctl_rx_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
 tests_component_sim_test_vctl_rx_CFLAGS = $(TEST_CFLAGS)
-tests_component_sim_test_vctl_rx_LDADD = sim/libvctl.a daemon/core/libconfiglayout.a common/libvesc.a $(TEST_LIBS) -lm
+tests_component_sim_test_vctl_rx_LDADD = sim/libvctl.a daemon/libvescd.a common/libvesc.a $(TEST_LIBS) -lm
 tests_component_sim_test_vctl_flash_SOURCES = tests/component/sim/test-vctl-flash.c
 tests_component_sim_test_vctl_flash_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
 tests_component_sim_test_vctl_flash_CFLAGS = $(TEST_CFLAGS)
-tests_component_sim_test_vctl_flash_LDADD = sim/libvctl.a daemon/core/libconfiglayout.a common/libvesc.a $(TEST_LIBS) -lm
+tests_component_sim_test_vctl_flash_LDADD = sim/libvctl.a daemon/libvescd.a common/libvesc.a $(TEST_LIBS) -lm
 TESTS += tests/component/sim/test-vctl-rx tests/component/sim/test-vctl-flash
 
 # docs/examples/vbus_join.py (simbus) against the seed board; the control socket.

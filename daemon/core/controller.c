@@ -140,8 +140,10 @@ int controller_apply_status(Controller *c, const VescStatus *st, uint64_t now_us
                 c->dirty |= CONTROLLER_DIRTY_BROADCASTS;
         }
 
-        if (st->type != CAN_PACKET_STATUS_6)
+        if (st->type != CAN_PACKET_STATUS_6) {
                 c->dirty |= CONTROLLER_DIRTY_SAMPLE;
+                c->sample_usec = now_usec;
+        }
         switch (st->type) {
         case CAN_PACKET_STATUS:
                 set_telemetry(c, TELEMETRY_ERPM, st->s1.erpm);
@@ -215,6 +217,7 @@ int controller_apply_values(Controller *c, const VescValues *v, uint64_t now_use
         (void) controller_seen(c, now_usec);
         c->counters.replies++;
         c->dirty |= CONTROLLER_DIRTY_COUNTERS | CONTROLLER_DIRTY_SAMPLE;
+        c->sample_usec = now_usec;
         for (size_t i = 0; i < ELEMENTSOF(map); i++)
                 if (v->present & (UINT32_C(1) << map[i].bit))
                         set_telemetry(c, map[i].field, values[map[i].bit]);

@@ -87,6 +87,7 @@ typedef struct Controller {
 
         uint8_t fault_code;
         double telemetry[_TELEMETRY_MAX];
+        uint64_t sample_usec;          /* receive time (CLOCK_MONOTONIC) of the latest reading */
         uint32_t telemetry_present;    /* bit per field: ever received */
 
         ControllerCounters counters;

@@ -42,6 +42,22 @@ uint64_t daemon_now(void) {
 }
 
 /**
+ * daemon_wall_usec() - wall-clock time of a monotonic time stamp
+ * @mono_usec: CLOCK_MONOTONIC µs (e.g. a frame's receive time)
+ *
+ * Returns: CLOCK_REALTIME µs of the same moment (now's offset between the
+ * clocks; a wall-clock step applies to earlier stamps too).
+ */
+uint64_t daemon_wall_usec(uint64_t mono_usec) {
+        struct timespec ts;
+        uint64_t now = daemon_now(), wall;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        wall = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+        return mono_usec <= now ? wall - (now - mono_usec) : wall + (mono_usec - now);
+}
+
+/**
  * daemon_scaled() - a nominal protocol duration under --time-scale
  * @d: the daemon
  * @nominal_usec: the duration real hardware needs
@@ -383,14 +399,14 @@ static void flush(Daemon *d) {
                 /* watchers get every fresh reading, the D-Bus signal only changes */
                 m = controller_take_dirty(&ctl->c, CONTROLLER_DIRTY_TELEMETRY_MASK | CONTROLLER_DIRTY_SAMPLE);
                 if (m)
-                        EMIT(d, telemetry_unthrottled, &ctl->c, m);
+                        EMIT(d, telemetry_unthrottled, &ctl->c, m, ctl->c.sample_usec);
                 ctl->telemetry_pending |= m & CONTROLLER_DIRTY_TELEMETRY_MASK;
                 if (ctl->telemetry_pending) {
                         if (now >= ctl->last_telemetry_usec + period) {
                                 uint64_t t = ctl->telemetry_pending;
                                 ctl->telemetry_pending = 0;
                                 ctl->last_telemetry_usec = now;
-                                EMIT(d, telemetry, &ctl->c, t);
+                                EMIT(d, telemetry, &ctl->c, t, ctl->c.sample_usec);
                         } else
                                 telemetry_waiting = true;
                 }

@@ -40,13 +40,15 @@ typedef struct DaemonListener {
         void (*controller_removed)(void *userdata, Controller *c);
         /* state bits of the mask (CONTROLLER_DIRTY_STATE_MASK, counters) */
         void (*controller_changed)(void *userdata, Controller *c, uint64_t mask);
-        /* telemetry bits (CONTROLLER_DIRTY_TELEMETRY_MASK), rate-limited */
-        void (*telemetry)(void *userdata, Controller *c, uint64_t mask);
+        /* telemetry bits (CONTROLLER_DIRTY_TELEMETRY_MASK), rate-limited;
+         * time_usec: the latest reading's receive time (CLOCK_MONOTONIC, the
+         * frame's; daemon_wall_usec() converts it) */
+        void (*telemetry)(void *userdata, Controller *c, uint64_t mask, uint64_t time_usec);
         /* every loop iteration that brought a fresh telemetry reading (changed
          * or not; mask may then hold only CONTROLLER_DIRTY_SAMPLE), not rate-limited:
          * for adapters with per-client rates of their own (the JSON watch), which
          * the daemon-wide limit would otherwise delay by up to its period */
-        void (*telemetry_unthrottled)(void *userdata, Controller *c, uint64_t mask);
+        void (*telemetry_unthrottled)(void *userdata, Controller *c, uint64_t mask, uint64_t time_usec);
         void (*board_changed)(void *userdata, const Board *b);
         void (*manager_changed)(void *userdata, uint64_t mask);
         /* at once, not coalesced: a NOTIFY_BOOT was heard from id */
@@ -101,6 +103,8 @@ const Board *daemon_board(const Daemon *d);
 const DaemonCounters *daemon_counters(const Daemon *d);
 bool daemon_scanning(const Daemon *d);
 uint64_t daemon_now(void);  /* CLOCK_MONOTONIC µs */
+/* The CLOCK_REALTIME µs of a CLOCK_MONOTONIC time in the recent past. */
+uint64_t daemon_wall_usec(uint64_t mono_usec);
 /* A nominal protocol duration multiplied by --time-scale. */
 uint64_t daemon_scaled(const Daemon *d, uint64_t nominal_usec);
 

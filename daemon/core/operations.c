@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config-json.h"
 #include "core/daemon-private.h"
 #include "core/hold.h"
 #include "core/log.h"
@@ -27,6 +28,10 @@ typedef enum OpKind {
         OP_RESTORE,
         OP_COMPARE,
         OP_COPY,
+        OP_GET_CONFIG,
+        OP_SET_CONFIG,
+        OP_DIFF_CONFIG,
+        OP_BACKUP_FILE,
 } OpKind;
 
 typedef struct Op {
@@ -41,6 +46,7 @@ typedef struct Op {
                 OpBackupFn backup;
                 OpCompareFn compare;
                 OpCopyFn copy;
+                OpConfigFn config;
         } done;
         void *userdata;
         Limits limits;
@@ -48,6 +54,13 @@ typedef struct Op {
          * copy); restore keeps its inputs in [0]/[1] */
         uint8_t *blob[4];
         size_t blob_len[4];
+        /* configuration by name: the part, set's parameters, its phase
+         * (0 read, 1 write, 2 read back) and the CAN id asked for (or -1) */
+        ConfigWhich which;
+        json_t *params;
+        unsigned phase;
+        int new_id;
+        uint8_t *written;
 } Op;
 
 static Op *op_free(Op *op) {
@@ -57,6 +70,8 @@ static Op *op_free(Op *op) {
         hold_release(op->other_hold);
         for (size_t i = 0; i < ELEMENTSOF(op->blob); i++)
                 free(op->blob[i]);
+        json_decref(op->params);
+        free(op->written);
         free(op);
         return NULL;
 }
@@ -69,6 +84,7 @@ static HoldKind op_hold_kind(OpKind kind, bool target) {
         case OP_LIMITS:
         case OP_REBOOT:
         case OP_RESTORE:
+        case OP_SET_CONFIG:
                 return HOLD_EXCLUSIVE;
         case OP_COPY:
                 return target ? HOLD_EXCLUSIVE : HOLD_SHARED;
@@ -93,6 +109,13 @@ static const char *op_hold_text(OpKind kind, bool target) {
                 return "is being read (configuration compare)";
         case OP_COPY:
                 return target ? "is being written (configuration copy)" : "is being read (configuration copy)";
+        case OP_GET_CONFIG:
+        case OP_BACKUP_FILE:
+                return "is being read (configuration)";
+        case OP_SET_CONFIG:
+                return "is being written (configuration set by name)";
+        case OP_DIFF_CONFIG:
+                return "is being read (configuration diff)";
         }
         return NULL;
 }
@@ -187,6 +210,12 @@ static void op_fail(Op *op, int error) {
                 break;
         case OP_COPY:
                 op->done.copy(op->userdata, error, NULL);
+                break;
+        case OP_GET_CONFIG:
+        case OP_SET_CONFIG:
+        case OP_DIFF_CONFIG:
+        case OP_BACKUP_FILE:
+                op->done.config(op->userdata, error, NULL, NULL);
                 break;
         }
         op_free(op);
@@ -536,6 +565,13 @@ static bool op_reading(const Op *op) {
                 return op->step < 4;
         case OP_COPY:
                 return op->step < 4 || op->step == 6 || op->step == 7;
+        case OP_GET_CONFIG:
+        case OP_SET_CONFIG:
+                return op->step == (unsigned) op->which;
+        case OP_DIFF_CONFIG:
+                return op->step == (unsigned) op->which || op->step == 2 + (unsigned) op->which;
+        case OP_BACKUP_FILE:
+                return op->step < 2;
         default:
                 return false;
         }
@@ -543,6 +579,7 @@ static bool op_reading(const Op *op) {
 
 static void compare_finish(Op *op);
 static void copy_step(Op *op);
+static void config_finish(Op *op);
 
 static void read_blob_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Op *op = userdata;
@@ -584,8 +621,13 @@ static void read_next_blob(Op *op) {
         static const uint8_t get_mc[] = { COMM_GET_MCCONF }, get_app[] = { COMM_GET_APPCONF };
         int r;
 
+        /* a diff reads part `which` of each controller */
+        if (op->kind == OP_DIFF_CONFIG && op->step == (unsigned) op->which + 1)
+                op->step = 2 + (unsigned) op->which;
         if (!op_reading(op)) {
-                if (op->kind == OP_BACKUP) {
+                if (op->kind >= OP_GET_CONFIG)
+                        config_finish(op);
+                else if (op->kind == OP_BACKUP) {
                         log_ctl_info(&op->ctl->c, "configuration read (%zu + %zu bytes)", op->blob_len[0],
                                      op->blob_len[1]);
                         op->done.backup(op->userdata, 0, op->blob[0], op->blob_len[0], op->blob[1], op->blob_len[1]);
@@ -1030,4 +1072,282 @@ int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn d
  */
 const char *op_busy_text(const Daemon *d) {
         return d->busy_text;
+}
+
+/* ------------------------------------------------ configuration by name */
+
+static void byname_done(Op *op, int error, const char *message, json_t *result) {
+        if (error < 0 && message)
+                log_rl_ctl_warning(&op->ctl->c, "configuration by name: %s", message);
+        op->done.config(op->userdata, error, message, result);
+        op_free(op);
+}
+
+static void byname_fail(Op *op, int error, const char *fmt, ...) _printf_(3, 4);
+static void byname_fail(Op *op, int error, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        byname_done(op, error, text, NULL);
+}
+
+static void set_write_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+
+        if (error < 0) {
+                op_fail(op, error);
+                return;
+        }
+        /* a new CAN id answers from the new id (the firmware applies the
+         * configuration before it acknowledges): follow it by UUID */
+        if (op->new_id >= 0 && replier == op->new_id && replier != op->ctl->c.id) {
+                log_ctl_notice(&op->ctl->c, "CAN id %u -> %u (configuration set by name)", op->ctl->c.id, replier);
+                daemon_controller_moved(op->d, op->ctl->c.uuid, replier);
+        }
+        op->phase = 2;
+        op->step = (unsigned) op->which;
+        read_next_blob(op);
+}
+
+/* SET_MCCONF/SET_APPCONF of the changed blob; the reply may come from the
+ * CAN id asked for. */
+static int set_write(Op *op) {
+        unsigned w = (unsigned) op->which;
+        uint8_t buf[VESC_BUFFER_MAX];
+        ssize_t k;
+
+        k = vesc_conf_blob_encode(w ? COMM_SET_APPCONF : COMM_SET_MCCONF, op->blob[w], op->blob_len[w], buf, sizeof buf);
+        if (k < 0)
+                return (int) k;
+        return request_send(op->d->requests,
+                            &(RequestParams) {
+                                    .dest = op->ctl->c.id,
+                                    .reply = REQUEST_REPLY_SHORT,
+                                    .payload = buf,
+                                    .len = (size_t) k,
+                                    .reply_cmd = -1,
+                                    .timeout_usec = CONFIG_WRITE_TIMEOUT_USEC,
+                                    .has_alt_replier = op->new_id >= 0,
+                                    .alt_replier = (uint8_t) (op->new_id >= 0 ? op->new_id : 0),
+                                    .done = set_write_done,
+                                    .userdata = op,
+                            },
+                            daemon_now(), NULL);
+}
+
+/* The CAN id asked for must not be another known device's. */
+static const Controller *id_user(Op *op, int id) {
+        Controller *const *cs;
+        size_t n = daemon_controllers(op->d, &cs);
+
+        for (size_t i = 0; i < n; i++)
+                if (cs[i] != &op->ctl->c && cs[i]->id == id)
+                        return cs[i];
+        return NULL;
+}
+
+static void set_apply(Op *op) {
+        unsigned w = (unsigned) op->which;
+        const ConfigLayout *l = config_layout_of_blob(op->which, op->blob[w], op->blob_len[w]);
+        _cleanup_free_ char *message = NULL;
+        const Controller *other;
+        int r;
+
+        if (!l || l->size != op->blob_len[w]) {
+                byname_fail(op, -EOPNOTSUPP, "controller %s (firmware %s): %s configuration signature 0x%08x is not a known layout",
+                            op->ctl->c.uuid_str, op->ctl->c.fw_version, config_which_to_string(op->which),
+                            (unsigned) blob_signature(op->blob[w], op->blob_len[w]));
+                return;
+        }
+        r = config_json_apply(l, op->blob[w], op->blob_len[w], op->params, true, &op->new_id, &message);
+        if (r < 0) {
+                byname_done(op, r == -ERANGE || r == -ENOENT ? -EINVAL : r, message, NULL);
+                return;
+        }
+        if (op->new_id == op->ctl->c.id)
+                op->new_id = -1;
+        if (op->new_id >= 0 && (other = id_user(op, op->new_id))) {
+                byname_fail(op, -EINVAL, "CAN id %d is used by controller %s (%s): not written to controller %s (id %u)",
+                            op->new_id, other->uuid_str, other->hw_name, op->ctl->c.uuid_str, op->ctl->c.id);
+                return;
+        }
+        op->written = malloc(op->blob_len[w]);
+        if (!op->written) {
+                op_fail(op, -ENOMEM);
+                return;
+        }
+        memcpy(op->written, op->blob[w], op->blob_len[w]);
+        op->phase = 1;
+        r = set_write(op);
+        if (r < 0)
+                op_fail(op, r);
+}
+
+/* After the read back: every parameter given must read as written. */
+static void set_confirm(Op *op) {
+        unsigned w = (unsigned) op->which;
+        const ConfigLayout *l = config_layout_of_blob(op->which, op->written, op->blob_len[w]);
+        const char *name;
+        json_t *v, *result;
+
+        json_object_foreach(op->params, name, v) {
+                const ConfigParam *p = config_layout_param(l, name);
+                ConfigValue want, got;
+
+                if (!p || config_param_get(p, op->written, op->blob_len[w], &want) < 0 ||
+                    config_param_get(p, op->blob[w], op->blob_len[w], &got) < 0 || !config_values_equal(p, &want, p, &got)) {
+                        byname_fail(op, -EPROTO, "controller %s (id %u) reports another %s than was written",
+                                    op->ctl->c.uuid_str, op->ctl->c.id, name);
+                        return;
+                }
+        }
+        log_ctl_notice(&op->ctl->c, "%s set by name (%zu parameter%s)", config_which_to_string(op->which),
+                       json_object_size(op->params), json_object_size(op->params) == 1 ? "" : "s");
+        result = config_json_render(op->which, op->blob[w], op->blob_len[w]);
+        if (!result) {
+                op_fail(op, -ENOMEM);
+                return;
+        }
+        byname_done(op, 0, NULL, result);
+        json_decref(result);
+}
+
+static void config_finish(Op *op) {
+        unsigned w = (unsigned) op->which;
+        _cleanup_free_ char *message = NULL;
+        json_t *result = NULL;
+        int r = 0;
+
+        switch (op->kind) {
+        case OP_GET_CONFIG:
+                result = config_json_render(op->which, op->blob[w], op->blob_len[w]);
+                break;
+        case OP_BACKUP_FILE:
+                result = config_json_backup(op->ctl->c.uuid_str, op->ctl->c.fw_version, op->blob[0], op->blob_len[0],
+                                            op->blob[1], op->blob_len[1]);
+                break;
+        case OP_DIFF_CONFIG:
+                r = config_json_diff(op->which, op->blob[w], op->blob_len[w], op->blob[2 + w], op->blob_len[2 + w],
+                                     &result, &message);
+                if (r < 0) {
+                        byname_done(op, r, message, NULL);
+                        return;
+                }
+                break;
+        case OP_SET_CONFIG:
+                if (op->phase == 0)
+                        set_apply(op);
+                else
+                        set_confirm(op);
+                return;
+        default:
+                return;
+        }
+        if (!result) {
+                op_fail(op, -ENOMEM);
+                return;
+        }
+        byname_done(op, 0, NULL, result);
+        json_decref(result);
+}
+
+static int config_start(Daemon *d, Controller *c, Controller *other, OpKind kind, ConfigWhich which,
+                        OpConfigFn done, void *userdata, Op **ret) {
+        Op *op;
+        int r;
+
+        if (which < 0 || which >= _CONFIG_WHICH_MAX)
+                return -EINVAL;
+        r = other ? op_new_pair(d, c, other, kind, userdata, &op) : op_new(d, c, kind, userdata, &op);
+        if (r < 0)
+                return r;
+        op->done.config = done;
+        op->which = which;
+        op->new_id = -1;
+        op->step = kind == OP_BACKUP_FILE ? 0 : (unsigned) which;
+        r = check_online(op->ctl);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
+        if (ret)
+                *ret = op;
+        else
+                read_next_blob(op);
+        return 0;
+}
+
+/**
+ * op_get_config() - read one configuration and decode it by name
+ * @d: the daemon
+ * @c: an exported controller
+ * @which: CONFIG_MCCONF or CONFIG_APPCONF
+ * @done: completion with {signature, layout, params, raw}
+ * @userdata: for @done
+ *
+ * Returns: 0 (started), -EINVAL, -ENODEV, -EHOSTDOWN.
+ */
+int op_get_config(Daemon *d, Controller *c, ConfigWhich which, OpConfigFn done, void *userdata) {
+        return config_start(d, c, NULL, OP_GET_CONFIG, which, done, userdata, NULL);
+}
+
+/**
+ * op_backup_config_file() - read both configurations as a backup file
+ * @d: the daemon
+ * @c: an exported controller
+ * @done: completion with {"format": 1, uuid, firmware_version, mcconf, appconf}
+ * @userdata: for @done
+ *
+ * Returns: 0 (started), -ENODEV, -EHOSTDOWN.
+ */
+int op_backup_config_file(Daemon *d, Controller *c, OpConfigFn done, void *userdata) {
+        return config_start(d, c, NULL, OP_BACKUP_FILE, CONFIG_MCCONF, done, userdata, NULL);
+}
+
+/**
+ * op_set_config() - change parameters of one configuration by name
+ * @d: the daemon
+ * @c: an exported controller
+ * @which: CONFIG_MCCONF or CONFIG_APPCONF
+ * @params: {name: value} (referenced)
+ * @done: completion with the configuration read back, or the refusal
+ * @userdata: for @done
+ *
+ * Reads the configuration, applies @params (all or nothing, range-checked
+ * against the layout table), writes it, reads it back and checks that every
+ * parameter given reads as written.
+ *
+ * Returns: 0 (started), -EINVAL, -ENODEV, -EHOSTDOWN.
+ */
+int op_set_config(Daemon *d, Controller *c, ConfigWhich which, json_t *params, OpConfigFn done, void *userdata) {
+        Op *op;
+        int r;
+
+        if (!json_is_object(params) || json_object_size(params) == 0)
+                return -EINVAL;
+        r = config_start(d, c, NULL, OP_SET_CONFIG, which, done, userdata, &op);
+        if (r < 0)
+                return r;
+        op->params = json_incref(params);
+        read_next_blob(op);
+        return 0;
+}
+
+/**
+ * op_diff_config() - compare one configuration of two controllers by name
+ * @d: the daemon
+ * @a: an exported controller
+ * @b: another
+ * @which: CONFIG_MCCONF or CONFIG_APPCONF
+ * @done: completion with config_json_diff()'s object
+ * @userdata: for @done
+ *
+ * Returns: 0 (started), -EINVAL, -ENODEV, -EHOSTDOWN.
+ */
+int op_diff_config(Daemon *d, Controller *a, Controller *b, ConfigWhich which, OpConfigFn done, void *userdata) {
+        return config_start(d, a, b, OP_DIFF_CONFIG, which, done, userdata, NULL);
 }

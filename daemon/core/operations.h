@@ -20,6 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "core/config-layout.h"
 #include "core/controller.h"
 #include "proto/vesc-comm.h"
 
@@ -82,3 +85,21 @@ int op_compare_config(Daemon *d, Controller *a, Controller *b, OpCompareFn done,
  * or NULL (valid during the call). */
 typedef void (*OpCopyFn)(void *userdata, int error, const char *message);
 int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn done, void *userdata);
+
+/* ---- configuration by name (core/config-json.h).  result: borrowed JSON
+ * (valid during the call) or NULL on error; message: why it failed, for
+ * people, or NULL. */
+typedef void (*OpConfigFn)(void *userdata, int error, const char *message, json_t *result);
+/* Reads one configuration: {signature, layout, params, raw}. */
+int op_get_config(Daemon *d, Controller *c, ConfigWhich which, OpConfigFn done, void *userdata);
+/* Read-modify-write of one configuration: params {name: value} applied
+ * (range-checked: -ERANGE/-EINVAL/-ENOENT naming the parameter, nothing
+ * written), written, read back; result: the configuration now.
+ * controller_id changes only when params names it; an id another known
+ * device uses is refused (-EINVAL naming both), and after the write the
+ * controller is expected at the new id. */
+int op_set_config(Daemon *d, Controller *c, ConfigWhich which, json_t *params, OpConfigFn done, void *userdata);
+/* Compares one configuration of a and b by name (config_json_diff()). */
+int op_diff_config(Daemon *d, Controller *a, Controller *b, ConfigWhich which, OpConfigFn done, void *userdata);
+/* Both configurations as a backup file (config_json_backup()). */
+int op_backup_config_file(Daemon *d, Controller *c, OpConfigFn done, void *userdata);

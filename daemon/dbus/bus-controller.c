@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dbus/bus.h"
+#include "core/config-json.h"
 #include "core/daemon.h"
 #include "core/fields.h"
 #include "core/log.h"
@@ -275,9 +276,7 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (!l.set)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No limits given");
 
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        BUS_CHECK_ADMIN(b, m, error);
 
         r = pending_new(b, m, &p);
         if (r < 0)
@@ -315,9 +314,7 @@ static int method_simple(sd_bus_message *m, Bus *b, sd_bus_error *error, SimpleO
         GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
 
         if (op == SIMPLE_REBOOT) {
-                r = bus_check_admin(b, m, error);
-                if (r < 0)
-                        return r;
+                BUS_CHECK_ADMIN(b, m, error);
         }
         r = pending_new(b, m, &p);
         if (r < 0)
@@ -366,9 +363,7 @@ static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error
             app_len > 511)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Configuration blobs must be 4..511 bytes (or empty to skip one)");
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        BUS_CHECK_ADMIN(b, m, error);
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
@@ -429,9 +424,7 @@ static int method_with_other(sd_bus_message *m, Bus *b, sd_bus_error *error, boo
         if (r < 0)
                 return r;
         if (copy) {
-                r = bus_check_admin(b, m, error);
-                if (r < 0)
-                        return r;
+                BUS_CHECK_ADMIN(b, m, error);
         }
         r = pending_new(b, m, &p);
         if (r < 0)
@@ -449,6 +442,164 @@ static int method_copy_config_from(sd_bus_message *m, void *userdata, sd_bus_err
         return method_with_other(m, userdata, error, /* copy= */ true);
 }
 
+/* ------------------------------------------------ configuration by name */
+
+/* Completion of GetConfig/DiffConfig/BackupConfigFile (a string of JSON)
+ * and SetConfig/RestoreConfigFile (no result). */
+static void byname_done(void *userdata, int error, const char *message, json_t *result, bool reply_json) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *text = NULL;
+        PendingCall *p = userdata;
+        int r;
+
+        if (error < 0 && message) {
+                (void) bus_reply_errno(p->m, error, "%s", message);
+                pending_free(p);
+                return;
+        }
+        if (pending_failed(p, error))
+                return;
+        r = sd_bus_message_new_method_return(p->m, &reply);
+        if (r >= 0 && reply_json) {
+                text = json_dumps(result, JSON_COMPACT);
+                r = text ? sd_bus_message_append(reply, "s", text) : -ENOMEM;
+        }
+        pending_send(p, reply, r);
+}
+
+static void config_json_done(void *userdata, int error, const char *message, json_t *result) {
+        byname_done(userdata, error, message, result, true);
+}
+
+static void config_plain_done(void *userdata, int error, const char *message, json_t *result) {
+        byname_done(userdata, error, message, result, false);
+}
+
+static int read_which(sd_bus_message *m, ConfigWhich *ret, sd_bus_error *error) {
+        const char *s;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &s);
+        if (r < 0)
+                return r;
+        *ret = config_which_from_string(s);
+        if ((int) *ret < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "which must be \"mcconf\" or \"appconf\", not '%s'",
+                                         s);
+        return 0;
+}
+
+static int method_get_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        ConfigWhich which;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = read_which(m, &which, error);
+        if (r < 0)
+                return r;
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        return pending_started(p, op_get_config(bus_daemon(b), c, which, config_json_done, p), error);
+}
+
+static int method_set_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        ConfigWhich which;
+        const char *text;
+        json_t *params;
+        json_error_t jerr;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = read_which(m, &which, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "s", &text);
+        if (r < 0)
+                return r;
+        params = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(params) || json_object_size(params) == 0) {
+                json_decref(params);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "params_json must be a JSON object of at least one {name: value}");
+        }
+        r = bus_check_admin(b, m, error);
+        if (r >= 0)
+                r = pending_new(b, m, &p);
+        if (r < 0) {
+                json_decref(params);
+                return r;
+        }
+        r = op_set_config(bus_daemon(b), c, which, params, config_plain_done, p);
+        json_decref(params);
+        return pending_started(p, r, error);
+}
+
+static int method_diff_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        ConfigWhich which;
+        Controller *other;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = read_which(m, &which, error);
+        if (r < 0)
+                return r;
+        r = read_other(b, m, c, "Compare with", &other, error);
+        if (r < 0)
+                return r;
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        return pending_started(p, op_diff_config(bus_daemon(b), c, other, which, config_json_done, p), error);
+}
+
+static int method_backup_config_file(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        return pending_started(p, op_backup_config_file(bus_daemon(b), c, config_json_done, p), error);
+}
+
+static int method_restore_config_file(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ uint8_t *mc = NULL, *app = NULL;
+        _cleanup_free_ char *message = NULL;
+        size_t mc_len = 0, app_len = 0;
+        Bus *b = userdata;
+        const char *text;
+        json_t *backup;
+        json_error_t jerr;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = sd_bus_message_read(m, "s", &text);
+        if (r < 0)
+                return r;
+        backup = json_loads(text, 0, &jerr);
+        r = config_json_parse_backup(backup, &mc, &mc_len, &app, &app_len, &message);
+        json_decref(backup);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", message ? message : "not a backup file");
+        r = bus_check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        return pending_started(p, op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, plain_done, p), error);
+}
+
 /* The members after the properties (those come from the field table). */
 static const sd_bus_vtable controller_members[] = {
         SD_BUS_METHOD_WITH_ARGS("GetValues", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", values), method_get_values,
@@ -464,6 +615,16 @@ static const sd_bus_vtable controller_members[] = {
                                 method_compare_config, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CopyConfigFrom", SD_BUS_ARGS("o", source), SD_BUS_NO_RESULT,
                                 method_copy_config_from, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("s", which), SD_BUS_RESULT("s", json), method_get_config,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetConfig", SD_BUS_ARGS("s", which, "s", params_json), SD_BUS_NO_RESULT,
+                                method_set_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DiffConfig", SD_BUS_ARGS("s", which, "o", other), SD_BUS_RESULT("s", json),
+                                method_diff_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BackupConfigFile", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", backup_json),
+                                method_backup_config_file, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RestoreConfigFile", SD_BUS_ARGS("s", backup_json), SD_BUS_NO_RESULT,
+                                method_restore_config_file, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Telemetry", SD_BUS_ARGS("a{sv}", values), 0),
         SD_BUS_VTABLE_END
 };

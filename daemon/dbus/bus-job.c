@@ -159,9 +159,7 @@ static int job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *er
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        BUS_CHECK_ADMIN(b, m, error);
         r = fw_manager_cancel_job(bus_firmware(b), j, &text);
         if (r < 0)
                 return text ? bus_reply_errno(m, r, "%s", text) : bus_reply_errno(m, r, NULL);
@@ -328,8 +326,8 @@ static int reply_no_manager(sd_bus_message *m) {
 static FwManager *admin_manager(Bus *b, sd_bus_message *m, sd_bus_error *error, int *ret) {
         int r = bus_check_admin(b, m, error);
 
-        if (r < 0) {
-                *ret = r;
+        if (r <= 0) {
+                *ret = r < 0 ? r : 1;   /* 0: dispatched again once the caller is known */
                 return NULL;
         }
         if (!manager_of(b)) {
@@ -462,15 +460,11 @@ static int read_options(Bus *b, sd_bus_message *m, FwJobOptions *o) {
         return sd_bus_message_exit_container(m);
 }
 
-static int caller_is_root(sd_bus_message *m) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+/* After admin_manager() allowed the call, so the bus told us the uid. */
+static int caller_is_root(Bus *b, sd_bus_message *m) {
         uid_t uid;
-        int r;
+        int r = bus_caller_uid(b, m, &uid);
 
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
                 return r;
         return uid == 0;
@@ -515,7 +509,7 @@ static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKin
         if (!fm)
                 return r;
         if (o.override_gates || o.allow_mismatch) {
-                r = caller_is_root(m);
+                r = caller_is_root(b, m);
                 if (r < 0)
                         return r;
                 if (r == 0)

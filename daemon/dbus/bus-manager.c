@@ -135,9 +135,7 @@ static int method_forget_controller(sd_bus_message *m, void *userdata, sd_bus_er
         r = sd_bus_message_read(m, "s", &uuid);
         if (r < 0)
                 return r;
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        BUS_CHECK_ADMIN(b, m, error);
         r = daemon_forget_controller(bus_daemon(b), uuid, &err);
         if (r < 0)
                 return bus_reply_errno(m, r, "%s", err ? err : "cannot forget the controller");
@@ -245,11 +243,39 @@ static void on_controller_changed(void *userdata, Controller *c, uint64_t mask) 
                      mask & ~CONTROLLER_DIRTY_TELEMETRY_MASK);
 }
 
-static void on_telemetry(void *userdata, Controller *c, uint64_t mask) {
+/* Telemetry(a{sv}): the telemetry fields of the mask that have been
+ * received (rows of controller_field_table, their D-Bus types), then
+ * TimeUsec and WallTimeUsec (t): the latest reading's receive time. */
+static int append_telemetry(sd_bus_message *m, const Controller *c, uint64_t mask, uint64_t time_usec) {
+        const FieldTable *t = &controller_field_table;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        for (size_t i = 0; r >= 0 && i < t->n; i++) {
+                const Field *f = &t->fields[i];
+                FieldValue v = {};
+
+                if (!(f->dirty & mask & CONTROLLER_DIRTY_TELEMETRY_MASK) || !f->get(c, &v))
+                        continue;
+                r = bus_open_entry(m, f->name, f->type);
+                if (r >= 0)
+                        r = bus_append_field(m, f, c);
+                if (r >= 0)
+                        r = bus_close_entry(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}", "TimeUsec", "t", time_usec);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}", "WallTimeUsec", "t", daemon_wall_usec(time_usec));
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static void on_telemetry(void *userdata, Controller *c, uint64_t mask, uint64_t time_usec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Bus *b = userdata;
         char path[RENDER_CONTROLLER_PATH_MAX];
-        json_t *o;
         int r;
 
         render_controller_path(c, path);
@@ -257,15 +283,11 @@ static void on_telemetry(void *userdata, Controller *c, uint64_t mask) {
         emit_changed(b, path, BUS_CONTROLLER_INTERFACE, &controller_field_table,
                      mask & CONTROLLER_DIRTY_TELEMETRY_MASK);
 
-        o = render_telemetry(c, mask);
-        if (!o)
-                return;
         r = sd_bus_message_new_signal(bus_get(b), &m, path, BUS_CONTROLLER_INTERFACE, "Telemetry");
         if (r >= 0)
-                r = bus_append_json_dict(m, o);
+                r = append_telemetry(m, c, mask, time_usec);
         if (r >= 0)
                 r = sd_bus_send(bus_get(b), m, NULL);
-        json_decref(o);
         if (r < 0)
                 log_ctl_debug_errno(c, r, "Failed to send Telemetry signal: %m");
         bus_schedule_rearm(b);

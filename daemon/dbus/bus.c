@@ -44,6 +44,7 @@ struct Bus {
         BusFatalFn fatal_fn;
         void *fatal_userdata;
         void *listener_token;
+        BusCreds *creds;            /* callers' credentials from the bus (bus-creds.c) */
         sd_bus_vtable *vtables[4];  /* built from field tables; freed after the bus */
 };
 
@@ -402,37 +403,20 @@ int bus_vtable_new(const FieldTable *t, sd_bus_property_get_t getter, const sd_b
  * @m: the method call
  * @error: set to PermissionDenied on refusal
  *
- * Uses the sender's credentials as the bus reports them (effective uid,
- * effective gid, supplementary groups; augmented from /proc where the bus
- * cannot say), so the check does not depend on the bus policy alone.
+ * Uses the caller's credentials as the bus daemon knows them
+ * (GetConnectionCredentials, asked once per caller: bus-creds.c), never
+ * /proc, so the check works under ProtectProc=invisible and does not depend
+ * on the bus policy alone.
  *
- * Returns: 1 allowed, -EPERM refused (error set), other -errno.
+ * Returns: 1 allowed; 0 not known yet (the call is dispatched again once it
+ * is: the handler returns 1 now); -EPERM refused (error set); other -errno.
  */
 int bus_check_admin(Bus *b, sd_bus_message *m, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        const gid_t *groups = NULL;
-        uid_t uid;
-        gid_t gid = (gid_t) -1;
-        int n, r;
+        return bus_creds_check_admin(b->creds, b->d, m, error);
+}
 
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
-                                                 SD_BUS_CREDS_AUGMENT, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                return r;
-        (void) sd_bus_creds_get_egid(creds, &gid);
-        n = sd_bus_creds_get_supplementary_gids(creds, &groups);
-        if (n < 0)
-                n = 0;
-        if (daemon_check_admin(b->d, uid, gid, groups, (size_t) n) > 0)
-                return 1;
-        log_rl_info("Refused %s.%s from uid %u: not root or in group %s", sd_bus_message_get_interface(m),
-                 sd_bus_message_get_member(m), (unsigned) uid, daemon_config(b->d)->admin_group);
-        return sd_bus_error_setf(error, VESCD_ERROR_PREFIX "PermissionDenied",
-                                 "Changing a controller needs root or membership in group '%s'",
-                                 daemon_config(b->d)->admin_group);
+int bus_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret) {
+        return bus_creds_uid(b->creds, m, ret);
 }
 
 /**
@@ -464,9 +448,6 @@ int bus_new(Daemon *d, FwManager *fw, const char *address, Bus **ret) {
                 if (r >= 0)
                         r = sd_bus_set_trusted(b->bus, false);
                 if (r >= 0)
-                        r = sd_bus_negotiate_creds(b->bus, true, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
-                                                                         SD_BUS_CREDS_SUPPLEMENTARY_GIDS);
-                if (r >= 0)
                         r = sd_bus_start(b->bus);
         } else
                 r = sd_bus_open_system(&b->bus);
@@ -481,7 +462,9 @@ int bus_new(Daemon *d, FwManager *fw, const char *address, Bus **ret) {
                 bus_free(b);
                 return r;
         }
-        r = sd_bus_add_object_manager(b->bus, NULL, BUS_PATH);
+        r = bus_creds_new(b->bus, &b->creds);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(b->bus, NULL, BUS_PATH);
         if (r >= 0)
                 r = bus_manager_register(b);
         if (r >= 0)
@@ -521,6 +504,7 @@ Bus *bus_free(Bus *b) {
                 return NULL;
         bus_manager_unregister(b);
         bus_job_unregister(b);
+        b->creds = bus_creds_free(b->creds);
         if (b->read_ev)
                 event_free(b->read_ev);
         if (b->write_ev)

@@ -28,8 +28,25 @@ sd_bus *bus_get(Bus *b);
 Daemon *bus_daemon(Bus *b);
 FwManager *bus_firmware(Bus *b);
 /* Verify the sender of m may change controllers; sets error to
- * org.vescd1.Error.PermissionDenied.  Returns 1 allowed, or negative. */
+ * org.vescd1.Error.PermissionDenied.  Returns 1 allowed, negative refused,
+ * 0 while the caller's credentials are being asked for: the handler then
+ * returns 1 at once and is called again with m once they are known
+ * (BUS_CHECK_ADMIN()). */
 int bus_check_admin(Bus *b, sd_bus_message *m, sd_bus_error *error);
+#define BUS_CHECK_ADMIN(b, m, error)                            \
+        do {                                                    \
+                int _r = bus_check_admin((b), (m), (error));    \
+                if (_r <= 0)                                    \
+                        return _r < 0 ? _r : 1;                 \
+        } while (0)
+/* bus-creds.c: the callers' credentials from the bus daemon, per unique name. */
+typedef struct BusCreds BusCreds;
+int bus_creds_new(sd_bus *bus, BusCreds **ret);
+BusCreds *bus_creds_free(BusCreds *bc);
+int bus_creds_check_admin(BusCreds *bc, Daemon *d, sd_bus_message *m, sd_bus_error *error);
+int bus_creds_uid(BusCreds *bc, sd_bus_message *m, uid_t *ret);
+/* The caller's uid after bus_check_admin() allowed the call: 0 or -ENODATA. */
+int bus_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret);
 /* Set error to the org.vescd1.Error for -errno (sd-bus consults custom
  * error maps only for name -> errno, so servers set names themselves).
  * Returns the (negative) errno, for "return bus_set_errno(error, r);". */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config-json.h"
 #include "core/daemon.h"
 #include "update/update-manager.h"
 #include "json/json-server.h"
@@ -205,19 +206,6 @@ static void done_empty(void *userdata, int error) {
         json_call_complete(userdata, error, NULL);
 }
 
-static void done_backup(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
-                        size_t app_len) {
-        json_t *result = NULL;
-
-        if (error >= 0) {
-                result = json_pack("{s:o, s:o}", "mcconf", json_proto_base64_encode(mc, mc_len),
-                                   "appconf", json_proto_base64_encode(app, app_len));
-                if (!result)
-                        error = -ENOMEM;
-        }
-        json_call_complete(userdata, error, result);
-}
-
 static void done_values(void *userdata, int error, const VescValues *v) {
         json_t *result = NULL;
 
@@ -251,6 +239,18 @@ static void done_compare(void *userdata, int error, char **differences) {
                         error = -ENOMEM;
         }
         json_call_complete(userdata, error, result);
+}
+
+/* Configuration by name: the result object (borrowed) or the refusal's text. */
+static void done_config(void *userdata, int error, const char *message, json_t *result) {
+        if (error < 0)
+                json_call_fail(userdata, error, message);
+        else
+                json_call_complete(userdata, 0, json_incref(result));
+}
+
+static ConfigWhich which_param(json_t *params) {
+        return config_which_from_string(json_string_value(json_object_get(params, "which")));
 }
 
 static int limits_from_params(json_t *params, Limits *ret) {
@@ -333,7 +333,30 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                 r = find(g, params, "uuid", &c);
                 if (r < 0)
                         return r;
-                return started(op_backup_config(g->daemon, c, done_backup, call));
+                return started(op_backup_config_file(g->daemon, c, done_config, call));
+
+        case JSON_METHOD_CONFIG_GET:
+                r = find(g, params, "uuid", &c);
+                if (r < 0)
+                        return r;
+                return started(op_get_config(g->daemon, c, which_param(params), done_config, call));
+
+        case JSON_METHOD_CONFIG_SET:
+                r = find(g, params, "uuid", &c);
+                if (r < 0)
+                        return r;
+                return started(op_set_config(g->daemon, c, which_param(params), json_object_get(params, "params"),
+                                             done_config, call));
+
+        case JSON_METHOD_CONFIG_DIFF:
+                r = find_two(g, params, "uuid", "other", &c, &other);
+                if (r < 0)
+                        return r;
+                if (c == other) {
+                        json_call_set_detail(call, "compare with another controller");
+                        return -EINVAL;
+                }
+                return started(op_diff_config(g->daemon, c, other, which_param(params), done_config, call));
 
         case JSON_METHOD_CONFIG_RESTORE: {
                 _cleanup_free_ uint8_t *mc = NULL, *app = NULL;
@@ -343,6 +366,21 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                 r = find(g, params, "uuid", &c);
                 if (r < 0)
                         return r;
+                v = json_object_get(params, "backup");
+                if (v) {
+                        _cleanup_free_ char *message = NULL;
+
+                        if (json_object_get(params, "mcconf") || json_object_get(params, "appconf")) {
+                                json_call_set_detail(call, "give either backup or mcconf/appconf");
+                                return -EINVAL;
+                        }
+                        r = config_json_parse_backup(v, &mc, &mc_len, &app, &app_len, &message);
+                        if (r < 0) {
+                                json_call_set_detail(call, message);
+                                return r;
+                        }
+                        return started(op_restore_config(g->daemon, c, mc, mc_len, app, app_len, done_empty, call));
+                }
                 v = json_object_get(params, "mcconf");
                 if (v && json_proto_base64_decode(json_string_value(v), &mc, &mc_len) < 0)
                         return -EINVAL;
@@ -435,11 +473,11 @@ static void on_controller_changed(void *userdata, Controller *c, uint64_t mask) 
                 json_server_controller_changed(g->server, c->uuid_str);
 }
 
-static void on_telemetry(void *userdata, Controller *c, uint64_t mask) {
+static void on_telemetry(void *userdata, Controller *c, uint64_t mask, uint64_t time_usec) {
         JsonGlue *g = userdata;
 
         if (c->has_identity)
-                json_server_telemetry(g->server, c->uuid_str);
+                json_server_telemetry(g->server, c->uuid_str, time_usec, daemon_wall_usec(time_usec));
 }
 
 static double on_watch_rate(void *userdata, const Controller *c) {

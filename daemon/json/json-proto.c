@@ -30,6 +30,8 @@ typedef enum JsonParamType {
         JSON_PARAM_SET_ID,    /* string: 16 hex digits (image set id), returned lower-case */
         JSON_PARAM_STRING,    /* printable ASCII string, 1..max characters */
         JSON_PARAM_BASE64,    /* standard base64 (RFC 4648, padded), 0..max characters */
+        JSON_PARAM_OBJECT,    /* object of min..max members (checked by the handler) */
+        JSON_PARAM_WHICH,     /* "mcconf" or "appconf" */
 } JsonParamType;
 
 typedef struct JsonParamSpec {
@@ -131,6 +133,25 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                         P_UUID("uuid", true),
                         { .name = "mcconf", .type = JSON_PARAM_BASE64, .max = 16384 },
                         { .name = "appconf", .type = JSON_PARAM_BASE64, .max = 16384 },
+                        /* a backup file of config.backup, instead of mcconf/appconf */
+                        { .name = "backup", .type = JSON_PARAM_OBJECT, .min = 1, .max = 16 },
+                },
+        },
+        /* Configuration by name (DESIGN "Decisions of 2026-12" item 10). */
+        [JSON_METHOD_CONFIG_GET] = {
+                "config.get", false, { P_UUID("uuid", true), { .name = "which", .type = JSON_PARAM_WHICH, .required = true } },
+        },
+        [JSON_METHOD_CONFIG_SET] = {
+                "config.set", true, {
+                        P_UUID("uuid", true),
+                        { .name = "which", .type = JSON_PARAM_WHICH, .required = true },
+                        { .name = "params", .type = JSON_PARAM_OBJECT, .required = true, .min = 1, .max = 512 },
+                },
+        },
+        [JSON_METHOD_CONFIG_DIFF] = {
+                "config.diff", false, {
+                        P_UUID("uuid", true), P_UUID("other", true),
+                        { .name = "which", .type = JSON_PARAM_WHICH, .required = true },
                 },
         },
         [JSON_METHOD_CONFIG_COMPARE] = {
@@ -437,6 +458,20 @@ static int validate_param(const JsonParamSpec *p, json_t *v, json_t **ret, JsonP
                 if (!s || json_string_length(v) > (size_t) p->max || json_proto_base64_decode(s, NULL, NULL) < 0)
                         return fail(e, JSON_RPC_INVALID_PARAMS, "'%s' must be base64 of at most %g characters",
                                     p->name, p->max);
+                *ret = json_incref(v);
+                break;
+
+        case JSON_PARAM_OBJECT:
+                if (!json_is_object(v) || json_object_size(v) < (size_t) p->min || json_object_size(v) > (size_t) p->max)
+                        return fail(e, JSON_RPC_INVALID_PARAMS, "'%s' must be an object of %g to %g members",
+                                    p->name, p->min, p->max);
+                *ret = json_incref(v);
+                break;
+
+        case JSON_PARAM_WHICH:
+                s = json_string_value(v);
+                if (!streq_ptr(s, "mcconf") && !streq_ptr(s, "appconf"))
+                        return fail(e, JSON_RPC_INVALID_PARAMS, "'%s' must be \"mcconf\" or \"appconf\"", p->name);
                 *ret = json_incref(v);
                 break;
 

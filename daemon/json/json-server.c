@@ -57,7 +57,9 @@ typedef struct JsonClient JsonClient;
 typedef struct ServerCtl {
         char uuid[UUID_STR_MAX + 1];
         uint64_t seq;
-        uint64_t sample_usec;   /* when sample seq arrived */
+        uint64_t sample_usec;   /* when sample seq arrived here (paces the watches) */
+        uint64_t time_usec;     /* its reading's receive time (CLOCK_MONOTONIC), 0: not known */
+        uint64_t wall_usec;     /* the same moment, CLOCK_REALTIME */
         uint64_t interval_usec; /* between the last two samples, 0 before the second */
         json_t *values;         /* cached telemetry rendering for seq, or NULL */
         int id;
@@ -163,6 +165,17 @@ static uint64_t now_usec(void) {
         if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
                 abort(); /* CLOCK_MONOTONIC cannot fail on Linux */
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/* The CLOCK_REALTIME µs of a recent CLOCK_MONOTONIC time. */
+static uint64_t wall_of(uint64_t mono_usec) {
+        struct timespec ts;
+        uint64_t now = now_usec(), wall;
+
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+                return 0;
+        wall = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+        return mono_usec <= now ? wall - (now - mono_usec) : wall + (mono_usec - now);
 }
 
 static struct timeval usec_to_timeval(uint64_t usec) {
@@ -427,13 +440,18 @@ static int server_telemetry_values(JsonServer *s, ServerCtl *sc, json_t **ret, i
         return 0;
 }
 
-static json_t *telemetry_sample(const json_t *fields, const char *uuid, int id, json_t *values, uint64_t t) {
+/* A sample: time_usec is the reading's receive time (CLOCK_MONOTONIC),
+ * wall_time_usec the same moment in CLOCK_REALTIME; sc NULL or without a
+ * known time: now. */
+static json_t *telemetry_sample(const json_t *fields, const char *uuid, int id, json_t *values, const ServerCtl *sc) {
         json_t *filtered = json_proto_filter_fields(values, fields);
+        uint64_t t = sc && sc->time_usec ? sc->time_usec : now_usec();
+        uint64_t wall = sc && sc->time_usec ? sc->wall_usec : wall_of(t);
 
         if (!filtered)
                 return NULL;
-        return json_pack("{s:s, s:i, s:I, s:o}", "uuid", uuid, "id", id, "time_usec", (json_int_t) t,
-                         "values", filtered);
+        return json_pack("{s:s, s:i, s:I, s:I, s:o}", "uuid", uuid, "id", id, "time_usec", (json_int_t) t,
+                         "wall_time_usec", (json_int_t) wall, "values", filtered);
 }
 
 /* The caller computed the earliest deadline over all watched controllers: adding
@@ -520,7 +538,7 @@ static void client_flush_telemetry(JsonClient *c) {
                 e->sent_seq = sc->seq;
                 e->last_sent_usec = stamp;
                 client_send(c, json_proto_notification(JSON_NOTIFY_TELEMETRY,
-                                                       telemetry_sample(c->fields, e->uuid, id, values, stamp)));
+                                                       telemetry_sample(c->fields, e->uuid, id, values, sc)));
                 json_decref(values);
                 if (c->dead)
                         return;
@@ -708,7 +726,6 @@ static int method_telemetry_poll(JsonClient *c, const JsonRequest *req, json_t *
         json_auto_t *uuids = NULL, *samples = NULL;
         json_t *u;
         size_t i;
-        uint64_t now = now_usec();
         const char *missing = NULL;
         char detail[64];
         int r;
@@ -742,7 +759,8 @@ static int method_telemetry_poll(JsonClient *c, const JsonRequest *req, json_t *
                 if (r < 0)
                         return r;
                 r = json_array_append_new(samples, telemetry_sample(param(req, "fields"), json_string_value(u), id,
-                                                                     values, now));
+                                                                     values,
+                                                                     server_find_ctl(s, json_string_value(u))));
                 json_decref(values);
                 if (r < 0)
                         return -ENOMEM;
@@ -1631,11 +1649,13 @@ void json_server_controller_changed(JsonServer *s, const char *uuid) {
  * json_server_telemetry() - a new telemetry sample for a controller
  * @s: server
  * @uuid: its UUID
+ * @time_usec: the reading's receive time (CLOCK_MONOTONIC), 0 for now
+ * @wall_usec: the same moment in CLOCK_REALTIME, 0 to derive it
  *
  * Clients watching it get a sample now if their period has passed, else when it has
- * (the latest sample by then).
+ * (the latest sample by then).  The sample carries the reading's times.
  */
-void json_server_telemetry(JsonServer *s, const char *uuid) {
+void json_server_telemetry(JsonServer *s, const char *uuid, uint64_t time_usec, uint64_t wall_usec) {
         ServerCtl *sc = server_get_ctl(s, uuid);
         JsonClient *c, *next;
         uint64_t now;
@@ -1645,6 +1665,8 @@ void json_server_telemetry(JsonServer *s, const char *uuid) {
         now = now_usec();
         sc->interval_usec = sc->seq > 0 ? now - sc->sample_usec : 0;
         sc->sample_usec = now;
+        sc->time_usec = time_usec ? time_usec : now;
+        sc->wall_usec = wall_usec ? wall_usec : wall_of(sc->time_usec);
         sc->seq++;
         json_decref(sc->values);
         sc->values = NULL;

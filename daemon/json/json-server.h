@@ -88,7 +88,7 @@ void json_server_controller_added(JsonServer *s, const char *uuid);
 double json_server_watch_rate_hz(JsonServer *s, const char *uuid);
 void json_server_controller_removed(JsonServer *s, const char *uuid);
 void json_server_controller_changed(JsonServer *s, const char *uuid);
-void json_server_telemetry(JsonServer *s, const char *uuid);
+void json_server_telemetry(JsonServer *s, const char *uuid, uint64_t time_usec, uint64_t wall_usec);
 void json_server_board_changed(JsonServer *s);
 void json_server_job_changed(JsonServer *s, uint32_t job);
 

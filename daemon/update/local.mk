@@ -47,6 +47,7 @@ update_integration_tests = \
 	tests/integration/update/test-update-seed.py \
 	tests/integration/update/test-update-fault-gate.py \
 	tests/integration/update/test-holds.py \
+	tests/integration/update/test-holds-job.py \
 	tests/integration/update/test-update-faults.py \
 	tests/integration/update/test-update-bootloader.py \
 	tests/integration/update/test-update-restart.py \

@@ -171,8 +171,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *userdata) {
         Fake *f = userdata;
 
         f->tick++;
-        json_server_telemetry(f->server, UUID_A);
-        json_server_telemetry(f->server, UUID_B);
+        json_server_telemetry(f->server, UUID_A, 0, 0);
+        json_server_telemetry(f->server, UUID_B, 0, 0);
 }
 
 static void change_cb(evutil_socket_t fd, short what, void *userdata) {

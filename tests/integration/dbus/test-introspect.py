@@ -14,7 +14,12 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
+
+import dbus  # noqa: E402
+from dbus.mainloop.glib import DBusGMainLoop  # noqa: E402
+from gi.repository import GLib  # noqa: E402
 
 sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -123,6 +128,31 @@ def check_tables(h):
     missing = {snake(n) for n in ctl_types} - set(shown)
     if missing:
         fail("vescctl --json show lacks %s" % sorted(missing))
+
+    # the Telemetry signal: telemetry properties by name plus TimeUsec (the
+    # reading's CLOCK_MONOTONIC receive time) and WallTimeUsec
+    h.sim_control("ride B current 10 3")
+    signals = []
+    conn = dbus.bus.BusConnection(h.address, mainloop=DBusGMainLoop())
+    conn.add_signal_receiver(lambda values: signals.append({str(k): v for k, v in values.items()}),
+                             signal_name="Telemetry", dbus_interface="org.vescd1.Controller")
+    loop = GLib.MainLoop()
+    GLib.timeout_add(2000, loop.quit)
+    loop.run()
+    conn.close()
+    now = time.monotonic_ns() // 1000
+    if not signals:
+        fail("no Telemetry signal in 2 s of a ride")
+    tel = {n for n in ctl_types if ctl_types[n] in ("d", "x")}
+    for s in signals:
+        if not 0 < s.get("TimeUsec", 0) <= now or "WallTimeUsec" not in s:
+            fail("Telemetry signal times: %r (now %d)" % (s, now))
+        if abs(int(s["WallTimeUsec"]) - int(s["TimeUsec"]) - (time.time_ns() // 1000 - now)) > 1000000:
+            fail("WallTimeUsec is not TimeUsec on the wall clock: %r" % s)
+        unknown = set(s) - tel - {"TimeUsec", "WallTimeUsec"}
+        if unknown:
+            fail("Telemetry signal carries %s, not telemetry properties" % sorted(unknown))
+    log("%d Telemetry signals carry TimeUsec/WallTimeUsec" % len(signals))
 
 
 def main():

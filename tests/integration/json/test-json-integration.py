@@ -70,7 +70,6 @@ def check_watch(c, rate, window=2.0):
     broadcasts STATUS at 50 Hz, gives a fresh reading every period, so it must
     deliver a good share of what the rate implies (a loose lower bound that holds
     on a slow machine); A (polled, motor at rest) at least one."""
-    period = 1e6 / rate
     c.result("telemetry.watch", {"controllers": [UUID_A, UUID_B], "rate_hz": rate})
     last, count = {}, {UUID_A: 0, UUID_B: 0}
     end = time.monotonic() + window
@@ -85,8 +84,14 @@ def check_watch(c, rate, window=2.0):
         p = m["params"]
         u = p["uuid"]
         assert u in count and p["id"] in (12, 74), p
+        # time_usec: the reading's receive time (CLOCK_MONOTONIC, the clock of
+        # time.monotonic()), so never after this arrival and never going back;
+        # wall_time_usec: the same moment on the wall clock
+        arrival = time.monotonic_ns() // 1000
+        assert 0 < p["time_usec"] <= arrival, (p["time_usec"], arrival)
+        assert abs(p["wall_time_usec"] - p["time_usec"] - (time.time_ns() // 1000 - arrival)) < 1000000, p
         if u in last:
-            assert p["time_usec"] - last[u] >= period, "samples %d us apart" % (p["time_usec"] - last[u])
+            assert p["time_usec"] >= last[u], "sample time went back: %d after %d" % (p["time_usec"], last[u])
         last[u] = p["time_usec"]
         count[u] += 1
     c.result("telemetry.unwatch")

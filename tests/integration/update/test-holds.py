@@ -12,8 +12,7 @@ set, a Repair that updates B.
    and JSON (data.detail of error 1003).  Then B is unmuted and the repair
    must still end done.
 (The job's side -- a job refused while a write runs, and one that waits
-1 s for a backup and then fails with Busy -- is covered by the unit tests
-of daemon/core/hold.c only, so far.)
+1 s for a backup and then fails with Busy -- is test-holds-job.py.)
 """
 import base64
 import os

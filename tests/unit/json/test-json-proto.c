@@ -48,6 +48,10 @@ static const ParseCase parse_cases[] = {
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"job.cancel\",\"params\":{\"job\":2147483647}}", JSON_METHOD_JOB_CANCEL),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.backup\",\"params\":{\"uuid\":\"" UUID_A "\"}}", JSON_METHOD_CONFIG_BACKUP),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"mcconf\":\"AAECAw==\",\"appconf\":\"\"}}", JSON_METHOD_CONFIG_RESTORE),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.get\",\"params\":{\"uuid\":\"" UUID_A "\",\"which\":\"appconf\"}}", JSON_METHOD_CONFIG_GET),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.set\",\"params\":{\"uuid\":\"" UUID_A "\",\"which\":\"mcconf\",\"params\":{\"l_current_max\":50}}}", JSON_METHOD_CONFIG_SET),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.diff\",\"params\":{\"uuid\":\"" UUID_A "\",\"other\":\"" UUID_A "\",\"which\":\"mcconf\"}}", JSON_METHOD_CONFIG_DIFF),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"backup\":{\"format\":1}}}", JSON_METHOD_CONFIG_RESTORE),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.compare\",\"params\":{\"uuid\":\"" UUID_A "\",\"other\":\"" UUID_B "\"}}", JSON_METHOD_CONFIG_COMPARE),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.copy\",\"params\":{\"from\":\"" UUID_A "\",\"to\":\"" UUID_B "\"}}", JSON_METHOD_CONFIG_COPY),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"limits.set\",\"params\":{\"uuid\":\"" UUID_A "\",\"current_max_scale\":0.5,\"max_erpm\":20000,\"min_erpm\":-5000,\"store\":false}}", JSON_METHOD_LIMITS_SET),
@@ -115,6 +119,10 @@ static const ParseCase parse_cases[] = {
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"job.get\",\"params\":{\"job\":1.5}}", JSON_RPC_INVALID_PARAMS, "job"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"job.cancel\",\"params\":{\"job\":4294967296}}", JSON_RPC_INVALID_PARAMS, "job"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"mcconf\":\"AAE\"}}", JSON_RPC_INVALID_PARAMS, "mcconf"),
+        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.get\",\"params\":{\"uuid\":\"" UUID_A "\",\"which\":\"motor\"}}", JSON_RPC_INVALID_PARAMS, "which"),
+        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.get\",\"params\":{\"uuid\":\"" UUID_A "\"}}", JSON_RPC_INVALID_PARAMS, "which"),
+        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.set\",\"params\":{\"uuid\":\"" UUID_A "\",\"which\":\"mcconf\",\"params\":{}}}", JSON_RPC_INVALID_PARAMS, "params"),
+        BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.set\",\"params\":{\"uuid\":\"" UUID_A "\",\"which\":\"mcconf\",\"params\":[1]}}", JSON_RPC_INVALID_PARAMS, "params"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"appconf\":\"AA=A\"}}", JSON_RPC_INVALID_PARAMS, "appconf"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"appconf\":\"AA\\nA\"}}", JSON_RPC_INVALID_PARAMS, "appconf"),
         BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.compare\",\"params\":{\"uuid\":\"" UUID_A "\"}}", JSON_RPC_INVALID_PARAMS, "other"),
@@ -234,7 +242,7 @@ static void test_method_table(void **state) {
                 "controller.reboot", "firmware.update", "job.cancel",
                 "config.restore", "config.copy", "limits.set",
                 "firmware.install", "firmware.remove", "firmware.pair", "firmware.repair",
-                "firmware.rollback", "firmware.board", "board.forget",
+                "firmware.rollback", "firmware.board", "board.forget", "config.set",
         };
 
         for (JsonMethod m = 0; m < _JSON_METHOD_MAX; m++) {
