@@ -89,6 +89,7 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
         FwJobOptions o = {
                 .skip_can_id_restore = json_is_true(json_object_get(params, "skip_can_id_restore")),
                 .allow_mismatch = json_is_true(json_object_get(params, "allow_mismatch")),
+                .skip_config_migration = json_is_false(json_object_get(params, "migrate_config")),
         };
         const char *set = json_string_value(json_object_get(params, "set"));
         _cleanup_free_ char *err = NULL, *id = NULL;

@@ -89,6 +89,7 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         P_UUIDS("controllers", 1, JSON_PROTO_LIST_MAX),
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
                         { .name = "allow_mismatch", .type = JSON_PARAM_BOOL },
                 },
         },
@@ -106,12 +107,14 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                 "firmware.pair", true, {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
                 },
         },
         [JSON_METHOD_FIRMWARE_REPAIR] = {
                 "firmware.repair", true, {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
                 },
         },
         [JSON_METHOD_FIRMWARE_ROLLBACK] = { "firmware.rollback", true, {} },
@@ -119,6 +122,7 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                 "firmware.board", true, {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
                 },
         },
         [JSON_METHOD_BOARD_FORGET] = { "board.forget", true, { P_UUID("uuid", true) } },
