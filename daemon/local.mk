@@ -17,7 +17,8 @@ daemon_libvescd_a_SOURCES = \
 	daemon/update/update-plan.h daemon/update/update-plan.c \
 	daemon/update/update-progress.h daemon/update/update-progress.c \
 	daemon/update/update-transfer.h daemon/update/update-transfer.c \
-	daemon/update/update-engine.h daemon/update/update-engine.c
+	daemon/update/update-engine.h daemon/update/update-engine.c \
+	daemon/update/update-migrate.h daemon/update/update-migrate.c
 VESCD_PURE_LIBS = daemon/libvescd.a common/libvesc.a
 
 sbin_PROGRAMS += daemon/vescd

@@ -55,7 +55,8 @@ typedef struct Op {
         uint8_t *blob[4];
         size_t blob_len[4];
         /* configuration by name: the part, set's parameters, its phase
-         * (0 read, 1 write, 2 read back) and the CAN id asked for (or -1) */
+         * (0 read, 1 write, 2 read back) and the CAN id asked for (or -1; restore: the id its APPCONF moves
+         * the controller to) */
         ConfigWhich which;
         json_t *params;
         unsigned phase;
@@ -156,6 +157,7 @@ static int op_new(Daemon *d, Controller *c, OpKind kind, void *userdata, Op **re
                 op_free(op);
                 return r;
         }
+        op->new_id = -1;
         *ret = op;
         return 0;
 }
@@ -221,8 +223,9 @@ static void op_fail(Op *op, int error) {
         op_free(op);
 }
 
-static int op_request(Op *op, Ctl *target, RequestReply kind, const uint8_t *payload, size_t len,
-                      uint64_t timeout_usec, unsigned retries, RequestDoneFn done) {
+/* alt_id >= 0: the reply may come from there (a write moving the id). */
+static int op_request_alt(Op *op, Ctl *target, RequestReply kind, const uint8_t *payload, size_t len,
+                          uint64_t timeout_usec, unsigned retries, int alt_id, RequestDoneFn done) {
         return request_send(op->d->requests,
                             &(RequestParams) {
                                     .dest = target->c.id,
@@ -232,10 +235,55 @@ static int op_request(Op *op, Ctl *target, RequestReply kind, const uint8_t *pay
                                     .reply_cmd = -1,
                                     .timeout_usec = timeout_usec,
                                     .retries = retries,
+                                    .has_alt_replier = alt_id >= 0,
+                                    .alt_replier = (uint8_t) (alt_id >= 0 ? alt_id : 0),
                                     .done = done,
                                     .userdata = op,
                             },
                             daemon_now(), NULL);
+}
+
+static int op_request(Op *op, Ctl *target, RequestReply kind, const uint8_t *payload, size_t len,
+                      uint64_t timeout_usec, unsigned retries, RequestDoneFn done) {
+        return op_request_alt(op, target, kind, payload, len, timeout_usec, retries, -1, done);
+}
+
+/* Who else uses CAN id @id: vescd itself or another controller object
+ * (online or remembered).  0 when it is free or @target's own; otherwise
+ * -EINVAL and *ret_error (may stay NULL on -ENOMEM) naming both devices. */
+static int check_can_id_free(Daemon *d, const Ctl *target, uint8_t id, const char *verb, char **ret_error) {
+        const Controller *t = &target->c;
+        const Ctl *user = NULL;
+        char *text = NULL;
+        int k;
+
+        if (id == t->id)
+                return 0;
+        for (size_t i = 0; i < d->n_ctls && !user; i++)
+                if (d->ctls[i] != target && d->ctls[i]->c.id == id && !d->ctls[i]->id_stale)
+                        user = d->ctls[i];
+        if (user)
+                k = asprintf(&text,
+                             "%s would move controller %s (%s, id %u) to CAN id %u, which controller %s (%s, id %u%s) "
+                             "uses; keep the target's id (KeepCanId) or free that id first",
+                             verb, t->uuid_str, t->hw_name, t->id, id,
+                             user->c.has_identity ? user->c.uuid_str : "unidentified",
+                             user->c.has_identity ? user->c.hw_name : "unknown hardware", id,
+                             user->c.online ? "" : ", offline");
+        else if (id == d->config->can_id)
+                k = asprintf(&text,
+                             "%s would move controller %s (%s, id %u) to CAN id %u, which vescd itself uses; keep "
+                             "the controller's id (KeepCanId) or choose a free one",
+                             verb, t->uuid_str, t->hw_name, t->id, id);
+        else
+                return 0;
+        if (k < 0)
+                text = NULL;
+        if (ret_error)
+                *ret_error = text;
+        else
+                free(text);
+        return -EINVAL;
 }
 
 static int check_online(const Ctl *ctl) {
@@ -708,6 +756,10 @@ static void restore_write_done(void *userdata, int error, uint8_t replier, const
                 op_fail(op, error);
                 return;
         }
+        /* the APPCONF moved the controller: it answered from the new id,
+         * the model follows it there by UUID */
+        if (op->step % 2 == 1 && op->new_id >= 0 && replier == op->new_id)
+                daemon_controller_moved(op->d, op->ctl->c.uuid, replier);
         op->step++;
         restore_step(op);
 }
@@ -721,7 +773,8 @@ static int write_blob(Op *op, Ctl *target, unsigned part, const uint8_t *p, size
         k = vesc_conf_blob_encode(part ? COMM_SET_APPCONF : COMM_SET_MCCONF, p, n, buf, sizeof buf);
         if (k < 0)
                 return (int) k;
-        return op_request(op, target, REQUEST_REPLY_SHORT, buf, (size_t) k, CONFIG_WRITE_TIMEOUT_USEC, 0, done);
+        return op_request_alt(op, target, REQUEST_REPLY_SHORT, buf, (size_t) k, CONFIG_WRITE_TIMEOUT_USEC, 0,
+                              part ? op->new_id : -1, done);
 }
 
 static uint32_t expected_signature(const Controller *c, VescConfKind kind) {
@@ -738,7 +791,8 @@ static void restore_step(Op *op) {
                 VescConfKind kind = part == 0 ? VESC_CONF_MC : VESC_CONF_APP;
 
                 if (op->step >= 4) {
-                        log_ctl_notice(&op->ctl->c, "configuration restored");
+                        log_ctl_notice(&op->ctl->c, "configuration restored%s",
+                                       op->new_id >= 0 ? " (its CAN id changed)" : "");
                         op->done.plain(op->userdata, 0);
                         op_free(op);
                         return;
@@ -785,14 +839,24 @@ static void restore_step(Op *op) {
  * @done: completion
  * @userdata: for @done
  *
+ * @o: options (NULL: defaults, the controller keeps its CAN id)
+ * @ret_error: receives a text for a refusal before anything is sent, or NULL
+ *
  * Each blob's signature must equal the running firmware's (known from the
  * table of spec §13.2, or read from the controller first); otherwise
- * nothing is written and the completion gets -EMEDIUMTYPE.
+ * nothing is written and the completion gets -EMEDIUMTYPE.  With
+ * keep_can_id the APPCONF is written with the controller's current id;
+ * without it, an id another device (or vescd) uses is refused (-EINVAL,
+ * *ret_error names both), and a free one moves the controller there (the
+ * reply is expected from the new id, the model follows by UUID).
  *
- * Returns: 0 (started), -EINVAL (sizes), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN, -ENOMEM.
+ * Returns: 0 (started), -EINVAL (sizes, an id in use), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN,
+ *          -ENOMEM.
  */
 int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len, const uint8_t *app,
-                      size_t app_len, OpDoneFn done, void *userdata) {
+                      size_t app_len, const OpConfigOptions *o, OpDoneFn done, void *userdata, char **ret_error) {
+        OpConfigOptions opts = o ? *o : OP_CONFIG_OPTIONS_DEFAULT;
+        uint8_t id;
         Op *op;
         int r;
 
@@ -823,6 +887,19 @@ int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len
                 }
                 memcpy(op->blob[1], app, app_len);
                 op->blob_len[1] = app_len;
+                r = vesc_appconf_get_controller_id(op->blob[1], op->blob_len[1], &id);
+                if (r < 0) {
+                        r = -EINVAL;
+                        goto fail;
+                }
+                if (opts.keep_can_id)
+                        (void) vesc_appconf_set_controller_id(op->blob[1], op->blob_len[1], op->ctl->c.id);
+                else if (id != op->ctl->c.id) {
+                        r = check_can_id_free(d, op->ctl, id, "restoring this configuration", ret_error);
+                        if (r < 0)
+                                goto fail;
+                        op->new_id = id;
+                }
         }
         /* a signature mismatch known up front fails synchronously */
         for (unsigned p = 0; p < 2; p++) {
@@ -1046,15 +1123,27 @@ static void copy_step(Op *op) {
  * target again to confirm it holds exactly what was written (-EPROTO
  * otherwise).
  *
- * Returns: 0 (started), -EINVAL (same controller), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN.
+ * Without @o->keep_can_id the source's id would be written, which the
+ * source uses: refused with -EINVAL and *ret_error naming both.
+ *
+ * Returns: 0 (started), -EINVAL (same controller, an id in use), -ENODEV, -EBUSY (held: op_busy_text()),
+ *          -EHOSTDOWN.
  */
-int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn done, void *userdata) {
+int op_copy_config(Daemon *d, Controller *source, Controller *target, const OpConfigOptions *o, OpCopyFn done,
+                   void *userdata, char **ret_error) {
         Op *op;
         int r;
 
         r = op_new_pair(d, source, target, OP_COPY, userdata, &op);
         if (r < 0)
                 return r;
+        if (o && !o->keep_can_id) {
+                r = check_can_id_free(d, op->other, op->ctl->c.id, "copying this configuration", ret_error);
+                if (r < 0) {
+                        op_free(op);
+                        return r;
+                }
+        }
         op->done.copy = done;
         read_next_blob(op);
         return 0;

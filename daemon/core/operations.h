@@ -74,17 +74,31 @@ int op_reboot(Daemon *d, Controller *c, OpDoneFn done, void *userdata);
 typedef void (*OpBackupFn)(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
                            size_t app_len);
 int op_backup_config(Daemon *d, Controller *c, OpBackupFn done, void *userdata);
-/* Either blob may be empty (len 0) to leave that part alone. */
+/* Options of RestoreConfig and CopyConfigFrom. */
+typedef struct OpConfigOptions {
+        /* The target keeps its own CAN id (the APPCONF's controller_id is
+         * replaced by it); default true.  Without it the written id must be
+         * used by no other device (else -EINVAL with a text naming both). */
+        bool keep_can_id;
+} OpConfigOptions;
+#define OP_CONFIG_OPTIONS_DEFAULT ((OpConfigOptions) { .keep_can_id = true })
+
+/* Either blob may be empty (len 0) to leave that part alone.  An APPCONF
+ * that moves the controller to another (free) id: the reply and all later
+ * traffic are expected there, the model follows it by UUID.  A refusal
+ * before anything is sent may set *ret_error (a text for people; free()). */
 int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len, const uint8_t *app,
-                      size_t app_len, OpDoneFn done, void *userdata);
+                      size_t app_len, const OpConfigOptions *o, OpDoneFn done, void *userdata, char **ret_error);
 /* differences: NULL-terminated strv, owned by the callee (valid during the call). */
 typedef void (*OpCompareFn)(void *userdata, int error, char **differences);
 int op_compare_config(Daemon *d, Controller *a, Controller *b, OpCompareFn done, void *userdata);
 /* Copy source's MCCONF and APPCONF to target (same firmware signatures
- * required, target keeps its CAN id).  message: why it failed, for people,
- * or NULL (valid during the call). */
+ * required; the target keeps its CAN id unless !o->keep_can_id, which is
+ * refused as the source uses that id).  message: why it failed, for
+ * people, or NULL (valid during the call).  *ret_error as for restore. */
 typedef void (*OpCopyFn)(void *userdata, int error, const char *message);
-int op_copy_config(Daemon *d, Controller *source, Controller *target, OpCopyFn done, void *userdata);
+int op_copy_config(Daemon *d, Controller *source, Controller *target, const OpConfigOptions *o, OpCopyFn done,
+                   void *userdata, char **ret_error);
 
 /* ---- configuration by name (core/config-json.h).  result: borrowed JSON
  * (valid during the call) or NULL on error; message: why it failed, for

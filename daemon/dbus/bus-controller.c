@@ -345,11 +345,54 @@ static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error 
         return method_simple(m, userdata, error, SIMPLE_BACKUP_CONFIG);
 }
 
+/* a{sv} options of RestoreConfig and CopyConfigFrom: KeepCanId (b). */
+static int read_config_options(sd_bus_message *m, OpConfigOptions *o, sd_bus_error *error) {
+        int r;
+
+        *o = OP_CONFIG_OPTIONS_DEFAULT;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key;
+                int v;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "KeepCanId") != 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option %s", key);
+                r = sd_bus_message_read(m, "v", "b", &v);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "KeepCanId must be a boolean");
+                o->keep_can_id = v;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* An operation that did not start: its text when it has one. */
+static int config_refused(PendingCall *p, int r, char *text, sd_bus_error *error) {
+        if (r < 0 && text) {
+                r = bus_reply_errno(p->m, r, "%s", text);
+                free(text);
+                pending_free(p);
+                return r;
+        }
+        return pending_started(p, r, error);
+}
+
 static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
         const void *mc, *app;
         size_t mc_len, app_len;
+        OpConfigOptions o;
         PendingCall *p;
+        char *text = NULL;
         int r;
         GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
 
@@ -357,6 +400,9 @@ static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         r = sd_bus_message_read_array(m, 'y', &app, &app_len);
+        if (r < 0)
+                return r;
+        r = read_config_options(m, &o, error);
         if (r < 0)
                 return r;
         if ((mc_len == 0 && app_len == 0) || (mc_len && mc_len < 4) || (app_len && app_len < 4) || mc_len > 511 ||
@@ -367,7 +413,8 @@ static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        return pending_started(p, op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, plain_done, p), error);
+        r = op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, &o, plain_done, p, &text);
+        return config_refused(p, r, text, error);
 }
 
 static void compare_done(void *userdata, int error, char **differences) {
@@ -415,8 +462,10 @@ static void copy_done(void *userdata, int error, const char *message) {
 /* CompareConfig(o other) and CopyConfigFrom(o source): an operation with
  * another controller.  A copy changes this one (the target): admin only. */
 static int method_with_other(sd_bus_message *m, Bus *b, sd_bus_error *error, bool copy) {
+        OpConfigOptions o;
         Controller *other;
         PendingCall *p;
+        char *text = NULL;
         int r;
         GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
 
@@ -424,14 +473,19 @@ static int method_with_other(sd_bus_message *m, Bus *b, sd_bus_error *error, boo
         if (r < 0)
                 return r;
         if (copy) {
+                r = read_config_options(m, &o, error);
+                if (r < 0)
+                        return r;
                 BUS_CHECK_ADMIN(b, m, error);
         }
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        r = copy ? op_copy_config(bus_daemon(b), other, c, copy_done, p)
-                 : op_compare_config(bus_daemon(b), c, other, compare_done, p);
-        return pending_started(p, r, error);
+        if (copy) {
+                r = op_copy_config(bus_daemon(b), other, c, &o, copy_done, p, &text);
+                return config_refused(p, r, text, error);
+        }
+        return pending_started(p, op_compare_config(bus_daemon(b), c, other, compare_done, p), error);
 }
 
 static int method_compare_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -576,6 +630,7 @@ static int method_restore_config_file(sd_bus_message *m, void *userdata, sd_bus_
         _cleanup_free_ char *message = NULL;
         size_t mc_len = 0, app_len = 0;
         Bus *b = userdata;
+        char *err = NULL;
         const char *text;
         json_t *backup;
         json_error_t jerr;
@@ -591,13 +646,12 @@ static int method_restore_config_file(sd_bus_message *m, void *userdata, sd_bus_
         json_decref(backup);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", message ? message : "not a backup file");
-        r = bus_check_admin(b, m, error);
-        if (r < 0)
-                return r;
+        BUS_CHECK_ADMIN(b, m, error);
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
-        return pending_started(p, op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, plain_done, p), error);
+        r = op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, NULL, plain_done, p, &err);
+        return config_refused(p, r, err, error);
 }
 
 /* The members after the properties (those come from the field table). */
@@ -609,11 +663,12 @@ static const sd_bus_vtable controller_members[] = {
         SD_BUS_METHOD_WITH_ARGS("Reboot", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("BackupConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("ay", mcconf, "ay", appconf),
                                 method_backup_config, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("RestoreConfig", SD_BUS_ARGS("ay", mcconf, "ay", appconf), SD_BUS_NO_RESULT,
+        SD_BUS_METHOD_WITH_ARGS("RestoreConfig", SD_BUS_ARGS("ay", mcconf, "ay", appconf, "a{sv}", options),
+                                SD_BUS_NO_RESULT,
                                 method_restore_config, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CompareConfig", SD_BUS_ARGS("o", other), SD_BUS_RESULT("as", differences),
                                 method_compare_config, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CopyConfigFrom", SD_BUS_ARGS("o", source), SD_BUS_NO_RESULT,
+        SD_BUS_METHOD_WITH_ARGS("CopyConfigFrom", SD_BUS_ARGS("o", source, "a{sv}", options), SD_BUS_NO_RESULT,
                                 method_copy_config_from, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("s", which), SD_BUS_RESULT("s", json), method_get_config,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

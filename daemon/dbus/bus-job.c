@@ -439,11 +439,13 @@ static int read_options(Bus *b, sd_bus_message *m, FwJobOptions *o) {
                 if (r < 0)
                         return r;
                 if (strcmp(key, "OverrideGates") == 0 || strcmp(key, "SkipCanIdRestore") == 0 ||
-                    strcmp(key, "AllowMismatch") == 0) {
+                    strcmp(key, "AllowMismatch") == 0 || strcmp(key, "MigrateConfig") == 0) {
                         r = sd_bus_message_read(m, "v", "b", &v);
                         if (r < 0)
                                 return -EINVAL;
-                        if (key[0] == 'O')
+                        if (key[0] == 'M')
+                                o->skip_config_migration = !v;
+                        else if (key[0] == 'O')
                                 o->override_gates = v;
                         else if (key[0] == 'A')
                                 o->allow_mismatch = v;
@@ -502,7 +504,7 @@ static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKin
         r = read_options(b, m, &o);
         if (r == -ENOKEY)
                 return bus_reply_errno(m, -EINVAL,
-                                       "unknown option (known: OverrideGates, SkipCanIdRestore, AllowMismatch)");
+                                       "unknown option (known: OverrideGates, SkipCanIdRestore, AllowMismatch, MigrateConfig)");
         if (r < 0)
                 return bus_reply_errno(m, -EINVAL, "options must be a{sv} of booleans");
         fm = admin_manager(b, m, error, &r);

@@ -89,6 +89,7 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
         FwJobOptions o = {
                 .skip_can_id_restore = json_is_true(json_object_get(params, "skip_can_id_restore")),
                 .allow_mismatch = json_is_true(json_object_get(params, "allow_mismatch")),
+                .skip_config_migration = json_is_false(json_object_get(params, "migrate_config")),
         };
         const char *set = json_string_value(json_object_get(params, "set"));
         _cleanup_free_ char *err = NULL, *id = NULL;
@@ -215,6 +216,16 @@ static void done_values(void *userdata, int error, const VescValues *v) {
                         error = -ENOMEM;
         }
         json_call_complete(userdata, error, result);
+}
+
+/* keep_can_id of config.restore / config.copy (default true) */
+static OpConfigOptions config_options(json_t *params) {
+        OpConfigOptions o = OP_CONFIG_OPTIONS_DEFAULT;
+        json_t *v = json_object_get(params, "keep_can_id");
+
+        if (v)
+                o.keep_can_id = json_is_true(v);
+        return o;
 }
 
 static void done_copy(void *userdata, int error, const char *message) {
@@ -360,6 +371,8 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
 
         case JSON_METHOD_CONFIG_RESTORE: {
                 _cleanup_free_ uint8_t *mc = NULL, *app = NULL;
+                _cleanup_free_ char *text = NULL;
+                OpConfigOptions o = config_options(params);
                 size_t mc_len = 0, app_len = 0;
                 json_t *v;
 
@@ -379,18 +392,21 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                                 json_call_set_detail(call, message);
                                 return r;
                         }
-                        return started(op_restore_config(g->daemon, c, mc, mc_len, app, app_len, done_empty, call));
+                } else {
+                        v = json_object_get(params, "mcconf");
+                        if (v && json_proto_base64_decode(json_string_value(v), &mc, &mc_len) < 0)
+                                return -EINVAL;
+                        v = json_object_get(params, "appconf");
+                        if (v && json_proto_base64_decode(json_string_value(v), &app, &app_len) < 0)
+                                return -EINVAL;
                 }
-                v = json_object_get(params, "mcconf");
-                if (v && json_proto_base64_decode(json_string_value(v), &mc, &mc_len) < 0)
-                        return -EINVAL;
-                v = json_object_get(params, "appconf");
-                if (v && json_proto_base64_decode(json_string_value(v), &app, &app_len) < 0)
-                        return -EINVAL;
                 if (mc_len == 0 && app_len == 0)
                         return -EINVAL;
                 /* the operation copies what it keeps before returning */
-                return started(op_restore_config(g->daemon, c, mc, mc_len, app, app_len, done_empty, call));
+                r = op_restore_config(g->daemon, c, mc, mc_len, app, app_len, &o, done_empty, call, &text);
+                if (r < 0 && text)
+                        json_call_set_detail(call, text);
+                return started(r);
         }
 
         case JSON_METHOD_CONFIG_COMPARE:
@@ -399,11 +415,18 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                         return r;
                 return started(op_compare_config(g->daemon, c, other, done_compare, call));
 
-        case JSON_METHOD_CONFIG_COPY:
+        case JSON_METHOD_CONFIG_COPY: {
+                _cleanup_free_ char *text = NULL;
+                OpConfigOptions o = config_options(params);
+
                 r = find_two(g, params, "from", "to", &c, &other);
                 if (r < 0)
                         return r;
-                return started(op_copy_config(g->daemon, c, other, done_copy, call));
+                r = op_copy_config(g->daemon, c, other, &o, done_copy, call, &text);
+                if (r < 0 && text)
+                        json_call_set_detail(call, text);
+                return started(r);
+        }
 
         case JSON_METHOD_CONTROLLER_GET_VALUES:
                 r = find(g, params, "uuid", &c);

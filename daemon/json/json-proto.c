@@ -89,6 +89,7 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         P_UUIDS("controllers", 1, JSON_PROTO_LIST_MAX),
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
                         { .name = "allow_mismatch", .type = JSON_PARAM_BOOL },
                 },
         },
@@ -106,12 +107,14 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                 "firmware.pair", true, {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
                 },
         },
         [JSON_METHOD_FIRMWARE_REPAIR] = {
                 "firmware.repair", true, {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
                 },
         },
         [JSON_METHOD_FIRMWARE_ROLLBACK] = { "firmware.rollback", true, {} },
@@ -119,6 +122,7 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                 "firmware.board", true, {
                         { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
                         { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
+                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
                 },
         },
         [JSON_METHOD_BOARD_FORGET] = { "board.forget", true, { P_UUID("uuid", true) } },
@@ -133,6 +137,7 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                         P_UUID("uuid", true),
                         { .name = "mcconf", .type = JSON_PARAM_BASE64, .max = 16384 },
                         { .name = "appconf", .type = JSON_PARAM_BASE64, .max = 16384 },
+                        { .name = "keep_can_id", .type = JSON_PARAM_BOOL },
                         /* a backup file of config.backup, instead of mcconf/appconf */
                         { .name = "backup", .type = JSON_PARAM_OBJECT, .min = 1, .max = 16 },
                 },
@@ -158,7 +163,11 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                 "config.compare", false, { P_UUID("uuid", true), P_UUID("other", true) },
         },
         [JSON_METHOD_CONFIG_COPY] = {
-                "config.copy", true, { P_UUID("from", true), P_UUID("to", true) },
+                "config.copy", true, {
+                        P_UUID("from", true),
+                        P_UUID("to", true),
+                        { .name = "keep_can_id", .type = JSON_PARAM_BOOL },
+                },
         },
         /* The runtime limits of COMM_SET_MCCONF_TEMP (spec §12.4), named and bounded
          * as the keys of Controller.SetLimits (operations.c limit_check()).  Each is

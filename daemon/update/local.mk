@@ -45,6 +45,7 @@ EXTRA_DIST += docs/firmware-update.md
 # image sets (make imagesets) and exit 77 without the ARM toolchain.
 update_integration_tests = \
 	tests/integration/update/test-update-seed.py \
+	tests/integration/update/test-update-migrate.py \
 	tests/integration/update/test-update-fault-gate.py \
 	tests/integration/update/test-holds.py \
 	tests/integration/update/test-holds-job.py \

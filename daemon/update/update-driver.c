@@ -916,6 +916,7 @@ int fw_job_new(const UpdateHost *host, unsigned id, const char *kind, const char
         j->opts = opts ? *opts : (FwJobOptions) {};
         j->params.override_gates = j->opts.override_gates;
         j->params.skip_can_id_restore = j->opts.skip_can_id_restore;
+        j->params.skip_config_migration = j->opts.skip_config_migration;
         j->cb = cb;
         j->userdata = userdata;
         j->state = FW_JOB_RUNNING;

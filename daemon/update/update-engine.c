@@ -24,6 +24,7 @@
 #include "update/update-progress.h"
 #include "update/update-transfer.h"
 #include "update/update-engine.h"
+#include "update/update-migrate.h"
 #include "fwimage.h"
 #include "proto/vesc-comm.h"
 #include "wire.h"
@@ -79,6 +80,8 @@ typedef struct FwSide {
 
         uint8_t *mcconf, *appconf;  /* backups: serialized config with signature */
         size_t mcconf_len, appconf_len;
+        FwMigration migration[2];   /* restoring across layouts: [CONFIG_MCCONF], [CONFIG_APPCONF] */
+        bool migrating_app;         /* the GET_APPCONF of restoring is for a migration */
 
         /* history, for the report and resume */
         bool bootloader_started, bootloader_done, app_erased;
@@ -95,7 +98,7 @@ struct FwUpdateJob {
         FwSide sides[FW_SIDES_MAX];
 
         FwGateConfig gates;
-        bool override_gates, skip_can_id_restore;
+        bool override_gates, skip_can_id_restore, skip_config_migration;
         char busy_reason[128], inhibit_reason[128];
         double scale;
 
@@ -701,10 +704,65 @@ static void redo_add(FwSide *s, const char *what) {
         (void) snprintf(s->redo + l, sizeof s->redo - l, "%s%s", l ? "; " : "", what);
 }
 
-/* Restoring, per step: 0 MCCONF, 1 APPCONF (whole, or only the CAN id
- * patched into the new defaults), 2 SET_APPCONF of the patched blob, 3 done.
- * A configuration is written back only if the new firmware's signature is
- * the backup's; otherwise the report says what the user must redo. */
+/* The migration of one part (update-migrate.h) wanted for side s: the
+ * backup's layout differs from the running firmware's and both are known. */
+static bool migration_wanted(const FwUpdateJob *job, const FwSide *s, ConfigWhich which, uint32_t sig) {
+        if (job->skip_config_migration || sig == 0)
+                return false;
+        return which == CONFIG_MCCONF ? fw_migration_possible(which, s->mcconf, s->mcconf_len, sig)
+                                      : fw_migration_possible(which, s->appconf, s->appconf_len, sig);
+}
+
+/* Carries the backup of one part into blob (the controller's configuration
+ * after the update); false (and a redo line) if it could not. */
+static bool migrate_part(FwUpdateJob *job, FwSide *s, ConfigWhich which, uint8_t *blob, size_t len) {
+        FwMigration *m = &s->migration[which];
+        int r;
+
+        r = which == CONFIG_MCCONF ? fw_migrate(which, s->mcconf, s->mcconf_len, blob, len, m)
+                                   : fw_migrate(which, s->appconf, s->appconf_len, blob, len, m);
+        if (r < 0) {
+                log_side(job, s, LOG_WARNING, "%s configuration could not be carried to the new layout: %s",
+                         which == CONFIG_MCCONF ? "motor" : "app", strerror(-r));
+                return false;
+        }
+        log_side(job, s, LOG_INFO, "%s configuration carried from layout %s to %s: %zu carried, %zu dropped, %zu defaulted",
+                 which == CONFIG_MCCONF ? "motor" : "app", m->from, m->to, m->names.n_carried, m->names.n_dropped,
+                 m->names.n_defaulted);
+        /* what the user must set again: values in both layouts the new one
+         * cannot hold (new parameters simply take their defaults) */
+        const ConfigLayout *from = config_layout_by_version(which, m->from);
+        char names[FW_TEXT_MAX / 2] = "";
+        size_t k = 0, l = 0;
+        for (size_t i = 0; from && i < m->names.n_defaulted; i++)
+                if (config_layout_param(from, m->names.defaulted[i])) {
+                        if (l < sizeof names)
+                                l += (size_t) snprintf(names + l, sizeof names - l, "%s%s", k ? ", " : "",
+                                                       m->names.defaulted[i]);
+                        k++;
+                }
+        if (k) {
+                char what[FW_TEXT_MAX];
+                (void) snprintf(what, sizeof what, "%s parameters not carried to layout %s (outside its range): %s",
+                                which == CONFIG_MCCONF ? "motor" : "app", m->to, names);
+                redo_add(s, what);
+        }
+        return true;
+}
+
+static void redo_defaults(FwSide *s, ConfigWhich which) {
+        if (which == CONFIG_MCCONF)
+                redo_add(s, "motor configuration is at defaults (its layout changed): run motor detection");
+        else
+                redo_add(s, "app configuration is at defaults (its layout changed): set up the app input and CAN "
+                            "status broadcasts again");
+}
+
+/* Restoring, per step: 0 MCCONF (the backup, or GET_MCCONF and the backup
+ * migrated into it), 1 APPCONF (the backup; or GET_APPCONF, the backup
+ * migrated into it and/or the old CAN id patched in), 2 SET_APPCONF of that
+ * blob, 3 done.  What could not be written back is listed for the user to
+ * redo. */
 static bool restore_step(FwUpdateJob *job, FwSide *s) {
         uint32_t sig;
         uint8_t id;
@@ -720,7 +778,13 @@ static bool restore_step(FwUpdateJob *job, FwSide *s) {
                                      COMM_SET_MCCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
                         return false;
                 }
-                redo_add(s, "motor configuration is at defaults (its layout changed): run motor detection");
+                if (s->mcconf && migration_wanted(job, s, CONFIG_MCCONF, sig)) {
+                        if (long_slot_free(job, s))
+                                side_request(job, s, vesc_simple_encode(COMM_GET_MCCONF, s->req, sizeof s->req),
+                                             COMM_GET_MCCONF, true, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
+                        return false;
+                }
+                redo_defaults(s, CONFIG_MCCONF);
                 s->step = 1;
                 return restore_step(job, s);
         case 1:
@@ -741,15 +805,16 @@ static bool restore_step(FwUpdateJob *job, FwSide *s) {
                         side_request(job, s, len, COMM_SET_APPCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
                         return false;
                 }
-                redo_add(s, "app configuration is at defaults (its layout changed): set up the app input and CAN status "
-                            "broadcasts again");
-                if (!job->skip_can_id_restore && s->appconf &&
-                    vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 && id != s->id.can_id) {
-                        if (can_id_taken(job, s, id)) {
-                                redo_add(s, "old CAN id not restored: another controller uses it now");
-                                s->step = 3;
-                                return restore_step(job, s);
-                        }
+                s->migrating_app = s->appconf && migration_wanted(job, s, CONFIG_APPCONF, sig);
+                if (!s->migrating_app)
+                        redo_defaults(s, CONFIG_APPCONF);
+                bool want_id = !job->skip_can_id_restore && s->appconf &&
+                               vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 && id != s->id.can_id;
+                if (want_id && can_id_taken(job, s, id)) {
+                        redo_add(s, "old CAN id not restored: another controller uses it now");
+                        want_id = false;
+                }
+                if (want_id || s->migrating_app) {
                         if (long_slot_free(job, s))
                                 side_request(job, s, vesc_simple_encode(COMM_GET_APPCONF, s->req, sizeof s->req),
                                              COMM_GET_APPCONF, true, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
@@ -772,7 +837,7 @@ static void restore_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t 
         side_release(job, s);
         switch (p[0]) {
         case COMM_SET_MCCONF:
-                log_side(job, s, LOG_INFO, "motor configuration restored");
+                log_side(job, s, LOG_INFO, "motor configuration %s", s->migration[CONFIG_MCCONF].done ? "migrated" : "restored");
                 s->step = 1;
                 break;
         case COMM_SET_APPCONF:
@@ -780,22 +845,57 @@ static void restore_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t 
                         s->id.can_id = (uint8_t) s->alt_can_id;
                         s->alt_can_id = -1;
                 }
-                log_side(job, s, LOG_INFO, "%s restored", s->step == 2 ? "CAN id" : "app configuration");
+                log_side(job, s, LOG_INFO, "%s",
+                         s->step != 2                        ? "app configuration restored"
+                         : s->migration[CONFIG_APPCONF].done ? "app configuration migrated"
+                                                             : "CAN id restored");
                 s->step = 3;
                 break;
-        case COMM_GET_APPCONF: {
+        case COMM_GET_MCCONF: {
                 _cleanup_free_ uint8_t *blob = NULL;
                 size_t len = 0;
 
-                if (!store_blob(p, n, &blob, &len) ||
-                    vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) < 0 ||
-                    vesc_appconf_set_controller_id(blob, len, id) < 0) {
+                /* the new firmware's configuration: carry the backup into it */
+                if (!store_blob(p, n, &blob, &len) || !migrate_part(job, s, CONFIG_MCCONF, blob, len)) {
+                        redo_defaults(s, CONFIG_MCCONF);
+                        s->step = 1;
+                        break;
+                }
+                side_request(job, s, vesc_conf_blob_encode(COMM_SET_MCCONF, blob, len, s->req, sizeof s->req),
+                             COMM_SET_MCCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
+                break;
+        }
+        case COMM_GET_APPCONF: {
+                _cleanup_free_ uint8_t *blob = NULL;
+                size_t len = 0;
+                bool changed = false;
+
+                if (!store_blob(p, n, &blob, &len)) {
                         redo_add(s, "CAN id could not be restored");
                         s->step = 3;
                         break;
                 }
+                if (s->migrating_app) {
+                        if (migrate_part(job, s, CONFIG_APPCONF, blob, len))
+                                changed = true;
+                        else
+                                redo_defaults(s, CONFIG_APPCONF);
+                }
+                /* the old CAN id, if wanted and free (restore_step checked) */
+                if (!job->skip_can_id_restore && vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 &&
+                    id != s->id.can_id && !can_id_taken(job, s, id)) {
+                        if (vesc_appconf_set_controller_id(blob, len, id) < 0)
+                                redo_add(s, "CAN id could not be restored");
+                        else {
+                                s->alt_can_id = id;
+                                changed = true;
+                        }
+                }
+                if (!changed) {
+                        s->step = 3;
+                        break;
+                }
                 s->step = 2;
-                s->alt_can_id = id;
                 side_request(job, s, vesc_conf_blob_encode(COMM_SET_APPCONF, blob, len, s->req, sizeof s->req),
                              COMM_SET_APPCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
                 break;
@@ -813,7 +913,7 @@ static void restore_timeout(FwUpdateJob *job, FwSide *s) {
         redo_add(s, what);
         log_side(job, s, LOG_WARNING, "%s", what);
         s->alt_can_id = -1;
-        s->step = s->expect_cmd == COMM_SET_MCCONF ? 1 : 3;
+        s->step = s->expect_cmd == COMM_SET_MCCONF || s->expect_cmd == COMM_GET_MCCONF ? 1 : 3;
         job->dirty = true;
 }
 
@@ -1439,6 +1539,8 @@ static void side_report(const FwSide *s, FwSideReport *o) {
         describe_img(s->img, o->target);
         (void) snprintf(o->text, sizeof o->text, "%s", s->text);
         (void) snprintf(o->redo, sizeof o->redo, "%s", s->redo);
+        for (unsigned w = 0; w < 2; w++)
+                o->migration[w] = s->migration[w].done ? &s->migration[w] : NULL;
         if (s->app_erased && s->before.major >= 6)
                 o->erased[o->n_erased++] = "Lisp scripts, QML UI and package data in flash sectors 8-10";
         if (s->bootloader_started && (s->before.major > 6 || (s->before.major == 6 && s->before.minor >= 6)))
@@ -1616,6 +1718,7 @@ int fw_update_job_new(const FwUpdateParams *params, FwUpdateJob **ret) {
         gate_defaults(&job->gates);
         job->override_gates = params->override_gates;
         job->skip_can_id_restore = params->skip_can_id_restore;
+        job->skip_config_migration = params->skip_config_migration;
         job->scale = params->time_scale > 0 ? params->time_scale : 1.0;
         job->long_owner = -1;
         (void) snprintf(job->busy_reason, sizeof job->busy_reason, "%s", params->busy_reason ?: "");
@@ -1646,6 +1749,8 @@ FwUpdateJob *fw_update_job_free(FwUpdateJob *job) {
         for (size_t i = 0; i < job->n; i++) {
                 free(job->sides[i].mcconf);
                 free(job->sides[i].appconf);
+                fw_migration_done(&job->sides[i].migration[CONFIG_MCCONF]);
+                fw_migration_done(&job->sides[i].migration[CONFIG_APPCONF]);
         }
         free(job);
         return NULL;

@@ -105,6 +105,7 @@ typedef struct FwUpdateParams {
         const char *busy_reason;              /* non-NULL: another update or config write is running (copied) */
         const char *inhibit_reason;           /* non-NULL: the user inhibited updates (copied) */
         bool skip_can_id_restore;             /* do not put the old CAN id back after the update */
+        bool skip_config_migration;           /* do not carry a backup across layouts (MigrateConfig false) */
         double time_scale;                    /* multiplies every timeout; 0 → 1 */
 } FwUpdateParams;
 
@@ -243,6 +244,9 @@ typedef struct FwSideReport {
         const char *erased[FW_REPORT_ERASED_MAX];  /* static texts: what staging erased */
         size_t n_erased;
         char redo[FW_TEXT_MAX];
+        /* configurations carried across layouts ([CONFIG_MCCONF],
+         * [CONFIG_APPCONF]); borrowed from the job, valid while it lives */
+        const struct FwMigration *migration[2];
 } FwSideReport;
 
 typedef struct FwReport {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "update/update-migrate.h"
 #include "update/update-store.h"
 #include "macro.h"
 
@@ -349,6 +350,34 @@ void update_store_snapshot_done(FwSnapshot *s) {
         }
 }
 
+static json_t *names_json(const char *const *names, size_t n) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < n; i++)
+                (void) json_array_append_new(a, json_string(names[i]));
+        return a;
+}
+
+/* {"mcconf": {"from", "to", "carried", "dropped", "defaulted"}, "appconf": …}
+ * of the parts carried across layouts; {} when none was. */
+static json_t *migration_json(const FwSideReport *s) {
+        static const char *const parts[2] = { "mcconf", "appconf" };
+        json_t *o = json_object();
+
+        for (unsigned w = 0; o && w < 2; w++) {
+                const FwMigration *m = s->migration[w];
+                if (!m)
+                        continue;
+                (void) json_object_set_new(
+                        o, parts[w],
+                        json_pack("{s:s, s:s, s:o, s:o, s:o}", "from", m->from, "to", m->to, "carried",
+                                  names_json(m->names.carried, m->names.n_carried), "dropped",
+                                  names_json(m->names.dropped, m->names.n_dropped), "defaulted",
+                                  names_json(m->names.defaulted, m->names.n_defaulted)));
+        }
+        return o;
+}
+
 static json_t *side_report_json(const FwSideReport *s) {
         json_t *erased = json_array();
 
@@ -356,10 +385,11 @@ static json_t *side_report_json(const FwSideReport *s) {
                 return NULL;
         for (size_t i = 0; i < s->n_erased; i++)
                 (void) json_array_append_new(erased, json_string(s->erased[i]));
-        return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:o, s:s}", "uuid", s->uuid, "can_id",
-                         s->can_id, "phase", strempty(fw_phase_to_string(s->phase)), "before", s->before, "runs",
-                         s->runs, "target", s->target, "updated", s->updated, "restages", s->restages, "error",
-                         strempty(fw_error_to_string(s->error)), "text", s->text, "erased", erased, "redo", s->redo);
+        return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:o, s:s, s:o}", "uuid", s->uuid,
+                         "can_id", s->can_id, "phase", strempty(fw_phase_to_string(s->phase)), "before", s->before,
+                         "runs", s->runs, "target", s->target, "updated", s->updated, "restages", s->restages, "error",
+                         strempty(fw_error_to_string(s->error)), "text", s->text, "erased", erased, "redo", s->redo,
+                         "migration", migration_json(s));
 }
 
 /**
@@ -412,10 +442,11 @@ int update_store_job_write(const char *state_dir, const FwJobFile *f) {
         ctls = json_array();
         for (size_t i = 0; ctls && i < f->n; i++)
                 json_array_append_new(ctls, update_store_identity_json(&f->controllers[i]));
-        o = json_pack("{s:i, s:I, s:s, s:s, s:o, s:{s:b, s:b, s:b}, s:I, s:o}", "format", JOB_FILE_FORMAT, "id",
+        o = json_pack("{s:i, s:I, s:s, s:s, s:o, s:{s:b, s:b, s:b, s:b}, s:I, s:o}", "format", JOB_FILE_FORMAT, "id",
                       (json_int_t) f->id, "kind", f->kind, "set_id", f->set_id, "controllers", ctls, "options",
                       "override_gates", f->opts.override_gates, "skip_can_id_restore", f->opts.skip_can_id_restore,
-                      "abandon_on_resume", f->opts.abandon_on_resume, "started_usec",
+                      "abandon_on_resume", f->opts.abandon_on_resume, "skip_config_migration", f->opts.skip_config_migration,
+                      "started_usec",
                       (json_int_t) f->started_realtime_usec, "engine", update_store_snapshot_json(&f->engine));
         if (!o)
                 return -ENOMEM;
@@ -466,10 +497,11 @@ int update_store_job_read(const char *path, FwJobFile *ret) {
                 }
         }
         if (opts) {
-                int og = 0, sk = 0, ab = 0;
-                (void) json_unpack(opts, "{s?b, s?b, s?b}", "override_gates", &og, "skip_can_id_restore", &sk,
-                                   "abandon_on_resume", &ab);
-                ret->opts = (FwJobOptions) { .override_gates = og, .skip_can_id_restore = sk, .abandon_on_resume = ab };
+                int og = 0, sk = 0, ab = 0, nm = 0;
+                (void) json_unpack(opts, "{s?b, s?b, s?b, s?b}", "override_gates", &og, "skip_can_id_restore", &sk,
+                                   "abandon_on_resume", &ab, "skip_config_migration", &nm);
+                ret->opts = (FwJobOptions) { .override_gates = og, .skip_can_id_restore = sk, .abandon_on_resume = ab,
+                                             .skip_config_migration = nm };
         }
         ret->started_realtime_usec = started > 0 ? (uint64_t) started : 0;
         r = update_store_snapshot_parse(engine, &ret->engine);

@@ -22,6 +22,7 @@ typedef struct FwJobOptions {
         bool skip_can_id_restore;
         bool abandon_on_resume;   /* resume: give up un-committed staging */
         bool allow_mismatch;      /* update one member to something the others do not run (root) */
+        bool skip_config_migration; /* MigrateConfig false: no carrying across layouts */
 } FwJobOptions;
 
 /* ---- files */

@@ -133,9 +133,9 @@ def main():
         mc, app = a.BackupConfig(dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         if len(mc) < 4 or len(app) < 4:
             fail("BackupConfig returned %d + %d bytes" % (len(mc), len(app)))
-        a.RestoreConfig(mc, app, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
+        a.RestoreConfig(mc, app, {}, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         b_mc, _ = b.BackupConfig(dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
-        expect_error("org.vescd1.Error.SignatureMismatch", a.RestoreConfig, b_mc, dbus.Array([], signature="y"),
+        expect_error("org.vescd1.Error.SignatureMismatch", a.RestoreConfig, b_mc, dbus.Array([], signature="y"), {},
                      dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         diffs = [str(d) for d in a.CompareConfig(PATH_B, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)]
         if not diffs or not diffs[0].startswith("motor configuration"):
@@ -147,7 +147,7 @@ def main():
                      dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         # copying across firmware versions is refused before anything is
         # written, with a precise message (5.03's layout is not 3.58's)
-        e = h.call_error(lambda: a.CopyConfigFrom(PATH_B, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT))
+        e = h.call_error(lambda: a.CopyConfigFrom(PATH_B, {}, dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT))
         if not e or e[0] != "org.vescd1.Error.SignatureMismatch" or "3.58" not in e[1] or "5.03" not in e[1] or \
                 UUID_B not in e[1]:
             fail("CopyConfigFrom across 3.58/5.03: %s" % (e,))
@@ -158,7 +158,7 @@ def main():
         if not err or err["code"] != 1007 or err["data"]["name"] != "SignatureMismatch" or \
                 "3.58" not in err["data"].get("detail", ""):
             fail("JSON config.copy across 3.58/5.03: %s %s" % (res, err))
-        expect_error("org.freedesktop.DBus.Error.InvalidArgs", a.CopyConfigFrom, PATH_A,
+        expect_error("org.freedesktop.DBus.Error.InvalidArgs", a.CopyConfigFrom, PATH_A, {},
                      dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         expect_error("org.vescd1.Error.NoSuchController", a.CompareConfig,
                      dbus.ObjectPath("/org/vescd1/controller/000000000000000000000000"),
@@ -166,8 +166,8 @@ def main():
         # an unknown controller: NoSuchController for every method and property, as on JSON
         ghost = h.bus.get_object(BUS_NAME, "/org/vescd1/controller/000000000000000000000000")
         for member, args in (("GetValues", ()), ("Reboot", ()), ("BackupConfig", ()), ("SetLimits", ({"store": False},)),
-                             ("RestoreConfig", (b"\0" * 8, b"")), ("CompareConfig", (PATH_A,)),
-                             ("CopyConfigFrom", (PATH_A,))):
+                             ("RestoreConfig", (b"\0" * 8, b"", {})), ("CompareConfig", (PATH_A,)),
+                             ("CopyConfigFrom", (PATH_A, {}))):
             expect_error("org.vescd1.Error.NoSuchController", ghost.get_dbus_method(member, CONTROLLER_IFACE), *args,
                          timeout=TIMEOUT)
         expect_error("org.vescd1.Error.NoSuchController", ghost.Get, CONTROLLER_IFACE, "Online",

@@ -437,10 +437,32 @@ static void test_single_358_to_503(void **state) {
         assert_true(sim.fake[0].writes < (VESC_APP_SIZE_V5 + 6) / 384);
         assert_memory_equal(sim.fake[0].newapp, sim.im->s503, VESC_APP_SIZE_V5 + 6);
         assert_true(sim.dnpo_seen);
-        /* 3.58 and 5.03 configurations differ: the report says what to redo. */
-        assert_non_null(strstr(report_str(&sim, 0, "redo"), "motor detection"));
+        /* 3.58 and 5.03 layouts differ: the backup is carried by name into
+         * the new configuration, the report lists the names. */
+        json_t *mig = json_object_get(json_object_get(report_side(&sim, 0), "migration"), "mcconf");
+        assert_non_null(mig);
+        assert_string_equal(json_string_value(json_object_get(mig, "from")), "3.58");
+        assert_string_equal(json_string_value(json_object_get(mig, "to")), "5.03");
+        assert_true(json_array_size(json_object_get(mig, "carried")) > 50);
+        assert_true(json_array_size(json_object_get(mig, "dropped")) > 0);
+        assert_true(json_array_size(json_object_get(mig, "defaulted")) > 0);
+        assert_null(strstr(report_str(&sim, 0, "redo"), "motor detection"));
         assert_string_equal(report_str(&sim, 0, "runs"), "5.03");
         assert_string_equal(report_str(&sim, 0, "before"), "3.58");
+        sim_done(&sim);
+}
+
+/* MigrateConfig false: the motor configuration stays at the new defaults. */
+static void test_single_358_to_503_no_migration(void **state) {
+        Sim sim;
+
+        sim_init(&sim, *state, 1);
+        fake_vesc_set(&sim.fake[0], 74, 3, 58);
+        sim.params.skip_config_migration = true;
+        sim_start(&sim, &sim.im->v503);
+        assert_done(&sim);
+        assert_non_null(strstr(report_str(&sim, 0, "redo"), "motor detection"));
+        assert_int_equal(json_object_size(json_object_get(report_side(&sim, 0), "migration")), 0);
         sim_done(&sim);
 }
 
@@ -952,6 +974,7 @@ static void test_resume_ended_job(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_single_358_to_503),
+                cmocka_unit_test(test_single_358_to_503_no_migration),
                 cmocka_unit_test(test_single_503_to_605_bootloader),
                 cmocka_unit_test(test_single_605_reinstall_restores_config),
                 cmocka_unit_test(test_refused_needs_intermediate),
