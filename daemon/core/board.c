@@ -356,3 +356,13 @@ int board_summary(const Board *b, char **ret) {
         *ret = s;
         return 0;
 }
+
+/**
+ * board_mismatch_reason() - the one-line mismatch reason
+ * @b: the board
+ *
+ * Returns: the first of b->reasons while the board is mismatched, else "".
+ */
+const char *board_mismatch_reason(const Board *b) {
+        return b->mismatch && b->reasons && b->reasons[0] ? b->reasons[0] : "";
+}

@@ -67,6 +67,8 @@ typedef struct Board {
 int board_compute(const Controller *const *controllers, size_t n, Board *ret);
 int board_compute_extra(const Controller *const *controllers, size_t n, const BoardExtra *extra, Board *ret);
 void board_done(Board *b);
+/* MismatchReason / mismatch_reason: the first reason while mismatched, else "". */
+const char *board_mismatch_reason(const Board *b);
 bool board_equal(const Board *a, const Board *b);
 /* One-line summary for sd_notify STATUS=: "2 controllers, mismatch: firmware 5.03 ≠ 3.58". */
 int board_summary(const Board *b, char **ret);

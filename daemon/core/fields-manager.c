@@ -61,9 +61,7 @@ static bool get_mismatch_reasons(const void *o, FieldValue *ret) {
 }
 
 static bool get_mismatch_reason(const void *o, FieldValue *ret) {
-        const Board *b = daemon_board(DMN(o));
-
-        ret->s = b->mismatch && b->reasons && b->reasons[0] ? b->reasons[0] : "";
+        ret->s = board_mismatch_reason(daemon_board(DMN(o)));
         return true;
 }
 

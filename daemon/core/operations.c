@@ -359,18 +359,12 @@ int op_get_values(Daemon *d, Controller *c, OpValuesFn done, void *userdata) {
 
 /* -------------------------------------------------------------- limits */
 
-static const char *const limit_names[_LIMIT_MAX] = {
-        [LIMIT_CURRENT_MIN_SCALE] = "current_min_scale",
-        [LIMIT_CURRENT_MAX_SCALE] = "current_max_scale",
-        [LIMIT_MIN_ERPM] = "min_erpm",
-        [LIMIT_MAX_ERPM] = "max_erpm",
-        [LIMIT_MIN_DUTY] = "min_duty",
-        [LIMIT_MAX_DUTY] = "max_duty",
-        [LIMIT_WATT_MIN] = "watt_min",
-        [LIMIT_WATT_MAX] = "watt_max",
-        [LIMIT_IN_CURRENT_MIN] = "in_current_min",
-        [LIMIT_IN_CURRENT_MAX] = "in_current_max",
-};
+#define LIMIT_NAME_ROW(f, key, lo, hi) [f] = key,
+static const char *const limit_names[_LIMIT_MAX] = { LIMIT_FIELDS(LIMIT_NAME_ROW) };
+#define LIMIT_RANGE_ROW(f, key, lo, hi) [f] = { lo, hi },
+static const struct {
+        double min, max;
+} limit_ranges[_LIMIT_MAX] = { LIMIT_FIELDS(LIMIT_RANGE_ROW) };
 
 /**
  * limit_field_to_string() - key name of a limit
@@ -403,26 +397,9 @@ LimitField limit_field_from_string(const char *s) {
  * Returns: 0 or -EINVAL.
  */
 int limit_check(LimitField f, double v) {
-        if (!isfinite(v))
+        if ((unsigned) f >= _LIMIT_MAX || !isfinite(v))
                 return -EINVAL;
-        switch (f) {
-        case LIMIT_CURRENT_MIN_SCALE:
-        case LIMIT_CURRENT_MAX_SCALE:
-                return v >= 0 && v <= 1 ? 0 : -EINVAL;
-        case LIMIT_MIN_DUTY:
-        case LIMIT_MAX_DUTY:
-                return v >= 0 && v <= 1 ? 0 : -EINVAL;
-        case LIMIT_MIN_ERPM:
-        case LIMIT_WATT_MIN:
-        case LIMIT_IN_CURRENT_MIN:
-                return v <= 0 && v >= -1e7 ? 0 : -EINVAL;
-        case LIMIT_MAX_ERPM:
-        case LIMIT_WATT_MAX:
-        case LIMIT_IN_CURRENT_MAX:
-                return v >= 0 && v <= 1e7 ? 0 : -EINVAL;
-        default:
-                return -EINVAL;
-        }
+        return v >= limit_ranges[f].min && v <= limit_ranges[f].max ? 0 : -EINVAL;
 }
 
 static bool version_at_least(const Controller *c, unsigned major, unsigned minor) {
@@ -600,10 +577,6 @@ int op_reboot(Daemon *d, Controller *c, OpDoneFn done, void *userdata) {
  * (step % 4 < 2 ? ctl : other).  Copy reads the target again in steps 6
  * and 7 to confirm what it wrote. */
 static void read_next_blob(Op *op);
-
-static uint32_t blob_signature(const uint8_t *p, size_t n) {
-        return n >= 4 ? be32_get(p) : 0;
-}
 
 static bool op_reading(const Op *op) {
         switch (op->kind) {
@@ -815,7 +788,7 @@ static void restore_step(Op *op) {
                         for (unsigned p = 0; p < 2; p++) {
                                 VescConfKind k = p == 0 ? VESC_CONF_MC : VESC_CONF_APP;
                                 if (op->blob_len[p] &&
-                                    blob_signature(op->blob[p], op->blob_len[p]) != expected_signature(&op->ctl->c, k)) {
+                                    vesc_conf_blob_signature(op->blob[p], op->blob_len[p]) != expected_signature(&op->ctl->c, k)) {
                                         op_fail(op, -EMEDIUMTYPE);
                                         return;
                                 }
@@ -905,7 +878,7 @@ int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len
         for (unsigned p = 0; p < 2; p++) {
                 VescConfKind k = p == 0 ? VESC_CONF_MC : VESC_CONF_APP;
                 uint32_t want = expected_signature(c, k);
-                if (op->blob_len[p] && want && blob_signature(op->blob[p], op->blob_len[p]) != want) {
+                if (op->blob_len[p] && want && vesc_conf_blob_signature(op->blob[p], op->blob_len[p]) != want) {
                         r = -EMEDIUMTYPE;
                         goto fail;
                 }
@@ -943,7 +916,7 @@ static int strv_addf(char ***v, size_t *n, const char *fmt, ...) {
 
 static int compare_part(const char *what, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
                         char ***v, size_t *n) {
-        uint32_t sa = blob_signature(a, a_len), sb = blob_signature(b, b_len);
+        uint32_t sa = vesc_conf_blob_signature(a, a_len), sb = vesc_conf_blob_signature(b, b_len);
         size_t differing = 0, first = 0;
 
         if (sa != sb)
@@ -1054,8 +1027,8 @@ static bool copy_check_signatures(Op *op) {
         static const char *const what[2] = { "motor", "app" };
 
         for (unsigned p = 0; p < 2; p++) {
-                uint32_t src = blob_signature(op->blob[p], op->blob_len[p]);
-                uint32_t dst = blob_signature(op->blob[2 + p], op->blob_len[2 + p]);
+                uint32_t src = vesc_conf_blob_signature(op->blob[p], op->blob_len[p]);
+                uint32_t dst = vesc_conf_blob_signature(op->blob[2 + p], op->blob_len[2 + p]);
                 if (src != dst) {
                         copy_fail(op, -EMEDIUMTYPE,
                                   "cannot copy the configuration of controller %s (id %u, firmware %s) to controller "
@@ -1249,7 +1222,7 @@ static void set_apply(Op *op) {
         if (!l || l->size != op->blob_len[w]) {
                 byname_fail(op, -EOPNOTSUPP, "controller %s (firmware %s): %s configuration signature 0x%08x is not a known layout",
                             op->ctl->c.uuid_str, op->ctl->c.fw_version, config_which_to_string(op->which),
-                            (unsigned) blob_signature(op->blob[w], op->blob_len[w]));
+                            (unsigned) vesc_conf_blob_signature(op->blob[w], op->blob_len[w]));
                 return;
         }
         r = config_json_apply(l, op->blob[w], op->blob_len[w], op->params, true, &op->new_id, &message);

@@ -38,19 +38,7 @@ int op_get_values(Daemon *d, Controller *c, OpValuesFn done, void *userdata);
 
 /* ---- SetLimits: the fields set in `set` (bit per LimitField) change;
  * the others keep the controller's current values (read first). */
-typedef enum LimitField {
-        LIMIT_CURRENT_MIN_SCALE = 0,
-        LIMIT_CURRENT_MAX_SCALE = 1,
-        LIMIT_MIN_ERPM = 2,
-        LIMIT_MAX_ERPM = 3,
-        LIMIT_MIN_DUTY = 4,
-        LIMIT_MAX_DUTY = 5,
-        LIMIT_WATT_MIN = 6,
-        LIMIT_WATT_MAX = 7,
-        LIMIT_IN_CURRENT_MIN = 8,
-        LIMIT_IN_CURRENT_MAX = 9,
-        _LIMIT_MAX,
-} LimitField;
+#include "core/limits.h"   /* LimitField: names and ranges, listed once */
 
 typedef struct Limits {
         uint32_t set;             /* bit per LimitField */

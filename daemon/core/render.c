@@ -196,7 +196,7 @@ json_t *render_board(const Board *b, Controller *const *controllers, size_t n) {
         o = json_pack("{s:b, s:o, s:s, s:o, s:o, s:s, s:o}",
                       "mismatch", b->mismatch,
                       "mismatch_reasons", strv_to_json(b->reasons),
-                      "mismatch_reason", b->mismatch && b->reasons && b->reasons[0] ? b->reasons[0] : "",
+                      "mismatch_reason", board_mismatch_reason(b),
                       "actions", strv_to_json(b->actions),
                       "controllers", list,
                       "board_state", board_state_to_string(b->state),

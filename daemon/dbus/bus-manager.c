@@ -157,8 +157,7 @@ static int method_get_board(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_append(reply, "{sv}", "Mismatch", "b", board->mismatch);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "{sv}", "MismatchReason", "s",
-                                  board->mismatch && board->reasons[0] ? board->reasons[0] : "");
+        r = sd_bus_message_append(reply, "{sv}", "MismatchReason", "s", board_mismatch_reason(board));
         if (r < 0)
                 return r;
         r = sd_bus_message_append(reply, "{sv}", "BoardState", "s", board_state_to_string(board->state));

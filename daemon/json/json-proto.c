@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "json/json-proto.h"
 #include "macro.h"
 
@@ -57,6 +58,7 @@ typedef struct JsonMethodSpec {
 #define P_UUIDS(n, lo, hi) { .name = n, .type = JSON_PARAM_UUID_LIST, .min = lo, .max = hi }
 #define P_NAMES(n) { .name = n, .type = JSON_PARAM_NAME_LIST, .min = 1, .max = JSON_PROTO_LIST_MAX }
 #define P_NUM(n, lo, hi) { .name = n, .type = JSON_PARAM_NUMBER, .min = lo, .max = hi }
+#define P_LIMIT(f, n, lo, hi) P_NUM(n, lo, hi),
 #define P_JOB { .name = "job", .type = JSON_PARAM_INTEGER, .required = true, .min = 1, .max = INT32_MAX }
 
 static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
@@ -169,22 +171,13 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
                         { .name = "keep_can_id", .type = JSON_PARAM_BOOL },
                 },
         },
-        /* The runtime limits of COMM_SET_MCCONF_TEMP (spec §12.4), named and bounded
-         * as the keys of Controller.SetLimits (operations.c limit_check()).  Each is
+        /* The runtime limits of COMM_SET_MCCONF_TEMP (spec §12.4): names and
+         * ranges from core/limits.h, as Controller.SetLimits checks them.  Each is
          * optional: the daemon reads the current values and changes those given. */
         [JSON_METHOD_LIMITS_SET] = {
                 "limits.set", true, {
                         P_UUID("uuid", true),
-                        P_NUM("current_min_scale", 0.0, 1.0),
-                        P_NUM("current_max_scale", 0.0, 1.0),
-                        P_NUM("min_erpm", -1e7, 0.0),
-                        P_NUM("max_erpm", 0.0, 1e7),
-                        P_NUM("min_duty", 0.0, 1.0),
-                        P_NUM("max_duty", 0.0, 1.0),
-                        P_NUM("watt_min", -1e7, 0.0),
-                        P_NUM("watt_max", 0.0, 1e7),
-                        P_NUM("in_current_min", -1e7, 0.0),
-                        P_NUM("in_current_max", 0.0, 1e7),
+                        LIMIT_FIELDS(P_LIMIT)
                         { .name = "store", .type = JSON_PARAM_BOOL },
                 },
         },

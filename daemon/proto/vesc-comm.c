@@ -796,6 +796,17 @@ uint32_t vesc_conf_signature(VescConfKind kind, unsigned major, unsigned minor) 
 }
 
 /**
+ * vesc_conf_blob_signature() - the signature a serialized configuration carries
+ * @blob: MCCONF/APPCONF as GET_*CONF returns it (signature first), or NULL
+ * @len: its length
+ *
+ * Return: the u32 big-endian signature, 0 for NULL or fewer than 4 bytes.
+ */
+uint32_t vesc_conf_blob_signature(const uint8_t *blob, size_t len) {
+        return blob && len >= 4 ? be32_get(blob) : 0;
+}
+
+/**
  * vesc_conf_size() - serialized configuration size of a firmware version
  * @kind: VESC_CONF_MC or VESC_CONF_APP
  * @major: firmware major

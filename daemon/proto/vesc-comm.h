@@ -161,6 +161,9 @@ typedef enum VescConfKind { VESC_CONF_MC = 0, VESC_CONF_APP = 1 } VescConfKind;
 
 /* Known signature for firmware major.minor (§13.2), 0 if unknown. */
 uint32_t vesc_conf_signature(VescConfKind kind, unsigned major, unsigned minor);
+/* The signature a serialized configuration starts with (u32 big-endian),
+ * 0 for NULL or fewer than 4 bytes. */
+uint32_t vesc_conf_blob_signature(const uint8_t *blob, size_t len);
 /* Serialized size (§13.1) for versions whose layout we know, 0 otherwise. */
 size_t vesc_conf_size(VescConfKind kind, unsigned major, unsigned minor);
 

@@ -694,10 +694,6 @@ static bool can_id_taken(const FwUpdateJob *job, const FwSide *s, uint8_t id) {
         return false;
 }
 
-static uint32_t blob_signature(const uint8_t *b, size_t n) {
-        return b && n >= 4 ? be32_get(b) : 0;
-}
-
 static void redo_add(FwSide *s, const char *what) {
         size_t l = strlen(s->redo);
 
@@ -772,7 +768,7 @@ static bool restore_step(FwUpdateJob *job, FwSide *s) {
         switch (s->step) {
         case 0:
                 sig = vesc_conf_signature(VESC_CONF_MC, s->id.major, s->id.minor);
-                if (s->mcconf && sig != 0 && sig == blob_signature(s->mcconf, s->mcconf_len)) {
+                if (s->mcconf && sig != 0 && sig == vesc_conf_blob_signature(s->mcconf, s->mcconf_len)) {
                         side_request(job, s,
                                      vesc_conf_blob_encode(COMM_SET_MCCONF, s->mcconf, s->mcconf_len, s->req, sizeof s->req),
                                      COMM_SET_MCCONF, false, FW_CONF_TIMEOUT_USEC, FW_CONF_ATTEMPTS);
@@ -789,7 +785,7 @@ static bool restore_step(FwUpdateJob *job, FwSide *s) {
                 return restore_step(job, s);
         case 1:
                 sig = vesc_conf_signature(VESC_CONF_APP, s->id.major, s->id.minor);
-                if (s->appconf && sig != 0 && sig == blob_signature(s->appconf, s->appconf_len)) {
+                if (s->appconf && sig != 0 && sig == vesc_conf_blob_signature(s->appconf, s->appconf_len)) {
                         ssize_t len = vesc_conf_blob_encode(COMM_SET_APPCONF, s->appconf, s->appconf_len, s->req,
                                                             sizeof s->req);
                         if (len > 1 && vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 &&

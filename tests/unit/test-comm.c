@@ -747,6 +747,14 @@ static void test_fault_names(void **state) {
         assert_null(comm_packet_id_to_string(250));
 }
 
+static void test_blob_signature(void **state) {
+        static const uint8_t blob[] = { 0x8d, 0x0e, 0x0b, 0xa1, 0x01 };
+
+        assert_int_equal(vesc_conf_blob_signature(blob, sizeof blob), 0x8d0e0ba1);
+        assert_int_equal(vesc_conf_blob_signature(blob, 3), 0);
+        assert_int_equal(vesc_conf_blob_signature(NULL, 8), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fw_version),
@@ -764,6 +772,7 @@ int main(void) {
                 cmocka_unit_test(test_flash_replies),
                 cmocka_unit_test(test_simple_and_control),
                 cmocka_unit_test(test_fault_names),
+                cmocka_unit_test(test_blob_signature),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,8 +209,19 @@ static void test_state(void **state) {
         assert_int_equal(board_state_from_string("bogus"), _BOARD_STATE_INVALID);
 }
 
+static void test_mismatch_reason(void **state) {
+        char *reasons[] = { (char *) "firmware differs", NULL };
+        Board b = BOARD_NULL;
+
+        assert_string_equal(board_mismatch_reason(&b), "");
+        b.reasons = reasons;
+        assert_string_equal(board_mismatch_reason(&b), "");  /* not mismatched: no reason shown */
+        b.mismatch = true;
+        assert_string_equal(board_mismatch_reason(&b), "firmware differs");
+}
+
 int main(void) {
-        struct CMUnitTest tests[sizeof rows / sizeof rows[0] + 3];
+        struct CMUnitTest tests[sizeof rows / sizeof rows[0] + 4];
         size_t n = 0;
 
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -220,5 +231,6 @@ int main(void) {
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_unidentified_and_single);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_summary_equal);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_state);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_mismatch_reason);
         return _cmocka_run_group_tests("board", tests, n, NULL, NULL);
 }
