@@ -13,6 +13,10 @@
 #     errno) and of the error table of docs/json-protocol.md;
 #   - every method, property and signal of dbus/*.xml is named in
 #     docs/dbus-api.md or docs/firmware-update-api.md;
+#   - the field tables (daemon/core/fields.c, fields-manager.c) and the D-Bus
+#     contract list the same properties with the same types, and every
+#     field's JSON name (the snake_case of its D-Bus name) is named in
+#     docs/json-protocol.md or docs/api-map.md;
 #   - relative links in README.md and docs/*.md resolve, and no document
 #     holds an absolute path of a build machine;
 #   - the commands and options of `vescctl --help`, `vesc-sim --help` and
@@ -158,6 +162,39 @@ def check_dbus():
                 fail("docs/dbus-api.md: %s %s of dbus/%s is not described" % (kind, name, xml))
 
 
+# ---------------------------------------------------------- field tables
+def snake(name):
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+# Properties of the D-Bus contract that are not the core's fields (the
+# firmware manager's, listed by the D-Bus adapter itself).
+NOT_IN_TABLES = {"Jobs", "Inhibited", "InhibitReason", "ImageSetKeep"}
+
+
+def check_field_tables():
+    json_doc = read("docs/json-protocol.md") + read("docs/api-map.md")
+    for src, xml, iface in (("daemon/core/fields.c", "org.vescd1.Controller.xml", "org.vescd1.Controller"),
+                            ("daemon/core/fields-manager.c", "org.vescd1.Manager.xml", "org.vescd1.Manager")):
+        rows = re.findall(r'\{\s*"([A-Z]\w+)",\s*"([a-z{}]+)",', read(src))
+        if len(rows) < 10:
+            fail("%s: could not read its field table" % src)
+            continue
+        table = dict(rows)
+        if len(table) != len(rows):
+            fail("%s: a field is listed twice" % src)
+        contract = dict(re.findall(r'<property name="(\w+)" type="([^"]+)"', read("dbus/" + xml)))
+        for name, sig in sorted(table.items()):
+            if name not in contract:
+                fail("%s: field %s is not a property of dbus/%s" % (src, name, xml))
+            elif contract[name] != sig:
+                fail("%s: field %s is '%s', dbus/%s says '%s'" % (src, name, sig, xml, contract[name]))
+            if not re.search(r"`%s`" % snake(name), json_doc):
+                fail("docs/json-protocol.md: the %s field %s (JSON %s) is not named" % (iface, name, snake(name)))
+        for name in sorted(set(contract) - set(table) - NOT_IN_TABLES):
+            fail("dbus/%s: property %s is in no field table (%s)" % (xml, name, src))
+
+
 # ------------------------------------------------------- links and paths
 def check_links_and_paths():
     docs = ["README.md"] + ["docs/" + f for f in sorted(os.listdir(os.path.join(SRC, "docs"))) if f.endswith(".md")]
@@ -234,7 +271,8 @@ def check_help():
                 fail("docs/vescfw.1: command '%s' of vescfw --help is missing" % cmd)
 
 
-for check in (check_config, check_json_methods, check_errors, check_dbus, check_links_and_paths, check_help):
+for check in (check_config, check_json_methods, check_errors, check_dbus, check_field_tables, check_links_and_paths,
+              check_help):
     try:
         check()
     except (OSError, subprocess.SubprocessError) as e:
