@@ -582,8 +582,13 @@ static int method_set_config(sd_bus_message *m, void *userdata, sd_bus_error *er
                                          "params_json must be a JSON object of at least one {name: value}");
         }
         r = bus_check_admin(b, m, error);
-        if (r >= 0)
-                r = pending_new(b, m, &p);
+        if (r <= 0) {
+                /* 0: the call is parked until the caller's credentials
+                 * are known and dispatched again then */
+                json_decref(params);
+                return r < 0 ? r : 1;
+        }
+        r = pending_new(b, m, &p);
         if (r < 0) {
                 json_decref(params);
                 return r;
