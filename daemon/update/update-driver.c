@@ -731,12 +731,27 @@ static void execute(FwJob *j, const FwAction *a) {
         }
 }
 
+/* The ids other devices use, for restoring old CAN ids: refreshed when
+ * the job starts and whenever one of its controllers is seen again. */
+static void refresh_foreign_ids(FwJob *j) {
+        uint8_t uuids[FW_SIDES_MAX][VESC_UUID_LEN], bits[32] = {};
+
+        if (!j->engine || !j->host->foreign_ids)
+                return;
+        for (size_t i = 0; i < j->params.n_sides; i++)
+                memcpy(uuids[i], j->sides[i].uuid_bytes, VESC_UUID_LEN);
+        j->host->foreign_ids(j->host->userdata, (const uint8_t(*)[VESC_UUID_LEN]) uuids, j->params.n_sides, bits);
+        fw_update_job_set_foreign_ids(j->engine, bits);
+}
+
 static void feed(FwJob *j, const FwEvent *ev) {
         FwActions actions = {};
         int r;
 
         if (!j->engine)
                 return;
+        if (ev->type == FW_EVENT_START || ev->type == FW_EVENT_CONTROLLER_SEEN)
+                refresh_foreign_ids(j);
         log_debug("job %u: event %d id %u timer %u", j->id, ev->type, ev->can_id, ev->timer);
         r = fw_update_handle(j->engine, ev, host_now(j), &actions);
         if (r < 0 && r != -EBUSY)
@@ -1042,6 +1057,7 @@ int fw_job_resume(FwJob *j, const FwSnapshot *engine, uint64_t started_realtime_
         r = take_holds(j, /* wait= */ false, NULL);
         if (r < 0)
                 return r;
+        refresh_foreign_ids(j);
         r = fw_update_handle(j->engine,
                              &(FwEvent) { .type = FW_EVENT_RESUME, .snapshot = engine, .abandon = j->opts.abandon_on_resume },
                              host_now(j), &actions);

@@ -62,6 +62,10 @@ typedef struct UpdateHost {
         /* a write moved the controller to another CAN id (the model follows
          * it by UUID at once) */
         void (*moved)(void *userdata, const uint8_t uuid[VESC_UUID_LEN], uint8_t can_id);
+        /* the CAN ids devices other than the n controllers named by @uuids
+         * use (bit per id, vescd's own too): an old id among them is never
+         * restored.  May be NULL. */
+        void (*foreign_ids)(void *userdata, const uint8_t (*uuids)[VESC_UUID_LEN], size_t n, uint8_t bits[32]);
         void *userdata;
 } UpdateHost;
 

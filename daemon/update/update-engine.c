@@ -89,6 +89,7 @@ typedef struct FwSide {
         FwError error;
         char text[FW_TEXT_MAX];
         char redo[FW_TEXT_MAX];
+        bool can_id_not_restored;
 } FwSide;
 
 struct FwUpdateJob {
@@ -99,6 +100,7 @@ struct FwUpdateJob {
 
         FwGateConfig gates;
         bool override_gates, skip_can_id_restore, skip_config_migration;
+        uint8_t foreign_ids[32];    /* bit per CAN id another device uses */
         char busy_reason[128], inhibit_reason[128];
         double scale;
 
@@ -688,6 +690,8 @@ static bool backup_step(FwUpdateJob *job, FwSide *s) {
 }
 
 static bool can_id_taken(const FwUpdateJob *job, const FwSide *s, uint8_t id) {
+        if (job->foreign_ids[id / 8] & (1u << (id % 8)))
+                return true;
         for (size_t i = 0; i < job->n; i++)
                 if (&job->sides[i] != s && job->sides[i].id.can_id == id)
                         return true;
@@ -698,6 +702,16 @@ static void redo_add(FwSide *s, const char *what) {
         size_t l = strlen(s->redo);
 
         (void) snprintf(s->redo + l, sizeof s->redo - l, "%s%s", l ? "; " : "", what);
+}
+
+/* The old id stays unused: the job still ends done, the report says why. */
+static void can_id_not_restored(FwSide *s, uint8_t id) {
+        char what[96];
+
+        (void) snprintf(what, sizeof what, "old CAN id %u not restored: another device uses it now (it stays at %u)",
+                        id, s->id.can_id);
+        s->can_id_not_restored = true;
+        redo_add(s, what);
 }
 
 /* The migration of one part (update-migrate.h) wanted for side s: the
@@ -794,7 +808,7 @@ static bool restore_step(FwUpdateJob *job, FwSide *s) {
                                         /* Keep the id it has now (the request is patched, not the backup). */
                                         (void) vesc_appconf_set_controller_id(s->req + 1, (size_t) len - 1, s->id.can_id);
                                         if (!job->skip_can_id_restore)
-                                                redo_add(s, "old CAN id not restored: another controller uses it now");
+                                                can_id_not_restored(s, id);
                                 } else
                                         s->alt_can_id = id;
                         }
@@ -807,7 +821,7 @@ static bool restore_step(FwUpdateJob *job, FwSide *s) {
                 bool want_id = !job->skip_can_id_restore && s->appconf &&
                                vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 && id != s->id.can_id;
                 if (want_id && can_id_taken(job, s, id)) {
-                        redo_add(s, "old CAN id not restored: another controller uses it now");
+                        can_id_not_restored(s, id);
                         want_id = false;
                 }
                 if (want_id || s->migrating_app) {
@@ -1490,6 +1504,7 @@ static void side_snapshot(const FwUpdateJob *job, const FwSide *s, FwSideSnapsho
         describe_img(s->img, o->target);
         (void) snprintf(o->text, sizeof o->text, "%s", s->text);
         (void) snprintf(o->redo, sizeof o->redo, "%s", s->redo);
+        o->can_id_not_restored = s->can_id_not_restored;
 }
 
 /**
@@ -1535,6 +1550,7 @@ static void side_report(const FwSide *s, FwSideReport *o) {
         describe_img(s->img, o->target);
         (void) snprintf(o->text, sizeof o->text, "%s", s->text);
         (void) snprintf(o->redo, sizeof o->redo, "%s", s->redo);
+        o->can_id_not_restored = s->can_id_not_restored;
         for (unsigned w = 0; w < 2; w++)
                 o->migration[w] = s->migration[w].done ? &s->migration[w] : NULL;
         if (s->app_erased && s->before.major >= 6)
@@ -1607,6 +1623,7 @@ static int side_resume(FwSide *s, const FwSideSnapshot *o, FwPhase *ret_phase) {
         s->error = o->error;
         (void) snprintf(s->text, sizeof s->text, "%s", o->text);
         (void) snprintf(s->redo, sizeof s->redo, "%s", o->redo);
+        s->can_id_not_restored = o->can_id_not_restored;
         (void) fw_plan_side(&s->before, s->img, &s->plan);
         *ret_phase = o->phase;
         return 0;
@@ -1714,6 +1731,7 @@ int fw_update_job_new(const FwUpdateParams *params, FwUpdateJob **ret) {
         gate_defaults(&job->gates);
         job->override_gates = params->override_gates;
         job->skip_can_id_restore = params->skip_can_id_restore;
+        memcpy(job->foreign_ids, params->foreign_ids, sizeof job->foreign_ids);
         job->skip_config_migration = params->skip_config_migration;
         job->scale = params->time_scale > 0 ? params->time_scale : 1.0;
         job->long_owner = -1;
@@ -1942,4 +1960,16 @@ FwError fw_update_job_error(const FwUpdateJob *job, const char **ret_text) {
         if (ret_text)
                 *ret_text = job->text;
         return job->error;
+}
+
+/**
+ * fw_update_job_set_foreign_ids() - the CAN ids other devices use now
+ * @job: the job
+ * @bits: bit per id (id / 8, 1 << id % 8)
+ *
+ * The driver refreshes them as the controller model changes; restoring an
+ * old CAN id checks them (an id in use is never written).
+ */
+void fw_update_job_set_foreign_ids(FwUpdateJob *job, const uint8_t bits[static 32]) {
+        memcpy(job->foreign_ids, bits, sizeof job->foreign_ids);
 }

@@ -106,6 +106,10 @@ typedef struct FwUpdateParams {
         const char *inhibit_reason;           /* non-NULL: the user inhibited updates (copied) */
         bool skip_can_id_restore;             /* do not put the old CAN id back after the update */
         bool skip_config_migration;           /* do not carry a backup across layouts (MigrateConfig false) */
+        /* CAN ids other devices use (bit per id: BMS, modules, controllers
+         * outside the job, vescd itself): an old id among them is never
+         * restored (fw_update_job_set_foreign_ids() refreshes it) */
+        uint8_t foreign_ids[32];
         double time_scale;                    /* multiplies every timeout; 0 → 1 */
 } FwUpdateParams;
 
@@ -212,6 +216,7 @@ typedef struct FwSideSnapshot {
         FwError error;
         char text[FW_TEXT_MAX];
         char redo[FW_TEXT_MAX];
+        bool can_id_not_restored;    /* its old CAN id was in use at restoring */
         /* the gates as last evaluated (for people; not read back) */
         bool have_telemetry, motor_stopped, voltage_ok, fault_ok;
         FwTelemetry tel;
@@ -244,6 +249,7 @@ typedef struct FwSideReport {
         const char *erased[FW_REPORT_ERASED_MAX];  /* static texts: what staging erased */
         size_t n_erased;
         char redo[FW_TEXT_MAX];
+        bool can_id_not_restored;    /* its old CAN id was in use: the reason is in redo */
         /* configurations carried across layouts ([CONFIG_MCCONF],
          * [CONFIG_APPCONF]); borrowed from the job, valid while it lives */
         const struct FwMigration *migration[2];
@@ -275,3 +281,5 @@ FwError fw_update_job_error(const FwUpdateJob *job, const char **ret_text);
 bool fw_update_job_can_cancel(const FwUpdateJob *job);
 void fw_update_job_snapshot(const FwUpdateJob *job, FwSnapshot *ret);
 void fw_update_job_report(const FwUpdateJob *job, FwReport *ret);
+/* The CAN ids other devices use now (as FwUpdateParams.foreign_ids). */
+void fw_update_job_set_foreign_ids(FwUpdateJob *job, const uint8_t bits[static 32]);

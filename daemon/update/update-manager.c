@@ -173,6 +173,23 @@ static void host_moved(void *userdata, const uint8_t uuid[VESC_UUID_LEN], uint8_
         daemon_controller_moved(m->d, uuid, can_id);
 }
 
+static void host_foreign_ids(void *userdata, const uint8_t (*uuids)[VESC_UUID_LEN], size_t n, uint8_t bits[32]) {
+        FwManager *m = userdata;
+        Controller *const *cs;
+        size_t k = daemon_controllers(m->d, &cs);
+        unsigned own = daemon_config(m->d)->can_id;
+
+        if (own < 255)
+                bits[own / 8] |= (uint8_t) (1u << (own % 8));
+        for (size_t i = 0; i < k; i++) {
+                bool mine = false;
+                for (size_t s = 0; s < n && !mine; s++)
+                        mine = cs[i]->has_identity && memcmp(cs[i]->uuid, uuids[s], VESC_UUID_LEN) == 0;
+                if (!mine)
+                        bits[cs[i]->id / 8] |= (uint8_t) (1u << (cs[i]->id % 8));
+        }
+}
+
 static void host_init(FwManager *m) {
         m->host = (UpdateHost) {
                 .now = host_now,
@@ -188,6 +205,7 @@ static void host_init(FwManager *m) {
                 .scan = host_scan,
                 .holds = host_holds,
                 .moved = host_moved,
+                .foreign_ids = host_foreign_ids,
                 .userdata = m,
         };
 }

@@ -216,7 +216,7 @@ static json_t *side_json(const FwSideSnapshot *s) {
         char uuid[2 * VESC_UUID_LEN + 1];
 
         fw_uuid_format(s->uuid, uuid);
-        return json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:s, s:s, s:s, "
+        return json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:s, s:s, s:s, s:b, "
                          "s:{s:b, s:b, s:b, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:s}}",
                          "uuid", uuid, "phase", strempty(fw_phase_to_string(s->phase)), "before",
                          update_store_identity_json(&s->before), "running", update_store_identity_json(&s->running),
@@ -224,8 +224,8 @@ static json_t *side_json(const FwSideSnapshot *s) {
                          "bootloader_started", s->bootloader_started, "bootloader_done", s->bootloader_done,
                          "app_erased", s->app_erased, "commits", s->commits, "restages", s->restages, "mcconf",
                          hex_json(s->mcconf, s->mcconf_len), "appconf", hex_json(s->appconf, s->appconf_len), "error",
-                         strempty(fw_error_to_string(s->error)), "text", s->text, "redo", s->redo, "gates",
-                         "have_telemetry", s->have_telemetry, "motor_stopped", s->motor_stopped, "voltage_ok",
+                         strempty(fw_error_to_string(s->error)), "text", s->text, "redo", s->redo,
+                         "can_id_not_restored", s->can_id_not_restored, "gates", "have_telemetry", s->have_telemetry, "motor_stopped", s->motor_stopped, "voltage_ok",
                          s->voltage_ok, "erpm", s->tel.erpm, "current_motor", s->tel.current_motor, "current_in",
                          s->tel.current_in, "v_in", s->tel.v_in, "v_in_min", s->v_in_min, "v_in_max", s->v_in_max,
                          "fault_ok", s->fault_ok, "fault", vesc_fault_to_string(s->tel.fault));
@@ -292,6 +292,8 @@ static int side_parse(json_t *j, FwSideSnapshot *s) {
         s->error = MAX(fw_error_from_string(error), FW_ERROR_NONE);
         (void) snprintf(s->text, sizeof s->text, "%s", text);
         (void) snprintf(s->redo, sizeof s->redo, "%s", redo);
+        /* absent in snapshots of older vescd */
+        s->can_id_not_restored = json_is_true(json_object_get(j, "can_id_not_restored"));
         return 0;
 }
 
@@ -385,11 +387,11 @@ static json_t *side_report_json(const FwSideReport *s) {
                 return NULL;
         for (size_t i = 0; i < s->n_erased; i++)
                 (void) json_array_append_new(erased, json_string(s->erased[i]));
-        return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:o, s:s, s:o}", "uuid", s->uuid,
+        return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:o, s:s, s:b, s:o}", "uuid", s->uuid,
                          "can_id", s->can_id, "phase", strempty(fw_phase_to_string(s->phase)), "before", s->before,
                          "runs", s->runs, "target", s->target, "updated", s->updated, "restages", s->restages, "error",
                          strempty(fw_error_to_string(s->error)), "text", s->text, "erased", erased, "redo", s->redo,
-                         "migration", migration_json(s));
+                         "can_id_not_restored", s->can_id_not_restored, "migration", migration_json(s));
 }
 
 /**

@@ -658,6 +658,21 @@ static void test_new_can_id_after_reboot(void **state) {
         assert_done(&sim);
         assert_int_equal(sim.fake[0].id.can_id, 12);
         assert_int_equal(json_integer_value(json_object_get(report_side(&sim, 0), "can_id")), 12);
+        assert_false(json_is_true(json_object_get(report_side(&sim, 0), "can_id_not_restored")));
+        sim_done(&sim);
+
+        /* another device (a BMS) took id 10 meanwhile: never written, the
+         * job ends done and the side's report says why */
+        sim_init(&sim, *state, 1);
+        fake_vesc_set(&sim.fake[0], 10, 3, 58);
+        sim.fake[0].new_id_after_reboot = 12;
+        sim.params.foreign_ids[10 / 8] |= 1u << (10 % 8);
+        sim_start(&sim, &sim.im->v503);
+        assert_done(&sim);
+        assert_int_equal(sim.fake[0].id.can_id, 12);
+        assert_int_equal(json_integer_value(json_object_get(report_side(&sim, 0), "can_id")), 12);
+        assert_true(json_is_true(json_object_get(report_side(&sim, 0), "can_id_not_restored")));
+        assert_non_null(strstr(report_str(&sim, 0, "redo"), "old CAN id 10 not restored: another device uses it now"));
         sim_done(&sim);
 }
 
