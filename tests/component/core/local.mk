@@ -1,0 +1,34 @@
+# tests/component/core: the core (daemon/core) over fake edges.
+#
+# test-core-replay: discovery, identification and the controller/board
+# models over a fake transport kind fed captured candump transcripts
+# (transcripts/, recorded from vesc-sim by record-transcripts.py), the
+# rendered model compared with golden JSON (golden/).
+
+core_component_sources = \
+	daemon/core/daemon.h daemon/core/daemon-private.h daemon/core/daemon.c \
+	daemon/core/members.h daemon/core/members.c \
+	daemon/core/operations.h daemon/core/operations.c \
+	daemon/core/transport.h daemon/core/transport.c \
+	daemon/core/config.h daemon/core/config.c \
+	daemon/core/config-json.h daemon/core/config-json.c \
+	daemon/core/log.h daemon/core/log.c \
+	daemon/core/render.h daemon/core/render.c \
+	daemon/core/fields-manager.c
+
+check_PROGRAMS += tests/component/core/test-core-replay
+TESTS += tests/component/core/test-core-replay
+tests_component_core_test_core_replay_SOURCES = tests/component/core/test-core-replay.c $(core_component_sources)
+tests_component_core_test_core_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_component_core_test_core_replay_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) \
+	$(SOCKETCAN_CFLAGS)
+tests_component_core_test_core_replay_LDADD = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
+	$(SOCKETCAN_LIBS) -lm
+
+EXTRA_DIST += \
+	tests/component/core/record-transcripts.py \
+	tests/component/core/transcripts/discovery.log \
+	tests/component/core/transcripts/update.log \
+	tests/component/core/transcripts/discovery-358.log \
+	tests/component/core/transcripts/new-id.log \
+	tests/component/core/golden/discovery.json
