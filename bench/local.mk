@@ -11,7 +11,8 @@ bench_programs = \
 	bench/bench-ingest \
 	bench/bench-flash \
 	bench/bench-latency \
-	bench/bench-rss
+	bench/bench-rss \
+	bench/bench-poll
 check_PROGRAMS += $(bench_programs)
 
 bench_util_sources = bench/bench-util.h bench/bench-util.c
@@ -42,6 +43,12 @@ bench_bench_rss_SOURCES = bench/bench-rss.c bench/bench-json.h bench/bench-json.
 bench_bench_rss_CPPFLAGS = $(bench_cppflags)
 bench_bench_rss_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 bench_bench_rss_LDADD = common/libvesc.a $(JANSSON_LIBS) -lm
+
+# (5) the telemetry rate of a polled controller under a watch (vs vesc-sim's count).
+bench_bench_poll_SOURCES = bench/bench-poll.c bench/bench-json.h bench/bench-json.c $(bench_util_sources)
+bench_bench_poll_CPPFLAGS = $(bench_cppflags)
+bench_bench_poll_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+bench_bench_poll_LDADD = common/libvesc.a $(JANSSON_LIBS) -lm
 
 TESTS += bench/smoke.sh
 dist_noinst_SCRIPTS += bench/smoke.sh bench/run-all.sh

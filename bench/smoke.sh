@@ -43,6 +43,7 @@ run bench-ingest "wire bits mean" "instructions per status frame:" "bare reader 
 run bench-flash "part A single controller:" "part A pair (one by one):" "ratio" "part B" -- --size 800 --time-scale 0.1
 run bench-latency "frame-to-client latency, watch" "samples" -- --rate 200 --frames 40
 run bench-rss "VmRSS before clients:" "VmRSS with" -- --clients 3 --seconds 0.3
+run bench-poll "polled controller:" -- --rate 10 --seconds 0.5
 
 [ $fail -eq 0 ] || exit 1
 [ $ran -gt 0 ] || exit 77
