@@ -609,6 +609,29 @@ static void on_values(void *userdata, int error, uint8_t replier, const uint8_t 
         schedule_flush(ctl->d);
 }
 
+/* A BMS or custom module (HW_TYPE 1, 2) answers no GET_VALUES: its
+ * liveness is a PING a second (DESIGN "Decisions of 2026-12" item 2). */
+#define PING_LIVENESS_USEC (1000 * 1000)
+
+static bool ctl_pinged(const Ctl *ctl) {
+        return ctl->c.has_identity && ctl->c.hw_type != 0;
+}
+
+static void on_liveness_pong(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Ctl *ctl = userdata;
+
+        ctl->poll_pending = false;
+        if (error == -ECANCELED)
+                return;
+        if (error < 0) {
+                ctl->c.counters.timeouts++;
+                ctl->c.dirty |= CONTROLLER_DIRTY_COUNTERS;
+                return;
+        }
+        if (controller_seen(&ctl->c, daemon_now()) > 0)
+                schedule_flush(ctl->d);
+}
+
 /* Bits one GET_VALUES poll puts on the bus: the request and the ~75-byte
  * reply through the buffer frames (~13 extended frames of ~150 bits with
  * stuffing), rounded up. */
@@ -644,6 +667,22 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
 
         if (ctl->poll_pending || now < ctl->next_poll_usec || ctl_held(d, ctl))
                 return;
+        if (ctl_pinged(ctl)) {
+                ctl->next_poll_usec = now + PING_LIVENESS_USEC;
+                r = request_send(d->requests,
+                                 &(RequestParams) {
+                                         .dest = ctl->c.id,
+                                         .reply = REQUEST_PING,
+                                         .done = on_liveness_pong,
+                                         .userdata = ctl,
+                                 },
+                                 now, NULL);
+                if (r >= 0) {
+                        ctl->poll_pending = true;
+                        ctl->c.counters.polls++;
+                }
+                return;
+        }
         if (!ctl->c.online || ctl->c.broadcasting) {
                 if (d->config->poll_rate_hz <= 0)
                         return;
@@ -683,6 +722,8 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
  * could have been answered, however small --time-scale makes the nominal
  * offline timeout. */
 static uint64_t liveness_timeout(const Daemon *d, const Ctl *ctl, uint64_t timeout) {
+        if (ctl_pinged(ctl))
+                return MAX(timeout, 3 * PING_LIVENESS_USEC);
         if (ctl->c.broadcasting || d->config->poll_rate_hz <= 0)
                 return timeout;
         return MAX(timeout, (uint64_t) (3.0 * USEC_PER_SEC / d->config->poll_rate_hz));
@@ -755,7 +796,8 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
 
         d->n_polled = 0;
         for (size_t i = 0; i < d->n_ctls; i++)
-                if (d->ctls[i]->c.has_identity && d->ctls[i]->c.online && !d->ctls[i]->c.broadcasting)
+                if (d->ctls[i]->c.has_identity && d->ctls[i]->c.online && !d->ctls[i]->c.broadcasting &&
+                    !ctl_pinged(d->ctls[i]))
                         d->n_polled++;
         for (size_t i = 0; i < d->n_ctls; i++) {
                 Ctl *ctl = d->ctls[i];

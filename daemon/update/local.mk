@@ -53,7 +53,8 @@ update_integration_tests = \
 	tests/integration/update/test-update-bootloader.py \
 	tests/integration/update/test-update-restart.py \
 	tests/integration/update/test-rollback.py \
-	tests/integration/update/test-update-board.py
+	tests/integration/update/test-update-board.py \
+	tests/integration/update/test-update-accessories.py
 TESTS += $(update_integration_tests)
 dist_noinst_SCRIPTS += $(update_integration_tests)
 dist_noinst_DATA += tests/integration/update/update_harness.py
