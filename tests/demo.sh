@@ -59,7 +59,7 @@ wait_for "$tmp/sim.log" "vesc-sim: ready"
 echo "== vescd --transport vbus:... (private D-Bus)"
 "$build/daemon/vescd" --config "$tmp/none.conf" --transport "vbus:$tmp/vbus" --bus-address "$address" \
         --state-dir "$tmp" --json-socket "$tmp/vescd.sock" --time-scale "$scale" --offline-timeout-ms "$offline_ms" \
-        >"$tmp/vescd.log" 2>&1 &
+        --member-after-s 0 >"$tmp/vescd.log" 2>&1 &
 pids="$pids $!"
 # both controllers found: the board's mismatch is logged once it is known
 wait_for "$tmp/vescd.log" "Board mismatch"

@@ -172,8 +172,12 @@ BoardState board_state_from_string(const char *s) {
         return _BOARD_STATE_INVALID;
 }
 
-bool board_is_member(const Controller *c) {
+bool board_is_motor_controller(const Controller *c) {
         return c && c->has_identity && c->hw_type == BOARD_HW_TYPE_VESC;
+}
+
+bool board_is_member(const Controller *c) {
+        return board_is_motor_controller(c) && !c->candidate;
 }
 
 /* Why the board is updating or degraded, in CAN-id order.  Returns the

@@ -43,7 +43,11 @@ BoardState board_state_from_string(const char *s);
 /* HW_TYPE of FW_VERSION (spec): 0 motor controller, 1 BMS, 2 custom module. */
 #define BOARD_HW_TYPE_VESC 0u
 
-/* A motor controller: part of the board (compared, paired, repaired). */
+/* An identified motor controller (HW_TYPE 0). */
+bool board_is_motor_controller(const Controller *c);
+/* A member of the board (compared, paired, repaired): a motor controller
+ * that is no longer a candidate (Controller.candidate).  The one rule the
+ * daemon, the board view and the firmware manager use. */
 bool board_is_member(const Controller *c);
 
 /* What the board view needs besides the controllers; all optional. */

@@ -29,6 +29,7 @@ static const ConfigKey keys[] = {
         { "scan-on-start", "PING-scan ids 0..254 at start (default yes)" },
         { "rescan-interval-s", "background PING rescan every N s, 0 = off (default 30)" },
         { "forget-after-s", "unidentified or offline non-member records are removed after N s (default 600)" },
+        { "member-after-s", "a motor controller becomes a remembered board member after N s identified and online (default 30)" },
         { "client-line-timeout", "JSON: close a client whose partial line is older than N s (default 10)" },
         { "max-clients-per-uid", "JSON socket clients per uid, root unlimited, 1..1024 (default 8)" },
         { "manage-link", "socketcan: set bitrate and restart-ms through netlink (default no)" },
@@ -78,6 +79,7 @@ int config_init_defaults(Config *c) {
                 .scan_on_start = true,
                 .rescan_interval_s = 30,
                 .forget_after_s = 600,
+                .member_after_s = 30,
                 .client_line_timeout_s = 10,
                 .max_clients_per_uid = 8,
                 .bitrate = 500000,
@@ -235,6 +237,8 @@ int config_set(Config *c, const char *key, const char *value) {
                 return parse_unsigned(value, 0, 86400, &c->rescan_interval_s);
         if (strcmp(key, "forget-after-s") == 0)
                 return parse_unsigned(value, 1, 86400 * 7, &c->forget_after_s);
+        if (strcmp(key, "member-after-s") == 0)
+                return parse_unsigned(value, 0, 86400, &c->member_after_s);
         if (strcmp(key, "client-line-timeout") == 0)
                 return parse_unsigned(value, 1, 3600, &c->client_line_timeout_s);
         if (strcmp(key, "max-clients-per-uid") == 0)

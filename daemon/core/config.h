@@ -31,6 +31,7 @@ typedef struct Config {
         bool scan_on_start;
         unsigned rescan_interval_s; /* background PING rescan; 0: off */
         unsigned forget_after_s;    /* unidentified/offline non-members go (×time_scale) */
+        unsigned member_after_s;    /* identified+online this long: a board member (×time_scale) */
         unsigned client_line_timeout_s; /* JSON: a partial line older than this closes */
         unsigned max_clients_per_uid;   /* JSON: per non-root uid */
         bool manage_link;           /* socketcan: set bitrate/restart through libsocketcan */

@@ -75,6 +75,11 @@ typedef struct Controller {
         char fw_name[VESC_NAME_MAX];
         char fw_version[8];            /* "5.03" */
         uint8_t bootloader_gen;        /* 0 = unknown */
+        /* not (yet) a board member although it may be a motor controller:
+         * set by the daemon until the controller stayed identified and
+         * online for member-after-s on an id not flagged for presenting
+         * many UUIDs (or is remembered in board.json); see board_is_member() */
+        bool candidate;
 
         /* configuration signatures: 0 = not known */
         uint32_t mc_signature, app_signature;

@@ -24,6 +24,7 @@ typedef struct Ctl {
         uint8_t origin_id;          /* the id it was first heard at */
         bool suspect;               /* identified at an id that presented many UUIDs */
         bool confirmed;             /* heard (status, values) after identification */
+        uint64_t member_clock_usec; /* identified, online, unflagged since (0: not now) */
 } Ctl;
 
 /* Per CAN id: UUIDs presented recently (phantom detection). */
@@ -66,6 +67,7 @@ struct Daemon {
         unsigned scan_id;
         uint64_t next_rescan_usec;  /* background rescan (rescan-interval-s) */
         bool bus_was_off;           /* rescan once the bus is back */
+        bool board_stale;           /* membership changed: recompute the board at the next flush */
         DaemonIdStat idstat[256];
 
         DaemonReadyFn ready_fn;

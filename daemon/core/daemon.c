@@ -166,6 +166,8 @@ static int ctl_new(Daemon *d, uint8_t id, Ctl **ret) {
         if (!c)
                 return -ENOMEM;
         controller_init(&c->c, id);
+        /* not a board member until membership_check() says so */
+        c->c.candidate = true;
         c->d = d;
         c->created_usec = daemon_now();
         c->origin_id = id;
@@ -330,6 +332,48 @@ static void update_board(Daemon *d) {
         EMIT(d, board_changed, &d->board);
 }
 
+/**
+ * membership_check() - make a candidate a board member once it earned it
+ * @d: the daemon
+ * @ctl: the record
+ * @now: CLOCK_MONOTONIC µs
+ *
+ * A motor controller remembered in board.json is a member as soon as it
+ * identifies.  Any other becomes one (and is remembered) after it stayed
+ * identified and online for member-after-s (×time-scale) at an id that is
+ * not flagged for presenting many UUIDs; going offline, moving or a flag
+ * restarts the clock.  Until then it is listed but not part of the board
+ * (Mismatch, BoardState, pair, repair), and forgotten like any non-member
+ * when it goes silent: phantom UUIDs never become permanent members.
+ *
+ * Returns: true when it just became a member.
+ */
+static bool membership_check(Daemon *d, Ctl *ctl, uint64_t now) {
+        Controller *c = &ctl->c;
+
+        if (!c->candidate || !board_is_motor_controller(c))
+                return false;
+        if (!board_members_contains(&d->members, c->uuid_str)) {
+                if (!c->online || ctl->id_stale || ctl->suspect || d->idstat[c->id].flagged_until > now) {
+                        ctl->member_clock_usec = 0;
+                        return false;
+                }
+                if (ctl->member_clock_usec == 0)
+                        ctl->member_clock_usec = now;
+                if (now - ctl->member_clock_usec < daemon_scaled(d, (uint64_t) d->config->member_after_s * USEC_PER_SEC))
+                        return false;
+                if (board_members_add(&d->members, c->uuid_str) == -ENOMEM) {
+                        log_warning("Out of memory for the board view");
+                        return false;
+                }
+                if (ctl->exported)
+                        log_rl_ctl_info(c, "a member of the board now: identified and online for %u s",
+                                        d->config->member_after_s);
+        }
+        c->candidate = false;
+        return true;
+}
+
 static void arm_telemetry(Daemon *d, uint64_t at) {
         uint64_t now = daemon_now();
         struct timeval tv = usec_to_timeval(at > now ? at - now : 0);
@@ -344,11 +388,17 @@ static void flush(Daemon *d) {
         bool board_dirty = false, telemetry_waiting = false;
 
         d->flush_scheduled = false;
+        if (d->board_stale) {
+                d->board_stale = false;
+                board_dirty = true;
+        }
 
         /* export newly identified controllers first, so "changed" never
          * precedes "added" */
         for (size_t i = 0; i < d->n_ctls; i++) {
                 Ctl *ctl = d->ctls[i];
+                if (membership_check(d, ctl, now))
+                        board_dirty = true;
                 if (ctl->c.has_identity && !ctl->exported && !ctl->id_stale) {
                         ctl->exported = true;
                         rebuild_exported(d);
@@ -359,8 +409,6 @@ static void flush(Daemon *d) {
                         EMIT(d, controller_added, &ctl->c);
                         d->manager_dirty |= DAEMON_CHANGED_CONTROLLERS;
                         board_dirty = true;
-                        if (board_is_member(&ctl->c) && board_members_add(&d->members, ctl->c.uuid_str) == -ENOMEM)
-                                log_warning("Out of memory for the board view");
                 }
         }
 
@@ -376,9 +424,6 @@ static void flush(Daemon *d) {
                 if (m) {
                         if (m & CONTROLLER_DIRTY_ONLINE)
                                 board_dirty = true;
-                        if ((m & CONTROLLER_DIRTY_IDENTITY) && board_is_member(&ctl->c) &&
-                            board_members_add(&d->members, ctl->c.uuid_str) == -ENOMEM)
-                                log_warning("Out of memory for the board view");
                         if (m & CONTROLLER_DIRTY_ONLINE) {
                                 if (ctl->c.online)
                                         log_rl_ctl_info(&ctl->c, "online");
@@ -732,14 +777,12 @@ static uint64_t liveness_timeout(const Daemon *d, const Ctl *ctl, uint64_t timeo
 /**
  * ctl_is_member() - whether a record is one of the board's motor controllers
  *
- * Members are never forgotten.  Until board.json membership exists, a
- * member is an identified motor controller (HW_TYPE 0, or none before
- * 5.02) that proved to be a device (answered a poll or sent a status
- * frame after it identified) and was not presented by an id flagged for
- * presenting many UUIDs.  Keep this the one place that decides.
+ * Members are never forgotten.  The rule is board_is_member()'s, the same
+ * the board view and the firmware manager use; membership_check() decides
+ * when a candidate becomes one.
  */
 static bool ctl_is_member(const Ctl *ctl) {
-        return ctl->c.has_identity && ctl->c.hw_type == 0 && ctl->confirmed && !ctl->suspect;
+        return board_is_member(&ctl->c);
 }
 
 /* Non-members that never identified, or are offline, for forget-after-s go. */
@@ -810,6 +853,10 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
                 }
                 if (controller_check_liveness(&ctl->c, now, liveness_timeout(d, ctl, timeout)) > 0)
                         schedule_flush(d);
+                if (membership_check(d, ctl, now)) {
+                        d->board_stale = true;
+                        schedule_flush(d);
+                }
                 poll_one(d, ctl, now);
         }
         if (d->manager_counters_due <= now) {

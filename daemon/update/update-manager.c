@@ -523,7 +523,7 @@ int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJ
         FwSidePlan plan;
         int r;
 
-        if (c->has_identity && !board_is_member(c)) {
+        if (c->has_identity && !board_is_motor_controller(c)) {
                 set_error(ret_error, "%s (id %u) is a %s, not a motor controller: vescd does not update it",
                           c->uuid_str, c->id, c->hw_type == 1 ? "BMS" : "custom module");
                 return -EOPNOTSUPP;

@@ -115,12 +115,15 @@ def read_line_until(pipe, want, deadline, sink):
 
 class Harness:
     def __init__(self, board="dual-mismatch", time_scale="1", transport="vbus",
-                 can_iface="vcan0", vescd_args=(), vescd_env=None):
+                 can_iface="vcan0", vescd_args=(), vescd_env=None, member_after_s="0"):
         self.board = board
         self.time_scale = time_scale
         self.transport_kind = transport
         self.can_iface = can_iface
         self.vescd_args = list(vescd_args)
+        # controllers become board members at once unless a test is about
+        # membership (vescd's default waits member-after-s = 30 s)
+        self.member_after_s = member_after_s
         self.vescd_env = dict(vescd_env or {})
         self.tmp = tempfile.mkdtemp(prefix="vescd-it.")
         os.chmod(self.tmp, 0o755)
@@ -216,7 +219,10 @@ class Harness:
         args = [self.vescd_path(), "--config", os.path.join(self.tmp, "none.conf"),
                 "--transport", transport, "--bus-address", self.address,
                 "--time-scale", self.time_scale, "--state-dir", self.tmp,
-                "--json-socket", os.path.join(self.tmp, "vescd.sock")] + self.vescd_args
+                "--json-socket", os.path.join(self.tmp, "vescd.sock")]
+        if self.member_after_s is not None:
+            args += ["--member-after-s", str(self.member_after_s)]
+        args += self.vescd_args
         self.vescd_err = open(os.path.join(self.tmp, "vescd.log"), "w+")
         self.vescd = subprocess.Popen(args, env=env, stdout=self.vescd_err, stderr=subprocess.STDOUT)
         self.procs.append(self.vescd)

@@ -216,7 +216,7 @@ class Env:
             env.pop(k, None)
         args = [program("daemon/vescd"), "--config", self.path("none.conf"),
                 "--transport", transport, "--state-dir", self.tmp,
-                "--json-socket", self.path("vescd.sock")]
+                "--json-socket", self.path("vescd.sock"), "--member-after-s", "0"]
         if self.dbus_address:
             args += ["--bus-address", self.dbus_address]
         args += list(extra)

@@ -165,7 +165,7 @@ def main():
         env.pop("LISTEN_FDS", None)
         vd = subprocess.Popen([vescd, "--transport", "vbus:" + vbus, "--bus-address", address,
                                "--state-dir", os.path.join(tmp, "state"), "--json-socket", json_path,
-                               "--config", os.path.join(tmp, "none.conf")], env=env)
+                               "--config", os.path.join(tmp, "none.conf"), "--member-after-s", "0"], env=env)
         procs.append(vd)
         wait_notify(notify)
         assert os.path.exists(json_path), "vescd is ready but has no JSON socket (json_server_new not wired?)"

@@ -141,6 +141,43 @@ static const uint8_t uuid_bms[12] = { 0x5b, 0x00, 0x30, 0x00, 0x08, 0x51, 0x39, 
 /* A BMS on other firmware is listed, never compared; offline members,
  * remembered members not seen and running jobs decide the state in the
  * order updating > degraded > mismatch > consistent. */
+/* A candidate (not yet a member: member-after-s) is listed but not compared
+ * and does not count for the state. */
+static void test_candidate(void **state) {
+        Controller a, b;
+        const Controller *list[2] = { &a, &b };
+        Board board = BOARD_NULL;
+
+        make(&a, uuid_a, 12, 6, 5, "60");
+        make(&b, uuid_b, 74, 5, 3, "60");
+        b.candidate = true;
+        assert_true(board_is_motor_controller(&b));
+        assert_false(board_is_member(&b));
+        assert_int_equal(board_compute(list, 2, &board), 0);
+        assert_int_equal(board.n_controllers, 1);
+        assert_false(board.mismatch);
+        assert_int_equal(board.state, BOARD_STATE_CONSISTENT);
+        board_done(&board);
+
+        /* offline candidates do not degrade the board either */
+        b.online = false;
+        assert_int_equal(board_compute(list, 2, &board), 0);
+        assert_int_equal(board.state, BOARD_STATE_CONSISTENT);
+        board_done(&board);
+
+        b.candidate = false;
+        b.online = true;
+        assert_int_equal(board_compute(list, 2, &board), 0);
+        assert_true(board.mismatch);
+        assert_int_equal(board.state, BOARD_STATE_MISMATCH);
+        board_done(&board);
+
+        a.candidate = b.candidate = true;
+        assert_int_equal(board_compute(list, 2, &board), 0);
+        assert_int_equal(board.state, BOARD_STATE_UNKNOWN);
+        board_done(&board);
+}
+
 static void test_state(void **state) {
         Controller a, b, bms;
         const Controller *list[3] = { &a, &b, &bms };
@@ -221,7 +258,7 @@ static void test_mismatch_reason(void **state) {
 }
 
 int main(void) {
-        struct CMUnitTest tests[sizeof rows / sizeof rows[0] + 4];
+        struct CMUnitTest tests[sizeof rows / sizeof rows[0] + 5];
         size_t n = 0;
 
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -232,5 +269,6 @@ int main(void) {
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_summary_equal);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_state);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_mismatch_reason);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_candidate);
         return _cmocka_run_group_tests("board", tests, n, NULL, NULL);
 }

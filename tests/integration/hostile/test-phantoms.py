@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Phantom UUIDs: a peer on the bus (a python vbus member) makes vescd
+identify the unused CAN ids (NOTIFY_BOOT from each) and answers every
+COMM_FW_VERSION with a fresh UUID, 550 replies, then goes silent.  A
+controller becomes a board member only after member-after-s identified and
+online at an unflagged id, so none of the phantoms does: they are listed
+while they answer, never compared, never written to board.json, and after
+forget-after-s the board is back to its real controllers.  A normal client
+calling controller.get_values is served throughout (every call answered),
+and a Repair of the real pair works afterwards.
+
+Runs at the update harness's time scale (0.1): member-after-s is the
+default 30 (3 s), forget-after-s 100 (10 s)."""
+import json
+import os
+import sys
+import threading
+import time
+
+from hostile import (ATTACKER_ID, HERE, UUID_A, UUID_B, VESCD_ID, Served, attacker, fail, fw_version_reply,
+                     fw_version_request_to, json_path, log, unused_ids, vp, wait_controllers)
+
+sys.path.insert(0, os.path.join(HERE, "..", "update"))
+from update_harness import JOB_TIMEOUT, UpdateHarness, imageset  # noqa: E402
+
+PHANTOMS = 550
+FORGET_S = 100     # x 0.1
+
+
+class Phantoms(threading.Thread):
+    """Rounds over the unused ids: one NOTIFY_BOOT from each id, then a
+    fresh UUID for every FW_VERSION request to it, until PHANTOMS replies."""
+
+    def __init__(self, h):
+        super().__init__(daemon=True)
+        self.bus = attacker(h, ATTACKER_ID)
+        self.bus.keep_frames = False
+        self.sent = 0
+        self.uuids = set()
+        self.failure = None
+
+    def fresh_uuid(self):
+        u = os.urandom(12)
+        self.uuids.add(u.hex())
+        return u
+
+    def run(self):
+        try:
+            ids = unused_ids()
+            deadline = time.monotonic() + 120
+            while self.sent < PHANTOMS and time.monotonic() < deadline:
+                for i in ids:
+                    self.bus.send(vp.eid(vp.CAN_PACKET_NOTIFY_BOOT, i), b"60")
+                round_end = time.monotonic() + 8
+                while self.sent < PHANTOMS and time.monotonic() < round_end:
+                    f = self.bus.poll(0.2)
+                    if f is None:
+                        continue
+                    target = fw_version_request_to(f)
+                    if target is None or target not in ids:
+                        continue
+                    payload = fw_version_reply(self.fresh_uuid())
+                    for e, data in vp.segment(payload, VESCD_ID, target, vp.MODE_REPLY):
+                        self.bus.send(e, data)
+                    self.sent += 1
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.failure = "%s: %s" % (type(e).__name__, e)
+
+
+def board_members(h):
+    with open(os.path.join(h.tmp, "board.json")) as f:
+        return sorted(json.load(f)["members"])
+
+
+def main():
+    tar = imageset("vesc-5.03-test") + ".tar"
+    h = UpdateHarness(board="dual-mismatch", vescd_args=["--forget-after-s", str(FORGET_S)])
+    h.member_after_s = None          # vescd's default: 30 s (x time scale)
+    with h:
+        h.wait_both()
+        # the real pair becomes the board after member-after-s
+        h.poll_until(lambda: h.json_call("board.get")[0]["board_state"] == "mismatch", 60)
+        board, _ = h.json_call("board.get")
+        if board["board_state"] != "mismatch":
+            fail("the real pair is not the board: %s" % board)
+        if board_members(h) != sorted([UUID_A, UUID_B]):
+            fail("board.json before the attack: %s" % board_members(h))
+
+        served = Served(json_path(h), UUID_A)
+        served.start()
+        ph = Phantoms(h)
+        ph.start()
+        listed = 0
+        while ph.is_alive():
+            res, err = h.json_call("controllers.list")
+            if err is None:
+                listed = max(listed, len(res["controllers"]))
+                b, _ = h.json_call("board.get")
+                if b["board_state"] != "mismatch" or len(b["mismatch_reasons"]) != 1:
+                    fail("phantoms changed the board: %s" % b)
+            time.sleep(0.5)
+        ph.join()
+        if ph.failure:
+            fail("the phantom peer failed: %s" % ph.failure)
+        if ph.sent < PHANTOMS:
+            fail("only %d phantom replies were asked for by vescd" % ph.sent)
+        log("%d FW_VERSION replies with fresh UUIDs sent; up to %d controllers listed" % (ph.sent, listed))
+        if listed <= 2:
+            fail("no phantom was ever listed: the attack did not reach vescd")
+        served.stop()
+        served.check("during the phantoms", min_calls=20)
+
+        # silence: after forget-after-s only the real pair is left
+        wait_controllers(h, [UUID_A, UUID_B], timeout=FORGET_S * 0.1 + 60)
+        members = board_members(h)
+        if members != sorted([UUID_A, UUID_B]):
+            fail("board.json holds %d members after the phantoms: %s" % (len(members), members[:5]))
+        if set(members) & ph.uuids:
+            fail("a phantom became a member")
+        board, _ = h.json_call("board.get")
+        if board["board_state"] != "mismatch":
+            fail("board after the phantoms: %s" % board)
+        log("after forget-after-s: the real pair only, board.json %s" % members)
+
+        # Repair works
+        served2 = Served(json_path(h), UUID_A)
+        served2.start()
+        set_id = h.install(tar)
+        job = str(h.mgr("Repair", set_id, {}))
+        state, err, report = h.wait_job_end(job, timeout=JOB_TIMEOUT)
+        if state != "done":
+            fail("Repair after the phantoms ended %s %s" % (state, err))
+        served2.stop()
+        if served2.failure:
+            fail("the normal client was not served during the repair: %s" % served2.failure)
+        log("Repair done: B updated; %d get_values calls answered meanwhile" % len(served2.latencies))
+        if h.stop_vescd() != 0:
+            fail("vescd did not exit cleanly")
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
