@@ -946,6 +946,20 @@ static void on_frame(void *userdata, const struct can_frame *f) {
         uint8_t type, addr;
         Ctl *ctl;
 
+        if (vesc_can_id_unpack(f->can_id, &type, &addr) == 0 && type == CAN_PACKET_PONG &&
+            addr == d->config->can_id) {
+                VescPong pong;
+
+                /* any PONG for us is a controller at its sender id, also one
+                 * that came after its PING timed out (a loaded machine, a
+                 * busy bus): the scan moved on, but the controller is found */
+                if (vesc_pong_decode(f, &pong) == 0 && (ctl = ctl_get(d, pong.from))) {
+                        if (controller_seen(&ctl->c, now) > 0)
+                                schedule_flush(d);
+                        if (!ctl->c.has_identity)
+                                identify(d, ctl, false);
+                }
+        }
         if (request_engine_handle_frame(d->requests, f, now) > 0) {
                 schedule_flush(d);
                 return;

@@ -7,7 +7,8 @@ hostile_tests = \
 	tests/integration/hostile/test-slowloris.py \
 	tests/integration/hostile/test-admin-creds.py \
 	tests/integration/hostile/test-phantoms.py \
-	tests/integration/hostile/test-log-flood.py
+	tests/integration/hostile/test-log-flood.py \
+	tests/integration/hostile/test-restarts-under-load.py
 TESTS += $(hostile_tests)
 dist_noinst_SCRIPTS += $(hostile_tests)
 dist_noinst_DATA += tests/integration/hostile/hostile.py
