@@ -11,6 +11,7 @@ daemon_libvescd_a_SOURCES = \
 	daemon/core/controller.h daemon/core/controller.c \
 	daemon/core/fields.h daemon/core/fields.c \
 	daemon/core/limits.h \
+	daemon/core/methods.h daemon/core/methods.c \
 	daemon/core/board.h daemon/core/board.c \
 	daemon/core/request.h daemon/core/request.c \
 	daemon/core/errors.h daemon/core/errors.c \

@@ -7,4 +7,4 @@ EXTRA_DIST += docs/vbus.md
 # The documents list what the code has: config keys, JSON methods, errors,
 # D-Bus members, --help options; links resolve; no machine paths.
 TESTS += tests/unit/docs/test-docs-sync.py
-EXTRA_DIST += tests/unit/docs/test-docs-sync.py
+EXTRA_DIST += tests/unit/docs/test-docs-sync.py tests/unit/docs/method_table.py

@@ -276,8 +276,6 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (!l.set)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No limits given");
 
-        BUS_CHECK_ADMIN(b, m, error);
-
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
@@ -313,9 +311,6 @@ static int method_simple(sd_bus_message *m, Bus *b, sd_bus_error *error, SimpleO
         int r;
         GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
 
-        if (op == SIMPLE_REBOOT) {
-                BUS_CHECK_ADMIN(b, m, error);
-        }
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
@@ -409,7 +404,6 @@ static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error
             app_len > 511)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Configuration blobs must be 4..511 bytes (or empty to skip one)");
-        BUS_CHECK_ADMIN(b, m, error);
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
@@ -476,7 +470,6 @@ static int method_with_other(sd_bus_message *m, Bus *b, sd_bus_error *error, boo
                 r = read_config_options(m, &o, error);
                 if (r < 0)
                         return r;
-                BUS_CHECK_ADMIN(b, m, error);
         }
         r = pending_new(b, m, &p);
         if (r < 0)
@@ -581,13 +574,6 @@ static int method_set_config(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "params_json must be a JSON object of at least one {name: value}");
         }
-        r = bus_check_admin(b, m, error);
-        if (r <= 0) {
-                /* 0: the call is parked until the caller's credentials
-                 * are known and dispatched again then */
-                json_decref(params);
-                return r < 0 ? r : 1;
-        }
         r = pending_new(b, m, &p);
         if (r < 0) {
                 json_decref(params);
@@ -651,7 +637,6 @@ static int method_restore_config_file(sd_bus_message *m, void *userdata, sd_bus_
         json_decref(backup);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", message ? message : "not a backup file");
-        BUS_CHECK_ADMIN(b, m, error);
         r = pending_new(b, m, &p);
         if (r < 0)
                 return r;
@@ -659,32 +644,31 @@ static int method_restore_config_file(sd_bus_message *m, void *userdata, sd_bus_
         return config_refused(p, r, err, error);
 }
 
-/* The members after the properties (those come from the field table). */
+/* The handlers of the Controller's methods; their signatures and
+ * privileges are the rows of core/methods.c. */
+static const BusMethod controller_methods[] = {
+        { "GetValues", method_get_values },
+        { "SetLimits", method_set_limits },
+        { "Reboot", method_reboot },
+        { "BackupConfig", method_backup_config },
+        { "RestoreConfig", method_restore_config },
+        { "CompareConfig", method_compare_config },
+        { "CopyConfigFrom", method_copy_config_from },
+        { "GetConfig", method_get_config },
+        { "SetConfig", method_set_config },
+        { "DiffConfig", method_diff_config },
+        { "BackupConfigFile", method_backup_config_file },
+        { "RestoreConfigFile", method_restore_config_file },
+        {}
+};
+
+static int controller_dispatch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return bus_method_run("Controller", controller_methods, m, userdata, error);
+}
+
+/* The members after the properties (from the field table) and besides the
+ * methods (from the method table). */
 static const sd_bus_vtable controller_members[] = {
-        SD_BUS_METHOD_WITH_ARGS("GetValues", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", values), method_get_values,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("SetLimits", SD_BUS_ARGS("a{sv}", limits), SD_BUS_NO_RESULT, method_set_limits,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Reboot", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("BackupConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("ay", mcconf, "ay", appconf),
-                                method_backup_config, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("RestoreConfig", SD_BUS_ARGS("ay", mcconf, "ay", appconf, "a{sv}", options),
-                                SD_BUS_NO_RESULT,
-                                method_restore_config, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CompareConfig", SD_BUS_ARGS("o", other), SD_BUS_RESULT("as", differences),
-                                method_compare_config, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CopyConfigFrom", SD_BUS_ARGS("o", source, "a{sv}", options), SD_BUS_NO_RESULT,
-                                method_copy_config_from, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("s", which), SD_BUS_RESULT("s", json), method_get_config,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("SetConfig", SD_BUS_ARGS("s", which, "s", params_json), SD_BUS_NO_RESULT,
-                                method_set_config, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("DiffConfig", SD_BUS_ARGS("s", which, "o", other), SD_BUS_RESULT("s", json),
-                                method_diff_config, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("BackupConfigFile", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", backup_json),
-                                method_backup_config_file, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("RestoreConfigFile", SD_BUS_ARGS("s", backup_json), SD_BUS_NO_RESULT,
-                                method_restore_config_file, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Telemetry", SD_BUS_ARGS("a{sv}", values), 0),
         SD_BUS_VTABLE_END
 };
@@ -699,7 +683,8 @@ int bus_controller_register(Bus *b) {
         sd_bus_vtable *vtable;
         int r;
 
-        r = bus_vtable_new(&controller_field_table, property_get, controller_members, &vtable);
+        r = bus_vtable_new(&controller_field_table, property_get, controller_members, "Controller",
+                           controller_methods, controller_dispatch, &vtable);
         if (r < 0)
                 return r;
         r = bus_keep_vtable(b, vtable);

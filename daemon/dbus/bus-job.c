@@ -159,15 +159,25 @@ static int job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *er
         _cleanup_free_ char *text = NULL;
         int r;
 
-        BUS_CHECK_ADMIN(b, m, error);
         r = fw_manager_cancel_job(bus_firmware(b), j, &text);
         if (r < 0)
                 return text ? bus_reply_errno(m, r, "%s", text) : bus_reply_errno(m, r, NULL);
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static const sd_bus_vtable job_vtable[] = {
-        SD_BUS_VTABLE_START(0),
+/* The handlers of the Job's methods; their signatures and privileges are
+ * the rows of core/methods.c. */
+static const BusMethod job_methods[] = {
+        { "Cancel", job_method_cancel },
+        {}
+};
+
+static int job_dispatch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return bus_method_run("Job", job_methods, m, userdata, error);
+}
+
+/* The Job's properties (its methods come from the method table). */
+static const sd_bus_vtable job_members[] = {
         SD_BUS_PROPERTY("Id", "u", job_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Kind", "s", job_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ImageSet", "s", job_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -182,7 +192,6 @@ static const sd_bus_vtable job_vtable[] = {
         SD_BUS_PROPERTY("DoNotPowerOff", "b", job_get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Error", "(ss)", job_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Report", "s", job_get_report, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, job_method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
@@ -255,11 +264,18 @@ static const FwManagerListener job_listener = {
  * Returns: 0 or -errno.
  */
 int bus_job_register(Bus *b) {
+        sd_bus_vtable *vtable;
         int r;
 
         if (!manager_of(b))
                 return 0;
-        r = sd_bus_add_fallback_vtable(bus_get(b), NULL, BUS_JOB_PREFIX, BUS_JOB_INTERFACE, job_vtable, job_find, b);
+        r = bus_vtable_new(NULL, NULL, job_members, "Job", job_methods, job_dispatch, &vtable);
+        if (r < 0)
+                return r;
+        r = bus_keep_vtable(b, vtable);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(bus_get(b), NULL, BUS_JOB_PREFIX, BUS_JOB_INTERFACE, vtable, job_find, b);
         if (r < 0)
                 return r;
         r = sd_bus_add_node_enumerator(bus_get(b), NULL, BUS_JOB_PREFIX, job_enumerate, b);
@@ -282,8 +298,8 @@ void bus_job_unregister(Bus *b) {
  * bus_firmware_property_jobs() - Manager.Jobs: the job objects
  *
  * The bus_firmware_method_*() functions below are the Manager's firmware
- * methods (dbus/org.vescd1.Manager.xml, docs/firmware-update-api.md); the
- * vtable entries are BUS_MANAGER_FIRMWARE_MEMBERS in bus.h.
+ * methods (dbus/org.vescd1.Manager.xml, docs/firmware-update-api.md); their
+ * rows are in core/methods.c and bus-manager.c lists them as handlers.
  *
  * Returns: 0 or -errno.
  */
@@ -320,16 +336,13 @@ static int reply_no_manager(sd_bus_message *m) {
         return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
 }
 
-/* The steps every privileged firmware method takes once its arguments are
- * read: the caller's rights, then whether firmware management exists.
- * Returns the manager, or NULL with *ret what the method returns. */
+/* The step every privileged firmware method takes once its arguments are
+ * read (bus_method_run() checked the caller's rights before): whether
+ * firmware management exists.  Returns the manager, or NULL with *ret what
+ * the method returns. */
 static FwManager *admin_manager(Bus *b, sd_bus_message *m, sd_bus_error *error, int *ret) {
-        int r = bus_check_admin(b, m, error);
-
-        if (r <= 0) {
-                *ret = r < 0 ? r : 1;   /* 0: dispatched again once the caller is known */
-                return NULL;
-        }
+        (void) error;
+        *ret = 0;
         if (!manager_of(b)) {
                 *ret = reply_no_manager(m);
                 return NULL;

@@ -135,7 +135,6 @@ static int method_forget_controller(sd_bus_message *m, void *userdata, sd_bus_er
         r = sd_bus_message_read(m, "s", &uuid);
         if (r < 0)
                 return r;
-        BUS_CHECK_ADMIN(b, m, error);
         r = daemon_forget_controller(bus_daemon(b), uuid, &err);
         if (r < 0)
                 return bus_reply_errno(m, r, "%s", err ? err : "cannot forget the controller");
@@ -190,13 +189,32 @@ static int method_get_board(sd_bus_message *m, void *userdata, sd_bus_error *err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* The members after the core's properties (those come from the field table). */
+/* The handlers of the Manager's methods; their signatures and privileges
+ * are the rows of core/methods.c. */
+static const BusMethod manager_methods[] = {
+        { "Scan", method_scan },
+        { "GetBoard", method_get_board },
+        { "ForgetController", method_forget_controller },
+        { "ListImageSets", bus_firmware_method_list_image_sets },
+        { "InstallImageSet", bus_firmware_method_install_image_set },
+        { "InstallImageSetFromPath", bus_firmware_method_install_image_set_from_path },
+        { "RemoveImageSet", bus_firmware_method_remove_image_set },
+        { "RollbackImageSet", bus_firmware_method_rollback_image_set },
+        { "UpdateController", bus_firmware_method_update_controller },
+        { "UpdatePair", bus_firmware_method_update_pair },
+        { "UpdateBoard", bus_firmware_method_update_board },
+        { "Repair", bus_firmware_method_repair },
+        { "GetHistory", bus_firmware_method_get_history },
+        {}
+};
+
+static int manager_dispatch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return bus_method_run("Manager", manager_methods, m, userdata, error);
+}
+
+/* The members after the core's properties (those come from the field
+ * table) and besides the methods (from the method table). */
 static const sd_bus_vtable manager_members[] = {
-        SD_BUS_METHOD_WITH_ARGS("Scan", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_scan, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetBoard", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", board), method_get_board,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ForgetController", SD_BUS_ARGS("s", uuid), SD_BUS_NO_RESULT, method_forget_controller,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
         BUS_MANAGER_FIRMWARE_MEMBERS,
         SD_BUS_SIGNAL_WITH_ARGS("ControllerAdded", SD_BUS_ARGS("o", controller), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ControllerRemoved", SD_BUS_ARGS("o", controller), 0),
@@ -319,7 +337,8 @@ int bus_manager_register(Bus *b) {
         sd_bus_vtable *vtable;
         int r;
 
-        r = bus_vtable_new(&manager_field_table, property_get, manager_members, &vtable);
+        r = bus_vtable_new(&manager_field_table, property_get, manager_members, "Manager", manager_methods,
+                           manager_dispatch, &vtable);
         if (r < 0)
                 return r;
         r = bus_keep_vtable(b, vtable);

@@ -22,6 +22,7 @@
 #include "core/errors.h"
 #include "core/fields.h"
 #include "core/log.h"
+#include "core/methods.h"
 #include "macro.h"
 
 /* sd-bus wants an errno for every name: the job errors (errno 0) map to EIO
@@ -360,30 +361,72 @@ int bus_append_field(sd_bus_message *m, const Field *f, const void *object) {
         return r;
 }
 
+/* The names of a method's arguments, in then out, each ended by \0, as
+ * SD_BUS_METHOD_WITH_NAMES() concatenates them; size with the final \0. */
+static size_t names_size(const char *names) {
+        const char *p = names;
+
+        while (*p)
+                p += strlen(p) + 1;
+        return (size_t) (p - names);
+}
+
 /**
- * bus_vtable_new() - an interface's vtable: the properties of a field table, then fixed members
- * @t: the field table (each field becomes a property served by @getter)
+ * bus_vtable_new() - an interface's vtable: field-table properties, fixed members, the method table's methods
+ * @t: the field table (each field becomes a property served by @getter), or NULL
  * @getter: the property getter (finds the field by name)
- * @members: methods and signals, ended by SD_BUS_VTABLE_END (no START)
+ * @members: further properties and signals, ended by SD_BUS_VTABLE_END (no START, no methods)
+ * @interface: the interface's name in the method table ("Controller")
+ * @handlers: a handler for each method of @interface in core/methods.c, ended by a NULL member
+ * @dispatch: the interface's dispatcher (calls bus_method_run() with @handlers)
  * @ret: receives the vtable (free() it after the object is unregistered)
  *
  * Flags follow the field: FIELD_CONST -> CONST, FIELD_INVALIDATES ->
  * EMITS_INVALIDATION, FIELD_ON_REQUEST -> no change signal, else EMITS_CHANGE.
+ * The methods' signatures and argument names are their rows of the method
+ * table; every method goes through @dispatch, which checks the row's
+ * privilege before the handler runs.
  *
- * Returns: 0 or -ENOMEM.
+ * Returns: 0, -ENOMEM, or -EINVAL when a method of the table has no handler
+ * or a handler no row (logged).
  */
 int bus_vtable_new(const FieldTable *t, sd_bus_property_get_t getter, const sd_bus_vtable *members,
+                   const char *interface, const BusMethod *handlers, sd_bus_message_handler_t dispatch,
                    sd_bus_vtable **ret) {
-        size_t n_members = 0, k = 0;
+        size_t n_members = 0, n_methods = 0, n_fields = t ? t->n : 0, n_table, n_names = 0, k = 0;
+        const Method *table = method_table(&n_table);
         sd_bus_vtable *v;
+        char *names;
 
         while (members[n_members].type != _SD_BUS_VTABLE_END)
                 n_members++;
-        v = calloc(1 + t->n + n_members + 1, sizeof *v);
+        for (const BusMethod *h = handlers; h->member; h++)
+                if (!method_find_dbus(interface, h->member)) {
+                        log_error("D-Bus %s.%s has a handler but no row in the method table", interface, h->member);
+                        return -EINVAL;
+                }
+        for (size_t i = 0; i < n_table; i++) {
+                const BusMethod *h;
+
+                if (!table[i].member || strcmp(table[i].interface, interface) != 0)
+                        continue;
+                for (h = handlers; h->member && strcmp(h->member, table[i].member) != 0; h++)
+                        ;
+                if (!h->member) {
+                        log_error("D-Bus %s.%s of the method table has no handler", interface, table[i].member);
+                        return -EINVAL;
+                }
+                n_methods++;
+                n_names += names_size(table[i].in_names) + names_size(table[i].out_names) + 1;
+        }
+
+        /* one block: the entries, then the methods' argument names */
+        v = calloc(1, (1 + n_fields + n_methods + n_members + 1) * sizeof *v + n_names);
         if (!v)
                 return -ENOMEM;
+        names = (char *) (v + 1 + n_fields + n_methods + n_members + 1);
         v[k++] = (sd_bus_vtable) SD_BUS_VTABLE_START(0);
-        for (size_t i = 0; i < t->n; i++) {
+        for (size_t i = 0; i < n_fields; i++) {
                 const Field *f = &t->fields[i];
                 uint64_t flags = f->flags & FIELD_CONST        ? SD_BUS_VTABLE_PROPERTY_CONST
                                  : f->flags & FIELD_INVALIDATES ? SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION
@@ -391,10 +434,77 @@ int bus_vtable_new(const FieldTable *t, sd_bus_property_get_t getter, const sd_b
                                                                 : SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE;
                 v[k++] = (sd_bus_vtable) SD_BUS_PROPERTY(f->name, f->type, getter, 0, flags);
         }
+        for (size_t i = 0; i < n_table; i++) {
+                const Method *m = &table[i];
+                size_t in, out;
+
+                if (!m->member || strcmp(m->interface, interface) != 0)
+                        continue;
+                in = names_size(m->in_names);
+                out = names_size(m->out_names);
+                memcpy(names, m->in_names, in);
+                memcpy(names + in, m->out_names, out);
+                names[in + out] = '\0';
+                v[k++] = (sd_bus_vtable) {
+                        .type = _SD_BUS_VTABLE_METHOD,
+                        .flags = SD_BUS_VTABLE_UNPRIVILEGED,
+                        .x.method = {
+                                .member = m->member,
+                                .signature = m->in,
+                                .result = m->out,
+                                .handler = dispatch,
+                                .offset = 0,
+                                .names = names,
+                        },
+                };
+                names += in + out + 1;
+        }
         for (size_t i = 0; i <= n_members; i++)
                 v[k++] = members[i];
         *ret = v;
         return 0;
+}
+
+/**
+ * bus_method_run() - run a method after the check its row asks for
+ * @interface: the interface's name in the method table
+ * @handlers: the interface's handlers (as given to bus_vtable_new())
+ * @m: the method call
+ * @userdata: the object's userdata, handed to the handler
+ * @error: set on refusal
+ *
+ * METHOD_ADMIN: root or the admin group (bus_check_admin(); a call waiting
+ * for the caller's credentials is parked and comes here again);
+ * METHOD_ROOT: root only.  Both refuse with PermissionDenied before any
+ * argument is read, as the JSON adapter does.
+ *
+ * Returns: what the handler returns, or the refusal.
+ */
+int bus_method_run(const char *interface, const BusMethod *handlers, sd_bus_message *m, void *userdata,
+                   sd_bus_error *error) {
+        const char *member = sd_bus_message_get_member(m);
+        const Method *spec = method_find_dbus(interface, member);
+        Bus *b = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+        const BusMethod *h;
+        int r;
+
+        for (h = handlers; h->member && (!member || strcmp(h->member, member) != 0); h++)
+                ;
+        if (!spec || !h->member)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_METHOD, "No method %s.%s", interface,
+                                         member ?: "(null)");
+        if (spec->privilege != METHOD_ANYONE) {
+                r = bus_check_admin(b, m, error);
+                if (r <= 0)
+                        return r < 0 ? r : 1; /* 0: dispatched again once the caller is known */
+        }
+        if (spec->privilege == METHOD_ROOT) {
+                uid_t uid;
+
+                if (bus_caller_uid(b, m, &uid) < 0 || uid != 0)
+                        return bus_reply_errno(m, -EPERM, "%s.%s is allowed for root only", interface, member);
+        }
+        return h->handler(m, userdata, error);
 }
 
 /**

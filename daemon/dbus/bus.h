@@ -28,7 +28,9 @@ sd_bus *bus_get(Bus *b);
 Daemon *bus_daemon(Bus *b);
 FwManager *bus_firmware(Bus *b);
 /* Verify the sender of m may change controllers; sets error to
- * org.vescd1.Error.PermissionDenied.  Returns 1 allowed, negative refused,
+ * org.vescd1.Error.PermissionDenied.  The method table's privilege is
+ * checked by bus_method_run() before a handler runs; handlers call this
+ * only for options that need more than their method.  Returns 1 allowed, negative refused,
  * 0 while the caller's credentials are being asked for: the handler then
  * returns 1 at once and is called again with m once they are known
  * (BUS_CHECK_ADMIN()). */
@@ -84,38 +86,30 @@ int bus_firmware_method_update_controller(sd_bus_message *m, void *userdata, sd_
 int bus_firmware_method_update_pair(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_update_board(sd_bus_message *m, void *userdata, sd_bus_error *error);
-/* The firmware members of org.vescd1.Manager (dbus/org.vescd1.Manager.xml). */
+/* The firmware members of org.vescd1.Manager (dbus/org.vescd1.Manager.xml)
+ * besides its methods: the Jobs property.  The methods' handlers are the
+ * bus_firmware_method_*() above, listed by bus-manager.c. */
 #define BUS_MANAGER_FIRMWARE_MEMBERS                                                                              \
-        SD_BUS_PROPERTY("Jobs", "ao", bus_firmware_property_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),       \
-        SD_BUS_METHOD_WITH_ARGS("ListImageSets", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", sets_json),                  \
-                                bus_firmware_method_list_image_sets, SD_BUS_VTABLE_UNPRIVILEGED),                \
-        SD_BUS_METHOD_WITH_ARGS("InstallImageSet", SD_BUS_ARGS("h", archive), SD_BUS_RESULT("s", id),            \
-                                bus_firmware_method_install_image_set, SD_BUS_VTABLE_UNPRIVILEGED),              \
-        SD_BUS_METHOD_WITH_ARGS("InstallImageSetFromPath", SD_BUS_ARGS("s", path), SD_BUS_RESULT("s", id),       \
-                                bus_firmware_method_install_image_set_from_path, SD_BUS_VTABLE_UNPRIVILEGED),    \
-        SD_BUS_METHOD_WITH_ARGS("RemoveImageSet", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,                        \
-                                bus_firmware_method_remove_image_set, SD_BUS_VTABLE_UNPRIVILEGED),               \
-        SD_BUS_METHOD_WITH_ARGS("RollbackImageSet", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", id),                      \
-                                bus_firmware_method_rollback_image_set, SD_BUS_VTABLE_UNPRIVILEGED),             \
-        SD_BUS_METHOD_WITH_ARGS("UpdateController", SD_BUS_ARGS("s", controller, "s", set_id, "a{sv}", options), \
-                                SD_BUS_RESULT("o", job), bus_firmware_method_update_controller,                  \
-                                SD_BUS_VTABLE_UNPRIVILEGED),                                                     \
-        SD_BUS_METHOD_WITH_ARGS("UpdatePair", SD_BUS_ARGS("s", set_id, "a{sv}", options), SD_BUS_RESULT("o", job), \
-                                bus_firmware_method_update_pair, SD_BUS_VTABLE_UNPRIVILEGED),                    \
-        SD_BUS_METHOD_WITH_ARGS("UpdateBoard", SD_BUS_ARGS("s", set_id, "a{sv}", options), SD_BUS_RESULT("o", job), \
-                                bus_firmware_method_update_board, SD_BUS_VTABLE_UNPRIVILEGED),                   \
-        SD_BUS_METHOD_WITH_ARGS("Repair", SD_BUS_ARGS("s", set_id, "a{sv}", options), SD_BUS_RESULT("o", job),   \
-                                bus_firmware_method_repair, SD_BUS_VTABLE_UNPRIVILEGED),                         \
-        SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", history_json),                  \
-                                bus_firmware_method_get_history, SD_BUS_VTABLE_UNPRIVILEGED)
+        SD_BUS_PROPERTY("Jobs", "ao", bus_firmware_property_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 /* Field tables (core/fields.h) on the bus. */
 struct Field;
 struct FieldTable;
 int bus_append_field(sd_bus_message *m, const struct Field *f, const void *object);
 /* The adapter frees it after closing the bus.  0 or -ENOBUFS. */
 int bus_keep_vtable(Bus *b, sd_bus_vtable *v);
+/* A D-Bus method's handler, by member; the rest of the method (signatures,
+ * argument names, privilege) is its row of the core's method table
+ * (core/methods.c). */
+typedef struct BusMethod {
+        const char *member;
+        sd_bus_message_handler_t handler;
+} BusMethod;
 int bus_vtable_new(const struct FieldTable *t, sd_bus_property_get_t getter, const sd_bus_vtable *members,
+                   const char *interface, const BusMethod *handlers, sd_bus_message_handler_t dispatch,
                    sd_bus_vtable **ret);
+/* The dispatcher's body: the row's privilege check, then the handler. */
+int bus_method_run(const char *interface, const BusMethod *handlers, sd_bus_message *m, void *userdata,
+                   sd_bus_error *error);
 /* Converts a jansson object to a{sv} with CamelCase keys ("temp_fet" -> "TempFet"). */
 struct json_t;
 int bus_append_json_dict(sd_bus_message *m, struct json_t *o);

@@ -1,10 +1,11 @@
 /* JSON socket protocol, the pure half: bound, parse and validate one request line;
  * build responses, notifications and errors; encode them as one line each.
  *
- * Every method is one row of json_methods[]: its name, whether it changes a controller
- * (privileged), and a table of its named parameters with types and bounds.  Validation
- * is table-driven so that adding a method is one row here plus one handler in
- * json-server.c; handlers receive a params object that already passed the table and
+ * Every method is one row of the core's method table (core/methods.c): its name, who
+ * may call it (privileged: not METHOD_ANYONE), and its named parameters with types
+ * and bounds, shared with the D-Bus adapter.  Validation is table-driven so that adding
+ * a method is one row there, its name here and one handler in json-server.c or
+ * json-daemon.c; handlers receive a params object that already passed the table and
  * can read it without further checks.  Unknown parameters are refused rather than
  * ignored so that a dashboard's typo ("rate" for "rate_hz") is an error, not a silent
  * default. */
@@ -17,171 +18,68 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/limits.h"
+#include "core/methods.h"
 #include "json/json-proto.h"
 #include "macro.h"
-
-typedef enum JsonParamType {
-        JSON_PARAM_UUID,      /* string: 24 hex digits, returned lower-case */
-        JSON_PARAM_UUID_LIST, /* array of such strings */
-        JSON_PARAM_NAME_LIST, /* array of field names: [a-z0-9_], 1..JSON_PROTO_NAME_MAX */
-        JSON_PARAM_NUMBER,    /* integer or real in [min, max], returned as real */
-        JSON_PARAM_INTEGER,   /* integer in [min, max] */
-        JSON_PARAM_BOOL,
-        JSON_PARAM_SET_ID,    /* string: 16 hex digits (image set id), returned lower-case */
-        JSON_PARAM_STRING,    /* printable ASCII string, 1..max characters */
-        JSON_PARAM_BASE64,    /* standard base64 (RFC 4648, padded), 0..max characters */
-        JSON_PARAM_OBJECT,    /* object of min..max members (checked by the handler) */
-        JSON_PARAM_WHICH,     /* "mcconf" or "appconf" */
-} JsonParamType;
-
-typedef struct JsonParamSpec {
-        const char *name;
-        JsonParamType type;
-        bool required;
-        double min, max; /* NUMBER/INTEGER: value bounds; lists, STRING: length bounds */
-} JsonParamSpec;
-
-#define JSON_PARAMS_MAX 12
 
 static bool streq_ptr(const char *a, const char *b) {
         return a && b && strcmp(a, b) == 0;
 }
 
-typedef struct JsonMethodSpec {
-        const char *name;
-        bool privileged;
-        JsonParamSpec params[JSON_PARAMS_MAX]; /* terminated by a NULL name */
-} JsonMethodSpec;
-
-#define P_UUID(n, req) { .name = n, .type = JSON_PARAM_UUID, .required = req }
-#define P_UUIDS(n, lo, hi) { .name = n, .type = JSON_PARAM_UUID_LIST, .min = lo, .max = hi }
-#define P_NAMES(n) { .name = n, .type = JSON_PARAM_NAME_LIST, .min = 1, .max = JSON_PROTO_LIST_MAX }
-#define P_NUM(n, lo, hi) { .name = n, .type = JSON_PARAM_NUMBER, .min = lo, .max = hi }
-#define P_LIMIT(f, n, lo, hi) P_NUM(n, lo, hi),
-#define P_JOB { .name = "job", .type = JSON_PARAM_INTEGER, .required = true, .min = 1, .max = INT32_MAX }
-
-static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
-        [JSON_METHOD_MANAGER_GET] = { "manager.get", false, {} },
-        [JSON_METHOD_CONTROLLERS_LIST] = { "controllers.list", false, {} },
-        [JSON_METHOD_CONTROLLERS_SCAN] = { "controllers.scan", false, {} },
-        [JSON_METHOD_CONTROLLER_GET] = { "controller.get", false, { P_UUID("uuid", true) } },
-        [JSON_METHOD_CONTROLLER_GET_VALUES] = { "controller.get_values", false, { P_UUID("uuid", true) } },
-        [JSON_METHOD_CONTROLLER_REBOOT] = { "controller.reboot", true, { P_UUID("uuid", true) } },
-        [JSON_METHOD_BOARD_GET] = { "board.get", false, {} },
-        [JSON_METHOD_TELEMETRY_WATCH] = {
-                "telemetry.watch", false, {
-                        P_UUIDS("controllers", 1, JSON_PROTO_LIST_MAX),
-                        P_NAMES("fields"),
-                        P_NUM("rate_hz", JSON_PROTO_RATE_MIN_HZ, JSON_PROTO_RATE_MAX_HZ),
-                },
-        },
-        [JSON_METHOD_TELEMETRY_UNWATCH] = {
-                "telemetry.unwatch", false, { P_UUIDS("controllers", 1, JSON_PROTO_LIST_MAX) },
-        },
-        [JSON_METHOD_TELEMETRY_POLL] = {
-                "telemetry.poll", false, {
-                        P_UUIDS("controllers", 1, JSON_PROTO_LIST_MAX),
-                        P_NAMES("fields"),
-                },
-        },
-        [JSON_METHOD_FIRMWARE_SETS] = { "firmware.sets", false, {} },
-        [JSON_METHOD_FIRMWARE_UPDATE] = {
-                "firmware.update", true, {
-                        { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
-                        P_UUIDS("controllers", 1, JSON_PROTO_LIST_MAX),
-                        { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
-                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
-                        { .name = "allow_mismatch", .type = JSON_PARAM_BOOL },
-                },
-        },
-        /* The path is opened by the daemon (with its rights), as
-         * Manager.InstallImageSetFromPath. */
-        [JSON_METHOD_FIRMWARE_INSTALL] = {
-                "firmware.install", true, {
-                        { .name = "path", .type = JSON_PARAM_STRING, .required = true, .min = 1, .max = 4096 },
-                },
-        },
-        [JSON_METHOD_FIRMWARE_REMOVE] = {
-                "firmware.remove", true, { { .name = "set", .type = JSON_PARAM_SET_ID, .required = true } },
-        },
-        [JSON_METHOD_FIRMWARE_PAIR] = {
-                "firmware.pair", true, {
-                        { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
-                        { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
-                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
-                },
-        },
-        [JSON_METHOD_FIRMWARE_REPAIR] = {
-                "firmware.repair", true, {
-                        { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
-                        { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
-                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
-                },
-        },
-        [JSON_METHOD_FIRMWARE_ROLLBACK] = { "firmware.rollback", true, {} },
-        [JSON_METHOD_FIRMWARE_BOARD] = {
-                "firmware.board", true, {
-                        { .name = "set", .type = JSON_PARAM_SET_ID, .required = true },
-                        { .name = "skip_can_id_restore", .type = JSON_PARAM_BOOL },
-                        { .name = "migrate_config", .type = JSON_PARAM_BOOL },
-                },
-        },
-        [JSON_METHOD_BOARD_FORGET] = { "board.forget", true, { P_UUID("uuid", true) } },
-        [JSON_METHOD_JOB_LIST] = { "job.list", false, {} },
-        [JSON_METHOD_JOB_HISTORY] = { "job.history", false, {} },
-        [JSON_METHOD_JOB_GET] = { "job.get", false, { P_JOB } },
-        [JSON_METHOD_JOB_CANCEL] = { "job.cancel", true, { P_JOB } },
-        /* Reading a configuration changes nothing: unprivileged, as BackupConfig. */
-        [JSON_METHOD_CONFIG_BACKUP] = { "config.backup", false, { P_UUID("uuid", true) } },
-        [JSON_METHOD_CONFIG_RESTORE] = {
-                "config.restore", true, {
-                        P_UUID("uuid", true),
-                        { .name = "mcconf", .type = JSON_PARAM_BASE64, .max = 16384 },
-                        { .name = "appconf", .type = JSON_PARAM_BASE64, .max = 16384 },
-                        { .name = "keep_can_id", .type = JSON_PARAM_BOOL },
-                        /* a backup file of config.backup, instead of mcconf/appconf */
-                        { .name = "backup", .type = JSON_PARAM_OBJECT, .min = 1, .max = 16 },
-                },
-        },
-        /* Configuration by name (DESIGN "Decisions of 2026-12" item 10). */
-        [JSON_METHOD_CONFIG_GET] = {
-                "config.get", false, { P_UUID("uuid", true), { .name = "which", .type = JSON_PARAM_WHICH, .required = true } },
-        },
-        [JSON_METHOD_CONFIG_SET] = {
-                "config.set", true, {
-                        P_UUID("uuid", true),
-                        { .name = "which", .type = JSON_PARAM_WHICH, .required = true },
-                        { .name = "params", .type = JSON_PARAM_OBJECT, .required = true, .min = 1, .max = 512 },
-                },
-        },
-        [JSON_METHOD_CONFIG_DIFF] = {
-                "config.diff", false, {
-                        P_UUID("uuid", true), P_UUID("other", true),
-                        { .name = "which", .type = JSON_PARAM_WHICH, .required = true },
-                },
-        },
-        [JSON_METHOD_CONFIG_COMPARE] = {
-                "config.compare", false, { P_UUID("uuid", true), P_UUID("other", true) },
-        },
-        [JSON_METHOD_CONFIG_COPY] = {
-                "config.copy", true, {
-                        P_UUID("from", true),
-                        P_UUID("to", true),
-                        { .name = "keep_can_id", .type = JSON_PARAM_BOOL },
-                },
-        },
-        /* The runtime limits of COMM_SET_MCCONF_TEMP (spec §12.4): names and
-         * ranges from core/limits.h, as Controller.SetLimits checks them.  Each is
-         * optional: the daemon reads the current values and changes those given. */
-        [JSON_METHOD_LIMITS_SET] = {
-                "limits.set", true, {
-                        P_UUID("uuid", true),
-                        LIMIT_FIELDS(P_LIMIT)
-                        { .name = "store", .type = JSON_PARAM_BOOL },
-                },
-        },
+/* The wire names of the methods the JSON adapter dispatches (json-server.c,
+ * json-daemon.c switch on JsonMethod).  Everything else about a method, its
+ * privilege and its parameters with their types and ranges, is its row of
+ * the core's method table (core/methods.c), found by this name. */
+static const char *const json_method_names[_JSON_METHOD_MAX] = {
+        [JSON_METHOD_MANAGER_GET] = "manager.get",
+        [JSON_METHOD_CONTROLLERS_LIST] = "controllers.list",
+        [JSON_METHOD_CONTROLLERS_SCAN] = "controllers.scan",
+        [JSON_METHOD_CONTROLLER_GET] = "controller.get",
+        [JSON_METHOD_CONTROLLER_GET_VALUES] = "controller.get_values",
+        [JSON_METHOD_CONTROLLER_REBOOT] = "controller.reboot",
+        [JSON_METHOD_BOARD_GET] = "board.get",
+        [JSON_METHOD_TELEMETRY_WATCH] = "telemetry.watch",
+        [JSON_METHOD_TELEMETRY_UNWATCH] = "telemetry.unwatch",
+        [JSON_METHOD_TELEMETRY_POLL] = "telemetry.poll",
+        [JSON_METHOD_FIRMWARE_SETS] = "firmware.sets",
+        [JSON_METHOD_FIRMWARE_UPDATE] = "firmware.update",
+        [JSON_METHOD_FIRMWARE_INSTALL] = "firmware.install",
+        [JSON_METHOD_FIRMWARE_REMOVE] = "firmware.remove",
+        [JSON_METHOD_FIRMWARE_PAIR] = "firmware.pair",
+        [JSON_METHOD_FIRMWARE_REPAIR] = "firmware.repair",
+        [JSON_METHOD_FIRMWARE_ROLLBACK] = "firmware.rollback",
+        [JSON_METHOD_FIRMWARE_BOARD] = "firmware.board",
+        [JSON_METHOD_BOARD_FORGET] = "board.forget",
+        [JSON_METHOD_JOB_LIST] = "job.list",
+        [JSON_METHOD_JOB_HISTORY] = "job.history",
+        [JSON_METHOD_JOB_GET] = "job.get",
+        [JSON_METHOD_JOB_CANCEL] = "job.cancel",
+        [JSON_METHOD_CONFIG_BACKUP] = "config.backup",
+        [JSON_METHOD_CONFIG_RESTORE] = "config.restore",
+        [JSON_METHOD_CONFIG_GET] = "config.get",
+        [JSON_METHOD_CONFIG_SET] = "config.set",
+        [JSON_METHOD_CONFIG_DIFF] = "config.diff",
+        [JSON_METHOD_CONFIG_COMPARE] = "config.compare",
+        [JSON_METHOD_CONFIG_COPY] = "config.copy",
+        [JSON_METHOD_LIMITS_SET] = "limits.set",
 };
+
+/**
+ * json_method_spec() - the core's row of a method
+ * @m: a valid method
+ *
+ * Every JsonMethod has its row (tests/unit/json/test-json-proto checks it).
+ *
+ * Return: the row.
+ */
+const Method *json_method_spec(JsonMethod m) {
+        const Method *spec;
+
+        assert(m >= 0 && m < _JSON_METHOD_MAX);
+        spec = method_find_json(json_method_names[m]);
+        assert(spec);
+        return spec;
+}
 
 /**
  * json_method_to_string() - the wire name of a method
@@ -192,7 +90,7 @@ static const JsonMethodSpec json_methods[_JSON_METHOD_MAX] = {
 const char *json_method_to_string(JsonMethod m) {
         if (m < 0 || m >= _JSON_METHOD_MAX)
                 return NULL;
-        return json_methods[m].name;
+        return json_method_names[m];
 }
 
 /**
@@ -205,7 +103,7 @@ JsonMethod json_method_from_string(const char *s) {
         if (!s)
                 return _JSON_METHOD_INVALID;
         for (JsonMethod m = 0; m < _JSON_METHOD_MAX; m++)
-                if (streq_ptr(json_methods[m].name, s))
+                if (streq_ptr(json_method_names[m], s))
                         return m;
         return _JSON_METHOD_INVALID;
 }
@@ -220,8 +118,7 @@ JsonMethod json_method_from_string(const char *s) {
  * Return: true if privileged.
  */
 bool json_method_is_privileged(JsonMethod m) {
-        assert(m >= 0 && m < _JSON_METHOD_MAX);
-        return json_methods[m].privileged;
+        return json_method_spec(m)->privilege != METHOD_ANYONE;
 }
 
 /**
@@ -361,7 +258,7 @@ static bool name_valid(const char *s) {
         return true;
 }
 
-static int validate_list(const JsonParamSpec *p, json_t *v, json_t **ret, JsonProtoError *e) {
+static int validate_list(const MethodParam *p, json_t *v, json_t **ret, JsonProtoError *e) {
         json_auto_t *out = NULL;
         size_t i;
         json_t *item;
@@ -377,11 +274,11 @@ static int validate_list(const JsonParamSpec *p, json_t *v, json_t **ret, JsonPr
                 return -ENOMEM;
         json_array_foreach(v, i, item) {
                 const char *s = json_string_value(item);
-                bool ok = p->type == JSON_PARAM_UUID_LIST ? json_proto_uuid_valid(s) : s && name_valid(s);
+                bool ok = p->type == METHOD_PARAM_UUID_LIST ? json_proto_uuid_valid(s) : s && name_valid(s);
 
                 if (!ok)
                         return fail(e, JSON_RPC_INVALID_PARAMS, "'%s'[%zu] is not a valid %s",
-                                    p->name, i, p->type == JSON_PARAM_UUID_LIST ? "controller uuid" : "field name");
+                                    p->name, i, p->type == METHOD_PARAM_UUID_LIST ? "controller uuid" : "field name");
                 if (json_array_append_new(out, lower_string(s)) < 0)
                         return -ENOMEM;
         }
@@ -389,24 +286,24 @@ static int validate_list(const JsonParamSpec *p, json_t *v, json_t **ret, JsonPr
         return 0;
 }
 
-static int validate_param(const JsonParamSpec *p, json_t *v, json_t **ret, JsonProtoError *e) {
+static int validate_param(const MethodParam *p, json_t *v, json_t **ret, JsonProtoError *e) {
         const char *s;
 
         switch (p->type) {
-        case JSON_PARAM_UUID:
-        case JSON_PARAM_SET_ID:
+        case METHOD_PARAM_UUID:
+        case METHOD_PARAM_SET_ID:
                 s = json_string_value(v);
-                if (!hex_string_valid(s, p->type == JSON_PARAM_UUID ? 24 : 16))
+                if (!hex_string_valid(s, p->type == METHOD_PARAM_UUID ? 24 : 16))
                         return fail(e, JSON_RPC_INVALID_PARAMS, "'%s' must be a string of %d hex digits",
-                                    p->name, p->type == JSON_PARAM_UUID ? 24 : 16);
+                                    p->name, p->type == METHOD_PARAM_UUID ? 24 : 16);
                 *ret = lower_string(s);
                 break;
 
-        case JSON_PARAM_UUID_LIST:
-        case JSON_PARAM_NAME_LIST:
+        case METHOD_PARAM_UUID_LIST:
+        case METHOD_PARAM_NAME_LIST:
                 return validate_list(p, v, ret, e);
 
-        case JSON_PARAM_NUMBER: {
+        case METHOD_PARAM_NUMBER: {
                 double d;
 
                 if (!json_is_number(v))
@@ -419,7 +316,7 @@ static int validate_param(const JsonParamSpec *p, json_t *v, json_t **ret, JsonP
                 break;
         }
 
-        case JSON_PARAM_INTEGER: {
+        case METHOD_PARAM_INTEGER: {
                 json_int_t n;
 
                 if (!json_is_integer(v))
@@ -432,13 +329,13 @@ static int validate_param(const JsonParamSpec *p, json_t *v, json_t **ret, JsonP
                 break;
         }
 
-        case JSON_PARAM_BOOL:
+        case METHOD_PARAM_BOOL:
                 if (!json_is_boolean(v))
                         return fail(e, JSON_RPC_INVALID_PARAMS, "'%s' must be true or false", p->name);
                 *ret = json_incref(v);
                 break;
 
-        case JSON_PARAM_STRING: {
+        case METHOD_PARAM_STRING: {
                 size_t n;
 
                 s = json_string_value(v);
@@ -455,7 +352,7 @@ static int validate_param(const JsonParamSpec *p, json_t *v, json_t **ret, JsonP
                 break;
         }
 
-        case JSON_PARAM_BASE64:
+        case METHOD_PARAM_BASE64:
                 s = json_string_value(v);
                 if (!s || json_string_length(v) > (size_t) p->max || json_proto_base64_decode(s, NULL, NULL) < 0)
                         return fail(e, JSON_RPC_INVALID_PARAMS, "'%s' must be base64 of at most %g characters",
@@ -463,14 +360,14 @@ static int validate_param(const JsonParamSpec *p, json_t *v, json_t **ret, JsonP
                 *ret = json_incref(v);
                 break;
 
-        case JSON_PARAM_OBJECT:
+        case METHOD_PARAM_OBJECT:
                 if (!json_is_object(v) || json_object_size(v) < (size_t) p->min || json_object_size(v) > (size_t) p->max)
                         return fail(e, JSON_RPC_INVALID_PARAMS, "'%s' must be an object of %g to %g members",
                                     p->name, p->min, p->max);
                 *ret = json_incref(v);
                 break;
 
-        case JSON_PARAM_WHICH:
+        case METHOD_PARAM_WHICH:
                 s = json_string_value(v);
                 if (!streq_ptr(s, "mcconf") && !streq_ptr(s, "appconf"))
                         return fail(e, JSON_RPC_INVALID_PARAMS, "'%s' must be \"mcconf\" or \"appconf\"", p->name);
@@ -485,14 +382,7 @@ static int validate_param(const JsonParamSpec *p, json_t *v, json_t **ret, JsonP
         return *ret ? 0 : -ENOMEM;
 }
 
-static const JsonParamSpec *find_param(const JsonMethodSpec *m, const char *name) {
-        for (const JsonParamSpec *p = m->params; p < m->params + JSON_PARAMS_MAX && p->name; p++)
-                if (streq_ptr(p->name, name))
-                        return p;
-        return NULL;
-}
-
-static int validate_params(const JsonMethodSpec *m, json_t *params, json_t **ret, JsonProtoError *e) {
+static int validate_params(const Method *m, json_t *params, json_t **ret, JsonProtoError *e) {
         json_auto_t *out = NULL;
         const char *key;
         json_t *v;
@@ -503,7 +393,7 @@ static int validate_params(const JsonMethodSpec *m, json_t *params, json_t **ret
                 return -ENOMEM;
 
         json_object_foreach(params, key, v) {
-                const JsonParamSpec *p = find_param(m, key);
+                const MethodParam *p = method_param(m, key);
                 json_t *n = NULL;
 
                 if (!p)
@@ -515,7 +405,7 @@ static int validate_params(const JsonMethodSpec *m, json_t *params, json_t **ret
                         return -ENOMEM;
         }
 
-        for (const JsonParamSpec *p = m->params; p < m->params + JSON_PARAMS_MAX && p->name; p++)
+        for (const MethodParam *p = m->params; p < m->params + METHOD_PARAMS_MAX && p->name; p++)
                 if (p->required && !json_object_get(out, p->name))
                         return fail(e, JSON_RPC_INVALID_PARAMS, "missing parameter '%s'", p->name);
 
@@ -615,13 +505,13 @@ int json_proto_parse_request(const char *line, size_t size, JsonRequest *ret, Js
                 return fail(ret_error, JSON_RPC_INVALID_PARAMS, "parameters are passed by name, in an object");
 
         if (json_is_object(p))
-                r = validate_params(&json_methods[m], p, &params, ret_error);
+                r = validate_params(json_method_spec(m), p, &params, ret_error);
         else {
                 json_auto_t *empty = json_object();
 
                 if (!empty)
                         return -ENOMEM;
-                r = validate_params(&json_methods[m], empty, &params, ret_error);
+                r = validate_params(json_method_spec(m), empty, &params, ret_error);
         }
         if (r < 0)
                 return r;

@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "core/methods.h"
+
 /* Protocol version announced in the hello notification.  Minor: additions only. */
 #define JSON_PROTO_VERSION_MAJOR 2
 #define JSON_PROTO_VERSION_MINOR 0
@@ -19,10 +21,10 @@
 #define JSON_PROTO_LINE_MAX (64U * 1024U)   /* bytes per request line, newline excluded */
 #define JSON_PROTO_DEPTH_MAX 16U            /* nesting of arrays/objects in one request */
 #define JSON_PROTO_ID_STRING_MAX 128U       /* length of a string request id */
-#define JSON_PROTO_LIST_MAX 32U             /* entries in a controllers/fields list */
+#define JSON_PROTO_LIST_MAX METHOD_LIST_MAX  /* entries in a controllers/fields list */
 #define JSON_PROTO_NAME_MAX 64U             /* length of one field name */
-#define JSON_PROTO_RATE_MIN_HZ 0.1
-#define JSON_PROTO_RATE_MAX_HZ 1000.0
+#define JSON_PROTO_RATE_MIN_HZ METHOD_RATE_MIN_HZ
+#define JSON_PROTO_RATE_MAX_HZ METHOD_RATE_MAX_HZ
 #define JSON_PROTO_RATE_DEFAULT_HZ 10.0
 
 /* JSON-RPC 2.0 reserved codes.  The daemon's own stable codes (1000 and up) come from
@@ -106,6 +108,8 @@ void json_proto_error_done(JsonProtoError *e);
 const char *json_method_to_string(JsonMethod m);
 JsonMethod json_method_from_string(const char *s);
 bool json_method_is_privileged(JsonMethod m);
+/* The method's row of the core's method table (privilege, parameters). */
+const Method *json_method_spec(JsonMethod m);
 
 const char *json_rpc_code_message(int code);
 

@@ -832,6 +832,11 @@ static int client_dispatch(JsonClient *c, JsonRequest *req, json_t **ret) {
                         client_send_errno(c, req->id, -EPERM, detail);
                         return 0;
                 }
+                if (json_method_spec(req->method)->privilege == METHOD_ROOT && c->uid != 0) {
+                        (void) snprintf(detail, sizeof(detail), "%s is allowed for root only", name);
+                        client_send_errno(c, req->id, -EPERM, detail);
+                        return 0;
+                }
         }
         if (c->in_flight >= s->max_in_flight) {
                 (void) snprintf(detail, sizeof(detail), "at most %u requests may be in flight", s->max_in_flight);

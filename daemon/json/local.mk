@@ -13,7 +13,7 @@ TESTS += tests/unit/json/test-json-proto
 tests_unit_json_test_json_proto_SOURCES = tests/unit/json/test-json-proto.c $(json_proto_sources)
 tests_unit_json_test_json_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_json_test_json_proto_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
-tests_unit_json_test_json_proto_LDADD = $(JANSSON_LIBS) $(TEST_LIBS) -lm
+tests_unit_json_test_json_proto_LDADD = daemon/libvescd.a $(JANSSON_LIBS) $(TEST_LIBS) -lm
 
 # Fuzz target for the request parser: `make check` replays the corpus through
 # tests/fuzz/fuzz-replay.c; with --enable-fuzzing it is also a libFuzzer binary:
@@ -34,7 +34,7 @@ tests_fuzz_fuzz_json_replay_SOURCES = tests/fuzz/fuzz-json.c tests/fuzz/fuzz-rep
 	$(json_proto_sources)
 tests_fuzz_fuzz_json_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_fuzz_fuzz_json_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-tests_fuzz_fuzz_json_replay_LDADD = $(JANSSON_LIBS) -lm
+tests_fuzz_fuzz_json_replay_LDADD = daemon/libvescd.a $(JANSSON_LIBS) -lm
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz-json
@@ -42,7 +42,7 @@ tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz-json.c tests/fuzz/fuzz.h $(json_p
 tests_fuzz_fuzz_json_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_fuzz_fuzz_json_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_json_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
-tests_fuzz_fuzz_json_LDADD = $(JANSSON_LIBS) -lm
+tests_fuzz_fuzz_json_LDADD = daemon/libvescd.a $(JANSSON_LIBS) -lm
 endif
 
 # The server over a fake board (tests/component/json/json-test-server.c) drives the

@@ -5,6 +5,10 @@ daemon serves.  Normalised comparison: interface names, members,
 signatures, argument names and directions, property access and the
 EmitsChangedSignal annotation (absent = "true").
 
+Then the method table (daemon/core/methods.c) against the running daemon:
+every D-Bus method of the table is served with its arguments, and the
+daemon serves no method the table does not list.
+
 Then the field tables seen from outside: every property of the running
 daemon (GetAll) appears in the JSON socket's snapshot under its snake_case
 name with the same value type, and in `vescctl --json`; the JSON snapshot
@@ -24,6 +28,9 @@ from gi.repository import GLib  # noqa: E402
 sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vescd_harness import (BUS_NAME, MANAGER_PATH, PATH_A, Harness, fail, log, srcdir)  # noqa: E402
+
+sys.path.insert(0, os.path.join(srcdir(), "tests", "unit", "docs"))
+import method_table  # noqa: E402
 
 ANNOTATION = "org.freedesktop.DBus.Property.EmitsChangedSignal"
 
@@ -155,9 +162,29 @@ def check_tables(h):
     log("%d Telemetry signals carry TimeUsec/WallTimeUsec" % len(signals))
 
 
+def check_method_table(live):
+    """live: {interface: normalised introspection}."""
+    table = method_table.read(srcdir())
+    want = {}
+    for r in table:
+        if not r["member"]:
+            continue
+        args = tuple((n, t, "in") for t, n in zip(method_table.split_signature(r["in"]), r["in_names"])) + \
+            tuple((n, t, "out") for t, n in zip(method_table.split_signature(r["out"]), r["out_names"]))
+        want.setdefault("org.vescd1." + r["interface"], set()).add(("method", r["member"], args))
+    for iface, members in live.items():
+        served = {m for m in members if m[0] == "method"}
+        if served != want.get(iface, set()):
+            fail("%s: the daemon's methods differ from the method table\n  only served: %s\n  only in the table: %s"
+                 % (iface, sorted(served - want.get(iface, set()), key=str),
+                    sorted(want.get(iface, set()) - served, key=str)))
+        log("%s: %d methods as the method table lists them" % (iface, len(served)))
+
+
 def main():
     with Harness(board="dual-mismatch") as h:
         h.wait_until(lambda: PATH_A in h.controllers(), "controller A")
+        served = {}
         for iface, path in (("org.vescd1.Manager", MANAGER_PATH), ("org.vescd1.Controller", PATH_A)):
             live_xml = h.bus.get_object(BUS_NAME, path).Introspect(dbus_interface="org.freedesktop.DBus.Introspectable")
             live = normalise(ET.fromstring(str(live_xml)), iface)
@@ -170,6 +197,8 @@ def main():
                 fail("%s differs from dbus/%s.xml\n  only in the daemon: %s\n  only in the XML: %s" %
                      (iface, iface, sorted(live - contract, key=str), sorted(contract - live, key=str)))
             log("%s matches the contract (%d members)" % (iface, len(live)))
+            served[iface] = live
+        check_method_table(served)
         check_tables(h)
         if h.stop_vescd() != 0:
             fail("vescd did not exit 0")

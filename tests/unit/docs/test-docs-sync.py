@@ -7,8 +7,13 @@
 #   - every configuration key of daemon/core/config.c is a row of
 #     docs/vescd.conf.md with the same default and range, and vice versa;
 #     every key in units/vescd.conf (also commented out) exists;
-#   - every JSON method of daemon/json/json-proto.c is a row of docs/api-map.md
-#     with the same "privileged" flag, and vice versa;
+#   - the method table (daemon/core/methods.c, read by method_table.py): every
+#     D-Bus method is a method of dbus/*.xml with the same signatures and
+#     argument names and vice versa; the JSON adapter's names are exactly the
+#     table's; every JSON method is a row of docs/api-map.md with the same
+#     "privileged" flag naming its D-Bus method first, every D-Bus-only
+#     method a row of its second table; docs/json-protocol.md names every
+#     JSON method and parameter; every error a row lists is in errors.h;
 #   - every error of daemon/core/errors.h is a row of docs/errors.md (name, code,
 #     errno) and of the error table of docs/json-protocol.md;
 #   - every method, property and signal of dbus/*.xml is named in
@@ -25,8 +30,13 @@ import os
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
-SRC = os.environ.get("top_srcdir") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import method_table  # noqa: E402
+
+SRC = os.environ.get("top_srcdir") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
 BUILD = os.environ.get("top_builddir") or SRC
 failures = []
 
@@ -92,35 +102,126 @@ def check_config():
             fail("units/vescd.conf:%d: unknown key '%s'" % (n, m.group(1)))
 
 
-# ------------------------------------------------------------ JSON methods
-def check_json_methods():
-    code = read("daemon/json/json-proto.c")
-    table = re.search(r"json_methods\[[^]]*\]\s*=\s*\{(.*?)\n\};", code, re.S)
-    if not table:
-        fail("daemon/json/json-proto.c: could not find the json_methods table")
-        return
-    methods = dict(re.findall(r'\{\s*"([a-z_.]+)",\s*(true|false)', table.group(1)))
-    doc_text = read("docs/api-map.md")
-    m = re.search(r"<!-- api-map:begin -->(.*?)<!-- api-map:end -->", doc_text, re.S)
+# ------------------------------------------------------------ method table
+PRIVILEGED = {"anyone": "no", "admin": "yes", "root": "root"}
+
+
+def api_map_rows(doc_text, marker):
+    m = re.search(r"<!-- %s:begin -->(.*?)<!-- %s:end -->" % (marker, marker), doc_text, re.S)
     if not m:
-        fail("docs/api-map.md: no api-map:begin/end markers")
-        return
+        fail("docs/api-map.md: no %s:begin/end markers" % marker)
+        return {}
     doc = {}
     for cells in table_rows(m.group(1)):
         if len(cells) >= 3 and cells[0].startswith("`"):
-            doc[unquote(cells[0])] = cells[-1]
-    for name in sorted(set(methods) - set(doc)):
+            doc[unquote(cells[0])] = cells
+    return doc
+
+
+def check_method_table():
+    try:
+        table = method_table.read(SRC)
+    except (ValueError, OSError) as e:
+        fail("daemon/core/methods.c: cannot read the method table: %s" % e)
+        return
+    if len(table) < 20:
+        fail("daemon/core/methods.c: could read only %d methods" % len(table))
+        return
+    error_names = set(re.findall(r"X\((\w+),\s*(?:E\w+|0),", read("daemon/core/errors.h")))
+    json_rows = {r["json"]: r for r in table if r["json"]}
+    dbus_rows = {(r["interface"], r["member"]): r for r in table if r["member"]}
+    if len(json_rows) != sum(1 for r in table if r["json"]):
+        fail("daemon/core/methods.c: a JSON name is listed twice")
+    if len(dbus_rows) != sum(1 for r in table if r["member"]):
+        fail("daemon/core/methods.c: a D-Bus method is listed twice")
+    for r in table:
+        what = r["json"] or "%s.%s" % (r["interface"], r["member"])
+        if not r["json"] and not r["member"]:
+            fail("daemon/core/methods.c: a row has neither a JSON name nor a D-Bus member")
+        if r["privilege"] not in PRIVILEGED:
+            fail("daemon/core/methods.c: %s has privilege '%s'" % (what, r["privilege"]))
+        for e in r["errors"]:
+            if e not in error_names:
+                fail("daemon/core/methods.c: %s lists error '%s', which daemon/core/errors.h does not have" % (what, e))
+        if r["member"] and not r["interface"]:
+            fail("daemon/core/methods.c: %s has a member but no interface" % what)
+
+    # the JSON adapter dispatches exactly the table's JSON methods
+    code = read("daemon/json/json-proto.c")
+    m = re.search(r"json_method_names\[[^]]*\]\s*=\s*\{(.*?)\n\};", code, re.S)
+    names = set(re.findall(r'=\s*"([a-z_.]+)"', m.group(1))) if m else set()
+    if not m:
+        fail("daemon/json/json-proto.c: could not find json_method_names")
+    for name in sorted(set(json_rows) - names):
+        fail("daemon/json/json-proto.c: JSON method '%s' of the method table has no JsonMethod" % name)
+    for name in sorted(names - set(json_rows)):
+        fail("daemon/json/json-proto.c: JSON method '%s' is not in daemon/core/methods.c" % name)
+
+    # the D-Bus contract: same members, signatures and argument names
+    contract = {}
+    for iface in ("Manager", "Controller", "Job"):
+        root = ET.fromstring(read("dbus/org.vescd1.%s.xml" % iface))
+        for i in root.iter("interface"):
+            for meth in i.findall("method"):
+                args = meth.findall("arg")
+                ins = [(a.get("type"), a.get("name")) for a in args if a.get("direction", "in") == "in"]
+                outs = [(a.get("type"), a.get("name")) for a in args if a.get("direction") == "out"]
+                contract[(iface, meth.get("name"))] = (ins, outs)
+    for key, r in sorted(dbus_rows.items()):
+        what = "%s.%s" % key
+        if key not in contract:
+            fail("daemon/core/methods.c: %s is not a method of dbus/org.vescd1.%s.xml" % (what, key[0]))
+            continue
+        for direction, sig, arg_names, want in (("in", r["in"], r["in_names"], contract[key][0]),
+                                                ("out", r["out"], r["out_names"], contract[key][1])):
+            have = list(zip(method_table.split_signature(sig), arg_names))
+            if len(method_table.split_signature(sig)) != len(arg_names):
+                fail("daemon/core/methods.c: %s: %s signature '%s' and names %s differ in number"
+                     % (what, direction, sig, arg_names))
+            elif have != want:
+                fail("daemon/core/methods.c: %s: %s arguments %s, dbus/org.vescd1.%s.xml says %s"
+                     % (what, direction, have, key[0], want))
+    for key in sorted(set(contract) - set(dbus_rows)):
+        fail("dbus/org.vescd1.%s.xml: method %s is not in daemon/core/methods.c" % key)
+
+    # docs/api-map.md: one row per JSON method (privileged, its D-Bus member),
+    # one row per D-Bus-only method
+    doc_text = read("docs/api-map.md")
+    doc = api_map_rows(doc_text, "api-map")
+    for name in sorted(set(json_rows) - set(doc)):
         fail("docs/api-map.md: JSON method '%s' is missing" % name)
-    for name in sorted(set(doc) - set(methods)):
-        fail("docs/api-map.md: '%s' is not a method of daemon/json/json-proto.c" % name)
-    for name in sorted(set(methods) & set(doc)):
-        want = "yes" if methods[name] == "true" else "no"
-        if doc[name] != want:
-            fail("docs/api-map.md: '%s' privileged is '%s', the code says '%s'" % (name, doc[name], want))
+    for name in sorted(set(doc) - set(json_rows)):
+        fail("docs/api-map.md: '%s' is not a JSON method of daemon/core/methods.c" % name)
+    for name in sorted(set(json_rows) & set(doc)):
+        r, cells = json_rows[name], doc[name]
+        want = PRIVILEGED.get(r["privilege"])
+        if cells[-1] != want:
+            fail("docs/api-map.md: '%s' privileged is '%s', the method table says '%s'" % (name, cells[-1], want))
+        first = re.search(r"`(\w+)\.(\w+)\(\)`", cells[1])
+        if r["member"] and (not first or (first.group(1), first.group(2)) != (r["interface"], r["member"])):
+            fail("docs/api-map.md: '%s' should name `%s.%s()` first" % (name, r["interface"], r["member"]))
+        if not r["member"] and first:
+            fail("docs/api-map.md: '%s' names D-Bus method `%s.%s()`, the method table none"
+                 % (name, first.group(1), first.group(2)))
+    only = api_map_rows(doc_text, "api-map-dbus-only")
+    dbus_only = {"%s.%s()" % (r["interface"], r["member"]): r for r in table if r["member"] and not r["json"]}
+    for name in sorted(set(dbus_only) - set(only)):
+        fail("docs/api-map.md: D-Bus-only method '%s' is missing" % name)
+    for name in sorted(set(only) - set(dbus_only)):
+        fail("docs/api-map.md: '%s' is not a D-Bus-only method of daemon/core/methods.c" % name)
+    for name in sorted(set(only) & set(dbus_only)):
+        want = PRIVILEGED[dbus_only[name]["privilege"]]
+        if only[name][-1] != want:
+            fail("docs/api-map.md: '%s' privileged is '%s', the method table says '%s'" % (name, only[name][-1], want))
+
+    # docs/json-protocol.md describes every JSON method and names its parameters
     proto = read("docs/json-protocol.md")
-    for name in sorted(methods):
+    for name, r in sorted(json_rows.items()):
         if "`%s`" % name not in proto:
             fail("docs/json-protocol.md: JSON method '%s' is not described" % name)
+        for p in r["params"]:
+            if "`%s`" % p not in proto:
+                fail("docs/json-protocol.md: parameter '%s' of '%s' is not named" % (p, name))
 
 
 # ------------------------------------------------------------------ errors
@@ -271,7 +372,7 @@ def check_help():
                 fail("docs/vescfw.1: command '%s' of vescfw --help is missing" % cmd)
 
 
-for check in (check_config, check_json_methods, check_errors, check_dbus, check_field_tables, check_links_and_paths,
+for check in (check_config, check_method_table, check_errors, check_dbus, check_field_tables, check_links_and_paths,
               check_help):
     try:
         check()
