@@ -68,7 +68,7 @@ static const char *const json_method_names[_JSON_METHOD_MAX] = {
  * json_method_spec() - the core's row of a method
  * @m: a valid method
  *
- * Every JsonMethod has its row (tests/unit/json/test-json-proto checks it).
+ * Every JsonMethod has its row (tests/unit/docs/test-docs-sync.py checks it).
  *
  * Return: the row.
  */
