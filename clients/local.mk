@@ -17,6 +17,11 @@ clients_vescctl_LDADD = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS) $(JANSSON_LIBS) -lm
 bashcompletion_DATA = clients/completion/vescctl
 EXTRA_DIST += clients/completion/vescctl
 
+# the web dashboard, served by vescd's HTTP listener (http-root, default
+# $(pkgdatadir)/www; docs/http.md)
+wwwdir = $(pkgdatadir)/www
+dist_www_DATA = clients/web/index.html clients/web/dashboard.js clients/web/dashboard.css
+
 # examples (installed with the documentation)
 clientsexamplesdir = $(docdir)/examples
 dist_clientsexamples_DATA = clients/examples/dashboard.py clients/examples/board-status.sh

@@ -12,6 +12,7 @@
 #include "dbus/bus.h"
 #include "core/config.h"
 #include "core/daemon.h"
+#include "http/http-server.h"
 #include "json/json-server.h"
 #include "core/log.h"
 #include "transport/canlink.h"
@@ -25,6 +26,7 @@ typedef struct Main {
         FwManager *fw;
         Bus *bus;
         JsonServer *json;
+        HttpServer *http;
         const char *config_file;
         /* command-line overrides, re-applied on every reload */
         const char **override_keys, **override_values;
@@ -293,6 +295,19 @@ int main(int argc, char **argv) {
         if (r < 0)
                 log_warning_errno(r, "JSON socket %s unavailable (%m), serving D-Bus only",
                                   daemon_config(m.daemon)->json_socket);
+        /* the read-only HTTP listener: off unless vescd-http.socket passed
+         * a socket or http-listen is set */
+        HttpServerConfig http_config = {
+                .listen = daemon_config(m.daemon)->http_listen,
+                .root = daemon_config(m.daemon)->http_root,
+                .max_clients = daemon_config(m.daemon)->max_clients,
+                .request_timeout_usec = (uint64_t) daemon_config(m.daemon)->client_line_timeout_s * USEC_PER_SEC,
+                .stall_timeout_usec = daemon_scaled(m.daemon, 30 * USEC_PER_SEC),
+                .socket_activation = true,
+        };
+        r = http_server_new(m.daemon, m.fw, &http_config, &m.http);
+        if (r < 0)
+                log_warning_errno(r, "HTTP listener unavailable (%m), continuing without it");
         r = daemon_add_listener(m.daemon, &main_listener, &m);
         if (r < 0)
                 goto finish;
@@ -321,6 +336,7 @@ finish:
                 /* cancel in-flight operations while the adapters can still reply */
                 daemon_shutdown(m.daemon);
         }
+        m.http = http_server_free(m.http);
         m.json = json_server_free(m.json);
         m.bus = bus_free(m.bus);
         m.fw = fw_manager_free(m.fw);

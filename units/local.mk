@@ -6,14 +6,14 @@
 dbuspolicy_DATA = dbus/org.vescd1.conf
 dbussystemservice_DATA = dbus/org.vescd1.service
 dbusinterface_DATA = dbus/org.vescd1.Manager.xml dbus/org.vescd1.Controller.xml dbus/org.vescd1.Job.xml
-systemdsystemunit_DATA = units/vescd.service units/vescd.socket
+systemdsystemunit_DATA = units/vescd.service units/vescd.socket units/vescd-http.socket
 sysusers_DATA = units/sysusers.d/vescd.conf
 tmpfiles_DATA = units/tmpfiles.d/vescd.conf
 network_DATA = units/80-can0.network
 vescdconfdir = $(sysconfdir)/vescd
 vescdconf_DATA = units/vescd.conf
 EXTRA_DIST += $(dbuspolicy_DATA) $(dbussystemservice_DATA) $(dbusinterface_DATA) \
-	units/vescd.service.in units/vescd.socket $(sysusers_DATA) $(tmpfiles_DATA) $(network_DATA) $(vescdconf_DATA)
+	units/vescd.service.in units/vescd.socket units/vescd-http.socket $(sysusers_DATA) $(tmpfiles_DATA) $(network_DATA) $(vescdconf_DATA)
 
 units/vescd.service: units/vescd.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) units && \

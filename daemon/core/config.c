@@ -17,7 +17,9 @@ static const ConfigKey keys[] = {
         { "state-dir", "state directory (default " LOCALSTATEDIR "/lib/vescd)" },
         { "json-socket", "JSON socket path (default " RUNSTATEDIR "/vescd/vescd.sock)" },
         { "tcp-listen", "read-only JSON listener ADDR:PORT on loopback, empty = off (default off)" },
-        { "max-clients", "JSON socket clients at once, 1..1024 (default 32)" },
+        { "max-clients", "JSON socket clients at once, 1..1024 (default 32); also the HTTP listener's cap" },
+        { "http-listen", "read-only HTTP dashboard listener ADDR:PORT, empty = off (default off)" },
+        { "http-root", "directory of the dashboard's files (default " PKGDATADIR "/www)" },
         { "admin-group", "group allowed to change controllers (default vescd)" },
         { "can-id", "vescd's own CAN id, 0..254 (default 253)" },
         { "time-scale", "multiply every protocol timeout (default 1; tests)" },
@@ -88,6 +90,7 @@ int config_init_defaults(Config *c) {
         if (set_str(&c->transport, "socketcan:can0") < 0 ||
             set_str(&c->state_dir, LOCALSTATEDIR "/lib/vescd") < 0 ||
             set_str(&c->json_socket, RUNSTATEDIR "/vescd/vescd.sock") < 0 ||
+            set_str(&c->http_root, PKGDATADIR "/www") < 0 ||
             set_str(&c->admin_group, "vescd") < 0) {
                 config_done(c);
                 return -ENOMEM;
@@ -105,10 +108,13 @@ void config_done(Config *c) {
         free(c->state_dir);
         free(c->json_socket);
         free(c->tcp_listen);
+        free(c->http_listen);
+        free(c->http_root);
         free(c->admin_group);
         free(c->trusted_keys);
         c->trusted_keys = NULL;
         c->transport = c->bus_address = c->state_dir = c->json_socket = c->tcp_listen = c->admin_group = NULL;
+        c->http_listen = c->http_root = NULL;
 }
 
 /**
@@ -207,6 +213,13 @@ int config_set(Config *c, const char *key, const char *value) {
                 c->tcp_listen = NULL;
                 return *value ? set_str(&c->tcp_listen, value) : 0;
         }
+        if (strcmp(key, "http-listen") == 0) {
+                free(c->http_listen);
+                c->http_listen = NULL;
+                return *value ? set_str(&c->http_listen, value) : 0;
+        }
+        if (strcmp(key, "http-root") == 0)
+                return *value == '/' ? set_str(&c->http_root, value) : -EINVAL;
         if (strcmp(key, "max-clients") == 0)
                 return parse_unsigned(value, 1, 1024, &c->max_clients);
         if (strcmp(key, "admin-group") == 0)
@@ -351,6 +364,10 @@ const char *config_reload_incompatible(const Config *old, const Config *new) {
                 return "json-socket";
         if (!streq_ptr(old->tcp_listen, new->tcp_listen))
                 return "tcp-listen";
+        if (!streq_ptr(old->http_listen, new->http_listen))
+                return "http-listen";
+        if (!streq_ptr(old->http_root, new->http_root))
+                return "http-root";
         if (old->max_clients_per_uid != new->max_clients_per_uid)
                 return "max-clients-per-uid";
         if (old->client_line_timeout_s != new->client_line_timeout_s)

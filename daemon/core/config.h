@@ -19,6 +19,8 @@ typedef struct Config {
         char *state_dir;
         char *json_socket;
         char *tcp_listen;           /* JSON over TCP, read-only; NULL: off */
+        char *http_listen;          /* HTTP dashboard listener, read-only; NULL: off */
+        char *http_root;            /* the dashboard's files */
         unsigned max_clients;       /* JSON socket clients */
         char *admin_group;
         unsigned can_id;            /* vescd's own CAN id, 0..254 */

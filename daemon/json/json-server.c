@@ -1399,24 +1399,33 @@ static int bind_tcp(JsonServer *s, const char *spec) {
 }
 
 /* Socket activation: a listening Unix stream socket becomes the JSON socket, a
- * listening TCP socket the read-only listener.  Other fds are not ours to touch. */
+ * listening TCP socket the read-only listener.  Other fds are not ours to touch,
+ * nor those named "http" (vescd-http.socket: the HTTP listener's, daemon/http). */
 static int take_activated(JsonServer *s) {
-        int n = sd_listen_fds(0), r;
+        char **names = NULL;
+        int n = sd_listen_fds_with_names(0, &names), r = 0;
 
         for (int fd = SD_LISTEN_FDS_START; n > 0 && fd < SD_LISTEN_FDS_START + n; fd++) {
+                const char *name = names ? names[fd - SD_LISTEN_FDS_START] : NULL;
+
+                if (name && strcmp(name, "http") == 0)
+                        continue;
                 if (!s->unix_listener && sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0) {
                         (void) evutil_make_socket_nonblocking(fd);
                         r = listener_new(s, fd, &s->unix_listener);
                         if (r < 0)
-                                return r;
+                                break;
                 } else if (!s->tcp_listener && sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) > 0) {
                         (void) evutil_make_socket_nonblocking(fd);
                         r = listener_new(s, fd, &s->tcp_listener);
                         if (r < 0)
-                                return r;
+                                break;
                 }
         }
-        return 0;
+        for (int i = 0; names && i < n; i++)
+                free(names[i]);
+        free(names);
+        return r < 0 ? r : 0;
 }
 
 static int resolve_group(JsonServer *s, const char *name) {
