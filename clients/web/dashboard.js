@@ -99,7 +99,7 @@ function drawSpark(canvas, values) {
   if (hi - lo < 1e-6) { lo -= 1; hi += 1; }
   ctx.beginPath();
   values.forEach((v, i) => {
-    const x = (i / (HISTORY - 1)) * w;
+    const x = (i / (values.length - 1)) * w;
     const y = h - 3 - ((v - lo) / (hi - lo)) * (h - 6);
     if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
   });
@@ -179,7 +179,8 @@ function renderBoard() {
   text($("#banner-title"), b.mismatch ? "The board's motor controllers differ" : "The board is degraded");
   text($("#banner-reason"), b.mismatch ? (b.mismatch_reason || "") : "");
   const reasons = $("#banner-reasons");
-  const rs = (b.mismatch ? b.mismatch_reasons : b.board_state_reasons) || [];
+  let rs = (b.mismatch ? b.mismatch_reasons : b.board_state_reasons) || [];
+  if (b.mismatch && rs.length === 1 && rs[0] === b.mismatch_reason) rs = [];  // said once
   reasons.replaceChildren(...rs.map((r) => Object.assign(document.createElement("li"), { textContent: r })));
   const actions = b.actions || [];
   $("#banner-actions-box").hidden = actions.length === 0;
@@ -211,11 +212,13 @@ function renderJob() {
   $("#job-warning").hidden = !j.do_not_power_off;
 }
 
+// at most one redraw per 50 ms, whatever the event rate (a timer, not
+// requestAnimationFrame: a hidden or headless page still shows the latest)
 let pending = false;
 function render() {
   if (pending) return;
   pending = true;
-  requestAnimationFrame(() => {
+  setTimeout(() => {
     pending = false;
     renderBoard();
     renderJob();
@@ -224,7 +227,7 @@ function render() {
     text(link, state.live ? "live" : "reconnecting…");
     link.className = "pill " + (state.live ? "link-up" : "link-down");
     text($("#version"), "vescd " + state.version);
-  });
+  }, 50);
 }
 
 // ------------------------------------------------------------------- data
@@ -281,5 +284,12 @@ function follow() {
   on("telemetry", addSample);
   on("job.changed", (j) => { state.jobs.set(j.id, j); });
 }
+
+// a script error is shown, not swallowed
+window.addEventListener("error", (e) => {
+  const p = $("#error");
+  p.hidden = false;
+  p.textContent = "Dashboard error: " + e.message;
+});
 
 load();

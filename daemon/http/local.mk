@@ -12,3 +12,9 @@ EXTRA_DIST += daemon/http/README.md docs/http.md
 # and with a socket-activated fd; curl for every endpoint, the event stream.
 TESTS += tests/integration/http/test-http.py
 dist_noinst_SCRIPTS += tests/integration/http/test-http.py
+# The dashboard in headless Chromium (skips without it); keeps a screenshot
+# in the build tree: tests/integration/http/dashboard.png.
+TESTS += tests/integration/http/test-dashboard.py
+dist_noinst_SCRIPTS += tests/integration/http/test-dashboard.py
+CLEANFILES += tests/integration/http/dashboard.png
+EXTRA_DIST += docs/dashboard.png
