@@ -49,7 +49,8 @@ TESTFW_IMAGES = \
 	$(TESTFW_DIR)/app-5.03-60.bin $(TESTFW_DIR)/app-5.03-410.bin \
 	$(TESTFW_DIR)/app-6.05-60.bin $(TESTFW_DIR)/app-6.05-410.bin \
 	$(TESTFW_DIR)/bootloader-gen1-60.bin $(TESTFW_DIR)/bootloader-gen1-410.bin \
-	$(TESTFW_DIR)/bootloader-gen2-60.bin $(TESTFW_DIR)/bootloader-gen2-410.bin
+	$(TESTFW_DIR)/bootloader-gen2-60.bin $(TESTFW_DIR)/bootloader-gen2-410.bin \
+	$(TESTFW_DIR)/app-6.05-STORMCORE_100D.bin $(TESTFW_DIR)/bootloader-gen2-STORMCORE_100D.bin
 IMAGESETS_DIR = firmware/imagesets
 IMAGESETS = \
 	$(IMAGESETS_DIR)/vesc-5.03-test $(IMAGESETS_DIR)/vesc-5.03-test.tar \
@@ -77,6 +78,9 @@ $(TESTFW_DIR)/app-6.05-60.bin: $(TESTFW_DIR)/app.raw firmware/mkimage$(EXEEXT)
 	$(AM_V_GEN)firmware/mkimage app --major 6 --minor 5 --hw 60 --min-bootloader 2 --build-id 0x06050060 $< $@
 $(TESTFW_DIR)/app-6.05-410.bin: $(TESTFW_DIR)/app.raw firmware/mkimage$(EXEEXT)
 	$(AM_V_GEN)firmware/mkimage app --major 6 --minor 5 --hw 410 --min-bootloader 2 --build-id 0x06050410 $< $@
+# a single-MCU dual-motor controller (spec §16.3; vesc-sim --board dual-mcu)
+$(TESTFW_DIR)/app-6.05-STORMCORE_100D.bin: $(TESTFW_DIR)/app.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage app --major 6 --minor 5 --hw STORMCORE_100D --min-bootloader 2 --build-id 0x06050100 $< $@
 $(TESTFW_DIR)/bootloader-gen1-60.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkimage$(EXEEXT)
 	$(AM_V_GEN)firmware/mkimage bootloader --generation 1 --hw 60 $< $@
 $(TESTFW_DIR)/bootloader-gen1-410.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkimage$(EXEEXT)
@@ -85,6 +89,8 @@ $(TESTFW_DIR)/bootloader-gen2-60.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkim
 	$(AM_V_GEN)firmware/mkimage bootloader --generation 2 --hw 60 $< $@
 $(TESTFW_DIR)/bootloader-gen2-410.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkimage$(EXEEXT)
 	$(AM_V_GEN)firmware/mkimage bootloader --generation 2 --hw 410 $< $@
+$(TESTFW_DIR)/bootloader-gen2-STORMCORE_100D.bin: $(TESTFW_DIR)/bootloader.raw firmware/mkimage$(EXEEXT)
+	$(AM_V_GEN)firmware/mkimage bootloader --generation 2 --hw STORMCORE_100D $< $@
 
 # all-local and clean-local are used only here; another area that needs
 # them should add its prerequisites to these same targets.
@@ -97,13 +103,16 @@ $(IMAGESETS_DIR)/vesc-5.03-test: $(TESTFW_DIR)/app-5.03-60.bin $(TESTFW_DIR)/app
 		--app 60=$(TESTFW_DIR)/app-5.03-60.bin --app 410=$(TESTFW_DIR)/app-5.03-410.bin \
 		--output $@ >/dev/null
 $(IMAGESETS_DIR)/vesc-6.05-test: $(TESTFW_DIR)/app-6.05-60.bin $(TESTFW_DIR)/app-6.05-410.bin \
-		$(TESTFW_DIR)/bootloader-gen2-60.bin $(TESTFW_DIR)/bootloader-gen2-410.bin firmware/vescfw$(EXEEXT)
+		$(TESTFW_DIR)/bootloader-gen2-60.bin $(TESTFW_DIR)/bootloader-gen2-410.bin \
+		$(TESTFW_DIR)/app-6.05-STORMCORE_100D.bin $(TESTFW_DIR)/bootloader-gen2-STORMCORE_100D.bin firmware/vescfw$(EXEEXT)
 	@$(MKDIR_P) $(IMAGESETS_DIR)
 	@rm -rf $@ $@.tar
 	$(AM_V_GEN)SOURCE_DATE_EPOCH=$(IMAGESETS_EPOCH) firmware/vescfw build --name vesc-6.05-test --version 6.05 \
 		--source "vescd test firmware (firmware/testfw)" \
 		--app 60=$(TESTFW_DIR)/app-6.05-60.bin --bootloader 60=$(TESTFW_DIR)/bootloader-gen2-60.bin \
 		--app 410=$(TESTFW_DIR)/app-6.05-410.bin --bootloader 410=$(TESTFW_DIR)/bootloader-gen2-410.bin \
+		--app STORMCORE_100D=$(TESTFW_DIR)/app-6.05-STORMCORE_100D.bin \
+		--bootloader STORMCORE_100D=$(TESTFW_DIR)/bootloader-gen2-STORMCORE_100D.bin \
 		--output $@ >/dev/null
 $(IMAGESETS_DIR)/vesc-5.03-test.tar: $(IMAGESETS_DIR)/vesc-5.03-test
 	$(AM_V_GEN)firmware/vescfw pack --output $@ $< >/dev/null
