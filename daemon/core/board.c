@@ -177,7 +177,8 @@ bool board_is_motor_controller(const Controller *c) {
 }
 
 bool board_is_member(const Controller *c) {
-        return board_is_motor_controller(c) && !c->candidate;
+        /* a second motor is its MCU's primary's: one member, one update */
+        return board_is_motor_controller(c) && !c->candidate && !c->primary_motor[0];
 }
 
 /* Why the board is updating or degraded, in CAN-id order.  Returns the

@@ -80,6 +80,9 @@ typedef struct Controller {
          * online for member-after-s on an id not flagged for presenting
          * many UUIDs (or is remembered in board.json); see board_is_member() */
         bool candidate;
+        /* the second motor of a single-MCU dual-motor controller (spec
+         * §16.3): its primary motor's object path; "" otherwise */
+        char primary_motor[64];
 
         /* configuration signatures: 0 = not known */
         uint32_t mc_signature, app_signature;

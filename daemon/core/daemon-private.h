@@ -25,6 +25,8 @@ typedef struct Ctl {
         bool suspect;               /* identified at an id that presented many UUIDs */
         bool confirmed;             /* heard (status, values) after identification */
         uint64_t member_clock_usec; /* identified, online, unflagged since (0: not now) */
+        bool has_primary;           /* the second motor of a dual-motor MCU (c.primary_motor) */
+        uint8_t primary_uuid[VESC_UUID_LEN]; /* its primary motor's UUID (the MCU's) */
 } Ctl;
 
 /* Per CAN id: UUIDs presented recently (phantom detection). */

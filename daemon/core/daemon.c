@@ -11,6 +11,7 @@
 
 #include "core/daemon-private.h"
 #include "core/log.h"
+#include "core/render.h"
 #include "macro.h"
 #include "core/request.h"
 #include "proto/vesc-can.h"
@@ -351,7 +352,8 @@ static void update_board(Daemon *d) {
 static bool membership_check(Daemon *d, Ctl *ctl, uint64_t now) {
         Controller *c = &ctl->c;
 
-        if (!c->candidate || !board_is_motor_controller(c))
+        /* a second motor never becomes a member of its own (its MCU is) */
+        if (!c->candidate || !board_is_motor_controller(c) || c->primary_motor[0])
                 return false;
         if (!board_members_contains(&d->members, c->uuid_str)) {
                 if (!c->online || ctl->id_stale || ctl->suspect || d->idstat[c->id].flagged_until > now) {
@@ -381,6 +383,43 @@ static void arm_telemetry(Daemon *d, uint64_t at) {
         evtimer_add(d->telemetry_ev, &tv);
 }
 
+/* Single-MCU dual-motor controllers (spec §16.3): the second motor answers
+ * at the primary's id + 1 with the primary's UUID whose last byte is + 1,
+ * same hardware.  It gets PrimaryMotor and is no member of its own (one
+ * MCU, one firmware, updated once through the primary). */
+static void link_dual_motors(Daemon *d) {
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                Ctl *b = d->ctls[i];
+                const Ctl *primary = NULL;
+                char path[RENDER_CONTROLLER_PATH_MAX] = "";
+
+                if (!b->c.has_identity || b->id_stale)
+                        continue;
+                for (size_t k = 0; k < d->n_ctls && !primary; k++) {
+                        const Ctl *a = d->ctls[k];
+                        if (a != b && a->c.has_identity && !a->id_stale && a->c.hw_type == 0 && b->c.hw_type == 0 &&
+                            vesc_second_motor_id(a->c.id) == b->c.id && strcmp(a->c.hw_name, b->c.hw_name) == 0 &&
+                            memcmp(a->c.uuid, b->c.uuid, VESC_UUID_LEN - 1) == 0 &&
+                            (uint8_t) (a->c.uuid[VESC_UUID_LEN - 1] + 1) == b->c.uuid[VESC_UUID_LEN - 1])
+                                primary = a;
+                }
+                if (primary)
+                        render_controller_path(&primary->c, path);
+                if (strcmp(path, b->c.primary_motor) == 0)
+                        continue;
+                snprintf(b->c.primary_motor, sizeof b->c.primary_motor, "%s", path);
+                b->has_primary = primary != NULL;
+                if (primary)
+                        memcpy(b->primary_uuid, primary->c.uuid, sizeof b->primary_uuid);
+                b->c.dirty |= CONTROLLER_DIRTY_IDENTITY;
+                if (primary) {
+                        log_rl_ctl_info(&b->c, "second motor of %s (id %u): one MCU, updated through it",
+                                        primary->c.uuid_str, primary->c.id);
+                        (void) board_members_forget(&d->members, b->c.uuid_str);
+                }
+        }
+}
+
 /* Publish everything dirty: called once per loop iteration at most. */
 static void flush(Daemon *d) {
         uint64_t now = daemon_now();
@@ -392,6 +431,7 @@ static void flush(Daemon *d) {
                 d->board_stale = false;
                 board_dirty = true;
         }
+        link_dual_motors(d);
 
         /* export newly identified controllers first, so "changed" never
          * precedes "added" */
@@ -509,7 +549,9 @@ static void on_fw_version(void *userdata, int error, uint8_t replier, const uint
  * pauses while an exclusive hold is on it: a write or a firmware job owns
  * the controller then. */
 static bool ctl_held(Daemon *d, const Ctl *ctl) {
-        return ctl->c.has_identity && hold_table_exclusive(d->holds, ctl->c.uuid);
+        /* a second motor's MCU is held through its primary (one firmware job) */
+        return ctl->c.has_identity && (hold_table_exclusive(d->holds, ctl->c.uuid) ||
+                                       (ctl->has_primary && hold_table_exclusive(d->holds, ctl->primary_uuid)));
 }
 
 /* A UUID not seen before answered at id.  Returns true when the id is
@@ -555,6 +597,12 @@ static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t
         }
 
         owner = ctl_by_uuid(d, v.uuid);
+        if (replier != ctl->c.id && owner && owner != ctl && owner->c.id == replier) {
+                /* a late reply of the controller at replier, taken for its
+                 * second motor's (spec §16.3): not this id's identity */
+                ctl->next_identify_usec = now + daemon_scaled(d, IDENTIFY_RETRY_USEC);
+                return;
+        }
         if (!owner && !(ctl->c.has_identity && memcmp(ctl->c.uuid, v.uuid, VESC_UUID_LEN) == 0) &&
             id_presents_new_uuid(d, replier, now)) {
                 /* a flagged id: what it presents now is not taken in */

@@ -138,6 +138,14 @@ GETTER(get_polls, u, CTL(o)->counters.polls)
 GETTER(get_timeouts, u, CTL(o)->counters.timeouts)
 GETTER(get_went_offline, u, CTL(o)->counters.went_offline)
 
+/* The primary motor's path on the second motor of a single-MCU dual-motor
+ * controller; "" on every other controller (JSON ""; D-Bus shows an empty
+ * object path as "/"). */
+static bool get_primary_motor(const void *o, FieldValue *ret) {
+        ret->s = CTL(o)->primary_motor;
+        return true;
+}
+
 /* 0 = not known: D-Bus shows 0, JSON leaves it out */
 static bool get_mc_signature(const void *o, FieldValue *ret) {
         ret->u = CTL(o)->mc_signature;
@@ -187,6 +195,7 @@ static const Field controller_fields[] = {
         { "FirmwareTestBuild", "y", CONTROLLER_DIRTY_IDENTITY, 0, get_fw_test_build },
         { "FirmwareName", "s", CONTROLLER_DIRTY_IDENTITY, 0, get_fw_name },
         { "BootloaderGeneration", "y", CONTROLLER_DIRTY_IDENTITY, 0, get_bootloader_gen },
+        { "PrimaryMotor", "o", CONTROLLER_DIRTY_IDENTITY, 0, get_primary_motor },
         { "Online", "b", CONTROLLER_DIRTY_ONLINE, 0, get_online },
         { "Broadcasting", "b", CONTROLLER_DIRTY_BROADCASTS, 0, get_broadcasting },
         { "Fault", "s", CONTROLLER_DIRTY_FAULT, 0, get_fault },

@@ -346,6 +346,17 @@ static Request *in_flight_alt(RequestEngine *e, uint8_t replier, uint8_t cmd) {
         return NULL;
 }
 
+/* A request in flight to the second motor of a single-MCU dual-motor
+ * controller whose primary id is @replier: the firmware answers a buffer
+ * request sent to the second motor's id with its MCU's controller_id as
+ * the sender byte (spec §16.3).  Only when nothing at @replier itself took
+ * the reply. */
+static Request *in_flight_second_motor(RequestEngine *e, uint8_t replier, uint8_t cmd) {
+        Request *r = in_flight_for(e, vesc_second_motor_id(replier));
+
+        return r && r->p.reply != REQUEST_PING && r->p.reply_cmd == cmd ? r : NULL;
+}
+
 /**
  * request_engine_handle_frame() - feed one received frame
  * @e: the engine
@@ -402,6 +413,8 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
         r = in_flight_for(e, msg.sender);
         if (!r || r->p.reply == REQUEST_PING || r->p.reply_cmd != msg.payload[0])
                 r = in_flight_alt(e, msg.sender, msg.payload[0]);
+        if (!r)
+                r = in_flight_second_motor(e, msg.sender, msg.payload[0]);
         if (!r) {
                 e->stats.unmatched++;
                 return 1;

@@ -14,7 +14,10 @@
  *   - one request in flight per destination id; the rest wait in that
  *     destination's FIFO queue;
  *   - replies are matched by replier id + command byte (or the request's
- *     alternative replier, the id a write moves the controller to);
+ *     alternative replier, the id a write moves the controller to; or,
+ *     when nobody at the replier's id takes it, the replier's second-motor
+ *     id: a single-MCU dual-motor controller answers requests to its
+ *     second motor with its primary id as sender, spec §16.3);
  *     everything else is counted and dropped;
  *   - each attempt has a timeout, failed attempts are re-sent up to
  *     `retries` times, then the completion gets -ETIMEDOUT.

@@ -343,8 +343,11 @@ int bus_append_field(sd_bus_message *m, const Field *f, const void *object) {
                 r = sd_bus_message_append(m, "b", (int) v.b);
                 break;
         case 's':
+                r = sd_bus_message_append_basic(m, 's', v.s ? v.s : "");
+                break;
         case 'o':
-                r = sd_bus_message_append_basic(m, f->type[0], v.s ? v.s : "");
+                /* no object: "" in the table, "/" on D-Bus */
+                r = sd_bus_message_append_basic(m, 'o', v.s && v.s[0] ? v.s : "/");
                 break;
         case 'a':
                 r = sd_bus_message_open_container(m, 'a', f->type + 1);

@@ -58,6 +58,12 @@ static inline canid_t vesc_can_id(uint8_t type, uint8_t addr) {
         return CAN_EFF_FLAG | ((canid_t) type << 8) | addr;
 }
 
+/* The second motor's id of a single-MCU dual-motor controller whose motor 1
+ * is at id (spec §16.3: id + 1, 254 + 1 wraps to 0). */
+static inline uint8_t vesc_second_motor_id(uint8_t id) {
+        return id + 1 == VESC_ID_BROADCAST ? 0 : (uint8_t) (id + 1);
+}
+
 /* Split a received frame id.  Returns 0 for a VESC frame (extended data
  * frame, bits 16..28 zero), -EBADMSG for anything else (standard, RTR, error
  * frames, or a type field the firmware would read as unknown). */

@@ -523,6 +523,11 @@ int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJ
         FwSidePlan plan;
         int r;
 
+        if (c->has_identity && c->primary_motor[0]) {
+                set_error(ret_error, "%s (id %u) is the second motor of the dual-motor controller %s: one MCU, "
+                          "updated through its primary motor", c->uuid_str, c->id, c->primary_motor);
+                return -EINVAL;
+        }
         if (c->has_identity && !board_is_motor_controller(c)) {
                 set_error(ret_error, "%s (id %u) is a %s, not a motor controller: vescd does not update it",
                           c->uuid_str, c->id, c->hw_type == 1 ? "BMS" : "custom module");

@@ -215,6 +215,49 @@ static void test_wrong_command_byte(void **state) {
         assert_int_equal(fx->last_reply[0], 48);
 }
 
+/* A single-MCU dual-motor controller answers a request to its second
+ * motor's id (21) with its primary id (20) as sender (spec §16.3); a reply
+ * from 20 still goes to a request in flight to 20 first, and 254's second
+ * motor is 0. */
+static void test_second_motor_replier(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 }, b = { fx, 0, 2 }, c = { fx, 0, 3 };
+        uint8_t fwv[] = { COMM_FW_VERSION, 6, 5 };
+        const uint8_t ack[] = { 48 };
+
+        send_req(fx, &a, 21, REQUEST_REPLY_LONG, COMM_FW_VERSION, 0, 0);
+        reply(fx, 20, fwv, sizeof fwv, 1);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->order[0], 1);
+        assert_int_equal(fx->last_replier, 20);
+
+        /* 20 itself waits for a short reply with the same command byte: it is 20's */
+        send_req(fx, &b, 20, REQUEST_REPLY_SHORT, 48, 0, 2);
+        send_req(fx, &c, 21, REQUEST_REPLY_SHORT, 48, 0, 2);
+        reply(fx, 20, ack, sizeof ack, 3);
+        assert_int_equal(fx->done_count, 2);
+        assert_int_equal(fx->order[1], 2);
+        reply(fx, 20, ack, sizeof ack, 4);
+        assert_int_equal(fx->done_count, 3);
+        assert_int_equal(fx->order[2], 3);
+
+        /* never a reply from 19 (not 20's primary) or with another command byte */
+        send_req(fx, &a, 21, REQUEST_REPLY_LONG, COMM_FW_VERSION, 0, 5);
+        reply(fx, 19, fwv, sizeof fwv, 6);
+        fwv[0] = COMM_GET_VALUES;
+        reply(fx, 20, fwv, sizeof fwv, 6);
+        assert_int_equal(fx->done_count, 3);
+        fwv[0] = COMM_FW_VERSION;
+        reply(fx, 20, fwv, sizeof fwv, 7);
+        assert_int_equal(fx->done_count, 4);
+
+        assert_int_equal(vesc_second_motor_id(254), 0);
+        assert_int_equal(vesc_second_motor_id(20), 21);
+        send_req(fx, &a, 0, REQUEST_REPLY_LONG, COMM_FW_VERSION, 0, 8);
+        reply(fx, 254, fwv, sizeof fwv, 9);
+        assert_int_equal(fx->done_count, 5);
+}
+
 static void test_fire_and_forget_and_cancel(void **state) {
         Fixture *fx = *state;
         Tag a = { fx, 0, 1 }, b = { fx, 0, 2 }, c = { fx, 0, 3 };
@@ -346,6 +389,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_timeout_retry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_time_scale, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wrong_command_byte, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_second_motor_replier, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fire_and_forget_and_cancel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_send_failure_and_bounds, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_request_frames, setup, teardown),
