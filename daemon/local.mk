@@ -24,25 +24,32 @@ daemon_libvescd_a_SOURCES = \
 VESCD_PURE_LIBS = daemon/libvescd.a common/libvesc.a
 
 sbin_PROGRAMS += daemon/vescd
-daemon_vescd_SOURCES = \
-	daemon/main.c \
+# The event-loop modules by folder, for vescd and for the component tests
+# that run the real core and adapters over fake edges (tests/component/).
+vescd_core_sources = \
 	daemon/core/daemon.h daemon/core/daemon-private.h daemon/core/daemon.c \
 	daemon/core/members.h daemon/core/members.c \
 	daemon/core/operations.h daemon/core/operations.c \
 	daemon/core/transport.h daemon/core/transport.c \
-	daemon/transport/transport-vbus.c daemon/transport/transport-socketcan.c \
-	daemon/transport/canlink.h daemon/transport/canlink.c \
-	daemon/transport/transports.h daemon/transport/transports.c \
 	daemon/core/config.h daemon/core/config.c \
 	daemon/core/config-json.h daemon/core/config-json.c \
 	daemon/core/log.h daemon/core/log.c \
 	daemon/core/render.h daemon/core/render.c \
-	daemon/core/fields-manager.c \
-	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-creds.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
+	daemon/core/fields-manager.c
+vescd_transport_sources = \
+	daemon/transport/transport-vbus.c daemon/transport/transport-socketcan.c \
+	daemon/transport/canlink.h daemon/transport/canlink.c \
+	daemon/transport/transports.h daemon/transport/transports.c
+vescd_update_sources = \
 	daemon/update/update-store.h daemon/update/update-store.c \
 	daemon/update/update-driver.h daemon/update/update-driver.c \
-	daemon/update/update-manager.h daemon/update/update-manager.c \
+	daemon/update/update-manager.h daemon/update/update-manager.c
+vescd_dbus_sources = \
+	daemon/dbus/bus.h daemon/dbus/bus.c daemon/dbus/bus-creds.c daemon/dbus/bus-manager.c daemon/dbus/bus-controller.c \
 	daemon/dbus/bus-job.c
+
+daemon_vescd_SOURCES = daemon/main.c $(vescd_core_sources) $(vescd_transport_sources) $(vescd_update_sources) \
+	$(vescd_dbus_sources)
 daemon_vescd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SOCKETCAN_CFLAGS) \
 	$(SODIUM_CFLAGS)
 # vescd uses only libevent's core (loop, buffers, bufferevents, listeners), not

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dbus/bus.h"
 #include "core/daemon.h"
@@ -532,6 +533,48 @@ int bus_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret) {
         return bus_creds_uid(b->creds, m, ret);
 }
 
+/* Register the objects on b->bus, take the name (when on a bus) and hook
+ * the connection into the loop.  Frees b on failure. */
+static int bus_setup(Bus *b, bool take_name, Bus **ret) {
+        struct event_base *base = daemon_event_base(b->d);
+        int r, fd;
+
+        r = sd_bus_error_add_map(bus_error_map);
+        if (r < 0) {
+                bus_free(b);
+                return r;
+        }
+        r = bus_creds_new(b->bus, &b->creds);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(b->bus, NULL, BUS_PATH);
+        if (r >= 0)
+                r = bus_manager_register(b);
+        if (r >= 0)
+                r = bus_controller_register(b);
+        if (r >= 0)
+                r = bus_job_register(b);
+        if (r >= 0 && take_name)
+                r = sd_bus_request_name(b->bus, BUS_NAME, 0);
+        if (r < 0) {
+                log_error_errno(r, "Failed to publish " BUS_NAME " on D-Bus: %m");
+                bus_free(b);
+                return r;
+        }
+
+        fd = sd_bus_get_fd(b->bus);
+        b->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_bus_event, b);
+        b->write_ev = event_new(base, fd, EV_WRITE, on_bus_event, b);
+        b->timer_ev = evtimer_new(base, on_bus_event, b);
+        b->rearm_ev = event_new(base, -1, 0, on_rearm, b);
+        if (!b->read_ev || !b->write_ev || !b->timer_ev || !b->rearm_ev || event_add(b->read_ev, NULL) < 0) {
+                bus_free(b);
+                return -ENOMEM;
+        }
+        bus_rearm(b);
+        *ret = b;
+        return 0;
+}
+
 /**
  * bus_new() - connect, register objects and take the bus name
  * @d: the daemon
@@ -542,9 +585,8 @@ int bus_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret) {
  * Returns: 0 or -errno (logged).
  */
 int bus_new(Daemon *d, FwManager *fw, const char *address, Bus **ret) {
-        struct event_base *base = daemon_event_base(d);
         Bus *b;
-        int r, fd;
+        int r;
 
         b = calloc(1, sizeof *b);
         if (!b)
@@ -569,41 +611,54 @@ int bus_new(Daemon *d, FwManager *fw, const char *address, Bus **ret) {
                 bus_free(b);
                 return r;
         }
+        return bus_setup(b, /* take_name= */ true, ret);
+}
 
-        r = sd_bus_error_add_map(bus_error_map);
-        if (r < 0) {
-                bus_free(b);
-                return r;
-        }
-        r = bus_creds_new(b->bus, &b->creds);
-        if (r >= 0)
-                r = sd_bus_add_object_manager(b->bus, NULL, BUS_PATH);
-        if (r >= 0)
-                r = bus_manager_register(b);
-        if (r >= 0)
-                r = bus_controller_register(b);
-        if (r >= 0)
-                r = bus_job_register(b);
-        if (r >= 0)
-                r = sd_bus_request_name(b->bus, BUS_NAME, 0);
-        if (r < 0) {
-                log_error_errno(r, "Failed to publish " BUS_NAME " on D-Bus: %m");
-                bus_free(b);
-                return r;
-        }
+/**
+ * bus_new_peer() - serve the objects on a direct connection, without a bus daemon
+ * @d: the daemon
+ * @fw: the firmware manager, or NULL
+ * @fd: a connected stream socket (e.g. one end of a socketpair); owned from now on
+ * @ret: receives the adapter
+ *
+ * The server side of a peer-to-peer D-Bus connection (the component tests in
+ * tests/component/dbus/): the same objects and handlers as on a bus, no
+ * name.  Privileged methods are refused there: the admin check asks a bus
+ * daemon for the caller's credentials, and there is none.
+ *
+ * Returns: 0 or -errno (logged).
+ */
+int bus_new_peer(Daemon *d, FwManager *fw, int fd, Bus **ret) {
+        sd_id128_t id;
+        Bus *b;
+        int r;
 
-        fd = sd_bus_get_fd(b->bus);
-        b->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_bus_event, b);
-        b->write_ev = event_new(base, fd, EV_WRITE, on_bus_event, b);
-        b->timer_ev = evtimer_new(base, on_bus_event, b);
-        b->rearm_ev = event_new(base, -1, 0, on_rearm, b);
-        if (!b->read_ev || !b->write_ev || !b->timer_ev || !b->rearm_ev || event_add(b->read_ev, NULL) < 0) {
-                bus_free(b);
+        b = calloc(1, sizeof *b);
+        if (!b) {
+                close(fd);
                 return -ENOMEM;
         }
-        bus_rearm(b);
-        *ret = b;
-        return 0;
+        b->d = d;
+        b->fw = fw;
+        r = sd_id128_randomize(&id);
+        if (r >= 0)
+                r = sd_bus_new(&b->bus);
+        if (r >= 0)
+                r = sd_bus_set_fd(b->bus, fd, fd);
+        else
+                close(fd);
+        if (r >= 0)
+                r = sd_bus_set_server(b->bus, true, id);
+        if (r >= 0)
+                r = sd_bus_set_trusted(b->bus, false);
+        if (r >= 0)
+                r = sd_bus_start(b->bus);
+        if (r < 0) {
+                log_error_errno(r, "Failed to serve D-Bus on fd %d: %m", fd);
+                bus_free(b);
+                return r;
+        }
+        return bus_setup(b, /* take_name= */ false, ret);
 }
 
 /**

@@ -13,6 +13,9 @@ struct event_base;
 /* Connect (address NULL: the system bus), register the objects, take the
  * name org.vescd1.  -errno, logged. */
 int bus_new(Daemon *d, FwManager *fw, const char *address, Bus **ret);
+/* Serve the same objects on a direct (peer-to-peer) connection over fd, a
+ * connected stream socket taken over; no bus name.  Component tests. */
+int bus_new_peer(Daemon *d, FwManager *fw, int fd, Bus **ret);
 Bus *bus_free(Bus *b);
 
 /* Sends made outside sd-bus dispatch (signals from CAN callbacks) call

@@ -5,20 +5,10 @@
 # (transcripts/, recorded from vesc-sim by record-transcripts.py), the
 # rendered model compared with golden JSON (golden/).
 
-core_component_sources = \
-	daemon/core/daemon.h daemon/core/daemon-private.h daemon/core/daemon.c \
-	daemon/core/members.h daemon/core/members.c \
-	daemon/core/operations.h daemon/core/operations.c \
-	daemon/core/transport.h daemon/core/transport.c \
-	daemon/core/config.h daemon/core/config.c \
-	daemon/core/config-json.h daemon/core/config-json.c \
-	daemon/core/log.h daemon/core/log.c \
-	daemon/core/render.h daemon/core/render.c \
-	daemon/core/fields-manager.c
-
 check_PROGRAMS += tests/component/core/test-core-replay
 TESTS += tests/component/core/test-core-replay
-tests_component_core_test_core_replay_SOURCES = tests/component/core/test-core-replay.c $(core_component_sources)
+tests_component_core_test_core_replay_SOURCES = tests/component/core/test-core-replay.c \
+	tests/component/core/replay.h tests/component/core/replay.c $(vescd_core_sources)
 tests_component_core_test_core_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_component_core_test_core_replay_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SOCKETCAN_CFLAGS)
