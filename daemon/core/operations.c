@@ -103,6 +103,8 @@ static const char *op_hold_text(OpKind kind, bool target) {
         case OP_REBOOT:
                 return "is being rebooted";
         case OP_BACKUP:
+        case OP_BACKUP_FILE:
+                /* the same read, whether the caller wants blobs or the file */
                 return "is being read (configuration backup)";
         case OP_RESTORE:
                 return "is being written (configuration restore)";
@@ -111,7 +113,6 @@ static const char *op_hold_text(OpKind kind, bool target) {
         case OP_COPY:
                 return target ? "is being written (configuration copy)" : "is being read (configuration copy)";
         case OP_GET_CONFIG:
-        case OP_BACKUP_FILE:
                 return "is being read (configuration)";
         case OP_SET_CONFIG:
                 return "is being written (configuration set by name)";

@@ -41,12 +41,13 @@ PATH_B = "/org/vescd1/controller/" + UUID_B
 TIMEOUT = 20.0 * float(os.environ.get("VESCD_TEST_SLOWDOWN", "1"))
 
 
-def bus_config(socket_path):
+def bus_config(socket_path, owner_uid=None):
     """The private bus's configuration: Debian's system-bus defaults, the
-    shipped policy dbus/org.vescd1.conf and <allow own> for this uid
-    (tests/dbus-test-config.sh)."""
+    shipped policy dbus/org.vescd1.conf and <allow own> for the uid vescd
+    runs as (this one by default; tests/dbus-test-config.sh)."""
     script = os.path.join(srcdir(), "tests", "dbus-test-config.sh")
-    return subprocess.run(["/bin/sh", script, socket_path], check=True,
+    args = [str(owner_uid)] if owner_uid is not None else []
+    return subprocess.run(["/bin/sh", script, socket_path] + args, check=True,
                           stdout=subprocess.PIPE, text=True).stdout
 
 
@@ -171,7 +172,7 @@ class Harness:
             skip("dbus-daemon not found")
         conf = os.path.join(self.tmp, "bus.conf")
         with open(conf, "w") as f:
-            f.write(bus_config(os.path.join(self.tmp, "dbus.sock")))
+            f.write(bus_config(os.path.join(self.tmp, "dbus.sock"), getattr(self, "vescd_uid", None)))
         r, w = os.pipe()
         p = subprocess.Popen([daemon, "--config-file=" + conf, "--nofork", "--print-address=%d" % w],
                              pass_fds=(w,), stdout=subprocess.DEVNULL,

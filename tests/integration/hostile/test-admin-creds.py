@@ -40,6 +40,7 @@ def admin_gid():
 
 class HiddenProcHarness(Harness):
     """vescd as uid/gid 65534 behind a private /proc with hidepid=invisible."""
+    vescd_uid = NOBODY   # the private bus lets this uid own org.vescd1
 
     def vescd_path(self):
         return os.path.join(self.tmp, "vescd-hidden-proc")

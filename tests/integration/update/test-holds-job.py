@@ -240,7 +240,8 @@ def main():
 
         b = ctl(h, PATH_B)
         job_during_write_dbus(h, set_id, "RestoreConfig",
-                              lambda **kw: b.RestoreConfig(dbus.ByteArray(mc), dbus.ByteArray(app), **kw),
+                              lambda **kw: b.RestoreConfig(dbus.ByteArray(mc), dbus.ByteArray(app),
+                                                           dbus.Dictionary({}, signature="sv"), **kw),
                               "configuration restore")
         job_during_write_dbus(h, set_id, "SetLimits",
                               lambda **kw: b.SetLimits(

@@ -46,10 +46,12 @@ def dbus_ops(h, mc, app):
         ("SetLimits", lambda: b.SetLimits({"current_max_scale": dbus.Double(0.9)})),
         ("Reboot", lambda: b.Reboot()),
         ("BackupConfig", lambda: b.BackupConfig()),
-        ("RestoreConfig", lambda: b.RestoreConfig(dbus.ByteArray(mc), dbus.ByteArray(app))),
+        ("RestoreConfig", lambda: b.RestoreConfig(dbus.ByteArray(mc), dbus.ByteArray(app),
+                                                  dbus.Dictionary({}, signature="sv"))),
         ("CompareConfig", lambda: b.CompareConfig(dbus.ObjectPath(PATH_A))),
-        ("CopyConfigFrom", lambda: b.CopyConfigFrom(dbus.ObjectPath(PATH_A))),
-        ("CopyConfigFrom(source B)", lambda: a.CopyConfigFrom(dbus.ObjectPath(PATH_B))),
+        ("CopyConfigFrom", lambda: b.CopyConfigFrom(dbus.ObjectPath(PATH_A), dbus.Dictionary({}, signature="sv"))),
+        ("CopyConfigFrom(source B)", lambda: a.CopyConfigFrom(dbus.ObjectPath(PATH_B),
+                                                              dbus.Dictionary({}, signature="sv"))),
     ]
 
 
