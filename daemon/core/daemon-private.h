@@ -24,6 +24,7 @@ typedef struct Ctl {
         uint8_t origin_id;          /* the id it was first heard at */
         bool suspect;               /* identified at an id that presented many UUIDs */
         bool confirmed;             /* heard (status, values) after identification */
+        uint64_t poll_backoff_usec; /* nominal; unanswered polls before it was confirmed */
         uint64_t member_clock_usec; /* identified, online, unflagged since (0: not now) */
         bool has_primary;           /* the second motor of a dual-motor MCU (c.primary_motor) */
         uint8_t primary_uuid[VESC_UUID_LEN]; /* its primary motor's UUID (the MCU's) */

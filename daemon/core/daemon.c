@@ -20,6 +20,9 @@
 /* Polling of controllers that broadcast status anyway (faults, voltages
  * not in their broadcasts) and of offline ones (to notice them coming back). */
 #define POLL_SLOW_USEC (1000 * 1000)
+/* A controller that never answered a poll since it identified (a phantom
+ * UUID) is polled with back-off, doubling from 1 s up to this. */
+#define POLL_BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
 /* Back-off between identification attempts of one id: doubles from 1 s
  * after every failure, up to 5 min (DESIGN "Decisions of 2026-12" item 7). */
 #define IDENTIFY_RETRY_USEC (1000 * 1000)
@@ -688,6 +691,10 @@ static void on_values(void *userdata, int error, uint8_t replier, const uint8_t 
         if (error == -ECANCELED)
                 return;
         if (error < 0) {
+                /* never answered since it identified: poll it less and less */
+                if (!ctl->confirmed)
+                        ctl->poll_backoff_usec = MIN(MAX(2 * ctl->poll_backoff_usec, POLL_SLOW_USEC),
+                                                     POLL_BACKOFF_MAX_USEC);
                 ctl->c.counters.timeouts++;
                 ctl->c.dirty |= CONTROLLER_DIRTY_COUNTERS;
                 return;
@@ -776,6 +783,11 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
                 }
                 return;
         }
+        /* a record that never answered since it identified (a phantom UUID)
+         * is not polled once offline: any frame from its id brings it back,
+         * else it is forgotten after forget-after-s */
+        if (!ctl->c.online && !ctl->confirmed)
+                return;
         if (!ctl->c.online || ctl->c.broadcasting) {
                 if (d->config->poll_rate_hz <= 0)
                         return;
@@ -786,6 +798,8 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
                         return;
                 period = (uint64_t) (USEC_PER_SEC / hz);
         }
+        if (!ctl->confirmed && ctl->poll_backoff_usec)
+                period = MAX(period, daemon_scaled(d, ctl->poll_backoff_usec));
         /* From the send, not from the schedule: replies then come at least a
          * period apart, so a watch at the same rate takes every one of them
          * (on a schedule, reply jitter makes some early, and a watch drops
@@ -800,6 +814,12 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
                                  .payload = payload,
                                  .len = sizeof payload,
                                  .reply_cmd = -1,
+                                 /* a controller that never answered since it
+                                  * identified (a phantom UUID, a probe that
+                                  * was not a device), or an offline one, is
+                                  * polled as background work: it never
+                                  * delays a user's request */
+                                 .background = !ctl->c.online || !ctl->confirmed,
                                  .done = on_values,
                                  .userdata = ctl,
                          },

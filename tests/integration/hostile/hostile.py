@@ -189,3 +189,51 @@ def fw_version_request_to(f):
     if len(f.data) >= 3 and f.data[0] == VESCD_ID and f.data[2] == vp.COMM_FW_VERSION:
         return et[1]
     return None
+
+
+class PhantomPeer(threading.Thread):
+    """Rounds over the unused ids: one NOTIFY_BOOT from each id, then a
+    fresh UUID for every FW_VERSION request to it, until `count` replies
+    (or stop())."""
+
+    def __init__(self, h, count):
+        super().__init__(daemon=True)
+        self.count = count
+        self.stopping = threading.Event()
+        self.bus = attacker(h, ATTACKER_ID)
+        self.bus.keep_frames = False
+        self.sent = 0
+        self.uuids = set()
+        self.failure = None
+
+    def fresh_uuid(self):
+        u = os.urandom(12)
+        self.uuids.add(u.hex())
+        return u
+
+    def run(self):
+        try:
+            ids = unused_ids()
+            deadline = time.monotonic() + 120
+            while self.sent < self.count and time.monotonic() < deadline and not self.stopping.is_set():
+                for i in ids:
+                    self.bus.send(vp.eid(vp.CAN_PACKET_NOTIFY_BOOT, i), b"60")
+                round_end = time.monotonic() + 8
+                while (self.sent < self.count and time.monotonic() < round_end and
+                       not self.stopping.is_set()):
+                    f = self.bus.poll(0.2)
+                    if f is None:
+                        continue
+                    target = fw_version_request_to(f)
+                    if target is None or target not in ids:
+                        continue
+                    payload = fw_version_reply(self.fresh_uuid())
+                    for e, data in vp.segment(payload, VESCD_ID, target, vp.MODE_REPLY):
+                        self.bus.send(e, data)
+                    self.sent += 1
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.failure = "%s: %s" % (type(e).__name__, e)
+
+    def stop(self):
+        self.stopping.set()
+        self.join(10)
