@@ -50,6 +50,16 @@ bench_bench_poll_CPPFLAGS = $(bench_cppflags)
 bench_bench_poll_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 bench_bench_poll_LDADD = common/libvesc.a $(JANSSON_LIBS) -lm
 
+# (6) get_values p99 under the hostile suite's attacks: a Python script
+# (tests/integration/hostile/hostile.py's harness), copied to the build tree
+# so `make bench` and the smoke test find it next to the others.
+bench_scripts = bench/bench-hostile
+check_SCRIPTS = $(bench_scripts)
+bench/bench-hostile: $(srcdir)/bench/bench-hostile.py
+	$(AM_V_GEN)$(MKDIR_P) bench && cp $(srcdir)/bench/bench-hostile.py $@ && chmod +x $@
+CLEANFILES += $(bench_scripts)
+EXTRA_DIST += bench/bench-hostile.py
+
 TESTS += bench/smoke.sh
 dist_noinst_SCRIPTS += bench/smoke.sh bench/run-all.sh
 EXTRA_DIST += docs/benchmarks.md
@@ -59,9 +69,9 @@ EXTRA_DIST += docs/benchmarks.md
 bench_deps = sim/vesc-sim firmware/vescfw
 
 .PHONY: bench
-bench: $(bench_programs) $(bench_deps)
+bench: $(bench_programs) $(bench_scripts) $(bench_deps)
 	-@$(MAKE) $(AM_MAKEFLAGS) imagesets >/dev/null 2>&1
 	-@$(MAKE) $(AM_MAKEFLAGS) daemon/vescd >/dev/null 2>&1
 	@top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	  DBUS_DAEMON='$(DBUS_DAEMON)' \
-	  $(SHELL) $(srcdir)/bench/run-all.sh $(bench_programs)
+	  $(SHELL) $(srcdir)/bench/run-all.sh $(bench_programs) $(bench_scripts)

@@ -26,6 +26,6 @@ for prog in "$@"; do
         name=$(basename "$prog")
         grep -h -e 'instructions per status frame' -e 'ratio ingest/bare' \
                 -e 'part A single' -e 'part A pair' -e 'part B' \
-                -e 'frame-to-client latency' -e 'VmRSS with' -e 'refused client' -e 'polled controller' -e '^SKIP' "$tmp/$name.out" 2>/dev/null
+                -e 'frame-to-client latency' -e 'VmRSS with' -e 'refused client' -e 'polled controller' -e 'get_values p99' -e '^SKIP' "$tmp/$name.out" 2>/dev/null
 done
 exit $status

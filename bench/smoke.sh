@@ -44,6 +44,7 @@ run bench-flash "part A single controller:" "part A pair (one by one):" "ratio" 
 run bench-latency "frame-to-client latency, watch" "samples" -- --rate 200 --frames 40
 run bench-rss "VmRSS before clients:" "VmRSS with" -- --clients 3 --seconds 0.3
 run bench-poll "polled controller:" -- --rate 10 --seconds 0.5
+run bench-hostile "get_values p99 quiet:" "get_values p99 log-flood:" -- --seconds 0.5 --only quiet,log-flood
 
 [ $fail -eq 0 ] || exit 1
 [ $ran -gt 0 ] || exit 77
