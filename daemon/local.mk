@@ -30,6 +30,7 @@ vescd_core_sources = \
 	daemon/core/daemon.h daemon/core/daemon-private.h daemon/core/daemon.c \
 	daemon/core/members.h daemon/core/members.c \
 	daemon/core/operations.h daemon/core/operations.c \
+	daemon/core/ride-mode.c \
 	daemon/core/transport.h daemon/core/transport.c \
 	daemon/core/config.h daemon/core/config.c \
 	daemon/core/config-json.h daemon/core/config-json.c \
@@ -124,9 +125,10 @@ dist_noinst_SCRIPTS += tests/unit/test-layering.py
 
 TESTS += tests/integration/dbus/test-dbus.py tests/integration/dbus/test-introspect.py \
 	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-config-byname.py \
-	tests/integration/dbus/test-socketcan.sh
+	tests/integration/dbus/test-ride-modes.py tests/integration/dbus/test-socketcan.sh
 dist_noinst_SCRIPTS += tests/integration/dbus/test-dbus.py tests/integration/dbus/test-introspect.py \
 	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-config-byname.py \
+	tests/integration/dbus/test-ride-modes.py \
 	tests/integration/dbus/test-socketcan.sh tests/integration/dbus/socketcan-check.py tests/demo.sh tests/canvm-run.sh
 dist_noinst_DATA += tests/integration/dbus/vescd_harness.py
 

@@ -56,12 +56,17 @@ static int build_config(Main *m, bool missing_ok, Config **ret) {
         r = config_load_file(c, m->config_file, missing_ok, &line);
         if (r == -ENOENT && line > 0)
                 return log_error_errno(r, "%s:%u: unknown key", m->config_file, line);
+        if (r < 0 && line > 0 && config_error())
+                return log_error_errno(r, "%s:%u: %s", m->config_file, line, config_error());
         if (r < 0 && line > 0)
                 return log_error_errno(r, "%s:%u: invalid line or value", m->config_file, line);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m", m->config_file);
         for (size_t i = 0; i < m->n_overrides; i++) {
                 r = config_set(c, m->override_keys[i], m->override_values[i]);
+                if (r < 0 && config_error())
+                        return log_error_errno(r, "Invalid --%s '%s': %s", m->override_keys[i], m->override_values[i],
+                                               config_error());
                 if (r < 0)
                         return log_error_errno(r, "Invalid --%s '%s'", m->override_keys[i], m->override_values[i]);
         }

@@ -95,6 +95,15 @@ static int parse_fraction(const char *s, double *ret) {
         return 0;
 }
 
+/* The runtime limits in force, by the names of vescd's SetLimits. */
+static json_t *limits_json(const VctlMotorInfo *m) {
+        return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "current_min_scale",
+                         m->current_min_scale, "current_max_scale", m->current_max_scale, "min_erpm", m->erpm_min,
+                         "max_erpm", m->erpm_max, "min_duty", m->duty_min, "max_duty", m->duty_max, "watt_min",
+                         m->watt_min, "watt_max", m->watt_max, "in_current_min", m->in_current_min,
+                         "in_current_max", m->in_current_max);
+}
+
 static json_t *status_json(SimBus *bus, Vctl *const *ctls, size_t n) {
         json_t *arr = json_array(), *root;
         SimBusStats bs = {};
@@ -138,6 +147,7 @@ static json_t *status_json(SimBus *bus, Vctl *const *ctls, size_t n) {
                 json_object_set_new(j, "drv", json_boolean(in.motor[0].drv));
                 json_object_set_new(j, "fault", json_integer(in.motor[0].fault));
                 json_object_set_new(j, "fault_name", json_string(in.motor[0].fault_name));
+                json_object_set_new(j, "limits", limits_json(&in.motor[0]));
                 if (in.n_motors > 1)
                         json_object_set_new(j, "motor2", motor_json(&in.motor[1]));
                 json_array_append_new(arr, j);

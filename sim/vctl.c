@@ -1868,6 +1868,16 @@ void vctl_get_info(Vctl *c, VctlInfo *ret) {
                         .drv = p->drv_pin,
                         .fault = (unsigned) p->fault,
                         .fault_name = physics_fault_name(p->fault),
+                        .current_min_scale = p->lim.current_min_scale,
+                        .current_max_scale = p->lim.current_max_scale,
+                        .erpm_min = p->lim.erpm_min,
+                        .erpm_max = p->lim.erpm_max,
+                        .duty_min = p->lim.duty_min,
+                        .duty_max = p->lim.duty_max,
+                        .watt_min = p->lim.watt_min,
+                        .watt_max = p->lim.watt_max,
+                        .in_current_min = p->lim.in_current_min,
+                        .in_current_max = p->lim.in_current_max,
                 };
                 for (int i = 0; i < 12; i++)
                         snprintf(ret->motor[m].uuid + 2 * i, 3, "%02x",

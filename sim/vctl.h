@@ -83,6 +83,9 @@ typedef struct VctlMotorInfo {
         bool drv;                        /* DRV fault pin held by the control socket */
         unsigned fault;                  /* mc_fault_code, as GET_VALUES reports it */
         const char *fault_name;
+        /* runtime limits in force (SET_MCCONF_TEMP over the MCCONF's) */
+        double current_min_scale, current_max_scale, erpm_min, erpm_max, duty_min, duty_max, watt_min, watt_max,
+                in_current_min, in_current_max;
 } VctlMotorInfo;
 
 typedef struct VctlInfo {

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,35 @@ static const ConfigKey keys[] = {
         { "max-voltage", "highest input voltage at which an update may start, V (default 60)" },
         {}
 };
+
+/* The ranges of core/limits.h, listed once there. */
+#define LIMIT_ROW(f, key, lo, hi) [f] = { key, lo, hi },
+static const struct {
+        const char *key;
+        double min, max;
+} limit_table[_LIMIT_MAX] = { LIMIT_FIELDS(LIMIT_ROW) };
+#undef LIMIT_ROW
+
+static char error_text[256];
+
+_printf_(1, 2)
+static int set_error(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(error_text, sizeof error_text, fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+/**
+ * config_error() - why the last value was refused
+ *
+ * Returns: a static text or NULL when there is none.
+ */
+const char *config_error(void) {
+        return error_text[0] ? error_text : NULL;
+}
 
 /**
  * config_keys() - the table of configuration keys
@@ -113,6 +143,11 @@ void config_done(Config *c) {
         free(c->admin_group);
         free(c->trusted_keys);
         c->trusted_keys = NULL;
+        for (size_t i = 0; i < c->n_modes; i++)
+                ride_mode_done(&c->modes[i]);
+        free(c->modes);
+        c->modes = NULL;
+        c->n_modes = 0;
         c->transport = c->bus_address = c->state_dir = c->json_socket = c->tcp_listen = c->admin_group = NULL;
         c->http_listen = c->http_root = NULL;
 }
@@ -181,6 +216,148 @@ static bool transport_valid(const char *v) {
         return false;
 }
 
+void ride_mode_done(RideMode *m) {
+        free(m->name);
+        m->name = NULL;
+}
+
+static bool ride_mode_name_valid(const char *n) {
+        size_t len = strlen(n);
+
+        if (len == 0 || len > RIDE_MODE_NAME_MAX)
+                return false;
+        for (const char *p = n; *p; p++)
+                if (!islower((unsigned char) *p) && !isdigit((unsigned char) *p) && *p != '_' && *p != '-')
+                        return false;
+        return true;
+}
+
+/* "max_erpm" -> its field; "max_erpm_scale" -> its field with *scaled */
+static int ride_mode_key(const char *key, size_t len, bool *scaled) {
+        for (unsigned i = 0; i < _LIMIT_MAX; i++) {
+                size_t n = strlen(limit_table[i].key);
+                if (len == n && strncmp(key, limit_table[i].key, n) == 0) {
+                        *scaled = false;
+                        return (int) i;
+                }
+                /* the current scales are fractions already */
+                if (i != LIMIT_CURRENT_MIN_SCALE && i != LIMIT_CURRENT_MAX_SCALE && len == n + 6 &&
+                    strncmp(key, limit_table[i].key, n) == 0 && strncmp(key + n, "_scale", 6) == 0) {
+                        *scaled = true;
+                        return (int) i;
+                }
+        }
+        return -ENOENT;
+}
+
+/**
+ * config_parse_ride_mode() - parse the value of a mode-NAME key
+ * @name: the mode's name (after "mode-")
+ * @value: "current_max_scale=0.5, max_erpm_scale=0.6" (empty: the configured limits)
+ * @ret: receives the mode (ride_mode_done() it)
+ *
+ * Returns: 0, -EINVAL (config_error() says why), -ENOMEM.
+ */
+int config_parse_ride_mode(const char *name, const char *value, RideMode *ret) {
+        RideMode m = {};
+        const char *p = value;
+
+        error_text[0] = 0;
+        if (!ride_mode_name_valid(name))
+                return set_error("mode-%s: a mode name is 1..%d characters of a-z, 0-9, '_' and '-'", name,
+                                 RIDE_MODE_NAME_MAX);
+        while (isspace((unsigned char) *p))
+                p++;
+        while (*p) {
+                const char *item = p, *end = strchr(p, ','), *eq, *k, *ke;
+                char num[64], *nend;
+                bool scaled;
+                double v;
+                int f;
+
+                if (!end)
+                        end = p + strlen(p);
+                p = *end ? end + 1 : end;
+                while (item < end && isspace((unsigned char) *item))
+                        item++;
+                if (item == end)
+                        return set_error("mode-%s: empty item (two commas, or a comma at an end)", name);
+                eq = memchr(item, '=', (size_t) (end - item));
+                if (!eq)
+                        return set_error("mode-%s: '%.*s' is not KEY=VALUE", name, (int) (end - item), item);
+                k = item;
+                ke = eq;
+                while (ke > k && isspace((unsigned char) ke[-1]))
+                        ke--;
+                f = ride_mode_key(k, (size_t) (ke - k), &scaled);
+                if (f < 0)
+                        return set_error("mode-%s: unknown limit '%.*s' (current_min_scale, current_max_scale, min_erpm, "
+                                         "max_erpm, min_duty, max_duty, watt_min, watt_max, in_current_min, "
+                                         "in_current_max, or one of the last eight with _scale)",
+                                         name, (int) (ke - k), k);
+                if ((m.set | m.scaled) & (UINT32_C(1) << f))
+                        return set_error("mode-%s: %s is given twice", name, limit_table[f].key);
+                (void) snprintf(num, sizeof num, "%.*s", (int) (end - eq - 1), eq + 1);
+                errno = 0;
+                v = strtod(num, &nend);
+                while (isspace((unsigned char) *nend))
+                        nend++;
+                if (errno || nend == num || *nend || !isfinite(v))
+                        return set_error("mode-%s: %.*s: '%s' is not a number", name, (int) (ke - k), k, num);
+                if (scaled && (v < 0.0 || v > 1.0))
+                        return set_error("mode-%s: %s_scale=%g is out of range (0..1: a fraction of the configured "
+                                         "value)", name, limit_table[f].key, v);
+                if (!scaled && (v < limit_table[f].min || v > limit_table[f].max))
+                        return set_error("mode-%s: %s=%g is out of range (%g..%g)", name, limit_table[f].key, v,
+                                         limit_table[f].min, limit_table[f].max);
+                if (scaled)
+                        m.scaled |= UINT32_C(1) << f;
+                else
+                        m.set |= UINT32_C(1) << f;
+                m.value[f] = v;
+        }
+        m.name = strdup(name);
+        if (!m.name)
+                return -ENOMEM;
+        *ret = m;
+        return 0;
+}
+
+/**
+ * config_find_ride_mode() - a ride mode by name
+ * @c: the config
+ * @name: the name (without "mode-")
+ *
+ * Returns: the mode or NULL.
+ */
+const RideMode *config_find_ride_mode(const Config *c, const char *name) {
+        for (size_t i = 0; name && i < c->n_modes; i++)
+                if (strcmp(c->modes[i].name, name) == 0)
+                        return &c->modes[i];
+        return NULL;
+}
+
+static int add_ride_mode(Config *c, const char *name, const char *value) {
+        RideMode m, *n;
+        int r;
+
+        r = config_parse_ride_mode(name, value, &m);
+        if (r < 0)
+                return r;
+        if (config_find_ride_mode(c, name)) {
+                ride_mode_done(&m);
+                return set_error("mode-%s is defined twice", name);
+        }
+        n = realloc(c->modes, (c->n_modes + 1) * sizeof *n);
+        if (!n) {
+                ride_mode_done(&m);
+                return -ENOMEM;
+        }
+        c->modes = n;
+        c->modes[c->n_modes++] = m;
+        return 0;
+}
+
 /**
  * config_set() - set one key from its text value
  * @c: the config
@@ -191,6 +368,9 @@ static bool transport_valid(const char *v) {
  * range, -ENOMEM.
  */
 int config_set(Config *c, const char *key, const char *value) {
+        error_text[0] = 0;
+        if (strncmp(key, "mode-", 5) == 0)
+                return add_ride_mode(c, key + 5, value);
         if (strcmp(key, "transport") == 0) {
                 if (!transport_valid(value))
                         return -EINVAL;
@@ -307,6 +487,7 @@ int config_load_file(Config *c, const char *path, bool missing_ok, unsigned *ret
         FILE *f;
         int r = 0;
 
+        error_text[0] = 0;
         f = fopen(path, "re");
         if (!f) {
                 if (errno == ENOENT && missing_ok)

@@ -11,7 +11,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/limits.h"
 #include "macro.h"
+
+/* A ride mode: "mode-NAME = current_max_scale=0.5,max_erpm_scale=0.6" in
+ * the file (docs/vescd.conf.md).  Each limit is either set to a value
+ * (KEY=VALUE, a key of core/limits.h in its range) or to a fraction of
+ * the controller's configured value (KEY_scale=F, 0..1; not for the two
+ * current scales, which are fractions already); limits the mode does not
+ * name keep the configured value. */
+#define RIDE_MODE_NAME_MAX 32
+typedef struct RideMode {
+        char *name;                 /* "eco" */
+        uint32_t set;               /* bit per LimitField: value[] is the limit */
+        uint32_t scaled;            /* bit per LimitField: value[] scales the configured limit */
+        double value[_LIMIT_MAX];
+} RideMode;
 
 typedef struct Config {
         char *transport;            /* "vbus:PATH" or "socketcan:IFACE" */
@@ -44,6 +59,9 @@ typedef struct Config {
         bool require_signed;        /* accept only signed image sets */
         double update_min_voltage;  /* input voltage gate; 0: the engine's default (10 V) */
         double update_max_voltage;  /* 0: the engine's default (60 V) */
+        /* ride modes (mode-NAME keys), in file order */
+        RideMode *modes;
+        size_t n_modes;
 } Config;
 
 #define VESCD_DEFAULT_CONFIG_FILE SYSCONFDIR "/vescd/vescd.conf"
@@ -61,8 +79,19 @@ void config_done(Config *c);
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free)
 
-/* Set one key from text.  -ENOENT unknown key, -EINVAL bad value/range. */
+/* Set one key from text.  -ENOENT unknown key, -EINVAL bad value/range
+ * (config_error() then may say why). */
 int config_set(Config *c, const char *key, const char *value);
+/* Why the last config_set() or config_load_file() refused a value, for
+ * people ("mode-eco: unknown limit 'max_rpm' (...)"), or NULL.  Static;
+ * valid until the next call. */
+const char *config_error(void);
+
+/* Parse the value of a mode-NAME key.  -EINVAL with config_error() set. */
+int config_parse_ride_mode(const char *name, const char *value, RideMode *ret);
+void ride_mode_done(RideMode *m);
+/* The mode of that name, or NULL. */
+const RideMode *config_find_ride_mode(const Config *c, const char *name);
 /* Parse a file.  Missing file with missing_ok: 0.  On a bad line: -EINVAL and
  * *ret_line (if not NULL) = line number. */
 int config_load_file(Config *c, const char *path, bool missing_ok, unsigned *ret_line);

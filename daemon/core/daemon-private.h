@@ -4,6 +4,7 @@
 #include "core/daemon.h"
 #include "core/members.h"
 #include "core/hold.h"
+#include "core/limits.h"
 
 struct event;
 
@@ -28,6 +29,16 @@ typedef struct Ctl {
         uint64_t member_clock_usec; /* identified, online, unflagged since (0: not now) */
         bool has_primary;           /* the second motor of a dual-motor MCU (c.primary_motor) */
         uint8_t primary_uuid[VESC_UUID_LEN]; /* its primary motor's UUID (the MCU's) */
+        /* ride modes and limits (ride-mode.c); reset when it (re)starts */
+        bool mode_pending;          /* the active ride mode is to be applied */
+        bool mode_running;          /* an application is under way */
+        bool mode_seen_online;
+        unsigned mode_failures;
+        uint64_t mode_next_usec;
+        bool has_mode_base;         /* the configured limits, read since it started */
+        double mode_base[_LIMIT_MAX];
+        uint32_t limits_mask;       /* the limits vescd set since it started */
+        double limits[_LIMIT_MAX];
 } Ctl;
 
 /* Per CAN id: UUIDs presented recently (phantom detection). */
@@ -92,7 +103,20 @@ struct Daemon {
         HoldTable *holds;
         /* the text of the last -EBUSY an operation's start returned */
         char busy_text[256];
+
+        /* the active ride mode ("" none) and where it is kept (ride-mode.c) */
+        char *ride_mode;
+        char *ride_mode_path;
 };
+
+/* ride-mode.c, called by daemon.c */
+int ride_mode_load(Daemon *d);            /* daemon_new(): the persisted mode */
+void ride_mode_tick(Daemon *d, uint64_t now);
+/* it starts afresh (NOTIFY_BOOT, our reboot, a job's identification): apply
+ * the mode again, not before delay_usec (nominal) from now */
+void ride_mode_restarted(Daemon *d, Ctl *ctl, uint64_t delay_usec);
+void ride_mode_reloaded(Daemon *d);       /* SIGHUP: the modes may have changed */
+void ride_mode_free(Daemon *d);
 
 Ctl *daemon_ctl(Daemon *d, Controller *c);
 void daemon_model_changed(Daemon *d);

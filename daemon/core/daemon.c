@@ -927,6 +927,7 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
                 }
                 poll_one(d, ctl, now);
         }
+        ride_mode_tick(d, now);
         if (d->manager_counters_due <= now) {
                 d->manager_counters_due = now + USEC_PER_SEC;
                 mark_manager(d, DAEMON_CHANGED_COUNTERS);
@@ -1071,8 +1072,11 @@ static void on_frame(void *userdata, const struct can_frame *f) {
                         return;
                 log_rl_info("Controller at CAN id %u booted (hw %s)", addr, hw);
                 (void) controller_seen(&ctl->c, now);
-                /* it rebooted: firmware and id may be new */
+                /* it rebooted: firmware and id may be new; its runtime
+                 * limits are the configured ones again */
                 identify(d, ctl, true);
+                if (ctl->c.has_identity)
+                        ride_mode_restarted(d, ctl, 0);
                 EMIT(d, controller_booted, addr, hw);
                 schedule_flush(d);
                 return;
@@ -1149,6 +1153,9 @@ int daemon_new(struct event_base *base, Config *config, const TransportKinds *ki
         if (r < 0)
                 log_warning_errno(r, "Cannot read the board's members from %s/board.json: %m", config->state_dir);
         r = hold_table_new(&d->holds);
+        if (r < 0)
+                return r;
+        r = ride_mode_load(d);
         if (r < 0)
                 return r;
 
@@ -1289,6 +1296,7 @@ Daemon *daemon_free(Daemon *d) {
         free(d->listeners);
         board_done(&d->board);
         board_members_done(&d->members);
+        ride_mode_free(d);
         config_free(d->config);
         /* last: operations released theirs when daemon_shutdown() cancelled
          * them; the firmware manager is freed before the daemon */
@@ -1316,6 +1324,7 @@ int daemon_reload(Daemon *d, Config *new_config, const char **ret_key) {
         config_free(d->config);
         d->config = new_config;
         log_set_max_level(new_config->log_level);
+        ride_mode_reloaded(d);
         return 0;
 }
 
@@ -1570,6 +1579,13 @@ void daemon_controller_moved(Daemon *d, const uint8_t uuid[static VESC_UUID_LEN]
 void daemon_feed_fw_version(Daemon *d, uint8_t id, const uint8_t *reply, size_t len) {
         Ctl *ctl = ctl_get(d, id);
 
-        if (ctl)
-                apply_fw_version(d, ctl, id, reply, len);
+        VescFwVersion v;
+
+        if (!ctl)
+                return;
+        apply_fw_version(d, ctl, id, reply, len);
+        /* an update job's identification: the controller (re)started, maybe
+         * with new firmware; the ride mode follows once the job lets go */
+        if (vesc_fw_version_decode(reply, len, &v) >= 0 && (ctl = ctl_by_uuid(d, v.uuid)) && ctl->c.has_identity)
+                ride_mode_restarted(d, ctl, 0);
 }

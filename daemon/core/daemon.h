@@ -23,6 +23,7 @@
 #include "core/transport.h"
 
 struct event_base;
+struct json_t;
 typedef struct Daemon Daemon;
 typedef struct RequestEngine RequestEngine;
 typedef struct HoldTable HoldTable;
@@ -34,6 +35,8 @@ typedef struct HoldTable HoldTable;
 #define DAEMON_CHANGED_COUNTERS    (UINT64_C(1) << 3)
 /* the board view changed (board_changed()); a bit for the Manager's field table */
 #define DAEMON_CHANGED_BOARD       (UINT64_C(1) << 4)
+/* the active ride mode (daemon_ride_mode()) */
+#define DAEMON_CHANGED_RIDE_MODE   (UINT64_C(1) << 5)
 
 typedef struct DaemonListener {
         void (*controller_added)(void *userdata, Controller *c);
@@ -146,6 +149,25 @@ int daemon_forget_controller(Daemon *d, const char *uuid, char **ret_error);
  * reply came from there): the model takes the new id at once, as online,
  * and identifies it there. */
 void daemon_controller_moved(Daemon *d, const uint8_t uuid[static 12], uint8_t id);
+/* Ride modes (mode-NAME in vescd.conf, docs/vescd.conf.md; ride-mode.c).
+ * The active mode's name, "" for none. */
+const char *daemon_ride_mode(const Daemon *d);
+/* Choose the active mode (name "" for none): kept in the state directory,
+ * applied to every online controller now and to each controller again
+ * whenever it starts or comes back.  Refusals before anything changes:
+ * -ENOENT (no such mode), -EBUSY (a controller is held; the text names
+ * it), with *ret_error (may stay NULL on -ENOMEM).  Started: done runs
+ * from the loop once every online controller has the mode (error: the
+ * first failure, message naming the controller), never from inside. */
+typedef void (*DaemonRideModeFn)(void *userdata, int error, const char *message);
+int daemon_set_ride_mode(Daemon *d, const char *name, DaemonRideModeFn done, void *userdata, char **ret_error);
+/* The runtime limits of a controller: read from it (5.02+), else the ones
+ * vescd set since it started over its configured ones (the MCCONF read by
+ * name).  result: a JSON object {limit: value}, "source": "controller",
+ * "vescd" or "configuration" (borrowed, valid during the call). */
+typedef void (*DaemonLimitsFn)(void *userdata, int error, const char *message, struct json_t *result);
+int daemon_get_limits(Daemon *d, Controller *c, DaemonLimitsFn done, void *userdata);
+
 /* A COMM_FW_VERSION reply obtained elsewhere (the update job's IDENTIFY)
  * updates the model as the daemon's own identification would. */
 void daemon_feed_fw_version(Daemon *d, uint8_t id, const uint8_t *reply, size_t len);

@@ -85,6 +85,11 @@ static bool get_scanning(const void *o, FieldValue *ret) {
         return true;
 }
 
+static bool get_ride_mode(const void *o, FieldValue *ret) {
+        ret->s = daemon_ride_mode(DMN(o));
+        return true;
+}
+
 static TransportStats stats(const void *o) {
         TransportStats s;
 
@@ -118,6 +123,7 @@ static const Field manager_fields[] = {
         { "BoardState", "s", DAEMON_CHANGED_BOARD, 0, get_board_state },
         { "BoardStateReasons", "as", DAEMON_CHANGED_BOARD, 0, get_board_state_reasons },
         { "Scanning", "b", DAEMON_CHANGED_SCANNING, 0, get_scanning },
+        { "RideMode", "s", DAEMON_CHANGED_RIDE_MODE, 0, get_ride_mode },
         { "RxFrames", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_rx_frames },
         { "TxFrames", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_tx_frames },
         { "TxRetries", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_tx_retries },

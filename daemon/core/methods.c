@@ -58,6 +58,15 @@ static const Method methods[] = {
         { .interface = "Controller", .member = "SetLimits", .in = "a{sv}", .in_names = "limits\0", .out = "",
           .out_names = "", .json = "limits.set", .privilege = METHOD_ADMIN, .errors = E_TALK " NotSupported",
           .params = { P_UUID("uuid"), LIMIT_FIELDS(P_LIMIT) P_BOOL("store") } },
+        /* The limits in force: read from the controller (5.02+), else what
+         * vescd set over the configured ones (core/ride-mode.c). */
+        { .interface = "Controller", .member = "GetLimits", .in = "", .in_names = "", .out = "a{sv}",
+          .out_names = "limits\0", .json = "limits.get", .privilege = METHOD_ANYONE, .errors = E_TALK " NotSupported",
+          .params = { P_UUID("uuid") } },
+        /* A ride mode (mode-NAME of vescd.conf) for every controller; "" for none. */
+        { .interface = "Manager", .member = "SetRideMode", .in = "s", .in_names = "mode\0", .out = "", .out_names = "",
+          .json = "limits.mode", .privilege = METHOD_ADMIN, .errors = "NotFound " E_TALK " NotSupported",
+          .params = { { .name = "mode", .type = METHOD_PARAM_STRING, .required = true, .min = 0, .max = 32 } } },
 
         /* ------------------------------------------------- telemetry */
         { .json = "telemetry.watch", .privilege = METHOD_ANYONE, .errors = "NoSuchController",

@@ -17,12 +17,16 @@
 #include "core/request.h"
 #include "wire.h"
 
+/* After a reboot we asked for: the time a controller takes to start. */
+#define REBOOT_SETTLE_USEC (1500 * USEC_PER_MSEC)
+
 /* Configuration writes store to flash; give them more than a read. */
 #define CONFIG_WRITE_TIMEOUT_USEC (2 * REQUEST_TIMEOUT_CONFIG_USEC)
 
 typedef enum OpKind {
         OP_VALUES,
         OP_LIMITS,
+        OP_GET_LIMITS,
         OP_REBOOT,
         OP_BACKUP,
         OP_RESTORE,
@@ -47,6 +51,7 @@ typedef struct Op {
                 OpCompareFn compare;
                 OpCopyFn copy;
                 OpConfigFn config;
+                OpLimitsFn limits;
         } done;
         void *userdata;
         Limits limits;
@@ -100,6 +105,8 @@ static const char *op_hold_text(OpKind kind, bool target) {
                 return "is being read (values)";
         case OP_LIMITS:
                 return "is being written (runtime limits)";
+        case OP_GET_LIMITS:
+                return "is being read (runtime limits)";
         case OP_REBOOT:
                 return "is being rebooted";
         case OP_BACKUP:
@@ -204,6 +211,9 @@ static void op_fail(Op *op, int error) {
         case OP_REBOOT:
         case OP_RESTORE:
                 op->done.plain(op->userdata, error);
+                break;
+        case OP_GET_LIMITS:
+                op->done.limits(op->userdata, error, NULL);
                 break;
         case OP_BACKUP:
                 op->done.backup(op->userdata, error, NULL, 0, NULL, 0);
@@ -410,8 +420,12 @@ static bool version_at_least(const Controller *c, unsigned major, unsigned minor
 static void limits_set_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Op *op = userdata;
 
-        if (error >= 0)
+        if (error >= 0) {
                 log_ctl_info(&op->ctl->c, "runtime limits changed%s", op->limits.store ? " and stored" : "");
+                /* what is in force now, for GetLimits where the firmware cannot say */
+                op->ctl->limits_mask = op->limits.set;
+                memcpy(op->ctl->limits, op->limits.value, sizeof op->ctl->limits);
+        }
         op->done.plain(op->userdata, error < 0 ? error : 0);
         op_free(op);
 }
@@ -454,6 +468,9 @@ static void limits_send(Op *op, const VescMcconfTempReply *cur) {
                 .in_current_min = (float) v[LIMIT_IN_CURRENT_MIN],
                 .in_current_max = (float) v[LIMIT_IN_CURRENT_MAX],
         };
+        /* what is sent: every base field, the input-current pair when given */
+        op->limits.set = 0xFFu | (t.has_in_current ? 3u << LIMIT_IN_CURRENT_MIN : 0);
+        memcpy(op->limits.value, v, sizeof v);
         n = vesc_mcconf_temp_encode(&t, COMM_SET_MCCONF_TEMP, buf, sizeof buf);
         if (n < 0) {
                 op_fail(op, (int) n);
@@ -540,13 +557,68 @@ fail:
         return r;
 }
 
+static void limits_get_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
+        Op *op = userdata;
+        VescMcconfTempReply cur;
+        Limits l = {};
+
+        if (error < 0) {
+                op_fail(op, error);
+                return;
+        }
+        if (vesc_get_mcconf_temp_decode(reply, len, &cur) < 0) {
+                op_fail(op, -EPROTO);
+                return;
+        }
+        l.set = 0x3FFu;
+        l.value[LIMIT_CURRENT_MIN_SCALE] = cur.current_min_scale;
+        l.value[LIMIT_CURRENT_MAX_SCALE] = cur.current_max_scale;
+        l.value[LIMIT_MIN_ERPM] = cur.min_erpm;
+        l.value[LIMIT_MAX_ERPM] = cur.max_erpm;
+        l.value[LIMIT_MIN_DUTY] = cur.min_duty;
+        l.value[LIMIT_MAX_DUTY] = cur.max_duty;
+        l.value[LIMIT_WATT_MIN] = cur.watt_min;
+        l.value[LIMIT_WATT_MAX] = cur.watt_max;
+        l.value[LIMIT_IN_CURRENT_MIN] = cur.in_current_min;
+        l.value[LIMIT_IN_CURRENT_MAX] = cur.in_current_max;
+        op->done.limits(op->userdata, 0, &l);
+        op_free(op);
+}
+
+/**
+ * op_get_limits() - read the runtime limits in force (COMM_GET_MCCONF_TEMP)
+ * @d: the daemon
+ * @c: an exported controller
+ * @done: completion with all ten limits
+ * @userdata: for @done
+ *
+ * Returns: 0 (started), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN,
+ * -EOPNOTSUPP (firmware before 5.02 cannot report them), -ENOBUFS.
+ */
+int op_get_limits(Daemon *d, Controller *c, OpLimitsFn done, void *userdata) {
+        Op *op;
+        int r;
+
+        if (!version_at_least(c, 5, 2))
+                return -EOPNOTSUPP;
+        r = op_single(d, c, OP_GET_LIMITS, userdata, COMM_GET_MCCONF_TEMP, REQUEST_REPLY_LONG, 1, limits_get_done, &op);
+        if (r < 0)
+                return r;
+        op->done.limits = done;
+        return 0;
+}
+
 /* -------------------------------------------------------------- reboot */
 
 static void reboot_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Op *op = userdata;
 
-        if (error >= 0)
+        if (error >= 0) {
                 log_ctl_notice(&op->ctl->c, "reboot requested");
+                /* firmware before 6.x says nothing when it is back: the ride
+                 * mode is applied again once it had the time to start */
+                ride_mode_restarted(op->d, op->ctl, REBOOT_SETTLE_USEC);
+        }
         op->done.plain(op->userdata, error < 0 ? error : 0);
         op_free(op);
 }

@@ -55,6 +55,11 @@ int limit_check(LimitField f, double v);
 typedef void (*OpDoneFn)(void *userdata, int error);
 int op_set_limits(Daemon *d, Controller *c, const Limits *l, OpDoneFn done, void *userdata);
 
+/* ---- GetLimits: the ten limits in force, read from the controller
+ * (COMM_GET_MCCONF_TEMP, 5.02+; -EOPNOTSUPP before).  l->set: all ten. */
+typedef void (*OpLimitsFn)(void *userdata, int error, const Limits *l);
+int op_get_limits(Daemon *d, Controller *c, OpLimitsFn done, void *userdata);
+
 /* ---- Reboot (no reply from the controller; done once sent) */
 int op_reboot(Daemon *d, Controller *c, OpDoneFn done, void *userdata);
 

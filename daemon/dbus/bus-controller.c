@@ -282,6 +282,37 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         return pending_started(p, op_set_limits(bus_daemon(b), c, &l, plain_done, p), error);
 }
 
+static void limits_done(void *userdata, int error, const char *message, json_t *result) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PendingCall *p = userdata;
+        int r;
+
+        if (error < 0 && message) {
+                (void) bus_reply_errno(p->m, error, "%s", message);
+                pending_free(p);
+                return;
+        }
+        if (pending_failed(p, error))
+                return;
+        r = sd_bus_message_new_method_return(p->m, &reply);
+        if (r >= 0)
+                r = bus_append_json_dict(reply, result);
+        pending_send(p, reply, r);
+}
+
+/* GetLimits() -> a{sv}: the runtime limits in force (daemon_get_limits()). */
+static int method_get_limits(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        PendingCall *p;
+        int r;
+        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
+
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        return pending_started(p, daemon_get_limits(bus_daemon(b), c, limits_done, p), error);
+}
+
 static void backup_done(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
                         size_t app_len) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -649,6 +680,7 @@ static int method_restore_config_file(sd_bus_message *m, void *userdata, sd_bus_
 static const BusMethod controller_methods[] = {
         { "GetValues", method_get_values },
         { "SetLimits", method_set_limits },
+        { "GetLimits", method_get_limits },
         { "Reboot", method_reboot },
         { "BackupConfig", method_backup_config },
         { "RestoreConfig", method_restore_config },

@@ -141,6 +141,49 @@ static int method_forget_controller(sd_bus_message *m, void *userdata, sd_bus_er
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* SetRideMode(s): the reply comes once every online controller has the
+ * mode (daemon_set_ride_mode()). */
+typedef struct RideModeCall {
+        Bus *b;
+        sd_bus_message *m;
+} RideModeCall;
+
+static void set_ride_mode_done(void *userdata, int error, const char *message) {
+        RideModeCall *call = userdata;
+
+        if (error < 0)
+                (void) bus_reply_errno(call->m, error, "%s", message ? message : "the ride mode was not applied");
+        else
+                (void) sd_bus_reply_method_return(call->m, NULL);
+        bus_schedule_rearm(call->b);
+        sd_bus_message_unref(call->m);
+        free(call);
+}
+
+static int method_set_ride_mode(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *err = NULL;
+        Bus *b = userdata;
+        RideModeCall *call;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        call = calloc(1, sizeof *call);
+        if (!call)
+                return -ENOMEM;
+        call->b = b;
+        call->m = sd_bus_message_ref(m);
+        r = daemon_set_ride_mode(bus_daemon(b), name, set_ride_mode_done, call, &err);
+        if (r < 0) {
+                sd_bus_message_unref(call->m);
+                free(call);
+                return bus_reply_errno(m, r, "%s", err ? err : "cannot choose the ride mode");
+        }
+        return 1;
+}
+
 static int method_get_board(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Bus *b = userdata;
@@ -195,6 +238,7 @@ static const BusMethod manager_methods[] = {
         { "Scan", method_scan },
         { "GetBoard", method_get_board },
         { "ForgetController", method_forget_controller },
+        { "SetRideMode", method_set_ride_mode },
         { "ListImageSets", bus_firmware_method_list_image_sets },
         { "InstallImageSet", bus_firmware_method_install_image_set },
         { "InstallImageSetFromPath", bus_firmware_method_install_image_set_from_path },

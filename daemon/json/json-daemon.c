@@ -260,6 +260,15 @@ static void done_config(void *userdata, int error, const char *message, json_t *
                 json_call_complete(userdata, 0, json_incref(result));
 }
 
+static void done_ride_mode(void *userdata, int error, const char *message) {
+        JsonCall *call = userdata;
+
+        if (error < 0)
+                json_call_fail(call, error, message);
+        else
+                json_call_complete(call, 0, NULL);
+}
+
 static ConfigWhich which_param(json_t *params) {
         return config_which_from_string(json_string_value(json_object_get(params, "which")));
 }
@@ -339,6 +348,22 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
                 if (r < 0)
                         return r;
                 return started(op_set_limits(g->daemon, c, &limits, done_empty, call));
+
+        case JSON_METHOD_LIMITS_GET:
+                r = find(g, params, "uuid", &c);
+                if (r < 0)
+                        return r;
+                return started(daemon_get_limits(g->daemon, c, done_config, call));
+
+        case JSON_METHOD_LIMITS_MODE: {
+                _cleanup_free_ char *text = NULL;
+
+                r = daemon_set_ride_mode(g->daemon, json_string_value(json_object_get(params, "mode")),
+                                         done_ride_mode, call, &text);
+                if (r < 0 && text)
+                        json_call_set_detail(call, text);
+                return r < 0 ? r : 1;
+        }
 
         case JSON_METHOD_CONFIG_BACKUP:
                 r = find(g, params, "uuid", &c);

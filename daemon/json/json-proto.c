@@ -62,6 +62,8 @@ static const char *const json_method_names[_JSON_METHOD_MAX] = {
         [JSON_METHOD_CONFIG_COMPARE] = "config.compare",
         [JSON_METHOD_CONFIG_COPY] = "config.copy",
         [JSON_METHOD_LIMITS_SET] = "limits.set",
+        [JSON_METHOD_LIMITS_GET] = "limits.get",
+        [JSON_METHOD_LIMITS_MODE] = "limits.mode",
 };
 
 /**

@@ -69,6 +69,8 @@ typedef enum JsonMethod {
         JSON_METHOD_CONFIG_GET,
         JSON_METHOD_CONFIG_SET,
         JSON_METHOD_CONFIG_DIFF,
+        JSON_METHOD_LIMITS_GET,
+        JSON_METHOD_LIMITS_MODE,
         _JSON_METHOD_MAX,
         _JSON_METHOD_INVALID = -22, /* -EINVAL */
 } JsonMethod;

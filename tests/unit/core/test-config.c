@@ -128,11 +128,81 @@ static void test_keys_are_options(void **state) {
         config_done(&c);
 }
 
+
+/* mode-NAME keys: limits by value or as a fraction of the configured one;
+ * every refusal says why (config_error()). */
+static void test_ride_modes(void **state) {
+        const RideMode *m;
+        Config c;
+        char *path;
+        unsigned line = 0;
+
+        assert_int_equal(config_init_defaults(&c), 0);
+        assert_int_equal(config_set(&c, "mode-eco", " current_max_scale=0.5 , max_erpm_scale=0.6,watt_max=800"), 0);
+        assert_null(config_error());
+        assert_int_equal(config_set(&c, "mode-full", ""), 0);
+        assert_int_equal(c.n_modes, 2);
+        m = config_find_ride_mode(&c, "eco");
+        assert_non_null(m);
+        assert_string_equal(m->name, "eco");
+        assert_int_equal(m->set, (1u << LIMIT_CURRENT_MAX_SCALE) | (1u << LIMIT_WATT_MAX));
+        assert_int_equal(m->scaled, 1u << LIMIT_MAX_ERPM);
+        assert_true(m->value[LIMIT_CURRENT_MAX_SCALE] == 0.5);
+        assert_true(m->value[LIMIT_MAX_ERPM] == 0.6);
+        assert_true(m->value[LIMIT_WATT_MAX] == 800);
+        m = config_find_ride_mode(&c, "full");
+        assert_non_null(m);
+        assert_int_equal(m->set | m->scaled, 0);
+        assert_null(config_find_ride_mode(&c, "sport"));
+        assert_null(config_find_ride_mode(&c, NULL));
+
+        static const struct {
+                const char *key, *value, *error;
+        } bad[] = {
+                { "mode-eco", "current_max_scale=0.4", "mode-eco is defined twice" },
+                { "mode-x", "max_rpm=3", "unknown limit 'max_rpm'" },
+                { "mode-x", "current_max_scale_scale=0.5", "unknown limit 'current_max_scale_scale'" },
+                { "mode-x", "max_erpm_scale=1.5", "max_erpm_scale=1.5 is out of range (0..1" },
+                { "mode-x", "current_max_scale=2", "current_max_scale=2 is out of range (0..1)" },
+                { "mode-x", "max_erpm=-5", "max_erpm=-5 is out of range" },
+                { "mode-x", "max_erpm=fast", "'fast' is not a number" },
+                { "mode-x", "max_erpm", "'max_erpm' is not KEY=VALUE" },
+                { "mode-x", "max_erpm=1,,min_duty=0", "empty item" },
+                { "mode-x", "max_erpm=1,max_erpm_scale=0.5", "max_erpm is given twice" },
+                { "mode-Eco", "max_erpm=1", "a mode name is" },
+                { "mode-", "max_erpm=1", "a mode name is" },
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                assert_int_equal(config_set(&c, bad[i].key, bad[i].value), -EINVAL);
+                assert_non_null(config_error());
+                if (!strstr(config_error(), bad[i].error))
+                        fail_msg("%s = %s: '%s' does not say '%s'", bad[i].key, bad[i].value, config_error(),
+                                 bad[i].error);
+        }
+        assert_int_equal(c.n_modes, 2);
+        /* a good key clears the text */
+        assert_int_equal(config_set(&c, "can-id", "7"), 0);
+        assert_null(config_error());
+        config_done(&c);
+        assert_int_equal(c.n_modes, 0);
+
+        /* in a file: the line of the refusal and its text */
+        path = write_tmp("[modes]\nmode-eco = current_max_scale=0.5\nmode-bad = max_erpm_scale=2\n");
+        assert_int_equal(config_init_defaults(&c), 0);
+        assert_int_equal(config_load_file(&c, path, false, &line), -EINVAL);
+        assert_int_equal(line, 3);
+        assert_non_null(strstr(config_error(), "mode-bad: max_erpm_scale=2 is out of range"));
+        config_done(&c);
+        unlink(path);
+        free(path);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),    cmocka_unit_test(test_set),
                 cmocka_unit_test(test_file),        cmocka_unit_test(test_reload),
                 cmocka_unit_test(test_keys_are_options),
+                cmocka_unit_test(test_ride_modes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

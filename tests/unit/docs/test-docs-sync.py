@@ -98,6 +98,11 @@ def check_config():
             fail("docs/vescd.conf.md: '%s' range is '%s', vescd --help says %s..%s" % (k, range_cell, m.group(1), m.group(2)))
     for n, line in enumerate(read("units/vescd.conf").splitlines(), 1):
         m = re.match(r"^\s*#?\s*([a-z][a-z-]*)\s*=", line)
+        # mode-NAME: ride modes, file only (docs/vescd.conf.md "Ride modes")
+        if m and m.group(1).startswith("mode-"):
+            if "## Ride modes (`mode-NAME`)" not in read("docs/vescd.conf.md"):
+                fail("units/vescd.conf:%d: %s, but docs/vescd.conf.md has no ride modes section" % (n, m.group(1)))
+            continue
         if m and m.group(1) not in keys:
             fail("units/vescd.conf:%d: unknown key '%s'" % (n, m.group(1)))
 

@@ -54,6 +54,9 @@ static const ParseCase parse_cases[] = {
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.restore\",\"params\":{\"uuid\":\"" UUID_A "\",\"backup\":{\"format\":1}}}", JSON_METHOD_CONFIG_RESTORE),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.compare\",\"params\":{\"uuid\":\"" UUID_A "\",\"other\":\"" UUID_B "\"}}", JSON_METHOD_CONFIG_COMPARE),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"config.copy\",\"params\":{\"from\":\"" UUID_A "\",\"to\":\"" UUID_B "\"}}", JSON_METHOD_CONFIG_COPY),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"limits.get\",\"params\":{\"uuid\":\"" UUID_A "\"}}", JSON_METHOD_LIMITS_GET),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"limits.mode\",\"params\":{\"mode\":\"eco\"}}", JSON_METHOD_LIMITS_MODE),
+        OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"limits.mode\",\"params\":{\"mode\":\"\"}}", JSON_METHOD_LIMITS_MODE),
         OK("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"limits.set\",\"params\":{\"uuid\":\"" UUID_A "\",\"current_max_scale\":0.5,\"max_erpm\":20000,\"min_erpm\":-5000,\"store\":false}}", JSON_METHOD_LIMITS_SET),
         /* whitespace around the value is fine */
         OK("  {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"board.get\"}  ", JSON_METHOD_BOARD_GET),
@@ -242,7 +245,7 @@ static void test_method_table(void **state) {
                 "controller.reboot", "firmware.update", "job.cancel",
                 "config.restore", "config.copy", "limits.set",
                 "firmware.install", "firmware.remove", "firmware.pair", "firmware.repair",
-                "firmware.rollback", "firmware.board", "board.forget", "config.set",
+                "firmware.rollback", "firmware.board", "board.forget", "config.set", "limits.mode",
         };
 
         for (JsonMethod m = 0; m < _JSON_METHOD_MAX; m++) {
