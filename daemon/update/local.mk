@@ -55,7 +55,8 @@ update_integration_tests = \
 	tests/integration/update/test-rollback.py \
 	tests/integration/update/test-update-board.py \
 	tests/integration/update/test-update-accessories.py \
-	tests/integration/update/test-board-dual-mcu.py
+	tests/integration/update/test-board-dual-mcu.py \
+	tests/integration/update/test-update-board-4wd.py
 TESTS += $(update_integration_tests)
 dist_noinst_SCRIPTS += $(update_integration_tests)
 dist_noinst_DATA += tests/integration/update/update_harness.py

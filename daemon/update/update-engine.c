@@ -26,6 +26,7 @@
 #include "update/update-engine.h"
 #include "update/update-migrate.h"
 #include "fwimage.h"
+#include "proto/vesc-can.h"
 #include "proto/vesc-comm.h"
 #include "wire.h"
 
@@ -1193,6 +1194,86 @@ static void job_finish(FwUpdateJob *job) {
         }
 }
 
+/* ------------------------------------------------------------------ waves
+ *
+ * After the commit a controller comes back with its configuration reset:
+ * at the default CAN id of its UUID (spec §8.4) until restoring puts its
+ * old id back.  Sides whose default ids would collide with each other, or
+ * with an id another side of the job sits at, are committed in separate
+ * waves: a wave is committed, rebooted, confirmed and given its id back
+ * (every side of it ended) before the next one commits. */
+
+/* The CAN id a side comes back at after its commit. */
+static uint8_t side_default_id(const FwSide *s) {
+        return vesc_default_id_from_uuid(s->before.uuid, s->img->major, s->img->minor);
+}
+
+/* A side of an earlier wave (or a re-staged side) is still committing,
+ * rebooting, confirming or restoring. */
+static bool wave_running(const FwUpdateJob *job) {
+        for (size_t i = 0; i < job->n; i++) {
+                FwPhase p = job->sides[i].phase;
+                if (p >= FW_PHASE_COMMITTING && p <= FW_PHASE_RESTORING)
+                        return true;
+        }
+        return false;
+}
+
+/* A committed side of an earlier wave failed: the staged sides are not
+ * committed (they keep their old firmware; the report says why).
+ * Returns true when it stopped them. */
+static bool wave_stop_after_failure(FwUpdateJob *job) {
+        const FwSide *failed = NULL;
+
+        for (size_t i = 0; i < job->n && !failed; i++)
+                if (job->sides[i].phase == FW_PHASE_FAILED && job->sides[i].commits > 0)
+                        failed = &job->sides[i];
+        if (!failed)
+                return false;
+        for (size_t i = 0; i < job->n; i++) {
+                FwSide *o = &job->sides[i];
+                char cur[96];
+
+                if (o->phase != FW_PHASE_STAGED)
+                        continue;
+                describe_id(&o->before, cur);
+                side_stop_f(job, o, FW_PHASE_FAILED, FW_ERROR_NOT_COMMITTED,
+                            "not committed because controller %s failed in an earlier wave; still runs %s",
+                            failed->uuid, cur);
+        }
+        return true;
+}
+
+/* The next wave among the staged sides: in side order, a side joins unless
+ * its default id equals the default id of a side already in the wave or
+ * the id any other side of the job is at now.  The first staged side joins
+ * in any case (a collision nobody can avoid must not stall the job). */
+static void wave_select(FwUpdateJob *job, bool wave[static FW_SIDES_MAX]) {
+        size_t n_in = 0;
+
+        for (size_t i = 0; i < job->n; i++) {
+                const FwSide *s = &job->sides[i];
+                uint8_t d;
+                bool clash = false;
+
+                if (s->phase != FW_PHASE_STAGED)
+                        continue;
+                d = side_default_id(s);
+                for (size_t k = 0; k < job->n && !clash; k++) {
+                        const FwSide *o = &job->sides[k];
+                        if (k == i)
+                                continue;
+                        clash = o->id.can_id == d || (wave[k] && side_default_id(o) == d);
+                }
+                if (clash && n_in > 0) {
+                        log_side(job, s, LOG_INFO, "committed in a later wave: its default id %u would collide", d);
+                        continue;
+                }
+                wave[i] = true;
+                n_in++;
+        }
+}
+
 /* Move everything that can move without a new event. */
 static void job_pump(FwUpdateJob *job) {
         bool again = true;
@@ -1228,9 +1309,11 @@ static void job_pump(FwUpdateJob *job) {
                                 if (job->sides[i].phase >= 0 && job->sides[i].phase <= FW_PHASE_BOOTLOADER)
                                         side_enter(job, &job->sides[i], FW_PHASE_ERASING);
                         again = true;
-                } else if (pre_commit > 0 && staged == pre_commit) {
+                } else if (pre_commit > 0 && staged == pre_commit && !wave_running(job)) {
                         /* Commit barrier: every un-committed side is staged and its
-                         * bootloader takes the stream (plain, or installed by us). */
+                         * bootloader takes the stream (plain, or installed by us),
+                         * and no earlier wave is still on its way back. */
+                        bool wave[FW_SIDES_MAX] = {};
                         for (size_t i = 0; i < job->n; i++) {
                                 FwSide *s = &job->sides[i];
                                 if (s->phase == FW_PHASE_STAGED && s->plan.bootloader && !s->bootloader_done) {
@@ -1238,9 +1321,12 @@ static void job_pump(FwUpdateJob *job) {
                                         break;
                                 }
                         }
-                        for (size_t i = 0; i < job->n; i++)
-                                if (job->sides[i].phase == FW_PHASE_STAGED)
-                                        side_enter(job, &job->sides[i], FW_PHASE_COMMITTING);
+                        if (!wave_stop_after_failure(job)) {
+                                wave_select(job, wave);
+                                for (size_t i = 0; i < job->n; i++)
+                                        if (wave[i] && job->sides[i].phase == FW_PHASE_STAGED)
+                                                side_enter(job, &job->sides[i], FW_PHASE_COMMITTING);
+                        }
                         again = true;
                 } else if (terminal == job->n) {
                         job_finish(job);

@@ -551,54 +551,58 @@ int fw_manager_update(FwManager *m, Controller *c, const char *set_id, const FwJ
         return start_job(m, "update", set_id, &c, &id, 1, &images, o, ret, ret_error);
 }
 
-/* The pair on the bus: both controllers, their identities and the set's
- * images for both (see prepare_job()). */
-static int prepare_pair_job(FwManager *m, const char *set_id, Controller *ret[static 2], FwIdentity ids[static 2],
-                            FwJobImages *images, const char *method, char **ret_error) {
+/* The board's member MCUs on the bus (a BMS, a custom module or the second
+ * motor of a dual-motor MCU is never one), their identities and the set's
+ * images for each (see prepare_job()).  *ret_n: how many.  UpdatePair
+ * takes exactly two; UpdateBoard and Repair up to FW_SIDES_MAX. */
+static int prepare_board_job(FwManager *m, const char *set_id, Controller *ret[static FW_SIDES_MAX],
+                             FwIdentity ids[static FW_SIDES_MAX], size_t *ret_n, FwJobImages *images,
+                             const char *method, char **ret_error) {
         Controller *const *cs;
         size_t n = daemon_controllers(m->d, &cs), k = 0;
 
-        /* the board's motor controllers: a BMS or a custom module on the
-         * bus is never part of the pair */
         for (size_t i = 0; i < n; i++)
                 if (board_is_member(cs[i])) {
-                        if (k < 2)
+                        if (k < FW_SIDES_MAX)
                                 ret[k] = cs[i];
                         k++;
                 }
-        if (k != 2) {
-                if (strcmp(method, "UpdatePair") == 0)
-                        set_error(ret_error,
-                                  "UpdatePair needs exactly two motor controllers, the board has %zu: use UpdateBoard", k);
-                else
-                        set_error(ret_error, "%s handles boards of exactly two motor controllers for now, the board has %zu",
-                                  method, k);
+        if (strcmp(method, "UpdatePair") == 0 && k != 2) {
+                set_error(ret_error, "UpdatePair needs exactly two motor controllers, the board has %zu: use UpdateBoard", k);
                 return -EINVAL;
         }
-        return prepare_job(m, ret, 2, set_id, ids, images, ret_error);
+        if (k < 2 || k > FW_SIDES_MAX) {
+                set_error(ret_error, "%s handles boards of 2 to %u motor controllers, the board has %zu", method,
+                          FW_SIDES_MAX, k);
+                return k > FW_SIDES_MAX ? -EOPNOTSUPP : -EINVAL;
+        }
+        *ret_n = k;
+        return prepare_job(m, ret, k, set_id, ids, images, ret_error);
 }
 
 /**
- * fw_manager_update_pair() - update both controllers of the pair together
+ * update_board() - update every member MCU together (UpdatePair, UpdateBoard)
  * @m: the manager
  * @set_id: an installed set
  * @o: options
+ * @method: the caller's method name, for messages
  * @ret: receives the job
  * @ret_error: receives a message on failure
  *
  * Returns: 0 or -errno.
  */
-static int update_pair(FwManager *m, const char *set_id, const FwJobOptions *o, const char *method, FwJob **ret,
-                       char **ret_error) {
+static int update_board(FwManager *m, const char *set_id, const FwJobOptions *o, const char *method, FwJob **ret,
+                        char **ret_error) {
         FwJobImages images = {};
-        Controller *cs[2];
-        FwIdentity ids[2];
+        Controller *cs[FW_SIDES_MAX];
+        FwIdentity ids[FW_SIDES_MAX];
+        size_t n = 0;
         int r;
 
-        r = prepare_pair_job(m, set_id, cs, ids, &images, method, ret_error);
+        r = prepare_board_job(m, set_id, cs, ids, &n, &images, method, ret_error);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < n; i++) {
                 FwSidePlan plan;
                 r = fw_plan_side(&ids[i], &images.img[i], &plan);
                 if (r < 0 || plan.error != FW_ERROR_NONE) {
@@ -607,11 +611,11 @@ static int update_pair(FwManager *m, const char *set_id, const FwJobOptions *o, 
                         return plan_refused(&images, r, plan.error);
                 }
         }
-        return start_job(m, "pair", set_id, cs, ids, 2, &images, o, ret, ret_error);
+        return start_job(m, "pair", set_id, cs, ids, n, &images, o, ret, ret_error);
 }
 
 int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error) {
-        return update_pair(m, set_id, o, "UpdatePair", ret, ret_error);
+        return update_board(m, set_id, o, "UpdatePair", ret, ret_error);
 }
 
 /**
@@ -623,8 +627,9 @@ int fw_manager_update_pair(FwManager *m, const char *set_id, const FwJobOptions 
  * @ret: receives the job
  * @ret_error: receives a message on failure
  *
- * One member: its update; two: the pair's transaction.  Boards of more
- * members are refused with -EOPNOTSUPP for now (the engine stages two).
+ * One member: its update; more: one transaction over all of them (the
+ * engine stages all, then commits in waves where default ids would
+ * collide), up to FW_SIDES_MAX; more members are refused with -EOPNOTSUPP.
  *
  * Returns: 0 or -errno.
  */
@@ -647,12 +652,7 @@ int fw_manager_update_board(FwManager *m, const char *set_id, const FwJobOptions
                 one.allow_mismatch = true; /* nothing to mismatch with */
                 return fw_manager_update(m, only, set_id, &one, ret, ret_error);
         }
-        if (k > FW_SIDES_MAX) {
-                set_error(ret_error, "the board has %zu motor controllers: vescd updates boards of at most %u in one "
-                                     "transaction so far", k, FW_SIDES_MAX);
-                return -EOPNOTSUPP;
-        }
-        return update_pair(m, set_id, o, "UpdateBoard", ret, ret_error);
+        return update_board(m, set_id, o, "UpdateBoard", ret, ret_error);
 }
 
 /**
@@ -669,24 +669,24 @@ int fw_manager_update_board(FwManager *m, const char *set_id, const FwJobOptions
  */
 int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, FwJob **ret, char **ret_error) {
         FwJobImages images = {};
-        Controller *cs[2], *sel[2];
-        FwIdentity ids[2], sel_ids[2];
-        const FwImage *imgs[2];
+        Controller *cs[FW_SIDES_MAX], *sel[FW_SIDES_MAX];
+        FwIdentity ids[FW_SIDES_MAX], sel_ids[FW_SIDES_MAX];
+        const FwImage *imgs[FW_SIDES_MAX];
         FwRepairPlan plan;
-        size_t n = 0;
+        size_t n = 0, k = 0;
         int r;
 
-        r = prepare_pair_job(m, set_id, cs, ids, &images, "Repair", ret_error);
+        r = prepare_board_job(m, set_id, cs, ids, &k, &images, "Repair", ret_error);
         if (r < 0)
                 return r;
-        imgs[0] = &images.img[0];
-        imgs[1] = &images.img[1];
-        r = fw_plan_repair(ids, imgs, 2, &plan);
+        for (size_t i = 0; i < k; i++)
+                imgs[i] = &images.img[i];
+        r = fw_plan_repair(ids, imgs, k, &plan);
         if (r < 0 || plan.error != FW_ERROR_NONE) {
                 set_error(ret_error, "%s: %s", strna(fw_error_to_string(plan.error)), plan.text);
                 return plan_refused(&images, r, plan.error);
         }
-        for (size_t i = 0; i < 2; i++)
+        for (size_t i = 0; i < k; i++)
                 if (plan.update[i]) {
                         sel[n] = cs[i];
                         sel_ids[n++] = ids[i];

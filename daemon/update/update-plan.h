@@ -12,7 +12,8 @@
 
 #include "proto/vesc-comm.h"
 
-#define FW_SIDES_MAX 2u
+/* the member MCUs one transaction covers (UpdateBoard) */
+#define FW_SIDES_MAX 8u
 #define FW_TEXT_MAX  256u
 
 typedef enum FwError {
@@ -90,7 +91,7 @@ typedef struct FwRepairPlan {
         size_t n;
         bool update[FW_SIDES_MAX];             /* which controllers the job must update */
         FwSidePlan side[FW_SIDES_MAX];
-        char text[2 * FW_TEXT_MAX];
+        char text[4 * FW_TEXT_MAX];
 } FwRepairPlan;
 
 int fw_plan_repair(const FwIdentity *ctl, const FwImage *const *img, size_t n, FwRepairPlan *ret);

@@ -13,6 +13,7 @@
 
 #include "crc.h"
 #include "fake-vesc.h"
+#include "proto/vesc-can.h"
 #include "update/update-engine.h"
 #include "update/update-store.h"
 #include "fwimage.h"
@@ -111,7 +112,7 @@ typedef struct Sim {
         const Images *im;
         FwUpdateJob *job;
         FwUpdateParams params;
-        FakeVesc fake[2];
+        FakeVesc fake[4];
         size_t n_fakes;
         uint64_t now;
         SimEvent q[64];
@@ -131,7 +132,11 @@ typedef struct Sim {
         bool stopped;
         unsigned outstanding_erases, max_outstanding_erases;
         unsigned outstanding_writes, max_outstanding_writes;
-        unsigned erase_pending[2], write_pending[2];
+        unsigned erase_pending[4], write_pending[4];
+        /* JUMPs in order (fake index), and JUMPs of a fake whose landing id
+         * (new_id_after_reboot) another fake was at or was landing on */
+        size_t jump_order[8], n_jumps;
+        unsigned landing_collisions;
         bool dnpo_seen;
         unsigned logs;
         bool verbose;
@@ -156,6 +161,28 @@ static FakeVesc *fake_by_uuid(Sim *sim, const uint8_t *uuid) {
         return NULL;
 }
 
+static unsigned pending_sum(const unsigned v[static 4]) {
+        return v[0] + v[1] + v[2] + v[3];
+}
+
+/* A JUMP to fake fi: does it land on an id another fake is at, or lands on? */
+static void sim_note_jump(Sim *sim, size_t fi) {
+        const FakeVesc *f = &sim->fake[fi];
+
+        if (sim->n_jumps < ELEMENTSOF(sim->jump_order))
+                sim->jump_order[sim->n_jumps++] = fi;
+        if (f->new_id_after_reboot < 0)
+                return;
+        for (size_t k = 0; k < sim->n_fakes; k++) {
+                const FakeVesc *o = &sim->fake[k];
+                if (k == fi)
+                        continue;
+                if ((!o->down && o->id.can_id == f->new_id_after_reboot) ||
+                    (o->down && o->new_id_after_reboot == f->new_id_after_reboot))
+                        sim->landing_collisions++;
+        }
+}
+
 static void sim_send(Sim *sim, const FwAction *a) {
         FakeVesc *f = fake_by_id(sim, a->can_id);
         FakeReply r;
@@ -164,13 +191,15 @@ static void sim_send(Sim *sim, const FwAction *a) {
         if (!f)
                 return;
         fi = (size_t) (f - sim->fake);
+        if (a->data[0] == 1)
+                sim_note_jump(sim, fi);
         if (a->data[0] == 2) {
                 sim->erase_pending[fi]++;
-                sim->max_outstanding_erases = MAX(sim->max_outstanding_erases, sim->erase_pending[0] + sim->erase_pending[1]);
+                sim->max_outstanding_erases = MAX(sim->max_outstanding_erases, pending_sum(sim->erase_pending));
         }
         if (a->data[0] == 3) {
                 sim->write_pending[fi] = 1;
-                sim->max_outstanding_writes = MAX(sim->max_outstanding_writes, sim->write_pending[0] + sim->write_pending[1]);
+                sim->max_outstanding_writes = MAX(sim->max_outstanding_writes, pending_sum(sim->write_pending));
         }
         fake_vesc_receive(f, a->data, a->len, a->mode, &r);
         if (f->down && a->data[0] == 1) {
@@ -703,6 +732,55 @@ static void test_time_scale(void **state) {
 
 /* ---------------------------------------------------------------- pair */
 
+/* Waves: three controllers, two of whose UUIDs give the same default id
+ * for the target (spec §8.4); after its commit each comes back at its
+ * default id until the job restores its old one.  The two are committed in
+ * separate waves (the second only once the first is back at its old id);
+ * the third goes with the first; nobody lands on an id another is at. */
+static void test_board_waves(void **state) {
+        static const char *const uuid_c = "410033000f51393236353900";
+        Sim sim;
+        uint8_t d_a, uuid[VESC_UUID_LEN];
+        char hex[2 * VESC_UUID_LEN + 1];
+        unsigned last;
+
+        sim_init(&sim, *state, 3);
+        fake_vesc_set(&sim.fake[0], 10, 5, 3);
+        fake_vesc_set(&sim.fake[1], 74, 5, 3);
+        d_a = vesc_default_id_from_uuid(sim.fake[0].id.uuid, 5, 3);
+        /* a third UUID with A's default id, found by its last byte */
+        for (last = 0; last < 256; last++) {
+                fake_vesc_init(&sim.fake[2], uuid_c, 30, 5, 3, 1, 0x9abc);
+                memcpy(uuid, sim.fake[2].id.uuid, sizeof uuid);
+                uuid[VESC_UUID_LEN - 1] = (uint8_t) last;
+                if (vesc_default_id_from_uuid(uuid, 5, 3) == d_a)
+                        break;
+                fake_vesc_done(&sim.fake[2]);
+        }
+        assert_true(last < 256);
+        fw_uuid_format(uuid, hex);
+        fake_vesc_init(&sim.fake[2], hex, 30, 5, 3, 1, 0x9abc);
+        sim.fake[2].known[0] = &sim.im->v503;
+        sim.fake[2].known[1] = &sim.im->v605;
+        sim.fake[2].set_bootloader = sim.im->bl605;
+        sim.fake[2].set_bootloader_len = sim.im->v605.bootloader_len;
+        for (size_t i = 0; i < 3; i++)
+                sim.fake[i].new_id_after_reboot = vesc_default_id_from_uuid(sim.fake[i].id.uuid, 5, 3);
+        assert_int_equal(sim.fake[0].new_id_after_reboot, sim.fake[2].new_id_after_reboot);
+        sim_start(&sim, &sim.im->v503);
+        assert_done(&sim);
+        assert_int_equal(sim.n_jumps, 3);
+        assert_int_equal(sim.jump_order[2], 2); /* C alone, last */
+        assert_int_equal(sim.landing_collisions, 0);
+        assert_int_equal(sim.max_outstanding_erases, 3); /* all staged together */
+        assert_int_equal(sim.fake[0].id.can_id, 10);
+        assert_int_equal(sim.fake[1].id.can_id, 74);
+        assert_int_equal(sim.fake[2].id.can_id, 30);
+        for (size_t i = 0; i < 3; i++)
+                assert_false(json_is_true(json_object_get(report_side(&sim, i), "can_id_not_restored")));
+        sim_done(&sim);
+}
+
 static void test_pair_both(void **state) {
         Sim sim;
 
@@ -1007,6 +1085,7 @@ int main(void) {
                 cmocka_unit_test(test_bricked),
                 cmocka_unit_test(test_time_scale),
                 cmocka_unit_test(test_pair_both),
+                cmocka_unit_test(test_board_waves),
                 cmocka_unit_test(test_pair_one_fails_staging),
                 cmocka_unit_test(test_pair_5_percent_loss),
                 cmocka_unit_test(test_pair_one_comes_back_wrong),
