@@ -646,19 +646,20 @@ int bench_write_all(int fd, const char *s, size_t n) {
 }
 
 /**
- * bench_proc_status_kib() - a "kB" field of /proc/PID/status
+ * bench_proc_kib() - a "kB" field of a /proc/PID file
  * @pid: the process
- * @key: "VmRSS", "VmHWM", ...
+ * @file: "status", "smaps_rollup", ...
+ * @key: "VmRSS", "Private_Dirty", ...
  *
  * Returns: the value in KiB, or -errno.
  */
-long bench_proc_status_kib(pid_t pid, const char *key) {
-        char path[64], line[256];
+long bench_proc_kib(pid_t pid, const char *file, const char *key) {
+        char path[96], line[256];
         size_t klen = strlen(key);
         long v = -ENOENT;
         FILE *f;
 
-        (void) snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        (void) snprintf(path, sizeof path, "/proc/%d/%s", (int) pid, file);
         f = fopen(path, "re");
         if (!f)
                 return -errno;
@@ -669,6 +670,11 @@ long bench_proc_status_kib(pid_t pid, const char *key) {
                 }
         fclose(f);
         return v;
+}
+
+/** bench_proc_status_kib() - a "kB" field of /proc/PID/status ("VmRSS", "VmHWM"...), or -errno. */
+long bench_proc_status_kib(pid_t pid, const char *key) {
+        return bench_proc_kib(pid, "status", key);
 }
 
 static int cmp_double(const void *a, const void *b) {

@@ -91,6 +91,7 @@ int bench_write_all(int fd, const char *s, size_t n);
 
 /* VmRSS / VmHWM of a process in KiB, -errno. */
 long bench_proc_status_kib(pid_t pid, const char *key);
+long bench_proc_kib(pid_t pid, const char *file, const char *key);
 
 /* The q-quantile (0..1, nearest rank) of n values; sorts v in place. */
 double bench_quantile(double *v, size_t n, double q);

@@ -164,7 +164,8 @@ static void describe_range(const ConfigParam *p, char *buf, size_t size) {
         if (p->kind == CONFIG_KIND_ENUM && p->n_labels) {
                 buf[0] = 0;
                 for (unsigned i = 0; i < p->n_labels && n < size; i++)
-                        n += (size_t) snprintf(buf + n, size - n, "%s%s", i ? ", " : "one of ", p->labels[i]);
+                        n += (size_t) snprintf(buf + n, size - n, "%s%s", i ? ", " : "one of ",
+                                              config_param_label(p, i));
                 return;
         }
         (void) snprintf(buf, size, "%g to %g%s%s", p->min, p->max, *p->unit ? " " : "", p->unit);

@@ -72,27 +72,30 @@ NF < 12 { printf "config-layout-gen.awk: bad row %d\n", NR > "/dev/stderr"; exit
                 lsig[nl] = $12
                 next
         }
-        labels = "NULL"
+        # No pointers in the rows (see ConfigParam): strings are char arrays
+        # (the compiler refuses one that does not fit), enum labels an index
+        # into config_labels[].
         nlab = 0
         if ($13 != "")
                 nlab = split($13, lab, "|")
-        if (nlab > 0) {
-                labels = sprintf("layout_%d_labels_%d", nl, count)
-                s = ""
-                for (i = 1; i <= nlab; i++)
-                        s = s (i > 1 ? ", " : "") cstr(lab[i])
-                labdefs = labdefs sprintf("static const char *const %s[] = { %s };\n", labels, s)
+        first = nlabels
+        for (i = 1; i <= nlab; i++)
+                labdefs = labdefs sprintf("        %s,\n", cstr(lab[i]))
+        nlabels += nlab
+        if (nlabels > 65535) {
+                printf "config-layout-gen.awk: more than 65535 enum labels\n" > "/dev/stderr"
+                exit 1
         }
-        body = body sprintf("        { %s, %d, CONFIG_ENC_%s, %s, CONFIG_KIND_%s, %s, %s, %s, %s, %s, %s, %s, %u },\n",
-                cstr($3), $4, e, num(scale), toupper($6), cstr($7), cstr($8), num($9),
-                num($10), num($11), num($12), labels, nlab)
+        body = body sprintf("        { %s, %d, CONFIG_ENC_%s, CONFIG_KIND_%s, %s, %s, %s, %s, %s, %s, %s, %u, %u },\n",
+                cstr($3), $4, e, toupper($6), cstr($7), cstr($8), num(scale), num($9),
+                num($10), num($11), num($12), nlab ? first : 0, nlab)
         count++
 }
 
 END {
         close_layout()
-        # Label arrays first: the parameter rows refer to them.
-        printf "%s\n%s", labdefs, body
+        printf "const char config_labels[][CONFIG_LABEL_MAX] = {\n%s        \"\",\n};\n\n", labdefs
+        printf "%s", body
         print "const ConfigLayout config_layouts[] = {"
         for (i = 1; i <= nl; i++)
                 printf "        { \"%s\", %s, %su, %d, layout_%d_params, %d },\n",

@@ -209,10 +209,18 @@ static double raw_to_value(const ConfigParam *p, int64_t raw) {
         }
 }
 
+/* The generated table (config-layout-table.c): every enum label, by
+ * ConfigParam.first_label + index. */
+extern const char config_labels[][CONFIG_LABEL_MAX];
+
+const char *config_param_label(const ConfigParam *p, unsigned i) {
+        return i < p->n_labels ? config_labels[p->first_label + i] : NULL;
+}
+
 static void make_value(const ConfigParam *p, double number, ConfigValue *ret) {
         *ret = (ConfigValue) { .kind = p->kind, .number = number };
         if (p->kind == CONFIG_KIND_ENUM && number >= 0 && number < p->n_labels)
-                ret->label = p->labels[(unsigned) number];
+                ret->label = config_param_label(p, (unsigned) number);
 }
 
 int config_param_get(const ConfigParam *p, const uint8_t *blob, size_t len, ConfigValue *ret) {
@@ -299,7 +307,7 @@ int config_param_set(const ConfigParam *p, uint8_t *blob, size_t len, double val
 
 static int label_index(const ConfigParam *p, const char *label) {
         for (unsigned i = 0; label && i < p->n_labels; i++)
-                if (strcmp(p->labels[i], label) == 0)
+                if (strcmp(config_param_label(p, i), label) == 0)
                         return (int) i;
         return -ENOENT;
 }

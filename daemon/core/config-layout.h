@@ -52,20 +52,30 @@ typedef enum ConfigKind {
 
 const char *config_kind_to_string(ConfigKind k);       /* "double", "int", "enum", … */
 
-/* One parameter of one layout (a row of config-layouts.tsv). */
+#define CONFIG_PARAM_NAME_MAX 48         /* with its NUL; the generator refuses longer names */
+#define CONFIG_PARAM_UNIT_MAX 16
+#define CONFIG_LABEL_MAX 40
+
+/* One parameter of one layout (a row of config-layouts.tsv).  The table holds
+ * no pointers: strings are arrays and enum labels an index into one pool, so
+ * the ~1500 rows stay in read-only, shared file pages of a PIE binary instead
+ * of being relocated into private dirty memory at start (bench-rss). */
 typedef struct ConfigParam {
-        const char *name;               /* VESC Tool's name: l_current_max, hall_table__0, app_ppm_conf.hyst */
+        char name[CONFIG_PARAM_NAME_MAX]; /* VESC Tool's name: l_current_max, hall_table__0, app_ppm_conf.hyst */
         uint16_t offset;                /* after the command byte */
-        ConfigEnc enc;
+        uint8_t enc;                    /* ConfigEnc */
+        uint8_t kind;                   /* ConfigKind */
+        char unit[CONFIG_PARAM_UNIT_MAX];     /* of the serialized value; "" = none or a fraction */
+        char vt_unit[CONFIG_PARAM_UNIT_MAX];  /* VESC Tool shows value * vt_scale in vt_unit */
         double scale;                   /* F16/F32; 1 otherwise */
-        ConfigKind kind;
-        const char *unit;               /* of the serialized value; "" = none or a fraction */
-        const char *vt_unit;            /* VESC Tool shows value * vt_scale in vt_unit */
         double vt_scale;
         double min, max, def;           /* VESC Tool's range and default */
-        const char *const *labels;      /* enum labels by index, or NULL */
-        unsigned n_labels;
+        uint16_t first_label;           /* enum labels: config_param_label() */
+        uint16_t n_labels;
 } ConfigParam;
+
+/* Enum label i of p, or NULL when i >= p->n_labels. */
+const char *config_param_label(const ConfigParam *p, unsigned i);
 
 typedef struct ConfigLayout {
         const char *version;            /* "5.03" */

@@ -195,7 +195,7 @@ static void test_layouts_spot_checks(void **state) {
         p = param(layout(CONFIG_MCCONF, "6.05"), "motor_type");
         assert_int_equal(p->kind, CONFIG_KIND_ENUM);
         assert_int_equal(p->n_labels, 3);       /* GPD removed in 6.05 (§13.3) */
-        assert_string_equal(p->labels[2], "FOC");
+        assert_string_equal(config_param_label(p, 2), "FOC");
         p = param(layout(CONFIG_MCCONF, "5.03"), "foc_motor_r");
         assert_string_equal(p->unit, "Ω");     /* VESC Tool shows mΩ, x1000 */
         assert_string_equal(p->vt_unit, "mΩ");
@@ -359,7 +359,7 @@ static void test_round_trip_every_layout(void **state) {
                         if (!ok)
                                 fail_msg("%s %s: wrote %.17g, read %.17g", l->version, p->name, exp, got);
                         if (p->kind == CONFIG_KIND_ENUM)
-                                assert_string_equal(vals[j].label, p->labels[(unsigned) exp]);
+                                assert_string_equal(vals[j].label, config_param_label(p, (unsigned) exp));
                         /* decode -> encode is the identity */
                         assert_int_equal(config_param_set(p, c, n, got), 0);
                 }
