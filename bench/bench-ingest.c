@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-json.h"
 #include "bench-util.h"
 #include "canbits.h"
 #include "core/controller.h"
@@ -50,6 +51,9 @@ typedef struct Args {
         double seconds;          /* per mode in (b) */
         unsigned long frames;    /* frames counted in (a) */
         unsigned long worker;    /* > 0: internal callgrind worker mode */
+        unsigned long bare_worker; /* > 0: internal bare reader worker mode */
+        unsigned long path_frames; /* frames sent to vescd under callgrind */
+        double rate;             /* their rate */
 } Args;
 
 /* --------------------------------------------------------- the path */
@@ -109,7 +113,7 @@ __attribute__((noinline)) static void ingest_frames(Ingest *in, const struct can
 
 /* STATUS 1-5 from ids 12 and 74 (the dual-ok pair), values moving like a
  * ride so that decoding and the model's change detection do real work. */
-static void synth_frames(struct can_frame *frames, size_t n) {
+static void synth_frames(struct can_frame *frames, size_t n, unsigned n_ids) {
         static const uint8_t types[] = {
                 CAN_PACKET_STATUS, CAN_PACKET_STATUS_2, CAN_PACKET_STATUS_3,
                 CAN_PACKET_STATUS_4, CAN_PACKET_STATUS_5,
@@ -119,8 +123,8 @@ static void synth_frames(struct can_frame *frames, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 double t = (double) i / 50.0;
                 VescStatus st = {
-                        .type = types[(i / N_CONTROLLERS) % ELEMENTSOF(types)],
-                        .sender = ids[i % N_CONTROLLERS],
+                        .type = types[(i / n_ids) % ELEMENTSOF(types)],
+                        .sender = ids[i % n_ids],
                 };
 
                 switch (st.type) {
@@ -177,7 +181,7 @@ static int run_worker(unsigned long total) {
 
         if (!frames)
                 return EXIT_FAILURE;
-        synth_frames(frames, SYNTH_FRAMES);
+        synth_frames(frames, SYNTH_FRAMES, N_CONTROLLERS);
         ingest_frames(&in, frames, SYNTH_FRAMES, total);
         free(frames);
         /* the result is used, so nothing above can be optimised away */
@@ -202,7 +206,9 @@ static int callgrind_total(const char *path, unsigned long long *ret) {
         return r;
 }
 
-static void figure_instructions(unsigned long frames) {
+static void figure_path(const char *valgrind, const char *self, unsigned long frames, double fps);
+
+static void figure_instructions(unsigned long frames, unsigned long path_frames, double rate) {
         char valgrind[512], self[512], out[600], outarg[700], nframes[32], dir[512];
         unsigned long long total = 0;
         BenchProc p;
@@ -210,23 +216,23 @@ static void figure_instructions(unsigned long frames) {
         int r, status;
 
 #if defined(__SANITIZE_ADDRESS__)
-        printf("bench-ingest: instructions per status frame: skipped (built with AddressSanitizer, "
+        printf("bench-ingest: instructions per status frame, model only: skipped (built with AddressSanitizer, "
                "which valgrind cannot run)\n");
         return;
 #endif
         if (find_in_path("valgrind", valgrind, sizeof valgrind) < 0) {
-                printf("bench-ingest: instructions per status frame: skipped (valgrind not installed)\n");
+                printf("bench-ingest: instructions per status frame, model only: skipped (valgrind not installed)\n");
                 return;
         }
         k = readlink("/proc/self/exe", self, sizeof self - 1);
         if (k < 0) {
-                printf("bench-ingest: instructions per status frame: skipped (no /proc/self/exe)\n");
+                printf("bench-ingest: instructions per status frame, model only: skipped (no /proc/self/exe)\n");
                 return;
         }
         self[k] = '\0';
         r = bench_mkdtemp("bench-ingest", dir, sizeof dir);
         if (r < 0) {
-                printf("bench-ingest: instructions per status frame: skipped (mkdtemp: %s)\n", strerror(-r));
+                printf("bench-ingest: instructions per status frame, model only: skipped (mkdtemp: %s)\n", strerror(-r));
                 return;
         }
         (void) snprintf(out, sizeof out, "%s/callgrind.out", dir);
@@ -261,13 +267,223 @@ static void figure_instructions(unsigned long frames) {
         if (r >= 0)
                 r = callgrind_total(out, &total);
         if (r < 0 || total == 0)
-                printf("bench-ingest: instructions per status frame: skipped (callgrind run failed: %s)\n",
+                printf("bench-ingest: instructions per status frame, model only: skipped (callgrind run failed: %s)\n",
                        strerror(r < 0 ? -r : EIO));
         else
-                printf("bench-ingest: instructions per status frame: %.1f (callgrind, %lu frames, "
-                       "decode + controller model)\n",
+                printf("bench-ingest: instructions per status frame, model only: %.1f (callgrind, %lu frames, "
+                       "decode + controller model, linked into this program)\n",
                        (double) total / (double) frames, frames);
         bench_rmtree(dir);
+        if (path_frames == 0)
+                printf("bench-ingest: instructions per status frame, whole path in vescd: skipped "
+                       "(--path-frames 0)\n");
+        else
+                figure_path(valgrind, self, path_frames, rate);
+}
+
+/* ------------------------------- (a') the whole path in vescd, callgrind */
+
+/* The bare frame reader: what any reader of a SOCK_SEQPACKET bus socket pays
+ * per wake-up, recv() until EAGAIN, frames thrown away.  callgrind counts
+ * inside this function only; the caller sleeps in poll() between wake-ups,
+ * as vescd sleeps in epoll_wait() before its transport's on_read(). */
+__attribute__((noinline)) static unsigned long bare_drain(int fd) {
+        struct can_frame f;
+        unsigned long n = 0;
+
+        while (recv(fd, &f, sizeof f, MSG_DONTWAIT) == (ssize_t) sizeof f)
+                n++;
+        return n;
+}
+
+static void writer_paced(int fd, const struct can_frame *frames, size_t n_frames, unsigned long total,
+                         double fps);
+
+/* --bare-worker N (under callgrind): N frames at --rate through bare_drain(). */
+static int run_bare_worker(unsigned long total, double fps) {
+        struct can_frame frames[SYNTH_FRAMES];
+        unsigned long got = 0, wakeups = 0;
+        int sv[2], status;
+        pid_t pid;
+
+        synth_frames(frames, SYNTH_FRAMES, 1);
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return EXIT_FAILURE;
+        pid = fork();
+        if (pid < 0)
+                return EXIT_FAILURE;
+        if (pid == 0) {
+                close(sv[0]);
+                writer_paced(sv[1], frames, SYNTH_FRAMES, total, fps);
+        }
+        close(sv[1]);
+        while (got < total) {
+                struct pollfd pfd = { .fd = sv[0], .events = POLLIN };
+
+                if (poll(&pfd, 1, 10000) <= 0)
+                        break;
+                got += bare_drain(sv[0]);
+                wakeups++;
+        }
+        (void) waitpid(pid, &status, 0);
+        /* the parent reads this line: frames per wake-up of the bare reader */
+        printf("wakeups %lu\n", wakeups);
+        return got == total ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Run argv to its end within CALLGRIND_TIMEOUT_MS; with capture, its output
+ * is read (the text after needle into rest) and otherwise thrown away. */
+static int run_bounded(const char *const *argv, bool capture, const char *needle, char *rest, size_t rest_size) {
+        uint64_t deadline = bench_now_usec() + CALLGRIND_TIMEOUT_MS * USEC_PER_MSEC;
+        BenchProc p;
+        int r, status;
+
+        r = bench_proc_spawn(&p, argv, NULL, capture);
+        if (r < 0)
+                return r;
+        if (capture) {
+                /* to the needle, or to the end of its output */
+                r = bench_proc_wait_line(&p, needle ?: "\001", CALLGRIND_TIMEOUT_MS, rest, rest_size);
+                if (r < 0 && (needle || r != -EPIPE)) {
+                        (void) bench_proc_stop(&p, 1000);
+                        return r;
+                }
+        }
+        /* Reap with a bound: a wedged valgrind must not hang `make bench`. */
+        for (;;) {
+                pid_t w = waitpid(p.pid, &status, WNOHANG);
+
+                if (w == p.pid) {
+                        p.pid = 0;
+                        if (p.out_fd >= 0)
+                                close(p.out_fd);
+                        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+                }
+                if (bench_now_usec() > deadline) {
+                        (void) bench_proc_stop(&p, 1000);
+                        return -ETIMEDOUT;
+                }
+                (void) poll(NULL, 0, 20);
+        }
+}
+
+/* The frame path as vescd runs it, in vescd itself: vescd runs under
+ * callgrind, collecting only inside its transport's read callback (on_read
+ * in daemon/core/transport.c: recv() until EAGAIN, error-frame check, the
+ * request engine's look, id split, status decode, controller lookup, model
+ * apply with change marking, the deferred flush's scheduling).  The flush
+ * that hands changes to adapters runs once per loop iteration and is not in
+ * the figure: it depends on the watchers, not on the frame.  Counters are
+ * zeroed (callgrind_control -z) once the controller is identified, so only
+ * the status frames this benchmark sends are counted. */
+static void figure_path(const char *valgrind, const char *self, unsigned long frames, double fps) {
+        char cgctl[512], out[700], outarg[800], pidarg[32], nframes[32], rate[32], rest[64] = "";
+        char uuids[1][BENCH_UUID_LEN + 1];
+        unsigned long long total = 0, bare_total = 0;
+        unsigned long bare_wakeups = 0;
+        _cleanup_free_ struct can_frame *f = calloc(SYNTH_FRAMES, sizeof *f);
+        const char *skip = NULL;
+        BenchStack st = {};
+        BenchJson j = { .fd = -1 };
+        int bus_fd = -1, r;
+        size_t found;
+
+        if (!f)
+                return;
+        if (find_in_path("callgrind_control", cgctl, sizeof cgctl) < 0) {
+                printf("bench-ingest: instructions per status frame, whole path in vescd: skipped "
+                       "(callgrind_control not installed)\n");
+                return;
+        }
+        synth_frames(f, SYNTH_FRAMES, 1);
+        r = bench_stack_init(&st, "bench-ingest");
+        if (r < 0)
+                return;
+        (void) snprintf(out, sizeof out, "%s/callgrind.vescd", st.dir);
+        (void) snprintf(outarg, sizeof outarg, "--callgrind-out-file=%s", out);
+        /* collect inside on_read, except inside the flush it calls at the end
+         * of a batch (publishing to adapters: its cost depends on watchers) */
+        const char *wrapper[] = { valgrind, "--tool=callgrind", "--quiet", outarg, "--toggle-collect=on_read",
+                                  "--toggle-collect=on_frames_done", NULL };
+        const char *extra[] = { "--poll-rate-hz", "0", NULL };
+
+        bench_vescd_set_wrapper(wrapper, 120000);
+        r = bench_stack_start(&st, "single", NULL, extra, &skip);
+        bench_vescd_set_wrapper(NULL, 0);
+        if (r >= 0)
+                r = bench_json_open(&j, st.json_path, 60000);
+        if (r >= 0)
+                r = bench_json_wait_controllers(&j, 1, 60000, uuids, &found);
+        if (r >= 0) {
+                bus_fd = bench_unix_connect(st.bus, SOCK_SEQPACKET);
+                r = bus_fd < 0 ? bus_fd : bench_vbus_join(bus_fd, 12, 200);
+        }
+        /* no client while the frames are counted */
+        bench_json_close(&j);
+        if (r >= 0) {
+                (void) snprintf(pidarg, sizeof pidarg, "%d", (int) st.vescd.pid);
+                const char *zero[] = { cgctl, "-z", pidarg, NULL };
+                r = run_bounded(zero, /* capture= */ true, NULL, NULL, 0);
+        }
+        if (r >= 0) {
+                /* paced as a bus would, one frame per wake-up */
+                uint64_t period = (uint64_t) (1e6 / fps), next = bench_now_usec();
+
+                for (unsigned long i = 0; i < frames && r >= 0; i++) {
+                        uint64_t now = bench_now_usec();
+
+                        if (now < next)
+                                (void) poll(NULL, 0, 0), usleep((useconds_t) (next - now));
+                        next += period;
+                        r = bench_vbus_send(bus_fd, &f[i % SYNTH_FRAMES]);
+                }
+                /* vescd reads them at its own pace under callgrind */
+                (void) poll(NULL, 0, 1500);
+        }
+        if (bus_fd >= 0)
+                close(bus_fd);
+        bench_json_close(&j);
+        if (r >= 0) {
+                /* SIGTERM: vescd exits cleanly and callgrind writes its totals */
+                r = bench_proc_stop(&st.vescd, 30000);
+                if (r >= 0)
+                        r = callgrind_total(out, &total);
+        }
+        bench_stack_stop(&st);
+        if (skip || r < 0 || total == 0) {
+                printf("bench-ingest: instructions per status frame, whole path in vescd: skipped (%s)\n",
+                       skip ?: strerror(r < 0 ? -r : EIO));
+                return;
+        }
+
+        /* the bare reader, the same frames at the same pace */
+        char dir[512];
+        r = bench_mkdtemp("bench-ingest-bare", dir, sizeof dir);
+        if (r >= 0) {
+                (void) snprintf(out, sizeof out, "%s/callgrind.bare", dir);
+                (void) snprintf(outarg, sizeof outarg, "--callgrind-out-file=%s", out);
+                (void) snprintf(nframes, sizeof nframes, "%lu", frames);
+                (void) snprintf(rate, sizeof rate, "%g", fps);
+                const char *argv[] = { valgrind, "--tool=callgrind", "--quiet", outarg,
+                                       "--toggle-collect=bare_drain*", self, "--bare-worker", nframes,
+                                       "--rate", rate, NULL };
+                r = run_bounded(argv, /* capture= */ true, "wakeups ", rest, sizeof rest);
+                if (r >= 0)
+                        r = callgrind_total(out, &bare_total);
+                bare_wakeups = strtoul(rest, NULL, 10);
+                bench_rmtree(dir);
+        }
+        printf("bench-ingest: instructions per status frame, whole path in vescd: %.1f (callgrind, %lu "
+               "STATUS frames at %g/s: transport read -> decode -> model apply -> change marking; budget 250)\n",
+               (double) total / (double) frames, frames, fps);
+        if (r >= 0 && bare_total > 0)
+                printf("bench-ingest: bare frame reader (recv until EAGAIN): %.1f instructions per frame "
+                       "(%.2f frames per wake-up); ratio vescd/bare %.2f\n",
+                       (double) bare_total / (double) frames,
+                       bare_wakeups ? (double) frames / (double) bare_wakeups : 0.0,
+                       (double) total / (double) bare_total);
+        else
+                printf("bench-ingest: bare frame reader: skipped (%s)\n", strerror(r < 0 ? -r : EIO));
 }
 
 /* ------------------------------------------------ (b) CPU at 1 Mbit/s */
@@ -371,7 +587,10 @@ static void print_cpu(const char *what, const CpuFigure *c, double fps) {
 static void usage(void) {
         printf("Usage: bench-ingest [--seconds S] [--frames N]\n\n"
                "  --seconds S   bus time per reader in the CPU comparison (default 3)\n"
-               "  --frames N    frames counted by callgrind (default 100000)\n");
+               "  --frames N    frames counted by callgrind, model only (default 100000)\n"
+               "  --path-frames N  STATUS frames sent to vescd under callgrind for the whole\n"
+               "                path (default 5000; 0 skips it)\n"
+               "  --rate R      their rate, frames/s (default 500)\n");
 }
 
 int main(int argc, char **argv) {
@@ -380,11 +599,16 @@ int main(int argc, char **argv) {
         unsigned long total;
         double bits = 0, fps;
         unsigned bmin = UINT32_MAX, bmax = 0;
-        Args a = { .seconds = 3.0, .frames = 100000 };
+        Args a = { .seconds = 3.0, .frames = 100000, .path_frames = 5000, .rate = 500 };
         const BenchOption options[] = {
                 { .name = "seconds", .type = BENCH_OPT_DOUBLE, .value = &a.seconds, .min = 0, .max = 600,
                   .min_exclusive = true },
                 { .name = "frames", .type = BENCH_OPT_ULONG, .value = &a.frames, .min = 1, .max = (double) ULONG_MAX },
+                { .name = "path-frames", .type = BENCH_OPT_ULONG, .value = &a.path_frames, .min = 0,
+                  .max = 1000000 },
+                { .name = "rate", .type = BENCH_OPT_DOUBLE, .value = &a.rate, .min = 1, .max = 100000 },
+                { .name = "bare-worker", .type = BENCH_OPT_ULONG, .value = &a.bare_worker, .min = 1,
+                  .max = (double) ULONG_MAX },
                 { .name = "callgrind-worker", .type = BENCH_OPT_ULONG, .value = &a.worker, .min = 1,
                   .max = (double) ULONG_MAX },
         };
@@ -394,11 +618,13 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         if (a.worker > 0)
                 return run_worker(a.worker);
+        if (a.bare_worker > 0)
+                return run_bare_worker(a.bare_worker, a.rate);
 
         frames = calloc(SYNTH_FRAMES, sizeof *frames);
         if (!frames)
                 return EXIT_FAILURE;
-        synth_frames(frames, SYNTH_FRAMES);
+        synth_frames(frames, SYNTH_FRAMES, N_CONTROLLERS);
         for (size_t i = 0; i < SYNTH_FRAMES; i++) {
                 unsigned b = can_frame_wire_bits(&frames[i]);
 
@@ -412,7 +638,7 @@ int main(int argc, char **argv) {
                "included) -> %.0f frames/s fill a 1 Mbit/s bus\n",
                bits, bmin, bmax, fps);
 
-        figure_instructions(a.frames);
+        figure_instructions(a.frames, a.path_frames, a.rate);
 
         /* Alternate short rounds of both readers, so that drift in the load
          * of a shared machine falls on both alike. */

@@ -31,6 +31,7 @@
 
 #define ID_A 12
 #define OWN_ID 200               /* this member's PING reply address */
+#define BARE_ID 201              /* the bare reader's */
 #define SEQ_BASE 1000000         /* erpm values no real sample has here */
 #define WARMUP 10                /* samples not counted: the watch settling */
 #define SETUP_TIMEOUT_MS 20000
@@ -39,25 +40,16 @@
 typedef struct Args {
         double rate_hz;
         unsigned frames;
+        unsigned runs;
 } Args;
 
-static int join_bus(int fd) {
-        uint64_t deadline = bench_now_usec() + 5 * USEC_PER_SEC;
-
-        /* The hub relays only to accepted members: a PONG proves we are one. */
-        while (bench_now_usec() < deadline) {
-                struct can_frame f;
-                VescPong pong;
-
-                vesc_ping_encode(&f, ID_A, OWN_ID);
-                if (bench_vbus_send(fd, &f) < 0)
-                        return -EIO;
-                while (bench_vbus_recv(fd, &f, 200) == 0)
-                        if (vesc_pong_decode(&f, &pong) == 0 && pong.to == OWN_ID)
-                                return 0;
-        }
-        return -ETIMEDOUT;
-}
+/* One run's figures: vescd's samples and the bare reader's frames. */
+typedef struct RunFigures {
+        double p50, p99, max;
+        double bare_p50, bare_p99, bare_max;
+        size_t n, bare_n;
+        unsigned lost;
+} RunFigures;
 
 static void status_frame(uint32_t base, uint32_t seq, struct can_frame *f) {
         VescStatus st = { .type = CAN_PACKET_STATUS, .sender = ID_A };
@@ -88,10 +80,35 @@ static long sample_seq(const char *line, uint32_t base) {
         return seq;
 }
 
-static int measure(BenchJson *j, int bus_fd, const Args *a, uint32_t base, double *lat, size_t *ret_n,
-                   unsigned *ret_lost) {
+/* The bare reader: a second member of the bus reading the same frames straight
+ * from its socket (no daemon), in this process: its latency is the floor of
+ * the hub, the kernel and this machine's scheduling at that moment. */
+static void read_bare(int bare_fd, uint32_t base, unsigned next, const uint64_t *sent_at, bool *bare_seen,
+                      double *bare_lat, size_t *bare_n) {
+        struct can_frame f;
+        VescStatus st;
+
+        while (recv(bare_fd, &f, sizeof f, MSG_DONTWAIT) == (ssize_t) sizeof f) {
+                uint64_t now = bench_now_usec();
+                long seq;
+
+                if (vesc_status_decode(&f, &st) < 0 || st.type != CAN_PACKET_STATUS || st.sender != ID_A ||
+                    st.s1.erpm < (int32_t) base)
+                        continue;
+                seq = (long) ((uint32_t) st.s1.erpm - base);
+                if (seq >= (long) next || bare_seen[seq])
+                        continue;
+                bare_seen[seq] = true;
+                if (seq >= WARMUP)
+                        bare_lat[(*bare_n)++] = (double) (now - sent_at[seq]);
+        }
+}
+
+static int measure(BenchJson *j, int bus_fd, int bare_fd, const Args *a, uint32_t base, double *lat,
+                   double *bare_lat, RunFigures *ret) {
         _cleanup_free_ uint64_t *sent_at = calloc(a->frames, sizeof(uint64_t));
         _cleanup_free_ bool *seen = calloc(a->frames, sizeof(bool));
+        _cleanup_free_ bool *bare_seen = calloc(a->frames, sizeof(bool));
         _cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         uint64_t period_ns = (uint64_t) (1e9 / a->rate_hz), done_at = 0;
         struct itimerspec its = {
@@ -100,23 +117,24 @@ static int measure(BenchJson *j, int bus_fd, const Args *a, uint32_t base, doubl
                                  .tv_nsec = (long) (period_ns % 1000000000u) },
         };
         unsigned next = 0, matched = 0;
-        size_t n = 0;
+        size_t n = 0, bare_n = 0;
 
-        if (!sent_at || !seen || tfd < 0)
+        if (!sent_at || !seen || !bare_seen || tfd < 0)
                 return -ENOMEM;
         if (timerfd_settime(tfd, 0, &its, NULL) < 0)
                 return -errno;
 
         for (;;) {
-                struct pollfd p[2] = {
+                struct pollfd p[3] = {
                         { .fd = tfd, .events = next < a->frames ? POLLIN : 0 },
                         { .fd = j->fd, .events = POLLIN },
+                        { .fd = bare_fd, .events = POLLIN },
                 };
                 int r;
 
                 if (next >= a->frames && (matched + WARMUP >= a->frames || bench_now_usec() > done_at))
                         break;
-                r = poll(p, 2, 100);
+                r = poll(p, 3, 100);
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0)
@@ -137,6 +155,8 @@ static int measure(BenchJson *j, int bus_fd, const Args *a, uint32_t base, doubl
                                         done_at = bench_now_usec() + DRAIN_TIMEOUT_MS * USEC_PER_MSEC;
                         }
                 }
+                if (p[2].revents & POLLIN)
+                        read_bare(bare_fd, base, next, sent_at, bare_seen, bare_lat, &bare_n);
                 if (p[1].revents & (POLLIN | POLLHUP)) {
                         ssize_t k;
 
@@ -161,39 +181,60 @@ static int measure(BenchJson *j, int bus_fd, const Args *a, uint32_t base, doubl
                         }
                 }
         }
-        *ret_n = n;
-        *ret_lost = a->frames - WARMUP - matched;
+        *ret = (RunFigures) { .n = n, .bare_n = bare_n, .lost = a->frames - WARMUP - matched };
+        if (n > 0) {
+                ret->p50 = bench_quantile(lat, n, 0.50);
+                ret->p99 = bench_quantile(lat, n, 0.99);
+                ret->max = bench_quantile(lat, n, 1.0);
+        }
+        if (bare_n > 0) {
+                ret->bare_p50 = bench_quantile(bare_lat, bare_n, 0.50);
+                ret->bare_p99 = bench_quantile(bare_lat, bare_n, 0.99);
+                ret->bare_max = bench_quantile(bare_lat, bare_n, 1.0);
+        }
         return 0;
 }
 
 static void usage(void) {
-        printf("Usage: bench-latency [--rate HZ] [--frames N]\n\n"
+        printf("Usage: bench-latency [--rate HZ] [--frames N] [--runs N]\n\n"
                "  --rate HZ    STATUS_1 frame rate = watch rate (default 100)\n"
-               "  --frames N   frames sent (default 1000; the first %d are warm-up)\n",
+               "  --frames N   frames sent per run (default 1000; the first %d are warm-up)\n"
+               "  --runs N     runs with the watch at the frame rate (default 10), then one\n"
+               "               with the watch at 1000 Hz\n",
                WARMUP);
+}
+
+static void print_run(const char *what, const RunFigures *f, unsigned sent) {
+        printf("bench-latency: %s: samples %zu of %u frames (%u coalesced or lost); vescd p50 %.0f us, "
+               "p99 %.0f us, max %.0f us; bare reader p50 %.0f us, p99 %.0f us, max %.0f us\n",
+               what, f->n, sent, f->lost, f->p50, f->p99, f->max, f->bare_p50, f->bare_p99, f->bare_max);
 }
 
 int main(int argc, char **argv) {
         char uuids[1][BENCH_UUID_LEN + 1];
         BenchStack st = {};
         BenchJson j = { .fd = -1 };
-        _cleanup_free_ double *lat = NULL;
-        _cleanup_close_ int bus_fd = -1;
-        size_t n = 0, found;
-        unsigned lost = 0;
+        _cleanup_free_ double *lat = NULL, *bare_lat = NULL, *p99s = NULL, *bare_p99s = NULL;
+        _cleanup_close_ int bus_fd = -1, bare_fd = -1;
+        size_t found;
+        unsigned under = 0, bare_under = 0;
         int r, exit_code = EXIT_FAILURE;
         const char *skip = NULL;
-        Args a = { .rate_hz = 100, .frames = 1000 };
+        Args a = { .rate_hz = 100, .frames = 1000, .runs = 10 };
         const BenchOption options[] = {
                 { .name = "rate", .type = BENCH_OPT_DOUBLE, .value = &a.rate_hz, .min = 1, .max = 1000 },
                 { .name = "frames", .type = BENCH_OPT_UNSIGNED, .value = &a.frames, .min = WARMUP + 1,
                   .max = 1000000 },
+                { .name = "runs", .type = BENCH_OPT_UNSIGNED, .value = &a.runs, .min = 1, .max = 1000 },
         };
 
         if (bench_main_init(argc, argv, options, ELEMENTSOF(options), usage) < 0)
                 return EXIT_FAILURE;
         lat = calloc(a.frames, sizeof *lat);
-        if (!lat)
+        bare_lat = calloc(a.frames, sizeof *bare_lat);
+        p99s = calloc(a.runs, sizeof *p99s);
+        bare_p99s = calloc(a.runs, sizeof *bare_p99s);
+        if (!lat || !bare_lat || !p99s || !bare_p99s)
                 return EXIT_FAILURE;
 
         r = bench_stack_init(&st, "bench-latency");
@@ -221,44 +262,63 @@ int main(int argc, char **argv) {
                 goto out;
         }
         bus_fd = bench_unix_connect(st.bus, SOCK_SEQPACKET);
-        if (bus_fd < 0) {
-                r = bus_fd;
+        bare_fd = bench_unix_connect(st.bus, SOCK_SEQPACKET);
+        if (bus_fd < 0 || bare_fd < 0) {
+                r = bus_fd < 0 ? bus_fd : bare_fd;
                 goto out;
         }
-        r = join_bus(bus_fd);
+        r = bench_vbus_join(bus_fd, ID_A, OWN_ID);
+        if (r >= 0)
+                r = bench_vbus_join(bare_fd, ID_A, BARE_ID);
         if (r < 0)
                 goto out;
 
-        printf("bench-latency: vescd on vbus (unpaced) + vesc-sim single; STATUS_1 at %g Hz, %u frames\n",
+        printf("bench-latency: vescd on vbus (unpaced) + vesc-sim single; STATUS_1 at %g Hz, %u frames per run; "
+               "a bare reader on the same bus reads the same frames in the same run\n",
                a.rate_hz, a.frames);
-        /* First the budget's case, watch rate = frame rate; then the watch at
-         * its maximum rate, which shows how much of it the rate limiter adds. */
-        const double watch_rates[] = { a.rate_hz, 1000.0 };
-        for (unsigned k = 0; k < ELEMENTSOF(watch_rates); k++) {
+        /* The budget's case, watch rate = frame rate, a.runs times; then the
+         * watch at its maximum rate, which shows what the rate limiter adds. */
+        for (unsigned k = 0; k <= a.runs; k++) {
+                bool last = k == a.runs;
+                double watch_rate = last ? 1000.0 : a.rate_hz;
                 uint32_t base = SEQ_BASE * (k + 1);
+                RunFigures f = {};
+                char what[64];
 
                 r = bench_json_call(&j, "telemetry.watch",
                                     json_pack("{s:[s], s:[s], s:f}", "controllers", uuids[0], "fields", "erpm",
-                                              "rate_hz", watch_rates[k]),
+                                              "rate_hz", watch_rate),
                                     SETUP_TIMEOUT_MS, NULL);
                 if (r < 0)
                         goto out;
-                r = measure(&j, bus_fd, &a, base, lat, &n, &lost);
+                r = measure(&j, bus_fd, bare_fd, &a, base, lat, bare_lat, &f);
                 if (r < 0)
                         goto out;
-                if (n == 0) {
+                if (f.n == 0) {
                         fprintf(stderr, "bench-latency: no sample matched a frame\n");
                         r = -EIO;
                         goto out;
                 }
-                double p50 = bench_quantile(lat, n, 0.50), p99 = bench_quantile(lat, n, 0.99),
-                       max = bench_quantile(lat, n, 1.0);
-                printf("bench-latency: watch at %g Hz%s: samples %zu of %u frames (%u coalesced or lost)\n",
-                       watch_rates[k], k == 0 ? " (= frame rate)" : "", n, a.frames - WARMUP, lost);
-                printf("bench-latency: frame-to-client latency, watch %g Hz: p50 %.0f us, p99 %.0f us, "
-                       "max %.0f us%s\n",
-                       watch_rates[k], p50, p99, max, k == 0 ? " (budget: p99 < 1000 us)" : "");
+                if (last)
+                        (void) snprintf(what, sizeof what, "watch at 1000 Hz");
+                else
+                        (void) snprintf(what, sizeof what, "run %u, watch at %g Hz (= frame rate)", k + 1, watch_rate);
+                print_run(what, &f, a.frames - WARMUP);
+                if (!last) {
+                        p99s[k] = f.p99;
+                        bare_p99s[k] = f.bare_p99;
+                        under += f.p99 < 1000.0;
+                        bare_under += f.bare_p99 < 1000.0;
+                }
         }
+        printf("bench-latency: frame-to-client latency, watch = frame rate: p99 per run (us):");
+        for (unsigned k = 0; k < a.runs; k++)
+                printf(" %.0f", p99s[k]);
+        printf("; bare reader p99 per run (us):");
+        for (unsigned k = 0; k < a.runs; k++)
+                printf(" %.0f", bare_p99s[k]);
+        printf("\nbench-latency: p99 under 1000 us (budget) in %u of %u runs; the bare reader's in %u of %u\n",
+               under, a.runs, bare_under, a.runs);
         exit_code = EXIT_SUCCESS;
 out:
         if (exit_code != EXIT_SUCCESS && !skip && r < 0)

@@ -20,6 +20,7 @@
 
 #include "bench-util.h"
 #include "macro.h"
+#include "proto/vesc-can.h"
 
 #define SIM_READY_TIMEOUT_MS 15000
 #define DBUS_READY_TIMEOUT_MS 15000
@@ -429,6 +430,21 @@ int bench_notify_wait(int fd, const char *needle, int timeout_ms) {
         }
 }
 
+/* Set by bench_vescd_set_wrapper(): a program vescd runs under (valgrind). */
+static const char *const *vescd_wrapper;
+static unsigned vescd_ready_timeout_ms = VESCD_READY_TIMEOUT_MS;
+
+/**
+ * bench_vescd_set_wrapper() - run the next vescd under a program
+ * @wrapper: NULL-terminated argv prefix (borrowed, e.g. valgrind and its
+ *           options), or NULL for vescd itself
+ * @ready_timeout_ms: how long to wait for READY=1 (0: the default)
+ */
+void bench_vescd_set_wrapper(const char *const *wrapper, unsigned ready_timeout_ms) {
+        vescd_wrapper = wrapper;
+        vescd_ready_timeout_ms = ready_timeout_ms ? ready_timeout_ms : VESCD_READY_TIMEOUT_MS;
+}
+
 /**
  * bench_vescd_start() - start vescd on a vbus with a private D-Bus
  * @p: receives the process
@@ -472,6 +488,8 @@ int bench_vescd_start(BenchProc *p, const char *dir, const char *bus_path, const
         if (nfd < 0)
                 return nfd;
 
+        for (size_t i = 0; vescd_wrapper && vescd_wrapper[i] && i < 16; i++)
+                argv[n++] = vescd_wrapper[i];
         argv[n++] = exe;
         argv[n++] = "--config";
         argv[n++] = conf;
@@ -489,13 +507,40 @@ int bench_vescd_start(BenchProc *p, const char *dir, const char *bus_path, const
         r = bench_proc_spawn(p, argv, env, /* capture= */ false);
         if (r < 0)
                 return r;
-        r = bench_notify_wait(nfd, "READY=1", VESCD_READY_TIMEOUT_MS);
+        r = bench_notify_wait(nfd, "READY=1", vescd_ready_timeout_ms);
         if (r < 0) {
                 fprintf(stderr, "vescd did not report READY=1\n");
                 (void) bench_proc_stop(p, 5000);
                 return r;
         }
         return 0;
+}
+
+/**
+ * bench_vbus_join() - become a member of a vbus hub
+ * @fd: the socket connected to the hub
+ * @to: a controller on the bus that answers PING
+ * @own_id: the id the PONG is addressed to
+ *
+ * The hub relays only to accepted members: a PONG proves we are one.
+ *
+ * Returns: 0, -EIO, -ETIMEDOUT (5 s).
+ */
+int bench_vbus_join(int fd, uint8_t to, uint8_t own_id) {
+        uint64_t deadline = bench_now_usec() + 5 * USEC_PER_SEC;
+
+        while (bench_now_usec() < deadline) {
+                struct can_frame f;
+                VescPong pong;
+
+                vesc_ping_encode(&f, to, own_id);
+                if (bench_vbus_send(fd, &f) < 0)
+                        return -EIO;
+                while (bench_vbus_recv(fd, &f, 200) == 0)
+                        if (vesc_pong_decode(&f, &pong) == 0 && pong.to == own_id)
+                                return 0;
+        }
+        return -ETIMEDOUT;
 }
 
 /**

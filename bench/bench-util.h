@@ -66,6 +66,9 @@ int bench_notify_wait(int fd, const char *needle, int timeout_ms);
 /* vescd --transport vbus:BUS --bus-address ADDR --state-dir DIR/state
  * --json-socket DIR/json.sock --config DIR/vescd.conf [extra...] with
  * NOTIFY_SOCKET, waiting for READY=1.  -ENOENT when daemon/vescd is not built. */
+/* Run the next vescd under a program (argv prefix, borrowed; NULL: none) and
+ * wait ready_timeout_ms for READY=1 (0: the default). */
+void bench_vescd_set_wrapper(const char *const *wrapper, unsigned ready_timeout_ms);
 int bench_vescd_start(BenchProc *p, const char *dir, const char *bus_path, const char *dbus_addr,
                       const char *const *extra);
 
@@ -74,6 +77,8 @@ int bench_unix_connect(const char *path, int type);
 
 /* One frame to/from a vbus member socket.  recv: 0, or -ETIMEDOUT. */
 int bench_vbus_send(int fd, const struct can_frame *f);
+/* Join the hub: PING `to` until its PONG to own_id comes (5 s). */
+int bench_vbus_join(int fd, uint8_t to, uint8_t own_id);
 int bench_vbus_recv(int fd, struct can_frame *f, int timeout_ms);
 
 /* A line-oriented JSON client: read the next '\n'-terminated line into

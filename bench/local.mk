@@ -18,10 +18,12 @@ check_PROGRAMS += $(bench_programs)
 bench_util_sources = bench/bench-util.h bench/bench-util.c
 bench_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/bench
 
-# (1) telemetry ingest: links the pure controller model (daemon/libvescd.a).
-bench_bench_ingest_SOURCES = bench/bench-ingest.c $(bench_util_sources)
+# (1) telemetry ingest: links the pure controller model (daemon/libvescd.a) and
+# runs vescd under callgrind for the whole frame path.
+bench_bench_ingest_SOURCES = bench/bench-ingest.c bench/bench-json.h bench/bench-json.c $(bench_util_sources)
 bench_bench_ingest_CPPFLAGS = $(bench_cppflags)
-bench_bench_ingest_LDADD = $(VESCD_PURE_LIBS) -lm
+bench_bench_ingest_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+bench_bench_ingest_LDADD = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) -lm
 
 # (2) pair staging: a stop-and-wait flasher written with the codec only, and
 # vescd's own pair update driven through the JSON socket.

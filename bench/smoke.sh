@@ -38,11 +38,13 @@ $1"; shift; done
         done || fail=1
 }
 
-run bench-ingest "wire bits mean" "instructions per status frame:" "bare reader (floor):" \
-        "reader + ingest path:" "ratio ingest/bare CPU:" -- --seconds 0.06 --frames 2000
+run bench-ingest "wire bits mean" "instructions per status frame, model only:" \
+        "instructions per status frame, whole path in vescd:" "bare reader (floor):" \
+        "reader + ingest path:" "ratio ingest/bare CPU:" -- --seconds 0.06 --frames 2000 --path-frames 0
 run bench-flash "part A single controller:" "part A pair (one by one):" "ratio" "part B" -- --size 800 --time-scale 0.1
-run bench-latency "frame-to-client latency, watch" "samples" -- --rate 200 --frames 40
-run bench-rss "VmRSS before clients:" "VmRSS with" -- --clients 3 --seconds 0.3
+run bench-latency "frame-to-client latency, watch = frame rate: p99 per run" "bare reader p99" \
+        "p99 under 1000 us (budget) in" -- --rate 200 --frames 40 --runs 2
+run bench-rss "before clients: VmRSS" "VmRSS with" "own memory (Private_Dirty" -- --clients 3 --seconds 0.3
 run bench-poll "polled controller:" -- --rate 10 --seconds 0.5
 run bench-hostile "get_values p99 quiet:" "get_values p99 log-flood:" -- --seconds 0.5 --only quiet,log-flood
 

@@ -122,54 +122,79 @@ static void set_telemetry(Controller *c, ControllerTelemetryField f, double valu
         c->dirty |= (uint64_t) bit;
 }
 
+/* set_telemetry() for the status path: returns the dirty bit instead of
+ * setting it, so the caller ORs the frame's bits into ->dirty once. */
+static inline uint64_t status_value(Controller *c, ControllerTelemetryField f, double value) {
+        uint32_t bit = UINT32_C(1) << f;
+
+        if (((c->telemetry_present & bit) && c->telemetry[f] == value) || isnan(value))
+                return 0;
+        c->telemetry[f] = value;
+        c->telemetry_present |= bit;
+        return bit;
+}
+
 /**
  * controller_apply_status() - take telemetry from a status broadcast
  * @c: the controller
  * @st: decoded STATUS..STATUS_6 frame (sender already matched to @c)
  * @now_usec: time of the frame
  *
+ * Runs for every status frame on the bus (bench-ingest counts it): the
+ * frame's fields are read into locals first (st may alias c as far as the
+ * compiler knows) and the dirty bits collected and set once.
+ *
  * Returns: 0, or -EOPNOTSUPP for a status type that carries nothing modelled.
  */
 int controller_apply_status(Controller *c, const VescStatus *st, uint64_t now_usec) {
-        (void) controller_seen(c, now_usec);
+        const VescStatus s = *st;
+        uint64_t dirty = CONTROLLER_DIRTY_COUNTERS;
+        int r = 0;
+
+        c->last_seen_usec = now_usec;
         c->last_status_usec = now_usec;
         c->counters.status_frames++;
-        c->dirty |= CONTROLLER_DIRTY_COUNTERS;
+        if (!c->online) {
+                c->online = true;
+                dirty |= CONTROLLER_DIRTY_ONLINE;
+        }
         if (!c->broadcasting) {
                 c->broadcasting = true;
-                c->dirty |= CONTROLLER_DIRTY_BROADCASTS;
+                dirty |= CONTROLLER_DIRTY_BROADCASTS;
         }
-
-        if (st->type != CAN_PACKET_STATUS_6) {
-                c->dirty |= CONTROLLER_DIRTY_SAMPLE;
+        if (s.type != CAN_PACKET_STATUS_6) {
+                dirty |= CONTROLLER_DIRTY_SAMPLE;
                 c->sample_usec = now_usec;
         }
-        switch (st->type) {
+        switch (s.type) {
         case CAN_PACKET_STATUS:
-                set_telemetry(c, TELEMETRY_ERPM, st->s1.erpm);
-                set_telemetry(c, TELEMETRY_CURRENT_MOTOR, st->s1.current);
-                set_telemetry(c, TELEMETRY_DUTY_CYCLE, st->s1.duty);
-                return 0;
+                dirty |= status_value(c, TELEMETRY_ERPM, s.s1.erpm) |
+                         status_value(c, TELEMETRY_CURRENT_MOTOR, s.s1.current) |
+                         status_value(c, TELEMETRY_DUTY_CYCLE, s.s1.duty);
+                break;
         case CAN_PACKET_STATUS_2:
-                set_telemetry(c, TELEMETRY_AMP_HOURS, st->s2.ah);
-                set_telemetry(c, TELEMETRY_AMP_HOURS_CHARGED, st->s2.ah_charged);
-                return 0;
+                dirty |= status_value(c, TELEMETRY_AMP_HOURS, s.s2.ah) |
+                         status_value(c, TELEMETRY_AMP_HOURS_CHARGED, s.s2.ah_charged);
+                break;
         case CAN_PACKET_STATUS_3:
-                set_telemetry(c, TELEMETRY_WATT_HOURS, st->s3.wh);
-                set_telemetry(c, TELEMETRY_WATT_HOURS_CHARGED, st->s3.wh_charged);
-                return 0;
+                dirty |= status_value(c, TELEMETRY_WATT_HOURS, s.s3.wh) |
+                         status_value(c, TELEMETRY_WATT_HOURS_CHARGED, s.s3.wh_charged);
+                break;
         case CAN_PACKET_STATUS_4:
-                set_telemetry(c, TELEMETRY_TEMP_FET, st->s4.temp_fet);
-                set_telemetry(c, TELEMETRY_TEMP_MOTOR, st->s4.temp_motor);
-                set_telemetry(c, TELEMETRY_CURRENT_IN, st->s4.current_in);
-                return 0;
+                dirty |= status_value(c, TELEMETRY_TEMP_FET, s.s4.temp_fet) |
+                         status_value(c, TELEMETRY_TEMP_MOTOR, s.s4.temp_motor) |
+                         status_value(c, TELEMETRY_CURRENT_IN, s.s4.current_in);
+                break;
         case CAN_PACKET_STATUS_5:
-                set_telemetry(c, TELEMETRY_TACHOMETER, st->s5.tachometer);
-                set_telemetry(c, TELEMETRY_VOLTAGE_IN, st->s5.v_in);
-                return 0;
+                dirty |= status_value(c, TELEMETRY_TACHOMETER, s.s5.tachometer) |
+                         status_value(c, TELEMETRY_VOLTAGE_IN, s.s5.v_in);
+                break;
         default:
-                return -EOPNOTSUPP;
+                r = -EOPNOTSUPP;
+                break;
         }
+        c->dirty |= dirty;
+        return r;
 }
 
 /**

@@ -64,6 +64,7 @@ struct Daemon {
         bool requests_scheduled;
         struct event *flush_ev, *telemetry_ev, *tick_ev;
         bool flush_scheduled;
+        bool frames_changed;         /* frames of the current read batch changed the model */
 
         Ctl **ctls;
         size_t n_ctls;

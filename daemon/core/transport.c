@@ -96,6 +96,7 @@ static void handle_error_frame(Transport *t, const struct can_frame *f) {
 static void on_read(evutil_socket_t fd, short what, void *userdata) {
         Transport *t = userdata;
         struct can_frame f;
+        unsigned delivered = 0;
         int r;
 
         /* read until EAGAIN, but yield after a batch so a flooded bus cannot
@@ -103,7 +104,7 @@ static void on_read(evutil_socket_t fd, short what, void *userdata) {
         for (unsigned i = 0; i < 256 && !t->dead; i++) {
                 r = t->ops->read(t, &f);
                 if (r == 0)
-                        return;
+                        break;
                 if (r < 0) {
                         log_error_errno(r, "CAN transport %s failed: %m", t->spec);
                         go_dead(t, r);
@@ -116,9 +117,13 @@ static void on_read(evutil_socket_t fd, short what, void *userdata) {
                 }
                 if (t->state == TRANSPORT_BUS_UNKNOWN || t->state == TRANSPORT_BUS_OFF)
                         set_state(t, TRANSPORT_BUS_ACTIVE);
-                if (t->cb.frame)
+                if (t->cb.frame) {
                         t->cb.frame(t->userdata, &f);
+                        delivered++;
+                }
         }
+        if (delivered > 0 && !t->dead && t->cb.frames_done)
+                t->cb.frames_done(t->userdata);
 }
 
 static void arm_retry(Transport *t) {

@@ -49,6 +49,10 @@ typedef struct Transport Transport;
 
 typedef struct TransportCallbacks {
         void (*frame)(void *userdata, const struct can_frame *f);
+        /* Optional: the frames of one wake-up have all been handed to
+         * ->frame (at most 256; the read event fires again for more).  The
+         * place to publish what they changed, once per batch. */
+        void (*frames_done)(void *userdata);
         void (*state)(void *userdata, TransportBusState state);
         /* The transport failed for good (hub closed, interface gone). */
         void (*fatal)(void *userdata, int error);

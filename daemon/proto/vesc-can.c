@@ -101,29 +101,6 @@ const char *can_packet_id_to_string(unsigned type) {
         return can_packet_names[type];
 }
 
-/**
- * vesc_can_id_unpack() - split a received frame id into type and address
- * @id: can_id as read from SocketCAN (flags included)
- * @ret_type: receives the packet type (may be NULL)
- * @ret_addr: receives the low byte: destination or sender (may be NULL)
- *
- * Return: 0 for a VESC frame; -EBADMSG for standard, RTR or error frames and
- * for ids with any of bits 16..28 set (the firmware reads those as an unknown
- * type because it takes the type as EID >> 8).
- */
-int vesc_can_id_unpack(canid_t id, uint8_t *ret_type, uint8_t *ret_addr) {
-        if (!(id & CAN_EFF_FLAG) || (id & (CAN_RTR_FLAG | CAN_ERR_FLAG)))
-                return -EBADMSG;
-        canid_t eid = id & CAN_EFF_MASK;
-        if (eid >> 16)
-                return -EBADMSG;
-        if (ret_type)
-                *ret_type = (uint8_t) (eid >> 8);
-        if (ret_addr)
-                *ret_addr = (uint8_t) eid;
-        return 0;
-}
-
 static void frame_init(struct can_frame *f, uint8_t type, uint8_t addr, uint8_t len) {
         memset(f, 0, sizeof *f);
         f->can_id = vesc_can_id(type, addr);
@@ -323,39 +300,41 @@ int vesc_status_decode(const struct can_frame *f, VescStatus *ret) {
                 return -EBADMSG;
 
         const uint8_t *d = f->data;
-        VescStatus st = { .type = type, .sender = sender };
+        VescStatus *st = ret;
+
+        st->type = type;
+        st->sender = sender;
         switch (type) {
         case CAN_PACKET_STATUS:
-                st.s1.erpm = (int32_t) be32_get(d);
-                st.s1.current = get_f16(d + 4, 1e1);
-                st.s1.duty = get_f16(d + 6, 1e3);
+                st->s1.erpm = (int32_t) be32_get(d);
+                st->s1.current = get_f16(d + 4, 1e1);
+                st->s1.duty = get_f16(d + 6, 1e3);
                 break;
         case CAN_PACKET_STATUS_2:
-                st.s2.ah = get_f32(d, 1e4);
-                st.s2.ah_charged = get_f32(d + 4, 1e4);
+                st->s2.ah = get_f32(d, 1e4);
+                st->s2.ah_charged = get_f32(d + 4, 1e4);
                 break;
         case CAN_PACKET_STATUS_3:
-                st.s3.wh = get_f32(d, 1e4);
-                st.s3.wh_charged = get_f32(d + 4, 1e4);
+                st->s3.wh = get_f32(d, 1e4);
+                st->s3.wh_charged = get_f32(d + 4, 1e4);
                 break;
         case CAN_PACKET_STATUS_4:
-                st.s4.temp_fet = get_f16(d, 1e1);
-                st.s4.temp_motor = get_f16(d + 2, 1e1);
-                st.s4.current_in = get_f16(d + 4, 1e1);
-                st.s4.pid_pos = get_f16(d + 6, 50);
+                st->s4.temp_fet = get_f16(d, 1e1);
+                st->s4.temp_motor = get_f16(d + 2, 1e1);
+                st->s4.current_in = get_f16(d + 4, 1e1);
+                st->s4.pid_pos = get_f16(d + 6, 50);
                 break;
         case CAN_PACKET_STATUS_5:
-                st.s5.tachometer = (int32_t) be32_get(d);
-                st.s5.v_in = get_f16(d + 4, 1e1);
+                st->s5.tachometer = (int32_t) be32_get(d);
+                st->s5.v_in = get_f16(d + 4, 1e1);
                 break;
         case CAN_PACKET_STATUS_6:
-                st.s6.adc1 = get_f16(d, 1e3);
-                st.s6.adc2 = get_f16(d + 2, 1e3);
-                st.s6.adc3 = get_f16(d + 4, 1e3);
-                st.s6.ppm = get_f16(d + 6, 1e3);
+                st->s6.adc1 = get_f16(d, 1e3);
+                st->s6.adc2 = get_f16(d + 2, 1e3);
+                st->s6.adc3 = get_f16(d + 4, 1e3);
+                st->s6.ppm = get_f16(d + 6, 1e3);
                 break;
         }
-        *ret = st;
         return 0;
 }
 

@@ -6,6 +6,7 @@
  * `struct can_frame` (id with CAN_EFF_FLAG; unused data bytes zero). */
 #pragma once
 
+#include <errno.h>
 #include <linux/can.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,8 +67,19 @@ static inline uint8_t vesc_second_motor_id(uint8_t id) {
 
 /* Split a received frame id.  Returns 0 for a VESC frame (extended data
  * frame, bits 16..28 zero), -EBADMSG for anything else (standard, RTR, error
- * frames, or a type field the firmware would read as unknown). */
-int vesc_can_id_unpack(canid_t id, uint8_t *ret_type, uint8_t *ret_addr);
+ * frames, or a type field the firmware would read as unknown).  Inline: it
+ * runs for every received frame (bench-ingest). */
+static inline int vesc_can_id_unpack(canid_t id, uint8_t *ret_type, uint8_t *ret_addr) {
+        canid_t eid = id & CAN_EFF_MASK;
+
+        if (!(id & CAN_EFF_FLAG) || (id & (CAN_RTR_FLAG | CAN_ERR_FLAG)) || (eid >> 16))
+                return -EBADMSG;
+        if (ret_type)
+                *ret_type = (uint8_t) (eid >> 8);
+        if (ret_addr)
+                *ret_addr = (uint8_t) eid;
+        return 0;
+}
 
 /* ------------------------------------------------ single-frame commands */
 

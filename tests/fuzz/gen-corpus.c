@@ -156,7 +156,7 @@ typedef struct Rec {
 } Rec;
 
 static void rec_frame(Rec *r, const struct can_frame *f, uint8_t dt) {
-        uint8_t type, addr;
+        uint8_t type = 0, addr = 0;
         size_t n = f->len < 8 ? f->len : 8;
         (void) vesc_can_id_unpack(f->can_id, &type, &addr);
         r->b[r->n++] = type;
