@@ -43,3 +43,15 @@ tests_unit_test_serial_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 # The private test bus: Debian's system-bus defaults + the shipped policy
 # (dbus/org.vescd1.conf) + <allow own> for the test's uid.
 dist_noinst_SCRIPTS += tests/dbus-test-config.sh
+
+# The wire-format check (tests/unit/wire/wire-dump.c): the vbus frames and
+# job files vescd produces, byte for byte the same on every architecture.
+# As a test it checks that they read back; scripts/cross-test runs it with a
+# directory natively and under qemu-user and compares the files.
+check_PROGRAMS += tests/unit/wire/wire-dump
+TESTS += tests/unit/wire/wire-dump
+tests_unit_wire_wire_dump_SOURCES = tests/unit/wire/wire-dump.c \
+	$(UPDATE_STORE_SOURCES) sim/vbus-frame.h sim/vbus-frame.c
+tests_unit_wire_wire_dump_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sim
+tests_unit_wire_wire_dump_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_wire_wire_dump_LDADD = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) -lm
