@@ -74,8 +74,13 @@ static int read_ready(Harness *h) {
 int harness_start(Harness *h, const char *board, const char *const *extra) {
         const char *top = getenv("top_builddir");
         const char *tmp = getenv("TMPDIR");
-        char exe[512];
-        const char *argv[40];
+        /* a cross build's tests run under qemu-user (scripts/cross-test),
+         * which cannot follow an exec of a foreign binary by itself:
+         * VESCD_TEST_EMULATOR="qemu-aarch64-static -L SYSROOT" runs vesc-sim
+         * under the same emulator */
+        const char *emu = getenv("VESCD_TEST_EMULATOR");
+        char exe[512], emu_words[512];
+        const char *argv[48];
         int n = 0, pfd[2];
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
@@ -92,6 +97,13 @@ int harness_start(Harness *h, const char *board, const char *const *extra) {
         snprintf(h->bus_path, sizeof h->bus_path, "%s/bus", h->dir);
         snprintf(h->ctl_path, sizeof h->ctl_path, "%s/ctl", h->dir);
 
+        if (emu && *emu) {
+                char *save = NULL;
+
+                snprintf(emu_words, sizeof emu_words, "%s", emu);
+                for (char *w = strtok_r(emu_words, " ", &save); w && n < 8; w = strtok_r(NULL, " ", &save))
+                        argv[n++] = w;
+        }
         argv[n++] = exe;
         argv[n++] = "--vbus";
         argv[n++] = h->bus_path;
@@ -99,7 +111,7 @@ int harness_start(Harness *h, const char *board, const char *const *extra) {
         argv[n++] = h->ctl_path;
         argv[n++] = "--board";
         argv[n++] = board;
-        for (size_t i = 0; extra && extra[i] && n < 38; i++)
+        for (size_t i = 0; extra && extra[i] && n < 46; i++)
                 argv[n++] = extra[i];
         argv[n] = NULL;
 
@@ -110,7 +122,7 @@ int harness_start(Harness *h, const char *board, const char *const *extra) {
                 return -errno;
         if (h->pid == 0) {
                 dup2(pfd[1], STDOUT_FILENO);
-                execv(exe, (char *const *) argv);
+                execvp(argv[0], (char *const *) argv);
                 _exit(127);
         }
         close(pfd[1]);
