@@ -91,10 +91,18 @@ class Served(threading.Thread):
         self.stopping.set()
         self.join(CALL_TIMEOUT + 5)
 
-    def check(self, what, min_calls=5):
-        """Every call answered, with values (not an error), and enough calls."""
+    def check(self, what, min_calls=5, timeouts_allowed=0.0):
+        """Every call answered, with values (not an error), and enough calls.
+        timeouts_allowed: the fraction of calls that may be answered with
+        Timeout (the bus did not answer in time: only for runs at a small
+        --time-scale, whose request timeouts a loaded machine can miss)."""
         if self.failure:
             fail("%s: the normal client was not served: %s" % (what, self.failure))
+        timeouts = [e for e in self.errors if e.get("data", {}).get("name") == "Timeout"]
+        if timeouts and len(timeouts) == len(self.errors) and len(timeouts) <= timeouts_allowed * len(self.latencies):
+            log("%s: %d of %d calls answered Timeout (allowed at this time scale)" %
+                (what, len(timeouts), len(self.latencies)))
+            self.errors = []
         if self.errors:
             fail("%s: %d of %d get_values calls failed, first: %s" %
                  (what, len(self.errors), len(self.latencies), self.errors[0]))

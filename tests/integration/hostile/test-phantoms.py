@@ -70,7 +70,9 @@ def main():
         if listed <= 2:
             fail("no phantom was ever listed: the attack did not reach vescd")
         served.stop()
-        served.check("during the phantoms", min_calls=20)
+        # at time scale 0.1 a request times out after a tenth of its real
+        # timeout: a loaded machine may miss a few
+        served.check("during the phantoms", min_calls=20, timeouts_allowed=0.01)
 
         # silence: after forget-after-s only the real pair is left
         wait_controllers(h, [UUID_A, UUID_B], timeout=FORGET_S * 0.1 + 60)
