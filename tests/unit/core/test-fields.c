@@ -61,9 +61,11 @@ static void test_changed(void **state) {
         assert_string_equal(names[0], "Fault");
         assert_string_equal(names[1], "FaultCode");
         assert_null(names[2]);
-        /* identity: Uuid is const, so not announced */
+        /* identity: Uuid is const, so not announced (HwName, HwType,
+         * FirmwareVersion, FirmwareTestBuild, FirmwareName,
+         * BootloaderGeneration, PrimaryMotor) */
         n = field_table_changed(&controller_field_table, CONTROLLER_DIRTY_IDENTITY, names, 64);
-        assert_int_equal(n, 6);
+        assert_int_equal(n, 7);
         for (size_t i = 0; i < n; i++)
                 assert_string_not_equal(names[i], "Uuid");
         /* counters are read on request */
