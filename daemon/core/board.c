@@ -88,7 +88,8 @@ static void format_version(const Controller *c, char *buf, size_t size, bool wit
                 snprintf(buf + n, size - (size_t) n, " (%s)", c->fw_name);
 }
 
-static int compare_one(const Controller *ref, const Controller *c, StrList *reasons, StrList *actions) {
+static int compare_one(const Controller *ref, const Controller *c, StrList *reasons, StrList *actions,
+                       bool planner) {
         bool fw_differs = false;
         int r;
 
@@ -136,7 +137,7 @@ static int compare_one(const Controller *ref, const Controller *c, StrList *reas
                         return r;
         }
 
-        if (fw_differs && !hw_differs) {
+        if (fw_differs && !hw_differs && !planner) {
                 char target[96], current[32];
 
                 format_version(ref, target, sizeof target, true);
@@ -252,7 +253,7 @@ int board_compute_extra(const Controller *const *controllers, size_t n, const Bo
                         const Controller *c = controllers[i];
                         if (!board_is_member(c) || c == ref || c->id != id)
                                 continue;
-                        r = compare_one(ref, c, &reasons, &actions);
+                        r = compare_one(ref, c, &reasons, &actions, extra && extra->firmware_actions);
                         if (r < 0)
                                 return r;
                 }
@@ -260,6 +261,24 @@ int board_compute_extra(const Controller *const *controllers, size_t n, const Bo
         r = state_lines(controllers, n, extra, &updating, &degraded);
         if (r < 0)
                 return r;
+        if (extra && extra->firmware_actions && count > 0 && updating.n == 0) {
+                _cleanup_free_ const Controller **members = calloc(count, sizeof *members);
+                size_t k = 0;
+                char **lines;
+
+                if (!members)
+                        return -ENOMEM;
+                for (unsigned id = 0; id < 256; id++)
+                        for (size_t i = 0; i < n; i++)
+                                if (board_is_member(controllers[i]) && controllers[i]->id == id)
+                                        members[k++] = controllers[i];
+                lines = extra->firmware_actions(extra->userdata, members, k);
+                for (char **p = lines; p && *p && r >= 0; p++)
+                        r = strlist_addf(&actions, "%s", *p);
+                strv_free(lines);
+                if (r < 0)
+                        return r;
+        }
         missing = extra && extra->missing && extra->missing[0];
 
         BoardState state;

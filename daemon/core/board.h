@@ -15,8 +15,10 @@
  * (when both are known), configuration signatures (when both are known
  * and the firmware is the same; by signature only, since the CAN id always
  * differs).  Actions say what
- * would repair it, e.g. "update 2f002b001451363336333531 (id 74) from 3.58
- * to 5.03".
+ * would repair it: the firmware manager's planner gives those lines
+ * (BoardExtra.firmware_actions: installed sets, numbered steps, never a
+ * job vescd would refuse); without it the plain "update
+ * 2f002b001451363336333531 (id 74) from 3.58 to 5.03".
  *
  * PURE: no I/O; allocates the strings it returns. */
 #pragma once
@@ -54,6 +56,12 @@ bool board_is_member(const Controller *c);
 typedef struct BoardExtra {
         const bool *updating;           /* per controller (same index): a job holds it */
         const char *const *missing;     /* NULL-terminated UUIDs of remembered members not seen */
+        /* The planner's Actions lines for the members' firmware (called with
+         * the identified members while no job runs; returns a malloc'd
+         * NULL-terminated array of malloc'd lines, or NULL for none), in
+         * place of the plain "update … from … to …" lines. */
+        char **(*firmware_actions)(void *userdata, const Controller *const *members, size_t n);
+        void *userdata;
 } BoardExtra;
 
 typedef struct Board {

@@ -99,6 +99,10 @@ struct Daemon {
         /* whether an update job holds a controller (daemon_set_updating_query()) */
         DaemonUpdatingFn updating_fn;
         void *updating_userdata;
+        bool inhibited;
+        char *inhibit_reason;
+        DaemonActionsFn actions_fn;
+        void *actions_userdata;
 
         /* who holds which controller (operations, firmware jobs) */
         HoldTable *holds;

@@ -317,7 +317,9 @@ static void update_board(Daemon *d) {
                         missing[n_missing++] = d->members.uuids[i];
         }
         r = board_compute_extra((const Controller *const *) d->exported, d->n_exported,
-                                &(BoardExtra) { .updating = updating, .missing = missing }, &b);
+                                &(BoardExtra) { .updating = updating, .missing = missing,
+                                                .firmware_actions = d->actions_fn, .userdata = d->actions_userdata },
+                                &b);
         if (r < 0) {
                 log_warning_errno(r, "Failed to compute the board view: %m, keeping the old one");
                 return;
@@ -1318,6 +1320,7 @@ Daemon *daemon_free(Daemon *d) {
         /* last: operations released theirs when daemon_shutdown() cancelled
          * them; the firmware manager is freed before the daemon */
         hold_table_free(d->holds);
+        free(d->inhibit_reason);
         free(d);
         return NULL;
 }
@@ -1507,6 +1510,36 @@ void daemon_set_updating_query(Daemon *d, DaemonUpdatingFn fn, void *userdata) {
         d->updating_fn = fn;
         d->updating_userdata = userdata;
         update_board(d);
+}
+
+/**
+ * daemon_set_inhibit() - what the Manager shows as Inhibited / InhibitReason
+ */
+int daemon_set_inhibit(Daemon *d, bool inhibited, const char *reason) {
+        char *copy = strdup(inhibited && reason ? reason : "");
+
+        if (!copy)
+                return -ENOMEM;
+        free(d->inhibit_reason);
+        d->inhibit_reason = copy;
+        d->inhibited = inhibited;
+        mark_manager(d, DAEMON_CHANGED_INHIBIT);
+        return 0;
+}
+
+bool daemon_inhibited(const Daemon *d, const char **ret_reason) {
+        if (ret_reason)
+                *ret_reason = d->inhibit_reason ? d->inhibit_reason : "";
+        return d->inhibited;
+}
+
+/**
+ * daemon_set_actions_provider() - let the firmware planner write the board's
+ * Actions (NULL: the plain lines of board.c)
+ */
+void daemon_set_actions_provider(Daemon *d, DaemonActionsFn fn, void *userdata) {
+        d->actions_fn = fn;
+        d->actions_userdata = userdata;
 }
 
 void daemon_board_update(Daemon *d) {

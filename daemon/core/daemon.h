@@ -37,6 +37,8 @@ typedef struct HoldTable HoldTable;
 #define DAEMON_CHANGED_BOARD       (UINT64_C(1) << 4)
 /* the active ride mode (daemon_ride_mode()) */
 #define DAEMON_CHANGED_RIDE_MODE   (UINT64_C(1) << 5)
+/* Inhibited / InhibitReason (the firmware manager's SetInhibit) */
+#define DAEMON_CHANGED_INHIBIT     (UINT64_C(1) << 6)
 
 typedef struct DaemonListener {
         void (*controller_added)(void *userdata, Controller *c);
@@ -139,6 +141,15 @@ HoldTable *daemon_holds(Daemon *d);
  * manager sets it and calls daemon_board_update() when jobs start or end. */
 typedef bool (*DaemonUpdatingFn)(void *userdata, const uint8_t uuid[static 12]);
 void daemon_set_updating_query(Daemon *d, DaemonUpdatingFn fn, void *userdata);
+/* The firmware planner's Actions lines for the board's members (see
+ * BoardExtra.firmware_actions); the firmware manager sets it and calls
+ * daemon_board_update() when its image sets change. */
+typedef char **(*DaemonActionsFn)(void *userdata, const Controller *const *members, size_t n);
+void daemon_set_actions_provider(Daemon *d, DaemonActionsFn fn, void *userdata);
+/* The firmware manager's inhibit, shown as the Manager's Inhibited /
+ * InhibitReason (reason copied; -ENOMEM). */
+int daemon_set_inhibit(Daemon *d, bool inhibited, const char *reason);
+bool daemon_inhibited(const Daemon *d, const char **ret_reason);
 /* Recompute the board view now (publishes board_changed if it changed). */
 void daemon_board_update(Daemon *d);
 /* Forget a remembered board member (board.json).  -EINVAL bad UUID,

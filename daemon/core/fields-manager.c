@@ -80,6 +80,16 @@ static bool get_board_state_reasons(const void *o, FieldValue *ret) {
         return true;
 }
 
+static bool get_inhibited(const void *o, FieldValue *ret) {
+        ret->b = daemon_inhibited(DMN(o), NULL);
+        return true;
+}
+
+static bool get_inhibit_reason(const void *o, FieldValue *ret) {
+        (void) daemon_inhibited(DMN(o), &ret->s);
+        return true;
+}
+
 static bool get_scanning(const void *o, FieldValue *ret) {
         ret->b = daemon_scanning(DMN(o));
         return true;
@@ -124,6 +134,8 @@ static const Field manager_fields[] = {
         { "BoardStateReasons", "as", DAEMON_CHANGED_BOARD, 0, get_board_state_reasons },
         { "Scanning", "b", DAEMON_CHANGED_SCANNING, 0, get_scanning },
         { "RideMode", "s", DAEMON_CHANGED_RIDE_MODE, 0, get_ride_mode },
+        { "Inhibited", "b", DAEMON_CHANGED_INHIBIT, 0, get_inhibited },
+        { "InhibitReason", "s", DAEMON_CHANGED_INHIBIT, 0, get_inhibit_reason },
         { "RxFrames", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_rx_frames },
         { "TxFrames", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_tx_frames },
         { "TxRetries", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_tx_retries },

@@ -570,3 +570,52 @@ int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *
 int bus_firmware_method_update_board(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return method_start(m, userdata, error, START_BOARD);
 }
+
+/* PlanUpdate(s kind, s set_id, as controllers) → s plan_json: anyone. */
+int bus_firmware_method_plan_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        char **controllers = NULL;
+        _cleanup_free_ char *json = NULL;
+        const char *kind, *set_id;
+        char *err = NULL;
+        FwManager *fm;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &kind, &set_id);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(m, &controllers);
+        if (r < 0)
+                return r;
+        fm = manager_of(userdata);
+        if (!fm) {
+                for (char **p = controllers; p && *p; p++)
+                        free(*p);
+                free(controllers);
+                return reply_no_manager(m);
+        }
+        r = fw_manager_plan(fm, kind, set_id, controllers, &json, &err);
+        for (char **p = controllers; p && *p; p++)
+                free(*p);
+        free(controllers);
+        if (r < 0)
+                return reply_refused(m, r, err);
+        free(err);
+        return sd_bus_reply_method_return(m, "s", json);
+}
+
+/* SetInhibit(b inhibit, s reason): root or admin. */
+int bus_firmware_method_set_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *reason;
+        char *err = NULL;
+        FwManager *fm;
+        int inhibit, r;
+
+        r = sd_bus_message_read(m, "bs", &inhibit, &reason);
+        if (r < 0)
+                return r;
+        fm = admin_manager(userdata, m, error, &r);
+        if (!fm)
+                return r;
+        r = fw_manager_set_inhibit(fm, inhibit, reason, &err);
+        return reply_set_result(m, r, NULL, err);
+}

@@ -248,6 +248,8 @@ static const BusMethod manager_methods[] = {
         { "UpdatePair", bus_firmware_method_update_pair },
         { "UpdateBoard", bus_firmware_method_update_board },
         { "Repair", bus_firmware_method_repair },
+        { "PlanUpdate", bus_firmware_method_plan_update },
+        { "SetInhibit", bus_firmware_method_set_inhibit },
         { "GetHistory", bus_firmware_method_get_history },
         {}
 };

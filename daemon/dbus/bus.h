@@ -89,6 +89,8 @@ int bus_firmware_method_update_controller(sd_bus_message *m, void *userdata, sd_
 int bus_firmware_method_update_pair(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_firmware_method_update_board(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_plan_update(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_firmware_method_set_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* The firmware members of org.vescd1.Manager (dbus/org.vescd1.Manager.xml)
  * besides its methods: the Jobs property.  The methods' handlers are the
  * bus_firmware_method_*() above, listed by bus-manager.c. */

@@ -155,6 +155,29 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
         case JSON_METHOD_FIRMWARE_BOARD:
                 r = fw_manager_update_board(m, set, &o, &j, &err);
                 break;
+        case JSON_METHOD_FIRMWARE_PLAN: {
+                json_t *ctls = json_object_get(params, "controllers");
+                _cleanup_free_ char **names = calloc(json_array_size(ctls) + 1, sizeof(char *));
+                _cleanup_free_ char *text = NULL;
+                if (!names)
+                        return -ENOMEM;
+                for (size_t i = 0; i < json_array_size(ctls); i++)
+                        names[i] = (char *) json_string_value(json_array_get(ctls, i));
+                r = fw_manager_plan(m, json_string_value(json_object_get(params, "kind")), set, names, &text, &err);
+                if (r < 0)
+                        break;
+                *ret = json_loads(text, 0, NULL);
+                return *ret ? 0 : -ENOMEM;
+        }
+        case JSON_METHOD_FIRMWARE_INHIBIT: {
+                const char *reason = json_string_value(json_object_get(params, "reason"));
+                r = fw_manager_set_inhibit(m, json_is_true(json_object_get(params, "inhibit")), reason ? reason : "",
+                                           &err);
+                if (r < 0)
+                        break;
+                *ret = json_object();
+                return *ret ? 0 : -ENOMEM;
+        }
         case JSON_METHOD_JOB_LIST: {
                 FwJob *const *jobs;
                 size_t n = fw_manager_jobs(m, &jobs);
@@ -486,6 +509,8 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
         case JSON_METHOD_FIRMWARE_PAIR:
         case JSON_METHOD_FIRMWARE_REPAIR:
         case JSON_METHOD_FIRMWARE_BOARD:
+        case JSON_METHOD_FIRMWARE_PLAN:
+        case JSON_METHOD_FIRMWARE_INHIBIT:
         case JSON_METHOD_JOB_GET:
         case JSON_METHOD_JOB_CANCEL:
         case JSON_METHOD_JOB_LIST:

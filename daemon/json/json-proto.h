@@ -71,6 +71,8 @@ typedef enum JsonMethod {
         JSON_METHOD_CONFIG_DIFF,
         JSON_METHOD_LIMITS_GET,
         JSON_METHOD_LIMITS_MODE,
+        JSON_METHOD_FIRMWARE_PLAN,
+        JSON_METHOD_FIRMWARE_INHIBIT,
         _JSON_METHOD_MAX,
         _JSON_METHOD_INVALID = -22, /* -EINVAL */
 } JsonMethod;

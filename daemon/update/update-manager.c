@@ -1,6 +1,8 @@
 /* Firmware management: image sets, update jobs and their history; see
  * update-manager.h. */
 #include <dirent.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <event2/event.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +15,10 @@
 #include "core/hold.h"
 #include "update/update-manager.h"
 #include "update/update-plan.h"
+#include "update/update-progress.h"
+#include "update/update-store.h"
+#include "core/errors.h"
+#include "fwimage.h"
 #include "imagestore.h"
 #include "core/log.h"
 #include "macro.h"
@@ -35,7 +41,20 @@ struct FwManager {
         bool listening;             /* on the core's listener list */
         ListenerSlot *listeners;
         size_t n_listeners;
+        /* the installed sets as the planner sees them (refresh_sets()) */
+        FwSetInfo *sets;
+        FwSetEntry **set_entries;
+        size_t n_sets;
+        char *current_set;
+        /* SetInhibit: persisted in <state>/firmware/inhibit.json */
+        bool inhibited;
+        char *inhibit_reason;
+        /* PlanUpdate: start_job() describes the job here instead of starting it */
+        bool planning;
+        json_t *plan_sides;
 };
+
+static void refresh_sets(FwManager *m);
 
 static const char *strna(const char *s) {
         return s ? s : "n/a";
@@ -393,6 +412,54 @@ static int check_controllers(FwManager *m, Controller *const *cs, size_t n, char
         return 0;
 }
 
+static json_t *side_json(const Controller *c, const FwIdentity *id) {
+        char cur[96];
+
+        fw_version_describe(id->major, id->minor, id->test_build, id->fw_name, cur);
+        return json_pack("{s:s, s:i, s:s, s:s}", "uuid", c->uuid_str, "can_id", (int) c->id, "hw_name", id->hw_name,
+                         "current", cur);
+}
+
+/* PlanUpdate: what start_job() would start, per side (nothing is sent). */
+static int plan_describe(FwManager *m, Controller *const *cs, const FwIdentity *ids, size_t n, FwJobImages *images) {
+        for (size_t i = 0; i < n; i++) {
+                const FwImage *img = &images->img[i];
+                FwSidePlan sp;
+                FwEstimate est;
+                char tgt[96];
+                json_t *o = side_json(cs[i], &ids[i]);
+
+                if (!o)
+                        break;
+                (void) fw_plan_side(&ids[i], img, &sp);
+                fw_version_describe(img->major, img->minor, img->test_build, img->fw_name, tgt);
+                fw_estimate_side(img->stream_len, img->raw_size, img->bootloader_len, sp.bootloader, m->d->bitrate,
+                                 &est);
+                json_object_set_new(o, "target", json_string(tgt));
+                json_object_set_new(o, "action", json_string(sp.up_to_date ? "reinstall" : "update"));
+                json_object_set_new(o, "plan", json_string(sp.text));
+                json_object_set_new(o, "erase_bytes", json_integer((json_int_t) fw_erase_covered((uint32_t) img->stream_len)));
+                json_object_set_new(o, "write_bytes", json_integer((json_int_t) img->stream_len));
+                json_object_set_new(o, "compressed", json_boolean(sp.compressed));
+                json_object_set_new(o, "bootloader",
+                                    sp.bootloader ? json_pack("{s:b, s:i, s:I, s:s}", "install", 1, "generation",
+                                                              (int) img->bootloader_generation, "bytes",
+                                                              (json_int_t) img->bootloader_len, "steps",
+                                                              "erase sector 11 (ERASE_BOOTLOADER), write the set's "
+                                                              "bootloader, then stage the application")
+                                                  : json_pack("{s:b}", "install", 0));
+                json_object_set_new(o, "estimate_seconds",
+                                    json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "erase", est.erase_usec / 1e6,
+                                              "transfer", est.transfer_usec / 1e6, "bootloader",
+                                              est.bootloader_usec / 1e6, "bootloader_copy", est.copy_usec / 1e6,
+                                              "reboot", est.reboot_usec / 1e6, "confirm", est.confirm_usec / 1e6,
+                                              "total", est.total_usec / 1e6));
+                json_array_append_new(m->plan_sides, o);
+        }
+        fw_job_images_done(images);
+        return 0;
+}
+
 static int start_job(FwManager *m, const char *kind, const char *set_id, Controller *const *cs, const FwIdentity *ids,
                      size_t n, FwJobImages *images, const FwJobOptions *o, FwJob **ret, char **ret_error) {
         const Config *cfg = daemon_config(m->d);
@@ -404,6 +471,10 @@ static int start_job(FwManager *m, const char *kind, const char *set_id, Control
         FwJob *j = NULL;
         int r;
 
+        if (m->planning)
+                return plan_describe(m, cs, ids, n, images);
+        if (m->inhibited)
+                p.inhibit_reason = m->inhibit_reason ? m->inhibit_reason : "";
         for (size_t i = 0; i < n; i++)
                 p.controllers[i] = ids[i];
         r = fw_job_new(&m->host, m->next_id, kind, set_id, images, &p, o, m->state_dir, &job_callbacks, m, &j);
@@ -695,7 +766,16 @@ int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, F
                 set_error(ret_error, "nothing to do: %s", plan.text);
                 return plan_refused(&images, -EALREADY, FW_ERROR_NONE);
         }
-        log_info("Repair plan: %s", plan.text);
+        if (m->planning) {
+                for (size_t i = 0; i < 2; i++)
+                        if (!plan.update[i]) {
+                                json_t *keep = side_json(cs[i], &ids[i]);
+                                json_object_set_new(keep, "action", json_string("keep"));
+                                json_object_set_new(keep, "plan", json_string(plan.side[i].text));
+                                json_array_append_new(m->plan_sides, keep);
+                        }
+        } else
+                log_info("Repair plan: %s", plan.text);
         fw_job_images_select(&images, plan.update);
         return start_job(m, "repair", set_id, sel, sel_ids, n, &images, o, ret, ret_error);
 }
@@ -718,6 +798,7 @@ static int install(FwManager *m, ImageSet *set, char **ret_id, char **ret_error)
         }
         log_info("Installed image set %s (%s %s)", ret_id && *ret_id ? *ret_id : "?", strna(image_set_name(set)),
                  strna(image_set_version(set)));
+        refresh_sets(m);
         EMIT(m, sets_changed);
         return 0;
 }
@@ -786,6 +867,7 @@ int fw_manager_remove_set(FwManager *m, const char *id, char **ret_error) {
         r = image_store_remove(m->store, id, /* force= */ false, ret_error);
         if (r >= 0) {
                 log_info("Removed image set %s", id);
+                refresh_sets(m);
                 EMIT(m, sets_changed);
         }
         return r;
@@ -809,6 +891,7 @@ int fw_manager_rollback(FwManager *m, char **ret_id, char **ret_error) {
         r = image_store_rollback(m->store, ret_error);
         if (r < 0)
                 return r;
+        refresh_sets(m);
         EMIT(m, sets_changed);
         r = image_store_get_current(m->store, &id);
         if (r < 0) {
@@ -1021,6 +1104,428 @@ void fw_manager_on_boot(FwManager *m, uint8_t can_id, const char *hw_name) {
                 fw_job_on_boot(m->jobs[i], can_id, hw_name);
 }
 
+/* ------------------------------------------------------------- planner */
+
+static void sets_clear(FwManager *m) {
+        for (size_t i = 0; i < m->n_sets; i++)
+                free(m->set_entries[i]);
+        free(m->set_entries);
+        free(m->sets);
+        m->set_entries = NULL;
+        m->sets = NULL;
+        m->n_sets = 0;
+        free(m->current_set);
+        m->current_set = NULL;
+}
+
+/* The installed sets' entries as the planner needs them (manifests only:
+ * a job verifies its set again when it starts); then the board's Actions
+ * are planned again. */
+static void refresh_sets(FwManager *m) {
+        char **ids = NULL;
+        size_t n = 0;
+
+        sets_clear(m);
+        (void) image_store_get_current(m->store, &m->current_set);
+        if (image_store_list(m->store, &ids) >= 0) {
+                for (char **p = ids; p && *p; p++)
+                        n++;
+                m->sets = calloc(MAX(n, (size_t) 1), sizeof *m->sets);
+                m->set_entries = calloc(MAX(n, (size_t) 1), sizeof *m->set_entries);
+                for (size_t i = 0; m->sets && m->set_entries && i < n; i++) {
+                        _cleanup_(image_set_freep) ImageSet *set = NULL;
+                        FwSetInfo *info = &m->sets[m->n_sets];
+                        size_t k;
+
+                        if (image_store_get(m->store, ids[i], &set, NULL) < 0)
+                                continue;
+                        k = image_set_n_entries(set);
+                        m->set_entries[m->n_sets] = calloc(MAX(k, (size_t) 1), sizeof(FwSetEntry));
+                        if (!m->set_entries[m->n_sets])
+                                continue;
+                        for (size_t e = 0; e < k; e++) {
+                                const ImageSetEntry *ie = image_set_entry(set, e);
+                                FwSetEntry *fe = &m->set_entries[m->n_sets][e];
+                                snprintf(fe->hw_name, sizeof fe->hw_name, "%s", ie->hw_name);
+                                snprintf(fe->fw_name, sizeof fe->fw_name, "%s", ie->app.fw_name ? ie->app.fw_name : "");
+                                fe->major = ie->app.major;
+                                fe->minor = ie->app.minor;
+                                fe->test_build = ie->app.test_build;
+                                fe->min_bootloader = ie->app.min_bootloader;
+                                fe->compressed = ie->app.size > VESC_APP_SIZE_V5;
+                                fe->bootloader_generation = ie->has_bootloader ? ie->bootloader.generation : 0;
+                        }
+                        snprintf(info->id, sizeof info->id, "%s", ids[i]);
+                        info->entries = m->set_entries[m->n_sets];
+                        info->n = k;
+                        m->n_sets++;
+                }
+                if (!m->sets || !m->set_entries)
+                        sets_clear(m);
+        }
+        image_store_strv_free(ids);
+        daemon_board_update(m->d);
+}
+
+static int build_cmp(uint8_t amaj, uint8_t amin, uint8_t atb, uint8_t bmaj, uint8_t bmin, uint8_t btb) {
+        if (amaj != bmaj)
+                return amaj < bmaj ? -1 : 1;
+        if (amin != bmin)
+                return amin < bmin ? -1 : 1;
+        if (atb != btb) /* a release (0) is newer than its test builds */
+                return atb == 0 ? 1 : btb == 0 ? -1 : atb < btb ? -1 : 1;
+        return 0;
+}
+
+/* A set the planner may suggest installing: @major.@minor for every
+ * member's hardware, compressed with a generation-2 bootloader from 6.00. */
+static void hypothetical_set(const FwIdentity *mem, size_t n, uint8_t major, uint8_t minor, uint8_t test_build,
+                             const char *fw_name, FwSetEntry *entries, FwSetInfo *ret) {
+        *ret = (FwSetInfo) { .entries = entries, .hypothetical = true };
+        for (size_t i = 0; i < n; i++) {
+                if (fw_set_find(ret, mem[i].hw_name))
+                        continue;
+                FwSetEntry *e = &entries[ret->n++];
+                *e = (FwSetEntry) { .major = major, .minor = minor, .test_build = test_build,
+                                    .compressed = major >= 6, .bootloader_generation = major >= 6 ? 2 : 0 };
+                snprintf(e->hw_name, sizeof e->hw_name, "%s", mem[i].hw_name);
+                snprintf(e->fw_name, sizeof e->fw_name, "%s", fw_name ? fw_name : "");
+        }
+}
+
+static bool set_covers_members(const FwSetInfo *s, const FwIdentity *mem, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!fw_set_find(s, mem[i].hw_name))
+                        return false;
+        return true;
+}
+
+/* The installed sets that cover every member, then what the planner may
+ * suggest installing: the goal's build (when @goal is NULL: the newest
+ * member's) and 5.03, the step every 3.58 takes towards 6.x.  Fills
+ * sets[] (room for n_sets + 2) and returns the goal's index or -1. */
+static int planner_sets(FwManager *m, const FwIdentity *mem, size_t n, const char *goal_id, FwSetInfo *sets,
+                        size_t *ret_n, FwSetEntry *hyp_goal, FwSetEntry *hyp_mid) {
+        size_t k = 0;
+        int goal = -1;
+        const FwIdentity *ref = &mem[0];
+        bool have_mid = false;
+
+        for (size_t i = 1; i < n; i++)
+                if (build_cmp(mem[i].major, mem[i].minor, mem[i].test_build, ref->major, ref->minor, ref->test_build) > 0)
+                        ref = &mem[i];
+        for (size_t i = 0; i < m->n_sets; i++) {
+                const FwSetEntry *e;
+                if (!set_covers_members(&m->sets[i], mem, n))
+                        continue;
+                sets[k] = m->sets[i];
+                e = fw_set_find(&sets[k], mem[0].hw_name);
+                if (e->major >= 4 || (e->major == 3 && e->minor >= 59))
+                        have_mid = have_mid || e->major < 6;
+                if (goal_id ? strcmp(sets[k].id, goal_id) == 0 : goal < 0 && fw_identity_matches_entry(ref, fw_set_find(&sets[k], ref->hw_name)))
+                        goal = (int) k;
+                k++;
+        }
+        /* without a goal: the current set when it is newer than every member */
+        if (!goal_id && m->current_set)
+                for (size_t i = 0; i < k; i++) {
+                        const FwSetEntry *e = fw_set_find(&sets[i], ref->hw_name);
+                        if (strcmp(sets[i].id, m->current_set) == 0 &&
+                            build_cmp(e->major, e->minor, e->test_build, ref->major, ref->minor, ref->test_build) > 0)
+                                goal = (int) i;
+                }
+        if (goal < 0 && !goal_id) {
+                hypothetical_set(mem, n, ref->major, ref->minor, ref->test_build, ref->fw_name, hyp_goal, &sets[k]);
+                goal = (int) k++;
+        }
+        if (!have_mid)
+                hypothetical_set(mem, n, 5, 3, 0, "", hyp_mid, &sets[k++]);
+        *ret_n = k;
+        return goal;
+}
+
+static char **on_board_actions(void *userdata, const Controller *const *members, size_t n) {
+        FwManager *m = userdata;
+        _cleanup_free_ FwIdentity *mem = calloc(MAX(n, (size_t) 1), sizeof *mem);
+        _cleanup_free_ FwSetInfo *sets = calloc(m->n_sets + 2, sizeof *sets);
+        _cleanup_free_ FwSetEntry *hyp_goal = calloc(MAX(n, (size_t) 1), sizeof *hyp_goal);
+        _cleanup_free_ FwSetEntry *hyp_mid = calloc(MAX(n, (size_t) 1), sizeof *hyp_mid);
+        char **lines = NULL;
+        size_t k = 0;
+        int goal;
+
+        if (!mem || !sets || !hyp_goal || !hyp_mid || n == 0)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                identity_from_controller(&mem[i], members[i]);
+                /* a board of several hardwares is for "check hardware", not for us */
+                if (strcmp(mem[i].hw_name, mem[0].hw_name) != 0)
+                        return NULL;
+        }
+        goal = planner_sets(m, mem, n, NULL, sets, &k, hyp_goal, hyp_mid);
+        if (goal < 0 || fw_plan_steps(mem, n, sets, k, &sets[goal], &lines) < 0) {
+                fw_plan_steps_free(lines);
+                return NULL;
+        }
+        return lines;
+}
+
+/* PlanUpdate's controllers: none (the board), or for kind update exactly one. */
+static int plan_kind_controllers(FwManager *m, const char *kind, char *const *controllers, Controller **ret_one,
+                                 char **ret_error) {
+        size_t n = 0;
+
+        for (char *const *p = controllers; p && *p; p++)
+                n++;
+        if (strcmp(kind, "update") == 0) {
+                if (n != 1) {
+                        set_error(ret_error, "a plan of kind update names exactly one controller, not %zu", n);
+                        return -EINVAL;
+                }
+                int r = daemon_find_controller(m->d, controllers[0], ret_one);
+                if (r < 0)
+                        set_error(ret_error, "no controller '%s'", controllers[0]);
+                return r;
+        }
+        if (strcmp(kind, "pair") != 0 && strcmp(kind, "board") != 0 && strcmp(kind, "repair") != 0) {
+                set_error(ret_error, "kind is update, pair, board or repair, not '%s'", kind);
+                return -EINVAL;
+        }
+        /* the job takes the board's members; naming them is allowed */
+        for (size_t i = 0; i < n; i++) {
+                Controller *c;
+                if (daemon_find_controller(m->d, controllers[i], &c) < 0) {
+                        set_error(ret_error, "no controller '%s'", controllers[i]);
+                        return -ENODEV;
+                }
+                if (!board_is_member(c)) {
+                        set_error(ret_error, "%s (id %u) is not a member of the board: a %s job takes the board's "
+                                  "motor controllers", c->uuid_str, c->id, kind);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/* The gates a job checks, with today's values from the model. */
+static json_t *plan_gates(FwManager *m, Controller *const *cs, size_t n) {
+        const Config *cfg = daemon_config(m->d);
+        double vmin = cfg->update_min_voltage > 0 ? cfg->update_min_voltage : 10.0;
+        double vmax = cfg->update_max_voltage > 0 ? cfg->update_max_voltage : 60.0;
+        json_t *a = json_array();
+
+        json_array_append_new(a, json_pack("{s:s, s:b, s:s?, s:b}", "name", "inhibit", "value", m->inhibited, "reason",
+                                           m->inhibited ? m->inhibit_reason : NULL, "ok", !m->inhibited));
+        for (size_t i = 0; i < n; i++) {
+                const Controller *c = cs[i];
+                double erpm = c->telemetry[TELEMETRY_ERPM], v = c->telemetry[TELEMETRY_VOLTAGE_IN];
+                double im = c->telemetry[TELEMETRY_CURRENT_MOTOR], ii = c->telemetry[TELEMETRY_CURRENT_IN];
+                _cleanup_free_ char *holder = NULL;
+                bool held = hold_check(daemon_holds(m->d), c->uuid, HOLD_EXCLUSIVE, /* wait= */ true, &holder) < 0;
+
+                json_array_append_new(a, json_pack("{s:s, s:s, s:f, s:f, s:b}", "name", "motor_stopped", "uuid",
+                                                   c->uuid_str, "value", erpm, "max", 50.0, "ok", fabs(erpm) <= 50.0));
+                json_array_append_new(a, json_pack("{s:s, s:s, s:f, s:f, s:f, s:b}", "name", "current", "uuid",
+                                                   c->uuid_str, "motor", im, "input", ii, "max", 1.0,
+                                                   "ok", fabs(im) <= 1.0 && fabs(ii) <= 1.0));
+                json_array_append_new(a, json_pack("{s:s, s:s, s:f, s:f, s:f, s:b}", "name", "voltage", "uuid",
+                                                   c->uuid_str, "value", v, "min", vmin, "max", vmax,
+                                                   "ok", v >= vmin && v <= vmax));
+                json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b}", "name", "fault", "uuid", c->uuid_str,
+                                                   "value", strna(controller_fault_name(c)), "ok", c->fault_code == 0));
+                json_array_append_new(a, json_pack("{s:s, s:s, s:s?, s:b}", "name", "busy", "uuid", c->uuid_str,
+                                                   "holder", holder, "ok", !held));
+        }
+        return a;
+}
+
+/**
+ * fw_manager_plan() - what a job would do, without starting it or sending
+ * anything to a controller
+ * @m: the manager
+ * @kind: "update", "pair", "board" or "repair"
+ * @set_id: an installed set
+ * @controllers: NULL-terminated UUIDs or CAN ids (update: exactly one;
+ *               otherwise none, or members of the board)
+ * @ret_json: receives the plan (docs/firmware-update.md "Plans")
+ * @ret_error: receives the text of an invalid request
+ *
+ * The same checks the job's method makes, with default options; a job
+ * they would refuse is a plan with "refused": true, the error, its text
+ * and the numbered steps that would work.
+ *
+ * Returns: 0, or -EINVAL / -ENODEV for a malformed request, -ENOMEM.
+ */
+int fw_manager_plan(FwManager *m, const char *kind, const char *set_id, char *const *controllers, char **ret_json,
+                    char **ret_error) {
+        _cleanup_free_ char *err = NULL;
+        Controller *one = NULL;
+        FwJobOptions o = {};
+        FwJob *j = NULL;
+        json_t *plan;
+        double total = 0;
+        size_t i;
+        json_t *side;
+        int r;
+
+        r = plan_kind_controllers(m, kind, controllers, &one, ret_error);
+        if (r < 0)
+                return r;
+        m->plan_sides = json_array();
+        if (!m->plan_sides)
+                return -ENOMEM;
+        m->planning = true;
+        if (strcmp(kind, "update") == 0)
+                r = fw_manager_update(m, one, set_id, &o, &j, &err);
+        else if (strcmp(kind, "pair") == 0)
+                r = fw_manager_update_pair(m, set_id, &o, &j, &err);
+        else if (strcmp(kind, "board") == 0)
+                r = fw_manager_update_board(m, set_id, &o, &j, &err);
+        else
+                r = fw_manager_repair(m, set_id, &o, &j, &err);
+        m->planning = false;
+
+        plan = json_pack("{s:s, s:s, s:b}", "kind", kind, "set_id", strna(set_id), "refused", r < 0);
+        if (!plan) {
+                json_decref(m->plan_sides);
+                m->plan_sides = NULL;
+                return -ENOMEM;
+        }
+        if (r < 0) {
+                const VescdError *e = vescd_error_from_errno(-r);
+                Controller *const *cs;
+                size_t n = daemon_controllers(m->d, &cs), k = 0;
+                _cleanup_free_ FwIdentity *mem = calloc(MAX(n, (size_t) 1), sizeof *mem);
+                _cleanup_free_ FwSetInfo *sets = calloc(m->n_sets + 2, sizeof *sets);
+                _cleanup_free_ FwSetEntry *hg = calloc(MAX(n, (size_t) 1), sizeof *hg);
+                _cleanup_free_ FwSetEntry *hm = calloc(MAX(n, (size_t) 1), sizeof *hm);
+                char **steps = NULL;
+                json_t *a = json_array();
+                size_t nm = 0;
+
+                json_object_set_new(plan, "error", json_string(e ? e->name : "Failed"));
+                json_object_set_new(plan, "message", json_string(err ? err : strerror(-r)));
+                for (size_t c = 0; mem && c < n; c++)
+                        if (board_is_member(cs[c]))
+                                identity_from_controller(&mem[nm++], cs[c]);
+                if (mem && sets && hg && hm && nm > 0 && set_id) {
+                        int goal = planner_sets(m, mem, nm, set_id, sets, &k, hg, hm);
+                        if (goal >= 0)
+                                (void) fw_plan_steps(mem, nm, sets, k, &sets[goal], &steps);
+                }
+                for (char **p = steps; a && p && *p; p++)
+                        json_array_append_new(a, json_string(*p));
+                fw_plan_steps_free(steps);
+                json_object_set_new(plan, "steps", a ? a : json_array());
+                json_decref(m->plan_sides);
+                m->plan_sides = NULL;
+        } else {
+                json_array_foreach(m->plan_sides, i, side) {
+                        json_t *t = json_object_get(json_object_get(side, "estimate_seconds"), "total");
+                        total += t ? json_real_value(t) : 0;
+                }
+                json_object_set_new(plan, "sides", m->plan_sides);
+                m->plan_sides = NULL;
+                json_object_set_new(plan, "estimated_seconds", json_real(total));
+        }
+        {
+                Controller *const *cs;
+                size_t n = daemon_controllers(m->d, &cs), k = 0;
+                _cleanup_free_ Controller **sel = calloc(MAX(n, (size_t) 1), sizeof *sel);
+                for (size_t c = 0; sel && c < n; c++)
+                        if (one ? cs[c] == one : board_is_member(cs[c]))
+                                sel[k++] = cs[c];
+                json_object_set_new(plan, "gates", sel ? plan_gates(m, sel, k) : json_array());
+        }
+        *ret_json = json_dumps(plan, JSON_COMPACT);
+        json_decref(plan);
+        return *ret_json ? 0 : -ENOMEM;
+}
+
+/* ------------------------------------------------------------- inhibit */
+
+static char *inhibit_path(FwManager *m) {
+        char *p = NULL;
+        return asprintf(&p, "%s/firmware/inhibit.json", m->state_dir) < 0 ? NULL : p;
+}
+
+static void inhibit_load(FwManager *m) {
+        _cleanup_free_ char *path = inhibit_path(m);
+        json_t *o = path ? json_load_file(path, 0, NULL) : NULL;
+
+        if (!o)
+                return;
+        m->inhibited = json_is_true(json_object_get(o, "inhibited"));
+        if (m->inhibited && json_is_string(json_object_get(o, "reason")))
+                m->inhibit_reason = strdup(json_string_value(json_object_get(o, "reason")));
+        if (m->inhibited)
+                log_notice("Firmware updates are inhibited: %s", strna(m->inhibit_reason));
+        (void) daemon_set_inhibit(m->d, m->inhibited, m->inhibit_reason);
+        json_decref(o);
+}
+
+/**
+ * fw_manager_set_inhibit() - block (or allow again) new firmware jobs
+ * @m: the manager
+ * @inhibit: block
+ * @reason: why (required when blocking; shown in refusals)
+ * @ret_error: receives a message on failure
+ *
+ * Persisted in <state>/firmware/inhibit.json; running jobs go on.  A job
+ * started while inhibited ends at its gates with GateFailed naming the
+ * reason (unless root overrides the gates).
+ *
+ * Returns: 0, -EINVAL (no reason), -errno of the write.
+ */
+int fw_manager_set_inhibit(FwManager *m, bool inhibit, const char *reason, char **ret_error) {
+        _cleanup_free_ char *path = inhibit_path(m), *text = NULL, *dir = NULL, *copy = NULL;
+        json_t *o;
+        int r;
+
+        if (inhibit && (!reason || !reason[0])) {
+                set_error(ret_error, "an inhibit needs a reason (it is shown to whoever tries an update)");
+                return -EINVAL;
+        }
+        if (reason && strlen(reason) > 200) {
+                set_error(ret_error, "the reason is longer than 200 bytes");
+                return -EINVAL;
+        }
+        if (!path || asprintf(&dir, "%s/firmware", m->state_dir) < 0)
+                return -ENOMEM;
+        (void) mkdir(dir, 0755);
+        o = json_pack("{s:b, s:s}", "inhibited", inhibit, "reason", inhibit ? reason : "");
+        text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+        json_decref(o);
+        if (!text)
+                return -ENOMEM;
+        r = update_store_write_atomic(path, text);
+        if (r < 0) {
+                set_error(ret_error, "cannot persist the inhibit in %s: %s", path, strerror(-r));
+                return r;
+        }
+        if (inhibit) {
+                copy = strdup(reason);
+                if (!copy)
+                        return -ENOMEM;
+        }
+        free(m->inhibit_reason);
+        m->inhibit_reason = TAKE_PTR(copy);
+        m->inhibited = inhibit;
+        (void) daemon_set_inhibit(m->d, m->inhibited, m->inhibit_reason);
+        if (inhibit)
+                log_notice("Firmware updates inhibited: %s", reason);
+        else
+                log_notice("Firmware updates no longer inhibited");
+        EMIT(m, inhibit_changed);
+        return 0;
+}
+
+bool fw_manager_inhibited(FwManager *m, const char **ret_reason) {
+        if (ret_reason)
+                *ret_reason = m->inhibited && m->inhibit_reason ? m->inhibit_reason : "";
+        return m->inhibited;
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 static void on_daemon_booted(void *userdata, uint8_t id, const char *hw_name) {
@@ -1072,11 +1577,14 @@ int fw_manager_new(Daemon *d, FwManager **ret) {
         if (cfg->require_signed)
                 m->trust.require_signed = true;
         next_id_from_history(m);
+        inhibit_load(m);
         r = daemon_add_listener(d, &daemon_listener, m);
         if (r < 0)
                 return r;
         m->listening = true;
         daemon_set_updating_query(d, on_updating_query, m);
+        daemon_set_actions_provider(d, on_board_actions, m);
+        refresh_sets(m);
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -1095,10 +1603,14 @@ FwManager *fw_manager_free(FwManager *m) {
         if (m->listening) {
                 daemon_remove_listener(m->d, &daemon_listener, m);
                 daemon_set_updating_query(m->d, NULL, NULL);
+                daemon_set_actions_provider(m->d, NULL, NULL);
         }
         for (size_t i = 0; i < m->n_jobs; i++)
                 fw_job_free(m->jobs[i]);
         free(m->jobs);
+        sets_clear(m);
+        free(m->inhibit_reason);
+        json_decref(m->plan_sides);
         image_store_free(m->store);
         image_trust_done(&m->trust);
         free(m->listeners);

@@ -45,6 +45,8 @@ typedef struct FwManagerListener {
         /* about to be freed */
         void (*job_removed)(void *userdata, FwJob *j);
         void (*sets_changed)(void *userdata);
+        /* Inhibited / InhibitReason changed */
+        void (*inhibit_changed)(void *userdata);
 } FwManagerListener;
 
 /* Opens the store under the state directory and loads the trust
@@ -81,5 +83,17 @@ size_t fw_manager_jobs(FwManager *m, FwJob *const **ret);
 FwJob *fw_manager_find_job(FwManager *m, unsigned id);
 /* 0, or -EBUSY/-EINVAL with the refusal's one text in *ret_error. */
 int fw_manager_cancel_job(FwManager *m, FwJob *j, char **ret_error);
+/* ---- planning and inhibit */
+/* PlanUpdate / firmware.plan: the plan as JSON text (docs/firmware-update.md
+ * "Plans"); nothing is sent to a controller.  controllers: NULL-terminated.
+ * A refused job is a plan with "refused": true; -EINVAL/-ENODEV only for a
+ * malformed request. */
+int fw_manager_plan(FwManager *m, const char *kind, const char *set_id, char *const *controllers, char **ret_json,
+                    char **ret_error);
+/* SetInhibit / firmware.inhibit (the adapters check root/admin). */
+int fw_manager_set_inhibit(FwManager *m, bool inhibit, const char *reason, char **ret_error);
+/* Inhibited; *ret_reason (optional) gets InhibitReason ("" when not). */
+bool fw_manager_inhibited(FwManager *m, const char **ret_reason);
+
 /* The persisted history (array, oldest first), never NULL unless ENOMEM. */
 json_t *fw_manager_history(FwManager *m);

@@ -5,8 +5,10 @@
  * a job sending a compressed stream installs the set's generation-2
  * bootloader itself, which needs ERASE_BOOTLOADER (3.59+). */
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crc.h"
@@ -121,12 +123,25 @@ void fw_version_describe(uint8_t major, uint8_t minor, uint8_t test_build, const
  *
  * Return: true if equal.
  */
+static bool identity_runs(const FwIdentity *ctl, const char *hw_name, uint8_t major, uint8_t minor, uint8_t test_build,
+                          const char *fw_name) {
+        if (ctl->major != major || ctl->minor != minor || strcmp(ctl->hw_name, hw_name) != 0)
+                return false;
+        if (major >= 5 && ctl->test_build != test_build)
+                return false;
+        return major < 6 || strcmp(ctl->fw_name, fw_name) == 0;
+}
+
 bool fw_identity_matches_image(const FwIdentity *ctl, const FwImage *img) {
-        if (ctl->major != img->major || ctl->minor != img->minor || strcmp(ctl->hw_name, img->hw_name) != 0)
-                return false;
-        if (img->major >= 5 && ctl->test_build != img->test_build)
-                return false;
-        return img->major < 6 || strcmp(ctl->fw_name, img->fw_name) == 0;
+        return identity_runs(ctl, img->hw_name, img->major, img->minor, img->test_build, img->fw_name);
+}
+
+/**
+ * fw_identity_matches_entry() - fw_identity_matches_image() for an entry
+ * described without its bytes
+ */
+bool fw_identity_matches_entry(const FwIdentity *ctl, const FwSetEntry *e) {
+        return identity_runs(ctl, e->hw_name, e->major, e->minor, e->test_build, e->fw_name);
 }
 
 static int plan_refuse(FwSidePlan *p, FwError e, const char *fmt, ...) _printf_(3, 4);
@@ -197,20 +212,19 @@ int fw_plan_side(const FwIdentity *ctl, const FwImage *img, FwSidePlan *ret) {
         ret->bootloader = compressed || img->min_bootloader >= 2;
         ret->up_to_date = fw_identity_matches_image(ctl, img);
 
-        if (ret->bootloader) {
-                if (!img->bootloader || img->bootloader_len == 0 || img->bootloader_generation < 2)
-                        return plan_refuse(ret, FW_ERROR_NO_BOOTLOADER_IN_SET,
-                                           "%s needs a generation-2 bootloader, and the set carries none for "
-                                           "hardware \"%.60s\"", tgt, img->hw_name);
-                if (img->bootloader_len > VESC_BOOTLOADER_SECTOR)
-                        return plan_refuse(ret, FW_ERROR_INVALID_IMAGE, "bootloader of %zu bytes exceeds its sector",
-                                           img->bootloader_len);
-                if (ctl->major < 3 || (ctl->major == 3 && ctl->minor < 59))
-                        return plan_refuse(ret, FW_ERROR_NEEDS_INTERMEDIATE,
-                                           "%s → %s needs 5.03 first: %s cannot replace its bootloader "
-                                           "(ERASE_BOOTLOADER needs 3.59+) and the old bootloader refuses "
-                                           "compressed images", cur, tgt, cur);
-        }
+        if (ret->bootloader && img->bootloader && img->bootloader_len > VESC_BOOTLOADER_SECTOR)
+                return plan_refuse(ret, FW_ERROR_INVALID_IMAGE, "bootloader of %zu bytes exceeds its sector",
+                                   img->bootloader_len);
+        FwSetEntry e = {
+                .major = img->major, .minor = img->minor, .test_build = img->test_build,
+                .compressed = compressed, .min_bootloader = img->min_bootloader,
+                .bootloader_generation = img->bootloader && img->bootloader_len ? img->bootloader_generation : 0,
+        };
+        snprintf(e.hw_name, sizeof e.hw_name, "%s", img->hw_name);
+        snprintf(e.fw_name, sizeof e.fw_name, "%s", img->fw_name);
+        ret->error = fw_plan_path(ctl, &e, ret->text, sizeof ret->text);
+        if (ret->error != FW_ERROR_NONE)
+                return 0;
 
         (void) snprintf(ret->text, sizeof ret->text, "%s%s → %s, %s stream of %zu bytes%s", ret->up_to_date ? "reinstall " : "",
                         cur, tgt, compressed ? "compressed" : "plain", img->stream_len,
@@ -303,4 +317,320 @@ bool fw_chunk_skippable(const uint8_t *stream, size_t offset, size_t len, size_t
                 if (stream[offset + i] != 0xFF)
                         return false;
         return true;
+}
+
+/**
+ * fw_plan_path() - the bootloader and hardware rules of fw_plan_side() for
+ * an image-set entry described without its bytes
+ * @ctl: the controller's current identity
+ * @e: the entry
+ * @text: receives the refusal (or "" when possible), may be NULL
+ * @size: its size
+ *
+ * Return: FW_ERROR_NONE when @ctl can take @e directly, else why not
+ * (WrongHardware, NoBootloaderInSet, NeedsIntermediate).
+ */
+FwError fw_plan_path(const FwIdentity *ctl, const FwSetEntry *e, char *text, size_t size) {
+        char cur[96], tgt[96], dummy[2];
+
+        if (!text) {
+                text = dummy;
+                size = sizeof dummy;
+        }
+        text[0] = 0;
+        fw_version_describe(ctl->major, ctl->minor, ctl->test_build, ctl->fw_name, cur);
+        fw_version_describe(e->major, e->minor, e->test_build, e->fw_name, tgt);
+        if (strcmp(ctl->hw_name, e->hw_name) != 0) {
+                (void) snprintf(text, size, "image is for hardware \"%.60s\", the controller is \"%.60s\"", e->hw_name,
+                                ctl->hw_name);
+                return FW_ERROR_WRONG_HARDWARE;
+        }
+        if (!(e->compressed || e->min_bootloader >= 2))
+                return FW_ERROR_NONE;
+        if (e->bootloader_generation < 2) {
+                (void) snprintf(text, size,
+                                "%s needs a generation-2 bootloader, and the set carries none for hardware \"%.60s\"",
+                                tgt, e->hw_name);
+                return FW_ERROR_NO_BOOTLOADER_IN_SET;
+        }
+        if (ctl->major < 3 || (ctl->major == 3 && ctl->minor < 59)) {
+                (void) snprintf(text, size,
+                                "%s → %s needs 5.03 first: %s cannot replace its bootloader (ERASE_BOOTLOADER needs "
+                                "3.59+) and the old bootloader refuses compressed images",
+                                cur, tgt, cur);
+                return FW_ERROR_NEEDS_INTERMEDIATE;
+        }
+        return FW_ERROR_NONE;
+}
+
+/* ------------------------------------------------------------ the steps */
+
+const FwSetEntry *fw_set_find(const FwSetInfo *s, const char *hw_name) {
+        for (size_t i = 0; i < s->n; i++)
+                if (strcmp(s->entries[i].hw_name, hw_name) == 0)
+                        return &s->entries[i];
+        return NULL;
+}
+
+/* The set has an entry for every member's hardware. */
+static bool set_covers(const FwSetInfo *s, const FwIdentity *m, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!fw_set_find(s, m[i].hw_name))
+                        return false;
+        return true;
+}
+
+/* Members all run one build (as far as fw_identity_matches_entry() tells). */
+static bool members_agree(const FwIdentity *m, size_t n) {
+        for (size_t i = 1; i < n; i++)
+                if (m[i].major != m[0].major || m[i].minor != m[0].minor || m[i].test_build != m[0].test_build ||
+                    strcmp(m[i].fw_name, m[0].fw_name) != 0)
+                        return false;
+        return true;
+}
+
+/* Every member not already on the set's build can take it directly; the
+ * members as they are after the step go to @after. */
+static bool step_possible(const FwIdentity *m, size_t n, const FwSetInfo *s, FwIdentity *after) {
+        for (size_t i = 0; i < n; i++) {
+                const FwSetEntry *e = fw_set_find(s, m[i].hw_name);
+                if (!e)
+                        return false;
+                if (!fw_identity_matches_entry(&m[i], e) && fw_plan_path(&m[i], e, NULL, 0) != FW_ERROR_NONE)
+                        return false;
+                after[i] = m[i];
+                after[i].major = e->major;
+                after[i].minor = e->minor;
+                after[i].test_build = e->test_build;
+                snprintf(after[i].fw_name, sizeof after[i].fw_name, "%s", e->fw_name);
+        }
+        return true;
+}
+
+static bool runs_goal(const FwIdentity *m, size_t n, const FwSetInfo *goal) {
+        for (size_t i = 0; i < n; i++) {
+                const FwSetEntry *e = fw_set_find(goal, m[i].hw_name);
+                if (!e || !fw_identity_matches_entry(&m[i], e))
+                        return false;
+        }
+        return true;
+}
+
+typedef struct StepList {
+        char **v;
+        size_t n;
+} StepList;
+
+static int steps_addf(StepList *l, const char *fmt, ...) _printf_(2, 3);
+static int steps_addf(StepList *l, const char *fmt, ...) {
+        char *s = NULL, **nv;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        nv = realloc(l->v, (l->n + 2) * sizeof *nv);
+        if (!nv) {
+                free(s);
+                return -ENOMEM;
+        }
+        l->v = nv;
+        l->v[l->n++] = s;
+        l->v[l->n] = NULL;
+        return 0;
+}
+
+/* "update 2f00… (id 74) from 3.58 to 5.03, 3c00… (id 12) from 3.58 to 5.03" */
+static int describe_updates(const FwIdentity *m, size_t n, const FwSetInfo *s, char *buf, size_t size) {
+        size_t len = 0, k = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < n; i++) {
+                const FwSetEntry *e = fw_set_find(s, m[i].hw_name);
+                char uuid[2 * VESC_UUID_LEN + 1], cur[96], tgt[96];
+                if (!e || fw_identity_matches_entry(&m[i], e))
+                        continue;
+                fw_uuid_format(m[i].uuid, uuid);
+                fw_version_describe(m[i].major, m[i].minor, m[i].test_build, m[i].fw_name, cur);
+                fw_version_describe(e->major, e->minor, e->test_build, e->fw_name, tgt);
+                len += (size_t) snprintf(buf + len, size - MIN(len, size), "%s%s %s (id %u) from %s to %s",
+                                         k ? "," : "", k ? "" : "update", uuid, m[i].can_id, cur, tgt);
+                len = MIN(len, size - 1);
+                k++;
+        }
+        return (int) k;
+}
+
+/* "firmware 5.03 for hardware 60 and 75_300" */
+static void describe_set(const FwSetInfo *s, const FwIdentity *m, size_t n, char *buf, size_t size) {
+        size_t len = 0;
+        char v[96];
+
+        const FwSetEntry *e0 = fw_set_find(s, m[0].hw_name);
+        if (!e0) {
+                (void) snprintf(buf, size, "an image for hardware %s", m[0].hw_name);
+                return;
+        }
+        fw_version_describe(e0->major, e0->minor, e0->test_build, e0->fw_name, v);
+        len = (size_t) snprintf(buf, size, "firmware %s for hardware", v);
+        for (size_t i = 0; i < n && len < size; i++) {
+                bool dup = false;
+                for (size_t k = 0; k < i; k++)
+                        dup = dup || strcmp(m[k].hw_name, m[i].hw_name) == 0;
+                if (!dup)
+                        len += (size_t) snprintf(buf + len, size - len, "%s %s", i ? " and" : "", m[i].hw_name);
+        }
+}
+
+static int add_step(StepList *l, const FwIdentity *m, size_t n, const FwSetInfo *s) {
+        char ups[4 * FW_TEXT_MAX], v[96];
+        const FwSetEntry *e0 = fw_set_find(s, m[0].hw_name);
+
+        if (!e0)
+                return -EINVAL;
+        fw_version_describe(e0->major, e0->minor, e0->test_build, e0->fw_name, v);
+        (void) describe_updates(m, n, s, ups, sizeof ups);
+        if (s->hypothetical)
+                return steps_addf(l, "%s with that set (%s): %s", members_agree(m, n) ? "update the board" : "repair",
+                                  v, ups);
+        return steps_addf(l, "%s with image set %s (%s): %s", members_agree(m, n) ? "update the board" : "repair",
+                          s->id, v, ups);
+}
+
+/**
+ * fw_plan_steps() - the steps that bring every member to the goal's build
+ * @m: the members' identities (n ≥ 1)
+ * @n: their number
+ * @sets: the installed sets, then any the planner may suggest installing
+ *        (hypothetical, e.g. the goal's build or 5.03 as the step between)
+ * @n_sets: their number
+ * @goal: the set whose build every member should run (one of @sets)
+ * @ret: receives a NULL-terminated array of malloc'd lines (free with
+ *       fw_plan_steps_free()), empty when the members run the goal already;
+ *       more than one line are numbered "1. ", "2. " …
+ *
+ * Each step is a Repair (the members differ before it: only the differing
+ * ones are written) or an UpdateBoard (they agree), possible by
+ * fw_plan_path() for every member it writes; a hypothetical set adds an
+ * "install" step first.  At most two jobs (3.58 → 5.03 → 6.05); the path
+ * with the fewest sets to install, then the fewest jobs, wins.
+ *
+ * Return: 0 (a path found), -ENOENT (none: *ret says why in one line),
+ * -EINVAL, -ENOMEM.
+ */
+int fw_plan_steps(const FwIdentity *m, size_t n, const FwSetInfo *sets, size_t n_sets, const FwSetInfo *goal,
+                  char ***ret) {
+        FwIdentity *a = NULL, *b = NULL;
+        StepList l = {};
+        int best_cost = INT_MAX, r = 0;
+        size_t best[2] = { SIZE_MAX, SIZE_MAX };
+
+        if (!m || n == 0 || !goal || !ret || (n_sets > 0 && !sets))
+                return -EINVAL;
+        a = calloc(n, sizeof *a);
+        b = calloc(n, sizeof *b);
+        if (!a || !b) {
+                r = -ENOMEM;
+                goto out;
+        }
+
+        if (!runs_goal(m, n, goal)) {
+                for (size_t i = 0; i < n_sets; i++) {
+                        const FwSetInfo *s1 = &sets[i];
+                        if (!set_covers(s1, m, n) || !step_possible(m, n, s1, a))
+                                continue;
+                        if (runs_goal(a, n, goal)) {
+                                int cost = 10 * s1->hypothetical + 1;
+                                if (cost < best_cost) {
+                                        best_cost = cost;
+                                        best[0] = i;
+                                        best[1] = SIZE_MAX;
+                                }
+                                continue;
+                        }
+                        for (size_t k = 0; k < n_sets; k++) {
+                                const FwSetInfo *s2 = &sets[k];
+                                if (k == i || !set_covers(s2, m, n) || !step_possible(a, n, s2, b) || !runs_goal(b, n, goal))
+                                        continue;
+                                int cost = 10 * (s1->hypothetical + s2->hypothetical) + 2;
+                                if (cost < best_cost) {
+                                        best_cost = cost;
+                                        best[0] = i;
+                                        best[1] = k;
+                                }
+                        }
+                }
+                if (best[0] == SIZE_MAX) {
+                        char why[FW_TEXT_MAX] = "";
+                        for (size_t i = 0; i < n && !why[0]; i++) {
+                                const FwSetEntry *e = fw_set_find(goal, m[i].hw_name);
+                                if (!e)
+                                        (void) snprintf(why, sizeof why, "the set has no image for hardware \"%.60s\"",
+                                                        m[i].hw_name);
+                                else if (!fw_identity_matches_entry(&m[i], e))
+                                        (void) fw_plan_path(&m[i], e, why, sizeof why);
+                        }
+                        r = steps_addf(&l, "no path to the set's firmware: %s", why[0] ? why : "no set fits");
+                        if (r >= 0)
+                                r = -ENOENT;
+                        goto done;
+                }
+
+                /* write the lines */
+                const FwIdentity *cur = m;
+                FwIdentity *next = a;
+                for (size_t s = 0; s < 2 && best[s] != SIZE_MAX; s++) {
+                        const FwSetInfo *set = &sets[best[s]];
+                        if (set->hypothetical) {
+                                char what[256];
+                                describe_set(set, cur, n, what, sizeof what);
+                                r = steps_addf(&l, "install an image set with %s", what);
+                                if (r < 0)
+                                        goto out;
+                        }
+                        r = add_step(&l, cur, n, set);
+                        if (r < 0)
+                                goto out;
+                        (void) step_possible(cur, n, set, next);
+                        cur = next;
+                        next = next == a ? b : a;
+                }
+        }
+done:
+        if (l.n > 1)
+                for (size_t i = 0; i < l.n; i++) {
+                        char *s = NULL;
+                        if (asprintf(&s, "%zu. %s", i + 1, l.v[i]) < 0) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        free(l.v[i]);
+                        l.v[i] = s;
+                }
+        if (!l.v) {
+                l.v = calloc(1, sizeof(char *));
+                if (!l.v) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+        }
+        *ret = l.v;
+        l = (StepList) {};
+out:
+        fw_plan_steps_free(l.v);
+        free(a);
+        free(b);
+        return r;
+}
+
+/**
+ * fw_plan_steps_free() - free what fw_plan_steps() returned
+ */
+void fw_plan_steps_free(char **v) {
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
 }

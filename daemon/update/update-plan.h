@@ -1,8 +1,10 @@
 /* Firmware update planning: what an update of one controller, or the repair
  * of a pair, needs and whether it is possible at all — decided from the
  * controllers' identities and the image-set entries before a byte is sent.
- * Also the stable error codes every part of the update engine reports.
- * Pure: no I/O, no allocation. */
+ * Also the stable error codes every part of the update engine reports, and
+ * the steps that would work (fw_plan_steps(): the board's Actions and a
+ * refused PlanUpdate's steps come from here).
+ * Pure: no I/O; only fw_plan_steps() allocates. */
 #pragma once
 
 #include <errno.h>
@@ -75,6 +77,37 @@ typedef struct FwImage {
 
 /* True when firmware running on ctl is exactly the image's build. */
 bool fw_identity_matches_image(const FwIdentity *ctl, const FwImage *img);
+
+/* An image-set entry as the planner needs it, without the image bytes. */
+typedef struct FwSetEntry {
+        char hw_name[VESC_NAME_MAX];
+        uint8_t major, minor, test_build;
+        char fw_name[VESC_NAME_MAX];
+        bool compressed;                 /* a 6.x-size image: sent heatshrink-compressed */
+        uint8_t min_bootloader;
+        uint8_t bootloader_generation;   /* 0: the set carries no bootloader for this hardware */
+} FwSetEntry;
+
+/* An installed set (or one the planner suggests installing). */
+typedef struct FwSetInfo {
+        char id[24];                     /* 16 hex digits; "" when hypothetical */
+        const FwSetEntry *entries;
+        size_t n;
+        bool hypothetical;               /* not installed: a step says to install it */
+} FwSetInfo;
+
+bool fw_identity_matches_entry(const FwIdentity *ctl, const FwSetEntry *e);
+const FwSetEntry *fw_set_find(const FwSetInfo *s, const char *hw_name);
+/* fw_plan_side()'s hardware and bootloader rules without the bytes:
+ * FW_ERROR_NONE, WRONG_HARDWARE, NO_BOOTLOADER_IN_SET or NEEDS_INTERMEDIATE
+ * (text, optional, says why). */
+FwError fw_plan_path(const FwIdentity *ctl, const FwSetEntry *e, char *text, size_t size);
+/* The numbered steps (Repair / UpdateBoard jobs, installs of hypothetical
+ * sets) that bring every member to the goal set's build; see update-plan.c.
+ * 0, -ENOENT (no path; the one line says why), -EINVAL, -ENOMEM. */
+int fw_plan_steps(const FwIdentity *members, size_t n, const FwSetInfo *sets, size_t n_sets, const FwSetInfo *goal,
+                  char ***ret);
+void fw_plan_steps_free(char **v);
 
 typedef struct FwSidePlan {
         FwError error;          /* FW_ERROR_NONE: the update is possible */

@@ -85,3 +85,55 @@ uint64_t fw_progress_eta_usec(const FwProgress *p, uint64_t now_usec) {
         left = p->units_total - p->units_done;
         return (uint64_t) ((double) elapsed * (double) left / (double) p->units_done);
 }
+
+#define EST_SECTOR_BYTES        131072u
+#define EST_ERASE_128K_USEC     1000000u   /* sectors 8-11 */
+#define EST_ERASE_APP_USEC      4550000u   /* sectors 0-7: 4 × 16 KiB, 64 KiB, 3 × 128 KiB */
+#define EST_PROGRAM_NSEC_BYTE   16000u     /* byte programming at x8 parallelism */
+#define EST_CHUNK               384u
+#define EST_FRAME_BITS          144u       /* an extended frame with 8 data bytes, stuffing included */
+#define EST_REBOOT_USEC         2500000u   /* application start after the copy, NOTIFY_BOOT */
+#define EST_CONFIRM_USEC        1000000u   /* FW_VERSION and configuration reads */
+
+/* CAN frames of one COMM payload of n bytes sent through the receive
+ * buffer: 7 bytes per FILL frame up to 255, 6 per long FILL frame after,
+ * one PROCESS frame. */
+static uint64_t payload_frames(size_t n) {
+        size_t first = n < 255 ? n : 255, rest = n - first;
+
+        return (first + 6) / 7 + (rest + 5) / 6 + 1;
+}
+
+static uint64_t transfer_usec(size_t bytes, uint32_t bitrate) {
+        uint64_t chunks = (bytes + EST_CHUNK - 1) / EST_CHUNK;
+        /* the write (offset + data) and its ack, one short frame */
+        uint64_t bits = chunks * (payload_frames(EST_CHUNK + 5) + 1) * EST_FRAME_BITS;
+
+        return bits * 1000000u / bitrate + (uint64_t) bytes * EST_PROGRAM_NSEC_BYTE / 1000u;
+}
+
+/**
+ * fw_estimate_side() - the nominal duration of one side's update
+ * @stream_len: the upload stream (header included)
+ * @raw_size: the application image (what the bootloader programs)
+ * @bootloader_len: the set's bootloader, when the job installs it
+ * @bootloader: the job installs the bootloader first
+ * @bitrate: the bus's bitrate (0: 500 kbit/s)
+ * @ret: per phase and in total
+ */
+void fw_estimate_side(size_t stream_len, size_t raw_size, size_t bootloader_len, bool bootloader, uint32_t bitrate,
+                      FwEstimate *ret) {
+        if (bitrate == 0)
+                bitrate = 500000u;
+        *ret = (FwEstimate) {
+                .erase_usec = (uint64_t) MAX((stream_len + EST_SECTOR_BYTES - 1) / EST_SECTOR_BYTES, (size_t) 1) *
+                              EST_ERASE_128K_USEC,
+                .transfer_usec = transfer_usec(stream_len, bitrate),
+                .bootloader_usec = bootloader ? EST_ERASE_128K_USEC + transfer_usec(bootloader_len, bitrate) : 0,
+                .copy_usec = EST_ERASE_APP_USEC + (uint64_t) raw_size * EST_PROGRAM_NSEC_BYTE / 1000u,
+                .reboot_usec = EST_REBOOT_USEC,
+                .confirm_usec = EST_CONFIRM_USEC,
+        };
+        ret->total_usec = ret->erase_usec + ret->transfer_usec + ret->bootloader_usec + ret->copy_usec +
+                          ret->reboot_usec + ret->confirm_usec;
+}

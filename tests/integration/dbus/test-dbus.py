@@ -88,7 +88,7 @@ def main():
         board = h.manager().GetBoard(dbus_interface=MANAGER_IFACE)
         if not board["Mismatch"] or MISMATCH not in [str(x) for x in board["MismatchReasons"]]:
             fail("GetBoard: %r" % board)
-        if not any("update " + UUID_B + " (id 74) from 3.58 to 5.03" == str(a) for a in board["Actions"]):
+        if not any("update " + UUID_B + " (id 74) from 3.58 to 5.03" in str(a) for a in board["Actions"]):
             fail("GetBoard actions: %r" % list(board["Actions"]))
         values = h.bus.get_object(BUS_NAME, PATH_A).GetValues(dbus_interface=CONTROLLER_IFACE)
         if "VoltageIn" not in values or "Fault" not in values:
