@@ -141,6 +141,43 @@ static int cmd_rollback(sd_bus *bus, int argc, char **argv) {
         return 0;
 }
 
+static int cmd_inhibit(sd_bus *bus, int argc, char **argv) {
+        _cleanup_free_ char *reason = NULL;
+        size_t len = 0;
+        bool on;
+        int r;
+
+        if (strcmp(argv[0], "on") == 0)
+                on = true;
+        else if (strcmp(argv[0], "off") == 0)
+                on = false;
+        else
+                return usage_error("firmware inhibit", "say on REASON or off, not '%s'", argv[0]);
+        if (on && argc < 2)
+                return usage_error("firmware inhibit", "on needs a REASON");
+        if (!on && argc > 1)
+                return usage_error("firmware inhibit", "off takes no REASON");
+        /* the words of the reason, joined by spaces */
+        for (int i = 1; i < argc; i++)
+                len += strlen(argv[i]) + 1;
+        reason = calloc(len + 1, 1);
+        if (!reason)
+                return -ENOMEM;
+        for (int i = 1; i < argc; i++) {
+                if (i > 1)
+                        strcat(reason, " ");
+                strcat(reason, argv[i]);
+        }
+        r = bus_call(bus, "firmware inhibit", MANAGER_PATH, MANAGER_IFACE, "SetInhibit", NULL, "bs", on, reason);
+        if (r < 0)
+                return r;
+        if (arg_json)
+                print_id("inhibited", on ? "true" : "false");
+        else
+                printf(on ? "Firmware updates inhibited: %s\n" : "Firmware updates allowed again%s\n", reason);
+        return 0;
+}
+
 static int cmd_remove(sd_bus *bus, int argc, char **argv) {
         _cleanup_free_ char *id = NULL;
         int r;
@@ -556,6 +593,10 @@ const Command commands_firmware[] = {
           "the estimated time, or why it would be refused and the numbered steps that would\n"
           "work.  Exit status 1 for a refused plan.",
           2, -1, cmd_plan },
+        { "firmware inhibit", "on REASON|off", "block new firmware jobs (or allow them again)",
+          "Inhibit firmware updates (SetInhibit): new jobs end at their gates with GateFailed\n"
+          "naming REASON; running jobs go on.  Persisted by vescd.  off allows them again.  Admin.",
+          1, -1, cmd_inhibit },
         { "firmware update", "CONTROLLER SET", "update one controller",
           "Update one controller.  vescd refuses it (Mismatch) when the board's controllers\n"
           "would differ afterwards, unless --allow-mismatch (root only).  Admin.",

@@ -20,7 +20,7 @@ import time
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "update"))
-from update_harness import (CONTROLLER_IFACE, TIMEOUT, UUID_A, UUID_B, UpdateHarness,  # noqa: E402
+from update_harness import (CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, TIMEOUT, UUID_A, UUID_B, UpdateHarness,  # noqa: E402
                             fail, imageset, log, srcdir)
 
 PATH_B = "/org/vescd1/controller/" + UUID_B
@@ -262,6 +262,20 @@ def main():
         if [s["id"] for s in sets] != [set_id] or set_id not in ctl.run("firmware").stdout:
             fail("firmware sets after install: %s" % sets)
         p = ctl.supported("firmware plan", "--json", "firmware", "plan", "repair", "vesc-5.03-test")
+        if p is not None:
+            plan = json.loads(p.stdout)
+            if plan.get("refused") is not False or [s["action"] for s in plan["sides"]].count("update") != 1:
+                fail("firmware plan repair --json: %s" % plan)
+            p = ctl.run("firmware", "plan", "update", "vesc-5.03-test", "12", rc=1)   # Mismatch: refused, with steps
+            if "error: Mismatch" not in p.stdout or "steps:" not in p.stdout:
+                fail("firmware plan update (refused): %r" % p.stdout)
+        p = ctl.supported("firmware inhibit", "firmware", "inhibit", "on", "riding", "today")
+        if p is not None:
+            if "riding today" not in p.stdout or not bool(h.prop(MANAGER_PATH, MANAGER_IFACE, "Inhibited")):
+                fail("firmware inhibit on: %r" % p.stdout)
+            ctl.run("firmware", "inhibit", "off")
+            if bool(h.prop(MANAGER_PATH, MANAGER_IFACE, "Inhibited")):
+                fail("firmware inhibit off left it inhibited")
         p = ctl.run("firmware", "rollback", rc=6)              # nothing to roll back to
         p = ctl.run("firmware", "remove", "no-such-set", rc=6)
         if "no installed image set" not in p.stderr:
