@@ -246,6 +246,7 @@ static void test_method_table(void **state) {
                 "config.restore", "config.copy", "limits.set",
                 "firmware.install", "firmware.remove", "firmware.pair", "firmware.repair",
                 "firmware.rollback", "firmware.board", "board.forget", "config.set", "limits.mode",
+                "firmware.inhibit",
         };
 
         for (JsonMethod m = 0; m < _JSON_METHOD_MAX; m++) {
