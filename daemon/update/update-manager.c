@@ -767,7 +767,7 @@ int fw_manager_repair(FwManager *m, const char *set_id, const FwJobOptions *o, F
                 return plan_refused(&images, -EALREADY, FW_ERROR_NONE);
         }
         if (m->planning) {
-                for (size_t i = 0; i < 2; i++)
+                for (size_t i = 0; i < k; i++)
                         if (!plan.update[i]) {
                                 json_t *keep = side_json(cs[i], &ids[i]);
                                 json_object_set_new(keep, "action", json_string("keep"));
