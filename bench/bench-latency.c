@@ -47,7 +47,11 @@ typedef struct Args {
 typedef struct RunFigures {
         double p50, p99, max;
         double bare_p50, bare_p99, bare_max;
-        size_t n, bare_n;
+        double add_p50, add_p99;  /* vescd minus the bare reader, frame by frame */
+        /* split at the sample's time_usec (vescd read the frame): bus -> vescd's
+         * read, and vescd's read -> the client (hold, encoding, write, wake-up) */
+        double read_p99, out_p50, out_p99;
+        size_t n, bare_n, add_n;
         unsigned lost;
 } RunFigures;
 
@@ -59,9 +63,10 @@ static void status_frame(uint32_t base, uint32_t seq, struct can_frame *f) {
         (void) vesc_status_encode(&st, f);
 }
 
-/* A telemetry notification's erpm, or -1. */
-static long sample_seq(const char *line, uint32_t base) {
-        json_t *msg, *v;
+/* A telemetry notification's erpm, or -1; its time_usec (the frame's receive
+ * time in vescd, CLOCK_MONOTONIC as ours) into *ret_time. */
+static long sample_seq(const char *line, uint32_t base, uint64_t *ret_time) {
+        json_t *msg, *v, *t;
         long seq = -1;
 
         if (!strstr(line, "\"telemetry\""))
@@ -70,6 +75,8 @@ static long sample_seq(const char *line, uint32_t base) {
         if (!msg)
                 return -1;
         v = json_object_get(json_object_get(json_object_get(msg, "params"), "values"), "erpm");
+        t = json_object_get(json_object_get(msg, "params"), "time_usec");
+        *ret_time = json_is_integer(t) ? (uint64_t) json_integer_value(t) : 0;
         if (json_is_number(v)) {
                 double e = json_number_value(v);
 
@@ -84,7 +91,7 @@ static long sample_seq(const char *line, uint32_t base) {
  * from its socket (no daemon), in this process: its latency is the floor of
  * the hub, the kernel and this machine's scheduling at that moment. */
 static void read_bare(int bare_fd, uint32_t base, unsigned next, const uint64_t *sent_at, bool *bare_seen,
-                      double *bare_lat, size_t *bare_n) {
+                      uint64_t *bare_at, double *bare_lat, size_t *bare_n) {
         struct can_frame f;
         VescStatus st;
 
@@ -99,6 +106,7 @@ static void read_bare(int bare_fd, uint32_t base, unsigned next, const uint64_t 
                 if (seq >= (long) next || bare_seen[seq])
                         continue;
                 bare_seen[seq] = true;
+                bare_at[seq] = now;
                 if (seq >= WARMUP)
                         bare_lat[(*bare_n)++] = (double) (now - sent_at[seq]);
         }
@@ -109,6 +117,10 @@ static int measure(BenchJson *j, int bus_fd, int bare_fd, const Args *a, uint32_
         _cleanup_free_ uint64_t *sent_at = calloc(a->frames, sizeof(uint64_t));
         _cleanup_free_ bool *seen = calloc(a->frames, sizeof(bool));
         _cleanup_free_ bool *bare_seen = calloc(a->frames, sizeof(bool));
+        _cleanup_free_ uint64_t *bare_at = calloc(a->frames, sizeof(uint64_t)), *got_at = calloc(a->frames, sizeof(uint64_t));
+        _cleanup_free_ double *add = calloc(a->frames, sizeof(double));
+        _cleanup_free_ double *in_read = calloc(a->frames, sizeof(double)), *in_out = calloc(a->frames, sizeof(double));
+        size_t n_split = 0;
         _cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         uint64_t period_ns = (uint64_t) (1e9 / a->rate_hz), done_at = 0;
         struct itimerspec its = {
@@ -119,7 +131,7 @@ static int measure(BenchJson *j, int bus_fd, int bare_fd, const Args *a, uint32_
         unsigned next = 0, matched = 0;
         size_t n = 0, bare_n = 0;
 
-        if (!sent_at || !seen || !bare_seen || tfd < 0)
+        if (!sent_at || !seen || !bare_seen || !bare_at || !got_at || !add || !in_read || !in_out || tfd < 0)
                 return -ENOMEM;
         if (timerfd_settime(tfd, 0, &its, NULL) < 0)
                 return -errno;
@@ -156,7 +168,7 @@ static int measure(BenchJson *j, int bus_fd, int bare_fd, const Args *a, uint32_
                         }
                 }
                 if (p[2].revents & POLLIN)
-                        read_bare(bare_fd, base, next, sent_at, bare_seen, bare_lat, &bare_n);
+                        read_bare(bare_fd, base, next, sent_at, bare_seen, bare_at, bare_lat, &bare_n);
                 if (p[1].revents & (POLLIN | POLLHUP)) {
                         ssize_t k;
 
@@ -168,7 +180,8 @@ static int measure(BenchJson *j, int bus_fd, int bare_fd, const Args *a, uint32_
 
                                 j->rd.len += (size_t) k;
                                 while (bench_line_next_buffered(&j->rd, j->line, sizeof j->line) >= 0) {
-                                        long seq = sample_seq(j->line, base);
+                                        uint64_t frame_time = 0;
+                                        long seq = sample_seq(j->line, base, &frame_time);
 
                                         if (seq < 0 || seq >= (long) next || seen[seq])
                                                 continue;
@@ -176,12 +189,29 @@ static int measure(BenchJson *j, int bus_fd, int bare_fd, const Args *a, uint32_
                                         if (seq < WARMUP)
                                                 continue;
                                         matched++;
+                                        got_at[seq] = now;
+                                        if (frame_time >= sent_at[seq] && frame_time <= now) {
+                                                in_read[n_split] = (double) (frame_time - sent_at[seq]);
+                                                in_out[n_split++] = (double) (now - frame_time);
+                                        }
                                         lat[n++] = (double) (now - sent_at[seq]);
                                 }
                         }
                 }
         }
         *ret = (RunFigures) { .n = n, .bare_n = bare_n, .lost = a->frames - WARMUP - matched };
+        for (unsigned i = WARMUP; i < a->frames; i++)
+                if (got_at[i] && bare_at[i])
+                        add[ret->add_n++] = (double) got_at[i] - (double) bare_at[i];
+        if (n_split > 0) {
+                ret->read_p99 = bench_quantile(in_read, n_split, 0.99);
+                ret->out_p50 = bench_quantile(in_out, n_split, 0.50);
+                ret->out_p99 = bench_quantile(in_out, n_split, 0.99);
+        }
+        if (ret->add_n > 0) {
+                ret->add_p50 = bench_quantile(add, ret->add_n, 0.50);
+                ret->add_p99 = bench_quantile(add, ret->add_n, 0.99);
+        }
         if (n > 0) {
                 ret->p50 = bench_quantile(lat, n, 0.50);
                 ret->p99 = bench_quantile(lat, n, 0.99);
@@ -206,8 +236,11 @@ static void usage(void) {
 
 static void print_run(const char *what, const RunFigures *f, unsigned sent) {
         printf("bench-latency: %s: samples %zu of %u frames (%u coalesced or lost); vescd p50 %.0f us, "
-               "p99 %.0f us, max %.0f us; bare reader p50 %.0f us, p99 %.0f us, max %.0f us\n",
-               what, f->n, sent, f->lost, f->p50, f->p99, f->max, f->bare_p50, f->bare_p99, f->bare_max);
+               "p99 %.0f us, max %.0f us; bare reader p50 %.0f us, p99 %.0f us, max %.0f us; vescd minus bare, "
+               "same frame: p50 %.0f us, p99 %.0f us; bus -> vescd read p99 %.0f us; vescd read -> client "
+               "p50 %.0f us, p99 %.0f us\n",
+               what, f->n, sent, f->lost, f->p50, f->p99, f->max, f->bare_p50, f->bare_p99, f->bare_max,
+               f->add_p50, f->add_p99, f->read_p99, f->out_p50, f->out_p99);
 }
 
 int main(int argc, char **argv) {
