@@ -3,13 +3,15 @@
 
 vesc-sim dual-mismatch; B's FET is driven to 120 °C through the simulator's
 control socket, so B's firmware raises OVER_TEMP_FET (visible only in
-GET_VALUES: no status frame carries a fault).  A Repair then fails in
+GET_VALUES: no status frame carries a fault) and vescd shows it on the Fault
+property, in JSON and in `vescctl status`.  A Repair then fails in
 `checking` with GateFailed naming the fault and nothing is written (B still
 runs 3.58 in vesc-sim).  With A's
 input at 5 V (below l_min_vin) A's Fault property shows UNDER_VOLTAGE (A
 has no status broadcasts and is polled).  Once B cools down and the fault
 clears, the same Repair succeeds."""
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -17,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from update_harness import (CONTROLLER_IFACE, UUID_A, UUID_B, UpdateHarness, fail, log)  # noqa: E402
 
 PATH_A = "/org/vescd1/controller/" + UUID_A
+PATH_B = "/org/vescd1/controller/" + UUID_B
 
 
 def main():
@@ -37,6 +40,19 @@ def main():
         h.sim_control("set B temp_fet 120")
         h.wait_until(lambda: h.sim_controller(UUID_B).get("fault_name") == "OVER_TEMP_FET",
                      "vesc-sim raises OVER_TEMP_FET on B")
+        # B broadcasts status, which carries no fault: vescd's slow GET_VALUES
+        # poll of broadcasting controllers shows it on both adapters and in
+        # vescctl status
+        h.wait_until(lambda: str(h.prop(PATH_B, CONTROLLER_IFACE, "Fault")) == "OVER_TEMP_FET",
+                     "B's Fault = OVER_TEMP_FET")
+        res, err = h.json_call("controller.get", {"uuid": UUID_B})
+        if err or res.get("fault") != "OVER_TEMP_FET" or res.get("fault_code") != 5:
+            fail("JSON controller.get of B does not show the fault: %s %s" % (res, err))
+        out = subprocess.run([h.vescctl_path(), "--address", h.address, "status"],
+                             capture_output=True, text=True, timeout=30).stdout
+        line = [x for x in out.splitlines() if UUID_B in x]
+        if not line or "fault OVER_TEMP_FET" not in line[0]:
+            fail("vescctl status does not show B's fault: %r" % out)
         job = str(h.mgr("Repair", set_id, {}))
         state, err, report = h.wait_job_end(job)
         if state != "failed" or err[0] != "GateFailed":
