@@ -9,7 +9,6 @@ bounded timeout.  Run with Debian's /usr/bin/python3 (python3-dbus, gi).
 """
 import json
 import os
-import select
 import shutil
 import signal
 import socket
@@ -22,6 +21,9 @@ import time
 import dbus
 import dbus.mainloop.glib
 from gi.repository import GLib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from privbus import find_dbus_daemon, read_line_until, start_private_bus  # noqa: E402
 
 SKIP = 77
 BUS_NAME = "org.vescd1"
@@ -94,26 +96,6 @@ def srcdir():
         os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def read_line_until(pipe, want, deadline, sink):
-    """Read lines from pipe until one contains want; keep them in sink."""
-    buf = b""
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))
-        if not r:
-            break
-        chunk = os.read(pipe.fileno(), 4096)
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            text = line.decode(errors="replace")
-            sink.append(text)
-            if want in text:
-                return text
-    return None
-
-
 class Harness:
     def __init__(self, board="dual-mismatch", time_scale="1", transport="vbus",
                  can_iface="vcan0", vescd_args=(), vescd_env=None, member_after_s="0"):
@@ -167,25 +149,18 @@ class Harness:
         return os.path.join(builddir(), "clients", "vescctl")
 
     def start_dbus(self):
-        daemon = os.environ.get("DBUS_DAEMON") or shutil.which("dbus-daemon")
+        daemon = find_dbus_daemon()
         if not daemon:
             skip("dbus-daemon not found")
         conf = os.path.join(self.tmp, "bus.conf")
         with open(conf, "w") as f:
             f.write(bus_config(os.path.join(self.tmp, "dbus.sock"), getattr(self, "vescd_uid", None)))
-        r, w = os.pipe()
-        p = subprocess.Popen([daemon, "--config-file=" + conf, "--nofork", "--print-address=%d" % w],
-                             pass_fds=(w,), stdout=subprocess.DEVNULL,
-                             stderr=open(os.path.join(self.tmp, "dbus-daemon.log"), "w"))
-        os.close(w)
-        self.procs.append(p)
-        self.dbus_proc = p
-        lines = []
-        with os.fdopen(r, "rb", buffering=0) as pipe:
-            line = read_line_until(pipe, "unix:", time.monotonic() + TIMEOUT, lines)
-        if not line:
+        self.dbus_proc, address = start_private_bus(
+            daemon, conf, TIMEOUT, self.procs,
+            stderr=open(os.path.join(self.tmp, "dbus-daemon.log"), "w"))
+        if not address:
             fail("dbus-daemon did not print its address")
-        self.address = line.strip()
+        self.address = address
         log("private bus at", self.address)
 
     def start_sim(self):

@@ -4,7 +4,6 @@ vescd, all in one fresh temporary directory, all waited on by events
 a NOTIFY_SOCKET we own), every wait bounded.  Standard library only, so it
 also runs where python3-dbus is missing."""
 import os
-import select
 import shutil
 import signal
 import socket
@@ -12,6 +11,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from privbus import find_dbus_daemon, read_line_until, start_private_bus  # noqa: E402
 
 SKIP = 77
 # Every wait is bounded by TIMEOUT seconds times VESCD_TEST_SLOWDOWN (e.g.
@@ -76,26 +78,6 @@ def require_programs(*rels):
     for rel in rels:
         if not os.access(program(rel), os.X_OK):
             skip("%s is not built" % rel)
-
-
-def read_line_until(fd, want, deadline, sink):
-    """Read lines from fd until one contains want (kept in sink)."""
-    buf = b""
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        if not r:
-            break
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            text = line.decode(errors="replace")
-            sink.append(text)
-            if want in text:
-                return text
-    return None
 
 
 def wait_until(predicate, what, timeout=TIMEOUT, step=None):
@@ -173,25 +155,16 @@ class Env:
 
     # ------------------------------------------------------------ D-Bus
     def start_dbus(self):
-        daemon = os.environ.get("DBUS_DAEMON") or shutil.which("dbus-daemon")
+        daemon = find_dbus_daemon()
         if not daemon:
             skip("dbus-daemon not found")
         conf = self.path("bus.conf")
         with open(conf, "w") as f:
             f.write(bus_config(self.path("dbus.sock")))
-        r, w = os.pipe()
-        p = subprocess.Popen([daemon, "--config-file=" + conf, "--nofork", "--print-address=%d" % w],
-                             pass_fds=(w,), stdout=subprocess.DEVNULL)
-        os.close(w)
-        self.procs.append(p)
-        lines = []
-        try:
-            line = read_line_until(r, "unix:", time.monotonic() + TIMEOUT, lines)
-        finally:
-            os.close(r)
-        if not line:
+        _, address = start_private_bus(daemon, conf, TIMEOUT, self.procs)
+        if not address:
             fail("dbus-daemon did not print its address")
-        self.dbus_address = line.strip()
+        self.dbus_address = address
         log("private bus at", self.dbus_address)
         return self.dbus_address
 

@@ -1,0 +1,56 @@
+"""Process helpers shared by the integration harnesses (standard library
+only, so that the interop harness stays free of python3-dbus): reading a
+child's output up to an expected line, and starting a private dbus-daemon
+that reports its address through --print-address."""
+import os
+import select
+import shutil
+import subprocess
+import time
+
+
+def read_line_until(src, want, deadline, sink):
+    """Read lines from src (a file object or a descriptor) until one contains
+    want; keep every line read in sink.  Returns that line, or None when the
+    deadline passes or src ends first."""
+    fd = src if isinstance(src, int) else src.fileno()
+    buf = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not r:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            text = line.decode(errors="replace")
+            sink.append(text)
+            if want in text:
+                return text
+    return None
+
+
+def find_dbus_daemon():
+    """$DBUS_DAEMON, else dbus-daemon on PATH, else None."""
+    return os.environ.get("DBUS_DAEMON") or shutil.which("dbus-daemon")
+
+
+def start_private_bus(daemon, conf_path, timeout, procs, stderr=None):
+    """Start daemon --config-file=conf_path and wait (up to timeout seconds)
+    for the address it prints.  The process is appended to procs at once
+    (so that the caller's cleanup stops it even when this fails).  Returns
+    (process, address); address is None when none was printed in time."""
+    r, w = os.pipe()
+    p = subprocess.Popen([daemon, "--config-file=" + conf_path, "--nofork",
+                          "--print-address=%d" % w],
+                         pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=stderr)
+    os.close(w)
+    procs.append(p)
+    lines = []
+    try:
+        line = read_line_until(r, "unix:", time.monotonic() + timeout, lines)
+    finally:
+        os.close(r)
+    return p, (line.strip() if line else None)
