@@ -36,6 +36,7 @@
 #include "core/render.h"
 #include "http/http-server.h"
 #include "json/json-proto.h"
+#include "json/json-server.h"
 #include "macro.h"
 #include "update/update-driver.h"
 #include "update/update-manager.h"
@@ -834,49 +835,12 @@ static void warn_if_not_loopback(int fd) {
 }
 
 static int listen_on(HttpServer *s, const char *spec) {
-        _cleanup_free_ char *host = NULL;
         _cleanup_close_ int fd = -1;
-        struct addrinfo hints = {
-                .ai_socktype = SOCK_STREAM,
-                .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
-        }, *ai = NULL;
-        const char *port;
-        int r, one = 1;
+        int r;
 
-        /* "ADDR:PORT" or "[V6ADDR]:PORT", numeric, like tcp-listen */
-        if (spec[0] == '[') {
-                const char *end = strchr(spec, ']');
-
-                if (!end || end[1] != ':')
-                        return log_error_errno(-EINVAL, "Invalid http-listen address: %s", spec);
-                host = strndup(spec + 1, (size_t) (end - spec - 1));
-                port = end + 2;
-        } else {
-                const char *colon = strrchr(spec, ':');
-
-                if (!colon)
-                        return log_error_errno(-EINVAL, "Invalid http-listen address (ADDR:PORT): %s", spec);
-                host = strndup(spec, (size_t) (colon - spec));
-                port = colon + 1;
-        }
-        if (!host)
-                return -ENOMEM;
-        r = getaddrinfo(host, port, &hints, &ai);
-        if (r != 0)
-                return log_error_errno(-EINVAL, "Invalid http-listen address %s: %s", spec, gai_strerror(r));
-        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-                r = -errno;
-                freeaddrinfo(ai);
-                return log_error_errno(r, "Failed to create the HTTP socket: %m");
-        }
-        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
-                r = -errno;
-                freeaddrinfo(ai);
-                return log_error_errno(r, "Failed to listen on %s: %m", spec);
-        }
-        freeaddrinfo(ai);
+        r = json_tcp_listen(spec, "http-listen", &fd);
+        if (r < 0)
+                return r;
         if (!evhttp_accept_socket_with_handle(s->http, fd))
                 return log_error_errno(-ENOMEM, "Failed to serve HTTP on %s", spec);
         warn_if_not_loopback(fd);

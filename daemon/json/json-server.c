@@ -1344,7 +1344,7 @@ static int bind_unix(JsonServer *s, const char *path) {
         return 0;
 }
 
-static int bind_tcp(JsonServer *s, const char *spec) {
+int json_tcp_listen(const char *spec, const char *option, int *ret_fd) {
         _cleanup_free_ char *host = NULL;
         _cleanup_close_ int fd = -1;
         struct addrinfo hints = {
@@ -1359,14 +1359,14 @@ static int bind_tcp(JsonServer *s, const char *spec) {
                 const char *end = strchr(spec, ']');
 
                 if (!end || end[1] != ':')
-                        return log_error_errno(-EINVAL, "Invalid tcp-listen address: %s", spec);
+                        return log_error_errno(-EINVAL, "Invalid %s address: %s", option, spec);
                 host = strndup(spec + 1, (size_t) (end - spec - 1));
                 port = end + 2;
         } else {
                 const char *colon = strrchr(spec, ':');
 
                 if (!colon)
-                        return log_error_errno(-EINVAL, "Invalid tcp-listen address (ADDR:PORT): %s", spec);
+                        return log_error_errno(-EINVAL, "Invalid %s address (ADDR:PORT): %s", option, spec);
                 host = strndup(spec, (size_t) (colon - spec));
                 port = colon + 1;
         }
@@ -1375,13 +1375,13 @@ static int bind_tcp(JsonServer *s, const char *spec) {
 
         r = getaddrinfo(host, port, &hints, &ai);
         if (r != 0)
-                return log_error_errno(-EINVAL, "Invalid tcp-listen address %s: %s", spec, gai_strerror(r));
+                return log_error_errno(-EINVAL, "Invalid %s address %s: %s", option, spec, gai_strerror(r));
 
         fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
                 r = -errno;
                 freeaddrinfo(ai);
-                return log_error_errno(r, "Failed to create TCP socket: %m");
+                return log_error_errno(r, "Failed to create a TCP socket for %s: %m", option);
         }
         (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
@@ -1390,7 +1390,17 @@ static int bind_tcp(JsonServer *s, const char *spec) {
                 return log_error_errno(r, "Failed to listen on %s: %m", spec);
         }
         freeaddrinfo(ai);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
 
+static int bind_tcp(JsonServer *s, const char *spec) {
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = json_tcp_listen(spec, "tcp-listen", &fd);
+        if (r < 0)
+                return r;
         r = listener_new(s, fd, &s->tcp_listener);
         if (r < 0)
                 return r;

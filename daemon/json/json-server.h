@@ -64,6 +64,12 @@ typedef struct JsonServerOps {
         void (*detach)(void *userdata);
 } JsonServerOps;
 
+/* Bind and listen on a numeric "ADDR:PORT" or "[V6ADDR]:PORT" (no DNS lookup):
+ * a non-blocking, close-on-exec TCP socket with SO_REUSEADDR.  option names the
+ * setting in the error messages ("tcp-listen").  Returns 0 and *ret_fd, or a
+ * logged -errno.  Also used by the HTTP listener (daemon/http). */
+int json_tcp_listen(const char *spec, const char *option, int *ret_fd);
+
 int json_server_new_with_ops(struct event_base *base, const JsonServerConfig *cfg, const JsonServerOps *ops,
                              void *userdata, JsonServer **ret);
 JsonServer *json_server_free(JsonServer *s);
