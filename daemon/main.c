@@ -282,7 +282,7 @@ int main(int argc, char **argv) {
          * NotSupported. */
         r = fw_manager_new(m.daemon, &m.fw);
         if (r < 0)
-                log_warning_errno(r, "Firmware management unavailable: %m, continuing without it");
+                log_warning_errno(r, "%s; continuing without it", fw_manager_unavailable_text());
 
         r = bus_new(m.daemon, m.fw, daemon_config(m.daemon)->bus_address, &m.bus);
         if (r < 0)

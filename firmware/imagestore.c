@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -331,7 +332,26 @@ static int cmp_newest_first(const void *a, const void *b) {
         return strcmp(x->id, y->id);
 }
 
-static int prune(ImageStore *st, const char *keep_id, unsigned keep) {
+static bool in_strv(const char *const *v, const char *s) {
+        for (; v && *v; v++)
+                if (strcmp(*v, s) == 0)
+                        return true;
+        return false;
+}
+
+static int removed_add(char ***v, size_t *n, const char *id) {
+        char **nv = realloc(*v, (*n + 2) * sizeof *nv);
+        if (!nv)
+                return -ENOMEM;
+        *v = nv;
+        nv[*n] = strdup(id);
+        if (!nv[*n])
+                return -ENOMEM;
+        nv[++*n] = NULL;
+        return 0;
+}
+
+static int prune(ImageStore *st, const char *keep_id, unsigned keep, const char *const *protect, char ***ret_removed) {
         char **ids = NULL;
         int r = image_store_list(st, &ids);
         if (r < 0)
@@ -355,24 +375,34 @@ static int prune(ImageStore *st, const char *keep_id, unsigned keep) {
         }
         qsort(v, n, sizeof *v, cmp_newest_first);
 
-        /* The protected ones count against keep first. */
-        size_t kept = 0;
+        /* The protected ones (current, previous, this one, those a caller
+         * names: sets of running jobs) count against keep first; of the
+         * others the newest stay, the oldest go. */
+        size_t kept = 0, n_removed = 0;
+        char **removed = NULL;
         for (size_t i = 0; i < n; i++)
                 if ((cur && strcmp(v[i].id, cur) == 0) || (prev && strcmp(v[i].id, prev) == 0) ||
-                    strcmp(v[i].id, keep_id) == 0)
+                    strcmp(v[i].id, keep_id) == 0 || in_strv(protect, v[i].id))
                         kept++;
         for (size_t i = 0; i < n; i++) {
                 const char *id = v[i].id;
-                if ((cur && strcmp(id, cur) == 0) || (prev && strcmp(id, prev) == 0) || strcmp(id, keep_id) == 0)
+                if ((cur && strcmp(id, cur) == 0) || (prev && strcmp(id, prev) == 0) || strcmp(id, keep_id) == 0 ||
+                    in_strv(protect, id))
                         continue;
                 if (kept < keep) {
                         kept++;
                         continue;
                 }
                 int k = image_store_remove(st, id, false, NULL);
+                if (k >= 0 && ret_removed)
+                        k = removed_add(&removed, &n_removed, id);
                 if (k < 0 && r == 0)
                         r = k;
         }
+        if (ret_removed)
+                *ret_removed = removed;
+        else
+                image_store_strv_free(removed);
         free(v);
         image_store_strv_free(ids);
         return r;
@@ -386,16 +416,21 @@ static int prune(ImageStore *st, const char *keep_id, unsigned keep) {
  * @make_current: mark it current (the old current becomes previous)
  * @keep: sets to keep in all (< 2: IMAGE_STORE_KEEP_DEFAULT); current,
  *        previous and this set are never pruned
+ * @protect: NULL-terminated ids never pruned either (sets of running jobs); may be NULL
  * @ret_id: optional, the installed id (caller frees)
+ * @ret_removed: optional, NULL or a NULL-terminated list of the pruned ids
+ *        (free with image_store_strv_free())
  * @ret_error: on failure, a message (caller frees); may be NULL
  *
  * Return: 0 when newly installed, 1 when that id was already installed
  * (files untouched), or -errno.
  */
 int image_store_install(ImageStore *st, ImageSet *set, const ImageTrust *trust, bool make_current, unsigned keep,
-                        char **ret_id, char **ret_error) {
+                        const char *const *protect, char **ret_id, char ***ret_removed, char **ret_error) {
         const char *id = image_set_id(set);
         bool existed;
+        if (ret_removed)
+                *ret_removed = NULL;
         int r = image_set_verify(set, trust, ret_error);
         if (r < 0)
                 return r;
@@ -408,13 +443,20 @@ int image_store_install(ImageStore *st, ImageSet *set, const ImageTrust *trust, 
                 r = image_set_write_dir(set, path, ret_error);
                 if (r < 0)
                         return r;
+                /* Pruning goes by mtime: stamp it with the precise clock (the
+                 * file system's is coarse) so quick installs keep their order. */
+                struct timespec ts[2];
+                if (clock_gettime(CLOCK_REALTIME, &ts[0]) == 0) {
+                        ts[1] = ts[0];
+                        (void) utimensat(st->dirfd, id, ts, AT_SYMLINK_NOFOLLOW);
+                }
         }
         if (make_current) {
                 r = image_store_set_current(st, id, ret_error);
                 if (r < 0)
                         return r;
         }
-        r = prune(st, id, keep < 2 ? IMAGE_STORE_KEEP_DEFAULT : keep);
+        r = prune(st, id, keep < 2 ? IMAGE_STORE_KEEP_DEFAULT : keep, protect, ret_removed);
         if (r < 0)
                 return store_error(ret_error, r, "pruning old sets failed: %s", strerror(-r));
         if (ret_id) {

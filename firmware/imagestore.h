@@ -12,7 +12,7 @@
 
 typedef struct ImageStore ImageStore;
 
-#define IMAGE_STORE_KEEP_DEFAULT 2u
+#define IMAGE_STORE_KEEP_DEFAULT 4u
 
 /* Open (creating <state_dir>/imagesets if needed). */
 int image_store_open(const char *state_dir, ImageStore **ret, char **ret_error);
@@ -21,11 +21,13 @@ const char *image_store_path(const ImageStore *st);
 
 /* Verify @set against @trust and install it as <id>/ (atomic; an already
  * installed id is kept as is).  With make_current the old current becomes
- * previous.  Then prunes: current, previous and this set always stay, plus
- * the most recently installed others up to @keep sets in all (keep < 2
- * means IMAGE_STORE_KEEP_DEFAULT).  *ret_id (optional) gets the id. */
+ * previous.  Then prunes: current, previous, this set and the ids in
+ * @protect (NULL-terminated, may be NULL) always stay, plus the most
+ * recently installed others up to @keep sets in all (keep < 2 means
+ * IMAGE_STORE_KEEP_DEFAULT).  *ret_id (optional) gets the id, *ret_removed
+ * (optional) NULL or the pruned ids (free with image_store_strv_free()). */
 int image_store_install(ImageStore *st, ImageSet *set, const ImageTrust *trust, bool make_current, unsigned keep,
-                        char **ret_id, char **ret_error);
+                        const char *const *protect, char **ret_id, char ***ret_removed, char **ret_error);
 /* Sorted, NULL-terminated list of installed ids (free with strv-style loop
  * or image_store_strv_free()). */
 int image_store_list(ImageStore *st, char ***ret_ids);

@@ -40,6 +40,7 @@ static const ConfigKey keys[] = {
         { "restart-ms", "socketcan bus-off auto restart with manage-link (default 100)" },
         { "trusted-keys", "trust file of Ed25519 keys for image sets (default none)" },
         { "require-signed", "accept only image sets signed by a trusted key (default no)" },
+        { "image-set-keep", "image sets kept in the store, 2..1000 (default 4); the oldest unused go" },
         { "min-voltage", "lowest input voltage at which an update may start, V (default 10)" },
         { "max-voltage", "highest input voltage at which an update may start, V (default 60)" },
         {}
@@ -116,6 +117,7 @@ int config_init_defaults(Config *c) {
                 .max_clients_per_uid = 8,
                 .bitrate = 500000,
                 .restart_ms = 100,
+                .image_set_keep = 4,
         };
         if (set_str(&c->transport, "socketcan:can0") < 0 ||
             set_str(&c->state_dir, LOCALSTATEDIR "/lib/vescd") < 0 ||
@@ -452,6 +454,8 @@ int config_set(Config *c, const char *key, const char *value) {
         }
         if (strcmp(key, "require-signed") == 0)
                 return parse_bool(value, &c->require_signed);
+        if (strcmp(key, "image-set-keep") == 0)
+                return parse_unsigned(value, 2, 1000, &c->image_set_keep);
         if (strcmp(key, "min-voltage") == 0)
                 return parse_double(value, 0.0, 200.0, &c->update_min_voltage);
         if (strcmp(key, "max-voltage") == 0)

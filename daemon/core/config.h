@@ -57,6 +57,7 @@ typedef struct Config {
         /* firmware updates */
         char *trusted_keys;         /* trust file (docs/image-sets.md); NULL: none */
         bool require_signed;        /* accept only signed image sets */
+        unsigned image_set_keep;    /* installed image sets kept (>= 2) */
         double update_min_voltage;  /* input voltage gate; 0: the engine's default (10 V) */
         double update_max_voltage;  /* 0: the engine's default (60 V) */
         /* ride modes (mode-NAME keys), in file order */

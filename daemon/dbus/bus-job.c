@@ -251,10 +251,18 @@ static void on_job_changed(void *userdata, FwJob *j, uint64_t mask) {
         bus_schedule_rearm(b);
 }
 
+static void on_set_removed(void *userdata, const char *id, const char *reason) {
+        Bus *b = userdata;
+
+        (void) sd_bus_emit_signal(bus_get(b), BUS_PATH, BUS_MANAGER_INTERFACE, "ImageSetRemoved", "ss", id, reason);
+        bus_schedule_rearm(b);
+}
+
 static const FwManagerListener job_listener = {
         .job_added = on_job_added,
         .job_changed = on_job_changed,
         .job_removed = on_job_removed,
+        .set_removed = on_set_removed,
 };
 
 /**
@@ -333,7 +341,7 @@ static int reply_refused(sd_bus_message *m, int r, char *text) {
 }
 
 static int reply_no_manager(sd_bus_message *m) {
-        return bus_reply_errno(m, -EOPNOTSUPP, "firmware management is not available");
+        return bus_reply_errno(m, -EOPNOTSUPP, "%s", fw_manager_unavailable_text());
 }
 
 /* The step every privileged firmware method takes once its arguments are

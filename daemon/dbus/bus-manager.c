@@ -264,6 +264,7 @@ static const sd_bus_vtable manager_members[] = {
         BUS_MANAGER_FIRMWARE_MEMBERS,
         SD_BUS_SIGNAL_WITH_ARGS("ControllerAdded", SD_BUS_ARGS("o", controller), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ControllerRemoved", SD_BUS_ARGS("o", controller), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ImageSetRemoved", SD_BUS_ARGS("s", id, "s", reason), 0),
         SD_BUS_VTABLE_END
 };
 

@@ -668,7 +668,7 @@ static void serve_api(HttpServer *s, struct evhttp_request *req, const char *wha
                 o = render_controller(c);
         } else if (strcmp(what, "jobs") == 0 || strcmp(what, "history") == 0 || strcmp(what, "image-sets") == 0) {
                 if (!s->fw) {
-                        reply_error(req, 503, "Service Unavailable", "firmware management is not available");
+                        reply_error(req, 503, "Service Unavailable", fw_manager_unavailable_text());
                         return;
                 }
                 if (what[0] == 'j')

@@ -97,7 +97,7 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
         int r;
 
         if (!m) {
-                json_call_set_detail(call, "firmware management is not available");
+                json_call_set_detail(call, fw_manager_unavailable_text());
                 return -EOPNOTSUPP;
         }
         if (o.allow_mismatch && !json_call_is_root(call)) {
@@ -575,9 +575,16 @@ static void on_job_changed(void *userdata, FwJob *j, uint64_t mask) {
         on_job(userdata, j);
 }
 
+static void on_set_removed(void *userdata, const char *id, const char *reason) {
+        JsonGlue *g = userdata;
+
+        json_server_set_removed(g->server, id, reason);
+}
+
 static const FwManagerListener json_job_listener = {
         .job_added = on_job,
         .job_changed = on_job_changed,
+        .set_removed = on_set_removed,
 };
 
 static const DaemonListener json_listener = {

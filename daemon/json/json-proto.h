@@ -85,6 +85,7 @@ typedef enum JsonMethod {
 #define JSON_NOTIFY_CONTROLLER_CHANGED "controller.changed"
 #define JSON_NOTIFY_BOARD_CHANGED "board.changed"
 #define JSON_NOTIFY_JOB_CHANGED "job.changed"
+#define JSON_NOTIFY_SET_REMOVED "firmware.set_removed"
 
 /* A parsed, validated request.  params is always an object whose members passed the
  * method's parameter table (unknown members are refused), with uuids lower-cased. */

@@ -1723,6 +1723,24 @@ void json_server_board_changed(JsonServer *s) {
 }
 
 /**
+ * json_server_set_removed() - an install pruned an image set
+ * @s: server
+ * @id: the set's id
+ * @reason: why
+ *
+ * Rare and not coalesced: every client gets firmware.set_removed now.
+ */
+void json_server_set_removed(JsonServer *s, const char *id, const char *reason) {
+        JsonClient *c, *next;
+
+        for (c = s->clients; c; c = next) {
+                next = c->next;
+                client_send(c, json_proto_notification(JSON_NOTIFY_SET_REMOVED,
+                                                       json_pack("{s:s, s:s}", "id", id, "reason", reason)));
+        }
+}
+
+/**
  * json_server_job_changed() - an update job changed state, phase or progress
  * @s: server
  * @job: job number

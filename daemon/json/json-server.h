@@ -96,6 +96,8 @@ void json_server_controller_removed(JsonServer *s, const char *uuid);
 void json_server_controller_changed(JsonServer *s, const char *uuid);
 void json_server_telemetry(JsonServer *s, const char *uuid, uint64_t time_usec, uint64_t wall_usec);
 void json_server_board_changed(JsonServer *s);
+/* An image set was pruned: firmware.set_removed {id, reason} to everyone. */
+void json_server_set_removed(JsonServer *s, const char *id, const char *reason);
 void json_server_job_changed(JsonServer *s, uint32_t job);
 
 unsigned json_server_n_clients(const JsonServer *s);

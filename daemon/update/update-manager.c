@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/daemon-private.h"
 #include "core/board.h"
@@ -789,8 +790,29 @@ json_t *fw_manager_history(FwManager *m) {
 /* ------------------------------------------------------------ image sets */
 
 static int install(FwManager *m, ImageSet *set, char **ret_id, char **ret_error) {
-        int r = image_store_install(m->store, set, &m->trust, /* make_current= */ true, 0, ret_id, ret_error);
+        unsigned keep = daemon_config(m->d)->image_set_keep;
+        _cleanup_free_ const char **protect = calloc(m->n_jobs + 1, sizeof *protect);
+        char **removed = NULL;
+        size_t n = 0;
 
+        if (!protect)
+                return -ENOMEM;
+        /* the set of a job that has not ended stays, whatever its age */
+        for (size_t i = 0; i < m->n_jobs; i++)
+                if (fw_job_running(m->jobs[i]) && fw_job_set_id(m->jobs[i]))
+                        protect[n++] = fw_job_set_id(m->jobs[i]);
+        int r = image_store_install(m->store, set, &m->trust, /* make_current= */ true, keep, protect, ret_id, &removed,
+                                    ret_error);
+
+        for (size_t i = 0; removed && removed[i]; i++) {
+                _cleanup_free_ char *reason = NULL;
+                if (asprintf(&reason, "more than image-set-keep (%u) sets installed; oldest neither current, "
+                                      "previous nor used by a job", keep) < 0)
+                        reason = NULL;
+                log_info("Removed image set %s: %s", removed[i], reason ? reason : "image-set-keep");
+                EMIT(m, set_removed, removed[i], reason ? reason : "image-set-keep");
+        }
+        image_store_strv_free(removed);
         if (r < 0) {
                 log_rl_warning("Refused image set: %s", ret_error && *ret_error ? *ret_error : strerror(-r));
                 /* content and signature failures are both "the set is not acceptable" */
@@ -1543,6 +1565,68 @@ static const DaemonListener daemon_listener = {
         .started = on_daemon_started,
 };
 
+/* Why the last fw_manager_new() failed, for the adapters' refusals (there
+ * is no manager to ask then). */
+static char *unavailable_text;
+
+static void set_unavailable(const char *fmt, ...) _printf_(1, 2);
+static void set_unavailable(const char *fmt, ...) {
+        _cleanup_free_ char *why = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&why, fmt, ap) < 0)
+                why = NULL;
+        va_end(ap);
+        free(unavailable_text);
+        unavailable_text = NULL;
+        if (why && asprintf(&unavailable_text, "firmware management is unavailable: %s", why) < 0)
+                unavailable_text = NULL;
+}
+
+/**
+ * fw_manager_unavailable_text() - the text of a firmware call refused
+ * because there is no manager: why fw_manager_new() failed
+ *
+ * Returns: a static string.
+ */
+const char *fw_manager_unavailable_text(void) {
+        return unavailable_text ? unavailable_text : "firmware management is not available";
+}
+
+/* The state directory must exist and take files: a missing or read-only
+ * one is said once, clearly, in the journal (main.c logs the text) and
+ * then in every refusal. */
+static int check_state_dir(const char *dir) {
+        _cleanup_free_ char *probe = NULL;
+        struct stat st;
+        int fd;
+
+        if (stat(dir, &st) < 0) {
+                int r = -errno;
+                if (r == -ENOENT)
+                        set_unavailable("state directory %s does not exist", dir);
+                else
+                        set_unavailable("state directory %s is not usable: %s", dir, strerror(-r));
+                return r;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                set_unavailable("state directory %s is not a directory", dir);
+                return -ENOTDIR;
+        }
+        if (asprintf(&probe, "%s/.vescd-probe-XXXXXX", dir) < 0)
+                return -ENOMEM;
+        fd = mkstemp(probe);
+        if (fd < 0) {
+                int r = -errno;
+                set_unavailable("state directory %s is not writable: %s", dir, strerror(-r));
+                return r;
+        }
+        close(fd);
+        (void) unlink(probe);
+        return 0;
+}
+
 /**
  * fw_manager_new() - open the set store and load the trust configuration
  * @d: the daemon
@@ -1565,9 +1649,14 @@ int fw_manager_new(Daemon *d, FwManager **ret) {
         m->state_dir = strdup(cfg->state_dir);
         if (!m->state_dir)
                 return -ENOMEM;
-        r = image_store_open(cfg->state_dir, &m->store, &err);
+        r = check_state_dir(cfg->state_dir);
         if (r < 0)
-                return log_error_errno(r, "Cannot open the image set store in %s: %s", cfg->state_dir, err ? err : "%m");
+                return r;
+        r = image_store_open(cfg->state_dir, &m->store, &err);
+        if (r < 0) {
+                set_unavailable("cannot open the image set store in %s: %s", cfg->state_dir, err ? err : strerror(-r));
+                return r;
+        }
         if (cfg->trusted_keys && cfg->trusted_keys[0]) {
                 r = image_trust_load(&m->trust, cfg->trusted_keys, &err);
                 if (r < 0)

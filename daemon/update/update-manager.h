@@ -47,12 +47,18 @@ typedef struct FwManagerListener {
         void (*sets_changed)(void *userdata);
         /* Inhibited / InhibitReason changed */
         void (*inhibit_changed)(void *userdata);
+        /* an install pruned set @id (image-set-keep) */
+        void (*set_removed)(void *userdata, const char *id, const char *reason);
 } FwManagerListener;
 
 /* Opens the store under the state directory and loads the trust
  * configuration (trusted-keys, require-signed). */
 int fw_manager_new(Daemon *d, FwManager **ret);
 FwManager *fw_manager_free(FwManager *m);
+/* The text of a firmware call refused for want of a manager: why
+ * fw_manager_new() failed ("firmware management is unavailable: state
+ * directory /x is not writable: ..."), or "... is not available". */
+const char *fw_manager_unavailable_text(void);
 DEFINE_TRIVIAL_CLEANUP_FUNC(FwManager *, fw_manager_free);
 
 int fw_manager_add_listener(FwManager *m, const FwManagerListener *l, void *userdata);

@@ -661,12 +661,12 @@ static void test_store(void **state) {
         char *cur = NULL;
         assert_int_equal(image_store_get_current(st, &cur), -ENOENT);
 
-        assert_int_equal(image_store_install(st, a, NULL, true, 0, &id, &err), 0);
+        assert_int_equal(image_store_install(st, a, NULL, true, 2, NULL, &id, NULL, &err), 0);
         assert_string_equal(id, image_set_id(a));
         free(id);
         /* Installing the same set again is a no-op that says so. */
-        assert_int_equal(image_store_install(st, a, NULL, true, 0, NULL, &err), 1);
-        assert_int_equal(image_store_install(st, b, NULL, true, 0, NULL, &err), 0);
+        assert_int_equal(image_store_install(st, a, NULL, true, 2, NULL, NULL, NULL, &err), 1);
+        assert_int_equal(image_store_install(st, b, NULL, true, 2, NULL, NULL, NULL, &err), 0);
         assert_int_equal(image_store_get_current(st, &cur), 0);
         assert_string_equal(cur, image_set_id(b));
         free(cur);
@@ -675,7 +675,7 @@ static void test_store(void **state) {
         free(cur);
 
         /* A third set: a (no longer previous) is pruned, b and c remain. */
-        assert_int_equal(image_store_install(st, c, NULL, true, 0, NULL, &err), 0);
+        assert_int_equal(image_store_install(st, c, NULL, true, 2, NULL, NULL, NULL, &err), 0);
         assert_int_equal(image_store_list(st, &ids), 0);
         assert_int_equal(count(ids), 2);
         image_store_strv_free(ids);
@@ -695,7 +695,7 @@ static void test_store(void **state) {
         free(cur);
 
         /* keep = 3 keeps an extra one; installing without marking keeps it. */
-        assert_int_equal(image_store_install(st, a, NULL, false, 3, NULL, &err), 0);
+        assert_int_equal(image_store_install(st, a, NULL, false, 3, NULL, NULL, NULL, &err), 0);
         assert_int_equal(image_store_list(st, &ids), 0);
         assert_int_equal(count(ids), 3);
         image_store_strv_free(ids);
@@ -715,7 +715,7 @@ static void test_store(void **state) {
 
         /* A set failing verification is not installed and leaves nothing. */
         ImageTrust t = { .require_signed = true };
-        EXPECT_ERROR(image_store_install(st, a, &t, true, 0, NULL, &err), -EPERM, "signed sets are required");
+        EXPECT_ERROR(image_store_install(st, a, &t, true, 2, NULL, NULL, NULL, &err), -EPERM, "signed sets are required");
         assert_int_equal(image_store_list(st, &ids), 0);
         assert_int_equal(count(ids), 0);
         image_store_strv_free(ids);
@@ -723,6 +723,48 @@ static void test_store(void **state) {
         image_set_free(a);
         image_set_free(b);
         image_set_free(c);
+        image_store_free(st);
+        assert_int_equal(image_rm_rf(AT_FDCWD, dir), 0);
+}
+
+/* keep counts current, previous, the new set and the protected ones first;
+ * the oldest of the rest goes, and the caller learns which. */
+static void test_store_keep(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *dir = make_tmpdir();
+        _cleanup_free_ char *err = NULL;
+        ImageStore *st = NULL;
+        ImageSet *s[5];
+        char **removed = NULL, **ids = NULL;
+        const char *names[] = { "set-a", "set-b", "set-c", "set-d", "set-e" };
+
+        assert_int_equal(image_store_open(dir, &st, &err), 0);
+        for (size_t i = 0; i < 5; i++)
+                s[i] = set_named(f, names[i]);
+        for (size_t i = 0; i < 3; i++) {
+                assert_int_equal(image_store_install(st, s[i], NULL, true, 3, NULL, NULL, &removed, &err), 0);
+                assert_null(removed);
+        }
+        /* d: current d, previous c, newest other b; a goes */
+        assert_int_equal(image_store_install(st, s[3], NULL, true, 3, NULL, NULL, &removed, &err), 0);
+        assert_int_equal(count(removed), 1);
+        assert_string_equal(removed[0], image_set_id(s[0]));
+        image_store_strv_free(removed);
+        /* e with b protected (a job's set): current e, previous d, b; c goes */
+        const char *protect[] = { image_set_id(s[1]), NULL };
+        assert_int_equal(image_store_install(st, s[4], NULL, true, 3, protect, NULL, &removed, &err), 0);
+        assert_int_equal(count(removed), 1);
+        assert_string_equal(removed[0], image_set_id(s[2]));
+        image_store_strv_free(removed);
+        assert_int_equal(image_store_list(st, &ids), 0);
+        assert_int_equal(count(ids), 3);
+        image_store_strv_free(ids);
+        ImageSet *g = NULL;
+        assert_int_equal(image_store_get(st, image_set_id(s[1]), &g, &err), 0);
+        image_set_free(g);
+
+        for (size_t i = 0; i < 5; i++)
+                image_set_free(s[i]);
         image_store_free(st);
         assert_int_equal(image_rm_rf(AT_FDCWD, dir), 0);
 }
@@ -765,6 +807,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_tar, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_directory_and_symlinks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_store, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_store_keep, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
