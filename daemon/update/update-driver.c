@@ -648,6 +648,12 @@ static void job_ended(FwJob *j, const FwAction *a) {
         int r;
 
         j->state = fw_update_job_state(j->engine);
+        /* the published (and recorded) progress is the final one: 100 for done */
+        if (j->state == FW_JOB_DONE) {
+                j->progress.percent = 100;
+                j->progress.bytes_done = j->progress.bytes_total;
+        }
+        j->progress.eta_usec = 0;
         snprintf(j->error_code, sizeof j->error_code, "%s",
                  a->error == FW_ERROR_NONE ? "" : strempty(fw_error_to_string(a->error)));
         free(j->error_text);

@@ -268,6 +268,8 @@ static void log_side(FwUpdateJob *job, const FwSide *s, int level, const char *f
         va_end(ap);
 }
 
+static uint64_t side_wait_usec(const FwUpdateJob *job, const FwSide *s);
+
 static uint64_t scaled(const FwUpdateJob *job, uint64_t usec) {
         return (uint64_t) ((double) usec * job->scale);
 }
@@ -937,6 +939,7 @@ static void confirm(FwUpdateJob *job, FwSide *s) {
         if (fw_identity_matches_image(&s->id, s->img)) {
                 log_side(job, s, LOG_INFO, "confirmed: runs %s", got);
                 fw_progress_advance(&job->progress, W_REBOOT, 0);
+                fw_progress_wait_done(&job->progress, side_wait_usec(job, s));
                 side_enter(job, s, FW_PHASE_RESTORING);
                 return;
         }
@@ -947,6 +950,7 @@ static void confirm(FwUpdateJob *job, FwSide *s) {
                 s->restages++;
                 log_side(job, s, LOG_WARNING, "came back on %s instead of %s: staging it again", got, want);
                 fw_progress_add(&job->progress, W_ERASE + s->img->stream_len + W_REBOOT, s->img->stream_len);
+                /* its wait is still counted: the first one never ended */
                 side_enter(job, s, FW_PHASE_ERASING);
                 return;
         }
@@ -1134,6 +1138,15 @@ static void checking_tick(FwUpdateJob *job) {
 
 /* ---------------------------------------------------------- job control */
 
+/* The bootloader's copy, the reboot and the confirmation of side s, as the
+ * firmware's known timings give them (time-scaled). */
+static uint64_t side_wait_usec(const FwUpdateJob *job, const FwSide *s) {
+        FwEstimate e;
+
+        fw_estimate_side(s->img->stream_len, s->img->raw_size, s->img->bootloader_len, false, 0, &e);
+        return scaled(job, e.copy_usec + e.reboot_usec + e.confirm_usec);
+}
+
 static void job_add_staging_work(FwUpdateJob *job, const FwSide *s, bool with_backup) {
         uint64_t bytes = s->img->stream_len, units = W_CHECK + W_ERASE + W_REBOOT + W_RESTORE;
 
@@ -1144,6 +1157,7 @@ static void job_add_staging_work(FwUpdateJob *job, const FwSide *s, bool with_ba
                 bytes += s->img->bootloader_len;
         }
         fw_progress_add(&job->progress, units + bytes, bytes);
+        fw_progress_add_wait(&job->progress, side_wait_usec(job, s));
 }
 
 /* What the side runs now, as far as we know. */

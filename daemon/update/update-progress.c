@@ -61,6 +61,7 @@ void fw_progress_finish(FwProgress *p) {
         p->units_done = p->units_total;
         p->bytes_done = p->bytes_total;
         p->finished = true;
+        p->wait_usec = 0;
         p->percent = 100;
 }
 
@@ -83,7 +84,26 @@ uint64_t fw_progress_eta_usec(const FwProgress *p, uint64_t now_usec) {
                 return UINT64_MAX;
         elapsed = now_usec - p->start_usec;
         left = p->units_total - p->units_done;
-        return (uint64_t) ((double) elapsed * (double) left / (double) p->units_done);
+        /* never "0 s left" while a reboot is pending: at least the known waits */
+        return MAX((uint64_t) ((double) elapsed * (double) left / (double) p->units_done), p->wait_usec);
+}
+
+/**
+ * fw_progress_add_wait() - a side's copy, reboot and confirmation are ahead
+ * @p: the progress
+ * @usec: their estimated duration (fw_estimate_side(), time-scaled)
+ */
+void fw_progress_add_wait(FwProgress *p, uint64_t usec) {
+        p->wait_usec += usec;
+}
+
+/**
+ * fw_progress_wait_done() - a side's copy, reboot and confirmation are over
+ * @p: the progress
+ * @usec: what fw_progress_add_wait() added for it
+ */
+void fw_progress_wait_done(FwProgress *p, uint64_t usec) {
+        p->wait_usec = p->wait_usec > usec ? p->wait_usec - usec : 0;
 }
 
 #define EST_SECTOR_BYTES        131072u

@@ -14,6 +14,7 @@ typedef struct FwProgress {
         uint64_t bytes_total, bytes_done;  /* stream and bootloader bytes only */
         unsigned percent;                  /* last reported */
         uint64_t start_usec;               /* first fw_progress_start(), for the ETA */
+        uint64_t wait_usec;                /* known waits still ahead: copy, reboot, confirm */
         bool finished;
 } FwProgress;
 
@@ -23,6 +24,10 @@ void fw_progress_advance(FwProgress *p, uint64_t units, uint64_t bytes);
 unsigned fw_progress_percent(FwProgress *p);
 void fw_progress_finish(FwProgress *p);
 uint64_t fw_progress_eta_usec(const FwProgress *p, uint64_t now_usec);
+/* A side's bootloader copy, reboot and confirmation are ahead (add) or
+ * behind (done): the ETA never drops below the waits still ahead. */
+void fw_progress_add_wait(FwProgress *p, uint64_t usec);
+void fw_progress_wait_done(FwProgress *p, uint64_t usec);
 
 /* What a side's update costs, phase by phase, before it starts (PlanUpdate's
  * estimate): the erase of the staging buffer (1 s per 128 KiB sector, the

@@ -437,6 +437,11 @@ static void assert_history(const Host *h, const char *state) {
         assert_string_equal(json_string_value(json_object_get(e, "state")), state);
         assert_non_null(json_object_get(e, "started"));
         assert_non_null(json_object_get(e, "ended"));
+        /* the final progress is kept: 100 for done */
+        if (strcmp(state, "done") == 0)
+                assert_int_equal(json_integer_value(json_object_get(e, "progress")), 100);
+        else
+                assert_true(json_integer_value(json_object_get(e, "progress")) < 100);
         json_decref(hist);
 }
 

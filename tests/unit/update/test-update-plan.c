@@ -217,8 +217,37 @@ static void test_progress(void **state) {
         assert_int_equal(fw_progress_eta_usec(&p, 5), 0);
 }
 
+/* All bytes written, the reboot still ahead: the ETA is the known wait
+ * (copy + reboot + confirm from fw_estimate_side()), never 0; it falls
+ * to the rate's figure once the side is confirmed, to 0 when done. */
+static void test_progress_reboot_pending(void **state) {
+        FwProgress p = {};
+        FwEstimate e;
+
+        fw_estimate_side(400000, 400000, 0, false, 500000, &e);
+        uint64_t wait = e.copy_usec + e.reboot_usec + e.confirm_usec;
+        assert_true(wait >= e.reboot_usec + e.confirm_usec && e.reboot_usec > 0 && e.copy_usec > 0);
+
+        fw_progress_start(&p, 0);
+        fw_progress_add(&p, 1000, 900);
+        fw_progress_add_wait(&p, wait);
+        fw_progress_advance(&p, 999, 900);          /* only the reboot's weight left */
+        uint64_t eta = fw_progress_eta_usec(&p, 1000000);
+        assert_true(eta >= wait);                   /* not "0 s left" */
+        assert_true(fw_progress_percent(&p) == 99);
+        fw_progress_wait_done(&p, wait);            /* confirmed */
+        assert_true(fw_progress_eta_usec(&p, 1000000) < 2000);
+        fw_progress_wait_done(&p, wait);            /* saturates */
+        assert_true(p.wait_usec == 0);
+        fw_progress_add_wait(&p, wait);
+        fw_progress_finish(&p);
+        assert_int_equal(fw_progress_eta_usec(&p, 2000000), 0);
+        assert_int_equal(fw_progress_percent(&p), 100);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_progress_reboot_pending),
                 cmocka_unit_test(test_strings),
                 cmocka_unit_test(test_identity),
                 cmocka_unit_test(test_plan_side),
