@@ -163,13 +163,17 @@ static void test_backup(void **state) {
         size_t m2_len = 0, a2_len = 0;
         char *msg = NULL;
         json_t *f, *s;
+        char *text;
 
         config_layout_default(l, m, l->size);
         config_layout_default(al, a, al->size);
         f = config_json_backup("3c0029000d51393236353934", "5.03", m, l->size, a, al->size);
         assert_non_null(f);
         assert_int_equal(json_integer_value(json_object_get(f, "format")), 1);
-        s = json_loads(json_dumps(f, 0), 0, NULL); /* through text, as a file */
+        text = json_dumps(f, 0);
+        assert_non_null(text);
+        s = json_loads(text, 0, NULL); /* through text, as a file */
+        free(text);
         assert_int_equal(config_json_parse_backup(s, &m2, &m2_len, &a2, &a2_len, &msg), 0);
         assert_int_equal(m2_len, l->size);
         assert_memory_equal(m2, m, l->size);

@@ -758,6 +758,7 @@ static void test_board_waves(void **state) {
                 fake_vesc_done(&sim.fake[2]);
         }
         assert_true(last < 256);
+        fake_vesc_done(&sim.fake[2]);   /* the probe that found the UUID */
         fw_uuid_format(uuid, hex);
         fake_vesc_init(&sim.fake[2], hex, 30, 5, 3, 1, 0x9abc);
         sim.fake[2].known[0] = &sim.im->v503;
