@@ -218,6 +218,8 @@ static void figure_instructions(unsigned long frames, unsigned long path_frames,
 #if defined(__SANITIZE_ADDRESS__)
         printf("bench-ingest: instructions per status frame, model only: skipped (built with AddressSanitizer, "
                "which valgrind cannot run)\n");
+        printf("bench-ingest: instructions per status frame, whole path in vescd: skipped (built with "
+               "AddressSanitizer)\n");
         return;
 #endif
         if (find_in_path("valgrind", valgrind, sizeof valgrind) < 0) {

@@ -13,7 +13,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "dbus"))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from vescd_harness import TIMEOUT, Harness, fail, log, skip  # noqa: E402,F401
+from vescd_harness import TIMEOUT, Harness, builddir, fail, log, skip  # noqa: E402,F401
 import vescproto as vp  # noqa: E402,F401
 
 UUID_A = "3c0029000d51393236353934"   # dual-mismatch, id 12
@@ -144,6 +144,17 @@ class Watcher(threading.Thread):
         self.stopping.set()
         self.join(5)
         self.c.close()
+
+
+def sanitizer_build():
+    """True in a build configured with --enable-sanitizers: heavy tests run
+    once, in the plain build (DESIGN "Decisions of 2026-12" item 14)."""
+    try:
+        with open(os.path.join(builddir(), "config.status")) as f:
+            text = f.read()
+    except OSError:
+        return False
+    return "--enable-sanitizers" in text and "--enable-sanitizers=no" not in text
 
 
 def attacker(h, own_id=251):

@@ -11,7 +11,7 @@ import os
 import signal
 import time
 
-from hostile import Harness, TIMEOUT, fail, log, skip
+from hostile import Harness, TIMEOUT, fail, log, sanitizer_build, skip
 from vescd_harness import builddir
 
 RESTARTS = 20
@@ -22,15 +22,6 @@ PRESETS = {
 }
 # a busy loop never outlives the test by more than this
 LOAD_MAX_S = 900
-
-
-def sanitizer_build():
-    try:
-        with open(os.path.join(builddir(), "config.status")) as f:
-            text = f.read()
-    except OSError:
-        return False
-    return "--enable-sanitizers" in text and "--enable-sanitizers=no" not in text
 
 
 def busy(until):

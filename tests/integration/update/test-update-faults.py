@@ -64,6 +64,7 @@ def run_pair(name, set_tar):
         set_id = h.install(set_tar)
         for c in before:
             h.sim_control(c)
+        h.wait_online()
         job = str(h.mgr("UpdatePair", set_id, {}))
         state, err, report = h.wait_job_end(job)
         h.sim_control("drop 0")

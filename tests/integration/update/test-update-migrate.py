@@ -97,6 +97,7 @@ def old_bootloader():
         if err:
             fail("config.set on 5.03: %s" % err)
         set_id = h.install(tar605)
+        h.wait_online()
         job = str(h.mgr("UpdatePair", set_id, {}))
         state, err, report = h.wait_job_end(job)
         if state != "done":

@@ -133,6 +133,14 @@ class UpdateHarness(Harness):
             self.mgr("Scan")
         self.wait_until(found, "both controllers")
 
+    def wait_online(self, uuids=(UUID_A, UUID_B)):
+        """The controllers are exported and Online: a job refuses an
+        offline side (Offline), and on a loaded machine a polled controller
+        can miss its offline timeout for a moment before a job starts."""
+        paths = ["/org/vescd1/controller/" + u for u in uuids]
+        self.wait_until(lambda: all(p in self.controllers() and bool(self.prop(p, CONTROLLER_IFACE, "Online"))
+                                    for p in paths), "%s online" % ", ".join(uuids))
+
     def poll_until(self, predicate, timeout):
         """Like wait_until(), but returns False at the timeout."""
         deadline = time.monotonic() + timeout
