@@ -105,8 +105,25 @@ class UpdateHarness(Harness):
         fail("vesc-sim has no controller %s" % uuid)
 
     # ------------------------------------------------------------ D-Bus
+    JOB_METHODS = ("UpdateController", "UpdatePair", "UpdateBoard", "Repair")
+
     def mgr(self, method, *args):
+        if method in self.JOB_METHODS:
+            self.settle_online()
         return getattr(self.manager(), method)(*args, dbus_interface=MANAGER_IFACE)
+
+    def settle_online(self):
+        """Before a job starts: give every exported controller a bounded
+        moment to be Online.  On a loaded machine (a sanitizer build, the
+        VM tier beside it) a polled controller can miss its scaled offline
+        timeout for a moment, and a job refuses an offline side.  Never
+        fails: a test that wants the refusal still gets it."""
+        def all_online():
+            try:
+                return all(bool(self.prop(p, CONTROLLER_IFACE, "Online")) for p in self.controllers())
+            except dbus.exceptions.DBusException:
+                return False
+        self.poll_until(all_online, TIMEOUT / 2)
 
     def install(self, path):
         with open(path, "rb") as f:
