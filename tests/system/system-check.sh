@@ -64,6 +64,9 @@ cat >>/etc/vescd/vescd.conf <<'EOF'
 
 [daemon]
 time-scale = 4
+# a seen controller becomes a board member after this (x time-scale);
+# shorter than the default 30 s, still the real rule
+member-after-s = 5
 EOF
 check "vesc-sim (vescd-tools) on vcan0, board dual-mismatch" \
         systemd-run --unit=vesc-sim --property=Type=exec /usr/bin/vesc-sim --socketcan vcan0 \
@@ -116,6 +119,8 @@ case $out in *"needs root or membership in group"*) ok "nobody: D-Bus Reboot rea
 # ------------------------------------------------------------------ group vescd
 check "a member of group vescd" useradd --no-create-home --groups vescd vtester
 check "member: vescctl firmware install the 5.03 test set" as_member vescctl firmware install "$imageset"
+until_ok 120 "both controllers are board members (member-after-s), the board shows the mismatch" \
+        sh -c 'vescctl status | grep -q MISMATCH'
 check "member: vescctl firmware repair --wait" as_member vescctl firmware repair vesc-5.03-test --wait
 check "the board is consistent" sh -c \
         '[ "$(busctl --system get-property org.vescd1 /org/vescd1 org.vescd1.Manager Mismatch)" = "b false" ]'
