@@ -124,12 +124,20 @@ static void pending_free(PendingCall *p) {
 
 /* The start of every completion: on error, answers with it, drops the
  * pending call and returns true. */
-static bool pending_failed(PendingCall *p, int error) {
+/* An operation's failure, with the core's own text when it has one. */
+static bool pending_failed_text(PendingCall *p, int error, const char *message) {
         if (error >= 0)
                 return false;
-        (void) bus_reply_errno(p->m, error, NULL);
+        if (message)
+                (void) bus_reply_errno(p->m, error, "%s", message);
+        else
+                (void) bus_reply_errno(p->m, error, NULL);
         pending_free(p);
         return true;
+}
+
+static bool pending_failed(PendingCall *p, int error) {
+        return pending_failed_text(p, error, NULL);
 }
 
 /* Sends a reply built from p->m (r: the result of building it), or the
@@ -287,12 +295,7 @@ static void limits_done(void *userdata, int error, const char *message, json_t *
         PendingCall *p = userdata;
         int r;
 
-        if (error < 0 && message) {
-                (void) bus_reply_errno(p->m, error, "%s", message);
-                pending_free(p);
-                return;
-        }
-        if (pending_failed(p, error))
+        if (pending_failed_text(p, error, message))
                 return;
         r = sd_bus_message_new_method_return(p->m, &reply);
         if (r >= 0)
@@ -476,11 +479,8 @@ static int read_other(Bus *b, sd_bus_message *m, const Controller *c, const char
 static void copy_done(void *userdata, int error, const char *message) {
         PendingCall *p = userdata;
 
-        if (error < 0 && message) {
-                (void) bus_reply_errno(p->m, error, "%s", message);
-                pending_free(p);
+        if (message && pending_failed_text(p, error, message))
                 return;
-        }
         plain_done(p, error);
 }
 
@@ -530,12 +530,7 @@ static void byname_done(void *userdata, int error, const char *message, json_t *
         PendingCall *p = userdata;
         int r;
 
-        if (error < 0 && message) {
-                (void) bus_reply_errno(p->m, error, "%s", message);
-                pending_free(p);
-                return;
-        }
-        if (pending_failed(p, error))
+        if (pending_failed_text(p, error, message))
                 return;
         r = sd_bus_message_new_method_return(p->m, &reply);
         if (r >= 0 && reply_json) {
