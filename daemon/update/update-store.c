@@ -258,7 +258,7 @@ json_t *update_store_snapshot_json(const FwSnapshot *s) {
 
 static int side_parse(json_t *j, FwSideSnapshot *s) {
         json_t *before, *running, *mc, *app;
-        const char *uuid, *phase, *error, *text, *redo;
+        const char *uuid, *phase, *error, *text, *redo, *target;
         json_int_t stream_len;
         int stream_crc, bl_started, bl_done, erased, commits, restages, r;
 
@@ -294,6 +294,10 @@ static int side_parse(json_t *j, FwSideSnapshot *s) {
         (void) snprintf(s->redo, sizeof s->redo, "%s", redo);
         /* absent in snapshots of older vescd */
         s->can_id_not_restored = json_is_true(json_object_get(j, "can_id_not_restored"));
+        target = json_string_value(json_object_get(j, "target"));
+        if (target && strlen(target) >= sizeof s->target)
+                return -EINVAL;
+        (void) snprintf(s->target, sizeof s->target, "%s", strempty(target));
         return 0;
 }
 
