@@ -45,7 +45,7 @@ struct Client {
 static const char help_text[] =
         "commands: status | help | drop F [NAME|all] | corrupt F [NAME|all] | mute NAME on|off"
         " | powercycle NAME [erase|write|bootloader|now] | busoff MS | leave NAME | join NAME"
-        " | missjump NAME | set NAME erpm|current|v_in|temp_fet|temp_motor|load VALUE | set NAME drv on|off"
+        " | missjump NAME | lose NAME appconf|mcconf on|off | set NAME erpm|current|v_in|temp_fet|temp_motor|load VALUE | set NAME drv on|off"
         " | ride NAME 'MODE VALUE SECONDS; ...'";
 
 static int reply(char **ret, const char *fmt, ...) _printf_(2, 3);
@@ -117,7 +117,7 @@ static json_t *status_json(SimBus *bus, Vctl *const *ctls, size_t n) {
                 snprintf(ver, sizeof ver, "%u.%02u", in.major, in.minor);
                 j = json_pack(
                         "{s:s, s:s, s:i, s:s, s:s, s:i, s:b, s:s, s:b, s:b, s:b, s:f, s:f, s:f, s:f,"
-                        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+                        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
                         "name", in.name, "uuid", in.uuid, "id", (int) in.id, "version", ver,
                         "hw", in.hw_name, "bootloader_generation", (int) in.bootloader_generation,
                         "bootloader_intact", in.bootloader_generation > 0, "phase", in.phase,
@@ -136,7 +136,9 @@ static json_t *status_json(SimBus *bus, Vctl *const *ctls, size_t n) {
                         "boots", (json_int_t) in.counters.boots,
                         "erases", (json_int_t) in.counters.erases,
                         "writes", (json_int_t) in.counters.writes,
-                        "values_replies", (json_int_t) in.counters.values_replies);
+                        "values_replies", (json_int_t) in.counters.values_replies,
+                        "id_clashes", (json_int_t) in.counters.id_clashes,
+                        "lost_conf", (json_int_t) in.counters.lost_conf);
                 if (!j)
                         continue;
                 /* Motor 1's fault and environment; a dual-motor board adds
@@ -231,7 +233,8 @@ int sim_control_exec(SimBus *bus, Vctl *const *ctls, size_t n, const char *line,
         sel = select_ctls(ctls, n, a1);
 
         if (strcmp(cmd, "mute") == 0 || strcmp(cmd, "powercycle") == 0 || strcmp(cmd, "leave") == 0 ||
-            strcmp(cmd, "join") == 0 || strcmp(cmd, "missjump") == 0 || strcmp(cmd, "set") == 0 ||
+            strcmp(cmd, "join") == 0 || strcmp(cmd, "missjump") == 0 || strcmp(cmd, "lose") == 0 ||
+            strcmp(cmd, "set") == 0 ||
             strcmp(cmd, "ride") == 0) {
                 if (!sel)
                         return reply(ret_reply, "error: no controller '%s'", a1);
@@ -279,6 +282,17 @@ int sim_control_exec(SimBus *bus, Vctl *const *ctls, size_t n, const char *line,
                         if (sel & (UINT64_C(1) << i))
                                 vctl_miss_jump(ctls[i]);
                 return reply(ret_reply, "ok the next JUMP will be missed");
+        }
+
+        if (strcmp(cmd, "lose") == 0) {
+                bool app = strcmp(a2, "appconf") == 0, on = strcmp(a3, "on") == 0;
+
+                if (nf < 3 || (!app && strcmp(a2, "mcconf") != 0) || (!on && strcmp(a3, "off") != 0))
+                        return reply(ret_reply, "error: usage: lose NAME appconf|mcconf on|off");
+                for (size_t i = 0; i < n; i++)
+                        if (sel & (UINT64_C(1) << i))
+                                vctl_set_lose_conf(ctls[i], app, on);
+                return reply(ret_reply, "ok lose %s %s", a2, a3);
         }
 
         if (strcmp(cmd, "set") == 0) {

@@ -32,6 +32,15 @@ typedef struct PresetRow {
 #define UUID_BMS "5b0030000851393236353934"
 #define UUID_DUAL "5a0030000951393236353940"
 
+/* board-4wd-collide: four chips of one wafer (lot Q926594, wafer 13) whose
+ * UUID default ids (spec §8.4; the same for 5.03 and 6.05) collide in two
+ * pairs: F1 and R1 both 40, F2 and R2 both 45.  The user gave them ids
+ * 20, 21, 30, 31, none at a default. */
+#define UUID_F1 "100023000d51393236353934"
+#define UUID_F2 "110029000d51393236353934"
+#define UUID_R1 "170028000d51393236353934"
+#define UUID_R2 "160022000d51393236353934"
+
 /* A VESC Express (custom module) and a VESC BMS: 6.05, broadcasts off,
  * PING and FW_VERSION only. */
 #define ROW_EXPRESS { UUID_EXPRESS, 2, 6, 5, 2, SCHED_OFF(6), "VESC Express T", 2, true, false }
@@ -78,6 +87,13 @@ static const Preset presets[] = {
                 { UUID_C, 21, 6, 5, 2, SCHED_S1234_50HZ(6) },
                 { UUID_D, 62, 6, 5, 2, SCHED_S1234_50HZ(6) },
         } },
+        /* Two dual boards whose default ids collide in two pairs. */
+        { "board-4wd-collide", 4, {
+                { UUID_F1, 20, 6, 5, 2, SCHED_S1234_50HZ(6) },
+                { UUID_F2, 21, 6, 5, 2, SCHED_S1234_50HZ(6) },
+                { UUID_R1, 30, 6, 5, 2, SCHED_S1234_50HZ(6) },
+                { UUID_R2, 31, 6, 5, 2, SCHED_S1234_50HZ(6) },
+        } },
         /* One MCU, two motors: id 20 (set by the user) and 21. */
         { "dual-mcu", 1, {
                 { UUID_DUAL, 20, 6, 5, 2, SCHED_S1234_50HZ(6), "STORMCORE_100D", 0, false, true },
@@ -86,7 +102,7 @@ static const Preset presets[] = {
 
 const char *const preset_names[] = {
         "dual-mismatch", "dual-ok", "single", "dual-old-bootloader", "dual-358",
-        "dual-mismatch-accessories", "board-4wd", "dual-mcu", NULL,
+        "dual-mismatch-accessories", "board-4wd", "board-4wd-collide", "dual-mcu", NULL,
 };
 
 static void uuid_parse(const char *hex, uint8_t out[static 12]) {

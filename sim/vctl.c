@@ -201,6 +201,7 @@ struct Vctl {
         double drop, corrupt;
         bool muted;
         bool miss_jump;
+        bool lose_conf[2];       /* [0] SET_MCCONF, [1] SET_APPCONF */
         VctlPowerCycleAt pc_at;
         uint64_t rng;
 
@@ -461,11 +462,34 @@ static void on_status2(evutil_socket_t fd, short what, void *userdata) {
 
 /* ------------------------------------------------------------ config */
 
-static void apply_appconf(Vctl *c) {
+/* The ids a controller answers at overlap (a dual-motor board has two). */
+static bool ids_overlap(const Vctl *a, const Vctl *b) {
+        return a->id == b->id || (n_motors(b) > 1 && a->id == second_id(b)) ||
+               (n_motors(a) > 1 && (second_id(a) == b->id || (n_motors(b) > 1 && second_id(a) == second_id(b))));
+}
+
+/* c just came up on the bus or changed its id: count it when another
+ * running controller of this simulator answers at one of its ids (two
+ * controllers on one id: the bus sees both answer). */
+static void check_id_clash(Vctl *c) {
+        for (size_t i = 0; i < c->env->n_ctls; i++) {
+                const Vctl *o = c->env->ctls[i];
+
+                if (!o || o == c || !o->port || !threads_running(o) || !ids_overlap(c, o))
+                        continue;
+                c->counters.id_clashes++;
+                fprintf(stderr, "vesc-sim: %s: id %u is also %s's\n", c->spec.name, c->id, o->spec.name);
+        }
+}
+
+static void apply_appconf(Vctl *c, bool came_up) {
+        uint8_t old = c->id;
         uint64_t t;
 
         if (c->appconf_len > 4)
                 c->id = c->appconf[4];
+        if (c->port && threads_running(c) && (came_up || c->id != old))
+                check_id_clash(c);
         sim_fw_appconf_schedule(c->major, c->appconf, c->appconf_len, &c->sched);
         t = (uint64_t) sim_fw_appconf_timeout_msec(c->appconf, c->appconf_len) * USEC_PER_MSEC;
         for (unsigned m = 0; m < n_motors(c); m++)
@@ -735,7 +759,7 @@ static void boot_complete(Vctl *c) {
         c->counters.boots++;
         enter_phase(c, PHASE_RUNNING);
         apply_mcconf(c);
-        apply_appconf(c);
+        apply_appconf(c, /* came_up= */ true);
         /* 6.x: one NOTIFY_BOOT about 0.5 s after a complete start (spec §6.3). */
         if (c->major >= 6 && !c->spec.ping_fw_only)
                 arm(c->ev_notify, scaled(c, NOTIFY_BOOT_USEC));
@@ -1087,7 +1111,7 @@ static void cmd_set_conf(Vctl *c, uint8_t cmd, const uint8_t *p, size_t n, bool 
         if (app && c->sel && size > 4)
                 dst[4] = c->id;
         if (app)
-                apply_appconf(c);
+                apply_appconf(c, /* came_up= */ false);
         else
                 apply_mcconf(c);
 
@@ -1305,9 +1329,17 @@ static void process_command(Vctl *c, const uint8_t *p, size_t n, uint8_t mode) {
 
         case CMD_SET_MCCONF:
         case CMD_SET_APPCONF:
+                if (c->lose_conf[p[0] != CMD_SET_MCCONF]) {
+                        c->counters.lost_conf++;
+                        break;
+                }
                 cmd_set_conf(c, p[0], p + 1, n - 1, want_reply);
                 break;
         case CMD_SET_APPCONF_NO_STORE:
+                if (c->lose_conf[1]) {
+                        c->counters.lost_conf++;
+                        break;
+                }
                 if (v >= 600)
                         cmd_set_conf(c, p[0], p + 1, n - 1, want_reply);
                 break;
@@ -2017,7 +2049,25 @@ int vctl_leave(Vctl *c) {
  * Returns 0 or a negative errno from simbus_attach().
  */
 int vctl_join(Vctl *c) {
+        int r;
+
         if (c->port)
                 return 0;
-        return simbus_attach(c->env->bus, on_frame, c, &c->port);
+        r = simbus_attach(c->env->bus, on_frame, c, &c->port);
+        if (r >= 0 && threads_running(c))
+                check_id_clash(c);
+        return r;
+}
+
+/**
+ * vctl_set_lose_conf() - lose every SET_APPCONF or SET_MCCONF from now on
+ * @c: controller
+ * @app: SET_APPCONF (and SET_APPCONF_NO_STORE); false: SET_MCCONF
+ * @on: lose them (true) or process them again (false)
+ *
+ * A lost command is one whose buffer never completes (a frame of it was
+ * lost, the PROCESS CRC fails): nothing is stored, nothing is answered.
+ */
+void vctl_set_lose_conf(Vctl *c, bool app, bool on) {
+        c->lose_conf[app ? 1 : 0] = on;
 }

@@ -36,6 +36,10 @@ typedef struct VctlEnv {
         const SimImageMapEntry *image_map;
         size_t n_image_map;
         bool verbose;
+        /* every controller of this simulator (for the id-clash counter);
+         * main fills the array as it creates them */
+        Vctl *const *ctls;
+        size_t n_ctls;
 } VctlEnv;
 
 typedef struct VctlSpec {
@@ -74,6 +78,8 @@ typedef struct VctlCounters {
         uint64_t boots;
         uint64_t erases, writes;
         uint64_t values_replies;         /* GET_VALUES(_SELECTIVE) answered */
+        uint64_t id_clashes;             /* came up at (or moved to) an id another running controller used */
+        uint64_t lost_conf;              /* SET_*CONF lost by `lose` (never run, never acked) */
 } VctlCounters;
 
 typedef struct VctlMotorInfo {
@@ -123,6 +129,9 @@ void vctl_set_corrupt(Vctl *c, double fraction);
 void vctl_set_mute(Vctl *c, bool mute);
 int vctl_power_cycle(Vctl *c, VctlPowerCycleAt at);
 void vctl_miss_jump(Vctl *c);
+/* Lose every SET_APPCONF (app) / SET_MCCONF (!app) this controller receives
+ * from now on (on) or no more (off). */
+void vctl_set_lose_conf(Vctl *c, bool app, bool on);
 int vctl_leave(Vctl *c);
 int vctl_join(Vctl *c);
 /* what: "erpm" (held until "free"), "current" (held until 0), "v_in",

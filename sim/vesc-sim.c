@@ -232,7 +232,8 @@ int main(int argc, char **argv) {
         }
 
         env = (VctlEnv) { .base = base, .bus = bus, .time_scale = a.time_scale,
-                          .image_map = a.map.entries, .n_image_map = a.map.n, .verbose = a.verbose };
+                          .image_map = a.map.entries, .n_image_map = a.map.n, .verbose = a.verbose,
+                          .ctls = ctls, .n_ctls = (size_t) n };
         for (int i = 0; i < n; i++) {
                 r = vctl_new(&env, &specs[i], a.seed * 1000003u + (uint64_t) i + 1, &ctls[i]);
                 if (r < 0) {

@@ -4,6 +4,9 @@
  *     PING and FW_VERSION only, never broadcast, ignore everything else;
  *   - board-4wd: four 6.05 controllers at their UUID default ids (spec §8.4),
  *     STATUS 1-4 at 50 Hz each;
+ *   - board-4wd-collide: four 6.05 controllers at user-set ids whose UUID
+ *     default ids collide in two pairs; the control socket's `lose` and the
+ *     id-clash counter;
  *   - dual-mcu: one MCU, two motors at id and id + 1 (spec §16.3);
  *   - faults (spec §12.12) from voltage, temperature, current and the DRV
  *     pin, driven through the control socket, seen in GET_VALUES and in the
@@ -35,6 +38,10 @@ static const uint8_t uuid_a[12] = { 0x3c, 0x00, 0x29, 0x00, 0x0d, 0x51, 0x39, 0x
 static const uint8_t uuid_b[12] = { 0x2f, 0x00, 0x2b, 0x00, 0x14, 0x51, 0x36, 0x33, 0x36, 0x33, 0x35, 0x31 };
 static const uint8_t uuid_c[12] = { 0x41, 0x00, 0x33, 0x00, 0x0f, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x34 };
 static const uint8_t uuid_d[12] = { 0x1e, 0x00, 0x27, 0x00, 0x11, 0x51, 0x36, 0x33, 0x36, 0x33, 0x35, 0x00 };
+static const uint8_t uuid_f1[12] = { 0x10, 0x00, 0x23, 0x00, 0x0d, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x34 };
+static const uint8_t uuid_f2[12] = { 0x11, 0x00, 0x29, 0x00, 0x0d, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x34 };
+static const uint8_t uuid_r1[12] = { 0x17, 0x00, 0x28, 0x00, 0x0d, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x34 };
+static const uint8_t uuid_r2[12] = { 0x16, 0x00, 0x22, 0x00, 0x0d, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x34 };
 static const uint8_t uuid_express[12] = { 0xf4, 0x12, 0xfa, 0x4a, 0x1b, 0x2c, 0, 0, 0, 0, 0, 0 };
 static const uint8_t uuid_bms[12] = { 0x5b, 0x00, 0x30, 0x00, 0x08, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x34 };
 static const uint8_t uuid_dual[12] = { 0x5a, 0x00, 0x30, 0x00, 0x09, 0x51, 0x39, 0x32, 0x36, 0x35, 0x39, 0x40 };
@@ -54,6 +61,9 @@ static int setup_accessories(void **state) {
 }
 static int setup_4wd(void **state) {
         return start(state, "board-4wd");
+}
+static int setup_4wd_collide(void **state) {
+        return start(state, "board-4wd-collide");
 }
 static int setup_dual_mcu(void **state) {
         return start(state, "dual-mcu");
@@ -196,6 +206,15 @@ static void test_ids_are_uuid_defaults(void **state) {
         assert_int_equal(vesc_default_id_from_uuid(uuid_b, 6, 5), 74);
         assert_int_equal(vesc_default_id_from_uuid(uuid_c, 6, 5), 21);
         assert_int_equal(vesc_default_id_from_uuid(uuid_d, 6, 5), 62);
+        /* board-4wd-collide: F1/R1 share 40, F2/R2 share 45, under both
+         * test targets (the reserved ids are the same) */
+        static const unsigned versions[2][2] = { { 5, 3 }, { 6, 5 } };
+        for (int v = 0; v < 2; v++) {
+                assert_int_equal(vesc_default_id_from_uuid(uuid_f1, versions[v][0], versions[v][1]), 40);
+                assert_int_equal(vesc_default_id_from_uuid(uuid_r1, versions[v][0], versions[v][1]), 40);
+                assert_int_equal(vesc_default_id_from_uuid(uuid_f2, versions[v][0], versions[v][1]), 45);
+                assert_int_equal(vesc_default_id_from_uuid(uuid_r2, versions[v][0], versions[v][1]), 45);
+        }
         /* dual-mcu: id 20 was set by hand; an update resets it to this */
         assert_int_equal(vesc_default_id_from_uuid(uuid_dual, 6, 5), 8);
 }
@@ -255,6 +274,54 @@ static void test_4wd(void **state) {
         count_frames(h, &c, 1000);
         for (int i = 0; i < 4; i++)
                 check_status_1234(&c, ids[i]);
+}
+
+/* ------------------------------------------------------------ 4wd-collide */
+
+/* SET_APPCONF of controller `id`'s own configuration with controller_id
+ * replaced by new_id; the length of the reply (-ETIMEDOUT: none). */
+static ssize_t set_appconf_id(Harness *h, uint8_t id, uint8_t new_id) {
+        uint8_t req = COMM_GET_APPCONF, buf[1024];
+        ssize_t n = harness_request(h, id, &req, 1, buf, sizeof buf, T_MS);
+
+        assert_true(n > 6);
+        assert_int_equal(buf[5], id); /* after the command byte and the signature */
+        buf[0] = COMM_SET_APPCONF;
+        buf[5] = new_id;
+        return harness_request(h, id, buf, (size_t) n, buf, sizeof buf, T_MS / 2);
+}
+
+static void test_4wd_collide(void **state) {
+        Harness *h = *state;
+        static Counts c;
+        const uint8_t ids[4] = { 20, 21, 30, 31 };
+        const uint8_t *uuids[4] = { uuid_f1, uuid_f2, uuid_r1, uuid_r2 };
+        char buf[8192];
+
+        for (int i = 0; i < 4; i++) {
+                check_pong(h, ids[i], 0);
+                check_fw(h, ids[i], "60", 0, uuids[i]);
+        }
+        count_frames(h, &c, 1000);
+        for (int i = 0; i < 4; i++)
+                check_status_1234(&c, ids[i]);
+        assert_int_equal(harness_control(h, "status", buf, sizeof buf), 0);
+        assert_null(strstr(buf, "\"id_clashes\":1"));
+
+        /* lost: no ack, nothing stored (A still answers at 20) */
+        ctl(h, "lose A appconf on");
+        assert_true(set_appconf_id(h, 20, 22) < 0);
+        check_fw(h, 20, "60", 0, uuid_f1);
+        assert_int_equal(harness_wait_status(h, "\"lost_conf\":1", T_MS), 0);
+        ctl(h, "lose A appconf off");
+        /* moved onto B's id: both answer at 21, counted as a clash */
+        assert_true(set_appconf_id(h, 20, 21) > 0);
+        assert_int_equal(harness_wait_status(h, "\"id_clashes\":1", T_MS), 0);
+
+        assert_int_equal(harness_control(h, "lose A appconf maybe", buf, sizeof buf), 0);
+        assert_true(strncmp(buf, "error: ", 7) == 0);
+        assert_int_equal(harness_control(h, "lose A firmware on", buf, sizeof buf), 0);
+        assert_true(strncmp(buf, "error: ", 7) == 0);
 }
 
 /* ------------------------------------------------------------ dual-mcu */
@@ -487,6 +554,7 @@ int main(void) {
                 cmocka_unit_test(test_ids_are_uuid_defaults),
                 cmocka_unit_test_setup_teardown(test_accessories, setup_accessories, teardown),
                 cmocka_unit_test_setup_teardown(test_4wd, setup_4wd, teardown),
+                cmocka_unit_test_setup_teardown(test_4wd_collide, setup_4wd_collide, teardown),
                 cmocka_unit_test_setup_teardown(test_dual_mcu, setup_dual_mcu, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_voltage, setup_ok, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_configured_limit, setup_ok, teardown),

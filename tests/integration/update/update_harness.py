@@ -49,6 +49,7 @@ class UpdateHarness(Harness):
         args = ["--offline-timeout-ms", str(int(1000 / float(time_scale)))] + list(vescd_args)
         super().__init__(board=board, time_scale=time_scale, vescd_args=args)
         self.progress_seen = {}   # job path -> list of Progress values
+        self.phases_seen = {}     # job path -> list of Phases ({uuid: phase}) as signalled
         self.signal_match = None
 
     def start(self):
@@ -61,6 +62,9 @@ class UpdateHarness(Harness):
     def _on_props(self, iface, changed, invalidated, path=None):
         if iface == JOB_IFACE and "Progress" in changed:
             self.progress_seen.setdefault(str(path), []).append(int(changed["Progress"]))
+        if iface == JOB_IFACE and "Phases" in changed:
+            self.phases_seen.setdefault(str(path), []).append(
+                {str(k): str(v) for k, v in changed["Phases"].items()})
 
     # ------------------------------------------------------------ vescd
     def kill_vescd(self):
