@@ -267,6 +267,29 @@ static int get_file(json_t *obj, const char *where, char **ret, char **ret_error
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The fields every file of an entry has: file, sha256, size (1…@max). */
+static int get_file_fields(json_t *obj, const char *where, uint64_t max, char **file, char sha256[static 65],
+                           uint64_t *size, char **ret_error) {
+        long long x;
+        int r;
+
+        if ((r = get_file(obj, where, file, ret_error)) < 0 || (r = get_sha(obj, where, sha256, ret_error)) < 0 ||
+            (r = get_int(obj, where, "size", 1, (long long) max, &x, ret_error)) < 0)
+                return r;
+        *size = (uint64_t) x;
+        return 0;
+}
+
+static int get_u8(json_t *obj, const char *where, const char *key, uint8_t lo, uint8_t hi, uint8_t *ret,
+                  char **ret_error) {
+        long long x;
+        int r = get_int(obj, where, key, lo, hi, &x, ret_error);
+
+        if (r >= 0)
+                *ret = (uint8_t) x;
+        return r;
+}
+
 static int parse_entry(json_t *h, size_t idx, ImageSetEntry *e, char **ret_error) {
         static const char *const entry_keys[] = { "hw_name", "app", "bootloader", NULL };
         static const char *const app_keys[] = { "file", "size", "sha256", "firmware_major", "firmware_minor",
@@ -274,7 +297,6 @@ static int parse_entry(json_t *h, size_t idx, ImageSetEntry *e, char **ret_error
         static const char *const bl_keys[] = { "file", "size", "sha256", "generation", NULL };
         char where[96];
         const char *s, *bad;
-        long long x;
         int r;
 
         snprintf(where, sizeof where, "hardware[%zu]", idx);
@@ -302,25 +324,13 @@ static int parse_entry(json_t *h, size_t idx, ImageSetEntry *e, char **ret_error
         snprintf(w, sizeof w, "%s app", where);
         if (!only_keys(app, app_keys, &bad))
                 return set_error(ret_error, -EBADMSG, "manifest.json: %s: unknown field \"%.64s\"", w, bad);
-        if ((r = get_file(app, w, &e->app.file, ret_error)) < 0)
+        if ((r = get_file_fields(app, w, IMAGE_SET_ARCHIVE_MAX, &e->app.file, e->app.sha256, &e->app.size,
+                                 ret_error)) < 0 ||
+            (r = get_u8(app, w, "firmware_major", 0, 255, &e->app.major, ret_error)) < 0 ||
+            (r = get_u8(app, w, "firmware_minor", 0, 99, &e->app.minor, ret_error)) < 0 ||
+            (r = get_u8(app, w, "firmware_test_build", 0, 255, &e->app.test_build, ret_error)) < 0 ||
+            (r = get_u8(app, w, "min_bootloader", 1, 2, &e->app.min_bootloader, ret_error)) < 0)
                 return r;
-        if ((r = get_sha(app, w, e->app.sha256, ret_error)) < 0)
-                return r;
-        if ((r = get_int(app, w, "size", 1, IMAGE_SET_ARCHIVE_MAX, &x, ret_error)) < 0)
-                return r;
-        e->app.size = (uint64_t) x;
-        if ((r = get_int(app, w, "firmware_major", 0, 255, &x, ret_error)) < 0)
-                return r;
-        e->app.major = (uint8_t) x;
-        if ((r = get_int(app, w, "firmware_minor", 0, 99, &x, ret_error)) < 0)
-                return r;
-        e->app.minor = (uint8_t) x;
-        if ((r = get_int(app, w, "firmware_test_build", 0, 255, &x, ret_error)) < 0)
-                return r;
-        e->app.test_build = (uint8_t) x;
-        if ((r = get_int(app, w, "min_bootloader", 1, 2, &x, ret_error)) < 0)
-                return r;
-        e->app.min_bootloader = (uint8_t) x;
         if ((r = get_str(app, w, "firmware_name", &s, ret_error)) < 0)
                 return r;
         if (!is_printable(s, 32))
@@ -349,16 +359,10 @@ static int parse_entry(json_t *h, size_t idx, ImageSetEntry *e, char **ret_error
                         return set_error(ret_error, -EBADMSG, "manifest.json: %s: must be an object", w);
                 if (!only_keys(bl, bl_keys, &bad))
                         return set_error(ret_error, -EBADMSG, "manifest.json: %s: unknown field \"%.64s\"", w, bad);
-                if ((r = get_file(bl, w, &e->bootloader.file, ret_error)) < 0)
+                if ((r = get_file_fields(bl, w, IMAGE_BOOTLOADER_MAX, &e->bootloader.file, e->bootloader.sha256,
+                                         &e->bootloader.size, ret_error)) < 0 ||
+                    (r = get_u8(bl, w, "generation", 1, 2, &e->bootloader.generation, ret_error)) < 0)
                         return r;
-                if ((r = get_sha(bl, w, e->bootloader.sha256, ret_error)) < 0)
-                        return r;
-                if ((r = get_int(bl, w, "size", 1, IMAGE_BOOTLOADER_MAX, &x, ret_error)) < 0)
-                        return r;
-                e->bootloader.size = (uint64_t) x;
-                if ((r = get_int(bl, w, "generation", 1, 2, &x, ret_error)) < 0)
-                        return r;
-                e->bootloader.generation = (uint8_t) x;
                 e->has_bootloader = true;
                 if (e->bootloader.generation < e->app.min_bootloader)
                         return set_error(ret_error, -EBADMSG,
