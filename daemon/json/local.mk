@@ -3,9 +3,11 @@
 # tests/component/json/, its fuzz target in tests/fuzz/fuzz-json.c.
 
 json_proto_sources = daemon/json/json-proto.h daemon/json/json-proto.c
+# the watch rate limit (pure)
+json_watch_sources = daemon/json/watch-limit.h daemon/json/watch-limit.c
 
 # Into vescd (daemon/local.mk defines the program).
-daemon_vescd_SOURCES += $(json_proto_sources) daemon/json/json-server.h daemon/json/json-server.c daemon/json/json-daemon.c
+daemon_vescd_SOURCES += $(json_proto_sources) $(json_watch_sources) daemon/json/json-server.h daemon/json/json-server.c daemon/json/json-daemon.c
 
 # Unit test: links only the module it tests (and jansson).
 check_PROGRAMS += tests/unit/json/test-json-proto
@@ -14,6 +16,13 @@ tests_unit_json_test_json_proto_SOURCES = tests/unit/json/test-json-proto.c $(js
 tests_unit_json_test_json_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_json_test_json_proto_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_json_test_json_proto_LDADD = daemon/libvescd.a $(JANSSON_LIBS) $(TEST_LIBS) -lm
+
+check_PROGRAMS += tests/unit/json/test-watch-limit
+TESTS += tests/unit/json/test-watch-limit
+tests_unit_json_test_watch_limit_SOURCES = tests/unit/json/test-watch-limit.c $(json_watch_sources)
+tests_unit_json_test_watch_limit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_json_test_watch_limit_CFLAGS = $(TEST_CFLAGS)
+tests_unit_json_test_watch_limit_LDADD = $(TEST_LIBS)
 
 # Fuzz target for the request parser: `make check` replays the corpus through
 # tests/fuzz/fuzz-replay.c; with --enable-fuzzing it is also a libFuzzer binary:
@@ -50,7 +59,8 @@ endif
 json_server_sources = daemon/json/json-server.h daemon/json/json-server.c daemon/core/log.h daemon/core/log.c
 
 check_PROGRAMS += tests/component/json/json-test-server
-tests_component_json_json_test_server_SOURCES = tests/component/json/json-test-server.c $(json_server_sources) $(json_proto_sources)
+tests_component_json_json_test_server_SOURCES = tests/component/json/json-test-server.c $(json_server_sources) $(json_proto_sources) \
+	$(json_watch_sources)
 tests_component_json_json_test_server_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_component_json_json_test_server_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS) $(SYSTEMD_CFLAGS)
 tests_component_json_json_test_server_LDADD = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) $(SYSTEMD_LIBS) -lm
