@@ -39,6 +39,7 @@ typedef struct Ctl {
         double mode_base[_LIMIT_MAX];
         uint32_t limits_mask;       /* the limits vescd set since it started */
         double limits[_LIMIT_MAX];
+        void *adapter_data[DAEMON_ADAPTER_SLOTS]; /* daemon_adapter_data() */
 } Ctl;
 
 /* Per CAN id: UUIDs presented recently (phantom detection). */
@@ -74,6 +75,7 @@ struct Daemon {
 
         DaemonListenerSlot *listeners;
         size_t n_listeners;
+        int n_adapter_slots;        /* daemon_adapter_slot_new() */
         uint64_t manager_dirty;
         uint64_t manager_counters_due;
 

@@ -1,9 +1,11 @@
 /* The daemon context: CAN side of vescd (discovery, identification,
  * polling, liveness), the controller registry, the board view and the
  * change bus adapters listen to.  See daemon.h. */
+#include <assert.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <grp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +256,33 @@ void daemon_remove_listener(Daemon *d, const DaemonListener *l, void *userdata) 
                         d->n_listeners--;
                         return;
                 }
+}
+
+/**
+ * daemon_adapter_slot_new() - reserve a per-controller slot for an adapter
+ * @d: the daemon
+ *
+ * Returns: the slot's index for daemon_adapter_data(), or -ENOSPC.
+ */
+int daemon_adapter_slot_new(Daemon *d) {
+        if (d->n_adapter_slots >= DAEMON_ADAPTER_SLOTS)
+                return -ENOSPC;
+        return d->n_adapter_slots++;
+}
+
+/**
+ * daemon_adapter_data() - an adapter's pointer kept with a controller
+ * @c: a controller of the daemon (from a listener event or a lookup)
+ * @slot: from daemon_adapter_slot_new()
+ *
+ * Returns: the slot (NULL until the adapter set it).  O(1): every Controller
+ * the daemon hands out is the model inside its own record.
+ */
+void **daemon_adapter_data(Controller *c, int slot) {
+        Ctl *ctl = (Ctl *) ((char *) c - offsetof(Ctl, c));
+
+        assert(slot >= 0 && slot < DAEMON_ADAPTER_SLOTS);
+        return &ctl->adapter_data[slot];
 }
 
 static void rebuild_exported(Daemon *d);

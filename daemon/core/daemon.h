@@ -4,9 +4,15 @@
  *
  * Adapters (D-Bus, JSON) never touch frames.  They
  *   - subscribe to changes with daemon_add_listener() (controller added /
- *     removed / changed(mask) / telemetry(mask), board changed, manager
- *     changed), delivered once per loop iteration, coalesced; telemetry is
+ *     removed / changed(mask) / telemetry(controller, mask, receive time),
+ *     board changed, manager changed), delivered once per loop iteration,
+ *     coalesced; the telemetry event is pushed at the end of every batch of
+ *     frames that brought a reading, telemetry_unthrottled as is, telemetry
  *     additionally rate-limited to telemetry-rate-hz;
+ *   - keep their own state of a controller with the core's record of it (an
+ *     adapter slot, daemon_adapter_slot_new()/daemon_adapter_data()), never in
+ *     a second list of controllers: set on controller_added, freed on
+ *     controller_removed;
  *   - read the model (daemon_controllers(), daemon_board(), Controller
  *     fields) and render it with render.h;
  *   - start operations (operations.h) that complete through callbacks. */
@@ -112,6 +118,16 @@ uint64_t daemon_now(void);  /* CLOCK_MONOTONIC µs */
 uint64_t daemon_wall_usec(uint64_t mono_usec);
 /* A nominal protocol duration multiplied by --time-scale. */
 uint64_t daemon_scaled(const Daemon *d, uint64_t nominal_usec);
+
+/* Adapter slots: each adapter that keeps state per controller reserves one
+ * (its index, or -ENOSPC when all DAEMON_ADAPTER_SLOTS are taken) and keeps
+ * a pointer in it with every exported controller.  The core never reads or
+ * frees it: the adapter sets it on controller_added and frees it on
+ * controller_removed (and for the controllers left when it detaches). */
+#define DAEMON_ADAPTER_SLOTS 4
+int daemon_adapter_slot_new(Daemon *d);
+/* The slot's pointer of a controller of this daemon (NULL until set). */
+void **daemon_adapter_data(Controller *c, int slot);
 
 /* Identified (exported) controllers, sorted by CAN id.  The array is
  * owned by the daemon and valid until the next loop iteration. */

@@ -21,7 +21,13 @@ typedef struct JsonGlue {
         Daemon *daemon;
         FwManager *fw;              /* NULL: firmware management unavailable */
         JsonServer *server;
+        int slot;                   /* the server's JsonCtl in each controller's adapter slot */
 } JsonGlue;
+
+/* The server's state of a controller, kept with the core's record of it. */
+static JsonCtl **glue_ctl(JsonGlue *g, Controller *c) {
+        return (JsonCtl **) daemon_adapter_data(c, g->slot);
+}
 
 /* ---------------------------------------------------------------- snapshots */
 
@@ -59,12 +65,22 @@ static int glue_get_board(void *userdata, json_t **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-static int glue_get_telemetry(void *userdata, const char *uuid, json_t **ret, int *ret_id) {
+static int glue_snapshot_controller(void *userdata, void *ctl, json_t **ret) {
+        *ret = render_controller(ctl);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static JsonCtl *glue_find_controller(void *userdata, const char *uuid) {
         JsonGlue *g = userdata;
         Controller *c = daemon_find_uuid(g->daemon, uuid);
 
-        if (!c)
-                return -ENODEV;
+        return c ? *glue_ctl(g, c) : NULL;
+}
+
+/* A sample carries every telemetry field (rows of the field table). */
+static int glue_get_telemetry(void *userdata, void *ctl, json_t **ret, int *ret_id) {
+        Controller *c = ctl;
+
         *ret = render_telemetry(c, CONTROLLER_DIRTY_TELEMETRY_MASK);
         *ret_id = c->id;
         return *ret ? 0 : -ENOMEM;
@@ -524,39 +540,43 @@ static int glue_call(void *userdata, JsonMethod method, json_t *params, JsonCall
 
 /* ---------------------------------------------------------------- daemon events */
 
+/* The core hands every event the controller itself; the server's state of it
+ * lives in the controller's adapter slot, from added to removed. */
 static void on_controller_added(void *userdata, Controller *c) {
         JsonGlue *g = userdata;
+        JsonCtl **h = glue_ctl(g, c);
 
-        if (c->has_identity)
-                json_server_controller_added(g->server, c->uuid_str);
+        if (c->has_identity && !*h)
+                *h = json_server_controller_added(g->server, c->uuid_str, c);
 }
 
 static void on_controller_removed(void *userdata, Controller *c) {
         JsonGlue *g = userdata;
+        JsonCtl **h = glue_ctl(g, c);
 
-        if (c->has_identity)
-                json_server_controller_removed(g->server, c->uuid_str);
+        json_server_controller_removed(g->server, *h);
+        *h = NULL;
 }
 
 static void on_controller_changed(void *userdata, Controller *c, uint64_t mask) {
         JsonGlue *g = userdata;
 
         /* counters change with every frame; they are read on request only */
-        if (c->has_identity && (mask & CONTROLLER_DIRTY_STATE_MASK))
-                json_server_controller_changed(g->server, c->uuid_str);
+        if (mask & CONTROLLER_DIRTY_STATE_MASK)
+                json_server_controller_changed(g->server, *glue_ctl(g, c));
 }
 
 static void on_telemetry(void *userdata, Controller *c, uint64_t mask, uint64_t time_usec) {
         JsonGlue *g = userdata;
 
-        if (c->has_identity)
-                json_server_telemetry(g->server, c->uuid_str, time_usec, daemon_wall_usec(time_usec));
+        json_server_telemetry(g->server, *glue_ctl(g, c), time_usec, daemon_wall_usec(time_usec));
 }
 
 static double on_watch_rate(void *userdata, const Controller *c) {
         JsonGlue *g = userdata;
+        JsonCtl *h = *glue_ctl(g, (Controller *) c);
 
-        return c->has_identity ? json_server_watch_rate_hz(g->server, c->uuid_str) : 0;
+        return h ? json_server_watch_rate_hz(g->server, h) : 0;
 }
 
 static void on_board_changed(void *userdata, const Board *b) {
@@ -599,7 +619,14 @@ static const DaemonListener json_listener = {
 
 static void glue_detach(void *userdata) {
         JsonGlue *g = userdata;
+        Controller *const *cs;
+        size_t n = daemon_controllers(g->daemon, &cs);
 
+        /* the server's state of the controllers still there goes with it */
+        for (size_t i = 0; i < n; i++) {
+                JsonCtl **h = glue_ctl(g, cs[i]);
+                *h = json_ctl_free(*h);
+        }
         daemon_remove_listener(g->daemon, &json_listener, g);
         fw_manager_remove_listener(g->fw, &json_job_listener, g);
         free(g);
@@ -621,6 +648,8 @@ int json_server_new(Daemon *d, FwManager *fw, const JsonServerConfig *cfg, JsonS
         static const JsonServerOps ops = {
                 .list_controllers = glue_list_controllers,
                 .get_controller = glue_get_controller,
+                .snapshot_controller = glue_snapshot_controller,
+                .find_controller = glue_find_controller,
                 .get_board = glue_get_board,
                 .get_telemetry = glue_get_telemetry,
                 .get_job = glue_get_job,
@@ -640,6 +669,12 @@ int json_server_new(Daemon *d, FwManager *fw, const JsonServerConfig *cfg, JsonS
                 return -ENOMEM;
         g->daemon = d;
         g->fw = fw;
+        r = daemon_adapter_slot_new(d);
+        if (r < 0) {
+                free(g);
+                return r;
+        }
+        g->slot = r;
 
         c.version = c.version ?: PACKAGE_VERSION;
         c.admin_group = c.admin_group ?: daemon_config(d)->admin_group;
@@ -663,8 +698,7 @@ int json_server_new(Daemon *d, FwManager *fw, const JsonServerConfig *cfg, JsonS
 
         n = daemon_controllers(d, &cs);
         for (size_t i = 0; i < n; i++)
-                if (cs[i]->has_identity)
-                        json_server_controller_added(s, cs[i]->uuid_str);
+                on_controller_added(g, cs[i]);
 
         *ret = s;
         return 0;

@@ -41,6 +41,7 @@
 
 #include "core/errors.h"
 #include "json/json-server.h"
+#include "json/watch-limit.h"
 #include "core/log.h"
 #include "macro.h"
 
@@ -52,24 +53,18 @@
 
 typedef struct JsonClient JsonClient;
 
-/* A controller the server has heard of, with a count of telemetry samples so that
- * each client can tell whether it has seen the latest one. */
-typedef struct ServerCtl {
+/* The server's state of one controller (json-server.h), kept by the caller with its
+ * own record of the controller: the latest reading, counted so that each client can
+ * tell whether it has seen it, and rendered once for all watchers. */
+struct JsonCtl {
         char uuid[UUID_STR_MAX + 1];
-        uint64_t seq;
-        uint64_t sample_usec;   /* when sample seq arrived here (paces the watches) */
-        uint64_t time_usec;     /* its reading's receive time (CLOCK_MONOTONIC), 0: not known */
+        void *ctl;              /* the caller's controller (JsonServerOps) */
+        uint64_t seq;           /* readings so far */
+        uint64_t time_usec;     /* the latest reading's receive time (CLOCK_MONOTONIC), 0: none */
         uint64_t wall_usec;     /* the same moment, CLOCK_REALTIME */
-        uint64_t interval_usec; /* between the last two samples, 0 before the second */
-        json_t *values;         /* cached telemetry rendering for seq, or NULL */
+        json_t *values;         /* its rendering, or NULL (not yet) */
         int id;
-} ServerCtl;
-
-/* The longest a watch holds a sample back for its period when the source is not
- * faster than the watch; see watch_due(). */
-#define WATCH_HOLD_MAX_USEC 500U
-/* How far a sample's time may lie before the moment it is written (a late timer). */
-#define WATCH_STAMP_SLACK_USEC 1000U
+};
 
 /* A controller notification not yet sent to a client; later events fold into it. */
 typedef enum PendingChange {
@@ -79,14 +74,16 @@ typedef enum PendingChange {
         PENDING_REMOVED,
 } PendingChange;
 
-/* What one client knows about one controller. */
+/* What one client knows about one controller, keyed by the server's state of it. */
 typedef struct ClientCtl {
+        JsonCtl *ctl;  /* NULL: the controller went away (its uuid stays for the notice
+                        * and for a watch of it, which resumes when it comes back) */
         char uuid[UUID_STR_MAX + 1];
         bool watched;
         bool initial; /* a new watch: send the latest sample even if it is not new */
         PendingChange pending;
         uint64_t sent_seq;
-        uint64_t last_sent_usec;
+        WatchLimit limit;
 } ClientCtl;
 
 struct JsonCall {
@@ -124,6 +121,7 @@ struct JsonClient {
         JsonCall *calls;
 
         struct event *watch_timer;
+        uint64_t watch_timer_usec; /* when it is armed for (CLOCK_MONOTONIC), 0: not armed */
         struct event *stall_timer;
         struct event *line_timer; /* a partial line is pending: its age limit */
 };
@@ -150,9 +148,6 @@ struct JsonServer {
         JsonClient *clients;
         unsigned n_clients;
         uint64_t next_serial;
-
-        ServerCtl *ctls;
-        size_t n_ctls;
 
         struct event *reaper;
         JsonClient *dead_clients;
@@ -185,67 +180,59 @@ static struct timeval usec_to_timeval(uint64_t usec) {
         };
 }
 
-/* ---------------------------------------------------------------- registry */
+/* ---------------------------------------------------------------- per-client state */
 
-static ServerCtl *server_find_ctl(JsonServer *s, const char *uuid) {
-        for (size_t i = 0; i < s->n_ctls; i++)
-                if (strcmp(s->ctls[i].uuid, uuid) == 0)
-                        return &s->ctls[i];
+static ClientCtl *client_find_ctl(JsonClient *c, const JsonCtl *h) {
+        for (size_t i = 0; i < c->n_ctls; i++)
+                if (c->ctls[i].ctl == h)
+                        return &c->ctls[i];
         return NULL;
 }
 
-static ServerCtl *server_get_ctl(JsonServer *s, const char *uuid) {
-        ServerCtl *c, *n;
-
-        c = server_find_ctl(s, uuid);
-        if (c)
-                return c;
-        if (!json_proto_uuid_valid(uuid) || s->n_ctls >= CLIENT_CTLS_MAX)
-                return NULL;
-        n = realloc(s->ctls, (s->n_ctls + 1) * sizeof(*n));
-        if (!n)
-                return NULL;
-        s->ctls = n;
-        c = &s->ctls[s->n_ctls++];
-        *c = (ServerCtl) { .id = -1 };
-        memcpy(c->uuid, uuid, UUID_STR_MAX);
-        c->uuid[UUID_STR_MAX] = '\0';
-        return c;
-}
-
-static void server_drop_ctl(JsonServer *s, const char *uuid) {
-        ServerCtl *c = server_find_ctl(s, uuid);
-
-        if (!c)
-                return;
-        json_decref(c->values);
-        *c = s->ctls[--s->n_ctls];
-}
-
-static ClientCtl *client_find_ctl(JsonClient *c, const char *uuid) {
+/* A request names a controller by UUID (also one that went away). */
+static ClientCtl *client_find_uuid(JsonClient *c, const char *uuid) {
         for (size_t i = 0; i < c->n_ctls; i++)
                 if (strcmp(c->ctls[i].uuid, uuid) == 0)
                         return &c->ctls[i];
         return NULL;
 }
 
-static ClientCtl *client_get_ctl(JsonClient *c, const char *uuid) {
+static ClientCtl *client_get_ctl(JsonClient *c, JsonCtl *h) {
         ClientCtl *e, *n;
 
-        e = client_find_ctl(c, uuid);
+        e = client_find_ctl(c, h);
         if (e)
                 return e;
-        if (!json_proto_uuid_valid(uuid) || c->n_ctls >= CLIENT_CTLS_MAX)
+        /* it came back: the client's state of it under its UUID resumes */
+        e = client_find_uuid(c, h->uuid);
+        if (e && !e->ctl) {
+                e->ctl = h;
+                e->sent_seq = 0;
+                return e;
+        }
+        if (c->n_ctls >= CLIENT_CTLS_MAX)
                 return NULL;
         n = realloc(c->ctls, (c->n_ctls + 1) * sizeof(*n));
         if (!n)
                 return NULL;
         c->ctls = n;
         e = &c->ctls[c->n_ctls++];
-        *e = (ClientCtl) {};
-        memcpy(e->uuid, uuid, UUID_STR_MAX);
-        e->uuid[UUID_STR_MAX] = '\0';
+        *e = (ClientCtl) { .ctl = h };
+        memcpy(e->uuid, h->uuid, sizeof e->uuid);
         return e;
+}
+
+/* Forget what is left of controllers that went away, once the client was told
+ * and watches none of them. */
+static void client_compact_ctls(JsonClient *c) {
+        for (size_t i = 0; i < c->n_ctls;) {
+                ClientCtl *e = &c->ctls[i];
+
+                if (!e->ctl && e->pending == PENDING_NONE && !e->watched)
+                        *e = c->ctls[--c->n_ctls];
+                else
+                        i++;
+        }
 }
 
 /* ---------------------------------------------------------------- clients: lifetime */
@@ -425,126 +412,92 @@ static void client_send_errno(JsonClient *c, json_t *id, int error, const char *
 
 /* ---------------------------------------------------------------- notifications */
 
-static int server_telemetry_values(JsonServer *s, ServerCtl *sc, json_t **ret, int *ret_id) {
+/* The latest reading's values, rendered once per reading for every watcher. */
+static int ctl_values(JsonServer *s, JsonCtl *h, json_t **ret) {
         int r;
 
-        if (!sc->values) {
+        if (!h->values) {
                 if (!s->ops.get_telemetry)
                         return -EOPNOTSUPP;
-                r = s->ops.get_telemetry(s->userdata, sc->uuid, &sc->values, &sc->id);
+                r = s->ops.get_telemetry(s->userdata, h->ctl, &h->values, &h->id);
                 if (r < 0)
                         return r;
         }
-        *ret = json_incref(sc->values);
-        *ret_id = sc->id;
+        *ret = json_incref(h->values);
         return 0;
 }
 
 /* A sample: time_usec is the reading's receive time (CLOCK_MONOTONIC),
- * wall_time_usec the same moment in CLOCK_REALTIME; sc NULL or without a
- * known time: now. */
-static json_t *telemetry_sample(const json_t *fields, const char *uuid, int id, json_t *values, const ServerCtl *sc) {
+ * wall_time_usec the same moment in CLOCK_REALTIME; no reading yet: now. */
+static json_t *telemetry_sample(const json_t *fields, const JsonCtl *h, json_t *values) {
         json_t *filtered = json_proto_filter_fields(values, fields);
-        uint64_t t = sc && sc->time_usec ? sc->time_usec : now_usec();
-        uint64_t wall = sc && sc->time_usec ? sc->wall_usec : wall_of(t);
+        uint64_t t = h->time_usec ? h->time_usec : now_usec();
+        uint64_t wall = h->time_usec ? h->wall_usec : wall_of(t);
 
         if (!filtered)
                 return NULL;
-        return json_pack("{s:s, s:i, s:I, s:I, s:o}", "uuid", uuid, "id", id, "time_usec", (json_int_t) t,
+        return json_pack("{s:s, s:i, s:I, s:I, s:o}", "uuid", h->uuid, "id", h->id, "time_usec", (json_int_t) t,
                          "wall_time_usec", (json_int_t) wall, "values", filtered);
 }
 
-/* The caller computed the earliest deadline over all watched controllers: adding
- * the event again replaces whatever was scheduled. */
-static void client_arm_watch_timer(JsonClient *c, uint64_t delay_usec) {
-        struct timeval tv = usec_to_timeval(delay_usec);
+/* Arm the watch timer for at (CLOCK_MONOTONIC µs) unless it fires earlier already. */
+static void client_arm_watch_timer(JsonClient *c, uint64_t at, uint64_t now) {
+        struct timeval tv;
 
+        if (c->watch_timer_usec != 0 && c->watch_timer_usec <= at && evtimer_pending(c->watch_timer, NULL))
+                return;
+        tv = usec_to_timeval(at > now ? at - now : 0);
+        c->watch_timer_usec = at;
         (void) evtimer_add(c->watch_timer, &tv);
 }
 
-/* When the client may get @sc's latest sample.
- *
- * Never before one period after the previous sample sent (the contract).  A sample
- * that arrives early is normally held until then.  But with a source as fast as the
- * watch (a 100 Hz STATUS stream watched at 100 Hz), holding is a trap: the held
- * sample is sent late, so the next period starts late, so the next sample is held
- * too, and every jitter spike of the source or of this loop adds to the lag for good
- * (a ratchet: measured, p50 3.6 ms, p99 9.7 ms at 100 Hz).  The lag can only be shed
- * by leaving a period unused.  So when the source is not faster than the watch and
- * the sample would wait more than the hold limit, the next sample takes the slot
- * instead (sent on arrival, the lag gone), and this one goes out only if that next
- * sample does not come when expected.  A source clearly faster than the watch is
- * coalesced as always (holding costs it nothing: a fresher sample is always near). */
-static uint64_t watch_due(const JsonClient *c, const ClientCtl *e, const ServerCtl *sc) {
-        uint64_t due, hold_max;
+/* One watched controller: send its latest reading if the client has not seen it
+ * and the watch's rate limit (watch-limit.h, on the readings' receive times)
+ * lets it go now; else note when it may (*next).  Returns false when the client
+ * can take nothing more now (congested or gone). */
+static bool client_watch_one(JsonClient *c, ClientCtl *e, uint64_t now, uint64_t *next) {
+        JsonCtl *h = e->ctl;
+        json_t *values = NULL;
+        uint64_t t, release;
 
-        if (e->last_sent_usec == 0)
-                return 0;
-        due = e->last_sent_usec + c->period_usec;
-        hold_max = MIN(c->period_usec / 4, (uint64_t) WATCH_HOLD_MAX_USEC);
-        if (sc->sample_usec + hold_max >= due || sc->interval_usec + hold_max < c->period_usec)
-                return due;
-        /* The next sample is expected one interval after this one; give it half a
-         * period of slack, and an irregular source no more than 2.5 periods. */
-        return MAX(due, sc->sample_usec + MIN(sc->interval_usec, 2 * c->period_usec) + c->period_usec / 2);
+        if (!e->watched || !h || (h->seq == e->sent_seq && !e->initial))
+                return true;
+        t = h->time_usec ? h->time_usec : now;
+        release = watch_limit_release(&e->limit, c->period_usec, t);
+        if (release > now && release > t) {
+                *next = MIN(*next, release);
+                return true;
+        }
+        if (client_congested(c))
+                return false; /* flushed again once the client drained its output */
+
+        e->initial = false;
+        e->sent_seq = h->seq;
+        if (ctl_values(c->server, h, &values) < 0 || json_object_size(values) == 0) {
+                json_decref(values);
+                return true; /* nothing to send for this reading */
+        }
+        /* the schedule counts from the release (the reading's time, or the slot
+         * it waited for), never from when this ran */
+        watch_limit_sent(&e->limit, c->period_usec, release);
+        client_send(c, json_proto_notification(JSON_NOTIFY_TELEMETRY, telemetry_sample(c->fields, h, values)));
+        json_decref(values);
+        return !c->dead;
 }
 
-/* Send the samples that are due (watch_due()): a watched controller with a sample
- * the client has not seen.  Samples not yet due arm the watch timer; samples that
- * arrive meanwhile replace them. */
+/* Send every watched controller's reading that is due; those not yet due arm the
+ * watch timer, and readings that arrive meanwhile replace them. */
 static void client_flush_telemetry(JsonClient *c) {
-        JsonServer *s = c->server;
         uint64_t now, next = UINT64_MAX;
 
         if (!c->watching || c->dead)
                 return;
-
         now = now_usec();
-        for (size_t i = 0; i < c->n_ctls; i++) {
-                ClientCtl *e = &c->ctls[i];
-                ServerCtl *sc;
-                json_t *values = NULL;
-                uint64_t due, stamp;
-                int id, r;
-
-                if (!e->watched)
-                        continue;
-                sc = server_find_ctl(s, e->uuid);
-                if (!sc || (sc->seq == e->sent_seq && !e->initial))
-                        continue;
-                due = watch_due(c, e, sc);
-                if (now < due) {
-                        next = MIN(next, due);
-                        continue;
-                }
-                if (client_congested(c))
-                        return; /* flushed again once the client drained its output */
-
-                e->initial = false;
-                r = server_telemetry_values(s, sc, &values, &id);
-                if (r < 0 || json_object_size(values) == 0) {
-                        json_decref(values);
-                        e->sent_seq = sc->seq; /* nothing to send for this sample */
-                        continue;
-                }
-                /* The sample's time is its release: the slot it waited for, or its
-                 * arrival when it did not wait, never more than WATCH_STAMP_SLACK_USEC
-                 * before now.  The next period counts from there, so the wake-up
-                 * latency of the watch timer (tens of µs, every period) does not
-                 * push each later slot back; the stamps stay a period apart. */
-                stamp = now;
-                if (e->last_sent_usec != 0)
-                        stamp = MAX(MAX(due, sc->sample_usec), now > WATCH_STAMP_SLACK_USEC ? now - WATCH_STAMP_SLACK_USEC : 0);
-                e->sent_seq = sc->seq;
-                e->last_sent_usec = stamp;
-                client_send(c, json_proto_notification(JSON_NOTIFY_TELEMETRY,
-                                                       telemetry_sample(c->fields, e->uuid, id, values, sc)));
-                json_decref(values);
-                if (c->dead)
+        for (size_t i = 0; i < c->n_ctls; i++)
+                if (!client_watch_one(c, &c->ctls[i], now, &next))
                         return;
-        }
         if (next != UINT64_MAX)
-                client_arm_watch_timer(c, next - now);
+                client_arm_watch_timer(c, next, now);
 }
 
 static void client_flush(JsonClient *c) {
@@ -568,8 +521,9 @@ static void client_flush(JsonClient *c) {
                 if (p == PENDING_NONE)
                         continue;
                 e->pending = PENDING_NONE;
-                r = p == PENDING_REMOVED || !s->ops.get_controller ? -ENODEV
-                                                                    : s->ops.get_controller(s->userdata, e->uuid, &snap);
+                r = p == PENDING_REMOVED || !e->ctl || !s->ops.snapshot_controller
+                            ? -ENODEV
+                            : s->ops.snapshot_controller(s->userdata, e->ctl->ctl, &snap);
                 if (r == -ENODEV)
                         client_send(c, json_proto_notification(JSON_NOTIFY_CONTROLLER_REMOVED,
                                                                json_pack("{s:s}", "uuid", e->uuid)));
@@ -578,6 +532,8 @@ static void client_flush(JsonClient *c) {
                                                                                   : JSON_NOTIFY_CONTROLLER_CHANGED,
                                                                snap));
         }
+        if (!c->dead)
+                client_compact_ctls(c);
 
         while (c->n_jobs_pending > 0 && !client_congested(c) && s->ops.get_job) {
                 uint32_t job = c->jobs_pending[0];
@@ -596,29 +552,33 @@ static json_t *param(const JsonRequest *req, const char *name) {
         return json_object_get(req->params, name);
 }
 
-static bool watch_includes(JsonClient *c, const char *uuid) {
-        ClientCtl *e = client_find_ctl(c, uuid);
+static bool watch_includes(JsonClient *c, const JsonCtl *h) {
+        ClientCtl *e;
 
-        return c->watching && (c->watch_all || (e && e->watched));
+        if (!c->watching)
+                return false;
+        if (c->watch_all)
+                return true;
+        e = client_find_ctl(c, h);
+        return e && e->watched;
+}
+
+/* The server's state of a controller a request names (the daemon's lookup). */
+static JsonCtl *server_find(JsonServer *s, const char *uuid) {
+        return s->ops.find_controller && uuid ? s->ops.find_controller(s->userdata, uuid) : NULL;
 }
 
 static int check_controllers_exist(JsonServer *s, json_t *uuids, const char **ret_missing) {
         size_t i;
         json_t *u;
 
-        json_array_foreach(uuids, i, u) {
-                json_t *snap = NULL;
-                int r;
-
-                if (!s->ops.get_controller)
-                        return -EOPNOTSUPP;
-                r = s->ops.get_controller(s->userdata, json_string_value(u), &snap);
-                json_decref(snap);
-                if (r < 0) {
+        if (!s->ops.find_controller)
+                return -EOPNOTSUPP;
+        json_array_foreach(uuids, i, u)
+                if (!server_find(s, json_string_value(u))) {
                         *ret_missing = json_string_value(u);
-                        return r;
+                        return -ENODEV;
                 }
-        }
         return 0;
 }
 
@@ -650,8 +610,9 @@ static int all_controller_uuids(JsonServer *s, json_t **ret) {
 static int method_telemetry_watch(JsonClient *c, const JsonRequest *req, json_t **ret) {
         JsonServer *s = c->server;
         json_t *uuids = param(req, "controllers"), *fields = param(req, "fields"), *rate = param(req, "rate_hz");
+        json_auto_t *all = NULL;
         double rate_hz = rate ? json_real_value(rate) : JSON_PROTO_RATE_DEFAULT_HZ;
-        const char *missing = NULL;
+        const char *missing = "";
         char detail[64];
         size_t i;
         json_t *u;
@@ -675,24 +636,22 @@ static int method_telemetry_watch(JsonClient *c, const JsonRequest *req, json_t 
         c->watching = true;
         c->watch_all = !uuids;
 
-        if (uuids)
-                json_array_foreach(uuids, i, u) {
-                        ClientCtl *e = client_get_ctl(c, json_string_value(u));
+        if (!uuids) {
+                r = all_controller_uuids(s, &all);
+                if (r < 0)
+                        return r;
+        }
+        json_array_foreach(uuids ?: all, i, u) {
+                JsonCtl *h = server_find(s, json_string_value(u));
+                ClientCtl *e;
 
-                        (void) server_get_ctl(s, json_string_value(u));
-
-                        if (!e)
-                                return -ENOMEM;
-                        e->watched = e->initial = true;
-                }
-        else
-                for (size_t k = 0; k < s->n_ctls; k++) {
-                        ClientCtl *e = client_get_ctl(c, s->ctls[k].uuid);
-
-                        if (!e)
-                                return -ENOMEM;
-                        e->watched = e->initial = true;
-                }
+                if (!h)
+                        continue; /* went away meanwhile */
+                e = client_get_ctl(c, h);
+                if (!e)
+                        return -ENOMEM;
+                e->watched = e->initial = true;
+        }
 
         *ret = json_pack("{s:O?, s:O?, s:f}", "controllers", uuids, "fields", fields, "rate_hz", rate_hz);
         return *ret ? 1 : -ENOMEM;
@@ -711,7 +670,7 @@ static int method_telemetry_unwatch(JsonClient *c, const JsonRequest *req, json_
                 /* Watching "all" turns into watching the others explicitly. */
                 c->watch_all = false;
                 json_array_foreach(uuids, i, u) {
-                        ClientCtl *e = client_find_ctl(c, json_string_value(u));
+                        ClientCtl *e = client_find_uuid(c, json_string_value(u) ?: "");
 
                         if (e)
                                 e->watched = false;
@@ -726,7 +685,7 @@ static int method_telemetry_poll(JsonClient *c, const JsonRequest *req, json_t *
         json_auto_t *uuids = NULL, *samples = NULL;
         json_t *u;
         size_t i;
-        const char *missing = NULL;
+        const char *missing = "";
         char detail[64];
         int r;
 
@@ -748,19 +707,15 @@ static int method_telemetry_poll(JsonClient *c, const JsonRequest *req, json_t *
         if (!samples)
                 return -ENOMEM;
         json_array_foreach(uuids, i, u) {
+                JsonCtl *h = server_find(s, json_string_value(u));
                 json_t *values = NULL;
-                int id;
 
-                if (!s->ops.get_telemetry)
-                        return -EOPNOTSUPP;
-                r = s->ops.get_telemetry(s->userdata, json_string_value(u), &values, &id);
-                if (r == -ENODEV)
+                if (!h)
                         continue; /* went away meanwhile */
+                r = ctl_values(s, h, &values);
                 if (r < 0)
                         return r;
-                r = json_array_append_new(samples, telemetry_sample(param(req, "fields"), json_string_value(u), id,
-                                                                     values,
-                                                                     server_find_ctl(s, json_string_value(u))));
+                r = json_array_append_new(samples, telemetry_sample(param(req, "fields"), h, values));
                 json_decref(values);
                 if (r < 0)
                         return -ENOMEM;
@@ -1124,7 +1079,10 @@ static void client_line_cb(evutil_socket_t fd, short what, void *userdata) {
 }
 
 static void client_watch_cb(evutil_socket_t fd, short what, void *userdata) {
-        client_flush_telemetry(userdata);
+        JsonClient *c = userdata;
+
+        c->watch_timer_usec = 0;
+        client_flush_telemetry(c);
 }
 
 /* ---------------------------------------------------------------- credentials */
@@ -1559,9 +1517,6 @@ JsonServer *json_server_free(JsonServer *s) {
         }
         if (s->reaper)
                 event_free(s->reaper);
-        for (size_t i = 0; i < s->n_ctls; i++)
-                json_decref(s->ctls[i].values);
-        free(s->ctls);
         free(s->version);
         free(s->admin_group);
         free(s);
@@ -1571,24 +1526,37 @@ JsonServer *json_server_free(JsonServer *s) {
 /* ---------------------------------------------------------------- daemon events */
 
 /**
+ * json_ctl_free() - free the server's state of a controller, telling nobody
+ * @h: what json_server_controller_added() returned, may be NULL
+ *
+ * For the controllers left when the server goes (the caller's detach); a
+ * controller that goes away while the server runs is
+ * json_server_controller_removed().
+ *
+ * Returns: NULL.
+ */
+JsonCtl *json_ctl_free(JsonCtl *h) {
+        if (h) {
+                json_decref(h->values);
+                free(h);
+        }
+        return NULL;
+}
+
+/**
  * json_server_watch_rate_hz() - how often the clients want samples of a controller
  * @s: the server
- * @uuid: its 24-digit UUID
+ * @h: the server's state of it
  *
  * The core polls controllers without status broadcasts at least this often.
  *
  * Returns: the highest watch rate in Hz, 0 when nobody watches it.
  */
-double json_server_watch_rate_hz(JsonServer *s, const char *uuid) {
+double json_server_watch_rate_hz(JsonServer *s, const JsonCtl *h) {
         double hz = 0;
 
         for (JsonClient *c = s->clients; c; c = c->next) {
-                ClientCtl *e;
-
-                if (c->dead || !c->watching || c->period_usec == 0)
-                        continue;
-                e = client_find_ctl(c, uuid);
-                if (!c->watch_all && !(e && e->watched))
+                if (c->dead || c->period_usec == 0 || !watch_includes(c, h))
                         continue;
                 hz = MAX(hz, (double) USEC_PER_SEC / (double) c->period_usec);
         }
@@ -1599,17 +1567,28 @@ double json_server_watch_rate_hz(JsonServer *s, const char *uuid) {
  * json_server_controller_added() - a controller's identity became known
  * @s: server
  * @uuid: its 24-digit UUID
+ * @ctl: the caller's controller, handed back through JsonServerOps
  *
- * Every client gets controller.added; clients watching all controllers start
- * receiving its telemetry.
+ * Every client gets controller.added; clients watching all controllers, or this
+ * one before it went away, start receiving its telemetry.
+ *
+ * Returns: the server's state of the controller, for the events about it (the
+ * caller keeps it with the controller), or NULL (out of memory, invalid UUID).
  */
-void json_server_controller_added(JsonServer *s, const char *uuid) {
+JsonCtl *json_server_controller_added(JsonServer *s, const char *uuid, void *ctl) {
         JsonClient *c, *next;
+        JsonCtl *h;
 
-        if (!server_get_ctl(s, uuid))
-                return;
+        if (!json_proto_uuid_valid(uuid))
+                return NULL;
+        h = new0(JsonCtl, 1);
+        if (!h)
+                return NULL;
+        memcpy(h->uuid, uuid, UUID_STR_MAX);
+        h->ctl = ctl;
+        h->id = -1;
         for (c = s->clients; c; c = next) {
-                ClientCtl *e = client_get_ctl(c, uuid);
+                ClientCtl *e = client_get_ctl(c, h);
 
                 next = c->next;
                 if (!e)
@@ -1619,46 +1598,51 @@ void json_server_controller_added(JsonServer *s, const char *uuid) {
                         e->watched = true;
                 client_flush(c);
         }
+        return h;
 }
 
 /**
  * json_server_controller_removed() - a controller went away
  * @s: server
- * @uuid: its UUID
+ * @h: the server's state of it; freed here
  *
  * Every client gets controller.removed.
  */
-void json_server_controller_removed(JsonServer *s, const char *uuid) {
+void json_server_controller_removed(JsonServer *s, JsonCtl *h) {
         JsonClient *c, *next;
 
-        server_drop_ctl(s, uuid);
+        if (!h)
+                return;
         for (c = s->clients; c; c = next) {
-                ClientCtl *e = client_find_ctl(c, uuid);
+                ClientCtl *e = client_get_ctl(c, h);
 
                 next = c->next;
                 if (!e)
-                        e = client_get_ctl(c, uuid);
-                if (!e)
                         continue;
+                e->ctl = NULL;
                 e->pending = PENDING_REMOVED;
+                if (c->watch_all)
+                        e->watched = false; /* it is watched again when it comes back */
                 client_flush(c);
         }
+        json_ctl_free(h);
 }
 
 /**
  * json_server_controller_changed() - a controller's state (not telemetry) changed
  * @s: server
- * @uuid: its UUID
+ * @h: the server's state of it
  *
  * Coalesced per client: a slow client gets one controller.changed with the latest
  * snapshot.
  */
-void json_server_controller_changed(JsonServer *s, const char *uuid) {
+void json_server_controller_changed(JsonServer *s, JsonCtl *h) {
         JsonClient *c, *next;
 
-        (void) server_get_ctl(s, uuid);
+        if (!h)
+                return;
         for (c = s->clients; c; c = next) {
-                ClientCtl *e = client_get_ctl(c, uuid);
+                ClientCtl *e = client_get_ctl(c, h);
 
                 next = c->next;
                 if (!e)
@@ -1670,41 +1654,42 @@ void json_server_controller_changed(JsonServer *s, const char *uuid) {
 }
 
 /**
- * json_server_telemetry() - a new telemetry sample for a controller
+ * json_server_telemetry() - a fresh reading of a controller
  * @s: server
- * @uuid: its UUID
+ * @h: the server's state of it
  * @time_usec: the reading's receive time (CLOCK_MONOTONIC), 0 for now
  * @wall_usec: the same moment in CLOCK_REALTIME, 0 to derive it
  *
- * Clients watching it get a sample now if their period has passed, else when it has
- * (the latest sample by then).  The sample carries the reading's times.
+ * Pushed by the core at the end of the batch of frames that brought it.  Each
+ * client watching the controller gets it now if its watch's rate limit lets it
+ * go (watch-limit.h), else when it does (the latest reading by then).  It is
+ * rendered once, for all of them; the sample carries the reading's times.
  */
-void json_server_telemetry(JsonServer *s, const char *uuid, uint64_t time_usec, uint64_t wall_usec) {
-        ServerCtl *sc = server_get_ctl(s, uuid);
+void json_server_telemetry(JsonServer *s, JsonCtl *h, uint64_t time_usec, uint64_t wall_usec) {
         JsonClient *c, *next;
         uint64_t now;
 
-        if (!sc)
+        if (!h)
                 return;
         now = now_usec();
-        sc->interval_usec = sc->seq > 0 ? now - sc->sample_usec : 0;
-        sc->sample_usec = now;
-        sc->time_usec = time_usec ? time_usec : now;
-        sc->wall_usec = wall_usec ? wall_usec : wall_of(sc->time_usec);
-        sc->seq++;
-        json_decref(sc->values);
-        sc->values = NULL;
+        h->time_usec = time_usec ? time_usec : now;
+        h->wall_usec = wall_usec ? wall_usec : wall_of(h->time_usec);
+        h->seq++;
+        json_decref(h->values);
+        h->values = NULL;
         for (c = s->clients; c; c = next) {
-                next = c->next;
-                if (!watch_includes(c, uuid))
-                        continue;
-                if (c->watch_all) {
-                        ClientCtl *e = client_get_ctl(c, uuid);
+                ClientCtl *e;
+                uint64_t at = UINT64_MAX;
 
-                        if (e)
-                                e->watched = true;
-                }
-                client_flush_telemetry(c);
+                next = c->next;
+                if (c->dead || !watch_includes(c, h))
+                        continue;
+                e = client_get_ctl(c, h);
+                if (!e)
+                        continue;
+                e->watched = true; /* watch_all */
+                if (client_watch_one(c, e, now, &at) && at != UINT64_MAX)
+                        client_arm_watch_timer(c, at, now);
         }
 }
 

@@ -16,6 +16,13 @@
 struct event_base;
 typedef struct JsonServer JsonServer;
 typedef struct JsonCall JsonCall;
+/* The server's state of one controller (its latest reading, rendered once for
+ * all watchers): created by json_server_controller_added(), kept by the caller
+ * with its own record of the controller (the daemon: an adapter slot of the
+ * core's controller, daemon_adapter_data()), passed to every event about it,
+ * freed by json_server_controller_removed().  The server keeps no list of
+ * controllers of its own. */
+typedef struct JsonCtl JsonCtl;
 
 #define JSON_SERVER_MAX_CLIENTS_DEFAULT 32U
 #define JSON_SERVER_OUTPUT_SOFT_DEFAULT (64U * 1024U)   /* above: coalesce, stop reading */
@@ -41,15 +48,21 @@ typedef struct JsonServerConfig {
 } JsonServerConfig;
 
 /* What the server needs from the daemon.  Snapshot getters return a new reference
- * (the shared render functions); errors are -errno (-ENODEV: no such controller). */
+ * (the shared render functions); errors are -errno (-ENODEV: no such controller).
+ * ctl is the caller's controller given to json_server_controller_added(). */
 typedef struct JsonServerOps {
         /* array of controller snapshots */
         int (*list_controllers)(void *userdata, json_t **ret);
         int (*get_controller)(void *userdata, const char *uuid, json_t **ret);
+        /* the same snapshot of a known controller (notifications) */
+        int (*snapshot_controller)(void *userdata, void *ctl, json_t **ret);
+        /* the server's state of the controller with this UUID (what
+         * json_server_controller_added() returned for it), NULL if none */
+        JsonCtl *(*find_controller)(void *userdata, const char *uuid);
         /* board snapshot: mismatch, mismatch_reasons, ... */
         int (*get_board)(void *userdata, json_t **ret);
         /* latest telemetry values object of one controller; ret_id: current CAN id */
-        int (*get_telemetry)(void *userdata, const char *uuid, json_t **ret, int *ret_id);
+        int (*get_telemetry)(void *userdata, void *ctl, json_t **ret, int *ret_id);
         /* job snapshot for job.changed */
         int (*get_job)(void *userdata, uint32_t job, json_t **ret);
         /* Every other method (privileged or engine-backed).  Returns -errno, 0 with
@@ -88,13 +101,21 @@ bool json_call_is_root(const JsonCall *call);
 /* json_call_complete() of an error, with its reason (may be NULL). */
 void json_call_fail(JsonCall *call, int error, const char *detail);
 
-/* Events from the daemon.  Cheap: they mark work and send what each client can take. */
-void json_server_controller_added(JsonServer *s, const char *uuid);
+/* Events from the daemon.  Cheap: they mark work and send what each client can take.
+ * A controller became known: returns the server's state of it (NULL: out of
+ * memory or not a valid UUID; the controller is then not served). */
+JsonCtl *json_server_controller_added(JsonServer *s, const char *uuid, void *ctl);
 /* The highest rate (Hz) any client watches this controller at; 0 if none. */
-double json_server_watch_rate_hz(JsonServer *s, const char *uuid);
-void json_server_controller_removed(JsonServer *s, const char *uuid);
-void json_server_controller_changed(JsonServer *s, const char *uuid);
-void json_server_telemetry(JsonServer *s, const char *uuid, uint64_t time_usec, uint64_t wall_usec);
+double json_server_watch_rate_hz(JsonServer *s, const JsonCtl *h);
+/* It went away: every client gets controller.removed; h is freed. */
+void json_server_controller_removed(JsonServer *s, JsonCtl *h);
+void json_server_controller_changed(JsonServer *s, JsonCtl *h);
+/* A fresh reading (time_usec: its receive time, CLOCK_MONOTONIC; 0 for now). */
+void json_server_telemetry(JsonServer *s, JsonCtl *h, uint64_t time_usec, uint64_t wall_usec);
+/* Frees the state of a controller without telling anyone (the caller's
+ * controllers left when the server goes: after ops.detach, or after
+ * json_server_free()).  Returns NULL. */
+JsonCtl *json_ctl_free(JsonCtl *h);
 void json_server_board_changed(JsonServer *s);
 /* An image set was pruned: firmware.set_removed {id, reason} to everyone. */
 void json_server_set_removed(JsonServer *s, const char *id, const char *reason);

@@ -33,6 +33,8 @@ typedef struct PendingCall PendingCall;
 typedef struct Fake {
         struct event_base *base;
         JsonServer *server;
+        JsonCtl *ctl[2];         /* the server's state of A and B, kept here as the core would */
+        int index[2];            /* "the controllers" handed to the server: 0 and 1 */
         uint64_t tick;
         uint64_t call_delay_usec;
         PendingCall *pending;
@@ -101,12 +103,22 @@ static int op_board(void *userdata, json_t **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-static int op_telemetry(void *userdata, const char *uuid, json_t **ret, int *ret_id) {
+static int op_snapshot(void *userdata, void *ctl, json_t **ret) {
+        *ret = fake_controller(*(int *) ctl);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static JsonCtl *op_find(void *userdata, const char *uuid) {
         Fake *f = userdata;
         int i = fake_index(uuid);
 
-        if (i < 0)
-                return i;
+        return i < 0 ? NULL : f->ctl[i];
+}
+
+static int op_telemetry(void *userdata, void *ctl, json_t **ret, int *ret_id) {
+        Fake *f = userdata;
+        int i = *(int *) ctl;
+
         *ret = json_pack("{s:f, s:f, s:f, s:f, s:f, s:I}",
                          "erpm", 1000.0 * (i + 1) + (double) (f->tick % 100),
                          "duty_cycle", 0.1 * (i + 1),
@@ -171,14 +183,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *userdata) {
         Fake *f = userdata;
 
         f->tick++;
-        json_server_telemetry(f->server, UUID_A, 0, 0);
-        json_server_telemetry(f->server, UUID_B, 0, 0);
+        json_server_telemetry(f->server, f->ctl[0], 0, 0);
+        json_server_telemetry(f->server, f->ctl[1], 0, 0);
 }
 
 static void change_cb(evutil_socket_t fd, short what, void *userdata) {
         Fake *f = userdata;
 
-        json_server_controller_changed(f->server, UUID_A);
+        json_server_controller_changed(f->server, f->ctl[0]);
         json_server_board_changed(f->server);
 }
 
@@ -203,12 +215,14 @@ int main(int argc, char *argv[]) {
         JsonServerOps ops = {
                 .list_controllers = op_list,
                 .get_controller = op_get,
+                .snapshot_controller = op_snapshot,
+                .find_controller = op_find,
                 .get_board = op_board,
                 .get_telemetry = op_telemetry,
                 .get_job = op_job,
                 .call = op_call,
         };
-        Fake f = { .call_delay_usec = 200 * USEC_PER_MSEC };
+        Fake f = { .call_delay_usec = 200 * USEC_PER_MSEC, .index = { 0, 1 } };
         double rate = 100.0;
         struct event *tick = NULL, *change = NULL, *sigterm = NULL, *sigint = NULL;
         struct timeval tv;
@@ -244,8 +258,10 @@ int main(int argc, char *argv[]) {
                 event_base_free(f.base);
                 return 1;
         }
-        json_server_controller_added(f.server, UUID_A);
-        json_server_controller_added(f.server, UUID_B);
+        f.ctl[0] = json_server_controller_added(f.server, UUID_A, &f.index[0]);
+        f.ctl[1] = json_server_controller_added(f.server, UUID_B, &f.index[1]);
+        if (!f.ctl[0] || !f.ctl[1])
+                return 1;
 
         tick = event_new(f.base, -1, EV_PERSIST, tick_cb, &f);
         change = event_new(f.base, -1, EV_PERSIST, change_cb, &f);
@@ -267,6 +283,8 @@ int main(int argc, char *argv[]) {
 
         /* the daemon completes what is pending even after the server is gone */
         json_server_free(f.server);
+        json_ctl_free(f.ctl[0]);
+        json_ctl_free(f.ctl[1]);
         while (f.pending)
                 pending_finish(f.pending, -ECANCELED);
         event_free(tick);

@@ -2,7 +2,7 @@
 """JSON socket against the real daemon: a private dbus-daemon, vesc-sim with the
 dual-mismatch board, and vescd with --json-socket.  Stock clients (Python's
 socket/json, socat, the example dashboard) connect, read the greeting, watch both
-controllers at a requested rate and get samples never closer than the period and at
+controllers at a requested rate and get no more samples than the rate allows and at
 least one per controller in bounded time; privileged methods are refused to uid 65534.
 Every wait is on an event with a bound; nothing sleeps and hopes."""
 
@@ -65,8 +65,8 @@ def wait_both_controllers(c):
 
 
 def check_watch(c, rate, window=2.0):
-    """Watch both controllers for `window` seconds at `rate`: samples are never
-    closer than the period and never more than the rate implies; B, which
+    """Watch both controllers for `window` seconds at `rate`: never more samples
+    than the rate allows (window × rate + 2, docs/json-protocol.md); B, which
     broadcasts STATUS at 50 Hz, gives a fresh reading every period, so it must
     deliver a good share of what the rate implies (a loose lower bound that holds
     on a slow machine); A (polled, motor at rest) at least one."""
