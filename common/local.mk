@@ -5,5 +5,6 @@ noinst_LIBRARIES += common/libvesc.a
 common_libvesc_a_SOURCES = \
 	common/macro.h \
 	common/wire.h \
-	common/crc.h common/crc.c
+	common/crc.h common/crc.c \
+	common/strv.h common/strv.c
 common_libvesc_a_CFLAGS = $(AM_CFLAGS)

@@ -18,6 +18,7 @@
 
 #include "imagestore.h"
 #include "macro.h"
+#include "strv.h"
 
 struct ImageStore {
         char *path; /* <state>/imagesets */
@@ -203,9 +204,7 @@ int image_store_rollback(ImageStore *st, char **ret_error) {
  * @v: the list (may be NULL)
  */
 void image_store_strv_free(char **v) {
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
+        strv_free(v);
 }
 
 static int cmp_str(const void *a, const void *b) {

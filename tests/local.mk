@@ -10,7 +10,8 @@ proto_unit_tests = \
 	tests/unit/test-can \
 	tests/unit/test-buffer \
 	tests/unit/test-comm \
-	tests/unit/test-serial
+	tests/unit/test-serial \
+	tests/unit/test-strv
 
 check_PROGRAMS += $(proto_unit_tests)
 TESTS += $(proto_unit_tests)
@@ -39,6 +40,10 @@ tests_unit_test_comm_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 tests_unit_test_serial_SOURCES = tests/unit/test-serial.c
 tests_unit_test_serial_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_serial_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+
+tests_unit_test_strv_SOURCES = tests/unit/test-strv.c
+tests_unit_test_strv_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_strv_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 
 # The private test bus: Debian's system-bus defaults + the shipped policy
 # (dbus/org.vescd1.conf) + <allow own> for the test's uid.

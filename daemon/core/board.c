@@ -7,60 +7,7 @@
 
 #include "core/board.h"
 #include "macro.h"
-
-typedef struct StrList {
-        char **v;
-        size_t n;
-} StrList;
-
-static void strlist_free(StrList *l) {
-        for (size_t i = 0; i < l->n; i++)
-                free(l->v[i]);
-        free(l->v);
-        *l = (StrList) {};
-}
-
-static char **strv_free(char **v) {
-        if (v) {
-                for (char **p = v; *p; p++)
-                        free(*p);
-                free(v);
-        }
-        return NULL;
-}
-
-/* Appends a formatted line unless an equal line is already there. */
-_printf_(2, 3) static int strlist_addf(StrList *l, const char *fmt, ...) {
-        _cleanup_free_ char *s = NULL;
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        for (size_t i = 0; i < l->n; i++)
-                if (strcmp(l->v[i], s) == 0)
-                        return 0;
-        char **nv = realloc(l->v, (l->n + 2) * sizeof(char *));
-        if (!nv)
-                return -ENOMEM;
-        l->v = nv;
-        l->v[l->n++] = TAKE_PTR(s);
-        l->v[l->n] = NULL;
-        return 1;
-}
-
-static char **strlist_take(StrList *l) {
-        if (!l->v) {
-                char **v = calloc(1, sizeof(char *));
-                return v;
-        }
-        char **v = l->v;
-        *l = (StrList) {};
-        return v;
-}
+#include "strv.h"
 
 static int version_cmp(const Controller *a, const Controller *b) {
         if (a->fw_major != b->fw_major)
@@ -88,50 +35,50 @@ static void format_version(const Controller *c, char *buf, size_t size, bool wit
                 snprintf(buf + n, size - (size_t) n, " (%s)", c->fw_name);
 }
 
-static int compare_one(const Controller *ref, const Controller *c, StrList *reasons, StrList *actions,
+static int compare_one(const Controller *ref, const Controller *c, Strv *reasons, Strv *actions,
                        bool planner) {
         bool fw_differs = false;
         int r;
 
         if (strcmp(ref->fw_version, c->fw_version) != 0) {
-                r = strlist_addf(reasons, "firmware %s \u2260 %s", ref->fw_version, c->fw_version);
+                r = strv_addf_unique(reasons, "firmware %s \u2260 %s", ref->fw_version, c->fw_version);
                 if (r < 0)
                         return r;
                 fw_differs = true;
         }
         if (ref->fw_test_build != c->fw_test_build) {
-                r = strlist_addf(reasons, "test build %u \u2260 %u", ref->fw_test_build, c->fw_test_build);
+                r = strv_addf_unique(reasons, "test build %u \u2260 %u", ref->fw_test_build, c->fw_test_build);
                 if (r < 0)
                         return r;
                 fw_differs = true;
         }
         if (strcmp(ref->fw_name, c->fw_name) != 0) {
-                r = strlist_addf(reasons, "firmware name \"%s\" \u2260 \"%s\"", ref->fw_name, c->fw_name);
+                r = strv_addf_unique(reasons, "firmware name \"%s\" \u2260 \"%s\"", ref->fw_name, c->fw_name);
                 if (r < 0)
                         return r;
                 fw_differs = true;
         }
         bool hw_differs = strcmp(ref->hw_name, c->hw_name) != 0;
         if (hw_differs) {
-                r = strlist_addf(reasons, "hardware %s \u2260 %s", ref->hw_name, c->hw_name);
+                r = strv_addf_unique(reasons, "hardware %s \u2260 %s", ref->hw_name, c->hw_name);
                 if (r < 0)
                         return r;
         }
         if (ref->bootloader_gen && c->bootloader_gen && ref->bootloader_gen != c->bootloader_gen) {
-                r = strlist_addf(reasons, "bootloader generation %u \u2260 %u", ref->bootloader_gen, c->bootloader_gen);
+                r = strv_addf_unique(reasons, "bootloader generation %u \u2260 %u", ref->bootloader_gen, c->bootloader_gen);
                 if (r < 0)
                         return r;
         }
         /* signatures belong to a firmware: with different firmware they
          * differ by definition, so only compare them on equal firmware */
         if (!fw_differs && ref->mc_signature && c->mc_signature && ref->mc_signature != c->mc_signature) {
-                r = strlist_addf(reasons, "motor configuration signature 0x%08x \u2260 0x%08x",
+                r = strv_addf_unique(reasons, "motor configuration signature 0x%08x \u2260 0x%08x",
                                  (unsigned) ref->mc_signature, (unsigned) c->mc_signature);
                 if (r < 0)
                         return r;
         }
         if (!fw_differs && ref->app_signature && c->app_signature && ref->app_signature != c->app_signature) {
-                r = strlist_addf(reasons, "app configuration signature 0x%08x \u2260 0x%08x",
+                r = strv_addf_unique(reasons, "app configuration signature 0x%08x \u2260 0x%08x",
                                  (unsigned) ref->app_signature, (unsigned) c->app_signature);
                 if (r < 0)
                         return r;
@@ -142,11 +89,11 @@ static int compare_one(const Controller *ref, const Controller *c, StrList *reas
 
                 format_version(ref, target, sizeof target, true);
                 format_version(c, current, sizeof current, false);
-                r = strlist_addf(actions, "update %s (id %u) from %s to %s", c->uuid_str, c->id, current, target);
+                r = strv_addf_unique(actions, "update %s (id %u) from %s to %s", c->uuid_str, c->id, current, target);
                 if (r < 0)
                         return r;
         } else if (hw_differs) {
-                r = strlist_addf(actions, "check hardware of %s (id %u): %s, expected %s", c->uuid_str, c->id,
+                r = strv_addf_unique(actions, "check hardware of %s (id %u): %s, expected %s", c->uuid_str, c->id,
                                  c->hw_name, ref->hw_name);
                 if (r < 0)
                         return r;
@@ -184,8 +131,8 @@ bool board_is_member(const Controller *c) {
 
 /* Why the board is updating or degraded, in CAN-id order.  Returns the
  * state these lines justify (or consistent). */
-static int state_lines(const Controller *const *controllers, size_t n, const BoardExtra *extra, StrList *updating,
-                       StrList *degraded) {
+static int state_lines(const Controller *const *controllers, size_t n, const BoardExtra *extra, Strv *updating,
+                       Strv *degraded) {
         int r;
 
         for (unsigned id = 0; id < 256; id++)
@@ -194,17 +141,17 @@ static int state_lines(const Controller *const *controllers, size_t n, const Boa
                         if (!board_is_member(c) || c->id != id)
                                 continue;
                         if (extra && extra->updating && extra->updating[i]) {
-                                r = strlist_addf(updating, "%s (id %u) is being updated", c->uuid_str, c->id);
+                                r = strv_addf_unique(updating, "%s (id %u) is being updated", c->uuid_str, c->id);
                                 if (r < 0)
                                         return r;
                         } else if (!c->online) {
-                                r = strlist_addf(degraded, "%s (id %u) is offline", c->uuid_str, c->id);
+                                r = strv_addf_unique(degraded, "%s (id %u) is offline", c->uuid_str, c->id);
                                 if (r < 0)
                                         return r;
                         }
                 }
         for (const char *const *u = extra ? extra->missing : NULL; u && *u; u++) {
-                r = strlist_addf(degraded, "%s is a member of the board but not on the bus (ForgetController removes it)",
+                r = strv_addf_unique(degraded, "%s is a member of the board but not on the bus (ForgetController removes it)",
                                  *u);
                 if (r < 0)
                         return r;
@@ -212,9 +159,9 @@ static int state_lines(const Controller *const *controllers, size_t n, const Boa
         return 0;
 }
 
-static int strlist_append_all(StrList *dst, const StrList *src) {
+static int append_all_unique(Strv *dst, const Strv *src) {
         for (size_t i = 0; i < src->n; i++) {
-                int r = strlist_addf(dst, "%s", src->v[i]);
+                int r = strv_addf_unique(dst, "%s", src->v[i]);
                 if (r < 0)
                         return r;
         }
@@ -232,7 +179,7 @@ static int strlist_append_all(StrList *dst, const StrList *src) {
  * Returns: 0, or -ENOMEM.
  */
 int board_compute_extra(const Controller *const *controllers, size_t n, const BoardExtra *extra, Board *ret) {
-        _cleanup_(strlist_free) StrList reasons = {}, actions = {}, updating = {}, degraded = {}, why = {};
+        _cleanup_(strv_done) Strv reasons = {}, actions = {}, updating = {}, degraded = {}, why = {};
         const Controller *ref = NULL;
         size_t count = 0;
         bool missing;
@@ -274,7 +221,7 @@ int board_compute_extra(const Controller *const *controllers, size_t n, const Bo
                                         members[k++] = controllers[i];
                 lines = extra->firmware_actions(extra->userdata, members, k);
                 for (char **p = lines; p && *p && r >= 0; p++)
-                        r = strlist_addf(&actions, "%s", *p);
+                        r = strv_addf_unique(&actions, "%s", *p);
                 strv_free(lines);
                 if (r < 0)
                         return r;
@@ -294,10 +241,10 @@ int board_compute_extra(const Controller *const *controllers, size_t n, const Bo
                 state = BOARD_STATE_UNKNOWN;
 
         /* every reason that applies, the one deciding the state first */
-        if ((r = strlist_append_all(&why, &updating)) < 0 || (r = strlist_append_all(&why, &degraded)) < 0 ||
-            (r = strlist_append_all(&why, &reasons)) < 0)
+        if ((r = append_all_unique(&why, &updating)) < 0 || (r = append_all_unique(&why, &degraded)) < 0 ||
+            (r = append_all_unique(&why, &reasons)) < 0)
                 return r;
-        if (state == BOARD_STATE_UNKNOWN && (r = strlist_addf(&why, "no motor controller found")) < 0)
+        if (state == BOARD_STATE_UNKNOWN && (r = strv_addf_unique(&why, "no motor controller found")) < 0)
                 return r;
 
         Board b = {
@@ -305,9 +252,9 @@ int board_compute_extra(const Controller *const *controllers, size_t n, const Bo
                 .mismatch = reasons.n > 0,
                 .state = state,
         };
-        b.reasons = strlist_take(&reasons);
-        b.actions = strlist_take(&actions);
-        b.state_reasons = strlist_take(&why);
+        b.reasons = strv_take(&reasons);
+        b.actions = strv_take(&actions);
+        b.state_reasons = strv_take(&why);
         if (!b.reasons || !b.actions || !b.state_reasons) {
                 board_done(&b);
                 return -ENOMEM;

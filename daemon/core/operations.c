@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "core/operations.h"
 #include "core/request.h"
+#include "strv.h"
 #include "wire.h"
 
 /* After a reboot we asked for: the time a controller takes to start. */
@@ -965,37 +966,15 @@ fail:
 
 /* ------------------------------------------------------------ compare */
 
-static int strv_addf(char ***v, size_t *n, const char *fmt, ...) _printf_(3, 4);
-static int strv_addf(char ***v, size_t *n, const char *fmt, ...) {
-        char *s, **nv;
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        nv = realloc(*v, (*n + 2) * sizeof(char *));
-        if (!nv) {
-                free(s);
-                return -ENOMEM;
-        }
-        nv[(*n)++] = s;
-        nv[*n] = NULL;
-        *v = nv;
-        return 0;
-}
-
 static int compare_part(const char *what, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                        char ***v, size_t *n) {
+                        Strv *l) {
         uint32_t sa = vesc_conf_blob_signature(a, a_len), sb = vesc_conf_blob_signature(b, b_len);
         size_t differing = 0, first = 0;
 
         if (sa != sb)
-                return strv_addf(v, n, "%s signature 0x%08x \u2260 0x%08x", what, (unsigned) sa, (unsigned) sb);
+                return strv_addf(l, "%s signature 0x%08x \u2260 0x%08x", what, (unsigned) sa, (unsigned) sb);
         if (a_len != b_len)
-                return strv_addf(v, n, "%s size %zu \u2260 %zu", what, a_len, b_len);
+                return strv_addf(l, "%s size %zu \u2260 %zu", what, a_len, b_len);
         for (size_t i = 0; i < a_len; i++)
                 if (a[i] != b[i]) {
                         if (!differing)
@@ -1003,14 +982,14 @@ static int compare_part(const char *what, const uint8_t *a, size_t a_len, const 
                         differing++;
                 }
         if (differing)
-                return strv_addf(v, n, "%s differs in %zu byte%s (first at offset %zu)", what, differing,
+                return strv_addf(l, "%s differs in %zu byte%s (first at offset %zu)", what, differing,
                                  differing == 1 ? "" : "s", first);
         return 0;
 }
 
 static void compare_finish(Op *op) {
+        _cleanup_(strv_done) Strv l = {};
         char **v = NULL;
-        size_t n = 0;
         uint8_t id;
         int r;
 
@@ -1019,22 +998,13 @@ static void compare_finish(Op *op) {
             vesc_appconf_get_controller_id(op->blob[1], op->blob_len[1], &id) >= 0)
                 (void) vesc_appconf_set_controller_id(op->blob[3], op->blob_len[3], id);
 
-        r = compare_part("motor configuration", op->blob[0], op->blob_len[0], op->blob[2], op->blob_len[2], &v, &n);
+        r = compare_part("motor configuration", op->blob[0], op->blob_len[0], op->blob[2], op->blob_len[2], &l);
         if (r >= 0)
-                r = compare_part("app configuration", op->blob[1], op->blob_len[1], op->blob[3], op->blob_len[3], &v,
-                                 &n);
-        if (r >= 0 && !v) {
-                v = calloc(1, sizeof(char *));
-                if (!v)
-                        r = -ENOMEM;
-        }
-        if (r < 0)
-                op->done.compare(op->userdata, r, NULL);
-        else
-                op->done.compare(op->userdata, 0, v);
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
+                r = compare_part("app configuration", op->blob[1], op->blob_len[1], op->blob[3], op->blob_len[3], &l);
+        if (r >= 0 && !(v = strv_take(&l)))
+                r = -ENOMEM;
+        op->done.compare(op->userdata, r < 0 ? r : 0, r < 0 ? NULL : v);
+        strv_free(v);
         op_free(op);
 }
 

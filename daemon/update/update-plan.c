@@ -15,6 +15,7 @@
 #include "update/update-plan.h"
 #include "fwimage.h"
 #include "macro.h"
+#include "strv.h"
 #include "wire.h"
 
 static const char *const fw_error_table[_FW_ERROR_MAX] = {
@@ -416,33 +417,6 @@ static bool runs_goal(const FwIdentity *m, size_t n, const FwSetInfo *goal) {
         return true;
 }
 
-typedef struct StepList {
-        char **v;
-        size_t n;
-} StepList;
-
-static int steps_addf(StepList *l, const char *fmt, ...) _printf_(2, 3);
-static int steps_addf(StepList *l, const char *fmt, ...) {
-        char *s = NULL, **nv;
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        nv = realloc(l->v, (l->n + 2) * sizeof *nv);
-        if (!nv) {
-                free(s);
-                return -ENOMEM;
-        }
-        l->v = nv;
-        l->v[l->n++] = s;
-        l->v[l->n] = NULL;
-        return 0;
-}
-
 /* "update 2f00… (id 74) from 3.58 to 5.03, 3c00… (id 12) from 3.58 to 5.03" */
 static int describe_updates(const FwIdentity *m, size_t n, const FwSetInfo *s, char *buf, size_t size) {
         size_t len = 0, k = 0;
@@ -485,7 +459,7 @@ static void describe_set(const FwSetInfo *s, const FwIdentity *m, size_t n, char
         }
 }
 
-static int add_step(StepList *l, const FwIdentity *m, size_t n, const FwSetInfo *s) {
+static int add_step(Strv *l, const FwIdentity *m, size_t n, const FwSetInfo *s) {
         char ups[4 * FW_TEXT_MAX], v[96];
         const FwSetEntry *e0 = fw_set_find(s, m[0].hw_name);
 
@@ -494,9 +468,9 @@ static int add_step(StepList *l, const FwIdentity *m, size_t n, const FwSetInfo 
         fw_version_describe(e0->major, e0->minor, e0->test_build, e0->fw_name, v);
         (void) describe_updates(m, n, s, ups, sizeof ups);
         if (s->hypothetical)
-                return steps_addf(l, "%s with that set (%s): %s", members_agree(m, n) ? "update the board" : "repair",
+                return strv_addf(l, "%s with that set (%s): %s", members_agree(m, n) ? "update the board" : "repair",
                                   v, ups);
-        return steps_addf(l, "%s with image set %s (%s): %s", members_agree(m, n) ? "update the board" : "repair",
+        return strv_addf(l, "%s with image set %s (%s): %s", members_agree(m, n) ? "update the board" : "repair",
                           s->id, v, ups);
 }
 
@@ -524,7 +498,7 @@ static int add_step(StepList *l, const FwIdentity *m, size_t n, const FwSetInfo 
 int fw_plan_steps(const FwIdentity *m, size_t n, const FwSetInfo *sets, size_t n_sets, const FwSetInfo *goal,
                   char ***ret) {
         FwIdentity *a = NULL, *b = NULL;
-        StepList l = {};
+        Strv l = {};
         int best_cost = INT_MAX, r = 0;
         size_t best[2] = { SIZE_MAX, SIZE_MAX };
 
@@ -573,7 +547,7 @@ int fw_plan_steps(const FwIdentity *m, size_t n, const FwSetInfo *sets, size_t n
                                 else if (!fw_identity_matches_entry(&m[i], e))
                                         (void) fw_plan_path(&m[i], e, why, sizeof why);
                         }
-                        r = steps_addf(&l, "no path to the set's firmware: %s", why[0] ? why : "no set fits");
+                        r = strv_addf(&l, "no path to the set's firmware: %s", why[0] ? why : "no set fits");
                         if (r >= 0)
                                 r = -ENOENT;
                         goto done;
@@ -587,7 +561,7 @@ int fw_plan_steps(const FwIdentity *m, size_t n, const FwSetInfo *sets, size_t n
                         if (set->hypothetical) {
                                 char what[256];
                                 describe_set(set, cur, n, what, sizeof what);
-                                r = steps_addf(&l, "install an image set with %s", what);
+                                r = strv_addf(&l, "install an image set with %s", what);
                                 if (r < 0)
                                         goto out;
                         }
@@ -610,17 +584,11 @@ done:
                         free(l.v[i]);
                         l.v[i] = s;
                 }
-        if (!l.v) {
-                l.v = calloc(1, sizeof(char *));
-                if (!l.v) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-        }
-        *ret = l.v;
-        l = (StepList) {};
+        *ret = strv_take(&l);
+        if (!*ret)
+                r = -ENOMEM;
 out:
-        fw_plan_steps_free(l.v);
+        strv_done(&l);
         free(a);
         free(b);
         return r;
@@ -630,7 +598,5 @@ out:
  * fw_plan_steps_free() - free what fw_plan_steps() returned
  */
 void fw_plan_steps_free(char **v) {
-        for (char **p = v; p && *p; p++)
-                free(*p);
-        free(v);
+        strv_free(v);
 }
