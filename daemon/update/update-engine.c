@@ -707,6 +707,17 @@ static void redo_add(FwSide *s, const char *what) {
         (void) snprintf(s->redo + l, sizeof s->redo - l, "%s%s", l ? "; " : "", what);
 }
 
+/* What must be read first (the report's redo is bounded). */
+static void redo_first(FwSide *s, const char *what) {
+        char buf[2 * sizeof s->redo + 8];
+        size_t n;
+
+        (void) snprintf(buf, sizeof buf, "%s%s%s", what, s->redo[0] ? "; " : "", s->redo);
+        n = MIN(strlen(buf), sizeof s->redo - 1);
+        memcpy(s->redo, buf, n);
+        s->redo[n] = 0;
+}
+
 /* The old id stays unused: the job still ends done, the report says why. */
 static void can_id_not_restored(FwSide *s, uint8_t id) {
         char what[96];
@@ -919,14 +930,41 @@ static void restore_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t 
         job->dirty = true;
 }
 
+/* A configuration request got no reply after every attempt.  What the user
+ * must redo depends on what was lost: a backup in the running firmware's
+ * layout can be restored again; otherwise that part stays at the new
+ * firmware's defaults.  When the old CAN id was to be put back with it,
+ * the controller keeps the id it came back at: can_id_not_restored. */
 static void restore_timeout(FwUpdateJob *job, FwSide *s) {
-        char what[64];
+        bool mc = s->expect_cmd == COMM_SET_MCCONF || s->expect_cmd == COMM_GET_MCCONF;
+        const uint8_t *backup = mc ? s->mcconf : s->appconf;
+        size_t backup_len = mc ? s->mcconf_len : s->appconf_len;
+        uint32_t sig = vesc_conf_signature(mc ? VESC_CONF_MC : VESC_CONF_APP, s->id.major, s->id.minor);
+        const char *cmd = cmd_name(s->expect_cmd);
+        char what[FW_TEXT_MAX] = "";
+        uint8_t id;
 
-        (void) snprintf(what, sizeof what, "%s got no reply: restore it from the backup", cmd_name(s->expect_cmd));
-        redo_add(s, what);
-        log_side(job, s, LOG_WARNING, "%s", what);
+        if (backup && sig != 0 && sig == vesc_conf_blob_signature(backup, backup_len))
+                (void) snprintf(what, sizeof what, "%s got no reply: restore it from the backup", cmd);
+        else if (mc || s->migrating_app)
+                (void) snprintf(what, sizeof what,
+                                "%s got no reply: the %s configuration stays at the new firmware's defaults (the "
+                                "backup is in another layout): %s", cmd, mc ? "motor" : "app",
+                                mc ? "run motor detection" : "set up the app input and CAN status broadcasts again");
+        if (what[0]) {
+                redo_first(s, what);
+                log_side(job, s, LOG_WARNING, "%s", what);
+        }
+        if (!mc && !job->skip_can_id_restore && !s->can_id_not_restored && s->appconf &&
+            vesc_appconf_get_controller_id(s->appconf, s->appconf_len, &id) >= 0 && id != s->id.can_id) {
+                (void) snprintf(what, sizeof what, "old CAN id %u not restored: %s got no reply (last seen at %u)", id,
+                                cmd, s->id.can_id);
+                s->can_id_not_restored = true;
+                redo_first(s, what);
+                log_side(job, s, LOG_WARNING, "%s", what);
+        }
         s->alt_can_id = -1;
-        s->step = s->expect_cmd == COMM_SET_MCCONF || s->expect_cmd == COMM_GET_MCCONF ? 1 : 3;
+        s->step = mc ? 1 : 3;
         job->dirty = true;
 }
 

@@ -175,6 +175,8 @@ void fake_vesc_receive(FakeVesc *f, const uint8_t *p, size_t n, uint8_t mode, Fa
         case COMM_SET_MCCONF:
         case COMM_SET_APPCONF: {
                 bool mc = p[0] == COMM_SET_MCCONF;
+                if (!mc && f->lose_set_appconf)
+                        return;
                 if (n < 5 || be32_get(p + 1) != be32_get(mc ? f->mcconf : f->appconf))
                         return; /* wrong signature: no ack */
                 memcpy(mc ? f->mcconf : f->appconf, p + 1, n - 1);

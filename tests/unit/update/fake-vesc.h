@@ -44,6 +44,7 @@ typedef struct FakeVesc {
         bool refuse_install;      /* the bootloader rejects every image */
         bool never_back;          /* silent forever after a JUMP */
         int new_id_after_reboot;  /* -1: keep */
+        bool lose_set_appconf;    /* every SET_APPCONF is lost: not stored, not acked */
 
         /* state */
         bool losing;              /* the current exchange may lose frames */

@@ -735,6 +735,24 @@ static void test_new_can_id_after_reboot(void **state) {
         assert_true(json_is_true(json_object_get(report_side(&sim, 0), "can_id_not_restored")));
         assert_non_null(strstr(report_str(&sim, 0, "redo"), "old CAN id 10 not restored: another device uses it now"));
         sim_done(&sim);
+
+        /* the SET_APPCONF that carries id 10 is lost every time: the job
+         * still ends done, the controller stays at 12, the report says so
+         * (and, the 3.58 backup not fitting 5.03, not "from the backup") */
+        sim_init(&sim, *state, 1);
+        fake_vesc_set(&sim.fake[0], 10, 3, 58);
+        sim.fake[0].new_id_after_reboot = 12;
+        sim.fake[0].lose_set_appconf = true;
+        sim_start(&sim, &sim.im->v503);
+        assert_done(&sim);
+        assert_int_equal(sim.fake[0].id.can_id, 12);
+        assert_int_equal(json_integer_value(json_object_get(report_side(&sim, 0), "can_id")), 12);
+        assert_true(json_is_true(json_object_get(report_side(&sim, 0), "can_id_not_restored")));
+        assert_ptr_equal(strstr(report_str(&sim, 0, "redo"),
+                                "old CAN id 10 not restored: SET_APPCONF got no reply (last seen at 12); "),
+                         report_str(&sim, 0, "redo")); /* first: the redo text is bounded */
+        assert_null(strstr(report_str(&sim, 0, "redo"), "restore it from the backup"));
+        sim_done(&sim);
 }
 
 static void test_bricked(void **state) {

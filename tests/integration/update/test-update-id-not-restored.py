@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""The old CAN id cannot be restored after an update (vesc-sim --board
+dual-358: A 3.58 at id 10, B 3.58 at 74; after 5.03 A comes back at its
+default id 12).  vesc-sim's `lose A appconf on` makes A lose every
+SET_APPCONF, as a controller does when a frame of the long buffer is lost
+each time: the request that would put id 10 back never runs.
+
+On D-Bus (UpdatePair) and on the JSON socket (firmware.board, a fresh
+board), with default options:
+- the job ends done with no error; A's side has can_id 12,
+  can_id_not_restored true and, first in its redo, "old CAN id 10 not
+  restored: SET_APPCONF got no reply (last seen at 12)"; not "restore it
+  from the backup" (the backup is in the 3.58 layout); B's id is back;
+- vesc-sim: A runs 5.03 at 12 and lost the SET_APPCONFs; no id clash;
+- vescd shows A once, at id 12, online, on 5.03 (no ghost at 10), the
+  board consistent; JSON controller.get agrees;
+- vescctl: `firmware job N` prints the redo line, `status` lists A at 12
+  online, `show 12` is A and `show 10` is "no such controller" (exit 6).
+"""
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from update_harness import (CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, UUID_A, UUID_B,  # noqa: E402
+                            UpdateHarness, fail, finish, log)
+
+PATH_A = "/org/vescd1/controller/" + UUID_A
+NOTE = "old CAN id 10 not restored: SET_APPCONF got no reply (last seen at 12)"
+
+
+def check_report(how, report):
+    sides = {s.get("uuid"): s for s in (report or {}).get("sides", [])}
+    a, b = sides.get(UUID_A), sides.get(UUID_B)
+    if not a or not b:
+        fail("%s: report without both sides: %s" % (how, report))
+    redo = str(a.get("redo", ""))
+    if a.get("can_id") != 12 or a.get("can_id_not_restored") is not True or not redo.startswith(NOTE):
+        fail("%s: A's side should say its id 10 was not restored: %s" % (how, a))
+    if "restore it from the backup" in redo:
+        fail("%s: A's redo advises the 3.58 backup on 5.03: %r" % (how, redo))
+    if b.get("can_id") != 74 or b.get("can_id_not_restored"):
+        fail("%s: B's side: %s" % (how, b))
+    log("%s: A's report: %s" % (how, redo[:len(NOTE)]))
+
+
+def check_sim(how, h):
+    a = h.sim_controller(UUID_A)
+    if a["id"] != 12 or a["version"] != "5.03" or a["counters"]["lost_conf"] < 1:
+        fail("%s: vesc-sim says A: id %s, %s, counters %s" % (how, a["id"], a["version"], a["counters"]))
+    for u in (UUID_A, UUID_B):
+        if h.sim_controller(u)["counters"]["id_clashes"]:
+            fail("%s: vesc-sim saw an id clash: %s" % (how, h.sim_status()))
+
+
+def check_vescd(how, h):
+    """A once, at 12, online on 5.03; nothing at 10; the board consistent."""
+    h.wait_until(lambda: int(h.prop(PATH_A, CONTROLLER_IFACE, "Id")) == 12 and
+                 bool(h.prop(PATH_A, CONTROLLER_IFACE, "Online")) and
+                 str(h.prop(PATH_A, CONTROLLER_IFACE, "FirmwareVersion")) == "5.03",
+                 "%s: A online at 12 on 5.03" % how)
+    h.wait_until(lambda: str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")) == "consistent",
+                 "%s: board consistent" % how)
+    paths = h.controllers()
+    if sorted(str(p) for p in paths) != sorted("/org/vescd1/controller/" + u for u in (UUID_A, UUID_B)):
+        fail("%s: controllers %s" % (how, paths))
+    ids = [int(h.prop(p, CONTROLLER_IFACE, "Id")) for p in paths]
+    if 10 in ids:
+        fail("%s: a controller is still shown at id 10: %s" % (how, ids))
+
+
+def vescctl(h, *args):
+    p = subprocess.run([h.vescctl_path(), "--address", h.address] + list(args), capture_output=True, text=True,
+                       timeout=60)
+    return p.returncode, p.stdout + p.stderr
+
+
+def dbus_case():
+    with UpdateHarness(board="dual-358") as h:
+        h.wait_both()
+        s503 = h.install_tar("vesc-5.03-test")
+        if not h.sim_control("lose A appconf on").startswith("ok"):
+            fail("vesc-sim refused 'lose A appconf on'")
+        job = str(h.mgr("UpdatePair", s503, {}))
+        state, err, report = h.wait_job_end(job)
+        if state != "done" or err != ("", ""):
+            fail("D-Bus: ended %s %s\n%s" % (state, err, h.vescd_log()))
+        h.check_truthful(job, state, err, report, [UUID_A, UUID_B])
+        check_report("D-Bus", report)
+        check_sim("D-Bus", h)
+        check_vescd("D-Bus", h)
+
+        rc, out = vescctl(h, "firmware", "job", job.rsplit("/", 1)[1])
+        if rc != 0 or NOTE not in out or "%s (id 12)" % UUID_A not in out:
+            fail("vescctl firmware job: rc %d\n%s" % (rc, out))
+        rc, out = vescctl(h, "status")
+        line = [x for x in out.splitlines() if UUID_A in x]
+        if rc != 0 or len(line) != 1 or "id  12" not in line[0] or "online" not in line[0]:
+            fail("vescctl status: rc %d\n%s" % (rc, out))
+        rc, out = vescctl(h, "show", "12")
+        if rc != 0 or UUID_A not in out:
+            fail("vescctl show 12: rc %d\n%s" % (rc, out))
+        rc, out = vescctl(h, "show", "10")
+        if rc != 6:
+            fail("vescctl show 10 (nobody there): rc %d\n%s" % (rc, out))
+        log("D-Bus and vescctl: done, A at 12 online, the lost id reported")
+
+
+def json_case():
+    with UpdateHarness(board="dual-358") as h:
+        h.wait_both()
+        s503 = h.install_tar("vesc-5.03-test")
+        if not h.sim_control("lose A appconf on").startswith("ok"):
+            fail("vesc-sim refused 'lose A appconf on'")
+        h.settle_online()
+        res, err = h.json_call("firmware.board", {"set": s503})
+        if err:
+            fail("JSON firmware.board: %s" % err)
+        job = "/org/vescd1/job/%s" % res["id"]
+        h.wait_job_end(job)
+        res, err = h.json_call("job.get", {"job": int(job.rsplit("/", 1)[1])})
+        if err or res.get("state") != "done" or res.get("error", {}).get("code"):
+            fail("JSON job.get: %s %s\n%s" % (res, err, h.vescd_log()))
+        check_report("JSON", res.get("report"))
+        check_sim("JSON", h)
+        check_vescd("JSON", h)
+        res, err = h.json_call("controller.get", {"uuid": UUID_A})
+        if err or res.get("id") != 12 or res.get("online") is not True or res.get("firmware_version") != "5.03":
+            fail("JSON controller.get A: %s %s" % (res, err))
+        log("JSON: done, A at 12 online, the lost id reported")
+
+
+def main():
+    dbus_case()
+    json_case()
+    finish()
+
+
+if __name__ == "__main__":
+    main()
