@@ -376,32 +376,19 @@ static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error 
 
 /* a{sv} options of RestoreConfig and CopyConfigFrom: KeepCanId (b). */
 static int read_config_options(sd_bus_message *m, OpConfigOptions *o, sd_bus_error *error) {
+        static const BusBoolOption options[] = {
+                { "KeepCanId", offsetof(OpConfigOptions, keep_can_id) },
+        };
+        const char *key = NULL;
         int r;
 
         *o = OP_CONFIG_OPTIONS_DEFAULT;
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-                int v;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (strcmp(key, "KeepCanId") != 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option %s", key);
-                r = sd_bus_message_read(m, "v", "b", &v);
-                if (r < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "KeepCanId must be a boolean");
-                o->keep_can_id = v;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        r = bus_read_bool_options(m, options, ELEMENTSOF(options), o, &key);
+        if (r == -ENOKEY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option %s", key);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s must be a boolean", key);
+        return r;
 }
 
 /* An operation that did not start: its text when it has one. */

@@ -3,6 +3,7 @@
  * org.vescd1.Manager (image sets, starting jobs, history, Jobs).  Pure
  * translation: the work is in update-manager.c and update-driver.c. */
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,42 +446,16 @@ int bus_firmware_method_rollback_image_set(sd_bus_message *m, void *userdata, sd
 
 /* a{sv} options of the update methods.  OverrideGates and AllowMismatch
  * are for root only. */
-static int read_options(Bus *b, sd_bus_message *m, FwJobOptions *o) {
-        int r;
+static int read_options(sd_bus_message *m, FwJobOptions *o) {
+        static const BusBoolOption options[] = {
+                { "OverrideGates", offsetof(FwJobOptions, override_gates) },
+                { "SkipCanIdRestore", offsetof(FwJobOptions, skip_can_id_restore) },
+                { "AllowMismatch", offsetof(FwJobOptions, allow_mismatch) },
+                { "MigrateConfig", offsetof(FwJobOptions, skip_config_migration), .invert = true },
+        };
 
         *o = (FwJobOptions) {};
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-                int v;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (strcmp(key, "OverrideGates") == 0 || strcmp(key, "SkipCanIdRestore") == 0 ||
-                    strcmp(key, "AllowMismatch") == 0 || strcmp(key, "MigrateConfig") == 0) {
-                        r = sd_bus_message_read(m, "v", "b", &v);
-                        if (r < 0)
-                                return -EINVAL;
-                        if (key[0] == 'M')
-                                o->skip_config_migration = !v;
-                        else if (key[0] == 'O')
-                                o->override_gates = v;
-                        else if (key[0] == 'A')
-                                o->allow_mismatch = v;
-                        else
-                                o->skip_can_id_restore = v;
-                } else
-                        return -ENOKEY;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return bus_read_bool_options(m, options, ELEMENTSOF(options), o, NULL);
 }
 
 /* After admin_manager() allowed the call, so the bus told us the uid. */
@@ -522,7 +497,7 @@ static int method_start(sd_bus_message *m, Bus *b, sd_bus_error *error, StartKin
                 r = sd_bus_message_read(m, "s", &set_id);
         if (r < 0)
                 return r;
-        r = read_options(b, m, &o);
+        r = read_options(m, &o);
         if (r == -ENOKEY)
                 return bus_reply_errno(m, -EINVAL,
                                        "unknown option (known: OverrideGates, SkipCanIdRestore, AllowMismatch, MigrateConfig)");

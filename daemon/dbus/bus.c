@@ -293,6 +293,51 @@ int bus_close_entry(sd_bus_message *m) {
 }
 
 /**
+ * bus_read_bool_options() - read an a{sv} of boolean options
+ * @m: the message, at the a{sv}
+ * @table: the known names and where each goes in @base
+ * @n: rows of @table
+ * @base: the options structure
+ * @ret_key: (optional) the offending key for -ENOKEY/-EINVAL (valid while @m is)
+ *
+ * Returns: 0, -ENOKEY (a name not in @table), -EINVAL (a value that is not a
+ * boolean) or another -errno from reading @m.
+ */
+int bus_read_bool_options(sd_bus_message *m, const BusBoolOption *table, size_t n, void *base,
+                          const char **ret_key) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const BusBoolOption *o = NULL;
+                const char *key;
+                int v;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (ret_key)
+                        *ret_key = key;
+                for (size_t i = 0; i < n && !o; i++)
+                        if (strcmp(key, table[i].name) == 0)
+                                o = &table[i];
+                if (!o)
+                        return -ENOKEY;
+                if (sd_bus_message_read(m, "v", "b", &v) < 0)
+                        return -EINVAL;
+                *(bool *) ((uint8_t *) base + o->offset) = o->invert ? !v : !!v;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/**
  * bus_keep_vtable() - own a built vtable until the bus is gone
  * @b: the adapter
  * @v: from bus_vtable_new()

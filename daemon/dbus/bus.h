@@ -3,6 +3,8 @@
  * daemon's model/operations and D-Bus.  Holds no business logic. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <systemd/sd-bus.h>
 
 typedef struct Daemon Daemon;
@@ -100,6 +102,15 @@ int bus_firmware_method_set_inhibit(sd_bus_message *m, void *userdata, sd_bus_er
 struct Field;
 struct FieldTable;
 int bus_append_field(sd_bus_message *m, const struct Field *f, const void *object);
+/* A boolean option of an a{sv} argument and the bool it sets (@invert: the
+ * option says the opposite of the field, e.g. MigrateConfig). */
+typedef struct BusBoolOption {
+        const char *name;
+        size_t offset;
+        bool invert;
+} BusBoolOption;
+int bus_read_bool_options(sd_bus_message *m, const BusBoolOption *table, size_t n, void *base,
+                          const char **ret_key);
 /* The adapter frees it after closing the bus.  0 or -ENOBUFS. */
 int bus_keep_vtable(Bus *b, sd_bus_vtable *v);
 /* A D-Bus method's handler, by member; the rest of the method (signatures,
