@@ -103,6 +103,70 @@ def check_watch(c, rate, window=2.0):
     assert count[UUID_A] >= 1, "A: no sample in %g s" % window
 
 
+def sim_control(path, command):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(TIMEOUT)
+    s.connect(path)
+    s.sendall((command + "\n").encode())
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    s.close()
+    assert reply.startswith(b"ok"), (command, reply)
+
+
+def wait_for(c, what, pred, timeout=TIMEOUT):
+    """Read messages until pred(message) holds; returns the telemetry uuids seen."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "%s: not within %g s" % (what, timeout)
+        try:
+            m = c.receive(timeout=left)
+        except TimeoutError:
+            continue
+        assert m is not None, "vescd closed the connection"
+        if m.get("method") == "telemetry":
+            seen.append(m["params"]["uuid"])
+        if pred(m):
+            return seen
+
+
+def check_removed_and_back(c, control):
+    """A watched controller that goes away and comes back: the watcher gets
+    controller.removed (the adapter's state of it goes with the core's record),
+    no telemetry of it while it is gone, and, on the same watch, its telemetry
+    again once it is back (a new record in the core, found by UUID)."""
+    c.result("telemetry.watch", {"controllers": [UUID_A, UUID_B], "rate_hz": 20})
+    wait_for(c, "a sample of B", lambda m: m.get("method") == "telemetry" and m["params"]["uuid"] == UUID_B)
+    sim_control(control, "leave " + UUID_B)
+    wait_for(c, "B offline", lambda m: m.get("method") == "controller.changed"
+             and m["params"]["uuid"] == UUID_B and m["params"]["online"] is False)
+    # an offline member that is forgotten is removed from the core
+    c.result("board.forget", {"uuid": UUID_B})
+    wait_for(c, "controller.removed of B", lambda m: m.get("method") == "controller.removed"
+             and m["params"]["uuid"] == UUID_B)
+    listed = [x["uuid"] for x in c.result("controllers.list")["controllers"]]
+    assert UUID_B not in listed, listed
+    err = c.error("telemetry.poll", {"controllers": [UUID_B]})
+    assert err["code"] == 1002, err  # NoSuchController
+    # gone: A goes on, B sends nothing
+    seen = wait_for(c, "samples of A", lambda m: m.get("method") == "telemetry" and m["params"]["uuid"] == UUID_A)
+    assert UUID_B not in seen, seen
+    sim_control(control, "join " + UUID_B)
+    seen = wait_for(c, "controller.added of B", lambda m: m.get("method") == "controller.added"
+                    and m["params"]["uuid"] == UUID_B, timeout=3 * TIMEOUT)
+    assert UUID_B not in seen, seen
+    wait_for(c, "B's telemetry on the same watch",
+             lambda m: m.get("method") == "telemetry" and m["params"]["uuid"] == UUID_B)
+    c.result("telemetry.unwatch")
+    log("B removed while watched, back on the same watch")
+
+
 UNPRIVILEGED = r"""
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -153,7 +217,9 @@ def main():
         address = wait_line(bus.stdout, "unix:").strip()
 
         vbus = os.path.join(tmp, "vbus")
-        simp = subprocess.Popen([sim, "--vbus", vbus, "--board", "dual-mismatch"], stdout=subprocess.PIPE, text=True)
+        control = os.path.join(tmp, "sim.ctl")
+        simp = subprocess.Popen([sim, "--vbus", vbus, "--board", "dual-mismatch", "--control", control],
+                                stdout=subprocess.PIPE, text=True)
         procs.append(simp)
         wait_line(simp.stdout, "ready")
 
@@ -181,6 +247,7 @@ def main():
         assert ctl["id"] == 74 and ctl["firmware_version"] == "3.58", ctl
         check_watch(c, 5.0)
         check_watch(c, 40.0)
+        check_removed_and_back(c, control)
 
         # socat, as in docs/json-protocol.md
         socat = shutil.which("socat")
