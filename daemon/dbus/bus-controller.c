@@ -290,6 +290,8 @@ static int method_set_limits(sd_bus_message *m, void *userdata, sd_bus_error *er
         return pending_started(p, op_set_limits(bus_daemon(b), c, &l, plain_done, p), error);
 }
 
+static void config_json_done(void *userdata, int error, const char *message, json_t *result);
+
 static void limits_done(void *userdata, int error, const char *message, json_t *result) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         PendingCall *p = userdata;
@@ -301,19 +303,6 @@ static void limits_done(void *userdata, int error, const char *message, json_t *
         if (r >= 0)
                 r = bus_append_json_dict(reply, result);
         pending_send(p, reply, r);
-}
-
-/* GetLimits() -> a{sv}: the runtime limits in force (daemon_get_limits()). */
-static int method_get_limits(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        PendingCall *p;
-        int r;
-        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
-
-        r = pending_new(b, m, &p);
-        if (r < 0)
-                return r;
-        return pending_started(p, daemon_get_limits(bus_daemon(b), c, limits_done, p), error);
 }
 
 static void backup_done(void *userdata, int error, const uint8_t *mc, size_t mc_len, const uint8_t *app,
@@ -338,6 +327,8 @@ typedef enum SimpleOp {
         SIMPLE_GET_VALUES,
         SIMPLE_REBOOT,
         SIMPLE_BACKUP_CONFIG,
+        SIMPLE_GET_LIMITS,          /* -> a{sv}: the runtime limits in force */
+        SIMPLE_BACKUP_CONFIG_FILE,
 } SimpleOp;
 
 static int method_simple(sd_bus_message *m, Bus *b, sd_bus_error *error, SimpleOp op) {
@@ -358,6 +349,12 @@ static int method_simple(sd_bus_message *m, Bus *b, sd_bus_error *error, SimpleO
         case SIMPLE_BACKUP_CONFIG:
                 r = op_backup_config(bus_daemon(b), c, backup_done, p);
                 break;
+        case SIMPLE_GET_LIMITS:
+                r = daemon_get_limits(bus_daemon(b), c, limits_done, p);
+                break;
+        case SIMPLE_BACKUP_CONFIG_FILE:
+                r = op_backup_config_file(bus_daemon(b), c, config_json_done, p);
+                break;
         }
         return pending_started(p, r, error);
 }
@@ -372,6 +369,10 @@ static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 static int method_backup_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return method_simple(m, userdata, error, SIMPLE_BACKUP_CONFIG);
+}
+
+static int method_get_limits(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_simple(m, userdata, error, SIMPLE_GET_LIMITS);
 }
 
 /* a{sv} options of RestoreConfig and CopyConfigFrom: KeepCanId (b). */
@@ -618,15 +619,7 @@ static int method_diff_config(sd_bus_message *m, void *userdata, sd_bus_error *e
 }
 
 static int method_backup_config_file(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Bus *b = userdata;
-        PendingCall *p;
-        int r;
-        GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
-
-        r = pending_new(b, m, &p);
-        if (r < 0)
-                return r;
-        return pending_started(p, op_backup_config_file(bus_daemon(b), c, config_json_done, p), error);
+        return method_simple(m, userdata, error, SIMPLE_BACKUP_CONFIG_FILE);
 }
 
 static int method_restore_config_file(sd_bus_message *m, void *userdata, sd_bus_error *error) {
