@@ -64,6 +64,8 @@ struct Daemon {
         struct event *requests_timer_ev, *requests_defer_ev;
         bool requests_scheduled;
         struct event *flush_ev, *telemetry_ev, *tick_ev;
+        bool test_clock;            /* daemon_set_clock(): timers run from daemon_run_due() */
+        uint64_t next_tick_usec;    /* under a test clock */
         bool flush_scheduled;
         bool frames_changed;         /* frames of the current read batch changed the model */
 

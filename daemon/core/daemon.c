@@ -40,11 +40,33 @@
 /* Housekeeping tick: liveness, polls, identification retries. */
 #define TICK_USEC (20 * 1000)
 
+/* The test clock of daemon_set_clock(): process-wide, as daemon_now()
+ * (called without a context all over the core) is. */
+static DaemonClockFn clock_fn;
+static void *clock_userdata;
+
 uint64_t daemon_now(void) {
         struct timespec ts;
 
+        if (clock_fn)
+                return clock_fn(clock_userdata);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/**
+ * daemon_set_clock() - take the core's time from a test clock
+ * @fn: returns the time in µs (monotonic, never 0), or NULL for CLOCK_MONOTONIC
+ * @userdata: for @fn
+ *
+ * For tests that replay recorded traffic (tests/component/core).  Call it
+ * before daemon_new(): a daemon created under a test clock arms no
+ * timers of its own (the housekeeping tick, request deadlines); the test
+ * runs them with daemon_run_due() whenever it moves its clock.
+ */
+void daemon_set_clock(DaemonClockFn fn, void *userdata) {
+        clock_fn = fn;
+        clock_userdata = userdata;
 }
 
 /**
@@ -111,7 +133,7 @@ static const RequestEngineOps engine_ops = {
 static void requests_rearm(Daemon *d) {
         uint64_t next = request_engine_next_deadline(d->requests), now;
 
-        if (next == UINT64_MAX) {
+        if (next == UINT64_MAX || d->test_clock) {
                 evtimer_del(d->requests_timer_ev);
                 return;
         }
@@ -1230,11 +1252,48 @@ int daemon_new(struct event_base *base, Config *config, const TransportKinds *ki
         d->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, d);
         if (!d->requests_timer_ev || !d->requests_defer_ev || !d->flush_ev || !d->telemetry_ev || !d->tick_ev)
                 return -ENOMEM;
-        if (event_add(d->tick_ev, &tick) < 0)
+        /* under a test clock the test runs the tick (daemon_run_due()) */
+        d->test_clock = clock_fn != NULL;
+        if (!d->test_clock && event_add(d->tick_ev, &tick) < 0)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(d);
         return 0;
+}
+
+/**
+ * daemon_run_due() - run what is due at a test clock's time
+ * @d: a daemon created under daemon_set_clock()
+ *
+ * The request engine's completions, timeouts and queued sends, then the
+ * housekeeping tick (liveness, identification retries, polls, scans) if
+ * TICK_USEC of the test clock passed since the last one.  Running it
+ * again at the same time does nothing new.
+ */
+void daemon_run_due(Daemon *d) {
+        uint64_t now = daemon_now();
+
+        if (d->requests) {
+                request_engine_process(d->requests, now);
+                schedule_flush(d);
+        }
+        if (now >= d->next_tick_usec) {
+                d->next_tick_usec = now + TICK_USEC;
+                on_tick(-1, 0, d);
+        }
+}
+
+/**
+ * daemon_next_due() - when daemon_run_due() has work next
+ * @d: a daemon created under daemon_set_clock()
+ *
+ * Returns: the test clock's time of the next request deadline or
+ * housekeeping tick (0: now).
+ */
+uint64_t daemon_next_due(const Daemon *d) {
+        uint64_t next = d->requests ? request_engine_next_deadline(d->requests) : UINT64_MAX;
+
+        return MIN(next, d->next_tick_usec);
 }
 
 static void on_own_id_pong(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {

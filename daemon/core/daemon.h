@@ -113,7 +113,16 @@ RequestEngine *daemon_requests(const Daemon *d);
 const Board *daemon_board(const Daemon *d);
 const DaemonCounters *daemon_counters(const Daemon *d);
 bool daemon_scanning(const Daemon *d);
-uint64_t daemon_now(void);  /* CLOCK_MONOTONIC µs */
+uint64_t daemon_now(void);  /* CLOCK_MONOTONIC µs, or the test clock */
+/* Tests that replay recorded traffic: daemon_now() returns fn(userdata)
+ * (NULL: CLOCK_MONOTONIC again); set before daemon_new().  Such a daemon
+ * arms no timers of its own: daemon_run_due() runs what is due at the
+ * clock's time (request deadlines, the housekeeping tick). */
+typedef uint64_t (*DaemonClockFn)(void *userdata);
+void daemon_set_clock(DaemonClockFn fn, void *userdata);
+void daemon_run_due(Daemon *d);
+/* The clock's time daemon_run_due() has work next (0: now). */
+uint64_t daemon_next_due(const Daemon *d);
 /* The CLOCK_REALTIME µs of a CLOCK_MONOTONIC time in the recent past. */
 uint64_t daemon_wall_usec(uint64_t mono_usec);
 /* A nominal protocol duration multiplied by --time-scale. */

@@ -1,9 +1,11 @@
 # tests/component/core: the core (daemon/core) over fake edges.
 #
-# test-core-replay: discovery, identification and the controller/board
-# models over a fake transport kind fed captured candump transcripts
-# (transcripts/, recorded from vesc-sim by record-transcripts.py), the
-# rendered model compared with golden JSON (golden/).
+# test-core-replay: discovery, identification, liveness and the
+# controller/board models on a test clock over a fake transport kind fed
+# captured candump transcripts (transcripts/, recorded from vesc-sim by
+# record-transcripts.py), an update job played by a fake update host, the
+# core's frames checked against the recording and the model's stages
+# compared with golden JSON (golden/); README.md.
 
 check_PROGRAMS += tests/component/core/test-core-replay
 TESTS += tests/component/core/test-core-replay
@@ -21,4 +23,8 @@ EXTRA_DIST += \
 	tests/component/core/transcripts/update.log \
 	tests/component/core/transcripts/discovery-358.log \
 	tests/component/core/transcripts/new-id.log \
-	tests/component/core/golden/discovery.json
+	tests/component/core/README.md \
+	tests/component/core/golden/discovery.json \
+	tests/component/core/golden/update.json \
+	tests/component/core/golden/discovery-358.json \
+	tests/component/core/golden/new-id.json
