@@ -1,12 +1,33 @@
 """Process helpers shared by the integration harnesses (standard library
 only, so that the interop harness stays free of python3-dbus): reading a
-child's output up to an expected line, and starting a private dbus-daemon
-that reports its address through --print-address."""
+child's output up to an expected line, starting a private dbus-daemon
+that reports its address through --print-address, and one request line
+on a Unix stream socket (vesc-sim's control socket)."""
 import os
 import select
 import shutil
+import socket
 import subprocess
 import time
+
+
+def unix_request(path, line, timeout):
+    """Send one line to the Unix stream socket at path; return the reply
+    line, without its newline (what arrived when the peer closed first)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall((line + "\n").encode())
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    finally:
+        s.close()
+    return reply.decode().strip()
 
 
 def read_line_until(src, want, deadline, sink):

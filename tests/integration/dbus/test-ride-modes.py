@@ -16,7 +16,6 @@
   unprivileged caller (uid 65534) may read limits but not choose a mode."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -80,25 +79,9 @@ def online(h):
                  all(bool(h.prop(p, CONTROLLER_IFACE, "Online")) for p in (PATH_A, PATH_B)), "controllers online")
 
 
-def sim_status(h):
-    """vesc-sim's control socket `status` (one JSON line)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(TIMEOUT)
-    s.connect(os.path.join(h.tmp, "sim.ctl"))
-    s.sendall(b"status\n")
-    reply = b""
-    while not reply.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        reply += chunk
-    s.close()
-    return json.loads(reply.decode())["controllers"]
-
-
 def sim_limits(h):
     """{uuid: limits in force} from vesc-sim's status."""
-    return {c["uuid"]: c["limits"] for c in sim_status(h)}
+    return {c["uuid"]: c["limits"] for c in h.sim_status()["controllers"]}
 
 
 def configured(h, path):
@@ -184,10 +167,10 @@ def main():
         log("unknown mode refused")
 
         # --- a reboot: the controller starts with its configured limits; vescd applies the mode again
-        boots = {c["uuid"]: c["counters"]["boots"] for c in sim_status(h)}
+        boots = {c["uuid"]: c["counters"]["boots"] for c in h.sim_status()["controllers"]}
         h.bus.get_object("org.vescd1", PATH_B).Reboot(dbus_interface=CONTROLLER_IFACE, timeout=TIMEOUT)
         h.wait_until(lambda: any(c["uuid"] == UUID_B and c["counters"]["boots"] > boots[UUID_B]
-                                 for c in sim_status(h)), "B rebooted")
+                                 for c in h.sim_status()["controllers"]), "B rebooted")
 
         def sport_again():
             got = sim_limits(h)[UUID_B]

@@ -23,7 +23,7 @@ import dbus.mainloop.glib
 from gi.repository import GLib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from privbus import find_dbus_daemon, read_line_until, start_private_bus  # noqa: E402
+from privbus import find_dbus_daemon, read_line_until, start_private_bus, unix_request  # noqa: E402
 
 SKIP = 77
 BUS_NAME = "org.vescd1"
@@ -273,21 +273,20 @@ class Harness:
         return [str(p) for p in self.prop(MANAGER_PATH, MANAGER_IFACE, "Controllers")]
 
     def sim_control(self, command):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(TIMEOUT)
-        s.connect(os.path.join(self.tmp, "sim.ctl"))
-        s.sendall((command + "\n").encode())
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-        s.close()
-        text = reply.decode().strip()
+        text = unix_request(os.path.join(self.tmp, "sim.ctl"), command, TIMEOUT)
         if not text.startswith("ok"):
             fail("vesc-sim control '%s' answered '%s'" % (command, text))
         return text
+
+    def sim_status(self):
+        """vesc-sim's `status`: {"controllers": [...], "bus": {...}}."""
+        return json.loads(unix_request(os.path.join(self.tmp, "sim.ctl"), "status", TIMEOUT))
+
+    def sim_controller(self, uuid):
+        for c in self.sim_status()["controllers"]:
+            if c["uuid"] == uuid:
+                return c
+        fail("vesc-sim has no controller %s" % uuid)
 
     def json_call(self, method, params=None):
         """One JSON-RPC call on vescd's JSON socket: (result, error)."""

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from privbus import find_dbus_daemon, read_line_until, start_private_bus  # noqa: E402
+from privbus import find_dbus_daemon, read_line_until, start_private_bus, unix_request  # noqa: E402
 
 SKIP = 77
 # Every wait is bounded by TIMEOUT seconds times VESCD_TEST_SLOWDOWN (e.g.
@@ -140,18 +140,7 @@ class Env:
             return f.read()
 
     def sim_control(self, command):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(TIMEOUT)
-        s.connect(self.path("sim.ctl"))
-        s.sendall((command + "\n").encode())
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-        s.close()
-        return reply.decode().strip()
+        return unix_request(self.path("sim.ctl"), command, TIMEOUT)
 
     # ------------------------------------------------------------ D-Bus
     def start_dbus(self):

@@ -7,9 +7,7 @@ for A (its control socket's `values_replies`), and A must have been polled
 clearly faster than poll-rate-hz alone would (more replies than 5 Hz gives).
 Rates are asserted against the simulator's counts, never against the clock
 alone: a loaded machine lowers both sides alike."""
-import json
 import os
-import socket
 import sys
 import time
 
@@ -26,21 +24,7 @@ RATE = 10.0
 
 
 def sim_values_replies(h, uuid):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(os.path.join(h.tmp, "sim.ctl"))
-    s.sendall(b"status\n")
-    reply = b""
-    while not reply.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        reply += chunk
-    s.close()
-    for c in json.loads(reply.decode())["controllers"]:
-        if c["uuid"] == uuid:
-            return c["counters"]["values_replies"]
-    fail("vesc-sim has no controller %s" % uuid)
+    return h.sim_controller(uuid)["counters"]["values_replies"]
 
 
 def count_samples(c, seconds, stop_at_first=False):

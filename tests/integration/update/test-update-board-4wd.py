@@ -15,34 +15,18 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from update_harness import (CONTROLLER_IFACE, JOB_TIMEOUT, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
+from update_harness import (JOB_TIMEOUT, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
                             UpdateHarness, fail, finish, log)
 
 IDS = {"3c0029000d51393236353934": 12, "2f002b001451363336333531": 74,
        "410033000f51393236353934": 21, "1e0027001151363336333500": 62}
 
 
-def path(u):
-    return "/org/vescd1/controller/" + u
-
-
 def main():
     with UpdateHarness(board="board-4wd") as h:
-        found = lambda: all(path(u) in h.controllers() for u in IDS)  # noqa: E731
-        for attempt in range(5):
-            if h.poll_until(found, 10):
-                break
-            h.mgr("Scan")
-        h.wait_until(found, "all four controllers")
+        h.wait_found(list(IDS))
         h.wait_until(lambda: str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")) == "consistent",
                      "board consistent")
-
-        def settled(version):
-            return all(bool(h.prop(path(u), CONTROLLER_IFACE, "Online")) and
-                       int(h.prop(path(u), CONTROLLER_IFACE, "Id")) == i and
-                       str(h.prop(path(u), CONTROLLER_IFACE, "FirmwareVersion")) == version
-                       for u, i in IDS.items()) and \
-                str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")) == "consistent"
 
         for how, name, version in (("D-Bus", "vesc-5.03-test", "5.03"), ("JSON", "vesc-6.05-test", "6.05")):
             set_id = h.install_tar(name)
@@ -66,8 +50,8 @@ def main():
                 sim = h.sim_controller(u)
                 if sim["version"] != version or sim["id"] != i:
                     fail("%s: vesc-sim says %s runs %s at id %s" % (how, u, sim["version"], sim["id"]))
-            h.wait_until(lambda: settled(version), "all four online at their ids on %s, board consistent" % version,
-                         timeout=JOB_TIMEOUT)
+            h.wait_until(lambda: h.settled(IDS, version),
+                         "all four online at their ids on %s, board consistent" % version, timeout=JOB_TIMEOUT)
             log("%s: one transaction, all four on %s at their ids" % (how, version))
     finish()
 

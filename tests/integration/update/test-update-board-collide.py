@@ -25,7 +25,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from update_harness import (CONTROLLER_IFACE, JOB_TIMEOUT, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
+from update_harness import (JOB_TIMEOUT, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
                             UpdateHarness, fail, finish, log)
 
 F1, F2 = "100023000d51393236353934", "110029000d51393236353934"
@@ -33,10 +33,6 @@ R1, R2 = "170028000d51393236353934", "160022000d51393236353934"
 IDS = {F1: 20, F2: 21, R1: 30, R2: 31}
 PAIRS = ((F1, R1), (F2, R2))           # default ids 40 and 45
 WINDOW = ("committing", "rebooting", "confirming", "restoring")
-
-
-def path(u):
-    return "/org/vescd1/controller/" + u
 
 
 def check_waves(how, snapshots):
@@ -64,21 +60,9 @@ def check_waves(how, snapshots):
 
 def main():
     with UpdateHarness(board="board-4wd-collide") as h:
-        found = lambda: all(path(u) in h.controllers() for u in IDS)  # noqa: E731
-        for attempt in range(5):
-            if h.poll_until(found, 10):
-                break
-            h.mgr("Scan")
-        h.wait_until(found, "all four controllers")
+        h.wait_found(list(IDS))
         h.wait_until(lambda: str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")) == "consistent",
                      "board consistent")
-
-        def settled(version):
-            return all(bool(h.prop(path(u), CONTROLLER_IFACE, "Online")) and
-                       int(h.prop(path(u), CONTROLLER_IFACE, "Id")) == i and
-                       str(h.prop(path(u), CONTROLLER_IFACE, "FirmwareVersion")) == version
-                       for u, i in IDS.items()) and \
-                str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")) == "consistent"
 
         for how, name, version in (("D-Bus", "vesc-5.03-test", "5.03"), ("JSON", "vesc-6.05-test", "6.05")):
             set_id = h.install_tar(name)
@@ -115,8 +99,8 @@ def main():
                 if err or res.get("state") != "done" or \
                         any(res.get("phases", {}).get(u) != "done" for u in IDS):
                     fail("JSON job.get after the end: %s %s" % (res, err))
-            h.wait_until(lambda: settled(version), "all four online at their ids on %s, board consistent" % version,
-                         timeout=JOB_TIMEOUT)
+            h.wait_until(lambda: h.settled(IDS, version),
+                         "all four online at their ids on %s, board consistent" % version, timeout=JOB_TIMEOUT)
             log("%s: one transaction in two waves, all four on %s at their ids" % (how, version))
     finish()
 

@@ -1,7 +1,7 @@
 """Helpers for the firmware update integration tests, on top of the shared
 harness (tests/integration/dbus/vescd_harness.py): installing image sets,
 starting jobs, following a job's progress by its PropertiesChanged
-signals, vesc-sim's `status`, killing and restarting vescd with the same
+signals, killing and restarting vescd with the same
 state directory, and the end-state checks every scenario makes.
 
 All waits are bounded and event driven (GLib loop); nothing asserts speed.
@@ -9,7 +9,6 @@ All waits are bounded and event driven (GLib loop); nothing asserts speed.
 import json
 import os
 import signal
-import socket
 import sys
 import time
 
@@ -87,27 +86,6 @@ class UpdateHarness(Harness):
                 pass
         self.start_vescd()
 
-    # ------------------------------------------------------------ sim
-    def sim_status(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(TIMEOUT)
-        s.connect(os.path.join(self.tmp, "sim.ctl"))
-        s.sendall(b"status\n")
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-        s.close()
-        return json.loads(reply.decode())
-
-    def sim_controller(self, uuid):
-        for c in self.sim_status()["controllers"]:
-            if c["uuid"] == uuid:
-                return c
-        fail("vesc-sim has no controller %s" % uuid)
-
     # ------------------------------------------------------------ D-Bus
     JOB_METHODS = ("UpdateController", "UpdatePair", "UpdateBoard", "Repair")
 
@@ -140,19 +118,30 @@ class UpdateHarness(Harness):
         return self.prop(job, JOB_IFACE, name)
 
     def wait_both(self):
-        """Both controllers exported.  A controller without status
+        self.wait_found((UUID_A, UUID_B))
+
+    def wait_found(self, uuids):
+        """The controllers are exported.  A controller without status
         broadcasts is found by vescd's PING scan only; at a small time
         scale a PING's timeout is short enough for a busy machine to miss
         it, so ask for another scan now and then (bounded)."""
-        pa = "/org/vescd1/controller/" + UUID_A
-        pb = "/org/vescd1/controller/" + UUID_B
-        found = lambda: pa in self.controllers() and pb in self.controllers()  # noqa: E731
+        paths = ["/org/vescd1/controller/" + u for u in uuids]
+        found = lambda: all(p in self.controllers() for p in paths)  # noqa: E731
         for attempt in range(5):
             if self.poll_until(found, TIMEOUT / 4):
                 return
-            log("both controllers not found yet: scanning again")
+            log("%s not all found yet: scanning again" % ", ".join(uuids))
             self.mgr("Scan")
-        self.wait_until(found, "both controllers")
+        self.wait_until(found, ", ".join(uuids))
+
+    def settled(self, ids, version):
+        """ids: {uuid: CAN id}.  Each controller online at its id on
+        version, and the board consistent."""
+        return all(bool(self.prop("/org/vescd1/controller/" + u, CONTROLLER_IFACE, "Online")) and
+                   int(self.prop("/org/vescd1/controller/" + u, CONTROLLER_IFACE, "Id")) == i and
+                   str(self.prop("/org/vescd1/controller/" + u, CONTROLLER_IFACE, "FirmwareVersion")) == version
+                   for u, i in ids.items()) and \
+            str(self.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")) == "consistent"
 
     def wait_online(self, uuids=(UUID_A, UUID_B)):
         """The controllers are exported and Online: a job refuses an
