@@ -25,16 +25,19 @@
  * request, at the recorded delay after it; everything else (status
  * broadcasts, late replies, answers to nothing) at its recorded time.
  *
- * What vescd sent is what the core must send: every frame the core writes
- * is matched with the first frame of the recording with the same id and
- * data that vescd sent within REPLAY_WINDOW_USEC of it (session time) and
- * that no earlier frame of the core matched.  A frame of the core that
- * matches none is an error; so is a recorded frame the core has not sent
- * REPLAY_WINDOW_USEC after its recorded time.  The allowed variations:
+ * What vescd sent is what the core must send, in order per CAN id: every
+ * frame the core writes is matched with the first frame vescd sent with
+ * the same CAN id that no earlier frame of the core matched, and must have
+ * its data and be sent within REPLAY_WINDOW_USEC (session time) of it.  A
+ * frame of the core with no such recorded frame is an error; so is a
+ * recorded frame the core has not sent REPLAY_WINDOW_USEC after its
+ * recorded time.  Every error is printed and counted (Replay.mismatches).
+ * The allowed variations:
  *   - timing within the window: the core runs exactly on its timeouts
  *     (a scan's PINGs every 10 ms of test time), vescd on a loaded machine
- *     did not, and vescd heard a status frame just before its start that
- *     the replay leaves out (the first identification is a frame later);
+ *     did not (its scan fell behind by some 0.4 ms a PING), and vescd
+ *     heard a status frame just before its start that the replay leaves
+ *     out (the first identification is a status frame later);
  *   - frames vescd sent in the last REPLAY_WINDOW_USEC of the last
  *     transcript (the recording stops while they are due), and frames of
  *     the core in that stretch that the recording does not have yet;

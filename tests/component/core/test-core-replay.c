@@ -20,6 +20,9 @@
  *     SkipCanIdRestore: A goes quiet at id 10 and answers at its UUID's
  *     default id 12 at 5.03; the core follows it by UUID: no controller
  *     stays behind at id 10).
+ * vesc-sim sent no NOTIFY_BOOT in these recordings: a rebooted controller
+ * comes back through the job's COMM_FW_VERSION (at its new version, and at
+ * its new id), which the core learns from as the manager hands it over.
  *
  * Golden files (golden/<transcript>.json): the stages of the model while
  * the transcript played, each a snapshot taken when a controller appeared,
@@ -37,8 +40,9 @@
  *
  * Besides the goldens, a few facts are checked directly (so that a
  * regenerated golden cannot hide them): B was offline during the update
- * and is online at 5.03 at id 74 after it; A ends at id 12 at 5.03 with no
- * controller left at id 10; the core's frames matched the recording. */
+ * and is online at 5.03 at id 74 after it; A, offline while flashed, ends
+ * online at id 12 at 5.03 with no controller left at id 10; the core's
+ * frames matched the recording. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -348,6 +352,7 @@ int main(void) {
                 a = find(r.daemon, UUID_A);
                 CHECK(daemon_controllers(r.daemon, &cs) == 2, "new-id.log: not two controllers (a ghost left behind?)");
                 CHECK(!daemon_find_id(r.daemon, 10), "new-id.log: a controller is still at id 10");
+                CHECK(s.offline_seen[0], "new-id.log: A never went offline while it was flashed");
                 CHECK(a && a->online && a->id == 12 && strcmp(a->fw_version, "5.03") == 0,
                       "new-id.log: A is not online at id 12 with 5.03");
         }
