@@ -30,13 +30,7 @@ def main():
 
         for how, name, version in (("D-Bus", "vesc-5.03-test", "5.03"), ("JSON", "vesc-6.05-test", "6.05")):
             set_id = h.install_tar(name)
-            if how == "D-Bus":
-                job = str(h.mgr("UpdateBoard", set_id, {}))
-            else:
-                res, err = h.json_call("firmware.board", {"set": set_id})
-                if err:
-                    fail("JSON firmware.board: %s" % err)
-                job = "/org/vescd1/job/%s" % res["id"]
+            job = h.start_job(how, "board", set_id)
             state, err, report = h.wait_job_end(job)
             if state != "done":
                 fail("%s board update to %s ended %s %s %s\n%s" % (how, version, state, err, report, h.vescd_log()))

@@ -76,21 +76,26 @@ def vescctl(h, *args):
     return p.returncode, p.stdout + p.stderr
 
 
+def run_case(h, how, kind):
+    """On a fresh dual-358 A loses its SET_APPCONFs; a job to 5.03 with
+    default options through how ends done and says so; returns its path."""
+    h.wait_both()
+    s503 = h.install_tar("vesc-5.03-test")
+    h.sim_control("lose A appconf on")
+    job = h.start_job(how, kind, s503)
+    state, err, report = h.wait_job_end(job)
+    if state != "done" or err != ("", ""):
+        fail("%s: ended %s %s\n%s" % (how, state, err, h.vescd_log()))
+    h.check_truthful(job, state, err, report, [UUID_A, UUID_B])
+    check_report(how, report)
+    check_sim(how, h)
+    check_vescd(how, h)
+    return job
+
+
 def dbus_case():
     with UpdateHarness(board="dual-358") as h:
-        h.wait_both()
-        s503 = h.install_tar("vesc-5.03-test")
-        if not h.sim_control("lose A appconf on").startswith("ok"):
-            fail("vesc-sim refused 'lose A appconf on'")
-        job = str(h.mgr("UpdatePair", s503, {}))
-        state, err, report = h.wait_job_end(job)
-        if state != "done" or err != ("", ""):
-            fail("D-Bus: ended %s %s\n%s" % (state, err, h.vescd_log()))
-        h.check_truthful(job, state, err, report, [UUID_A, UUID_B])
-        check_report("D-Bus", report)
-        check_sim("D-Bus", h)
-        check_vescd("D-Bus", h)
-
+        job = run_case(h, "D-Bus", "pair")
         rc, out = vescctl(h, "firmware", "job", job.rsplit("/", 1)[1])
         if rc != 0 or NOTE not in out or "%s (id 12)" % UUID_A not in out:
             fail("vescctl firmware job: rc %d\n%s" % (rc, out))
@@ -109,22 +114,11 @@ def dbus_case():
 
 def json_case():
     with UpdateHarness(board="dual-358") as h:
-        h.wait_both()
-        s503 = h.install_tar("vesc-5.03-test")
-        if not h.sim_control("lose A appconf on").startswith("ok"):
-            fail("vesc-sim refused 'lose A appconf on'")
-        h.settle_online()
-        res, err = h.json_call("firmware.board", {"set": s503})
-        if err:
-            fail("JSON firmware.board: %s" % err)
-        job = "/org/vescd1/job/%s" % res["id"]
-        h.wait_job_end(job)
+        job = run_case(h, "JSON", "board")
         res, err = h.json_call("job.get", {"job": int(job.rsplit("/", 1)[1])})
         if err or res.get("state") != "done" or res.get("error", {}).get("code"):
-            fail("JSON job.get: %s %s\n%s" % (res, err, h.vescd_log()))
-        check_report("JSON", res.get("report"))
-        check_sim("JSON", h)
-        check_vescd("JSON", h)
+            fail("JSON job.get: %s %s" % (res, err))
+        check_report("JSON job.get", res.get("report"))
         res, err = h.json_call("controller.get", {"uuid": UUID_A})
         if err or res.get("id") != 12 or res.get("online") is not True or res.get("firmware_version") != "5.03":
             fail("JSON controller.get A: %s %s" % (res, err))

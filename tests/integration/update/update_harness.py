@@ -94,6 +94,19 @@ class UpdateHarness(Harness):
             self.settle_online()
         return getattr(self.manager(), method)(*args, dbus_interface=MANAGER_IFACE)
 
+    JOB_KINDS = {"board": "UpdateBoard", "pair": "UpdatePair", "repair": "Repair"}
+
+    def start_job(self, how, kind, set_id):
+        """Start a board, pair or repair job with default options through
+        "D-Bus" or "JSON" (firmware.KIND); returns the job's path."""
+        if how == "D-Bus":
+            return str(self.mgr(self.JOB_KINDS[kind], set_id, {}))
+        self.settle_online()
+        res, err = self.json_call("firmware." + kind, {"set": set_id})
+        if err:
+            fail("JSON firmware.%s: %s" % (kind, err))
+        return "/org/vescd1/job/%s" % res["id"]
+
     def settle_online(self):
         """Before a job starts: give every exported controller a bounded
         moment to be Online.  On a loaded machine (a sanitizer build, the
