@@ -33,20 +33,10 @@ mode-sport = watt_max=900, max_erpm=90000
 
 # argv: bus address, controller path; SetRideMode and GetLimits as 65534
 DBUS_CLIENT = r"""
-import sys, dbus
-address, path = sys.argv[1:3]
-bus = dbus.bus.BusConnection(address)
-out = []
-for name, call in (("mode", lambda: bus.get_object("org.vescd1", "/org/vescd1").SetRideMode(
-                        "eco", dbus_interface="org.vescd1.Manager", timeout=120)),
-                   ("get", lambda: bus.get_object("org.vescd1", path).GetLimits(
-                        dbus_interface="org.vescd1.Controller", timeout=120))):
-    try:
-        call()
-        out.append(name + "=allowed")
-    except dbus.exceptions.DBusException as e:
-        out.append(name + "=" + e.get_dbus_name())
-print(" ".join(out))
+path = args[0]
+calls = (("mode", lambda: manager.SetRideMode("eco", timeout=120)),
+         ("get", lambda: bus.get_object("org.vescd1", path).GetLimits(dbus_interface="org.vescd1.Controller",
+                                                                      timeout=120)))
 """
 
 # argv: JSON socket, uuid; limits.mode and limits.get as 65534
@@ -180,7 +170,7 @@ def main():
         log("mode applied again after a reboot")
 
         # --- unprivileged callers
-        out = h.run_as(DBUS_CLIENT, PATH_A)
+        out = h.run_calls_as(DBUS_CLIENT, PATH_A)
         if out is None:
             log("unprivileged checks skipped (not root or no setpriv)")
         else:

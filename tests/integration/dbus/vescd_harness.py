@@ -96,6 +96,25 @@ def srcdir():
         os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+# run_calls_as(): the code around the caller's `calls`
+CALLS_PRELUDE = """
+import json, sys, dbus
+bus = dbus.bus.BusConnection(sys.argv[1])
+manager = dbus.Interface(bus.get_object("org.vescd1", "/org/vescd1"), "org.vescd1.Manager")
+args = sys.argv[2:]
+"""
+CALLS_EPILOGUE = """
+out = []
+for name, call in calls:
+    try:
+        call()
+        out.append(name + "=allowed")
+    except dbus.exceptions.DBusException as e:
+        out.append(name + "=" + e.get_dbus_name())
+print(" ".join(out))
+"""
+
+
 class Harness:
     def __init__(self, board="dual-mismatch", time_scale="1", transport="vbus",
                  can_iface="vcan0", vescd_args=(), vescd_env=None, member_after_s="0"):
@@ -337,6 +356,15 @@ class Harness:
         if p.returncode != 0:
             fail("unprivileged client failed: %s%s" % (p.stdout, p.stderr))
         return p.stdout.strip()
+
+    def run_calls_as(self, calls, *args, groups=None):
+        """run_as() for the usual permission check: calls is python code
+        that sets `calls`, a sequence of (name, function) pairs, using `bus`
+        (a connection to the test's bus), `manager` (org.vescd1.Manager),
+        `args` (the further arguments, strings) and the modules json, sys
+        and dbus.  Returns "name=allowed" or "name=<D-Bus error name>" for
+        each, space separated; None where run_as() cannot run."""
+        return self.run_as(CALLS_PRELUDE + calls + CALLS_EPILOGUE, *args, groups=groups)
 
     def busctl(self, *args, check=True):
         busctl = os.environ.get("BUSCTL") or shutil.which("busctl")

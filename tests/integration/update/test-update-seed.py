@@ -28,18 +28,8 @@ PATH_B = "/org/vescd1/controller/" + UUID_B
 PATH_A = "/org/vescd1/controller/" + UUID_A
 
 UNPRIVILEGED = r"""
-import sys, dbus
-bus = dbus.bus.BusConnection(sys.argv[1])
-m = dbus.Interface(bus.get_object("org.vescd1", "/org/vescd1"), "org.vescd1.Manager")
-out = []
-for name, call in (("repair", lambda: m.Repair(sys.argv[2], {})),
-                   ("install", lambda: m.InstallImageSet(dbus.types.UnixFd(open(sys.argv[3], "rb"))))):
-    try:
-        call()
-        out.append(name + "=allowed")
-    except dbus.exceptions.DBusException as e:
-        out.append(name + "=" + e.get_dbus_name())
-print(" ".join(out))
+calls = (("repair", lambda: manager.Repair(args[0], {})),
+         ("install", lambda: manager.InstallImageSet(dbus.types.UnixFd(open(args[1], "rb")))))
 """
 
 
@@ -113,7 +103,7 @@ def main():
         log("installed", set_id)
 
         # --- unprivileged callers are refused
-        out = h.run_unprivileged(UNPRIVILEGED, set_id, tar503)
+        out = h.run_calls_as(UNPRIVILEGED, set_id, tar503)
         if out is not None:
             want = "repair=%sPermissionDenied install=%sPermissionDenied" % (ERROR_PREFIX, ERROR_PREFIX)
             if out != want:

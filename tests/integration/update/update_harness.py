@@ -201,10 +201,6 @@ class UpdateHarness(Harness):
             fail("final Progress %d below a published %d" % (final, seen[-1]))
         return seen
 
-    def run_unprivileged(self, code, *args):
-        """Run python code as uid/gid 65534 (setpriv); None when impossible."""
-        return self.run_as(code, *args)
-
     # ------------------------------------------------------- end state
     def check_truthful(self, job, state, err, report, updated):
         """The job's word against what vesc-sim says each side runs.
