@@ -1,14 +1,35 @@
 """Process helpers shared by the integration harnesses (standard library
 only, so that the interop harness stays free of python3-dbus): reading a
 child's output up to an expected line, starting a private dbus-daemon
-that reports its address through --print-address, and one request line
-on a Unix stream socket (vesc-sim's control socket)."""
+that reports its address through --print-address, one request line on
+a Unix stream socket (vesc-sim's control socket), stopping a child with
+SIGTERM and spotting a sanitizer report in its log."""
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import time
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+
+def sanitizer_report(text):
+    """True when text (a child's log) holds an ASan/LSan/UBSan report."""
+    return any(m in text for m in SANITIZER_MARKS)
+
+
+def terminate(proc, timeout):
+    """SIGTERM proc and wait for it: its exit status, or None when it did
+    not exit within timeout (it is then killed)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
 
 
 def unix_request(path, line, timeout):

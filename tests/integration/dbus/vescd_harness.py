@@ -10,7 +10,6 @@ bounded timeout.  Run with Debian's /usr/bin/python3 (python3-dbus, gi).
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +22,8 @@ import dbus.mainloop.glib
 from gi.repository import GLib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from privbus import find_dbus_daemon, read_line_until, start_private_bus, unix_request  # noqa: E402
+from privbus import (find_dbus_daemon, read_line_until, sanitizer_report, start_private_bus,  # noqa: E402
+                     terminate, unix_request)
 
 SKIP = 77
 BUS_NAME = "org.vescd1"
@@ -376,20 +376,16 @@ class Harness:
 
     def check_sanitizer_output(self):
         text = self.vescd_log()
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            if bad in text:
-                fail("sanitizer report from vescd:\n" + text)
+        if sanitizer_report(text):
+            fail("sanitizer report from vescd:\n" + text)
 
     # --------------------------------------------------------- teardown
     def stop_vescd(self):
         """SIGTERM vescd; it must exit 0 (and cleanly under ASan)."""
         if not self.vescd or self.vescd.poll() is not None:
             return self.vescd.returncode if self.vescd else 0
-        self.vescd.send_signal(signal.SIGTERM)
-        try:
-            rc = self.vescd.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.vescd.kill()
+        rc = terminate(self.vescd, TIMEOUT)
+        if rc is None:
             fail("vescd did not exit on SIGTERM")
         self.check_sanitizer_output()
         return rc

@@ -5,7 +5,6 @@ a NOTIFY_SOCKET we own), every wait bounded.  Standard library only, so it
 also runs where python3-dbus is missing."""
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -13,7 +12,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from privbus import find_dbus_daemon, read_line_until, start_private_bus, unix_request  # noqa: E402
+from privbus import (find_dbus_daemon, read_line_until, sanitizer_report, start_private_bus,  # noqa: E402
+                     terminate, unix_request)
 
 SKIP = 77
 # Every wait is bounded by TIMEOUT seconds times VESCD_TEST_SLOWDOWN (e.g.
@@ -214,16 +214,12 @@ class Env:
         """SIGTERM vescd; returns its exit status; fails on sanitizer reports."""
         if not self.vescd or self.vescd.poll() is not None:
             return self.vescd.returncode if self.vescd else 0
-        self.vescd.send_signal(signal.SIGTERM)
-        try:
-            rc = self.vescd.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.vescd.kill()
+        rc = terminate(self.vescd, TIMEOUT)
+        if rc is None:
             fail("vescd did not exit on SIGTERM")
         text = self.vescd_log()
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            if bad in text:
-                fail("sanitizer report from vescd:\n" + text)
+        if sanitizer_report(text):
+            fail("sanitizer report from vescd:\n" + text)
         return rc
 
     # ------------------------------------------------------------ teardown

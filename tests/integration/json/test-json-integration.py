@@ -19,6 +19,8 @@ import time
 sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "component", "json"))
 from jsontest import TIMEOUT, UUID_A, UUID_B, Client, log  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from privbus import unix_request  # noqa: E402
 
 SKIP = 77
 # checks that could not run here: the test then exits 77, never passes
@@ -104,18 +106,8 @@ def check_watch(c, rate, window=2.0):
 
 
 def sim_control(path, command):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(TIMEOUT)
-    s.connect(path)
-    s.sendall((command + "\n").encode())
-    reply = b""
-    while not reply.endswith(b"\n"):
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        reply += chunk
-    s.close()
-    assert reply.startswith(b"ok"), (command, reply)
+    reply = unix_request(path, command, TIMEOUT)
+    assert reply.startswith("ok"), (command, reply)
 
 
 def wait_for(c, what, pred, timeout=TIMEOUT):
