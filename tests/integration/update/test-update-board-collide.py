@@ -10,6 +10,7 @@ their restored id at the same time:
 
 - D-Bus UpdateBoard to 5.03, then JSON firmware.board back to 6.05: one job
   over all four sides each time, ending done;
+- Progress never decreases over the waves;
 - in every Phases snapshot the job signalled, the members of a colliding
   pair are never both in committing/rebooting/confirming/restoring, and
   every side was seen there (so the check saw real waves); the members of
@@ -79,6 +80,7 @@ def main():
                 if s.get("phase") != "done" or s.get("can_id_not_restored") or s.get("can_id") != i:
                     fail("%s: side %s should be done at id %d: %s" % (how, u, i, s))
             check_waves(how, h.phases_seen.get(job, []))
+            h.check_progress_monotonic(job)
             for u, i in IDS.items():
                 sim = h.sim_controller(u)
                 if sim["version"] != version or sim["id"] != i:
