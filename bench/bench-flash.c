@@ -74,6 +74,8 @@ typedef struct Args {
         size_t size;            /* 0 = the whole stream */
         double time_scale;      /* part B: vesc-sim and vescd --time-scale (smoke test) */
         double drop;            /* part B: also the pair with vesc-sim --drop (frame loss) */
+        unsigned part_a;        /* 0: skip part A (the stop-and-wait flasher) */
+        unsigned debug;         /* 1: vescd --log-level debug (on stderr) */
 } Args;
 
 typedef struct BusCount {
@@ -340,6 +342,104 @@ typedef struct BusWatch {
         BusCount at_last_ack;
 } BusWatch;
 
+/* Each side's phases as job.changed reports them ("phases": uuid -> phase),
+ * with the time each was entered: where the job's time goes. */
+#define TIMELINE_SIDES 2
+#define TIMELINE_STEPS 24
+
+typedef struct Timeline {
+        size_t n;
+        struct {
+                char uuid[BENCH_UUID_LEN + 1];
+                size_t steps;
+                char phase[TIMELINE_STEPS][16];
+                uint64_t at[TIMELINE_STEPS];
+        } side[TIMELINE_SIDES];
+} Timeline;
+
+static void timeline_note(Timeline *t, json_t *phases, uint64_t now) {
+        const char *uuid;
+        json_t *v;
+
+        json_object_foreach(phases, uuid, v) {
+                const char *phase = json_string_value(v);
+                size_t i;
+
+                if (!phase || strlen(uuid) != BENCH_UUID_LEN)
+                        continue;
+                for (i = 0; i < t->n && strcmp(t->side[i].uuid, uuid) != 0; i++)
+                        ;
+                if (i == t->n) {
+                        if (t->n == TIMELINE_SIDES)
+                                continue;
+                        memcpy(t->side[t->n++].uuid, uuid, BENCH_UUID_LEN + 1);
+                }
+                size_t k = t->side[i].steps;
+                if (k > 0 && strcmp(t->side[i].phase[k - 1], phase) == 0)
+                        continue;
+                if (k == TIMELINE_STEPS)
+                        continue;
+                (void) snprintf(t->side[i].phase[k], sizeof t->side[i].phase[k], "%s", phase);
+                t->side[i].at[k] = now;
+                t->side[i].steps++;
+        }
+}
+
+/* One line per side: each phase and the seconds spent in it (the job's start
+ * is when the call was made; the end is the job's end). */
+static void timeline_print(const Timeline *t, uint64_t start, uint64_t end) {
+        for (size_t i = 0; i < t->n; i++) {
+                char line[1024];
+                size_t len = 0;
+
+                for (size_t k = 0; k < t->side[i].steps && len < sizeof line; k++) {
+                        uint64_t from = k == 0 ? start : t->side[i].at[k];
+                        uint64_t to = k + 1 < t->side[i].steps ? t->side[i].at[k + 1] : end;
+
+                        if (to <= from && k + 1 == t->side[i].steps)
+                                break; /* the final state: no time in it */
+                        len += (size_t) snprintf(line + len, sizeof line - len, "%s%s %.2f", k ? ", " : "",
+                                                 t->side[i].phase[k], (double) (to - from) / 1e6);
+                }
+                printf("bench-flash:   %.8s…: %s s\n", t->side[i].uuid, len ? line : "-");
+        }
+}
+
+/* The firmware's own time after the last chunk, as vesc-sim models it (the
+ * spec documents no run times, §14.4): the bootloader reads the header
+ * (0.1 s), erases the application sectors the plain image needs (16 KiB
+ * sectors 0.25 s, 64 KiB 0.55 s, 128 KiB 1 s), copies it byte by byte
+ * (30 µs per byte), then the MCU starts twice (0.3 s each until CAN is up;
+ * the first start stamps the CRC and resets, spec §14.8); then the restore's
+ * SET_MCCONF and SET_APPCONF each pause 0.2 s in the firmware (§13.1). */
+#define FLOOR_HEADER_USEC   100000u
+#define FLOOR_BYTE_NSEC     30000u
+#define FLOOR_START_USEC    300000u
+#define FLOOR_STARTS        2u
+#define FLOOR_CONF_USEC     200000u
+#define FLOOR_CONF_WRITES   2u
+
+typedef struct InstallFloor {
+        uint64_t header, erase, copy, starts, restore, total;
+} InstallFloor;
+
+static void install_floor(size_t image_len, InstallFloor *ret) {
+        static const uint32_t sector[] = { 16384, 16384, 16384, 16384, 65536, 131072, 131072, 131072 };
+        size_t covered = 0;
+
+        *ret = (InstallFloor) {
+                .header = FLOOR_HEADER_USEC,
+                .copy = (uint64_t) image_len * FLOOR_BYTE_NSEC / 1000u,
+                .starts = FLOOR_STARTS * FLOOR_START_USEC,
+                .restore = FLOOR_CONF_WRITES * FLOOR_CONF_USEC,
+        };
+        for (size_t i = 0; i < ELEMENTSOF(sector) && covered < image_len; i++) {
+                ret->erase += sector[i] <= 16384 ? 250000u : sector[i] <= 65536 ? 550000u : 1000000u;
+                covered += sector[i];
+        }
+        ret->total = ret->header + ret->erase + ret->copy + ret->starts + ret->restore;
+}
+
 static bool is_controller(uint8_t addr) {
         return addr == ID_A || addr == ID_B;
 }
@@ -421,8 +521,8 @@ static int watch_join(int fd) {
 
 /* Watch the bus until vescd reports the job ended (job.changed); its final
  * state goes into ret_state. */
-static int follow_job(BenchJson *j, int bus_fd, json_int_t job, BusWatch *w, char *ret_state, size_t size,
-                      uint64_t *ret_end) {
+static int follow_job(BenchJson *j, int bus_fd, json_int_t job, BusWatch *w, Timeline *tl, char *ret_state,
+                      size_t size, uint64_t *ret_end) {
         uint64_t deadline = bench_now_usec() + (uint64_t) JOB_TIMEOUT_MS * USEC_PER_MSEC;
 
         while (bench_now_usec() < deadline) {
@@ -457,6 +557,8 @@ static int follow_job(BenchJson *j, int bus_fd, json_int_t job, BusWatch *w, cha
                         msg = json_loads(j->line, 0, NULL);
                         params = json_object_get(msg, "params");
                         state = json_string_value(json_object_get(params, "state"));
+                        if (json_integer_value(json_object_get(params, "id")) == job)
+                                timeline_note(tl, json_object_get(params, "phases"), bench_now_usec());
                         if (json_integer_value(json_object_get(params, "id")) == job && state &&
                             strcmp(state, "running") != 0) {
                                 (void) snprintf(ret_state, size, "%s%s%s", state,
@@ -477,8 +579,10 @@ static int follow_job(BenchJson *j, int bus_fd, json_int_t job, BusWatch *w, cha
 /* Start a job (method, params) and time it on the bus. */
 /* *ret_usec (may be NULL): first erase to last write ack, 0 without a figure. */
 static int time_job(BenchJson *j, int bus_fd, const char *label, const char *method, json_t *params, uint32_t bitrate,
-                    uint64_t *ret_usec) {
+                    size_t image_len, uint64_t *ret_usec) {
         json_t *result = NULL;
+        Timeline tl = {};
+        InstallFloor fl;
         BusWatch w = {};
         uint64_t start, end = 0;
         char state[256] = "";
@@ -492,13 +596,16 @@ static int time_job(BenchJson *j, int bus_fd, const char *label, const char *met
         if (r < 0)
                 return r;
         job = json_integer_value(json_object_get(result, "id"));
+        timeline_note(&tl, json_object_get(result, "phases"), bench_now_usec());
         json_decref(result);
-        r = follow_job(j, bus_fd, job, &w, state, sizeof state, &end);
+        r = follow_job(j, bus_fd, job, &w, &tl, state, sizeof state, &end);
         if (r < 0)
                 return r;
         if (strcmp(state, "done") != 0 || w.acks == 0) {
                 printf("bench-flash: %s job %lld ended %s (%u write acks seen): no figure\n", label, (long long) job,
                        state, w.acks);
+                printf("bench-flash: %s phases (s), from the call to the end:\n", method);
+                timeline_print(&tl, start, end ?: bench_now_usec());
                 return 0;
         }
         report(label, w.last_ack_usec - w.first_erase_usec, &w.at_last_ack, w.erase_usec, bitrate);
@@ -508,6 +615,21 @@ static int time_job(BenchJson *j, int bus_fd, const char *label, const char *met
                "%.2f s after the last ack (commit, reboot, confirm, restore), %.2f s in all; %u chunks acked\n",
                method, (double) (w.first_erase_usec - start) / 1e6, (double) (end - w.last_ack_usec) / 1e6,
                (double) (end - start) / 1e6, w.acks);
+        /* The whole job against its floor: the staging limit (one erase +
+         * the wire time of every frame sent) + what the firmware itself
+         * takes after the last chunk (the sides install in parallel). */
+        install_floor(image_len, &fl);
+        double staging_limit = (double) w.erase_usec / 1e6 + (double) w.at_last_ack.bits_tx / bitrate;
+        double floor = staging_limit + (double) fl.total / 1e6;
+        printf("bench-flash: %s whole job (checking → done): %.2f s | floor %.2f s = staging limit %.2f + "
+               "the firmware's install %.2f (header check %.2f, erase %.2f, copy %.2f, %u starts %.2f, "
+               "restore's %u config writes %.2f; vesc-sim's model) | ratio %.2f\n",
+               method, (double) (end - start) / 1e6, floor, staging_limit, (double) fl.total / 1e6,
+               (double) fl.header / 1e6, (double) fl.erase / 1e6, (double) fl.copy / 1e6, FLOOR_STARTS,
+               (double) fl.starts / 1e6, FLOOR_CONF_WRITES, (double) fl.restore / 1e6,
+               floor > 0 ? (double) (end - start) / 1e6 / floor : 0.0);
+        printf("bench-flash: %s phases (s), from the call to the end:\n", method);
+        timeline_print(&tl, start, end);
         return 0;
 }
 
@@ -547,8 +669,20 @@ static int part_b(const Args *a, const uint8_t *img, size_t img_len, double drop
         (void) snprintf(offline, sizeof offline, "%.0f", 1000.0 / a->time_scale);
         (void) snprintf(loss, sizeof loss, "%g", drop);
         const char *sim_extra[] = { "--bitrate", rate, "--time-scale", scale, drop > 0 ? "--drop" : NULL, loss, NULL };
-        const char *vescd_extra[] = { "--time-scale", scale, "--offline-timeout-ms", offline, NULL };
-        r = bench_stack_start(&st, "dual-old-bootloader", sim_extra, a->time_scale != 1.0 ? vescd_extra : NULL, &why);
+        const char *vescd_extra[8];
+        size_t nx = 0;
+        if (a->time_scale != 1.0) {
+                vescd_extra[nx++] = "--time-scale";
+                vescd_extra[nx++] = scale;
+                vescd_extra[nx++] = "--offline-timeout-ms";
+                vescd_extra[nx++] = offline;
+        }
+        if (a->debug) {
+                vescd_extra[nx++] = "--log-level";
+                vescd_extra[nx++] = "debug";
+        }
+        vescd_extra[nx] = NULL;
+        r = bench_stack_start(&st, "dual-old-bootloader", sim_extra, vescd_extra, &why);
         if (r < 0)
                 goto out;
         r = bench_json_open(&j, st.json_path, SETUP_TIMEOUT_MS);
@@ -581,10 +715,11 @@ static int part_b(const Args *a, const uint8_t *img, size_t img_len, double drop
                "frame loss %g %%%s\n", set, 100 * drop,
                a->time_scale != 1.0 ? " (--time-scale: the figures are not comparable)" : "");
         r = time_job(&j, bus_fd, drop > 0 ? "part B pair with frame loss:" : "part B pair (interleaved):",
-                     "firmware.pair", json_pack("{s:s}", "set", set), a->bitrate, ret_pair_usec);
+                     "firmware.pair", json_pack("{s:s}", "set", set), a->bitrate, img_len, ret_pair_usec);
         if (r >= 0 && single)
                 r = time_job(&j, bus_fd, "part B single controller:", "firmware.update",
-                             json_pack("{s:s, s:[s]}", "set", set, "controllers", uuids[0]), a->bitrate, NULL);
+                             json_pack("{s:s, s:[s]}", "set", set, "controllers", uuids[0]), a->bitrate, img_len,
+                             NULL);
 out:
         if (r < 0)
                 printf("bench-flash: part B (vescd pair update, interleaved): not measured: %s (%s)\n",
@@ -594,56 +729,22 @@ out:
         return 0;
 }
 
-/* ------------------------------------------------------------ main */
+/* ------------------------------------------- part A: stop-and-wait */
 
-static void usage(void) {
-        printf("Usage: bench-flash [--bitrate BITS_PER_S] [--size BYTES] [--drop F]\n\n"
-               "  --bitrate N   pace the vbus at N bit/s (default 500000)\n"
-                "  --size N      part A: stage only the first N bytes of the upload stream (default: all);\n"
-               "                part B: an image with N bytes of code (default 300 KiB)\n"
-               "  --time-scale F  part B only: vesc-sim's and vescd's --time-scale (default 1; for smoke tests)\n"
-               "  --drop F      part B: then the pair again with a fraction F of the frames each controller\n"
-               "                receives lost (vesc-sim --drop), and at 5 %% unless F is 0.05; the ratio to\n"
-               "                the loss-free pair is printed\n");
-}
-
-int main(int argc, char **argv) {
-        _cleanup_free_ uint8_t *img = NULL, *stream = NULL;
+static int part_a(const Args *a, const uint8_t *stream, size_t len) {
         char rate[32];
-        size_t img_len = 0, len = 0;
         FlashResult ra, rb;
         Flasher fl = { .fd = -1 };
         BenchStack st = {};
         BusCount pair;
-        Args a = { .bitrate = 500000, .time_scale = 1.0 };
-        const BenchOption options[] = {
-                { .name = "bitrate", .type = BENCH_OPT_UNSIGNED, .value = &a.bitrate, .min = 10000, .max = 1000000 },
-                { .name = "size", .type = BENCH_OPT_SIZE, .value = &a.size, .min = 1, .max = (double) SIZE_MAX },
-                { .name = "time-scale", .type = BENCH_OPT_DOUBLE, .value = &a.time_scale, .min = 0.01, .max = 100 },
-                { .name = "drop", .type = BENCH_OPT_DOUBLE, .value = &a.drop, .min = 0, .max = 0.5 },
-        };
-        int r, exit_code = EXIT_FAILURE;
-
-        if (bench_main_init(argc, argv, options, ELEMENTSOF(options), usage) < 0)
-                return EXIT_FAILURE;
-
-        img = realistic_image(a.size > 0 ? MIN(a.size, (size_t) CODE_SIZE) : CODE_SIZE, &img_len);
-        if (!img)
-                return EXIT_FAILURE;
-        r = vesc_upload_stream_build(img, img_len, /* compress= */ false, &stream, &len);
-        if (r < 0) {
-                fprintf(stderr, "bench-flash: cannot build the upload stream: %s\n", strerror(-r));
-                return EXIT_FAILURE;
-        }
-        if (a.size > 0)
-                len = MIN(len, a.size);
+        int r;
 
         r = bench_stack_init(&st, "bench-flash");
         if (r < 0) {
                 fprintf(stderr, "bench-flash: mkdtemp: %s\n", strerror(-r));
-                return EXIT_FAILURE;
+                return r;
         }
-        (void) snprintf(rate, sizeof rate, "%u", a.bitrate);
+        (void) snprintf(rate, sizeof rate, "%u", a->bitrate);
         const char *extra[] = { "--bitrate", rate, NULL };
         r = bench_sim_start(&st.sim, st.dir, "dual-old-bootloader", extra);
         if (r == -ENOENT) {
@@ -665,9 +766,9 @@ int main(int argc, char **argv) {
         }
 
         printf("bench-flash: part A: stop-and-wait flasher, vesc-sim dual-old-bootloader, vbus at %u bit/s\n",
-               a.bitrate);
+               a->bitrate);
         printf("bench-flash: stream: %zu bytes (5.03-style image, %u KiB of code), %zu chunks of %u bytes, "
-               "every chunk sent\n", len, (unsigned) (a.size > 0 ? MIN(a.size, (size_t) CODE_SIZE) : CODE_SIZE) / 1024,
+               "every chunk sent\n", len, (unsigned) (a->size > 0 ? MIN(a->size, (size_t) CODE_SIZE) : CODE_SIZE) / 1024,
                (len + CHUNK - 1) / CHUNK, CHUNK);
 
         fl.count = (BusCount) {};
@@ -680,14 +781,66 @@ int main(int argc, char **argv) {
         }
         pair = fl.count;
 
-        report("part A single controller:", ra.end_usec - ra.start_usec, &ra.count, ra.erase_usec, a.bitrate);
-        report("part A pair (one by one):", rb.end_usec - ra.start_usec, &pair, ra.erase_usec, a.bitrate);
+        report("part A single controller:", ra.end_usec - ra.start_usec, &ra.count, ra.erase_usec, a->bitrate);
+        report("part A pair (one by one):", rb.end_usec - ra.start_usec, &pair, ra.erase_usec, a->bitrate);
         printf("bench-flash: part A erase round trips: %.2f s and %.2f s; write retries: %llu\n",
                (double) ra.erase_usec / 1e6, (double) rb.erase_usec / 1e6, (unsigned long long) fl.retries);
+out:
         /* part A's hub goes first: part B needs the CPU and a fresh pair */
-        close(fl.fd);
-        fl.fd = -1;
-        (void) bench_proc_stop(&st.sim, 5000);
+        if (fl.fd >= 0)
+                close(fl.fd);
+        bench_stack_stop(&st);
+        return r;
+}
+
+/* ------------------------------------------------------------ main */
+
+static void usage(void) {
+        printf("Usage: bench-flash [--bitrate BITS_PER_S] [--size BYTES] [--drop F] [--part-a 0] [--debug 1]\n\n"
+               "  --bitrate N   pace the vbus at N bit/s (default 500000)\n"
+                "  --size N      part A: stage only the first N bytes of the upload stream (default: all);\n"
+               "                part B: an image with N bytes of code (default 300 KiB)\n"
+               "  --time-scale F  part B only: vesc-sim's and vescd's --time-scale (default 1; for smoke tests)\n"
+               "  --drop F      part B: then the pair again with a fraction F of the frames each controller\n"
+               "                receives lost (vesc-sim --drop), and at 5 %% unless F is 0.05; the ratio to\n"
+               "                the loss-free pair is printed\n"
+               "  --part-a 0    skip part A (the stop-and-wait flasher)\n"
+               "  --debug 1     run vescd with --log-level debug (its log goes to stderr)\n");
+}
+
+int main(int argc, char **argv) {
+        _cleanup_free_ uint8_t *img = NULL, *stream = NULL;
+        size_t img_len = 0, len = 0;
+        Args a = { .bitrate = 500000, .time_scale = 1.0, .part_a = 1 };
+        const BenchOption options[] = {
+                { .name = "bitrate", .type = BENCH_OPT_UNSIGNED, .value = &a.bitrate, .min = 10000, .max = 1000000 },
+                { .name = "size", .type = BENCH_OPT_SIZE, .value = &a.size, .min = 1, .max = (double) SIZE_MAX },
+                { .name = "time-scale", .type = BENCH_OPT_DOUBLE, .value = &a.time_scale, .min = 0.01, .max = 100 },
+                { .name = "drop", .type = BENCH_OPT_DOUBLE, .value = &a.drop, .min = 0, .max = 0.5 },
+                { .name = "part-a", .type = BENCH_OPT_UNSIGNED, .value = &a.part_a, .min = 0, .max = 1 },
+                { .name = "debug", .type = BENCH_OPT_UNSIGNED, .value = &a.debug, .min = 0, .max = 1 },
+        };
+        int r, exit_code = EXIT_FAILURE;
+
+        if (bench_main_init(argc, argv, options, ELEMENTSOF(options), usage) < 0)
+                return EXIT_FAILURE;
+
+        img = realistic_image(a.size > 0 ? MIN(a.size, (size_t) CODE_SIZE) : CODE_SIZE, &img_len);
+        if (!img)
+                return EXIT_FAILURE;
+        r = vesc_upload_stream_build(img, img_len, /* compress= */ false, &stream, &len);
+        if (r < 0) {
+                fprintf(stderr, "bench-flash: cannot build the upload stream: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        if (a.size > 0)
+                len = MIN(len, a.size);
+
+        if (a.part_a) {
+                r = part_a(&a, stream, len);
+                if (r < 0)
+                        goto out;
+        }
         uint64_t clean_usec = 0;
         r = part_b(&a, img, img_len, 0, true, &clean_usec);
         if (r < 0)
@@ -713,8 +866,5 @@ int main(int argc, char **argv) {
 out:
         if (r < 0 && exit_code != EXIT_SUCCESS)
                 fprintf(stderr, "bench-flash: failed: %s\n", strerror(-r));
-        if (fl.fd >= 0)
-                close(fl.fd);
-        bench_stack_stop(&st);
         return exit_code;
 }

@@ -71,6 +71,7 @@ typedef struct FwSide {
         bool timer_armed;
         uint64_t timer_at;
         uint64_t deadline;          /* rebooting */
+        uint64_t poll_fast_at;      /* rebooting: from then on identify every FW_REBOOT_POLL_FAST_USEC */
         unsigned step;              /* backing-up, restoring */
         bool waiting;               /* done with its part, waiting at a barrier */
 
@@ -354,10 +355,18 @@ static bool is_conf_cmd(int cmd) {
 
 static uint64_t write_timeout(const FwUpdateJob *job, const FwSide *s);
 
+/* SET_MCCONF and SET_APPCONF: the firmware stores the configuration and
+ * pauses about 200 ms before it acks (spec §13.1).  That pause is not bus
+ * round trip: it is added to the timeout of a SET (else every SET timed out
+ * and was written twice) and taken out of its round-trip sample. */
+static uint64_t conf_pause(const FwUpdateJob *job, int cmd) {
+        return cmd == COMM_SET_MCCONF || cmd == COMM_SET_APPCONF ? scaled(job, FW_CONF_SET_PAUSE_USEC) : 0;
+}
+
 /* The timeout of the request about to be (re)sent (s->attempts counts this
  * send).  Configuration requests: the measured round trip (srtt + 4 ×
  * rttvar, at least FW_CONF_RTO_FLOOR_USEC), doubled per attempt, at most
- * FW_CONF_TIMEOUT_USEC.  Writes: update_transfer_timeout() (write_timeout()).
+ * FW_CONF_TIMEOUT_USEC; a SET's pause (conf_pause()) on top.  Writes: update_transfer_timeout() (write_timeout()).
  * Everything else (erases, whose duration is the flash's): the fixed one. */
 static uint64_t request_timeout(const FwUpdateJob *job, const FwSide *s) {
         if (s->expect_cmd == COMM_WRITE_NEW_APP_DATA)
@@ -367,7 +376,7 @@ static uint64_t request_timeout(const FwUpdateJob *job, const FwSide *s) {
                 uint64_t rto = update_rtt_timeout(&s->conf_rtt, scaled(job, FW_CONF_RTO_FLOOR_USEC), ceiling);
                 for (unsigned i = 1; i < s->attempts && rto < ceiling; i++)
                         rto *= 2;
-                return MIN(rto, ceiling);
+                return MIN(rto, ceiling) + conf_pause(job, s->expect_cmd);
         }
         return scaled(job, s->req_timeout);
 }
@@ -1047,10 +1056,17 @@ static void side_enter(FwUpdateJob *job, FwSide *s, FwPhase p) {
                 side_request(job, s, vesc_simple_encode(COMM_JUMP_TO_BOOTLOADER, s->req, sizeof s->req), -1, false, 0, 1);
                 side_enter(job, s, FW_PHASE_REBOOTING);
                 break;
-        case FW_PHASE_REBOOTING:
+        case FW_PHASE_REBOOTING: {
+                FwEstimate e;
+
                 s->deadline = job->now + scaled(job, FW_REBOOT_TIMEOUT_USEC);
+                /* the bootloader's erase and copy (the estimate's faster
+                 * programming rate, so a quick MCU is not waited for) */
+                fw_estimate_side(s->img->stream_len, s->img->raw_size, 0, false, 0, &e);
+                s->poll_fast_at = job->now + scaled(job, e.copy_usec);
                 side_arm_at(job, s, job->now + scaled(job, FW_REBOOT_SETTLE_USEC));
                 break;
+        }
         case FW_PHASE_RESTORING:
                 s->alt_can_id = -1;
                 break;
@@ -1413,8 +1429,11 @@ static void on_reply(FwUpdateJob *job, const FwEvent *ev) {
         if (!s || !s->busy || ev->data[0] != s->expect_cmd)
                 return;
         /* Karn: only a request sent once gives an unambiguous round trip. */
-        if (is_conf_cmd(s->expect_cmd) && s->attempts == 1 && job->now >= s->req_sent_at)
-                update_rtt_sample(&s->conf_rtt, job->now - s->req_sent_at);
+        if (is_conf_cmd(s->expect_cmd) && s->attempts == 1 && job->now >= s->req_sent_at) {
+                uint64_t rtt = job->now - s->req_sent_at, pause = conf_pause(job, s->expect_cmd);
+
+                update_rtt_sample(&s->conf_rtt, rtt > pause ? rtt - pause : 0);
+        }
         switch (s->phase) {
         case FW_PHASE_BACKING_UP:
                 backup_reply(job, s, ev->data, ev->len);
@@ -1449,7 +1468,19 @@ static void on_side_timer(FwUpdateJob *job, FwSide *s) {
                         return;
                 }
                 identify(job, s, s->id.can_id);
-                side_arm_at(job, s, MIN(job->now + scaled(job, FW_REBOOT_POLL_USEC), s->deadline));
+                /* While the bootloader erases and copies, nothing can answer:
+                 * ask every FW_REBOOT_POLL_USEC.  Once the copy may be over,
+                 * ask often, so that the controller is confirmed as soon as it
+                 * runs instead of up to a whole poll period later.  Asking
+                 * cannot disturb the install: the bootloader never reads CAN,
+                 * and the first (CRC-stamping) start resets before CAN is up;
+                 * the answer is a plain FW_VERSION of the new application.
+                 * The wait itself (FW_REBOOT_TIMEOUT_USEC) is not shortened. */
+                uint64_t next = job->now + scaled(job, job->now >= s->poll_fast_at ? FW_REBOOT_POLL_FAST_USEC
+                                                                                 : FW_REBOOT_POLL_USEC);
+                if (job->now < s->poll_fast_at)
+                        next = MIN(next, MAX(s->poll_fast_at, job->now + scaled(job, FW_REBOOT_POLL_FAST_USEC)));
+                side_arm_at(job, s, MIN(next, s->deadline));
                 return;
         }
         if (!s->busy)

@@ -70,6 +70,7 @@ FwJobState fw_job_state_from_string(const char *s);
 #define FW_CONF_ATTEMPTS          3u                   /* at least */
 #define FW_CONF_ATTEMPTS_MAX      20u                  /* for the measured loss rate */
 #define FW_CONF_RTO_FLOOR_USEC    (200 * USEC_PER_MSEC) /* a ~500-byte reply at 125 kbit/s */
+#define FW_CONF_SET_PAUSE_USEC    (250 * USEC_PER_MSEC) /* SET_*CONF's ~200 ms store pause (spec §13.1), with margin */
 #define FW_CONF_BUDGET_USEC       (20 * USEC_PER_SEC)  /* per request, once FW_CONF_ATTEMPTS were sent */
 #define FW_ERASE_TIMEOUT_USEC     (20 * USEC_PER_SEC)  /* ERASE_NEW_APP, ERASE_BOOTLOADER */
 #define FW_ERASE_ATTEMPTS         2u
@@ -79,7 +80,8 @@ FwJobState fw_job_state_from_string(const char *s);
 #define FW_PROGRAM_USEC_PER_BYTE  30u                  /* STM32F4 byte programming, with margin */
 #define FW_WRITE_RTO_MARGIN_USEC  (20 * USEC_PER_MSEC) /* floor of a write timeout above programming */
 #define FW_REBOOT_SETTLE_USEC     (2 * USEC_PER_SEC)   /* first IDENTIFY after JUMP */
-#define FW_REBOOT_POLL_USEC       (2 * USEC_PER_SEC)
+#define FW_REBOOT_POLL_USEC       (2 * USEC_PER_SEC)   /* while the bootloader copies */
+#define FW_REBOOT_POLL_FAST_USEC  (250 * USEC_PER_MSEC) /* once the copy may be over */
 #define FW_REBOOT_TIMEOUT_USEC    (40 * USEC_PER_SEC)  /* > the ≈32 s watchdog window */
 #define FW_RESTAGE_MAX            1u                   /* per side */
 

@@ -135,7 +135,7 @@ static void jump(FakeVesc *f) {
                         f->id.test_build = img->test_build;
                         snprintf(f->id.fw_name, sizeof f->id.fw_name, "%s", img->fw_name);
                         f->installs++;
-                        f->back_after_usec = 6 * USEC_PER_SEC;
+                        f->back_after_usec = f->install_usec ? f->install_usec : 6 * USEC_PER_SEC;
                         /* Sectors 1-2 erased: configuration back to defaults. */
                         if (f->new_id_after_reboot >= 0)
                                 f->id.can_id = (uint8_t) f->new_id_after_reboot;
@@ -183,7 +183,7 @@ void fake_vesc_receive(FakeVesc *f, const uint8_t *p, size_t n, uint8_t mode, Fa
                 f->set_confs++;
                 if (!mc)
                         f->id.can_id = p[1 + 4];
-                reply(f, r, 200 * USEC_PER_MSEC, p, 1);
+                reply(f, r, f->set_conf_usec ? f->set_conf_usec : 200 * USEC_PER_MSEC, p, 1);
                 return;
         }
         case COMM_ERASE_NEW_APP:

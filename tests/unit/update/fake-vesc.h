@@ -45,6 +45,8 @@ typedef struct FakeVesc {
         bool never_back;          /* silent forever after a JUMP */
         int new_id_after_reboot;  /* -1: keep */
         bool lose_set_appconf;    /* every SET_APPCONF is lost: not stored, not acked */
+        uint64_t set_conf_usec;   /* SET_*CONF's store pause before the ack (0: 200 ms) */
+        uint64_t install_usec;    /* JUMP to answering again after an install (0: 6 s) */
 
         /* state */
         bool losing;              /* the current exchange may lose frames */

@@ -138,6 +138,7 @@ typedef struct Sim {
         size_t jump_order[8], n_jumps;
         unsigned landing_collisions;
         bool dnpo_seen;
+        uint64_t last_jump_at, confirmed_at;  /* sim time of the last JUMP and the last "confirmed" log */
         unsigned logs;
         bool verbose;
 } Sim;
@@ -191,8 +192,10 @@ static void sim_send(Sim *sim, const FwAction *a) {
         if (!f)
                 return;
         fi = (size_t) (f - sim->fake);
-        if (a->data[0] == 1)
+        if (a->data[0] == 1) {
                 sim_note_jump(sim, fi);
+                sim->last_jump_at = sim->now;
+        }
         if (a->data[0] == 2) {
                 sim->erase_pending[fi]++;
                 sim->max_outstanding_erases = MAX(sim->max_outstanding_erases, pending_sum(sim->erase_pending));
@@ -277,6 +280,8 @@ static void sim_actions(Sim *sim) {
                 }
                 case FW_ACTION_LOG:
                         sim->logs++;
+                        if (strstr(a->text, "confirmed: runs"))
+                                sim->confirmed_at = sim->now;
                         if (sim->verbose)
                                 fprintf(stderr, "[%8.3f] %s\n", (double) sim->now / 1e6, a->text);
                         break;
@@ -551,6 +556,40 @@ static void test_single_605_reinstall_restores_config(void **state) {
         assert_done(&sim);
         assert_int_equal(sim.fake[0].set_confs, 2); /* same signatures: both blobs written back */
         assert_string_equal(report_str(&sim, 0, "redo"), "");
+        sim_done(&sim);
+}
+
+/* SET_*CONF acks after the firmware's store pause (~200 ms, spec §13.1) plus
+ * the bus: that is not a lost request, so each blob is written once. */
+static void test_set_conf_pause_not_resent(void **state) {
+        Sim sim;
+
+        sim_init(&sim, *state, 1);
+        set_version(&sim.fake[0], 6, 5);
+        sim.fake[0].bl_gen = 2;
+        sim.fake[0].set_conf_usec = 240 * USEC_PER_MSEC;
+        sim_start(&sim, &sim.im->v605);
+        assert_done(&sim);
+        assert_int_equal(sim.fake[0].set_confs, 2);
+        assert_string_equal(report_str(&sim, 0, "redo"), "");
+        sim_done(&sim);
+}
+
+/* After a JUMP the controller is identified every 2 s while the bootloader
+ * can still be copying, then every 250 ms: it is confirmed well within a
+ * poll period of its start, not up to 2 s later. */
+static void test_reboot_confirmed_promptly(void **state) {
+        Sim sim;
+
+        sim_init(&sim, *state, 1);
+        set_version(&sim.fake[0], 6, 5);
+        sim.fake[0].bl_gen = 2;
+        sim.fake[0].install_usec = 13200 * USEC_PER_MSEC; /* past the estimate's copy (12.9 s for 6.x) */
+        sim_start(&sim, &sim.im->v605);
+        assert_done(&sim);
+        assert_true(sim.confirmed_at >= sim.last_jump_at + sim.fake[0].install_usec);
+        /* one fast period + the identify round trip, with room */
+        assert_true(sim.confirmed_at <= sim.last_jump_at + sim.fake[0].install_usec + 400 * USEC_PER_MSEC);
         sim_done(&sim);
 }
 
@@ -1121,6 +1160,8 @@ int main(void) {
                 cmocka_unit_test(test_single_358_to_503_no_migration),
                 cmocka_unit_test(test_single_503_to_605_bootloader),
                 cmocka_unit_test(test_single_605_reinstall_restores_config),
+                cmocka_unit_test(test_set_conf_pause_not_resent),
+                cmocka_unit_test(test_reboot_confirmed_promptly),
                 cmocka_unit_test(test_refused_needs_intermediate),
                 cmocka_unit_test(test_refused_wrong_hardware),
                 cmocka_unit_test(test_refused_no_bootloader_in_set),
