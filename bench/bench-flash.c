@@ -423,7 +423,7 @@ typedef struct InstallFloor {
         uint64_t header, erase, copy, starts, restore, total;
 } InstallFloor;
 
-static void install_floor(size_t image_len, InstallFloor *ret) {
+static void install_floor(size_t image_len, double time_scale, InstallFloor *ret) {
         static const uint32_t sector[] = { 16384, 16384, 16384, 16384, 65536, 131072, 131072, 131072 };
         size_t covered = 0;
 
@@ -437,6 +437,12 @@ static void install_floor(size_t image_len, InstallFloor *ret) {
                 ret->erase += sector[i] <= 16384 ? 250000u : sector[i] <= 65536 ? 550000u : 1000000u;
                 covered += sector[i];
         }
+        /* vesc-sim --time-scale scales the firmware's times alike */
+        ret->header = (uint64_t) ((double) ret->header * time_scale);
+        ret->erase = (uint64_t) ((double) ret->erase * time_scale);
+        ret->copy = (uint64_t) ((double) ret->copy * time_scale);
+        ret->starts = (uint64_t) ((double) ret->starts * time_scale);
+        ret->restore = (uint64_t) ((double) ret->restore * time_scale);
         ret->total = ret->header + ret->erase + ret->copy + ret->starts + ret->restore;
 }
 
@@ -579,7 +585,7 @@ static int follow_job(BenchJson *j, int bus_fd, json_int_t job, BusWatch *w, Tim
 /* Start a job (method, params) and time it on the bus. */
 /* *ret_usec (may be NULL): first erase to last write ack, 0 without a figure. */
 static int time_job(BenchJson *j, int bus_fd, const char *label, const char *method, json_t *params, uint32_t bitrate,
-                    size_t image_len, uint64_t *ret_usec) {
+                    size_t image_len, double time_scale, uint64_t *ret_usec) {
         json_t *result = NULL;
         Timeline tl = {};
         InstallFloor fl;
@@ -618,7 +624,7 @@ static int time_job(BenchJson *j, int bus_fd, const char *label, const char *met
         /* The whole job against its floor: the staging limit (one erase +
          * the wire time of every frame sent) + what the firmware itself
          * takes after the last chunk (the sides install in parallel). */
-        install_floor(image_len, &fl);
+        install_floor(image_len, time_scale, &fl);
         double staging_limit = (double) w.erase_usec / 1e6 + (double) w.at_last_ack.bits_tx / bitrate;
         double floor = staging_limit + (double) fl.total / 1e6;
         printf("bench-flash: %s whole job (checking → done): %.2f s | floor %.2f s = staging limit %.2f + "
@@ -715,11 +721,12 @@ static int part_b(const Args *a, const uint8_t *img, size_t img_len, double drop
                "frame loss %g %%%s\n", set, 100 * drop,
                a->time_scale != 1.0 ? " (--time-scale: the figures are not comparable)" : "");
         r = time_job(&j, bus_fd, drop > 0 ? "part B pair with frame loss:" : "part B pair (interleaved):",
-                     "firmware.pair", json_pack("{s:s}", "set", set), a->bitrate, img_len, ret_pair_usec);
+                     "firmware.pair", json_pack("{s:s}", "set", set), a->bitrate, img_len, a->time_scale,
+                     ret_pair_usec);
         if (r >= 0 && single)
                 r = time_job(&j, bus_fd, "part B single controller:", "firmware.update",
                              json_pack("{s:s, s:[s]}", "set", set, "controllers", uuids[0]), a->bitrate, img_len,
-                             NULL);
+                             a->time_scale, NULL);
 out:
         if (r < 0)
                 printf("bench-flash: part B (vescd pair update, interleaved): not measured: %s (%s)\n",

@@ -41,7 +41,8 @@ $1"; shift; done
 run bench-ingest "wire bits mean" "instructions per status frame, model only:" \
         "instructions per status frame, whole path in vescd:" "bare reader (floor):" \
         "reader + ingest path:" "ratio ingest/bare CPU:" -- --seconds 0.06 --frames 2000 --path-frames 0
-run bench-flash "part A single controller:" "part A pair (one by one):" "ratio" "part B" -- --size 800 --time-scale 0.1
+run bench-flash "part A single controller:" "part A pair (one by one):" "ratio" "part B" \
+        "whole job (checking → done)" -- --size 800 --time-scale 0.1
 run bench-latency "frame-to-client latency, watch = frame rate: p99 per run" "bare reader p99" \
         "p99 under 1000 us (budget) in" -- --rate 200 --frames 40 --runs 2
 run bench-rss "before clients: VmRSS" "VmRSS with" "own memory (Private_Dirty" -- --clients 3 --seconds 0.3
