@@ -1641,6 +1641,9 @@ void json_server_controller_changed(JsonServer *s, JsonCtl *h) {
 
         if (!h)
                 return;
+        /* the rendering carries the CAN id, which may be what changed */
+        json_decref(h->values);
+        h->values = NULL;
         for (c = s->clients; c; c = next) {
                 ClientCtl *e = client_get_ctl(c, h);
 
