@@ -931,9 +931,9 @@ static void test_pair_5_percent_loss(void **state) {
         sim_done(&sim);
 }
 
-/* At 5 % frame loss about 4 in 10 writes of a small chunk are lost: the
+/* At 5 % frame loss many writes of even the smallest chunk are lost: the
  * attempts per chunk follow that measured rate, so the pair finishes (with
- * the fixed 6 attempts within 18 s one chunk in a few hundred gave up). */
+ * a fixed 6 attempts within 18 s the first seed already failed). */
 static void test_pair_5_percent_loss_finishes(void **state) {
         for (uint64_t seed = 1; seed <= 8; seed++) {
                 Sim sim;
