@@ -20,6 +20,7 @@ struct Request {
         bool in_flight;
         bool finished;              /* REQUEST_REPLY_NONE sent: complete in process() */
         uint64_t deadline;
+        uint64_t full_deadline;     /* a background slice may stretch to this while its reply arrives */
 };
 
 typedef struct RequestQueue {
@@ -54,6 +55,10 @@ static uint64_t scaled(const RequestEngine *e, uint64_t usec) {
 
 static uint64_t default_timeout(RequestReply kind) {
         return kind == REQUEST_PING ? REQUEST_TIMEOUT_PING_USEC : REQUEST_TIMEOUT_DEFAULT_USEC;
+}
+
+static bool is_bg_long(const Request *r) {
+        return r->p.background && r->p.reply == REQUEST_REPLY_LONG;
 }
 
 static void wakeup(RequestEngine *e) {
@@ -95,7 +100,7 @@ int request_engine_new(uint8_t own_id, double time_scale, const RequestEngineOps
 static void bg_charge(RequestEngine *e, Request *r) {
         uint64_t used;
 
-        if (!r->p.background || r->p.reply != REQUEST_REPLY_LONG || !r->in_flight)
+        if (!is_bg_long(r) || !r->in_flight)
                 return;
         used = e->now > r->attempt_start ? e->now - r->attempt_start : 0;
         e->stats.background_usec += used;
@@ -158,7 +163,9 @@ static int transmit(RequestEngine *e, Request *r, uint64_t now_usec) {
         r->attempts++;
         r->attempt_start = now_usec;
         r->in_flight = true;
-        r->deadline = now_usec + scaled(e, r->p.timeout_usec);
+        r->full_deadline = now_usec + scaled(e, r->p.timeout_usec);
+        r->deadline = is_bg_long(r) ? now_usec + scaled(e, MIN(r->p.timeout_usec, (uint64_t) REQUEST_BACKGROUND_SLICE_USEC))
+                                    : r->full_deadline;
         e->stats.sent++;
 
         if (r->p.reply == REQUEST_PING) {
@@ -202,7 +209,7 @@ static void pump(RequestEngine *e, uint64_t now_usec) {
 
                         if (!r || r->in_flight || r->finished)
                                 continue;
-                        if ((r->p.reply == REQUEST_REPLY_LONG && r->p.background) != (pass == 1))
+                        if (is_bg_long(r) != (pass == 1))
                                 continue;
                         if (r->p.reply == REQUEST_REPLY_LONG) {
                                 if (e->long_dest >= 0)
@@ -357,6 +364,14 @@ static Request *in_flight_second_motor(RequestEngine *e, uint8_t replier, uint8_
         return r && r->p.reply != REQUEST_PING && r->p.reply_cmd == cmd ? r : NULL;
 }
 
+/* A background LONG request between its attempts (its last one's slice
+ * ended): a late reply from its destination still completes it. */
+static Request *waiting_background(RequestEngine *e, uint8_t replier, uint8_t cmd) {
+        Request *r = e->queues[replier].head;
+
+        return r && is_bg_long(r) && !r->in_flight && r->attempts > 0 && r->p.reply_cmd == cmd ? r : NULL;
+}
+
 /**
  * request_engine_handle_frame() - feed one received frame
  * @e: the engine
@@ -415,6 +430,8 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
                 r = in_flight_alt(e, msg.sender, msg.payload[0]);
         if (!r)
                 r = in_flight_second_motor(e, msg.sender, msg.payload[0]);
+        if (!r)
+                r = waiting_background(e, msg.sender, msg.payload[0]);
         if (!r) {
                 e->stats.unmatched++;
                 return 1;
@@ -454,11 +471,18 @@ void request_engine_process(RequestEngine *e, uint64_t now_usec) {
                         }
                         if (now_usec < r->deadline)
                                 continue;
+                        if (is_bg_long(r) && now_usec < r->full_deadline && e->reasm.active &&
+                            e->reasm.last_usec >= r->attempt_start) {
+                                /* a reply is arriving: the slice stretches,
+                                 * up to the attempt's full timeout */
+                                r->deadline = r->full_deadline;
+                                continue;
+                        }
                         e->stats.timeouts++;
                         if (r->p.reply == REQUEST_REPLY_LONG)
                                 /* a half-received reply would poison the next one */
                                 vesc_reassembler_reset(&e->reasm);
-                        if (r->attempts <= r->p.retries && r->p.background && r->p.reply == REQUEST_REPLY_LONG) {
+                        if (r->attempts <= r->p.retries && is_bg_long(r)) {
                                 /* give the slot back: the retry queues
                                  * behind everyone else's work again */
                                 if (e->long_dest == (int) d)
@@ -499,7 +523,7 @@ uint64_t request_engine_next_deadline(const RequestEngine *e) {
                         return 0;
                 if (r->in_flight)
                         t = MIN(t, r->deadline);
-                else if (r->p.background && r->p.reply == REQUEST_REPLY_LONG && e->long_dest < 0)
+                else if (is_bg_long(r) && e->long_dest < 0)
                         /* waiting for its share of the slot */
                         t = MIN(t, e->bg_not_before);
         }

@@ -55,6 +55,14 @@
  * long-reply slot's time: after an attempt that held it t µs, the next
  * background attempt waits (SHARE - 1) × t. */
 #define REQUEST_BACKGROUND_SHARE 10
+/* A background LONG attempt holds the slot at most this long (nominal)
+ * unless its reply is arriving by then (then up to its full timeout): a
+ * user request waits for at most one such slice.  As long as a scan
+ * PING's timeout: a device that answers at all starts its reply within
+ * it.  A reply that comes later still completes the request while it waits
+ * for its next attempt (FW_VERSION and GET_VALUES replies name their
+ * content; nothing is lost but the slot's time). */
+#define REQUEST_BACKGROUND_SLICE_USEC (20 * 1000)
 
 /* Bound on queued requests per destination (QueueFull beyond it). */
 #define REQUEST_QUEUE_MAX 64
@@ -85,8 +93,10 @@ typedef struct RequestParams {
         /* Background work (identification of unknown ids): a LONG request
          * marked so starts only when no other LONG request waits, and all
          * of them together hold the long-reply slot at most
-         * REQUEST_BACKGROUND_SHARE of the time; between its attempts the
-         * slot is free for others. */
+         * REQUEST_BACKGROUND_SHARE of the time; each attempt holds it for
+         * REQUEST_BACKGROUND_SLICE_USEC unless its reply is arriving;
+         * between its attempts the slot is free for others, and a late
+         * reply is still taken. */
         bool background;
         /* The reply may also come from alt_replier: a write that changes the
          * controller's own CAN id (SET_APPCONF) is answered from the new id. */

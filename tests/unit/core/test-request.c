@@ -337,8 +337,9 @@ static uint64_t send_bg(Fixture *fx, Tag *t, uint8_t dest, unsigned retries, uin
 }
 
 /* Background probes (identification of unknown ids) never go before a
- * waiting user request, and together hold the long-reply slot at most
- * 1/REQUEST_BACKGROUND_SHARE of the time; a retry gives the slot back. */
+ * waiting user request, hold the slot one slice per attempt, and together
+ * hold it at most 1/REQUEST_BACKGROUND_SHARE of the time; a retry gives
+ * the slot back. */
 static void test_background_priority_and_share(void **state) {
         Fixture *fx = *state;
         Tag g1 = { fx, 0, 1 }, g2 = { fx, 0, 2 }, u = { fx, 0, 3 }, u2 = { fx, 0, 4 };
@@ -360,30 +361,102 @@ static void test_background_priority_and_share(void **state) {
         /* a user request while the probe is out waits only for that attempt */
         send_req(fx, &u2, 74, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 2 * MS);
         assert_int_equal(fx->n_sent, 2);
-        /* the probe's attempt times out (100 ms): the slot goes to the user
-         * request, not to the probe's retry nor to the other probe */
-        t = 1 * MS + 100 * MS;
+        /* the probe's slice (20 ms, not its 100 ms timeout) ends: the slot
+         * goes to the user request, not to the probe's retry nor to the
+         * other probe */
+        request_engine_process(fx->e, 1 * MS + 19 * MS);
+        assert_int_equal(fx->n_sent, 2);
+        t = 1 * MS + REQUEST_BACKGROUND_SLICE_USEC;
         request_engine_process(fx->e, t);
         assert_int_equal(fx->n_sent, 3);
         assert_int_equal(fx->sent[2].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 74));
         reply(fx, 74, vals, sizeof vals, t + 1 * MS);
         assert_int_equal(fx->done_count, 2);
 
-        /* the probe held the slot 100 ms: no probe before 900 ms later */
+        /* the probe held the slot 20 ms: no probe before 180 ms later */
         request_engine_process(fx->e, t + 1 * MS);
         assert_int_equal(fx->n_sent, 3);
-        assert_true(request_engine_next_deadline(fx->e) >= t + 900 * MS);
-        request_engine_process(fx->e, t + 899 * MS);
+        assert_true(request_engine_next_deadline(fx->e) >= t + 180 * MS);
+        request_engine_process(fx->e, t + 179 * MS);
         assert_int_equal(fx->n_sent, 3);
-        request_engine_process(fx->e, t + 900 * MS);
+        request_engine_process(fx->e, t + 180 * MS);
         assert_int_equal(fx->n_sent, 4);
 
         RequestEngineStats st;
         request_engine_get_stats(fx->e, &st);
-        assert_int_equal(st.background_usec, 100 * MS);
+        assert_int_equal(st.background_usec, REQUEST_BACKGROUND_SLICE_USEC);
         /* the tags live on this stack: finish before teardown */
         request_cancel_userdata(fx->e, &g1);
         request_cancel_userdata(fx->e, &g2);
+}
+
+/* A probe whose reply is arriving when its slice ends keeps the slot (a
+ * user request must not interleave with it) up to its full timeout. */
+static void test_background_slice_stretches(void **state) {
+        Fixture *fx = *state;
+        Tag g = { fx, 0, 1 }, u = { fx, 0, 2 };
+        uint8_t fwv[25] = { COMM_FW_VERSION, 5, 3, '6', '0', 0 };
+        uint8_t vals[8] = { COMM_GET_VALUES, 1, 2, 3, 4, 5, 6, 7 };
+        VescSegmenter seg;
+        struct can_frame f;
+
+        send_bg(fx, &g, 200, 2, 0);
+        assert_int_equal(fx->n_sent, 1);
+        send_req(fx, &u, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 1 * MS);
+        /* the first frames of 200's reply, not yet its end */
+        assert_int_equal(vesc_segmenter_init(&seg, OWN, 200, VESC_MODE_REPLY, fwv, sizeof fwv), 0);
+        assert_int_equal(vesc_segmenter_next(&seg, &f), 1);
+        (void) request_engine_handle_frame(fx->e, &f, 15 * MS);
+        request_engine_process(fx->e, REQUEST_BACKGROUND_SLICE_USEC + 1 * MS);
+        assert_int_equal(fx->n_sent, 1);
+        assert_int_equal(fx->done_count, 0);
+        while (vesc_segmenter_next(&seg, &f) > 0)
+                (void) request_engine_handle_frame(fx->e, &f, 30 * MS);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, 0);
+        assert_int_equal(fx->order[0], 1);
+        /* then the user's request */
+        assert_int_equal(fx->n_sent, 2);
+        assert_int_equal(fx->sent[1].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 12));
+        reply(fx, 12, vals, sizeof vals, 31 * MS);
+        assert_int_equal(fx->done_count, 2);
+        assert_true(request_engine_idle(fx->e));
+}
+
+/* A reply that comes after the probe's slice ended (a slow device) still
+ * completes the probe while it waits for its next attempt; one after its
+ * last attempt is unmatched. */
+static void test_background_late_reply(void **state) {
+        Fixture *fx = *state;
+        Tag g = { fx, 0, 1 }, g2 = { fx, 0, 2 };
+        uint8_t fwv[25] = { COMM_FW_VERSION, 5, 3, '6', '0', 0 };
+        RequestEngineStats st;
+
+        send_bg(fx, &g, 200, 2, 0);
+        request_engine_process(fx->e, REQUEST_BACKGROUND_SLICE_USEC);
+        assert_int_equal(fx->done_count, 0);
+        assert_false(request_engine_idle(fx->e));
+        /* the wrong command byte is not its reply */
+        uint8_t other[8] = { COMM_GET_VALUES, 1, 2, 3, 4, 5, 6, 7 };
+        reply(fx, 200, other, sizeof other, 25 * MS);
+        assert_int_equal(fx->done_count, 0);
+        reply(fx, 200, fwv, sizeof fwv, 30 * MS);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, 0);
+        assert_int_equal(fx->last_replier, 200);
+        assert_true(request_engine_idle(fx->e));
+
+        /* no retries: the slice's end fails it, a later reply is nobody's
+         * (after the share's pause of 9 slices) */
+        send_bg(fx, &g2, 201, 0, 300 * MS);
+        assert_int_equal(fx->n_sent, 2);
+        request_engine_process(fx->e, 300 * MS + REQUEST_BACKGROUND_SLICE_USEC);
+        assert_int_equal(fx->done_count, 2);
+        assert_int_equal(fx->last_error, -ETIMEDOUT);
+        reply(fx, 201, fwv, sizeof fwv, 330 * MS);
+        assert_int_equal(fx->done_count, 2);
+        request_engine_get_stats(fx->e, &st);
+        assert_int_equal(st.unmatched, 2);
 }
 
 int main(void) {
@@ -398,6 +471,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_send_failure_and_bounds, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_request_frames, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_background_priority_and_share, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_background_slice_stretches, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_background_late_reply, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
