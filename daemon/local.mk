@@ -14,6 +14,7 @@ daemon_libvescd_a_SOURCES = \
 	daemon/core/methods.h daemon/core/methods.c \
 	daemon/core/board.h daemon/core/board.c \
 	daemon/core/request.h daemon/core/request.c \
+	daemon/core/schedule.h daemon/core/schedule.c \
 	daemon/core/errors.h daemon/core/errors.c \
 	daemon/core/hold.h daemon/core/hold.c \
 	daemon/update/update-plan.h daemon/update/update-plan.c \
@@ -63,10 +64,10 @@ daemon_vescd_LDADD = daemon/libvescd.a firmware/libvescfw.a $(SODIUM_LIBS) commo
 # Each links only the module it tests (plus the pure codec library).
 check_PROGRAMS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
 	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields tests/unit/core/test-log \
-	tests/unit/core/test-hold
+	tests/unit/core/test-hold tests/unit/core/test-schedule
 TESTS += tests/unit/core/test-controller tests/unit/core/test-board tests/unit/core/test-request \
 	tests/unit/core/test-config tests/unit/core/test-errors tests/unit/core/test-fields tests/unit/core/test-log \
-	tests/unit/core/test-hold
+	tests/unit/core/test-hold tests/unit/core/test-schedule
 
 tests_unit_core_test_fields_SOURCES = tests/unit/core/test-fields.c
 tests_unit_core_test_fields_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
@@ -87,6 +88,11 @@ tests_unit_core_test_request_SOURCES = tests/unit/core/test-request.c
 tests_unit_core_test_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_core_test_request_CFLAGS = $(TEST_CFLAGS)
 tests_unit_core_test_request_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
+
+tests_unit_core_test_schedule_SOURCES = tests/unit/core/test-schedule.c
+tests_unit_core_test_schedule_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_schedule_CFLAGS = $(TEST_CFLAGS)
+tests_unit_core_test_schedule_LDADD = $(VESCD_PURE_LIBS) $(TEST_LIBS) -lm
 
 tests_unit_core_test_config_SOURCES = tests/unit/core/test-config.c daemon/core/config.h daemon/core/config.c \
 	daemon/core/log.h daemon/core/log.c

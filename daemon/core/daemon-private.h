@@ -19,13 +19,15 @@ typedef struct Ctl {
         uint64_t next_poll_usec;
         uint64_t telemetry_pending; /* telemetry bits waiting for the rate limit */
         uint64_t last_telemetry_usec;
-        uint64_t identify_backoff_usec; /* nominal; doubles per failure, 1 s .. 5 min */
+        uint64_t identify_backoff_usec; /* nominal; core/schedule.h */
         uint64_t created_usec;
         uint64_t identified_usec;
         uint8_t origin_id;          /* the id it was first heard at */
         bool suspect;               /* identified at an id that presented many UUIDs */
         bool confirmed;             /* heard (status, values) after identification */
-        uint64_t poll_backoff_usec; /* nominal; unanswered polls before it was confirmed */
+        uint64_t poll_backoff_usec; /* nominal; offline and never confirmed (core/schedule.h) */
+        bool poll_sent_online;      /* the poll in flight went to it while online */
+        uint64_t poll_handle;       /* the pending poll's request (request_cancel()) */
         uint64_t member_clock_usec; /* identified, online, unflagged since (0: not now) */
         bool has_primary;           /* the second motor of a dual-motor MCU (c.primary_motor) */
         uint8_t primary_uuid[VESC_UUID_LEN]; /* its primary motor's UUID (the MCU's) */

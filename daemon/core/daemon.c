@@ -16,19 +16,12 @@
 #include "core/render.h"
 #include "macro.h"
 #include "core/request.h"
+#include "core/schedule.h"
 #include "proto/vesc-can.h"
 #include "proto/vesc-comm.h"
 
-/* Polling of controllers that broadcast status anyway (faults, voltages
- * not in their broadcasts) and of offline ones (to notice them coming back). */
-#define POLL_SLOW_USEC (1000 * 1000)
-/* A controller that never answered a poll since it identified (a phantom
- * UUID) is polled with back-off, doubling from 1 s up to this. */
-#define POLL_BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
-/* Back-off between identification attempts of one id: doubles from 1 s
- * after every failure, up to 5 min (DESIGN "Decisions of 2026-12" item 7). */
-#define IDENTIFY_RETRY_USEC (1000 * 1000)
-#define IDENTIFY_RETRY_MAX_USEC (300 * USEC_PER_SEC)
+/* Identification back-off and polling: core/schedule.h. */
+#define IDENTIFY_RETRY_USEC SCHEDULE_IDENTIFY_RETRY_USEC
 /* Phantom detection: an id presenting this many different UUIDs within
  * the window is flagged; while flagged its identification is rate-limited
  * (one attempt per flag period) and what it presents is not a member. */
@@ -591,8 +584,9 @@ static void on_fw_version(void *userdata, int error, uint8_t replier, const uint
                 return;
         if (error < 0) {
                 d->counters.identify_failures++;
-                ctl->identify_backoff_usec = ctl->identify_backoff_usec
-                        ? MIN(2 * ctl->identify_backoff_usec, IDENTIFY_RETRY_MAX_USEC) : IDENTIFY_RETRY_USEC;
+                /* doubling for an id that never identified; a controller
+                 * that did is merely slow: no back-off */
+                ctl->identify_backoff_usec = schedule_identify_backoff(ctl->c.has_identity, ctl->identify_backoff_usec);
                 ctl->next_identify_usec = now + daemon_scaled(d, ctl->identify_backoff_usec);
                 if (ctl->c.has_identity)
                         ctl->c.counters.timeouts++;
@@ -663,7 +657,7 @@ static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t
         if (!owner && !(ctl->c.has_identity && memcmp(ctl->c.uuid, v.uuid, VESC_UUID_LEN) == 0) &&
             id_presents_new_uuid(d, replier, now)) {
                 /* a flagged id: what it presents now is not taken in */
-                ctl->identify_backoff_usec = IDENTIFY_RETRY_MAX_USEC;
+                ctl->identify_backoff_usec = SCHEDULE_IDENTIFY_RETRY_MAX_USEC;
                 ctl->next_identify_usec = d->idstat[replier].flagged_until;
                 return;
         }
@@ -712,6 +706,10 @@ static void identify(Daemon *d, Ctl *ctl, bool force) {
         /* a flagged id gets no forced attempts either (NOTIFY_BOOT floods) */
         if (d->idstat[ctl->c.id].flagged_until > now && now < ctl->next_identify_usec)
                 return;
+        /* a poll of a record that never answered one would hold this
+         * identification up behind it (one queue per id): it goes */
+        if (ctl->poll_pending && !ctl->confirmed && ctl->c.has_identity)
+                (void) request_cancel(d->requests, ctl->poll_handle);
         r = request_send(d->requests,
                          &(RequestParams) {
                                  .dest = ctl->c.id,
@@ -720,8 +718,10 @@ static void identify(Daemon *d, Ctl *ctl, bool force) {
                                  .len = sizeof payload,
                                  .reply_cmd = -1,
                                  .retries = 2,
-                                 /* an id nobody knows yet never delays a user */
-                                 .background = !ctl->c.has_identity,
+                                 /* an id nobody knows yet, or a record that never
+                                  * answered a poll (a phantom UUID, re-identified
+                                  * on every NOTIFY_BOOT), never delays a user */
+                                 .background = !ctl->c.has_identity || !ctl->confirmed,
                                  .done = on_fw_version,
                                  .userdata = ctl,
                          },
@@ -745,10 +745,13 @@ static void on_values(void *userdata, int error, uint8_t replier, const uint8_t 
         if (error == -ECANCELED)
                 return;
         if (error < 0) {
-                /* never answered since it identified: poll it less and less */
-                if (!ctl->confirmed)
-                        ctl->poll_backoff_usec = MIN(MAX(2 * ctl->poll_backoff_usec, POLL_SLOW_USEC),
-                                                     POLL_BACKOFF_MAX_USEC);
+                /* online: no back-off, the offline timeout decides its
+                 * liveness; offline and never confirmed: core/schedule.h */
+                ctl->poll_backoff_usec = schedule_poll_missed(&(SchedulePollIn) {
+                        .online = ctl->poll_sent_online,
+                        .confirmed = ctl->confirmed,
+                        .backoff_usec = ctl->poll_backoff_usec,
+                });
                 ctl->c.counters.timeouts++;
                 ctl->c.dirty |= CONTROLLER_DIRTY_COUNTERS;
                 return;
@@ -760,6 +763,7 @@ static void on_values(void *userdata, int error, uint8_t replier, const uint8_t 
         }
         (void) controller_apply_values(&ctl->c, &v, daemon_now());
         ctl->confirmed = true;
+        ctl->poll_backoff_usec = 0;
         schedule_flush(ctl->d);
 }
 
@@ -815,8 +819,8 @@ double daemon_poll_rate_hz(Daemon *d, const Controller *c) {
 
 static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
         static const uint8_t payload[] = { COMM_GET_VALUES };
+        SchedulePoll sp;
         uint64_t period;
-        double hz;
         int r;
 
         if (ctl->poll_pending || now < ctl->next_poll_usec || ctl_held(d, ctl))
@@ -837,23 +841,19 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
                 }
                 return;
         }
-        /* a record that never answered since it identified (a phantom UUID)
-         * is not polled once offline: any frame from its id brings it back,
-         * else it is forgotten after forget-after-s */
-        if (!ctl->c.online && !ctl->confirmed)
+        /* identified: polled at its rate while online, slowly while
+         * offline, never backed off (core/schedule.h) */
+        sp = schedule_poll(&(SchedulePollIn) {
+                .online = ctl->c.online,
+                .confirmed = ctl->confirmed,
+                .broadcasting = ctl->c.broadcasting,
+                .rate_hz = ctl->c.online && !ctl->c.broadcasting ? daemon_poll_rate_hz(d, &ctl->c) : 0,
+                .slow_polls = d->config->poll_rate_hz > 0,
+                .backoff_usec = ctl->poll_backoff_usec,
+        });
+        if (sp.period_usec == 0)
                 return;
-        if (!ctl->c.online || ctl->c.broadcasting) {
-                if (d->config->poll_rate_hz <= 0)
-                        return;
-                period = daemon_scaled(d, POLL_SLOW_USEC);
-        } else {
-                hz = daemon_poll_rate_hz(d, &ctl->c);
-                if (hz <= 0)
-                        return;
-                period = (uint64_t) (USEC_PER_SEC / hz);
-        }
-        if (!ctl->confirmed && ctl->poll_backoff_usec)
-                period = MAX(period, daemon_scaled(d, ctl->poll_backoff_usec));
+        period = sp.scaled ? daemon_scaled(d, sp.period_usec) : sp.period_usec;
         /* From the send, not from the schedule: replies then come at least a
          * period apart, so a watch at the same rate takes every one of them
          * (on a schedule, reply jitter makes some early, and a watch drops
@@ -873,27 +873,26 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
                                   * was not a device), or an offline one, is
                                   * polled as background work: it never
                                   * delays a user's request */
-                                 .background = !ctl->c.online || !ctl->confirmed,
+                                 .background = sp.background,
+                                 /* never answered one: after identification */
+                                 .yield = !ctl->confirmed,
                                  .done = on_values,
                                  .userdata = ctl,
                          },
-                         now, NULL);
+                         now, &ctl->poll_handle);
         if (r < 0)
                 return;
         ctl->poll_pending = true;
+        ctl->poll_sent_online = ctl->c.online;
         ctl->c.counters.polls++;
 }
 
-/* A silent controller proves it is alive only through our polls, which run
- * at poll-rate-hz in real time: never call it offline before three polls
- * could have been answered, however small --time-scale makes the nominal
- * offline timeout. */
+/* The offline timeout, never shorter than three liveness PINGs or three
+ * polls (core/schedule.h). */
 static uint64_t liveness_timeout(const Daemon *d, const Ctl *ctl, uint64_t timeout) {
         if (ctl_pinged(ctl))
                 return MAX(timeout, 3 * PING_LIVENESS_USEC);
-        if (ctl->c.broadcasting || d->config->poll_rate_hz <= 0)
-                return timeout;
-        return MAX(timeout, (uint64_t) (3.0 * USEC_PER_SEC / d->config->poll_rate_hz));
+        return schedule_liveness_timeout(timeout, ctl->c.broadcasting, d->config->poll_rate_hz);
 }
 
 /**

@@ -19,6 +19,7 @@ struct Request {
         uint64_t attempt_start;     /* when the current attempt went out */
         bool in_flight;
         bool finished;              /* REQUEST_REPLY_NONE sent: complete in process() */
+        bool immediate;             /* the kind's default timeout: never shortened by the time scale */
         uint64_t deadline;
         uint64_t full_deadline;     /* a background slice may stretch to this while its reply arrives */
 };
@@ -155,6 +156,15 @@ RequestEngine *request_engine_free(RequestEngine *e) {
         return NULL;
 }
 
+/* A reply the firmware sends at once (the kind's default timeout) comes
+ * no sooner under --time-scale < 1: vesc-sim answers it at once at any
+ * scale, and a shortened timeout would only fail calls on a loaded host. */
+static uint64_t attempt_timeout(const RequestEngine *e, const Request *r, uint64_t nominal_usec) {
+        uint64_t t = scaled(e, nominal_usec);
+
+        return r->immediate ? MAX(t, nominal_usec) : t;
+}
+
 /* Put the request's frames on the wire.  Returns 0 or the transport's error. */
 static int transmit(RequestEngine *e, Request *r, uint64_t now_usec) {
         struct can_frame f;
@@ -163,7 +173,8 @@ static int transmit(RequestEngine *e, Request *r, uint64_t now_usec) {
         r->attempts++;
         r->attempt_start = now_usec;
         r->in_flight = true;
-        r->full_deadline = now_usec + scaled(e, r->p.timeout_usec);
+        r->full_deadline = now_usec + attempt_timeout(e, r, r->p.timeout_usec);
+        /* the slice scales like a scan PING's timeout */
         r->deadline = is_bg_long(r) ? now_usec + scaled(e, MIN(r->p.timeout_usec, (uint64_t) REQUEST_BACKGROUND_SLICE_USEC))
                                     : r->full_deadline;
         e->stats.sent++;
@@ -195,11 +206,11 @@ static void pump(RequestEngine *e, uint64_t now_usec) {
         /* completions of failed transmits re-enter; loop until stable.
          * Pass 0 starts everything but background LONG requests; pass 1
          * gives a still free long-reply slot to one of those, within
-         * their share of its time. */
-        for (unsigned pass = 0; pass < 2; pass++, again = true)
+         * their share of its time; pass 2 to one that yields to them. */
+        for (unsigned pass = 0; pass < 3; pass++, again = true)
         while (again) {
                 again = false;
-                if (pass == 1 && (e->long_dest >= 0 || now_usec < e->bg_not_before))
+                if (pass >= 1 && (e->long_dest >= 0 || now_usec < e->bg_not_before))
                         break;
                 for (unsigned i = 0; i < 255; i++) {
                         /* round-robin so one busy controller cannot starve the other */
@@ -209,7 +220,7 @@ static void pump(RequestEngine *e, uint64_t now_usec) {
 
                         if (!r || r->in_flight || r->finished)
                                 continue;
-                        if (is_bg_long(r) != (pass == 1))
+                        if ((!is_bg_long(r) ? 0U : r->p.yield ? 2U : 1U) != pass)
                                 continue;
                         if (r->p.reply == REQUEST_REPLY_LONG) {
                                 if (e->long_dest >= 0)
@@ -265,8 +276,10 @@ int request_send(RequestEngine *e, const RequestParams *p, uint64_t now_usec, ui
                 r->p.payload = NULL;
                 r->p.len = 0;
         }
-        if (!r->p.timeout_usec)
+        if (!r->p.timeout_usec) {
                 r->p.timeout_usec = default_timeout(p->reply);
+                r->immediate = p->reply != REQUEST_PING;
+        }
         r->handle = e->next_handle++;
 
         if (q->tail)

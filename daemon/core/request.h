@@ -88,7 +88,12 @@ typedef struct RequestParams {
         const uint8_t *payload;     /* copied; ignored for REQUEST_PING */
         size_t len;                 /* 1..512 */
         int reply_cmd;              /* expected first reply byte; < 0: payload[0] */
-        uint64_t timeout_usec;      /* nominal per attempt; 0: a default for the kind */
+        /* Nominal per attempt.  0: the kind's default, for a reply the
+         * firmware sends at once (FW_VERSION, GET_VALUES, acks of
+         * SET_MCCONF_TEMP): --time-scale < 1 never shortens it (vesc-sim
+         * answers those at once at any scale; a shorter timeout would only
+         * fail calls on a loaded host).  PINGs keep their scaled default. */
+        uint64_t timeout_usec;
         unsigned retries;           /* extra attempts after a timeout */
         /* Background work (identification of unknown ids): a LONG request
          * marked so starts only when no other LONG request waits, and all
@@ -98,6 +103,10 @@ typedef struct RequestParams {
          * between its attempts the slot is free for others, and a late
          * reply is still taken. */
         bool background;
+        /* Background only: also yields to every other background LONG
+         * request (polls of records that never answered one, so that
+         * identification goes first during a phantom flood). */
+        bool yield;
         /* The reply may also come from alt_replier: a write that changes the
          * controller's own CAN id (SET_APPCONF) is answered from the new id. */
         bool has_alt_replier;

@@ -203,6 +203,25 @@ static void test_time_scale(void **state) {
         send_req(fx, &a, 12, REQUEST_REPLY_SHORT, COMM_SET_MCCONF_TEMP, 0, 1000);
         assert_int_equal(request_engine_next_deadline(fx->e), 1000 + 3 * REQUEST_TIMEOUT_DEFAULT_USEC);
         fx->e = request_engine_free(fx->e);
+
+        /* faster than real time: an explicit (firmware work) timeout
+         * shrinks, the default one of a reply sent at once does not */
+        Tag b = { fx, 0, 2 };
+        uint8_t get[1] = { COMM_GET_MCCONF };
+        assert_int_equal(request_engine_new(OWN, 0.1, &ops, fx, &fx->e), 0);
+        assert_int_equal(request_send(fx->e,
+                                      &(RequestParams) { .dest = 12, .reply = REQUEST_REPLY_LONG, .payload = get,
+                                                         .len = 1, .reply_cmd = -1,
+                                                         .timeout_usec = REQUEST_TIMEOUT_CONFIG_USEC,
+                                                         .done = done, .userdata = &a },
+                                      1000, NULL),
+                         0);
+        assert_int_equal(request_engine_next_deadline(fx->e), 1000 + REQUEST_TIMEOUT_CONFIG_USEC / 10);
+        fx->e = request_engine_free(fx->e);
+        assert_int_equal(request_engine_new(OWN, 0.1, &ops, fx, &fx->e), 0);
+        send_req(fx, &b, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 1000);
+        assert_int_equal(request_engine_next_deadline(fx->e), 1000 + REQUEST_TIMEOUT_DEFAULT_USEC);
+        fx->e = request_engine_free(fx->e);
 }
 
 static void test_wrong_command_byte(void **state) {
@@ -459,6 +478,45 @@ static void test_background_late_reply(void **state) {
         assert_int_equal(st.unmatched, 2);
 }
 
+/* A background request that yields (a poll of a record that never
+ * answered) starts only when no other background request waits. */
+static void test_background_yield(void **state) {
+        Fixture *fx = *state;
+        Tag p = { fx, 0, 1 }, g = { fx, 0, 2 };
+        uint8_t vals[1] = { COMM_GET_VALUES };
+        uint8_t fwv[25] = { COMM_FW_VERSION, 5, 3, '6', '0', 0 };
+
+        assert_int_equal(request_send(fx->e,
+                                      &(RequestParams) { .dest = 100, .reply = REQUEST_REPLY_LONG, .payload = vals,
+                                                         .len = 1, .reply_cmd = -1, .background = true,
+                                                         .yield = true, .done = done, .userdata = &p },
+                                      0, NULL),
+                         0);
+        /* alone, it starts */
+        assert_int_equal(fx->n_sent, 1);
+        request_engine_process(fx->e, REQUEST_BACKGROUND_SLICE_USEC);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, -ETIMEDOUT);
+
+        /* queued together (the yielding one first, at a lower id): the
+         * probe goes first once the share allows */
+        assert_int_equal(request_send(fx->e,
+                                      &(RequestParams) { .dest = 100, .reply = REQUEST_REPLY_LONG, .payload = vals,
+                                                         .len = 1, .reply_cmd = -1, .background = true,
+                                                         .yield = true, .done = done, .userdata = &p },
+                                      30 * MS, NULL),
+                         0);
+        send_bg(fx, &g, 200, 0, 30 * MS);
+        assert_int_equal(fx->n_sent, 1);
+        request_engine_process(fx->e, 10 * REQUEST_BACKGROUND_SLICE_USEC);
+        assert_int_equal(fx->n_sent, 2);
+        assert_int_equal(fx->sent[1].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 200));
+        reply(fx, 200, fwv, sizeof fwv, 10 * REQUEST_BACKGROUND_SLICE_USEC + 1 * MS);
+        assert_int_equal(fx->done_count, 2);
+        assert_int_equal(fx->order[1], 2);
+        request_cancel_userdata(fx->e, &p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_long_one_at_a_time, setup, teardown),
@@ -473,6 +531,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_background_priority_and_share, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_background_slice_stretches, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_background_late_reply, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_background_yield, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
