@@ -100,6 +100,17 @@ def main():
         if served2.failure:
             fail("the normal client was not served during the repair: %s" % served2.failure)
         log("Repair done: B updated; %d get_values calls answered meanwhile" % len(served2.latencies))
+        # the end state: the real pair, consistent, both on the set's firmware
+        wait_controllers(h, [UUID_A, UUID_B])
+        board, _ = h.json_call("board.get")
+        if board["board_state"] != "consistent" or board["mismatch"]:
+            fail("board after the Repair: %s %s" % (board["board_state"], board["board_state_reasons"]))
+        res, _ = h.json_call("controllers.list")
+        versions = sorted(c.get("firmware_version") for c in res["controllers"])
+        if versions != ["5.03", "5.03"]:
+            fail("firmware after the Repair: %s" % versions)
+        if board_members(h) != sorted([UUID_A, UUID_B]):
+            fail("board.json after the Repair: %s" % board_members(h))
         if h.stop_vescd() != 0:
             fail("vescd did not exit cleanly")
     print("PASS")
