@@ -25,7 +25,9 @@
  * ("process, no reply") and complete with 0 once their frames are queued.
  *
  * Timeouts given here are NOMINAL (what real hardware needs); the engine
- * multiplies them by the --time-scale factor it was created with.
+ * multiplies them by the --time-scale factor it was created with (never
+ * below the nominal value for a request with the default timeout: see
+ * RequestParams.timeout_usec).
  *
  * The engine is pure: no I/O, no clock, no event loop.  Frames leave
  * through ops->send_frame; time comes in as arguments; the owner calls
@@ -89,8 +91,8 @@ typedef struct RequestParams {
         size_t len;                 /* 1..512 */
         int reply_cmd;              /* expected first reply byte; < 0: payload[0] */
         /* Nominal per attempt.  0: the kind's default, for a reply the
-         * firmware sends at once (FW_VERSION, GET_VALUES, acks of
-         * SET_MCCONF_TEMP): --time-scale < 1 never shortens it (vesc-sim
+         * firmware sends at once (FW_VERSION, GET_VALUES,
+         * GET_MCCONF_TEMP): --time-scale < 1 never shortens it (vesc-sim
          * answers those at once at any scale; a shorter timeout would only
          * fail calls on a loaded host).  PINGs keep their scaled default. */
         uint64_t timeout_usec;
