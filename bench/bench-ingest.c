@@ -369,6 +369,27 @@ static int run_bounded(const char *const *argv, bool capture, const char *needle
         }
 }
 
+/* BENCH_INGEST_PROFILE=FILE keeps vescd's callgrind output for
+ * `callgrind_annotate FILE` (where the instructions of the path go). */
+static void keep_profile(const char *out) {
+        const char *keep = getenv("BENCH_INGEST_PROFILE");
+        char buf[8192];
+        FILE *in, *to;
+        size_t n;
+
+        if (!keep || !*keep)
+                return;
+        in = fopen(out, "re");
+        to = in ? fopen(keep, "we") : NULL;
+        while (to && (n = fread(buf, 1, sizeof buf, in)) > 0)
+                if (fwrite(buf, 1, n, to) != n)
+                        break;
+        if (in)
+                fclose(in);
+        if (!to || fclose(to) != 0)
+                fprintf(stderr, "bench-ingest: cannot write the profile to %s\n", keep);
+}
+
 /* The frame path as vescd runs it, in vescd itself: vescd runs under
  * callgrind, collecting only inside its transport's read callback (on_read
  * in daemon/core/transport.c: recv() until EAGAIN, error-frame check, the
@@ -450,6 +471,8 @@ static void figure_path(const char *valgrind, const char *self, unsigned long fr
                 r = bench_proc_stop(&st.vescd, 30000);
                 if (r >= 0)
                         r = callgrind_total(out, &total);
+                if (r >= 0)
+                        keep_profile(out);
         }
         bench_stack_stop(&st);
         if (skip || r < 0 || total == 0) {

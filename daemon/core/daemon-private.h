@@ -73,6 +73,10 @@ struct Daemon {
 
         Ctl **ctls;
         size_t n_ctls;
+        /* per CAN id, the identified record ctl_by_id() found there, for
+         * the per-frame path; filled on use, emptied by ctl_index_reset()
+         * whenever records, their ids or their identities change */
+        Ctl *by_id[256];
         Controller **exported;
         size_t n_exported;
         Board board;

@@ -165,6 +165,24 @@ static inline Ctl *ctl_by_id(Daemon *d, uint8_t id) {
         return best;
 }
 
+/* Empty the per-id table: records come or go, an id or an identity changes. */
+static void ctl_index_reset(Daemon *d) {
+        memset(d->by_id, 0, sizeof d->by_id);
+}
+
+/* ctl_by_id() through the per-id table: a status frame of an identified
+ * controller finds its record with one load. */
+static inline Ctl *ctl_by_id_indexed(Daemon *d, uint8_t id) {
+        Ctl *ctl = d->by_id[id];
+
+        if (ctl)
+                return ctl;
+        ctl = ctl_by_id(d, id);
+        if (ctl && ctl->c.has_identity)
+                d->by_id[id] = ctl;
+        return ctl;
+}
+
 static Ctl *ctl_by_uuid(Daemon *d, const uint8_t uuid[static VESC_UUID_LEN]) {
         for (size_t i = 0; i < d->n_ctls; i++)
                 if (d->ctls[i]->c.has_identity && memcmp(d->ctls[i]->c.uuid, uuid, VESC_UUID_LEN) == 0)
@@ -193,6 +211,7 @@ static int ctl_new(Daemon *d, uint8_t id, Ctl **ret) {
         c->created_usec = daemon_now();
         c->origin_id = id;
         d->ctls[d->n_ctls++] = c;
+        ctl_index_reset(d);
         *ret = c;
         return 0;
 }
@@ -203,6 +222,7 @@ static void ctl_remove(Daemon *d, Ctl *ctl);
 static void emit_removed(Daemon *d, Ctl *ctl);
 
 static void ctl_remove(Daemon *d, Ctl *ctl) {
+        ctl_index_reset(d);
         for (size_t i = 0; i < d->n_ctls; i++)
                 if (d->ctls[i] == ctl) {
                         memmove(d->ctls + i, d->ctls + i + 1, (d->n_ctls - i - 1) * sizeof(Ctl *));
@@ -661,6 +681,8 @@ static void apply_fw_version(Daemon *d, Ctl *ctl, uint8_t replier, const uint8_t
                 ctl->next_identify_usec = d->idstat[replier].flagged_until;
                 return;
         }
+        /* from here on ids, stale marks and identities may change */
+        ctl_index_reset(d);
         if (owner && owner != ctl) {
                 /* the same controller under a new CAN id (update, re-numbering):
                  * the known record takes the new id, the probe record goes */
@@ -1062,14 +1084,10 @@ int daemon_scan(Daemon *d) {
 
 /* ------------------------------------------------------------ frames in */
 
-/* The per-frame path (bench-ingest counts its instructions): one id split,
- * the request engine only for frames addressed to vescd (it takes nothing
- * else), and the change marked with a flag; the transport calls
- * on_frames_done() once per read batch, which publishes what the batch
- * changed in one flush, without a deferred event per wake-up. */
-static void on_frame(void *userdata, const struct can_frame *f) {
-        Daemon *d = userdata;
-        uint64_t now = daemon_now();
+/* Every frame but a status broadcast of an identified controller (those
+ * take the short way in on_frames()): the request engine only for frames
+ * addressed to vescd (it takes nothing else), discovery, boots. */
+static __attribute__((noinline)) void on_frame(Daemon *d, const struct can_frame *f, uint64_t now) {
         uint8_t type, addr;
         Ctl *ctl;
 
@@ -1146,6 +1164,34 @@ static void on_frame(void *userdata, const struct can_frame *f) {
         }
 }
 
+/* The per-frame path (bench-ingest counts its instructions): the frames of
+ * one read, all stamped with the batch's receive time.  A status broadcast
+ * of an identified controller, nearly every frame on a board, is one test
+ * of the id (extended, not RTR or error, the high bits zero, not addressed
+ * to vescd, a status type, DLC 8), one table load for its record and the
+ * fields decoded straight into the model; the change is marked with a flag
+ * and the transport calls on_frames_done() once per wake-up, which
+ * publishes what the frames changed in one flush. */
+static void on_frames(void *userdata, const struct can_frame *f, size_t n, uint64_t now) {
+        Daemon *d = userdata;
+        const uint8_t own = d->config->can_id;
+
+        for (size_t i = 0; i < n; i++) {
+                const canid_t id = f[i].can_id;
+                const uint8_t type = (uint8_t) (id >> 8), addr = (uint8_t) id;
+                Ctl *ctl;
+
+                if ((id & ~(canid_t) 0xFFFF) == CAN_EFF_FLAG && addr != own && vesc_is_status_type(type) &&
+                    f[i].len == 8 && (ctl = ctl_by_id_indexed(d, addr)) && ctl->c.has_identity) {
+                        (void) controller_apply_status_frame(&ctl->c, type, f[i].data, now);
+                        ctl->confirmed = true;
+                        d->frames_changed = true;
+                        continue;
+                }
+                on_frame(d, &f[i], now);
+        }
+}
+
 static void on_frames_done(void *userdata) {
         Daemon *d = userdata;
 
@@ -1182,7 +1228,7 @@ static void on_transport_fatal(void *userdata, int error) {
 }
 
 static const TransportCallbacks transport_callbacks = {
-        .frame = on_frame,
+        .frames = on_frames,
         .frames_done = on_frames_done,
         .state = on_bus_state,
         .fatal = on_transport_fatal,
@@ -1691,6 +1737,7 @@ void daemon_controller_moved(Daemon *d, const uint8_t uuid[static VESC_UUID_LEN]
 
         if (!ctl || ctl->c.id == id)
                 return;
+        ctl_index_reset(d);
         other = ctl_by_id(d, id);
         if (other && other != ctl) {
                 if (other->c.has_identity)

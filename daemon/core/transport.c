@@ -5,6 +5,7 @@
 #include <linux/can/error.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "macro.h"
@@ -17,6 +18,7 @@ struct Transport {
         int fd;
         struct event *read_ev;
         struct event *retry_ev;
+        void *impl;                  /* the implementation's state (ops->state_size) */
         TransportCallbacks cb;
         void *userdata;
         TransportBusState state;
@@ -93,36 +95,76 @@ static void handle_error_frame(Transport *t, const struct can_frame *f) {
         }
 }
 
+static uint64_t rx_now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/* A run of received frames (no error frames) to the daemon. */
+static void hand_over(Transport *t, const struct can_frame *f, size_t n, uint64_t rx_usec) {
+        if (t->state == TRANSPORT_BUS_UNKNOWN || t->state == TRANSPORT_BUS_OFF)
+                set_state(t, TRANSPORT_BUS_ACTIVE);
+        t->cb.frames(t->userdata, f, n, rx_usec);
+}
+
+/* One batch: the frames between error frames go over in runs, in bus
+ * order; the error frames change the bus state where they were. */
+static bool take_batch(Transport *t, const struct can_frame *f, size_t n) {
+        uint64_t rx_usec = rx_now_usec();
+        size_t start = 0, i = 0;
+        bool delivered = false;
+
+        t->stats.rx_frames += n;
+        while (i < n && !(f[i].can_id & CAN_ERR_FLAG))
+                i++;
+        if (i == n && t->cb.frames) {
+                /* no error frame: the whole batch at once */
+                hand_over(t, f, n, rx_usec);
+                return true;
+        }
+        for (; i < n; i++) {
+                if (!(f[i].can_id & CAN_ERR_FLAG))
+                        continue;
+                if (i > start && t->cb.frames) {
+                        hand_over(t, f + start, i - start, rx_usec);
+                        delivered = true;
+                }
+                handle_error_frame(t, &f[i]);
+                start = i + 1;
+        }
+        if (n > start && t->cb.frames) {
+                hand_over(t, f + start, n - start, rx_usec);
+                delivered = true;
+        }
+        return delivered;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *userdata) {
         Transport *t = userdata;
-        struct can_frame f;
-        unsigned delivered = 0;
-        int r;
+        bool delivered = false;
 
-        /* read until EAGAIN, but yield after a batch so a flooded bus cannot
-         * starve D-Bus; the persistent event fires again at once */
-        for (unsigned i = 0; i < 256 && !t->dead; i++) {
-                r = t->ops->read(t, &f);
-                if (r == 0)
+        /* read until a short batch (nothing more waiting), but yield after
+         * 256 frames so a flooded bus cannot starve D-Bus; the persistent
+         * event fires again at once */
+        for (unsigned total = 0; total < 256 && !t->dead;) {
+                struct can_frame *f;
+                int n = t->ops->read(t, t->impl, &f);
+
+                if (n == 0)
                         break;
-                if (r < 0) {
-                        log_error_errno(r, "CAN transport %s failed: %m", t->spec);
-                        go_dead(t, r);
+                if (n < 0) {
+                        log_error_errno(n, "CAN transport %s failed: %m", t->spec);
+                        go_dead(t, n);
                         return;
                 }
-                t->stats.rx_frames++;
-                if (f.can_id & CAN_ERR_FLAG) {
-                        handle_error_frame(t, &f);
-                        continue;
-                }
-                if (t->state == TRANSPORT_BUS_UNKNOWN || t->state == TRANSPORT_BUS_OFF)
-                        set_state(t, TRANSPORT_BUS_ACTIVE);
-                if (t->cb.frame) {
-                        t->cb.frame(t->userdata, &f);
-                        delivered++;
-                }
+                delivered |= take_batch(t, f, (size_t) n);
+                if (n < TRANSPORT_RX_BATCH)
+                        break;
+                total += (unsigned) n;
         }
-        if (delivered > 0 && !t->dead && t->cb.frames_done)
+        if (delivered && !t->dead && t->cb.frames_done)
                 t->cb.frames_done(t->userdata);
 }
 
@@ -196,6 +238,13 @@ int transport_new(struct event_base *base, const TransportKinds *kinds, const ch
                 transport_free(t);
                 return -EINVAL;
         }
+        if (t->ops->state_size > 0) {
+                t->impl = calloc(1, t->ops->state_size);
+                if (!t->impl) {
+                        transport_free(t);
+                        return -ENOMEM;
+                }
+        }
         r = t->ops->open(t, t->arg, own_id);
         if (r < 0) {
                 transport_free(t);
@@ -228,6 +277,7 @@ Transport *transport_free(Transport *t) {
         if (t->retry_ev)
                 event_free(t->retry_ev);
         safe_close(t->fd);
+        free(t->impl);
         free(t->ring);
         free(t->spec);
         free(t);
@@ -304,6 +354,11 @@ size_t transport_tx_pending(const Transport *t) {
 /** transport_fd() - the socket (for the implementations; owned by the transport). */
 int transport_fd(const Transport *t) {
         return t->fd;
+}
+
+/** transport_state() - the implementation's state (TransportOps.state_size bytes), or NULL. */
+void *transport_state(const Transport *t) {
+        return t->impl;
 }
 
 /**

@@ -7,8 +7,9 @@
  *   socketcan:IFACE  CAN_RAW socket with kernel filters for the VESC frames,
  *                    error frames for bus state, SO_RXQ_OVFL drop counter
  *
- * Common to both (transport.c): reading until EAGAIN from one persistent
- * libevent read event, a bounded TX queue that absorbs EAGAIN/ENOBUFS and
+ * Common to both (transport.c): reading batches of frames (one recvmmsg()
+ * each) until a short batch from one persistent libevent read event, one
+ * receive time stamp per batch, a bounded TX queue that absorbs EAGAIN/ENOBUFS and
  * is retried from a short timer (never spinning), and counters.  A frame
  * that does not fit the queue is refused with -ENOBUFS and counted — never
  * dropped silently. */
@@ -47,11 +48,17 @@ typedef struct TransportStats {
 
 typedef struct Transport Transport;
 
+/* Frames one ->read hands over at most (one recvmmsg() on a socket). */
+#define TRANSPORT_RX_BATCH 32
+
 typedef struct TransportCallbacks {
-        void (*frame)(void *userdata, const struct can_frame *f);
+        /* n received frames in bus order, error frames taken out, all read
+         * at rx_usec (CLOCK_MONOTONIC µs: one clock read per ->read batch,
+         * the frames' receive time). */
+        void (*frames)(void *userdata, const struct can_frame *f, size_t n, uint64_t rx_usec);
         /* Optional: the frames of one wake-up have all been handed to
-         * ->frame (at most 256; the read event fires again for more).  The
-         * place to publish what they changed, once per batch. */
+         * ->frames (at most 256; the read event fires again for more).  The
+         * place to publish what they changed, once per wake-up. */
         void (*frames_done)(void *userdata);
         void (*state)(void *userdata, TransportBusState state);
         /* The transport failed for good (hub closed, interface gone). */
@@ -62,12 +69,21 @@ typedef struct TransportCallbacks {
 typedef struct TransportOps {
         const char *kind;
         bool has_ifname;             /* the argument names a kernel interface */
+        /* Bytes of per-transport state the implementation keeps (its
+         * receive buffers), zeroed before ->open; see transport_state(). */
+        size_t state_size;
         /* Open the fd for arg (the part after "kind:").  own_id selects the
          * kernel filter.  Returns the fd or -errno. */
         int (*open)(Transport *t, const char *arg, uint8_t own_id);
-        /* One frame.  1 = frame read, 0 = nothing more (EAGAIN), -errno;
-         * -ECONNRESET on orderly EOF. */
-        int (*read)(Transport *t, struct can_frame *ret);
+        /* The frames waiting, at most TRANSPORT_RX_BATCH, in a buffer of the
+         * implementation's (valid until the next call; *ret points at it);
+         * state is transport_state(t), handed over to save the per-frame
+         * path a call.
+         * Returns their number, 0 when nothing is waiting (EAGAIN), -errno;
+         * -ECONNRESET on orderly EOF.  Fewer than TRANSPORT_RX_BATCH means
+         * nothing more was waiting: the caller does not ask again before the
+         * next wake-up (no EAGAIN round). */
+        int (*read)(Transport *t, void *state, struct can_frame **ret);
         /* 0 sent, -EAGAIN/-ENOBUFS try later, other -errno fatal. */
         int (*write)(Transport *t, const struct can_frame *f);
 } TransportOps;
@@ -106,5 +122,7 @@ size_t transport_tx_pending(const Transport *t);
 
 /* For the implementations. */
 int transport_fd(const Transport *t);
+/* The implementation's state (TransportOps.state_size bytes), or NULL. */
+void *transport_state(const Transport *t);
 /* SO_RXQ_OVFL carries the socket's running total of drops. */
 void transport_set_rx_dropped_total(Transport *t, uint64_t total);

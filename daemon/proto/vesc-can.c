@@ -268,17 +268,7 @@ int vesc_cmd_decode(const struct can_frame *f, unsigned firmware_major, VescCmd 
  * the sender rather than the destination.
  */
 bool vesc_status_type_is_valid(uint8_t type) {
-        switch (type) {
-        case CAN_PACKET_STATUS:
-        case CAN_PACKET_STATUS_2:
-        case CAN_PACKET_STATUS_3:
-        case CAN_PACKET_STATUS_4:
-        case CAN_PACKET_STATUS_5:
-        case CAN_PACKET_STATUS_6:
-                return true;
-        default:
-                return false;
-        }
+        return vesc_is_status_type(type);
 }
 
 /**
@@ -306,33 +296,33 @@ int vesc_status_decode(const struct can_frame *f, VescStatus *ret) {
         st->sender = sender;
         switch (type) {
         case CAN_PACKET_STATUS:
-                st->s1.erpm = (int32_t) be32_get(d);
-                st->s1.current = get_f16(d + 4, 1e1);
-                st->s1.duty = get_f16(d + 6, 1e3);
+                st->s1.erpm = vesc_status1_erpm(d);
+                st->s1.current = vesc_status1_current(d);
+                st->s1.duty = vesc_status1_duty(d);
                 break;
         case CAN_PACKET_STATUS_2:
-                st->s2.ah = get_f32(d, 1e4);
-                st->s2.ah_charged = get_f32(d + 4, 1e4);
+                st->s2.ah = vesc_status2_ah(d);
+                st->s2.ah_charged = vesc_status2_ah_charged(d);
                 break;
         case CAN_PACKET_STATUS_3:
-                st->s3.wh = get_f32(d, 1e4);
-                st->s3.wh_charged = get_f32(d + 4, 1e4);
+                st->s3.wh = vesc_status3_wh(d);
+                st->s3.wh_charged = vesc_status3_wh_charged(d);
                 break;
         case CAN_PACKET_STATUS_4:
-                st->s4.temp_fet = get_f16(d, 1e1);
-                st->s4.temp_motor = get_f16(d + 2, 1e1);
-                st->s4.current_in = get_f16(d + 4, 1e1);
-                st->s4.pid_pos = get_f16(d + 6, 50);
+                st->s4.temp_fet = vesc_status4_temp_fet(d);
+                st->s4.temp_motor = vesc_status4_temp_motor(d);
+                st->s4.current_in = vesc_status4_current_in(d);
+                st->s4.pid_pos = vesc_status4_pid_pos(d);
                 break;
         case CAN_PACKET_STATUS_5:
-                st->s5.tachometer = (int32_t) be32_get(d);
-                st->s5.v_in = get_f16(d + 4, 1e1);
+                st->s5.tachometer = vesc_status5_tachometer(d);
+                st->s5.v_in = vesc_status5_v_in(d);
                 break;
         case CAN_PACKET_STATUS_6:
-                st->s6.adc1 = get_f16(d, 1e3);
-                st->s6.adc2 = get_f16(d + 2, 1e3);
-                st->s6.adc3 = get_f16(d + 4, 1e3);
-                st->s6.ppm = get_f16(d + 6, 1e3);
+                st->s6.adc1 = vesc_status6_adc(d, 0);
+                st->s6.adc2 = vesc_status6_adc(d, 1);
+                st->s6.adc3 = vesc_status6_adc(d, 2);
+                st->s6.ppm = vesc_status6_ppm(d);
                 break;
         }
         return 0;

@@ -126,6 +126,52 @@ typedef struct VescStatus {
 
 /* True for STATUS, STATUS_2 .. STATUS_6 (types 9, 14, 15, 16, 27, 58). */
 bool vesc_status_type_is_valid(uint8_t type);
+
+/* The same test inline, for the per-frame path: one bit per status type. */
+#define VESC_STATUS_TYPES                                                              \
+        ((UINT64_C(1) << CAN_PACKET_STATUS) | (UINT64_C(1) << CAN_PACKET_STATUS_2) |     \
+         (UINT64_C(1) << CAN_PACKET_STATUS_3) | (UINT64_C(1) << CAN_PACKET_STATUS_4) |   \
+         (UINT64_C(1) << CAN_PACKET_STATUS_5) | (UINT64_C(1) << CAN_PACKET_STATUS_6))
+static inline bool vesc_is_status_type(uint8_t type) {
+        return type < 64 && ((VESC_STATUS_TYPES >> type) & 1);
+}
+
+/* The status fields (§5.1), read straight from a status frame's 8 data
+ * bytes: for a decoder that puts each value where it is needed (vescd's
+ * controller model, per frame) instead of into a VescStatus first.
+ * vesc_status_decode() reads through the same accessors, so the layout is
+ * written down once. */
+static inline double vesc_status_f16(const uint8_t *p, double scale) {
+        return (int16_t) (uint16_t) ((p[0] << 8) | p[1]) / scale;
+}
+static inline double vesc_status_f32(const uint8_t *p, double scale) {
+        return (int32_t) (((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3]) /
+               scale;
+}
+static inline int32_t vesc_status_i32(const uint8_t *p) {
+        return (int32_t) (((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3]);
+}
+/* STATUS: ERPM i32, motor current f16(1e1), duty f16(1e3) */
+static inline int32_t vesc_status1_erpm(const uint8_t *d) { return vesc_status_i32(d); }
+static inline double vesc_status1_current(const uint8_t *d) { return vesc_status_f16(d + 4, 1e1); }
+static inline double vesc_status1_duty(const uint8_t *d) { return vesc_status_f16(d + 6, 1e3); }
+/* STATUS_2: Ah, Ah charged, f32(1e4) */
+static inline double vesc_status2_ah(const uint8_t *d) { return vesc_status_f32(d, 1e4); }
+static inline double vesc_status2_ah_charged(const uint8_t *d) { return vesc_status_f32(d + 4, 1e4); }
+/* STATUS_3: Wh, Wh charged, f32(1e4) */
+static inline double vesc_status3_wh(const uint8_t *d) { return vesc_status_f32(d, 1e4); }
+static inline double vesc_status3_wh_charged(const uint8_t *d) { return vesc_status_f32(d + 4, 1e4); }
+/* STATUS_4: FET and motor temperature, input current f16(1e1), PID position f16(50) */
+static inline double vesc_status4_temp_fet(const uint8_t *d) { return vesc_status_f16(d, 1e1); }
+static inline double vesc_status4_temp_motor(const uint8_t *d) { return vesc_status_f16(d + 2, 1e1); }
+static inline double vesc_status4_current_in(const uint8_t *d) { return vesc_status_f16(d + 4, 1e1); }
+static inline double vesc_status4_pid_pos(const uint8_t *d) { return vesc_status_f16(d + 6, 50); }
+/* STATUS_5: tachometer i32, input voltage f16(1e1) */
+static inline int32_t vesc_status5_tachometer(const uint8_t *d) { return vesc_status_i32(d); }
+static inline double vesc_status5_v_in(const uint8_t *d) { return vesc_status_f16(d + 4, 1e1); }
+/* STATUS_6: ADC1..3, PPM, f16(1e3) */
+static inline double vesc_status6_adc(const uint8_t *d, unsigned i) { return vesc_status_f16(d + 2 * i, 1e3); }
+static inline double vesc_status6_ppm(const uint8_t *d) { return vesc_status_f16(d + 6, 1e3); }
 /* Returns 0, -EOPNOTSUPP (not a status type), -EBADMSG (DLC != 8). */
 int vesc_status_decode(const struct can_frame *f, VescStatus *ret);
 /* Builds the 8-byte frame the firmware sends for st->type from st->sender. */

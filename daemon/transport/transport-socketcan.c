@@ -21,6 +21,19 @@
 #define SO_RXQ_OVFL 40
 #endif
 
+/* Receive buffers: one recvmmsg() takes every frame waiting, up to a
+ * batch, each with room for its SO_RXQ_OVFL drop count. */
+typedef struct SocketcanState {
+        struct mmsghdr msgs[TRANSPORT_RX_BATCH];
+        struct iovec iov[TRANSPORT_RX_BATCH];
+        struct can_frame frames[TRANSPORT_RX_BATCH];
+        int fd;                      /* the transport's (transport_fd()), a copy */
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(uint32_t))];
+        } control[TRANSPORT_RX_BATCH];
+} SocketcanState;
+
 static int socketcan_open(Transport *t, const char *ifname, uint8_t own_id) {
         static const uint8_t any_sender[] = {
                 CAN_PACKET_STATUS, CAN_PACKET_STATUS_2, CAN_PACKET_STATUS_3, CAN_PACKET_STATUS_4,
@@ -67,43 +80,49 @@ static int socketcan_open(Transport *t, const char *ifname, uint8_t own_id) {
                 return -errno;
         if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 return -errno;
+
+        SocketcanState *s = transport_state(t);
+        for (size_t i = 0; i < TRANSPORT_RX_BATCH; i++) {
+                s->iov[i] = (struct iovec) { .iov_base = &s->frames[i], .iov_len = sizeof s->frames[i] };
+                s->msgs[i].msg_hdr = (struct msghdr) {
+                        .msg_iov = &s->iov[i],
+                        .msg_iovlen = 1,
+                        .msg_control = &s->control[i],
+                        .msg_controllen = sizeof s->control[i],
+                };
+        }
+        s->fd = fd;
         return TAKE_FD(fd);
 }
 
-static int socketcan_read(Transport *t, struct can_frame *ret) {
-        char control[CMSG_SPACE(sizeof(uint32_t))];
-        struct iovec iov = { .iov_base = ret, .iov_len = sizeof *ret };
-        struct msghdr msg = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = control,
-                .msg_controllen = sizeof control,
-        };
-        ssize_t n;
+static int socketcan_read(Transport *t, void *state, struct can_frame **ret) {
+        SocketcanState *s = state;
+        int n;
 
-        for (;;) {
-                n = recvmsg(transport_fd(t), &msg, 0);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EWOULDBLOCK)
-                                return 0;
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                break;
+        do
+                n = recvmmsg(s->fd, s->msgs, TRANSPORT_RX_BATCH, 0, NULL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+        for (int i = 0; i < n; i++) {
+                struct msghdr *msg = &s->msgs[i].msg_hdr;
+
+                if (s->msgs[i].msg_len != sizeof(struct can_frame))
+                        return -EBADMSG;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+                                uint32_t dropped;
+                                memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
+                                /* the kernel reports a running total per socket */
+                                transport_set_rx_dropped_total(t, dropped);
+                        }
+                /* the kernel wrote back the length it used */
+                msg->msg_controllen = sizeof s->control[i];
+                if (s->frames[i].len > CAN_MAX_DLEN)
+                        s->frames[i].len = CAN_MAX_DLEN;
         }
-        if (n != (ssize_t) sizeof *ret)
-                return -EBADMSG;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-                        uint32_t dropped;
-                        memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
-                        /* the kernel reports a running total per socket */
-                        transport_set_rx_dropped_total(t, dropped);
-                }
-        if (ret->len > CAN_MAX_DLEN)
-                ret->len = CAN_MAX_DLEN;
-        return 1;
+        *ret = s->frames;
+        return n;
 }
 
 static int socketcan_write(Transport *t, const struct can_frame *f) {
@@ -117,6 +136,7 @@ static int socketcan_write(Transport *t, const struct can_frame *f) {
 const TransportOps transport_socketcan_ops = {
         .kind = "socketcan",
         .has_ifname = true,
+        .state_size = sizeof(SocketcanState),
         .open = socketcan_open,
         .read = socketcan_read,
         .write = socketcan_write,

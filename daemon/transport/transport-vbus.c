@@ -9,8 +9,18 @@
 #include "macro.h"
 #include "transport/transports.h"
 
+/* Receive buffers: one recvmmsg() takes every frame waiting, up to a
+ * batch, in one system call (no EAGAIN round at one frame per wake-up). */
+typedef struct VbusState {
+        struct mmsghdr msgs[TRANSPORT_RX_BATCH];
+        struct iovec iov[TRANSPORT_RX_BATCH];
+        struct can_frame frames[TRANSPORT_RX_BATCH];
+        int fd;                      /* the transport's (transport_fd()), a copy */
+} VbusState;
+
 static int vbus_open(Transport *t, const char *path, uint8_t own_id) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        VbusState *s = transport_state(t);
         _cleanup_close_ int fd = -1;
 
         if (strlen(path) >= sizeof sa.sun_path)
@@ -22,29 +32,36 @@ static int vbus_open(Transport *t, const char *path, uint8_t own_id) {
         /* connect() on a non-blocking Unix socket completes at once or fails */
         if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 return -errno;
+        for (size_t i = 0; i < TRANSPORT_RX_BATCH; i++) {
+                s->iov[i] = (struct iovec) { .iov_base = &s->frames[i], .iov_len = sizeof s->frames[i] };
+                s->msgs[i].msg_hdr = (struct msghdr) { .msg_iov = &s->iov[i], .msg_iovlen = 1 };
+        }
+        s->fd = fd;
         return TAKE_FD(fd);
 }
 
-static int vbus_read(Transport *t, struct can_frame *ret) {
-        ssize_t n;
+static int vbus_read(Transport *t, void *state, struct can_frame **ret) {
+        VbusState *s = state;
+        int n;
 
-        for (;;) {
-                n = recv(transport_fd(t), ret, sizeof *ret, MSG_TRUNC);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EWOULDBLOCK)
-                                return 0;
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -ECONNRESET;
-                if (n != (ssize_t) sizeof *ret)
-                        return -EBADMSG;
-                if (ret->len > CAN_MAX_DLEN)
-                        ret->len = CAN_MAX_DLEN;
-                return 1;
+        do
+                /* MSG_TRUNC: msg_len is the message's real size */
+                n = recvmmsg(s->fd, s->msgs, TRANSPORT_RX_BATCH, MSG_TRUNC, NULL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+        for (int i = 0; i < n; i++) {
+                unsigned len = s->msgs[i].msg_len;
+
+                /* orderly EOF, or a peer that is not a vbus hub: the
+                 * transport fails (the frames of this batch go with it) */
+                if (len != sizeof(struct can_frame))
+                        return len == 0 ? -ECONNRESET : -EBADMSG;
+                if (s->frames[i].len > CAN_MAX_DLEN)
+                        s->frames[i].len = CAN_MAX_DLEN;
         }
+        *ret = s->frames;
+        return n;
 }
 
 static int vbus_write(Transport *t, const struct can_frame *f) {
@@ -62,6 +79,7 @@ static int vbus_write(Transport *t, const struct can_frame *f) {
 
 const TransportOps transport_vbus_ops = {
         .kind = "vbus",
+        .state_size = sizeof(VbusState),
         .open = vbus_open,
         .read = vbus_read,
         .write = vbus_write,

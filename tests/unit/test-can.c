@@ -210,6 +210,19 @@ static void test_status_malformed(void **state) {
         assert_true(vesc_status_encode(&bad, &f) < 0);
 }
 
+/* The inline per-frame test names exactly the six status types of §5.1. */
+static void test_status_type_inline(void **state) {
+        (void) state;
+        for (unsigned type = 0; type < 256; type++) {
+                bool expect = type == 9 || type == 14 || type == 15 || type == 16 || type == 27 || type == 58;
+                char name[32];
+
+                snprintf(name, sizeof name, "type %u", type);
+                assert_int(name, vesc_is_status_type((uint8_t) type), expect);
+                assert_int(name, vesc_status_type_is_valid((uint8_t) type), expect);
+        }
+}
+
 /* ------------------------------------------------- single-frame commands */
 
 typedef struct CmdVector {
@@ -580,6 +593,7 @@ int main(void) {
                 cmocka_unit_test(test_status_decode),
                 cmocka_unit_test(test_status_encode),
                 cmocka_unit_test(test_status_malformed),
+                cmocka_unit_test(test_status_type_inline),
                 cmocka_unit_test(test_cmd_encode),
                 cmocka_unit_test(test_cmd_encode_invalid),
                 cmocka_unit_test(test_cmd_decode),

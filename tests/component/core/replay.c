@@ -107,14 +107,27 @@ static int replay_open(Transport *t, const char *arg, uint8_t own_id) {
         return sv[0];
 }
 
-static int replay_read(Transport *t, struct can_frame *ret) {
-        ssize_t n = recv(transport_fd(t), ret, sizeof *ret, 0);
+/* every frame waiting, up to a batch, as the real transports read them */
+static int replay_read(Transport *t, void *state, struct can_frame **ret) {
+        struct can_frame *buf = state;
+        int n = 0;
 
-        if (n < 0)
-                return errno == EAGAIN ? 0 : -errno;
-        if (n == 0)
-                return -ECONNRESET;
-        return n == (ssize_t) sizeof *ret ? 1 : -EBADMSG;
+        while (n < TRANSPORT_RX_BATCH) {
+                ssize_t r = recv(transport_fd(t), &buf[n], sizeof buf[n], 0);
+
+                if (r < 0) {
+                        if (errno == EAGAIN)
+                                break;
+                        return -errno;
+                }
+                if (r == 0)
+                        return -ECONNRESET;
+                if (r != (ssize_t) sizeof buf[n])
+                        return -EBADMSG;
+                n++;
+        }
+        *ret = buf;
+        return n;
 }
 
 static int replay_write(Transport *t, const struct can_frame *f) {
@@ -125,6 +138,7 @@ static int replay_write(Transport *t, const struct can_frame *f) {
 
 static const TransportOps replay_ops = {
         .kind = "replay",
+        .state_size = TRANSPORT_RX_BATCH * sizeof(struct can_frame),
         .open = replay_open,
         .read = replay_read,
         .write = replay_write,

@@ -85,6 +85,58 @@ static void test_status(void **state) {
         assert_false(controller_take_dirty(&c, CONTROLLER_DIRTY_SAMPLE)); /* nothing modelled */
 }
 
+/* vescd's per-frame path decodes a status frame straight into the model:
+ * the same model, dirty bits and return value as decoding it first. */
+static void test_status_frame_same(void **state) {
+        static const struct {
+                uint8_t type;
+                uint8_t d[8];
+        } frames[] = {
+                { CAN_PACKET_STATUS, { 0x00, 0x00, 0x04, 0xd2, 0x00, 0x37, 0x00, 0xfa } },
+                { CAN_PACKET_STATUS, { 0x00, 0x00, 0x04, 0xd2, 0x00, 0x37, 0x00, 0xfa } }, /* same again */
+                { CAN_PACKET_STATUS, { 0xff, 0xff, 0xfb, 0x2e, 0xff, 0xc9, 0xfc, 0x18 } }, /* negative */
+                { CAN_PACKET_STATUS_2, { 0x00, 0x01, 0x86, 0xa0, 0x80, 0x00, 0x00, 0x00 } },
+                { CAN_PACKET_STATUS_3, { 0x7f, 0xff, 0xff, 0xff, 0x00, 0x00, 0x27, 0x10 } },
+                { CAN_PACKET_STATUS_4, { 0x01, 0xf4, 0x02, 0x58, 0xff, 0x9c, 0x12, 0x34 } },
+                { CAN_PACKET_STATUS_5, { 0xff, 0xff, 0xfd, 0xa8, 0x01, 0xe2, 0x00, 0x00 } },
+                { CAN_PACKET_STATUS_6, { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08 } },
+                { CAN_PACKET_STATUS_4, { 0x01, 0xf4, 0x02, 0x58, 0xff, 0x9c, 0x43, 0x21 } }, /* only pid_pos */
+                { CAN_PACKET_STATUS_2, { 0x00, 0x01, 0x86, 0xa1, 0x80, 0x00, 0x00, 0x00 } },
+        };
+        Controller a, b;
+
+        controller_init(&a, 12);
+        controller_init(&b, 12);
+        for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+                struct can_frame f = { .can_id = CAN_EFF_FLAG | (canid_t) frames[i].type << 8 | 12, .len = 8 };
+                uint64_t now = (i + 1) * 20 * MS;
+                VescStatus st;
+                int ra, rb;
+
+                memcpy(f.data, frames[i].d, 8);
+                assert_int_equal(vesc_status_decode(&f, &st), 0);
+                ra = controller_apply_status(&a, &st, now);
+                rb = controller_apply_status_frame(&b, frames[i].type, f.data, now);
+                assert_int_equal(ra, rb);
+                assert_int_equal(a.dirty, b.dirty);
+                assert_int_equal(a.telemetry_present, b.telemetry_present);
+                assert_memory_equal(a.telemetry, b.telemetry, sizeof a.telemetry);
+                assert_int_equal(a.online, b.online);
+                assert_int_equal(a.broadcasting, b.broadcasting);
+                assert_int_equal(a.last_seen_usec, b.last_seen_usec);
+                assert_int_equal(a.last_status_usec, b.last_status_usec);
+                assert_int_equal(a.sample_usec, b.sample_usec);
+                assert_int_equal(a.counters.status_frames, b.counters.status_frames);
+                if (i % 3 == 2) {
+                        (void) controller_take_dirty(&a, UINT64_MAX);
+                        (void) controller_take_dirty(&b, UINT64_MAX);
+                }
+        }
+        /* the values really arrived: 0x04d2 ERPM, then -1234 */
+        assert_int_equal(b.telemetry[TELEMETRY_ERPM], -1234);
+        assert_int_equal(b.counters.status_frames, sizeof frames / sizeof frames[0]);
+}
+
 static void test_values_fault(void **state) {
         Controller c;
         VescValues v = {
@@ -164,6 +216,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_identity),
                 cmocka_unit_test(test_status),
+                cmocka_unit_test(test_status_frame_same),
                 cmocka_unit_test(test_values_fault),
                 cmocka_unit_test(test_liveness),
                 cmocka_unit_test(test_broadcast_stops),
