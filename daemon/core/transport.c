@@ -109,32 +109,26 @@ static void hand_over(Transport *t, const struct can_frame *f, size_t n, uint64_
         t->cb.frames(t->userdata, f, n, rx_usec);
 }
 
-/* One batch: the frames between error frames go over in runs, in bus
- * order; the error frames change the bus state where they were. */
-static bool take_batch(Transport *t, const struct can_frame *f, size_t n) {
-        uint64_t rx_usec = rx_now_usec();
-        size_t start = 0, i = 0;
+/* A batch with error frames in it (rare: bus-off, restarts, error
+ * counters): the frames between them go over in runs, in bus order; the
+ * error frames change the bus state where they were.  Out of line, so the
+ * common batch keeps its registers. */
+static __attribute__((noinline)) bool take_mixed_batch(Transport *t, const struct can_frame *f, size_t n,
+                                                       uint64_t rx_usec) {
+        size_t start = 0;
         bool delivered = false;
 
-        t->stats.rx_frames += n;
-        while (i < n && !(f[i].can_id & CAN_ERR_FLAG))
-                i++;
-        if (i == n && t->cb.frames) {
-                /* no error frame: the whole batch at once */
-                hand_over(t, f, n, rx_usec);
-                return true;
-        }
-        for (; i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
                 if (!(f[i].can_id & CAN_ERR_FLAG))
                         continue;
-                if (i > start && t->cb.frames) {
+                if (i > start) {
                         hand_over(t, f + start, i - start, rx_usec);
                         delivered = true;
                 }
                 handle_error_frame(t, &f[i]);
                 start = i + 1;
         }
-        if (n > start && t->cb.frames) {
+        if (n > start) {
                 hand_over(t, f + start, n - start, rx_usec);
                 delivered = true;
         }
@@ -143,26 +137,35 @@ static bool take_batch(Transport *t, const struct can_frame *f, size_t n) {
 
 static void on_read(evutil_socket_t fd, short what, void *userdata) {
         Transport *t = userdata;
+        unsigned total = 0;
         bool delivered = false;
 
         /* read until a short batch (nothing more waiting), but yield after
          * 256 frames so a flooded bus cannot starve D-Bus; the persistent
          * event fires again at once */
-        for (unsigned total = 0; total < 256 && !t->dead;) {
+        while (!t->dead) {
                 struct can_frame *f;
                 int n = t->ops->read(t, t->impl, &f);
+                size_t i = 0;
 
-                if (n == 0)
-                        break;
-                if (n < 0) {
+                if (n <= 0) {
+                        if (n == 0)
+                                break;
                         log_error_errno(n, "CAN transport %s failed: %m", t->spec);
                         go_dead(t, n);
                         return;
                 }
-                delivered |= take_batch(t, f, (size_t) n);
-                if (n < TRANSPORT_RX_BATCH)
-                        break;
+                t->stats.rx_frames += (unsigned) n;
+                while (i < (size_t) n && !(f[i].can_id & CAN_ERR_FLAG))
+                        i++;
+                if (i == (size_t) n) {
+                        hand_over(t, f, (size_t) n, rx_now_usec());
+                        delivered = true;
+                } else if (take_mixed_batch(t, f, (size_t) n, rx_now_usec()))
+                        delivered = true;
                 total += (unsigned) n;
+                if (n < TRANSPORT_RX_BATCH || total >= 256)
+                        break;
         }
         if (delivered && !t->dead && t->cb.frames_done)
                 t->cb.frames_done(t->userdata);

@@ -52,7 +52,7 @@ typedef struct Transport Transport;
 #define TRANSPORT_RX_BATCH 32
 
 typedef struct TransportCallbacks {
-        /* n received frames in bus order, error frames taken out, all read
+        /* Required: n received frames in bus order, error frames taken out, all read
          * at rx_usec (CLOCK_MONOTONIC µs: one clock read per ->read batch,
          * the frames' receive time). */
         void (*frames)(void *userdata, const struct can_frame *f, size_t n, uint64_t rx_usec);

@@ -44,12 +44,11 @@ static int vbus_read(Transport *t, void *state, struct can_frame **ret) {
         VbusState *s = state;
         int n;
 
-        do
-                /* MSG_TRUNC: msg_len is the message's real size */
-                n = recvmmsg(s->fd, s->msgs, TRANSPORT_RX_BATCH, MSG_TRUNC, NULL);
-        while (n < 0 && errno == EINTR);
+        /* MSG_TRUNC: msg_len is the message's real size */
+        n = recvmmsg(s->fd, s->msgs, TRANSPORT_RX_BATCH, MSG_TRUNC, NULL);
         if (n < 0)
-                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+                /* EINTR: the read event fires again, the frames still wait */
+                return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
         for (int i = 0; i < n; i++) {
                 unsigned len = s->msgs[i].msg_len;
 
