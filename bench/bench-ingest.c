@@ -1,9 +1,9 @@
 /* bench-ingest: what one telemetry frame costs vescd.
  *
  * The ingest path is the pure part of vescd's frame handler (daemon.c
- * on_frame()): split the CAN id, decode the status frame, find the
- * controller, apply the telemetry to the controller model.  It is linked
- * here from the same sources (daemon/controller.c + libvesc).
+ * on_frames()): test the CAN id, find the controller, decode the status
+ * frame straight into the controller model.  It is built here from the
+ * same sources (core/controller-status.h, daemon/libvescd.a + libvesc).
  *
  *  (a) instructions per status frame, counted by callgrind (repeatable,
  *      independent of the machine's speed) when valgrind is installed;
@@ -32,6 +32,7 @@
 #include "bench-util.h"
 #include "canbits.h"
 #include "core/controller.h"
+#include "core/controller-status.h"
 #include "macro.h"
 #include "proto/vesc-can.h"
 
@@ -68,37 +69,23 @@ static Controller *ingest_ctl(Ingest *in, uint8_t id) {
         return &in->ctls[in->n_ctls++];
 }
 
-/* The same steps, in the same order, as vescd's on_frame() for a status frame. */
+/* The same steps as vescd's on_frames() for a status frame of a known
+ * controller: one test of the id, the controller, the fields decoded
+ * straight into the model (core/controller-status.h). */
 static void ingest_frame(Ingest *in, const struct can_frame *f, uint64_t now_usec) {
-        uint8_t type, addr;
-        VescStatus st;
+        const canid_t id = f->can_id;
+        const uint8_t type = (uint8_t) (id >> 8), addr = (uint8_t) id;
         Controller *c;
 
-        if (vesc_can_id_unpack(f->can_id, &type, &addr) < 0) {
+        if ((id & ~(canid_t) 0xFFFF) != CAN_EFF_FLAG || !vesc_is_status_type(type) || f->len != 8) {
                 in->unknown++;
                 return;
         }
-        switch (type) {
-        case CAN_PACKET_STATUS:
-        case CAN_PACKET_STATUS_2:
-        case CAN_PACKET_STATUS_3:
-        case CAN_PACKET_STATUS_4:
-        case CAN_PACKET_STATUS_5:
-        case CAN_PACKET_STATUS_6:
-                if (vesc_status_decode(f, &st) < 0) {
-                        in->unknown++;
-                        return;
-                }
-                c = ingest_ctl(in, addr);
-                if (!c)
-                        return;
-                (void) controller_apply_status(c, &st, now_usec);
-                in->applied++;
+        c = ingest_ctl(in, addr);
+        if (!c)
                 return;
-        default:
-                in->unknown++;
-                return;
-        }
+        (void) controller_apply_status_frame(c, type, f->data, now_usec);
+        in->applied++;
 }
 
 /* callgrind counts only inside this function (--toggle-collect), so the
@@ -204,6 +191,39 @@ static int callgrind_total(const char *path, unsigned long long *ret) {
                 }
         fclose(f);
         return r;
+}
+
+/* How often the function named fn was called in a callgrind output (names
+ * are compressed: "(id) name" at the first mention, "(id)" after it). */
+static int callgrind_calls(const char *path, const char *fn, unsigned long long *ret) {
+        char line[1024];
+        long target = -1;
+        bool pending = false;
+        unsigned long long n = 0;
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof line, f)) {
+                bool call = strncmp(line, "cfn=(", 5) == 0;
+
+                if (call || strncmp(line, "fn=(", 4) == 0) {
+                        char *p = strchr(line, '('), *end;
+                        long id = strtol(p + 1, &end, 10);
+
+                        if (*end == ')' && end[1] == ' ' && strcspn(end + 2, "\n") == strlen(fn) &&
+                            strncmp(end + 2, fn, strlen(fn)) == 0)
+                                target = id;
+                        pending = call && id == target;
+                } else if (strncmp(line, "calls=", 6) == 0) {
+                        if (pending)
+                                n += strtoull(line + 6, NULL, 10);
+                        pending = false;
+                }
+        }
+        fclose(f);
+        *ret = n;
+        return 0;
 }
 
 static void figure_path(const char *valgrind, const char *self, unsigned long frames, double fps);
@@ -392,17 +412,18 @@ static void keep_profile(const char *out) {
 
 /* The frame path as vescd runs it, in vescd itself: vescd runs under
  * callgrind, collecting only inside its transport's read callback (on_read
- * in daemon/core/transport.c: recv() until EAGAIN, error-frame check, the
- * request engine's look, id split, status decode, controller lookup, model
- * apply with change marking, the deferred flush's scheduling).  The flush
- * that hands changes to adapters runs once per loop iteration and is not in
- * the figure: it depends on the watchers, not on the frame.  Counters are
- * zeroed (callgrind_control -z) once the controller is identified, so only
- * the status frames this benchmark sends are counted. */
+ * in daemon/core/transport.c: one recvmmsg() per batch, the receive time,
+ * the error-frame check, the id test, the controller's table entry, the
+ * fields decoded into the model, change marking).  The flush that hands
+ * changes to adapters at the end of a wake-up (on_frames_done) is toggled
+ * out: it depends on the watchers, not on the frame.  Counters are zeroed
+ * (callgrind_control -z) once the controller is identified, so only the
+ * status frames this benchmark sends are counted.  The calls of the vbus
+ * read give vescd's wake-ups with frames (frames per wake-up). */
 static void figure_path(const char *valgrind, const char *self, unsigned long frames, double fps) {
         char cgctl[512], out[700], outarg[800], pidarg[32], nframes[32], rate[32], rest[64] = "";
         char uuids[1][BENCH_UUID_LEN + 1];
-        unsigned long long total = 0, bare_total = 0;
+        unsigned long long total = 0, bare_total = 0, reads = 0;
         unsigned long bare_wakeups = 0;
         _cleanup_free_ struct can_frame *f = calloc(SYNTH_FRAMES, sizeof *f);
         const char *skip = NULL;
@@ -472,6 +493,8 @@ static void figure_path(const char *valgrind, const char *self, unsigned long fr
                 if (r >= 0)
                         r = callgrind_total(out, &total);
                 if (r >= 0)
+                        (void) callgrind_calls(out, "vbus_read", &reads);
+                if (r >= 0)
                         keep_profile(out);
         }
         bench_stack_stop(&st);
@@ -499,8 +522,9 @@ static void figure_path(const char *valgrind, const char *self, unsigned long fr
                 bench_rmtree(dir);
         }
         printf("bench-ingest: instructions per status frame, whole path in vescd: %.1f (callgrind, %lu "
-               "STATUS frames at %g/s: transport read -> decode -> model apply -> change marking; budget 250)\n",
-               (double) total / (double) frames, frames, fps);
+               "STATUS frames at %g/s, %.2f frames per wake-up: transport read -> decode -> model apply -> "
+               "change marking; budget 250)\n",
+               (double) total / (double) frames, frames, fps, reads ? (double) frames / (double) reads : 0.0);
         if (r >= 0 && bare_total > 0)
                 printf("bench-ingest: bare frame reader (recv until EAGAIN): %.1f instructions per frame "
                        "(%.2f frames per wake-up); ratio vescd/bare %.2f\n",

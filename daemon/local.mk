@@ -8,7 +8,7 @@
 # json} <- main.c is checked by tests/unit/test-layering.py.
 noinst_LIBRARIES += daemon/libvescd.a
 daemon_libvescd_a_SOURCES = \
-	daemon/core/controller.h daemon/core/controller.c \
+	daemon/core/controller.h daemon/core/controller-status.h daemon/core/controller.c \
 	daemon/core/fields.h daemon/core/fields.c \
 	daemon/core/limits.h \
 	daemon/core/methods.h daemon/core/methods.c \

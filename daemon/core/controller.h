@@ -110,8 +110,8 @@ int controller_seen(Controller *c, uint64_t now_usec);
 /* Returns 1 if the identity changed (first time, or firmware changed). */
 int controller_apply_fw_version(Controller *c, const VescFwVersion *v, uint64_t now_usec);
 int controller_apply_status(Controller *c, const struct VescStatus *st, uint64_t now_usec);
-/* The same from the frame itself: type a status type, d its 8 data bytes. */
-int controller_apply_status_frame(Controller *c, uint8_t type, const uint8_t *d, uint64_t now_usec);
+/* The same from the frame itself: controller_apply_status_frame() in
+ * core/controller-status.h (inline, the per-frame path). */
 int controller_apply_values(Controller *c, const VescValues *v, uint64_t now_usec);
 void controller_set_signatures(Controller *c, uint32_t mc_signature, uint32_t app_signature);
 /* Liveness check: goes offline when nothing arrived for timeout_usec.

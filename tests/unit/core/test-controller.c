@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "core/controller.h"
+#include "core/controller-status.h"
 #include "proto/vesc-can.h"
 
 #define MS 1000ULL
