@@ -39,13 +39,18 @@
 static DaemonClockFn clock_fn;
 static void *clock_userdata;
 
-uint64_t daemon_now(void) {
+/* daemon_now(), inline for the frame path (one call per read batch) */
+static inline __attribute__((always_inline)) uint64_t now_usec(void) {
         struct timespec ts;
 
         if (clock_fn)
                 return clock_fn(clock_userdata);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+uint64_t daemon_now(void) {
+        return now_usec();
 }
 
 /**
@@ -1175,9 +1180,11 @@ static __attribute__((noinline)) void on_frame(Daemon *d, const struct can_frame
  * publishes what the frames changed in one flush. */
 static void on_frames_slow(Daemon *d, const struct can_frame *f, size_t n, uint64_t now);
 
-static void on_frames(void *userdata, const struct can_frame *f, size_t n, uint64_t now) {
+static void on_frames(void *userdata, const struct can_frame *f, size_t n) {
         Daemon *d = userdata;
         const uint8_t own = d->config->can_id;
+        /* one receive time for the batch: its frames were read together */
+        const uint64_t now = now_usec();
 
         for (size_t i = 0; i < n; i++) {
                 const canid_t id = f[i].can_id;

@@ -5,7 +5,6 @@
 #include <linux/can/error.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "macro.h"
@@ -95,26 +94,18 @@ static void handle_error_frame(Transport *t, const struct can_frame *f) {
         }
 }
 
-static uint64_t rx_now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* A run of received frames (no error frames) to the daemon. */
-static void hand_over(Transport *t, const struct can_frame *f, size_t n, uint64_t rx_usec) {
+static void hand_over(Transport *t, const struct can_frame *f, size_t n) {
         if (t->state == TRANSPORT_BUS_UNKNOWN || t->state == TRANSPORT_BUS_OFF)
                 set_state(t, TRANSPORT_BUS_ACTIVE);
-        t->cb.frames(t->userdata, f, n, rx_usec);
+        t->cb.frames(t->userdata, f, n);
 }
 
 /* A batch with error frames in it (rare: bus-off, restarts, error
  * counters): the frames between them go over in runs, in bus order; the
  * error frames change the bus state where they were.  Out of line, so the
  * common batch keeps its registers. */
-static __attribute__((noinline)) bool take_mixed_batch(Transport *t, const struct can_frame *f, size_t n,
-                                                       uint64_t rx_usec) {
+static __attribute__((noinline)) bool take_mixed_batch(Transport *t, const struct can_frame *f, size_t n) {
         size_t start = 0;
         bool delivered = false;
 
@@ -122,14 +113,14 @@ static __attribute__((noinline)) bool take_mixed_batch(Transport *t, const struc
                 if (!(f[i].can_id & CAN_ERR_FLAG))
                         continue;
                 if (i > start) {
-                        hand_over(t, f + start, i - start, rx_usec);
+                        hand_over(t, f + start, i - start);
                         delivered = true;
                 }
                 handle_error_frame(t, &f[i]);
                 start = i + 1;
         }
         if (n > start) {
-                hand_over(t, f + start, n - start, rx_usec);
+                hand_over(t, f + start, n - start);
                 delivered = true;
         }
         return delivered;
@@ -159,9 +150,9 @@ static void on_read(evutil_socket_t fd, short what, void *userdata) {
                 while (i < (size_t) n && !(f[i].can_id & CAN_ERR_FLAG))
                         i++;
                 if (i == (size_t) n) {
-                        hand_over(t, f, (size_t) n, rx_now_usec());
+                        hand_over(t, f, (size_t) n);
                         delivered = true;
-                } else if (take_mixed_batch(t, f, (size_t) n, rx_now_usec()))
+                } else if (take_mixed_batch(t, f, (size_t) n))
                         delivered = true;
                 total += (unsigned) n;
                 if (n < TRANSPORT_RX_BATCH || total >= 256)

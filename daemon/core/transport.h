@@ -8,8 +8,7 @@
  *                    error frames for bus state, SO_RXQ_OVFL drop counter
  *
  * Common to both (transport.c): reading batches of frames (one recvmmsg()
- * each) until a short batch from one persistent libevent read event, one
- * receive time stamp per batch, a bounded TX queue that absorbs EAGAIN/ENOBUFS and
+ * each) until a short batch from one persistent libevent read event, a bounded TX queue that absorbs EAGAIN/ENOBUFS and
  * is retried from a short timer (never spinning), and counters.  A frame
  * that does not fit the queue is refused with -ENOBUFS and counted — never
  * dropped silently. */
@@ -52,10 +51,10 @@ typedef struct Transport Transport;
 #define TRANSPORT_RX_BATCH 32
 
 typedef struct TransportCallbacks {
-        /* Required: n received frames in bus order, error frames taken out, all read
-         * at rx_usec (CLOCK_MONOTONIC µs: one clock read per ->read batch,
-         * the frames' receive time). */
-        void (*frames)(void *userdata, const struct can_frame *f, size_t n, uint64_t rx_usec);
+        /* Required: n received frames of one ->read batch in bus order,
+         * error frames taken out (the receiver stamps them once: they were
+         * read at the same moment). */
+        void (*frames)(void *userdata, const struct can_frame *f, size_t n);
         /* Optional: the frames of one wake-up have all been handed to
          * ->frames (at most 256; the read event fires again for more).  The
          * place to publish what they changed, once per wake-up. */
