@@ -36,22 +36,22 @@
 #include "core/render.h"
 #include "http/http-server.h"
 #include "json/json-proto.h"
-#include "json/json-server.h"
+#include "json/json-server.h" /* json_tcp_listen(), json_daemon_*() */
 #include "macro.h"
 #include "update/update-driver.h"
 #include "update/update-manager.h"
 
 #define HTTP_FILE_MAX (1024 * 1024)
-#define HTTP_TEL_MAX 256U /* controllers whose telemetry sequence is kept */
 
 typedef struct SseClient SseClient;
 
-/* The latest telemetry reading of one controller: streams send what is newer
- * than what they sent. */
-typedef struct TelSlot {
-        char uuid[CONTROLLER_UUID_STR_LEN + 1];
-        uint64_t seq;
-} TelSlot;
+/* The latest telemetry reading of a controller, kept in its adapter slot
+ * (daemon_adapter_data()) from controller_added to controller_removed:
+ * streams send what is newer than what they sent. */
+typedef struct HttpCtl {
+        uint64_t seq;       /* the server's count of readings when it came; 0: none yet */
+        uint64_t time_usec; /* its receive time (CLOCK_MONOTONIC, the frame's) */
+} HttpCtl;
 
 struct SseClient {
         HttpServer *server;
@@ -59,8 +59,7 @@ struct SseClient {
         struct bufferevent *bev;
         struct event *tick;          /* telemetry period */
         double rate_hz;
-        uint64_t *sent;              /* per TelSlot: the seq last sent */
-        size_t n_sent;
+        uint64_t sent_seq;           /* readings up to this one were sent */
         bool resync;                 /* events were dropped: send the state again once drained */
         SseClient *next;
 };
@@ -82,9 +81,8 @@ struct HttpServer {
         size_t n_conns;
         SseClient *streams;
         struct event *keepalive;
-        TelSlot *tel;
-        size_t n_tel;
-        uint64_t tel_seq;
+        int slot;                    /* our HttpCtl in each controller's adapter slot */
+        uint64_t tel_seq;            /* readings counted so far */
         bool freeing;
 };
 
@@ -296,24 +294,10 @@ static int conn_admit(HttpServer *s, struct evhttp_request *req, Conn **ret) {
         return 0;
 }
 
-/* ---------------------------------------------------------------- telemetry table */
+/* ---------------------------------------------------------------- per controller */
 
-static TelSlot *tel_find(HttpServer *s, const char *uuid, bool create) {
-        TelSlot *n;
-
-        for (size_t i = 0; i < s->n_tel; i++)
-                if (strcmp(s->tel[i].uuid, uuid) == 0)
-                        return &s->tel[i];
-        if (!create || s->n_tel >= HTTP_TEL_MAX)
-                return NULL;
-        n = reallocarray(s->tel, s->n_tel + 1, sizeof(TelSlot));
-        if (!n)
-                return NULL;
-        s->tel = n;
-        n = &s->tel[s->n_tel++];
-        *n = (TelSlot) {};
-        snprintf(n->uuid, sizeof n->uuid, "%s", uuid);
-        return n;
+static HttpCtl **http_ctl(HttpServer *s, Controller *c) {
+        return (HttpCtl **) daemon_adapter_data(c, s->slot);
 }
 
 /* ---------------------------------------------------------------- event streams */
@@ -359,10 +343,9 @@ static void sse_send_state(SseClient *c) {
         size_t n = daemon_controllers(s->daemon, &cs);
 
         c->resync = false;
-        sse_send(c, JSON_NOTIFY_BOARD_CHANGED, render_board(daemon_board(s->daemon), cs, n));
+        sse_send(c, JSON_NOTIFY_BOARD_CHANGED, json_daemon_board(s->daemon));
         for (size_t i = 0; i < n; i++)
-                if (cs[i]->has_identity)
-                        sse_send(c, JSON_NOTIFY_CONTROLLER_CHANGED, render_controller(cs[i]));
+                sse_send(c, JSON_NOTIFY_CONTROLLER_CHANGED, render_controller(cs[i]));
         if (s->fw) {
                 FwJob *const *jobs;
                 size_t nj = fw_manager_jobs(s->fw, &jobs);
@@ -380,41 +363,35 @@ static void sse_broadcast(HttpServer *s, const char *event, json_t *(*render)(vo
         }
 }
 
+/* Every controller whose latest reading is newer than what this stream sent:
+ * its sample (the values rendered from the model, stamped with the reading's
+ * receive time). */
 static void on_sse_tick(evutil_socket_t fd, short what, void *userdata) {
         SseClient *c = userdata;
         HttpServer *s = c->server;
+        Controller *const *cs;
+        size_t n;
 
         if (sse_pending(c) > HTTP_SERVER_OUTPUT_SOFT)
                 return; /* a slow reader gets fewer samples, never a backlog */
-        if (c->n_sent < s->n_tel) {
-                uint64_t *n = reallocarray(c->sent, s->n_tel, sizeof(uint64_t));
-                if (!n)
-                        return;
-                memset(n + c->n_sent, 0, (s->n_tel - c->n_sent) * sizeof(uint64_t));
-                c->sent = n;
-                c->n_sent = s->n_tel;
-        }
-        for (size_t i = 0; i < s->n_tel; i++) {
-                TelSlot *t = &s->tel[i];
-                Controller *ctl;
+        n = daemon_controllers(s->daemon, &cs);
+        for (size_t i = 0; i < n; i++) {
+                const HttpCtl *h = *http_ctl(s, cs[i]);
                 json_t *values;
 
-                if (t->seq == c->sent[i])
+                if (!h || h->seq <= c->sent_seq)
                         continue;
-                c->sent[i] = t->seq;
-                ctl = daemon_find_uuid(s->daemon, t->uuid);
-                if (!ctl)
-                        continue;
-                values = render_telemetry(ctl, CONTROLLER_DIRTY_TELEMETRY_MASK);
+                values = render_telemetry(cs[i], CONTROLLER_DIRTY_TELEMETRY_MASK);
                 if (!values || json_object_size(values) == 0) {
                         json_decref(values);
                         continue;
                 }
                 sse_send(c, JSON_NOTIFY_TELEMETRY,
-                         json_pack("{s:s, s:i, s:I, s:I, s:o}", "uuid", t->uuid, "id", (int) ctl->id, "time_usec",
-                                   (json_int_t) ctl->sample_usec, "wall_time_usec",
-                                   (json_int_t) daemon_wall_usec(ctl->sample_usec), "values", values));
+                         json_pack("{s:s, s:i, s:I, s:I, s:o}", "uuid", cs[i]->uuid_str, "id", (int) cs[i]->id,
+                                   "time_usec", (json_int_t) h->time_usec, "wall_time_usec",
+                                   (json_int_t) daemon_wall_usec(h->time_usec), "values", values));
         }
+        c->sent_seq = s->tel_seq;
 }
 
 static void on_sse_read(struct bufferevent *bev, void *userdata) {
@@ -447,7 +424,6 @@ static void sse_free(SseClient *c) {
                 }
         if (c->tick)
                 event_free(c->tick);
-        free(c->sent);
         free(c);
 }
 
@@ -617,40 +593,17 @@ static void serve_file(HttpServer *s, struct evhttp_request *req, const char *na
 
 /* ---------------------------------------------------------------- API */
 
-static json_t *controllers_json(HttpServer *s) {
-        Controller *const *cs;
-        size_t n = daemon_controllers(s->daemon, &cs);
-        json_t *list = json_array();
-
-        for (size_t i = 0; list && i < n; i++)
-                if (cs[i]->has_identity && json_array_append_new(list, render_controller(cs[i])) < 0) {
-                        json_decref(list);
-                        return NULL;
-                }
-        return list ? json_pack("{s:o}", "controllers", list) : NULL;
-}
-
-static json_t *jobs_json(HttpServer *s) {
-        FwJob *const *jobs;
-        size_t n = fw_manager_jobs(s->fw, &jobs);
-        json_t *a = json_array();
-
-        for (size_t i = 0; a && i < n; i++)
-                json_array_append_new(a, fw_job_to_json(jobs[i]));
-        return a ? json_pack("{s:o}", "jobs", a) : NULL;
-}
-
 static void serve_api(HttpServer *s, struct evhttp_request *req, const char *what) {
         json_t *o = NULL;
 
-        if (strcmp(what, "board") == 0) {
-                Controller *const *cs;
-                size_t n = daemon_controllers(s->daemon, &cs);
+        /* the JSON socket's objects, rendered by the same code (json-daemon.c) */
+        if (strcmp(what, "board") == 0)
+                o = json_daemon_board(s->daemon);
+        else if (strcmp(what, "controllers") == 0) {
+                json_t *list = json_daemon_controllers(s->daemon);
 
-                o = render_board(daemon_board(s->daemon), cs, n);
-        } else if (strcmp(what, "controllers") == 0)
-                o = controllers_json(s);
-        else if (strncmp(what, "controllers/", 12) == 0) {
+                o = list ? json_pack("{s:o}", "controllers", list) : NULL;
+        } else if (strncmp(what, "controllers/", 12) == 0) {
                 char uuid[CONTROLLER_UUID_STR_LEN + 1];
                 Controller *c;
 
@@ -661,7 +614,7 @@ static void serve_api(HttpServer *s, struct evhttp_request *req, const char *wha
                 for (size_t i = 0; i <= CONTROLLER_UUID_STR_LEN; i++)
                         uuid[i] = (char) tolower((unsigned char) what[12 + i]);
                 c = daemon_find_uuid(s->daemon, uuid);
-                if (!c || !c->has_identity) {
+                if (!c) {
                         reply_error(req, 404, "Not Found", "no such controller");
                         return;
                 }
@@ -672,11 +625,11 @@ static void serve_api(HttpServer *s, struct evhttp_request *req, const char *wha
                         return;
                 }
                 if (what[0] == 'j')
-                        o = jobs_json(s);
+                        o = json_daemon_jobs(s->fw);
                 else if (what[0] == 'h')
-                        o = json_pack("{s:o}", "history", fw_manager_history(s->fw));
+                        o = json_daemon_history(s->fw);
                 else
-                        o = json_pack("{s:o}", "sets", fw_manager_list_sets(s->fw));
+                        o = json_daemon_sets(s->fw);
         } else {
                 reply_error(req, 404, "Not Found", "no such endpoint");
                 return;
@@ -744,40 +697,54 @@ static json_t *render_removed_arg(void *arg) {
 
 static json_t *render_board_arg(void *arg) {
         HttpServer *s = arg;
-        Controller *const *cs;
-        size_t n = daemon_controllers(s->daemon, &cs);
 
-        return render_board(daemon_board(s->daemon), cs, n);
+        return json_daemon_board(s->daemon);
 }
 
 static json_t *render_job_arg(void *arg) {
         return fw_job_to_json(arg);
 }
 
+/* The core hands every event the controller itself (exported controllers
+ * are identified); our state of it lives in its adapter slot. */
+static void ctl_attach(HttpServer *s, Controller *c) {
+        HttpCtl **h = http_ctl(s, c);
+
+        if (!*h)
+                *h = calloc(1, sizeof(HttpCtl)); /* NULL: no samples of it, nothing else lost */
+}
+
 static void on_controller_added(void *userdata, Controller *c) {
-        if (c->has_identity)
-                sse_broadcast(userdata, JSON_NOTIFY_CONTROLLER_ADDED, render_controller_arg, c);
+        HttpServer *s = userdata;
+
+        ctl_attach(s, c);
+        sse_broadcast(s, JSON_NOTIFY_CONTROLLER_ADDED, render_controller_arg, c);
 }
 
 static void on_controller_removed(void *userdata, Controller *c) {
-        if (c->has_identity)
-                sse_broadcast(userdata, JSON_NOTIFY_CONTROLLER_REMOVED, render_removed_arg, c);
+        HttpServer *s = userdata;
+        HttpCtl **h = http_ctl(s, c);
+
+        free(*h);
+        *h = NULL;
+        sse_broadcast(s, JSON_NOTIFY_CONTROLLER_REMOVED, render_removed_arg, c);
 }
 
 static void on_controller_changed(void *userdata, Controller *c, uint64_t mask) {
-        if (c->has_identity && (mask & CONTROLLER_DIRTY_STATE_MASK))
+        if (mask & CONTROLLER_DIRTY_STATE_MASK)
                 sse_broadcast(userdata, JSON_NOTIFY_CONTROLLER_CHANGED, render_controller_arg, c);
 }
 
+/* A fresh reading (every one, not rate-limited: each stream has its own
+ * period): the slot notes it; the streams' ticks send it. */
 static void on_telemetry(void *userdata, Controller *c, uint64_t mask, uint64_t time_usec) {
         HttpServer *s = userdata;
-        TelSlot *t;
+        HttpCtl *h = *http_ctl(s, c);
 
-        if (!c->has_identity || !s->streams)
+        if (!h)
                 return;
-        t = tel_find(s, c->uuid_str, true);
-        if (t)
-                t->seq = ++s->tel_seq;
+        h->seq = ++s->tel_seq;
+        h->time_usec = time_usec;
 }
 
 static double on_watch_rate(void *userdata, const Controller *c) {
@@ -888,15 +855,18 @@ static int take_activated(HttpServer *s) {
  * Return: 0 or -errno (logged).
  */
 int http_server_new(Daemon *d, FwManager *fw, const HttpServerConfig *cfg, HttpServer **ret) {
+        Controller *const *cs;
         HttpServer *s;
         struct timeval tv;
         uint64_t t;
+        size_t n;
         int r, found = 0;
 
         *ret = NULL;
         s = calloc(1, sizeof(HttpServer));
         if (!s)
                 return -ENOMEM;
+        s->slot = -1;
         s->daemon = d;
         s->fw = fw;
         s->base = daemon_event_base(d);
@@ -941,13 +911,20 @@ int http_server_new(Daemon *d, FwManager *fw, const HttpServerConfig *cfg, HttpS
         }
         tv = (struct timeval) { .tv_sec = HTTP_SERVER_KEEPALIVE_USEC / USEC_PER_SEC };
         event_add(s->keepalive, &tv);
-        r = daemon_add_listener(d, &http_listener, s);
+        s->slot = daemon_adapter_slot_new(d);
+        r = s->slot;
+        if (r >= 0)
+                r = daemon_add_listener(d, &http_listener, s);
         if (r >= 0 && fw)
                 r = fw_manager_add_listener(fw, &http_job_listener, s);
         if (r < 0) {
                 http_server_free(s);
                 return r;
         }
+        /* the controllers known already get their slot as later ones do */
+        n = daemon_controllers(d, &cs);
+        for (size_t i = 0; i < n; i++)
+                ctl_attach(s, cs[i]);
         *ret = s;
         return 0;
 }
@@ -957,6 +934,18 @@ HttpServer *http_server_free(HttpServer *s) {
                 return NULL;
         s->freeing = true;
         daemon_remove_listener(s->daemon, &http_listener, s);
+        /* our state of the controllers still there goes with us */
+        if (s->slot >= 0) {
+                Controller *const *cs;
+                size_t n = daemon_controllers(s->daemon, &cs);
+
+                for (size_t i = 0; i < n; i++) {
+                        HttpCtl **h = http_ctl(s, cs[i]);
+
+                        free(*h);
+                        *h = NULL;
+                }
+        }
         if (s->fw)
                 fw_manager_remove_listener(s->fw, &http_job_listener, s);
         /* frees every connection: on_conn_close() frees the streams */
@@ -967,7 +956,6 @@ HttpServer *http_server_free(HttpServer *s) {
         if (s->keepalive)
                 event_free(s->keepalive);
         free(s->conns);
-        free(s->tel);
         free(s->root);
         free(s);
         return NULL;

@@ -29,21 +29,60 @@ static JsonCtl **glue_ctl(JsonGlue *g, Controller *c) {
         return (JsonCtl **) daemon_adapter_data(c, g->slot);
 }
 
+/* ---------------------------------------------------------------- shared with daemon/http */
+
+/* The objects both JSON-speaking adapters serve (json-server.h): one
+ * rendering each, so /api/... and the socket's answers cannot drift apart. */
+
+/* [controller snapshot, ...] of the identified controllers, by CAN id. */
+json_t *json_daemon_controllers(Daemon *d) {
+        Controller *const *cs;
+        size_t n = daemon_controllers(d, &cs);
+        json_auto_t *list = json_array();
+
+        if (!list)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (json_array_append_new(list, render_controller(cs[i])) < 0)
+                        return NULL;
+        return TAKE_PTR(list);
+}
+
+json_t *json_daemon_board(Daemon *d) {
+        Controller *const *cs;
+        size_t n = daemon_controllers(d, &cs);
+
+        return render_board(daemon_board(d), cs, n);
+}
+
+/* {"jobs": [job snapshot, ...]} (job.list) */
+json_t *json_daemon_jobs(FwManager *fw) {
+        FwJob *const *jobs;
+        size_t n = fw_manager_jobs(fw, &jobs);
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < n; i++)
+                json_array_append_new(a, fw_job_to_json(jobs[i]));
+        return a ? json_pack("{s:o}", "jobs", a) : NULL;
+}
+
+/* {"history": [...]} (job.history) */
+json_t *json_daemon_history(FwManager *fw) {
+        return json_pack("{s:o}", "history", fw_manager_history(fw));
+}
+
+/* {"sets": [...]} (firmware.sets) */
+json_t *json_daemon_sets(FwManager *fw) {
+        return json_pack("{s:o}", "sets", fw_manager_list_sets(fw));
+}
+
 /* ---------------------------------------------------------------- snapshots */
 
 static int glue_list_controllers(void *userdata, json_t **ret) {
         JsonGlue *g = userdata;
-        Controller *const *cs;
-        size_t n = daemon_controllers(g->daemon, &cs);
-        json_auto_t *list = json_array();
 
-        if (!list)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (json_array_append_new(list, render_controller(cs[i])) < 0)
-                        return -ENOMEM;
-        *ret = TAKE_PTR(list);
-        return 0;
+        *ret = json_daemon_controllers(g->daemon);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int glue_get_controller(void *userdata, const char *uuid, json_t **ret) {
@@ -58,10 +97,8 @@ static int glue_get_controller(void *userdata, const char *uuid, json_t **ret) {
 
 static int glue_get_board(void *userdata, json_t **ret) {
         JsonGlue *g = userdata;
-        Controller *const *cs;
-        size_t n = daemon_controllers(g->daemon, &cs);
 
-        *ret = render_board(daemon_board(g->daemon), cs, n);
+        *ret = json_daemon_board(g->daemon);
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -122,7 +159,7 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
         }
         switch (method) {
         case JSON_METHOD_FIRMWARE_SETS:
-                *ret = json_pack("{s:o}", "sets", fw_manager_list_sets(m));
+                *ret = json_daemon_sets(m);
                 return *ret ? 0 : -ENOMEM;
         case JSON_METHOD_FIRMWARE_INSTALL: {
                 const char *path = json_string_value(json_object_get(params, "path"));
@@ -194,19 +231,11 @@ static int glue_firmware(JsonGlue *g, JsonMethod method, json_t *params, JsonCal
                 *ret = json_object();
                 return *ret ? 0 : -ENOMEM;
         }
-        case JSON_METHOD_JOB_LIST: {
-                FwJob *const *jobs;
-                size_t n = fw_manager_jobs(m, &jobs);
-                json_t *a = json_array();
-                if (!a)
-                        return -ENOMEM;
-                for (size_t i = 0; i < n; i++)
-                        json_array_append_new(a, fw_job_to_json(jobs[i]));
-                *ret = json_pack("{s:o}", "jobs", a);
+        case JSON_METHOD_JOB_LIST:
+                *ret = json_daemon_jobs(m);
                 return *ret ? 0 : -ENOMEM;
-        }
         case JSON_METHOD_JOB_HISTORY:
-                *ret = json_pack("{s:o}", "history", fw_manager_history(m));
+                *ret = json_daemon_history(m);
                 return *ret ? 0 : -ENOMEM;
         case JSON_METHOD_JOB_GET:
         case JSON_METHOD_JOB_CANCEL: {

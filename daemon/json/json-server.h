@@ -128,3 +128,12 @@ unsigned json_server_n_clients(const JsonServer *s);
 typedef struct Daemon Daemon;
 typedef struct FwManager FwManager;
 int json_server_new(Daemon *d, FwManager *fw, const JsonServerConfig *cfg, JsonServer **ret);
+
+/* The daemon's objects as the socket serves them, also served by daemon/http
+ * under /api/ (json-daemon.c; NULL on -ENOMEM): the controllers' snapshots
+ * (an array), the board's, {"jobs"}, {"history"}, {"sets"}. */
+json_t *json_daemon_controllers(Daemon *d);
+json_t *json_daemon_board(Daemon *d);
+json_t *json_daemon_jobs(FwManager *fw);
+json_t *json_daemon_history(FwManager *fw);
+json_t *json_daemon_sets(FwManager *fw);

@@ -5,7 +5,8 @@ loopback.  curl asks every endpoint: the dashboard, the JSON socket's objects
 (same fields as board.get / controllers.list on the socket), 404 for bad paths,
 405 for every method but GET/HEAD on every path (and nothing changed), 421 for
 a Host that does not name the listener, 503 beyond max-clients; the event
-stream delivers the state and telemetry.  Then a vescd started with a
+stream delivers the state and telemetry, and follows a controller that is
+removed (offline, board.forget) and comes back.  Then a vescd started with a
 socket-activated fd named "http" (as vescd-http.socket passes it) serves the
 API on it while its JSON socket stays a Unix socket.  Every wait is bounded."""
 
@@ -265,6 +266,57 @@ def check_events(port):
     log("curl -N reads the event stream")
 
 
+def stream_until(es, what, pred, timeout=TIMEOUT):
+    """Events until pred(name, data): the UUIDs of the telemetry seen before."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while True:
+        if time.monotonic() > deadline:
+            fail("event stream: no %s" % what)
+        name, data = es.next()
+        if pred(name, data):
+            return seen
+        if name == "telemetry":
+            seen.append(data["uuid"])
+
+
+def check_removed_and_back(h, port):
+    """A controller that goes away and comes back while a stream is open: the
+    stream gets controller.removed and no telemetry of it while it is gone (the
+    listener's state of it went with the core's record), the API answers 404
+    for it, and the same stream gets controller.added and its telemetry again
+    once it is back (a new record in the core)."""
+    es = EventStream(port, "?rate_hz=20")
+    stream_until(es, "sample of B", lambda n, d: n == "telemetry" and d["uuid"] == UUID_B)
+    h.sim_control("leave " + UUID_B)
+    stream_until(es, "B offline", lambda n, d: n == "controller.changed" and d["uuid"] == UUID_B
+                 and d["online"] is False)
+    # an offline member that is forgotten is removed from the core
+    result, err = h.json_call("board.forget", {"uuid": UUID_B})
+    if err:
+        fail("board.forget B: %r" % err)
+    stream_until(es, "controller.removed of B", lambda n, d: n == "controller.removed" and d == {"uuid": UUID_B})
+    if UUID_B in {c["uuid"] for c in get_json(port, "/api/controllers")["controllers"]}:
+        fail("B still listed on /api/controllers after controller.removed")
+    if curl(port, "/api/controllers/" + UUID_B)[0] != 404:
+        fail("/api/controllers/B after controller.removed: not 404")
+    # gone: A goes on, B sends nothing
+    seen = stream_until(es, "samples of A", lambda n, d: n == "telemetry" and d["uuid"] == UUID_A)
+    seen += stream_until(es, "more samples of A", lambda n, d: n == "telemetry" and d["uuid"] == UUID_A)
+    if UUID_B in seen:
+        fail("telemetry of B while it was removed")
+    h.sim_control("join " + UUID_B)
+    seen = stream_until(es, "controller.added of B", lambda n, d: n == "controller.added" and d["uuid"] == UUID_B,
+                        timeout=3 * TIMEOUT)
+    if UUID_B in seen:
+        fail("telemetry of B before its controller.added")
+    stream_until(es, "B's telemetry on the same stream", lambda n, d: n == "telemetry" and d["uuid"] == UUID_B)
+    if curl(port, "/api/controllers/" + UUID_B)[0] != 200:
+        fail("/api/controllers/B after it came back: not 200")
+    es.close()
+    log("B removed while streamed: controller.removed, no samples, 404; back on the same stream")
+
+
 def check_cap(port, cap):
     """cap keep-alive connections are served; one more gets 503 and closes."""
     import http.client
@@ -336,6 +388,7 @@ def main():
         check_read_only(h, port)
         check_host(port)
         check_events(port)
+        check_removed_and_back(h, port)
         check_cap(port, cap)
         if h.stop_vescd() != 0:
             fail("vescd did not exit 0")
