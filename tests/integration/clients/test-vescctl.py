@@ -59,6 +59,39 @@ class Ctl:
         return p
 
 
+# The update's gate (daemon/update/update-engine.c, gate_defaults()/tel_still()):
+# a motor is stopped when |ERPM| <= 50 and |motor current|, |input current| <= 1 A.
+GATE_ERPM_MAX = 50
+GATE_CURRENT_MAX = 1.0
+
+
+def wait_motors_stopped(h):
+    """Until the scripted rides have ended in vesc-sim (the motors released)
+    and vescd holds, for every controller, a reading it received after that
+    which passes the update's gate.  A zero ERPM alone is no stop: under a
+    brake command vesc-sim's ERPM chatters across 0 (the brake current flips
+    with the sign of the speed) at 40 A, and a controller rebooted during the
+    brake reads exactly 0 while the ride goes on; nor is the latest reading
+    (the D-Bus property) new enough: a polled controller's may predate the
+    release."""
+    h.wait_until(lambda: not any(c.get("riding") for c in h.sim_status()["controllers"]),
+                 "the scripted rides ended", timeout=3 * TIMEOUT)
+    released_usec = time.monotonic() * 1e6   # vescd's time_usec: CLOCK_MONOTONIC
+
+    def stopped():
+        result, err = h.json_call("telemetry.poll", {"controllers": [UUID_A, UUID_B],
+                                                     "fields": ["erpm", "current_motor", "current_in"]})
+        if err:
+            fail("telemetry.poll: %r" % err)
+        samples = {x["uuid"]: x for x in result["samples"]}
+        return set(samples) == {UUID_A, UUID_B} and all(
+            x["time_usec"] > released_usec and abs(x["values"]["erpm"]) <= GATE_ERPM_MAX and
+            abs(x["values"]["current_motor"]) <= GATE_CURRENT_MAX and
+            abs(x["values"]["current_in"]) <= GATE_CURRENT_MAX for x in samples.values())
+
+    h.wait_until(stopped, "readings of stopped motors after the rides ended", timeout=3 * TIMEOUT)
+
+
 def check_usage(ctl):
     """Argument errors: exit 2 with a message naming the problem, before any call."""
     cases = [
@@ -287,8 +320,7 @@ def main():
         if "firmware board" not in p.stderr:
             fail("firmware update refused without naming the board commands: %r" % p.stderr)
         # an update is gated on stopped motors: wait for the ride to end
-        h.wait_until(lambda: all(abs(float(h.prop(p, CONTROLLER_IFACE, "Erpm"))) < 1 for p in h.controllers()),
-                     "the motors stopped", timeout=3 * TIMEOUT)
+        wait_motors_stopped(h)
         p = ctl.run("firmware", "repair", "vesc-5.03-test", "--wait")
         if not re.search(r"^job 1 \(repair, image set [0-9a-f]+\): done", p.stdout, re.M):
             fail("firmware repair --wait: %r" % p.stdout)
