@@ -20,6 +20,7 @@ struct Request {
         bool in_flight;
         bool finished;              /* REQUEST_REPLY_NONE sent: complete in process() */
         bool immediate;             /* the kind's default timeout: never shortened by the time scale */
+        bool resent_early;          /* this attempt went out after a corrupted reply */
         uint64_t deadline;
         uint64_t full_deadline;     /* a background slice may stretch to this while its reply arrives */
 };
@@ -171,6 +172,7 @@ static int transmit(RequestEngine *e, Request *r, uint64_t now_usec) {
         int r2;
 
         r->attempts++;
+        r->resent_early = false;
         r->attempt_start = now_usec;
         r->in_flight = true;
         r->full_deadline = now_usec + attempt_timeout(e, r, r->p.timeout_usec);
@@ -385,6 +387,30 @@ static Request *waiting_background(RequestEngine *e, uint8_t replier, uint8_t cm
         return r && is_bg_long(r) && !r->in_flight && r->attempts > 0 && r->p.reply_cmd == cmd ? r : NULL;
 }
 
+/* The end (PROCESS_RX_BUFFER) of a multi-frame reply from the destination
+ * of the foreground LONG request in flight failed its CRC or length check:
+ * its controller has sent the reply, but another transfer interleaved with
+ * it (a late reply to a timed-out probe, say).  Waiting for the timeout
+ * would bring nothing: the next attempt goes out now, once per attempt. */
+static void resend_corrupted(RequestEngine *e, uint8_t type, const struct can_frame *f, uint64_t now_usec) {
+        Request *r;
+        int k;
+
+        if (type != CAN_PACKET_PROCESS_RX_BUFFER || f->len < 1 || e->long_dest < 0 || f->data[0] != e->long_dest)
+                return;
+        r = in_flight_for(e, (uint8_t) e->long_dest);
+        if (!r || r->p.reply != REQUEST_REPLY_LONG || r->p.background || r->resent_early ||
+            r->attempts > r->p.retries)
+                return;
+        k = transmit(e, r, now_usec);
+        r->resent_early = true;
+        if (k < 0) {
+                complete(e, r, k, r->p.dest, NULL, 0);
+                pump(e, now_usec);
+        }
+        wakeup(e);
+}
+
 /**
  * request_engine_handle_frame() - feed one received frame
  * @e: the engine
@@ -428,6 +454,7 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
         k = vesc_reassembler_feed(&e->reasm, f, now_usec, &msg);
         if (k < 0) {
                 e->stats.reassembly_errors++;
+                resend_corrupted(e, type, f, now_usec);
                 return 1;
         }
         if (k == 0)

@@ -517,6 +517,57 @@ static void test_background_yield(void **state) {
         request_cancel_userdata(fx->e, &p);
 }
 
+/* A reply from `from` whose second frame has a flipped byte: its
+ * PROCESS_RX_BUFFER fails the CRC check. */
+static void corrupt_reply(Fixture *fx, uint8_t from, const uint8_t *payload, size_t len, uint64_t now) {
+        VescSegmenter s;
+        struct can_frame f;
+        unsigned i = 0;
+
+        assert_int_equal(vesc_segmenter_init(&s, OWN, from, VESC_MODE_REPLY, payload, len), 0);
+        while (vesc_segmenter_next(&s, &f) > 0) {
+                if (i++ == 1)
+                        f.data[2] ^= 0x55;
+                (void) request_engine_handle_frame(fx->e, &f, now);
+        }
+}
+
+/* A foreground reply interleaved with another transfer (its CRC fails at
+ * PROCESS) is asked again at once, once per attempt, within the retries. */
+static void test_corrupted_reply_resent(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 }, b = { fx, 0, 2 };
+        uint8_t vals[20] = { COMM_GET_VALUES, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19 };
+        RequestEngineStats st;
+
+        send_req(fx, &a, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 2, 0);
+        assert_int_equal(fx->n_sent, 1);
+        corrupt_reply(fx, 12, vals, sizeof vals, 2 * MS);
+        assert_int_equal(fx->done_count, 0);
+        assert_int_equal(fx->n_sent, 2);
+        assert_int_equal(fx->sent[1].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 12));
+        /* the resent attempt corrupted too: it waits for its timeout */
+        corrupt_reply(fx, 12, vals, sizeof vals, 4 * MS);
+        assert_int_equal(fx->n_sent, 2);
+        request_engine_process(fx->e, 2 * MS + REQUEST_TIMEOUT_DEFAULT_USEC);
+        assert_int_equal(fx->n_sent, 3);
+        reply(fx, 12, vals, sizeof vals, 110 * MS);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, 0);
+        request_engine_get_stats(fx->e, &st);
+        assert_int_equal(st.reassembly_errors, 2);
+
+        /* a corrupted reply from another id, or without retries left: nothing */
+        send_req(fx, &b, 74, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 200 * MS);
+        assert_int_equal(fx->n_sent, 4);
+        corrupt_reply(fx, 12, vals, sizeof vals, 201 * MS);
+        corrupt_reply(fx, 74, vals, sizeof vals, 202 * MS);
+        assert_int_equal(fx->n_sent, 4);
+        request_engine_process(fx->e, 200 * MS + REQUEST_TIMEOUT_DEFAULT_USEC);
+        assert_int_equal(fx->done_count, 2);
+        assert_int_equal(fx->last_error, -ETIMEDOUT);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_long_one_at_a_time, setup, teardown),
@@ -532,6 +583,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_background_slice_stretches, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_background_late_reply, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_background_yield, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_corrupted_reply_resent, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
