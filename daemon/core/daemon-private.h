@@ -17,6 +17,7 @@ typedef struct Ctl {
         uint64_t next_identify_usec;
         bool poll_pending;
         uint64_t next_poll_usec;
+        bool poll_periodic;         /* polled at its rate: the poll timer keeps its deadlines */
         uint64_t telemetry_pending; /* telemetry bits waiting for the rate limit */
         uint64_t last_telemetry_usec;
         uint64_t identify_backoff_usec; /* nominal; core/schedule.h */
@@ -66,6 +67,7 @@ struct Daemon {
         struct event *requests_timer_ev, *requests_defer_ev;
         bool requests_scheduled;
         struct event *flush_ev, *telemetry_ev, *tick_ev;
+        struct event *poll_ev;       /* the next deadline of a periodic poll (poll_rearm()) */
         bool test_clock;            /* daemon_set_clock(): timers run from daemon_run_due() */
         uint64_t next_tick_usec;    /* under a test clock */
         bool flush_scheduled;

@@ -764,6 +764,8 @@ static void identify(Daemon *d, Ctl *ctl, bool force) {
 
 /* ---------------------------------------------------------------- polling */
 
+static void poll_rearm(Daemon *d);
+
 static void on_values(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Ctl *ctl = userdata;
         VescValues v;
@@ -772,6 +774,9 @@ static void on_values(void *userdata, int error, uint8_t replier, const uint8_t 
         ctl->poll_pending = false;
         if (error == -ECANCELED)
                 return;
+        /* no poll in flight: its next deadline counts again (it may be past) */
+        if (ctl->poll_periodic)
+                poll_rearm(ctl->d);
         if (error < 0) {
                 /* online: no back-off, the offline timeout decides its
                  * liveness; offline and never confirmed: core/schedule.h */
@@ -851,7 +856,12 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
         uint64_t period;
         int r;
 
-        if (ctl->poll_pending || now < ctl->next_poll_usec || ctl_held(d, ctl))
+        if (ctl->poll_pending || now < ctl->next_poll_usec)
+                return;
+        /* due but not sent below: the housekeeping tick looks again, the
+         * poll timer leaves it alone until it is sent on a schedule again */
+        ctl->poll_periodic = false;
+        if (ctl_held(d, ctl))
                 return;
         if (ctl_pinged(ctl)) {
                 ctl->next_poll_usec = now + PING_LIVENESS_USEC;
@@ -882,12 +892,14 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
         if (sp.period_usec == 0)
                 return;
         period = sp.scaled ? daemon_scaled(d, sp.period_usec) : sp.period_usec;
-        /* From the send, not from the schedule: replies then come at least a
-         * period apart, so a watch at the same rate takes every one of them
-         * (on a schedule, reply jitter makes some early, and a watch drops
-         * early samples whose hold would add lag).  The cost: the housekeeping
-         * tick rounds the period up to its 20 ms. */
-        ctl->next_poll_usec = now + period;
+        /* At its rate on a schedule, each deadline a period after the last
+         * (core/schedule.h), kept by the poll timer to the microsecond, not
+         * by the 20 ms tick: a 10 Hz watch gets 10 polls a second (from the
+         * send and rounded up to the tick it got about 9).  The watch limit
+         * (daemon/json/watch-limit.c) takes replies on their receive times
+         * with half a period of tolerance, so reply jitter loses none. */
+        ctl->next_poll_usec = schedule_poll_next(&sp, period, ctl->next_poll_usec, now);
+        ctl->poll_periodic = sp.periodic;
 
         r = request_send(d->requests,
                          &(RequestParams) {
@@ -913,6 +925,55 @@ static void poll_one(Daemon *d, Ctl *ctl, uint64_t now) {
         ctl->poll_pending = true;
         ctl->poll_sent_online = ctl->c.online;
         ctl->c.counters.polls++;
+}
+
+/* The earliest deadline of a controller polled on a schedule (at its
+ * rate) with no poll in flight; UINT64_MAX for none.  Everything else
+ * (slow polls, liveness PINGs, a controller whose due poll was not sent)
+ * is the housekeeping tick's. */
+static uint64_t poll_next_due(const Daemon *d) {
+        uint64_t next = UINT64_MAX;
+
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                const Ctl *ctl = d->ctls[i];
+
+                if (ctl->poll_periodic && !ctl->poll_pending && !ctl->id_stale)
+                        next = MIN(next, ctl->next_poll_usec);
+        }
+        return next;
+}
+
+/* Arm the poll timer for the next periodic deadline (a test clock runs it
+ * from daemon_run_due()). */
+static void poll_rearm(Daemon *d) {
+        uint64_t next = poll_next_due(d), now;
+
+        /* nothing after daemon_shutdown(): the request engine is gone */
+        if (next == UINT64_MAX || d->test_clock || !d->requests) {
+                evtimer_del(d->poll_ev);
+                return;
+        }
+        now = daemon_now();
+        struct timeval tv = usec_to_timeval(next > now ? next - now : 0);
+        evtimer_add(d->poll_ev, &tv);
+}
+
+/* The periodic polls that are due, then the timer for the next. */
+static void poll_due(Daemon *d, uint64_t now) {
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                Ctl *ctl = d->ctls[i];
+
+                if (ctl->poll_periodic && !ctl->id_stale && ctl->c.has_identity)
+                        poll_one(d, ctl, now);
+        }
+        poll_rearm(d);
+}
+
+static void on_poll_timer(evutil_socket_t fd, short what, void *userdata) {
+        Daemon *d = userdata;
+
+        if (d->requests)
+                poll_due(d, daemon_now());
 }
 
 /* The offline timeout, never shorter than three liveness PINGs or three
@@ -1008,6 +1069,8 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
                 }
                 poll_one(d, ctl, now);
         }
+        /* polls the tick sent may have started a schedule */
+        poll_rearm(d);
         ride_mode_tick(d, now);
         if (d->manager_counters_due <= now) {
                 d->manager_counters_due = now + USEC_PER_SEC;
@@ -1329,7 +1392,9 @@ int daemon_new(struct event_base *base, Config *config, const TransportKinds *ki
         d->flush_ev = event_new(base, -1, 0, on_flush, d);
         d->telemetry_ev = evtimer_new(base, on_flush, d);
         d->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, d);
-        if (!d->requests_timer_ev || !d->requests_defer_ev || !d->flush_ev || !d->telemetry_ev || !d->tick_ev)
+        d->poll_ev = evtimer_new(base, on_poll_timer, d);
+        if (!d->requests_timer_ev || !d->requests_defer_ev || !d->flush_ev || !d->telemetry_ev || !d->tick_ev ||
+            !d->poll_ev)
                 return -ENOMEM;
         /* under a test clock the test runs the tick (daemon_run_due()) */
         d->test_clock = clock_fn != NULL;
@@ -1346,7 +1411,8 @@ int daemon_new(struct event_base *base, Config *config, const TransportKinds *ki
  *
  * The request engine's completions, timeouts and queued sends, then the
  * housekeeping tick (liveness, identification retries, polls, scans) if
- * TICK_USEC of the test clock passed since the last one.  Running it
+ * TICK_USEC of the test clock passed since the last one, then the
+ * periodic polls whose deadline came (the poll timer's work).  Running it
  * again at the same time does nothing new.
  */
 void daemon_run_due(Daemon *d) {
@@ -1360,19 +1426,21 @@ void daemon_run_due(Daemon *d) {
                 d->next_tick_usec = now + TICK_USEC;
                 on_tick(-1, 0, d);
         }
+        if (now >= poll_next_due(d))
+                poll_due(d, now);
 }
 
 /**
  * daemon_next_due() - when daemon_run_due() has work next
  * @d: a daemon created under daemon_set_clock()
  *
- * Returns: the test clock's time of the next request deadline or
- * housekeeping tick (0: now).
+ * Returns: the test clock's time of the next request deadline,
+ * housekeeping tick or periodic poll (0: now).
  */
 uint64_t daemon_next_due(const Daemon *d) {
         uint64_t next = d->requests ? request_engine_next_deadline(d->requests) : UINT64_MAX;
 
-        return MIN(next, d->next_tick_usec);
+        return MIN(MIN(next, d->next_tick_usec), poll_next_due(d));
 }
 
 static void on_own_id_pong(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
@@ -1452,6 +1520,8 @@ void daemon_shutdown(Daemon *d) {
                 return;
         d->scanning = false;
         d->requests = request_engine_free(d->requests);
+        if (d->poll_ev)
+                evtimer_del(d->poll_ev);
 }
 
 /**
@@ -1474,6 +1544,8 @@ Daemon *daemon_free(Daemon *d) {
                 event_free(d->telemetry_ev);
         if (d->tick_ev)
                 event_free(d->tick_ev);
+        if (d->poll_ev)
+                event_free(d->poll_ev);
         transport_free(d->transport);
         for (size_t i = 0; i < d->n_ctls; i++)
                 ctl_free(d->ctls[i]);

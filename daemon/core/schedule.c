@@ -38,9 +38,34 @@ SchedulePoll schedule_poll(const SchedulePollIn *in) {
                                 p.period_usec = MAX(p.period_usec, in->backoff_usec);
                         p.scaled = true;
                 }
-        } else if (in->rate_hz > 0)
+        } else if (in->rate_hz > 0) {
                 p.period_usec = (uint64_t) (USEC_PER_SEC / in->rate_hz);
+                p.periodic = true;
+        }
         return p;
+}
+
+/**
+ * schedule_poll_next() - when the next poll is due
+ * @p: schedule_poll()'s answer for the poll just sent
+ * @period_usec: its period as the caller uses it (scaled when @p->scaled)
+ * @deadline_usec: when the poll just sent was due (0: it had no deadline)
+ * @now_usec: when it was sent (not before @deadline_usec)
+ *
+ * A controller polled at its rate (a watch's, or poll-rate-hz) is polled
+ * on a schedule, each deadline one period after the last: a send that came
+ * late (the timer's wake-up, a reply still pending at the deadline) does
+ * not push the later ones back, so the polls average exactly the rate and
+ * a watch at that rate gets a reply for every slot.  One that fell a whole
+ * period behind (a long pending reply, a hold) starts afresh from the send
+ * rather than catching up in a burst.  Slow polls count from the send.
+ *
+ * Returns: the next deadline, µs on the caller's clock.
+ */
+uint64_t schedule_poll_next(const SchedulePoll *p, uint64_t period_usec, uint64_t deadline_usec, uint64_t now_usec) {
+        if (!p->periodic || deadline_usec == 0 || now_usec < deadline_usec || now_usec - deadline_usec >= period_usec)
+                return now_usec + period_usec;
+        return deadline_usec + period_usec;
 }
 
 /**

@@ -50,13 +50,19 @@ typedef struct SchedulePollIn {
 } SchedulePollIn;
 
 typedef struct SchedulePoll {
-        uint64_t period_usec;   /* 0: not polled; else from one poll's send to the next */
+        uint64_t period_usec;   /* 0: not polled; else between one poll and the next */
         bool scaled;            /* period_usec is nominal protocol time (--time-scale applies) */
         bool background;        /* never before a user's request, within the share */
+        bool periodic;          /* at its rate: on a schedule (schedule_poll_next()), not from the send */
 } SchedulePoll;
 
 /* How an identified motor controller is polled (GET_VALUES). */
 SchedulePoll schedule_poll(const SchedulePollIn *in);
+/* When the poll after one sent at @now_usec is due: one period after its
+ * deadline @deadline_usec for a periodic poll (the rate holds however late
+ * each send was), from the send for the others and for a periodic poll
+ * that fell a whole period behind (it starts afresh). */
+uint64_t schedule_poll_next(const SchedulePoll *p, uint64_t period_usec, uint64_t deadline_usec, uint64_t now_usec);
 /* The poll back-off after a poll went unanswered (@in as when it was
  * sent): doubling from 1 s up to 1 min for an offline controller that was
  * never confirmed, else 0.  Any answer resets it (0). */

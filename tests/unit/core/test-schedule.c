@@ -18,6 +18,7 @@
 
 #define S 1000000ULL
 #define MS 1000ULL
+#define US 1ULL
 
 static void test_identify_backoff_unidentified(void **state) {
         uint64_t b = 0, want[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300 };
@@ -73,6 +74,41 @@ static void test_poll_rules(void **state) {
         assert_int_equal(p.period_usec, 0);
         p = schedule_poll(&(SchedulePollIn) { .slow_polls = false });
         assert_int_equal(p.period_usec, 0);
+}
+
+/* A controller polled at a watch's rate keeps the schedule: late sends do
+ * not push the later deadlines back, so the polls average the rate. */
+static void test_poll_periodic(void **state) {
+        SchedulePoll p = schedule_poll(&(SchedulePollIn) { .online = true, .confirmed = true, .rate_hz = 10 });
+        uint64_t deadline = 0, now = 1000 * MS, lateness[] = { 0, 3 * MS, 19 * MS, 50 * US, 0, 7 * MS };
+        unsigned sent = 0;
+
+        assert_true(p.periodic);
+        /* the first poll has no deadline: from the send */
+        deadline = schedule_poll_next(&p, 100 * MS, 0, now);
+        assert_int_equal(deadline, 1100 * MS);
+        /* each send late by up to a fifth of a period: still 10 per second */
+        for (size_t i = 0; i < sizeof lateness / sizeof lateness[0]; i++) {
+                now = deadline + lateness[i];
+                deadline = schedule_poll_next(&p, 100 * MS, deadline, now);
+                assert_int_equal(deadline, (1200 + 100 * i) * MS);
+                sent++;
+        }
+        assert_int_equal(sent, 6);
+        /* a whole period behind (a reply pending that long, a hold): afresh
+         * from the send, no burst to catch up */
+        now = deadline + 100 * MS;
+        assert_int_equal(schedule_poll_next(&p, 100 * MS, deadline, now), now + 100 * MS);
+        now = deadline + 250 * MS;
+        assert_int_equal(schedule_poll_next(&p, 100 * MS, deadline, now), now + 100 * MS);
+        /* slow polls (broadcasting, offline) count from the send */
+        p = schedule_poll(&(SchedulePollIn) { .online = true, .confirmed = true, .broadcasting = true, .rate_hz = 10,
+                                              .slow_polls = true });
+        assert_false(p.periodic);
+        assert_int_equal(schedule_poll_next(&p, SCHEDULE_POLL_SLOW_USEC, 5000 * MS, 5003 * MS),
+                         5003 * MS + SCHEDULE_POLL_SLOW_USEC);
+        p = schedule_poll(&(SchedulePollIn) { .confirmed = true, .slow_polls = true });
+        assert_false(p.periodic);
 }
 
 static void test_poll_backoff(void **state) {
@@ -167,6 +203,7 @@ int main(void) {
                 cmocka_unit_test(test_identify_backoff_unidentified),
                 cmocka_unit_test(test_identify_no_backoff_identified),
                 cmocka_unit_test(test_poll_rules),
+                cmocka_unit_test(test_poll_periodic),
                 cmocka_unit_test(test_poll_backoff),
                 cmocka_unit_test(test_liveness_timeout),
                 cmocka_unit_test(test_slow_identified_controller),
