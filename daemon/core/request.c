@@ -20,7 +20,6 @@ struct Request {
         bool in_flight;
         bool finished;              /* REQUEST_REPLY_NONE sent: complete in process() */
         bool immediate;             /* the kind's default timeout: never shortened by the time scale */
-        bool resent_early;          /* this attempt went out after a corrupted reply */
         uint64_t deadline;
         uint64_t full_deadline;     /* a background slice may stretch to this while its reply arrives */
 };
@@ -172,7 +171,6 @@ static int transmit(RequestEngine *e, Request *r, uint64_t now_usec) {
         int r2;
 
         r->attempts++;
-        r->resent_early = false;
         r->attempt_start = now_usec;
         r->in_flight = true;
         r->full_deadline = now_usec + attempt_timeout(e, r, r->p.timeout_usec);
@@ -388,26 +386,20 @@ static Request *waiting_background(RequestEngine *e, uint8_t replier, uint8_t cm
 }
 
 /* The end (PROCESS_RX_BUFFER) of a multi-frame reply from the destination
- * of the foreground LONG request in flight failed its CRC or length check:
- * its controller has sent the reply, but another transfer interleaved with
- * it (a late reply to a timed-out probe, say).  Waiting for the timeout
- * would bring nothing: the next attempt goes out now, once per attempt. */
-static void resend_corrupted(RequestEngine *e, uint8_t type, const struct can_frame *f, uint64_t now_usec) {
+ * of the LONG request in flight failed its CRC or length check: its
+ * controller has sent the reply, but another transfer interleaved with it
+ * (a late reply to a timed-out probe, say) or a frame was lost.  Waiting
+ * for the timeout would bring nothing but a held slot: the attempt ends
+ * now, and process() re-sends it (within its retries) or fails it. */
+static void end_corrupted_attempt(RequestEngine *e, uint8_t type, const struct can_frame *f, uint64_t now_usec) {
         Request *r;
-        int k;
 
         if (type != CAN_PACKET_PROCESS_RX_BUFFER || f->len < 1 || e->long_dest < 0 || f->data[0] != e->long_dest)
                 return;
         r = in_flight_for(e, (uint8_t) e->long_dest);
-        if (!r || r->p.reply != REQUEST_REPLY_LONG || r->p.background || r->resent_early ||
-            r->attempts > r->p.retries)
+        if (!r || r->p.reply != REQUEST_REPLY_LONG)
                 return;
-        k = transmit(e, r, now_usec);
-        r->resent_early = true;
-        if (k < 0) {
-                complete(e, r, k, r->p.dest, NULL, 0);
-                pump(e, now_usec);
-        }
+        r->deadline = r->full_deadline = now_usec;
         wakeup(e);
 }
 
@@ -454,7 +446,7 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
         k = vesc_reassembler_feed(&e->reasm, f, now_usec, &msg);
         if (k < 0) {
                 e->stats.reassembly_errors++;
-                resend_corrupted(e, type, f, now_usec);
+                end_corrupted_attempt(e, type, f, now_usec);
                 return 1;
         }
         if (k == 0)
@@ -512,10 +504,12 @@ void request_engine_process(RequestEngine *e, uint64_t now_usec) {
                         if (now_usec < r->deadline)
                                 continue;
                         if (is_bg_long(r) && now_usec < r->full_deadline && e->reasm.active &&
-                            e->reasm.last_usec >= r->attempt_start) {
-                                /* a reply is arriving: the slice stretches,
-                                 * up to the attempt's full timeout */
-                                r->deadline = r->full_deadline;
+                            e->reasm.last_usec >= r->attempt_start &&
+                            now_usec - e->reasm.last_usec < scaled(e, REQUEST_BACKGROUND_SLICE_USEC)) {
+                                /* a reply is arriving: the slice stretches
+                                 * by a slice at a time while its frames
+                                 * keep coming, up to the full timeout */
+                                r->deadline = MIN(r->full_deadline, now_usec + scaled(e, REQUEST_BACKGROUND_SLICE_USEC));
                                 continue;
                         }
                         e->stats.timeouts++;

@@ -20,7 +20,10 @@
  *     second motor with its primary id as sender, spec §16.3);
  *     everything else is counted and dropped;
  *   - each attempt has a timeout, failed attempts are re-sent up to
- *     `retries` times, then the completion gets -ETIMEDOUT.
+ *     `retries` times, then the completion gets -ETIMEDOUT; a multi-frame
+ *     reply from the destination whose PROCESS frame fails its CRC or
+ *     length check (another transfer interleaved, a lost frame) ends the
+ *     attempt at once instead of at its timeout.
  * Fire-and-forget requests (REQUEST_REPLY_NONE) go out with send mode 2
  * ("process, no reply") and complete with 0 once their frames are queued.
  *
@@ -63,7 +66,8 @@
  * PING's timeout: a device that answers at all starts its reply within
  * it.  A reply that comes later still completes the request while it waits
  * for its next attempt (FW_VERSION and GET_VALUES replies name their
- * content; nothing is lost but the slot's time). */
+ * content; nothing is lost but the slot's time).  The stretch goes a
+ * slice at a time while reply frames keep coming. */
 #define REQUEST_BACKGROUND_SLICE_USEC (20 * 1000)
 
 /* Bound on queued requests per destination (QueueFull beyond it). */

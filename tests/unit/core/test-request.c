@@ -532,39 +532,63 @@ static void corrupt_reply(Fixture *fx, uint8_t from, const uint8_t *payload, siz
         }
 }
 
-/* A foreground reply interleaved with another transfer (its CRC fails at
- * PROCESS) is asked again at once, once per attempt, within the retries. */
-static void test_corrupted_reply_resent(void **state) {
+/* A reply whose PROCESS frame fails its CRC check (another transfer
+ * interleaved with it, a lost frame) ends its attempt at once: re-sent
+ * within the retries, else failed, without holding the slot until the
+ * timeout. */
+static void test_corrupted_reply_ends_attempt(void **state) {
         Fixture *fx = *state;
         Tag a = { fx, 0, 1 }, b = { fx, 0, 2 };
         uint8_t vals[20] = { COMM_GET_VALUES, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19 };
         RequestEngineStats st;
 
-        send_req(fx, &a, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 2, 0);
+        send_req(fx, &a, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 1, 0);
         assert_int_equal(fx->n_sent, 1);
         corrupt_reply(fx, 12, vals, sizeof vals, 2 * MS);
+        assert_true(request_engine_next_deadline(fx->e) <= 2 * MS);
+        request_engine_process(fx->e, 2 * MS);
         assert_int_equal(fx->done_count, 0);
         assert_int_equal(fx->n_sent, 2);
         assert_int_equal(fx->sent[1].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 12));
-        /* the resent attempt corrupted too: it waits for its timeout */
-        corrupt_reply(fx, 12, vals, sizeof vals, 4 * MS);
+        /* the retry's reply corrupted too: no retries left, it fails now
+         * and the slot is free for the next request */
+        send_req(fx, &b, 74, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 3 * MS);
         assert_int_equal(fx->n_sent, 2);
-        request_engine_process(fx->e, 2 * MS + REQUEST_TIMEOUT_DEFAULT_USEC);
-        assert_int_equal(fx->n_sent, 3);
-        reply(fx, 12, vals, sizeof vals, 110 * MS);
+        corrupt_reply(fx, 12, vals, sizeof vals, 4 * MS);
+        request_engine_process(fx->e, 4 * MS);
         assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, -ETIMEDOUT);
+        assert_int_equal(fx->n_sent, 3);
+        assert_int_equal(fx->sent[2].can_id, vesc_can_id(CAN_PACKET_PROCESS_SHORT_BUFFER, 74));
+        /* a corrupted reply from another id ends nothing */
+        corrupt_reply(fx, 12, vals, sizeof vals, 5 * MS);
+        request_engine_process(fx->e, 5 * MS);
+        assert_int_equal(fx->done_count, 1);
+        reply(fx, 74, vals, sizeof vals, 6 * MS);
+        assert_int_equal(fx->done_count, 2);
         assert_int_equal(fx->last_error, 0);
         request_engine_get_stats(fx->e, &st);
-        assert_int_equal(st.reassembly_errors, 2);
+        assert_int_equal(st.reassembly_errors, 3);
+}
 
-        /* a corrupted reply from another id, or without retries left: nothing */
-        send_req(fx, &b, 74, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 200 * MS);
-        assert_int_equal(fx->n_sent, 4);
-        corrupt_reply(fx, 12, vals, sizeof vals, 201 * MS);
-        corrupt_reply(fx, 74, vals, sizeof vals, 202 * MS);
-        assert_int_equal(fx->n_sent, 4);
-        request_engine_process(fx->e, 200 * MS + REQUEST_TIMEOUT_DEFAULT_USEC);
-        assert_int_equal(fx->done_count, 2);
+/* A stray transfer during a probe's slice stretches it only while its
+ * frames keep coming: a slice of silence gives the slot back. */
+static void test_background_stretch_ends(void **state) {
+        Fixture *fx = *state;
+        Tag g = { fx, 0, 1 };
+        uint8_t fwv[25] = { COMM_FW_VERSION, 5, 3, '6', '0', 0 };
+        VescSegmenter seg;
+        struct can_frame f;
+
+        send_bg(fx, &g, 200, 0, 0);
+        /* the first frame of somebody's reply, then nothing */
+        assert_int_equal(vesc_segmenter_init(&seg, OWN, 201, VESC_MODE_REPLY, fwv, sizeof fwv), 0);
+        assert_int_equal(vesc_segmenter_next(&seg, &f), 1);
+        (void) request_engine_handle_frame(fx->e, &f, 15 * MS);
+        request_engine_process(fx->e, REQUEST_BACKGROUND_SLICE_USEC);
+        assert_int_equal(fx->done_count, 0);
+        request_engine_process(fx->e, 2 * REQUEST_BACKGROUND_SLICE_USEC);
+        assert_int_equal(fx->done_count, 1);
         assert_int_equal(fx->last_error, -ETIMEDOUT);
 }
 
@@ -583,7 +607,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_background_slice_stretches, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_background_late_reply, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_background_yield, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_corrupted_reply_resent, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_corrupted_reply_ends_attempt, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_background_stretch_ends, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
