@@ -15,8 +15,8 @@
  *   wire-dump       (as a test) writes them into a temporary directory and
  *                   checks that they read back: every frame parses to the
  *                   same frame, the job file reads back and is written
- *                   again byte for byte (less the gates and target, which a
- *                   snapshot keeps for people only).  Exit 0 or 1. */
+ *                   again byte for byte (less the gates, which a snapshot
+ *                   keeps for people only).  Exit 0 or 1. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -286,15 +286,13 @@ static int check(void) {
                 }
                 /* what the store reads back is written again byte for byte:
                  * the job as built, less what a snapshot keeps for people
-                 * only (the gates) and the target (taken from the image set
-                 * on resume) */
+                 * only (the gates) */
                 FwJobFile ref;
 
                 build_job(&ref);
                 for (size_t i = 0; i < ref.engine.n; i++) {
                         FwSideSnapshot *s = &ref.engine.sides[i];
 
-                        s->target[0] = 0;
                         s->have_telemetry = s->motor_stopped = s->voltage_ok = s->fault_ok = false;
                         memset(&s->tel, 0, sizeof(s->tel));
                         s->v_in_min = s->v_in_max = 0;
