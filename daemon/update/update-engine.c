@@ -1041,7 +1041,8 @@ static void side_enter(FwUpdateJob *job, FwSide *s, FwPhase p) {
                 if (!job->override_gates)
                         request_telemetry(job, s);
                 if (!job->job_timer_armed) {
-                        job->check_deadline = job->now + scaled(job, FW_CHECK_TIMEOUT_USEC);
+                        job->check_deadline =
+                                job->now + MAX(scaled(job, FW_CHECK_TIMEOUT_USEC), FW_CHECK_TIMEOUT_MIN_USEC);
                         job_arm(job, job->now + scaled(job, FW_GATE_TICK_USEC));
                 }
                 break;
@@ -1111,7 +1112,7 @@ static bool tel_still(const FwUpdateJob *job, const FwTelemetry *t) {
 
 static bool gate_motor_ok(const FwUpdateJob *job, const FwSide *s) {
         return s->have_tel && s->still_since > 0 && job->now - s->still_since >= scaled(job, job->gates.still_usec) &&
-               job->now - s->tel_at <= scaled(job, USEC_PER_SEC);
+               job->now - s->tel_at <= MAX(scaled(job, FW_GATE_FRESH_USEC), FW_GATE_FRESH_MIN_USEC);
 }
 
 static bool gate_voltage_ok(const FwUpdateJob *job, const FwSide *s) {

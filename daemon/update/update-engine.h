@@ -66,6 +66,13 @@ FwJobState fw_job_state_from_string(const char *s);
 #define FW_CHECK_TIMEOUT_USEC     (5 * USEC_PER_SEC)   /* identity + gates */
 #define FW_GATE_TICK_USEC         (250 * USEC_PER_MSEC)
 #define FW_GATE_STILL_USEC        (1 * USEC_PER_SEC)
+#define FW_GATE_FRESH_USEC        (1 * USEC_PER_SEC)   /* the newest sample at most this old */
+/* The check's deadline and a sample's freshness are vescd's own patience,
+ * not firmware timings: a time scale below 1 shortens them to no less than
+ * these, the time a loaded host needs for a few GET_VALUES round trips
+ * (whose 100 ms timeout is not shortened either, core/request.c). */
+#define FW_CHECK_TIMEOUT_MIN_USEC (2 * USEC_PER_SEC)
+#define FW_GATE_FRESH_MIN_USEC    (300 * USEC_PER_MSEC)
 #define FW_CONF_TIMEOUT_USEC      (2 * USEC_PER_SEC)   /* GET/SET_*CONF */
 #define FW_CONF_ATTEMPTS          3u                   /* at least */
 #define FW_CONF_ATTEMPTS_MAX      20u                  /* for the measured loss rate */
