@@ -65,6 +65,18 @@ tests_component_json_json_test_server_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/
 tests_component_json_json_test_server_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS) $(SYSTEMD_CFLAGS)
 tests_component_json_json_test_server_LDADD = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) $(SYSTEMD_LIBS) -lm
 
+# The listener takes a bounded number of connections per loop iteration
+# (a connection flood does not hold up the served clients): deterministic,
+# one loop iteration at a time.
+check_PROGRAMS += tests/component/json/test-accept-fairness
+TESTS += tests/component/json/test-accept-fairness
+tests_component_json_test_accept_fairness_SOURCES = tests/component/json/test-accept-fairness.c $(json_server_sources) \
+	$(json_proto_sources) $(json_watch_sources)
+tests_component_json_test_accept_fairness_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_component_json_test_accept_fairness_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS) $(SYSTEMD_CFLAGS)
+tests_component_json_test_accept_fairness_LDADD = $(VESCD_PURE_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) $(SYSTEMD_LIBS) \
+	$(TEST_LIBS) -lm
+
 TESTS += tests/component/json/test-json-server.py
 dist_noinst_SCRIPTS += tests/component/json/test-json-server.py tests/component/json/jsontest.py
 
