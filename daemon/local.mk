@@ -105,6 +105,14 @@ tests_unit_core_test_log_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_core_test_log_CFLAGS = $(TEST_CFLAGS) $(SYSTEMD_CFLAGS)
 tests_unit_core_test_log_LDADD = $(TEST_LIBS) $(SYSTEMD_LIBS)
 
+# journal records: native protocol, never blocking (a full socket drops and counts)
+check_PROGRAMS += tests/unit/core/test-log-journal
+TESTS += tests/unit/core/test-log-journal
+tests_unit_core_test_log_journal_SOURCES = tests/unit/core/test-log-journal.c daemon/core/log.h daemon/core/log.c
+tests_unit_core_test_log_journal_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_core_test_log_journal_CFLAGS = $(TEST_CFLAGS)
+tests_unit_core_test_log_journal_LDADD = $(TEST_LIBS)
+
 check_PROGRAMS += tests/unit/core/test-config-json
 TESTS += tests/unit/core/test-config-json
 tests_unit_core_test_config_json_SOURCES = tests/unit/core/test-config-json.c daemon/core/config-json.h \

@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/uio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
-#include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
@@ -15,7 +16,15 @@
 static struct {
         int max_level;
         bool journal;
-} log_config = { .max_level = LOG_INFO };
+        /* the journal's native socket, written without blocking (below) */
+        int journal_fd;
+        struct sockaddr_un journal_addr;
+        unsigned journal_dropped; /* records the full socket refused since the last one it took */
+} log_config = {
+        .max_level = LOG_INFO,
+        .journal_fd = -1,
+        .journal_addr = { .sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/socket" },
+};
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit", [LOG_ERR] = "err",
@@ -30,6 +39,23 @@ static const char *const level_names[] = {
  */
 void log_setup(void) {
         log_config.journal = getenv("JOURNAL_STREAM") || getenv("INVOCATION_ID");
+}
+
+/**
+ * log_set_journal_socket() - where journal records go (tests)
+ * @path: a datagram socket speaking journald's native protocol
+ *
+ * Also makes the journal the target, as under systemd.
+ *
+ * Returns: 0, or -ENAMETOOLONG.
+ */
+int log_set_journal_socket(const char *path) {
+        if (strlen(path) >= sizeof log_config.journal_addr.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(log_config.journal_addr.sun_path, path);
+        log_config.journal = true;
+        log_config.journal_dropped = 0;
+        return 0;
 }
 
 /**
@@ -78,6 +104,79 @@ const char *log_level_to_string(int level) {
         return level >= 0 && (size_t) level < ELEMENTSOF(level_names) ? level_names[level] : NULL;
 }
 
+/* One field of journald's native protocol: NAME=value and a newline, or,
+ * when the value holds a newline, NAME, a newline, the value's length as
+ * 64-bit little endian, the value and a newline.  Returns the new end of
+ * buf, NULL if it does not fit. */
+static char *journal_field(char *p, const char *end, const char *name, const char *value) {
+        size_t nl = strlen(name), vl = strlen(value);
+
+        if ((size_t) (end - p) < nl + vl + 10)
+                return NULL;
+        memcpy(p, name, nl);
+        p += nl;
+        if (!strchr(value, '\n'))
+                *p++ = '=';
+        else {
+                *p++ = '\n';
+                for (int i = 0; i < 8; i++)
+                        *p++ = (char) (((uint64_t) vl >> (8 * i)) & 0xff);
+        }
+        memcpy(p, value, vl);
+        p += vl;
+        *p++ = '\n';
+        return p;
+}
+
+/* Sends one record, never blocking: sd_journal_sendv() writes to a blocking
+ * socket, so a journald that cannot keep up (its socket's queue full) would
+ * stall the event loop, every client with it.  A record the socket does not
+ * take now is dropped and counted; the next one that goes through is
+ * preceded by "dropped K log messages". */
+static void journal_send(const char *message, int level, const char *func, const char *uuid, int can_id,
+                         int error) {
+        char buf[4096], num[24], *p = buf, *end = buf + sizeof buf;
+
+        if (log_config.journal_fd < 0) {
+                log_config.journal_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (log_config.journal_fd < 0) {
+                        log_config.journal_dropped++;
+                        return;
+                }
+        }
+        if (log_config.journal_dropped > 0) {
+                unsigned dropped = log_config.journal_dropped;
+                char notice[96];
+
+                log_config.journal_dropped = 0;
+                snprintf(notice, sizeof notice, "dropped %u log messages: the journal's socket was full", dropped);
+                journal_send(notice, LOG_WARNING, __func__, NULL, -1, 0);
+                if (log_config.journal_dropped > 0) {
+                        /* still full: this one is dropped as well */
+                        log_config.journal_dropped = dropped + 1;
+                        return;
+                }
+        }
+
+        p = journal_field(p, end, "MESSAGE", message);
+        snprintf(num, sizeof num, "%d", level);
+        p = p ? journal_field(p, end, "PRIORITY", num) : NULL;
+        p = p ? journal_field(p, end, "CODE_FUNC", func) : NULL;
+        if (p && uuid)
+                p = journal_field(p, end, "VESC_UUID", uuid);
+        if (p && can_id >= 0) {
+                snprintf(num, sizeof num, "%d", can_id);
+                p = journal_field(p, end, "VESC_CAN_ID", num);
+        }
+        if (p && error) {
+                snprintf(num, sizeof num, "%d", error);
+                p = journal_field(p, end, "ERRNO", num);
+        }
+        if (!p || sendto(log_config.journal_fd, buf, (size_t) (p - buf), MSG_DONTWAIT | MSG_NOSIGNAL,
+                         (const struct sockaddr *) &log_config.journal_addr, sizeof log_config.journal_addr) < 0)
+                log_config.journal_dropped++;
+}
+
 /* The message itself: level already checked. */
 static void log_emit(int level, int error, const char *uuid, int can_id, const char *func, const char *msg) {
         char prefix[80] = "";
@@ -88,22 +187,10 @@ static void log_emit(int level, int error, const char *uuid, int can_id, const c
                 snprintf(prefix, sizeof prefix, "controller id %d: ", can_id);
 
         if (log_config.journal) {
-                char fields[6][1200];
-                struct iovec iov[6];
-                size_t n = 0;
+                char message[1200];
 
-                snprintf(fields[n++], sizeof fields[0], "MESSAGE=%s%s", prefix, msg);
-                snprintf(fields[n++], sizeof fields[0], "PRIORITY=%d", level);
-                snprintf(fields[n++], sizeof fields[0], "CODE_FUNC=%s", func);
-                if (uuid)
-                        snprintf(fields[n++], sizeof fields[0], "VESC_UUID=%s", uuid);
-                if (can_id >= 0)
-                        snprintf(fields[n++], sizeof fields[0], "VESC_CAN_ID=%d", can_id);
-                if (error)
-                        snprintf(fields[n++], sizeof fields[0], "ERRNO=%d", error);
-                for (size_t i = 0; i < n; i++)
-                        iov[i] = (struct iovec) { .iov_base = fields[i], .iov_len = strlen(fields[i]) };
-                (void) sd_journal_sendv(iov, (int) n);
+                snprintf(message, sizeof message, "%s%s", prefix, msg);
+                journal_send(message, level, func, uuid, can_id, error);
         } else
                 fprintf(stderr, "vescd[%s]: %s%s\n", level_names[level & 7], prefix, msg);
 }

@@ -14,6 +14,7 @@
  * vescd: every module logs, and threading a logger through pure code would
  * only add noise.  It holds configuration, never model state. */
 void log_setup(void);                     /* journal if JOURNAL_STREAM / INVOCATION_ID */
+int log_set_journal_socket(const char *path); /* tests: journal records go there (and the journal is the target) */
 void log_set_max_level(int level);
 int log_get_max_level(void);
 int log_level_from_string(const char *s); /* "debug", "info", ..., or -EINVAL */
