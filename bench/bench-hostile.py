@@ -134,6 +134,11 @@ def main():
     if not os.access(vescd, os.X_OK):
         print("SKIP: %s is not built" % vescd)
         sys.exit(77)
+    try:
+        with open("/proc/loadavg") as f:
+            print("load average %s (a shared machine: compare runs under the same load)" % " ".join(f.read().split()[:3]))
+    except OSError:
+        pass
     quiet = None
     for name in names:
         try:
