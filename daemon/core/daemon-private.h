@@ -29,6 +29,10 @@ typedef struct Ctl {
         uint64_t poll_backoff_usec; /* nominal; offline and never confirmed (core/schedule.h) */
         bool poll_sent_online;      /* the poll in flight went to it while online */
         uint64_t poll_handle;       /* the pending poll's request (request_cancel()) */
+        /* liveness around exclusive holds (daemon.c, "held silence") */
+        bool held_offline;          /* went offline while held, polled only (no broadcasts) */
+        bool check_due;             /* its last exclusive hold went: check it at the next flush */
+        bool checking;              /* that check (a poll or PING) is in flight */
         uint64_t member_clock_usec; /* identified, online, unflagged since (0: not now) */
         bool has_primary;           /* the second motor of a dual-motor MCU (c.primary_motor) */
         uint8_t primary_uuid[VESC_UUID_LEN]; /* its primary motor's UUID (the MCU's) */
@@ -95,6 +99,7 @@ struct Daemon {
         uint64_t next_rescan_usec;  /* background rescan (rescan-interval-s) */
         bool bus_was_off;           /* rescan once the bus is back */
         bool board_stale;           /* membership changed: recompute the board at the next flush */
+        bool checks_due;            /* some Ctl.check_due */
         DaemonIdStat idstat[256];
 
         DaemonReadyFn ready_fn;

@@ -124,9 +124,12 @@ static void engine_wakeup(void *userdata) {
         }
 }
 
+static void engine_heard(void *userdata, uint8_t sender, uint64_t now);
+
 static const RequestEngineOps engine_ops = {
         .send_frame = engine_send_frame,
         .wakeup = engine_wakeup,
+        .heard = engine_heard,
 };
 
 static void requests_rearm(Daemon *d) {
@@ -363,6 +366,8 @@ static bool uuid_updating(Daemon *d, const uint8_t *uuid) {
         return d->updating_fn && d->updating_fn(d->updating_userdata, uuid);
 }
 
+static bool board_waits_for_check(const Daemon *d);
+
 static void update_board(Daemon *d) {
         _cleanup_free_ bool *updating = NULL;
         _cleanup_free_ const char **missing = NULL;
@@ -371,6 +376,11 @@ static void update_board(Daemon *d) {
         int r;
 
         rebuild_exported(d);
+        if (board_waits_for_check(d)) {
+                /* recomputed when the check ends ("held silence" below) */
+                d->board_stale = true;
+                return;
+        }
         updating = calloc(d->n_exported + 1, sizeof(bool));
         missing = calloc(d->members.n + 1, sizeof(char *));
         if (!updating || !missing) {
@@ -495,6 +505,8 @@ static void link_dual_motors(Daemon *d) {
         }
 }
 
+static void release_checks(Daemon *d, uint64_t now);
+
 /* Publish everything dirty: from the deferred flush event (once per loop
  * iteration), or at the end of a batch of received frames. */
 static void flush(Daemon *d) {
@@ -503,6 +515,8 @@ static void flush(Daemon *d) {
         bool board_dirty = false, telemetry_waiting = false;
 
         d->flush_scheduled = false;
+        if (d->checks_due)
+                release_checks(d, now);
         if (d->board_stale) {
                 d->board_stale = false;
                 board_dirty = true;
@@ -766,12 +780,22 @@ static void identify(Daemon *d, Ctl *ctl, bool force) {
 
 static void poll_rearm(Daemon *d);
 
+static void check_ended(Ctl *ctl, int error);
+
 static void on_values(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Ctl *ctl = userdata;
         VescValues v;
-        int r;
+        int r = 0;
 
         ctl->poll_pending = false;
+        if (error == 0) {
+                r = vesc_values_decode(reply, len, &v);
+                if (r >= 0)
+                        (void) controller_apply_values(&ctl->c, &v, daemon_now());
+        }
+        /* a check after a hold (if this was one) has its answer or its
+         * timeout: after the answer is applied, so the board sees it */
+        check_ended(ctl, error);
         if (error == -ECANCELED)
                 return;
         /* no poll in flight: its next deadline counts again (it may be past) */
@@ -789,12 +813,10 @@ static void on_values(void *userdata, int error, uint8_t replier, const uint8_t 
                 ctl->c.dirty |= CONTROLLER_DIRTY_COUNTERS;
                 return;
         }
-        r = vesc_values_decode(reply, len, &v);
         if (r < 0) {
                 log_ctl_debug_errno(&ctl->c, r, "Malformed GET_VALUES reply (%zu bytes): %m", len);
                 return;
         }
-        (void) controller_apply_values(&ctl->c, &v, daemon_now());
         ctl->confirmed = true;
         ctl->poll_backoff_usec = 0;
         schedule_flush(ctl->d);
@@ -812,15 +834,13 @@ static void on_liveness_pong(void *userdata, int error, uint8_t replier, const u
         Ctl *ctl = userdata;
 
         ctl->poll_pending = false;
-        if (error == -ECANCELED)
-                return;
-        if (error < 0) {
-                ctl->c.counters.timeouts++;
-                ctl->c.dirty |= CONTROLLER_DIRTY_COUNTERS;
-                return;
-        }
-        if (controller_seen(&ctl->c, daemon_now()) > 0)
+        if (error == 0 && controller_seen(&ctl->c, daemon_now()) > 0)
                 schedule_flush(ctl->d);
+        check_ended(ctl, error);
+        if (error == -ECANCELED || error == 0)
+                return;
+        ctl->c.counters.timeouts++;
+        ctl->c.dirty |= CONTROLLER_DIRTY_COUNTERS;
 }
 
 /* Bits one GET_VALUES poll puts on the bus: the request and the ~75-byte
@@ -984,6 +1004,170 @@ static uint64_t liveness_timeout(const Daemon *d, const Ctl *ctl, uint64_t timeo
         return schedule_liveness_timeout(timeout, ctl->c.broadcasting, d->config->poll_rate_hz);
 }
 
+/* ------------------------------------------------------- held silence
+ *
+ * Liveness around exclusive holds.  A write or a firmware job holds a
+ * controller exclusively and vescd's own polls of it pause (hold.h); a
+ * controller without status broadcasts then proves it is alive only
+ * through the holder's traffic.  The rules:
+ *
+ *   1. Every reply addressed to vescd counts as heard, whoever asked (a
+ *      job's, an operation's, a poll; a late or unmatched one too): the
+ *      request engine names its sender (RequestEngineOps.heard).  So a job
+ *      that talks to its controller keeps it online.
+ *   2. The offline timeout still applies while held: what vescd shows is
+ *      what it heard, and a controller the job reboots, or that does not
+ *      answer the job, is offline then.  One that goes offline while held
+ *      and without broadcasts is marked held_offline: its silence may be
+ *      the hold's doing (nobody asked it anything it answered), not
+ *      evidence that it is gone.  A broadcasting one that falls silent is
+ *      not marked: its broadcasts stopped, which is evidence.
+ *   3. When the last exclusive hold on a controller goes, vescd checks it
+ *      at once: a GET_VALUES (a PING for a BMS or custom module), in the
+ *      foreground, one retry, sent from the next flush (the release runs
+ *      inside hold_release(), where no work may start), not at its next
+ *      schedule slot.  (A firmware job cancels its requests still waiting
+ *      for a reply when it ends, so none of them is ahead of the check in
+ *      the controller's queue.)
+ *   4. While that check of a held_offline controller that is still offline
+ *      runs, the board view is not recomputed: it keeps what it showed
+ *      under the hold (updating, for a job).  Why not recompute without
+ *      that controller's offline: the board would call itself consistent
+ *      while a member's Online says false, and wrongly so if it is really
+ *      gone.  Why not compute it with the offline: the board would flip to
+ *      degraded for the milliseconds the answer takes, telling the user a
+ *      live member is missing (the bug this rule is for).  Holding the
+ *      previous view for one check's round trip says nothing false that it
+ *      did not already say, and the wait is bounded: the check's answer,
+ *      else its timeout (GET_VALUES: 2 × 100 ms, never shortened by
+ *      --time-scale; PING: 2 × 20 ms scaled).  A controller really gone
+ *      therefore shows offline, and the board degraded, as soon as the
+ *      check times out, well within the offline timeout.
+ *   5. From the release until the check ends, the offline timeout waits
+ *      for it: a controller the job last heard from almost a timeout ago
+ *      (a lost write it kept resending) is not made offline by the tick
+ *      while its check's answer is on the way.  A check without an answer
+ *      applies the timeout at once.
+ */
+
+/* A reply came from @sender (rule 1). */
+static void engine_heard(void *userdata, uint8_t sender, uint64_t now) {
+        Daemon *d = userdata;
+        Ctl *ctl = ctl_by_id(d, sender);
+
+        if (ctl && ctl->c.has_identity && controller_seen(&ctl->c, now) > 0) {
+                /* on the frame path: published when the batch is done */
+                d->frames_changed = true;
+                schedule_flush(d);
+        }
+}
+
+/* The last exclusive hold on @uuid went (hold_table_set_released(), from
+ * inside hold_release()): check it and its second motor at the next flush
+ * (rule 3). */
+static void on_hold_released(void *userdata, const uint8_t uuid[static HOLD_UUID_LEN]) {
+        Daemon *d = userdata;
+
+        if (!d->requests)
+                return;
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                Ctl *ctl = d->ctls[i];
+
+                if (!ctl->c.has_identity || ctl->id_stale)
+                        continue;
+                if (memcmp(ctl->c.uuid, uuid, VESC_UUID_LEN) != 0 &&
+                    !(ctl->has_primary && memcmp(ctl->primary_uuid, uuid, VESC_UUID_LEN) == 0))
+                        continue;
+                ctl->check_due = true;
+                d->checks_due = true;
+        }
+        if (d->checks_due)
+                schedule_flush(d);
+}
+
+/* The check of a controller a hold let go ended (answer, timeout, or
+ * cancelled): the board may show it as it is now (rule 4). */
+static void check_ended(Ctl *ctl, int error) {
+        Daemon *d = ctl->d;
+
+        if (!ctl->checking)
+                return;
+        ctl->checking = false;
+        /* a cancel comes from a record going away or the engine being freed */
+        if (error == -ECANCELED) {
+                ctl->held_offline = false;
+                return;
+        }
+        /* no answer: silent for the offline timeout is offline now, not
+         * at the next tick (rule 5) */
+        if (error < 0 && controller_check_liveness(&ctl->c, daemon_now(),
+                                                   liveness_timeout(d, ctl, daemon_scaled(d,
+                                                           (uint64_t) d->config->offline_timeout_ms * USEC_PER_MSEC))) > 0)
+                schedule_flush(d);
+        if (!ctl->held_offline)
+                return;
+        ctl->held_offline = false;
+        d->board_stale = true;
+        schedule_flush(d);
+}
+
+static void check_one(Daemon *d, Ctl *ctl, uint64_t now) {
+        static const uint8_t payload[] = { COMM_GET_VALUES };
+        bool pinged = ctl_pinged(ctl);
+        int r;
+
+        ctl->check_due = false;
+        /* held again meanwhile: the next release checks it */
+        if (!ctl->c.has_identity || ctl->id_stale || ctl_held(d, ctl))
+                return;
+        ctl->checking = true;
+        /* a poll in flight (sent before the hold): its answer is the check */
+        if (ctl->poll_pending)
+                return;
+        r = request_send(d->requests,
+                         &(RequestParams) {
+                                 .dest = ctl->c.id,
+                                 .reply = pinged ? REQUEST_PING : REQUEST_REPLY_LONG,
+                                 .payload = payload,
+                                 .len = sizeof payload,
+                                 .reply_cmd = -1,
+                                 .retries = 1,
+                                 .done = pinged ? on_liveness_pong : on_values,
+                                 .userdata = ctl,
+                         },
+                         now, &ctl->poll_handle);
+        if (r < 0) {
+                log_ctl_debug_errno(&ctl->c, r, "Cannot check it after its hold: %m");
+                check_ended(ctl, r);
+                return;
+        }
+        ctl->poll_pending = true;
+        ctl->poll_sent_online = ctl->c.online;
+        ctl->c.counters.polls++;
+}
+
+/* From flush(): the checks rule 3 asked for. */
+static void release_checks(Daemon *d, uint64_t now) {
+        d->checks_due = false;
+        if (!d->requests)
+                return;
+        for (size_t i = 0; i < d->n_ctls; i++)
+                if (d->ctls[i]->check_due)
+                        check_one(d, d->ctls[i], now);
+}
+
+/* Rule 4: a controller that went offline only because it was held and
+ * silent, still offline, and its check under way. */
+static bool board_waits_for_check(const Daemon *d) {
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                const Ctl *ctl = d->ctls[i];
+
+                if (ctl->held_offline && (ctl->check_due || ctl->checking) && !ctl->c.online && !ctl->id_stale)
+                        return true;
+        }
+        return false;
+}
+
 /**
  * ctl_is_member() - whether a record is one of the board's motor controllers
  *
@@ -1054,6 +1238,7 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
                         d->n_polled++;
         for (size_t i = 0; i < d->n_ctls; i++) {
                 Ctl *ctl = d->ctls[i];
+                bool held, was_broadcasting;
 
                 if (ctl->id_stale)
                         continue;
@@ -1061,8 +1246,18 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
                         identify(d, ctl, false);
                         continue;
                 }
-                if (controller_check_liveness(&ctl->c, now, liveness_timeout(d, ctl, timeout)) > 0)
+                held = ctl_held(d, ctl);
+                was_broadcasting = ctl->c.broadcasting;
+                /* once a hold let go, the check decides ("held silence") */
+                if (!ctl->check_due && !ctl->checking &&
+                    controller_check_liveness(&ctl->c, now, liveness_timeout(d, ctl, timeout)) > 0) {
                         schedule_flush(d);
+                        /* silent while a hold paused our polls */
+                        if (held && !was_broadcasting)
+                                ctl->held_offline = true;
+                }
+                if (!held && !ctl->check_due && !ctl->checking)
+                        ctl->held_offline = false;
                 if (membership_check(d, ctl, now)) {
                         d->board_stale = true;
                         schedule_flush(d);
@@ -1367,6 +1562,7 @@ int daemon_new(struct event_base *base, Config *config, const TransportKinds *ki
         r = hold_table_new(&d->holds);
         if (r < 0)
                 return r;
+        hold_table_set_released(d->holds, on_hold_released, d);
         r = ride_mode_load(d);
         if (r < 0)
                 return r;

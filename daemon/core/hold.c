@@ -20,6 +20,8 @@ struct Hold {
 
 struct HoldTable {
         Hold *first, *last;
+        HoldReleasedFn released;
+        void *released_userdata;
 };
 
 static const char *const hold_kind_table[_HOLD_KIND_MAX] = {
@@ -63,6 +65,18 @@ int hold_table_new(HoldTable **ret) {
                 return -ENOMEM;
         *ret = t;
         return 0;
+}
+
+/**
+ * hold_table_set_released() - who is told when an exclusive hold ends
+ * @t: the table
+ * @fn: called when the last exclusive hold on a controller is released
+ *      (not by hold_table_free()); NULL for nobody
+ * @userdata: for @fn
+ */
+void hold_table_set_released(HoldTable *t, HoldReleasedFn fn, void *userdata) {
+        t->released = fn;
+        t->released_userdata = userdata;
 }
 
 static void hold_unlink(Hold *h) {
@@ -226,7 +240,9 @@ int hold_acquire(HoldTable *t, const uint8_t uuid[static HOLD_UUID_LEN], HoldKin
  * @h: the hold or NULL
  *
  * When this was the last shared hold before a waiting exclusive one, that
- * one becomes ready and its owner's ready callback runs (from here).
+ * one becomes ready and its owner's ready callback runs (from here); when
+ * it was the last exclusive hold on its controller, the table's released
+ * callback runs (from here).
  *
  * Returns: NULL.
  */
@@ -251,6 +267,8 @@ Hold *hold_release(Hold *h) {
                         if (waiting->on_ready)
                                 waiting->on_ready(waiting->userdata, waiting);
                 }
+                if (h->kind == HOLD_EXCLUSIVE && t->released && !hold_table_exclusive(t, h->uuid))
+                        t->released(t->released_userdata, h->uuid);
         }
         free(h->text);
         free(h);

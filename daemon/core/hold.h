@@ -62,7 +62,14 @@ typedef struct HoldOwner {
         void *userdata;
 } HoldOwner;
 
+/* The last exclusive hold on a controller was released (its owner is
+ * gone; shared holds may remain): vescd's polling of it resumes.  Called
+ * from inside hold_release(): do not start work from it, schedule it. */
+typedef void (*HoldReleasedFn)(void *userdata, const uint8_t uuid[static HOLD_UUID_LEN]);
+
 int hold_table_new(HoldTable **ret);
+/* Who is told when a controller's last exclusive hold goes (one; NULL: nobody). */
+void hold_table_set_released(HoldTable *t, HoldReleasedFn fn, void *userdata);
 /* Releases the holds still in it (without callbacks). */
 HoldTable *hold_table_free(HoldTable *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(HoldTable *, hold_table_free)

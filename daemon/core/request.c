@@ -67,6 +67,11 @@ static void wakeup(RequestEngine *e) {
                 e->ops->wakeup(e->userdata);
 }
 
+static void heard(RequestEngine *e, uint8_t sender, uint64_t now_usec) {
+        if (e->ops->heard)
+                e->ops->heard(e->userdata, sender, now_usec);
+}
+
 /**
  * request_engine_new() - create a request engine
  * @own_id: vescd's CAN id (the reply address), 0..254
@@ -428,6 +433,7 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
 
                 if (vesc_pong_decode(f, &pong) < 0)
                         return 1;
+                heard(e, pong.from, now_usec);
                 r = in_flight_for(e, pong.from);
                 if (!r || r->p.reply != REQUEST_PING) {
                         e->stats.unmatched++;
@@ -457,6 +463,9 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
                 e->stats.unmatched++;
                 return 1;
         }
+        /* a reply to anybody's request (a job's, an operation's, a poll),
+         * or a late one: the controller at msg.sender is alive */
+        heard(e, msg.sender, now_usec);
         r = in_flight_for(e, msg.sender);
         if (!r || r->p.reply == REQUEST_PING || r->p.reply_cmd != msg.payload[0])
                 r = in_flight_alt(e, msg.sender, msg.payload[0]);

@@ -127,6 +127,11 @@ typedef struct RequestEngineOps {
         /* Called whenever request_engine_next_deadline() may have changed
          * (typically: schedule a deferred request_engine_process()).  May be NULL. */
         void (*wakeup)(void *userdata);
+        /* A complete reply (or a PONG) addressed to vescd came from @sender,
+         * matched to a request or not: whoever asked, the controller at
+         * that id is alive (liveness).  Called before the completion.  May
+         * be NULL. */
+        void (*heard)(void *userdata, uint8_t sender, uint64_t now_usec);
 } RequestEngineOps;
 
 typedef struct RequestEngineStats {

@@ -372,6 +372,30 @@ static void set_output(FwJob *j, size_t i, uint8_t can_id, bool enable) {
                 log_info("job %u: controller %s (id %u): output disabled for the update", j->id, j->sides[i].uuid, can_id);
 }
 
+/* The job ended: its requests still waiting for a reply (a lost write's
+ * last attempt, say) are cancelled, so nothing of it stays queued ahead
+ * of vescd's own check of each controller once the holds go (the core's
+ * "held silence" rules, daemon/core/daemon.c).  Fire-and-forget ones stay:
+ * they go out at once (the output re-enable among them). */
+static void cancel_replies(FwJob *j) {
+        for (FwReq **p = &j->reqs; *p;) {
+                FwReq *q = *p;
+
+                if (q->kind == REQ_OTHER) {
+                        p = &q->next;
+                        continue;
+                }
+                *p = q->next;
+                if (q->side >= 0 && j->sides[q->side].send == q)
+                        j->sides[q->side].send = NULL;
+                q->job = NULL;
+                q->next = NULL;
+                /* the completion (with -ECANCELED) frees q */
+                if (j->host->cancel(j->host->userdata, q->handle) < 0)
+                        free(q);
+        }
+}
+
 /* Give the job's controllers back (idempotent). */
 static void release_holds(FwJob *j) {
         for (size_t i = 0; i < FW_SIDES_MAX; i++)
@@ -662,6 +686,7 @@ static void job_ended(FwJob *j, const FwAction *a) {
         fw_update_job_report(j->engine, &rep);
         j->report = update_store_report_json(&rep);
 
+        cancel_replies(j);
         for (size_t i = 0; i < j->params.n_sides; i++) {
                 const FwIdentity *id = fw_update_job_side_identity(j->engine, i);
                 /* the reset after an install re-enables the output by itself;

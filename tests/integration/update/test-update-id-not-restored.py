@@ -16,15 +16,27 @@ board), with default options:
   board consistent; JSON controller.get agrees;
 - vescctl: `firmware job N` prints the redo line, `status` lists A at 12
   online, `show 12` is A and `show 10` is "no such controller" (exit 6).
+
+Across the job's end, on D-Bus (PropertiesChanged, in the order vescd
+sent them) and on the JSON socket (notifications of a connection opened
+before the job): once the job is done, the board is never `degraded` and
+A never goes Online false.  A, without status broadcasts and unpolled
+while the job holds it, may go offline while the job resends the lost
+SET_APPCONF; it is alive at 12, and vescd checks it at once when the job
+lets go, without showing the board degraded meanwhile (daemon/core/daemon.c,
+"held silence").
 """
+import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from update_harness import (CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, UUID_A, UUID_B,  # noqa: E402
-                            UpdateHarness, fail, finish, log)
+from update_harness import (BUS_NAME, CONTROLLER_IFACE, JOB_IFACE, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
+                            PROPS_IFACE, TIMEOUT, UUID_A, UUID_B, UpdateHarness, fail, finish, log)
 
 PATH_A = "/org/vescd1/controller/" + UUID_A
 NOTE = "old CAN id 10 not restored: SET_APPCONF got no reply (last seen at 12)"
@@ -70,6 +82,104 @@ def check_vescd(how, h):
         fail("%s: a controller is still shown at id 10: %s" % (how, ids))
 
 
+class EndWatch:
+    """Board state, A's Online and job states as vescd announced them, in
+    order: ("board", state), ("a_online", bool), ("job", state), one list
+    per adapter.  D-Bus: PropertiesChanged; JSON: the notifications of a
+    connection opened before the job."""
+
+    def __init__(self, h):
+        self.dbus = []
+        self.json = []
+        self.lock = threading.Lock()
+        self.match = h.bus.add_signal_receiver(
+            self._on_props, signal_name="PropertiesChanged", dbus_interface=PROPS_IFACE,
+            path_keyword="path", bus_name=BUS_NAME)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(os.path.join(h.tmp, "vescd.sock"))
+        self.stop = False
+        self.hello = threading.Event()
+        self.thread = threading.Thread(target=self._reader, daemon=True)
+        self.thread.start()
+        if not self.hello.wait(TIMEOUT):
+            fail("no hello on the JSON socket")
+
+    def _on_props(self, iface, changed, invalidated, path=None):
+        path = str(path)
+        if iface == MANAGER_IFACE and "BoardState" in changed:
+            self.dbus.append(("board", str(changed["BoardState"])))
+        if iface == CONTROLLER_IFACE and path == "/org/vescd1/controller/" + UUID_A and "Online" in changed:
+            self.dbus.append(("a_online", bool(changed["Online"])))
+        if iface == JOB_IFACE and "State" in changed:
+            self.dbus.append(("job", str(changed["State"])))
+
+    def _reader(self):
+        buf = b""
+        while not self.stop:
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                msg = json.loads(line)
+                method, params = msg.get("method"), msg.get("params") or {}
+                ev = None
+                if method == "hello":
+                    self.hello.set()
+                elif method == "board.changed" and "board_state" in params:
+                    ev = ("board", params["board_state"])
+                elif method in ("controller.changed", "controller.added") and params.get("uuid") == UUID_A:
+                    ev = ("a_online", params.get("online"))
+                elif method == "job.changed" and "state" in params:
+                    ev = ("job", params["state"])
+                if ev:
+                    with self.lock:
+                        self.json.append(ev)
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+        self.thread.join(TIMEOUT)
+        self.match.remove()
+
+    def check(self, how, h):
+        """After the job's done: never degraded, A never offline; and the
+        board did end consistent with A online (what check_vescd waited for)."""
+        # signals queued behind the property reads, and the JSON reader:
+        # both up to the board's consistent after the job's end
+        h.wait_until(lambda: self._ended(list(self.dbus)) and self._ended(self._json()),
+                     "%s: D-Bus signals and JSON notifications up to consistent after done (D-Bus %s, JSON %s)" %
+                     (how, self.dbus, self.json))
+        for adapter, events in (("D-Bus", list(self.dbus)), ("JSON", self._json())):
+            if ("job", "done") not in events:
+                fail("%s: %s never announced the job done: %s" % (how, adapter, events))
+            after = events[events.index(("job", "done")) + 1:]
+            bad = [e for e in after if e == ("board", "degraded") or e == ("a_online", False)]
+            if bad:
+                fail("%s: after the job's done %s announced %s (all: %s)\n%s" % (how, adapter, bad, events,
+                                                                              h.vescd_log()))
+            log("%s: %s after done: %s (all: %s)" % (how, adapter, after, events))
+
+    def _json(self):
+        with self.lock:
+            return list(self.json)
+
+    @staticmethod
+    def _ended(events):
+        if ("job", "done") not in events:
+            return False
+        after = events[events.index(("job", "done")):]
+        return ("board", "consistent") in after or \
+            [e for e in events if e[0] == "board"][-1:] == [("board", "consistent")]
+
+
 def vescctl(h, *args):
     p = subprocess.run([h.vescctl_path(), "--address", h.address] + list(args), capture_output=True, text=True,
                        timeout=60)
@@ -82,6 +192,7 @@ def run_case(h, how, kind):
     h.wait_both()
     s503 = h.install_tar("vesc-5.03-test")
     h.sim_control("lose A appconf on")
+    watch = EndWatch(h)
     job = h.start_job(how, kind, s503)
     state, err, report = h.wait_job_end(job)
     if state != "done" or err != ("", ""):
@@ -90,6 +201,8 @@ def run_case(h, how, kind):
     check_report(how, report)
     check_sim(how, h)
     check_vescd(how, h)
+    watch.check(how, h)
+    watch.close()
     return job
 
 
@@ -102,7 +215,7 @@ def dbus_case():
         rc, out = vescctl(h, "status")
         line = [x for x in out.splitlines() if UUID_A in x]
         if rc != 0 or len(line) != 1 or "id  12" not in line[0] or "online" not in line[0]:
-            fail("vescctl status: rc %d\n%s" % (rc, out))
+            fail("vescctl status: rc %d\n%s\n%s" % (rc, out, h.vescd_log()))
         rc, out = vescctl(h, "show", "12")
         if rc != 0 or UUID_A not in out:
             fail("vescctl show 12: rc %d\n%s" % (rc, out))
