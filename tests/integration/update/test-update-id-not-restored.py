@@ -104,6 +104,12 @@ class EndWatch:
         self.thread.start()
         if not self.hello.wait(TIMEOUT):
             fail("no hello on the JSON socket")
+        # A's readings: the first one after the job's end was a poll vescd
+        # sent after the job let A go (the job's own replies never reach
+        # the model); A's liveness is settled from then on
+        self.sock.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": "telemetry.watch",
+                                       "params": {"controllers": [UUID_A], "rate_hz": 5,
+                                                  "fields": ["voltage_in"]}}) + "\n").encode())
 
     def _on_props(self, iface, changed, invalidated, path=None):
         path = str(path)
@@ -139,6 +145,10 @@ class EndWatch:
                     ev = ("a_online", params.get("online"))
                 elif method == "job.changed" and "state" in params:
                     ev = ("job", params["state"])
+                elif method == "telemetry" and params.get("uuid") == UUID_A:
+                    ev = ("a_sample", True)
+                elif msg.get("id") == 1 and "error" in msg:
+                    ev = ("watch_error", str(msg["error"]))
                 if ev:
                     with self.lock:
                         self.json.append(ev)
@@ -150,13 +160,20 @@ class EndWatch:
         self.match.remove()
 
     def check(self, how, h):
-        """After the job's done: never degraded, A never offline; and the
-        board did end consistent with A online (what check_vescd waited for)."""
-        # signals queued behind the property reads, and the JSON reader:
-        # both up to the board's consistent after the job's end
-        h.wait_until(lambda: self._ended(list(self.dbus)) and self._ended(self._json()),
-                     "%s: D-Bus signals and JSON notifications up to consistent after done (D-Bus %s, JSON %s)" %
-                     (how, self.dbus, self.json))
+        """After the job's done: never degraded, A never offline, up to a
+        reading of A from a poll after the job (its liveness is settled
+        then) and the board consistent with A online."""
+        h.wait_until(lambda: self._ended(self._json(), sample=True),
+                     "%s: JSON notifications after done up to a reading of A, A online, the board consistent "
+                     "(%s)" % (how, self.json))
+        # the D-Bus signals vescd sent before those notifications: queued
+        # behind a round trip, then dispatched
+        h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")
+        h.wait_until(lambda: self._ended(list(self.dbus)),
+                     "%s: D-Bus signals after done up to the board consistent (%s)" % (how, self.dbus))
+        ctx = h.loop.get_context()
+        while ctx.pending():
+            ctx.iteration(False)
         for adapter, events in (("D-Bus", list(self.dbus)), ("JSON", self._json())):
             if ("job", "done") not in events:
                 fail("%s: %s never announced the job done: %s" % (how, adapter, events))
@@ -172,12 +189,13 @@ class EndWatch:
             return list(self.json)
 
     @staticmethod
-    def _ended(events):
+    def _ended(events, sample=False):
         if ("job", "done") not in events:
             return False
-        after = events[events.index(("job", "done")):]
-        return ("board", "consistent") in after or \
-            [e for e in events if e[0] == "board"][-1:] == [("board", "consistent")]
+        if sample and ("a_sample", True) not in events[events.index(("job", "done")):]:
+            return False
+        last = lambda kind: [e for e in events if e[0] == kind][-1:]  # noqa: E731
+        return last("board") == [("board", "consistent")] and last("a_online") in ([], [("a_online", True)])
 
 
 def vescctl(h, *args):
