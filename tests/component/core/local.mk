@@ -17,6 +17,17 @@ tests_component_core_test_core_replay_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(
 tests_component_core_test_core_replay_LDADD = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
 	$(SOCKETCAN_LIBS) -lm
 
+# test-held-silence: liveness around exclusive holds (a released
+# controller checked at once; the board never degraded by a silence the
+# hold caused), on the replayed dual-358 board, then live.
+check_PROGRAMS += tests/component/core/test-held-silence
+TESTS += tests/component/core/test-held-silence
+tests_component_core_test_held_silence_SOURCES = tests/component/core/test-held-silence.c \
+	tests/component/core/replay.h tests/component/core/replay.c $(vescd_core_sources)
+tests_component_core_test_held_silence_CPPFLAGS = $(tests_component_core_test_core_replay_CPPFLAGS)
+tests_component_core_test_held_silence_CFLAGS = $(tests_component_core_test_core_replay_CFLAGS)
+tests_component_core_test_held_silence_LDADD = $(tests_component_core_test_core_replay_LDADD)
+
 EXTRA_DIST += \
 	tests/component/core/record-transcripts.py \
 	tests/component/core/transcripts/discovery.log \

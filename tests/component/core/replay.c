@@ -699,6 +699,8 @@ static void match_sent(Replay *r, const struct can_frame *f) {
 static void answer_live(Replay *r, const struct can_frame *f) {
         int best = -1;
 
+        if (r->live_mute[f->can_id & 0xFF])
+                return;
         for (size_t q = 0; q < r->n_rq; q++)
                 if (same_frame(&r->fr[r->rq[q].last].f, f))
                         best = (int) q;

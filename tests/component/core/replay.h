@@ -86,6 +86,7 @@ typedef struct Replay {
         unsigned mismatches;  /* differences between the core's frames and the recording */
         unsigned polls_recorded[256], polls_sent[256];  /* the core's GET_VALUES polls per id */
         uint64_t live_real0, live_clock0;
+        bool live_mute[256];  /* live: requests to these ids get no answer (a controller gone) */
 } Replay;
 
 #define REPLAY_EPOCH_USEC (1000u * 1000u * 1000u)

@@ -162,6 +162,70 @@ static void test_give_up_waiting(void **state) {
         assert_int_equal(hold_acquire(t, UUID_A, HOLD_SHARED, false, &READ_OWNER, &r, NULL), 0);
 }
 
+typedef struct Released {
+        unsigned n;
+        uint8_t uuid[HOLD_UUID_LEN];
+} Released;
+
+static void on_released(void *userdata, const uint8_t uuid[static HOLD_UUID_LEN]) {
+        Released *r = userdata;
+
+        r->n++;
+        memcpy(r->uuid, uuid, HOLD_UUID_LEN);
+}
+
+/* The table tells its owner when the last exclusive hold on a controller
+ * goes (vescd checks the controller then); never for shared holds, nor
+ * while a waiting exclusive hold remains, nor from hold_table_free(). */
+static void test_released(void **state) {
+        HoldTable *t = *state;
+        Released rel = {};
+        Hold *r1, *r2, *w, *job;
+
+        hold_table_set_released(t, on_released, &rel);
+        /* shared holds: nobody is told */
+        assert_int_equal(hold_acquire(t, UUID_A, HOLD_SHARED, false, &READ_OWNER, &r1, NULL), 0);
+        hold_release(r1);
+        assert_int_equal(rel.n, 0);
+        /* an exclusive hold: told once, with its controller */
+        assert_int_equal(hold_acquire(t, UUID_B, HOLD_EXCLUSIVE, false, &(HoldOwner) { .text = "is being written" }, &job,
+                                      NULL),
+                         0);
+        hold_release(job);
+        assert_int_equal(rel.n, 1);
+        assert_memory_equal(rel.uuid, UUID_B, HOLD_UUID_LEN);
+        /* a job waiting for a read: the read's release makes it ready and
+         * tells nobody (the controller is still held); the job's does */
+        assert_int_equal(hold_acquire(t, UUID_A, HOLD_SHARED, false, &READ_OWNER, &r2, NULL), 0);
+        assert_int_equal(hold_acquire(t, UUID_A, HOLD_EXCLUSIVE, true, &(HoldOwner) { .text = "is being updated" }, &w,
+                                      NULL),
+                         0);
+        assert_false(hold_ready(w));
+        hold_release(r2);
+        assert_true(hold_ready(w));
+        assert_int_equal(rel.n, 1);
+        hold_release(w);
+        assert_int_equal(rel.n, 2);
+        assert_memory_equal(rel.uuid, UUID_A, HOLD_UUID_LEN);
+        /* nobody to tell: fine */
+        hold_table_set_released(t, NULL, NULL);
+        assert_int_equal(hold_acquire(t, UUID_A, HOLD_EXCLUSIVE, false, &(HoldOwner) { .text = "is being written" }, &job,
+                                      NULL),
+                         0);
+        hold_release(job);
+        assert_int_equal(rel.n, 2);
+
+        /* freeing a table with an exclusive hold in it tells nobody */
+        HoldTable *t2;
+        assert_int_equal(hold_table_new(&t2), 0);
+        hold_table_set_released(t2, on_released, &rel);
+        assert_int_equal(hold_acquire(t2, UUID_A, HOLD_EXCLUSIVE, false, &(HoldOwner) { .text = "is being written" }, &job,
+                                      NULL),
+                         0);
+        hold_table_free(t2);
+        assert_int_equal(rel.n, 2);
+}
+
 static void test_args(void **state) {
         HoldTable *t = *state;
         Hold *h;
@@ -188,6 +252,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_wait_for_shared, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_give_up_waiting, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_args, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_released, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

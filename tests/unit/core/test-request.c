@@ -24,6 +24,10 @@ typedef struct Fixture {
         size_t n_sent;
         int send_error;
         unsigned wakeups;
+        /* RequestEngineOps.heard: senders, with their times */
+        uint8_t heard[16];
+        uint64_t heard_usec[16];
+        size_t n_heard;
         /* completions */
         int done_count;
         int last_error;
@@ -47,7 +51,16 @@ static void wake(void *userdata) {
         ((Fixture *) userdata)->wakeups++;
 }
 
-static const RequestEngineOps ops = { .send_frame = capture, .wakeup = wake };
+static void heard(void *userdata, uint8_t sender, uint64_t now_usec) {
+        Fixture *fx = userdata;
+
+        if (fx->n_heard < 16) {
+                fx->heard[fx->n_heard] = sender;
+                fx->heard_usec[fx->n_heard++] = now_usec;
+        }
+}
+
+static const RequestEngineOps ops = { .send_frame = capture, .wakeup = wake, .heard = heard };
 
 /* userdata for done(): the fixture pointer and a tag */
 typedef struct Tag {
@@ -174,6 +187,54 @@ static void test_short_concurrent_and_ping(void **state) {
         /* the requests still queued complete (cancelled) while their tags,
          * on this stack, live */
         fx->e = request_engine_free(fx->e);
+}
+
+/* Every complete reply and PONG addressed to us names its sender to the
+ * owner (liveness), matched or not, before the completion; a timeout or
+ * a half reply names nobody. */
+static void test_heard(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 }, l = { fx, 0, 2 };
+        const uint8_t ack[] = { COMM_SET_MCCONF_TEMP };
+        uint8_t values[40] = { COMM_GET_VALUES };
+        struct can_frame pong;
+        VescSegmenter seg;
+        struct can_frame f;
+
+        send_req(fx, &a, 12, REQUEST_REPLY_SHORT, COMM_SET_MCCONF_TEMP, 0, 0);
+        send_req(fx, &l, 30, REQUEST_REPLY_LONG, COMM_GET_VALUES, 0, 0);
+        /* matched, short */
+        reply(fx, 12, ack, sizeof ack, 1 * MS);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->n_heard, 1);
+        assert_int_equal(fx->heard[0], 12);
+        assert_int_equal(fx->heard_usec[0], 1 * MS);
+        /* nobody asked 13: unmatched, but 13 is alive */
+        reply(fx, 13, ack, sizeof ack, 2 * MS);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->n_heard, 2);
+        assert_int_equal(fx->heard[1], 13);
+        /* a PONG for nobody */
+        vesc_pong_encode(&pong, OWN, 41, -1);
+        assert_int_equal(request_engine_handle_frame(fx->e, &pong, 3 * MS), 1);
+        assert_int_equal(fx->n_heard, 3);
+        assert_int_equal(fx->heard[2], 41);
+        /* a long reply: nobody until its last frame */
+        assert_int_equal(vesc_segmenter_init(&seg, OWN, 30, VESC_MODE_REPLY, values, sizeof values), 0);
+        assert_int_equal(vesc_segmenter_next(&seg, &f), 1);
+        (void) request_engine_handle_frame(fx->e, &f, 4 * MS);
+        assert_int_equal(fx->n_heard, 3);
+        while (vesc_segmenter_next(&seg, &f) > 0)
+                (void) request_engine_handle_frame(fx->e, &f, 5 * MS);
+        assert_int_equal(fx->done_count, 2);
+        assert_int_equal(fx->n_heard, 4);
+        assert_int_equal(fx->heard[3], 30);
+        /* a timeout names nobody */
+        send_req(fx, &a, 12, REQUEST_REPLY_SHORT, COMM_SET_MCCONF_TEMP, 0, 6 * MS);
+        request_engine_process(fx->e, 6 * MS + REQUEST_TIMEOUT_DEFAULT_USEC);
+        assert_int_equal(fx->done_count, 3);
+        assert_int_equal(fx->last_error, -ETIMEDOUT);
+        assert_int_equal(fx->n_heard, 4);
 }
 
 static void test_timeout_retry(void **state) {
@@ -609,6 +670,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_background_yield, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupted_reply_ends_attempt, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_background_stretch_ends, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_heard, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,277 @@
+/* test-held-silence: the core's liveness around exclusive holds ("held
+ * silence", daemon/core/daemon.c) on the replayed dual-358 board (A at id
+ * 10 and B at 74, both 3.58, without status broadcasts, polled at 5 Hz;
+ * discovery-358.log), then live: the core's requests are answered as the
+ * recording answered them, on a clock that follows real time.
+ *
+ * As a firmware job does: the test holds A exclusively and tells the board
+ * view A is being updated; A, unpolled, goes offline after the offline
+ * timeout (1 s at time scale 0.1).  Then the job "ends" (not updating) and
+ * the hold goes.
+ *   - alive: the first frame the core sends after the release is a
+ *     GET_VALUES to A (at once, not at its next poll); A answers; the board
+ *     goes from updating to consistent and is never degraded meanwhile; A
+ *     comes back online.
+ *   - gone (its requests unanswered): the check goes out the same way, the
+ *     board stays updating while it runs, then is degraded with A offline,
+ *     never consistent in between; at most the check and its retry went
+ *     to A before that (no wait for another poll or another timeout).
+ * Nothing here asserts a duration: waits are bounded, outcomes are states
+ * and frames. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/board.h"
+#include "core/controller.h"
+#include "core/daemon.h"
+#include "core/hold.h"
+#include "macro.h"
+#include "proto/vesc-can.h"
+#include "proto/vesc-comm.h"
+#include "replay.h"
+
+#define UUID_A "3c0029000d51393236353934"
+#define UUID_B "2f002b001451363336333531"
+#define ID_A 10
+/* bound on every wait (real time) */
+#define WAIT_MAX_USEC (20 * 1000 * 1000)
+
+static const char *const settings_358[][2] = {
+        { "time-scale", "0.1" },
+        { "offline-timeout-ms", "10000" },
+        { "member-after-s", "0" },
+        { "poll-rate-hz", "5" },
+        { "rescan-interval-s", "0" },
+};
+
+static int failures;
+
+#define CHECK(cond, ...)                                                        \
+        do {                                                                    \
+                if (!(cond)) {                                                  \
+                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
+                        fprintf(stderr, __VA_ARGS__);                           \
+                        fputc('\n', stderr);                                    \
+                        failures++;                                             \
+                }                                                               \
+        } while (0)
+
+typedef struct Watch {
+        bool updating;              /* the "job" holds A: the board's updating query */
+        uint8_t uuid_a[12];
+        char states[64][16];        /* board states announced since the mark */
+        size_t n_states;
+        unsigned a_online, a_offline; /* A's online changes since the mark */
+} Watch;
+
+static void on_board(void *userdata, const Board *b) {
+        Watch *w = userdata;
+
+        if (w->n_states < ELEMENTSOF(w->states))
+                snprintf(w->states[w->n_states++], sizeof w->states[0], "%s", board_state_to_string(b->state));
+}
+
+static void on_changed(void *userdata, Controller *c, uint64_t mask) {
+        Watch *w = userdata;
+
+        if (!(mask & CONTROLLER_DIRTY_ONLINE) || strcmp(c->uuid_str, UUID_A) != 0)
+                return;
+        if (c->online)
+                w->a_online++;
+        else
+                w->a_offline++;
+}
+
+static bool on_updating(void *userdata, const uint8_t uuid[static 12]) {
+        Watch *w = userdata;
+
+        return w->updating && memcmp(uuid, w->uuid_a, sizeof w->uuid_a) == 0;
+}
+
+static const DaemonListener listener = {
+        .board_changed = on_board,
+        .controller_changed = on_changed,
+};
+
+static void mark(Watch *w) {
+        w->n_states = 0;
+        w->a_online = w->a_offline = 0;
+}
+
+static const char *states_text(const Watch *w) {
+        static char buf[1024];
+        size_t n = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < w->n_states && n < sizeof buf - 20; i++)
+                n += (size_t) snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "", w->states[i]);
+        return buf;
+}
+
+/* Pump until cond() holds; false at the bound. */
+static bool pump_until(Replay *r, bool (*cond)(Replay *r, void *userdata), void *userdata) {
+        uint64_t end = replay_now_usec() + WAIT_MAX_USEC;
+
+        while (!cond(r, userdata)) {
+                if (replay_now_usec() > end)
+                        return false;
+                replay_pump(r);
+                usleep(1000);
+        }
+        return true;
+}
+
+static bool a_offline(Replay *r, void *userdata) {
+        Controller *a = daemon_find_uuid(r->daemon, UUID_A);
+        return a && !a->online;
+}
+
+static bool a_online(Replay *r, void *userdata) {
+        Controller *a = daemon_find_uuid(r->daemon, UUID_A);
+        return a && a->online;
+}
+
+static bool both_online(Replay *r, void *userdata) {
+        Controller *b = daemon_find_uuid(r->daemon, UUID_B);
+        return a_online(r, NULL) && b && b->online && daemon_board(r->daemon)->state == BOARD_STATE_CONSISTENT;
+}
+
+static bool board_is(Replay *r, void *userdata) {
+        return daemon_board(r->daemon)->state == *(const BoardState *) userdata;
+}
+
+/* A COMM_GET_VALUES request to @id: one PROCESS_SHORT_BUFFER frame
+ * (sender, send mode, the command). */
+static bool is_get_values(const struct can_frame *f, uint8_t id) {
+        return (f->can_id & CAN_EFF_MASK) == (((uint32_t) CAN_PACKET_PROCESS_SHORT_BUFFER << 8) | id) &&
+               f->can_dlc >= 3 && f->data[2] == COMM_GET_VALUES;
+}
+
+static size_t count_get_values(const Replay *r, size_t from, uint8_t id) {
+        size_t n = 0;
+
+        for (size_t i = from; i < r->sent.n; i++)
+                n += is_get_values(&r->sent.v[i], id);
+        return n;
+}
+
+/* The job holds A until A is offline; returns its hold. */
+static Hold *hold_until_offline(Replay *r, Watch *w, const char *what) {
+        Hold *h = NULL;
+        Controller *a = daemon_find_uuid(r->daemon, UUID_A);
+
+        CHECK(a && a->online, "%s: A online before the hold", what);
+        CHECK(hold_acquire(daemon_holds(r->daemon), w->uuid_a, HOLD_EXCLUSIVE, false,
+                           &(HoldOwner) { .text = "is being updated by the test" }, &h, NULL) >= 0,
+              "%s: hold A", what);
+        w->updating = true;
+        daemon_board_update(r->daemon);
+        CHECK(pump_until(r, a_offline, NULL), "%s: A (held, unpolled) did not go offline", what);
+        CHECK(daemon_board(r->daemon)->state == BOARD_STATE_UPDATING, "%s: board %s while A is held", what,
+              board_state_to_string(daemon_board(r->daemon)->state));
+        return h;
+}
+
+/* The job ends: not updating, then its hold goes (as update-driver.c). */
+static size_t job_ends(Replay *r, Watch *w, Hold *h) {
+        size_t sent = r->sent.n;
+
+        replay_pump(r);                 /* nothing of the hold's time left in the socket */
+        sent = r->sent.n;
+        mark(w);
+        w->updating = false;
+        hold_release(h);
+        /* the firmware manager asks for the board view when a job ends */
+        daemon_board_update(r->daemon);
+        return sent;
+}
+
+static void alive(Replay *r, Watch *w) {
+        Hold *h = hold_until_offline(r, w, "alive");
+        size_t sent = job_ends(r, w, h);
+
+        CHECK(daemon_board(r->daemon)->state == BOARD_STATE_UPDATING,
+              "alive: board %s at the release, before A's check had its answer",
+              board_state_to_string(daemon_board(r->daemon)->state));
+        replay_pump(r);
+        CHECK(r->sent.n > sent && is_get_values(&r->sent.v[sent], ID_A),
+              "alive: the first frame after the release is not a GET_VALUES to A (%zu sent)", r->sent.n - sent);
+        CHECK(pump_until(r, a_online, NULL), "alive: A did not come back online");
+        BoardState consistent = BOARD_STATE_CONSISTENT;
+        CHECK(pump_until(r, board_is, &consistent), "alive: board %s, not consistent",
+              board_state_to_string(daemon_board(r->daemon)->state));
+        for (size_t i = 0; i < w->n_states; i++)
+                CHECK(strcmp(w->states[i], "degraded") != 0, "alive: the board was degraded after the release: %s",
+                      states_text(w));
+        CHECK(w->a_offline == 0 && w->a_online == 1, "alive: A went offline %u and online %u times after the release",
+              w->a_offline, w->a_online);
+        printf("# alive: after the release the board went: %s; A online again\n", states_text(w));
+}
+
+static void gone(Replay *r, Watch *w) {
+        Hold *h = hold_until_offline(r, w, "gone");
+        size_t sent;
+
+        r->live_mute[ID_A] = true;
+        sent = job_ends(r, w, h);
+        replay_pump(r);
+        CHECK(r->sent.n > sent && is_get_values(&r->sent.v[sent], ID_A),
+              "gone: the first frame after the release is not a GET_VALUES to A");
+        BoardState degraded = BOARD_STATE_DEGRADED;
+        CHECK(pump_until(r, board_is, &degraded), "gone: board %s, not degraded",
+              board_state_to_string(daemon_board(r->daemon)->state));
+        /* what went to A until then: the check and its one retry */
+        CHECK(count_get_values(r, sent, ID_A) <= 2, "gone: %zu GET_VALUES to A before the board said degraded",
+              count_get_values(r, sent, ID_A));
+        for (size_t i = 0; i + 1 < w->n_states; i++)
+                CHECK(strcmp(w->states[i], "updating") == 0, "gone: the board went %s before degraded: %s",
+                      w->states[i], states_text(w));
+        CHECK(w->a_online == 0, "gone: A came online after the release");
+        CHECK(a_offline(r, NULL), "gone: A is not offline");
+        printf("# gone: after the release the board went: %s\n", states_text(w));
+        r->live_mute[ID_A] = false;
+}
+
+int main(void) {
+        const char *srcdir = getenv("top_srcdir") ?: ".";
+        Replay r = { .settings = settings_358, .n_settings = ELEMENTSOF(settings_358) };
+        Watch w = {};
+        Controller *a;
+        int k;
+
+        k = replay_start(&r);
+        if (k >= 0)
+                k = replay_transcript(&r, srcdir, "discovery-358.log");
+        if (k < 0) {
+                fprintf(stderr, "replay of discovery-358.log: %s\n", strerror(-k));
+                replay_stop(&r);
+                return 1;
+        }
+        replay_pump(&r);
+        a = daemon_find_uuid(r.daemon, UUID_A);
+        CHECK(a && a->id == ID_A && daemon_find_uuid(r.daemon, UUID_B), "A at %u and B found", ID_A);
+        if (!a) {
+                replay_stop(&r);
+                return 1;
+        }
+        memcpy(w.uuid_a, a->uuid, sizeof w.uuid_a);
+        daemon_set_updating_query(r.daemon, on_updating, &w);
+        CHECK(daemon_add_listener(r.daemon, &listener, &w) >= 0, "listener");
+        /* live from here: the polls answered as recorded */
+        CHECK(pump_until(&r, both_online, NULL), "A and B not online, or the board not consistent, after discovery");
+
+        alive(&r, &w);
+        gone(&r, &w);
+
+        daemon_remove_listener(r.daemon, &listener, &w);
+        daemon_set_updating_query(r.daemon, NULL, NULL);
+        replay_stop(&r);
+        if (failures) {
+                fprintf(stderr, "%d check(s) failed\n", failures);
+                return 1;
+        }
+        return 0;
+}
