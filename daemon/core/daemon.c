@@ -1093,8 +1093,11 @@ static void check_ended(Ctl *ctl, int error) {
         if (!ctl->checking)
                 return;
         ctl->checking = false;
-        /* a cancel comes from a record going away or the engine being freed */
+        /* a cancel: the record goes, the engine is freed, or an
+         * identification took the poll's place (its answer flushes) */
         if (error == -ECANCELED) {
+                if (ctl->held_offline)
+                        d->board_stale = true;
                 ctl->held_offline = false;
                 return;
         }

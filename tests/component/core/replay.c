@@ -969,6 +969,10 @@ static void go_live(Replay *r) {
         r->live = true;
 }
 
+void replay_drain(Replay *r) {
+        (void) drain(r);
+}
+
 void replay_pump(Replay *r) {
         go_live(r);
         if (r->daemon)

@@ -119,6 +119,8 @@ int replay_transcript(Replay *r, const char *srcdir, const char *name);
 int replay_settle(Replay *r);
 /* One turn of the loop; answers the core's requests as the recording did. */
 void replay_pump(Replay *r);
+/* Take what the core wrote (into sent), answering live; no clock, no loop. */
+void replay_drain(Replay *r);
 /* Send one frame to the core, as from the bus. */
 void replay_feed(const struct can_frame *f);
 /* Real CLOCK_MONOTONIC µs (bounds on waits). */

@@ -8,8 +8,9 @@
  * view A is being updated; A, unpolled, goes offline after the offline
  * timeout (1 s at time scale 0.1).  Then the job "ends" (not updating) and
  * the hold goes.
- *   - alive: the first frame the core sends after the release is a
- *     GET_VALUES to A (at once, not at its next poll); A answers; the board
+ *   - alive: the first frame the core sends after the release, in the same
+ *     loop turn (before any housekeeping tick or poll timer could poll
+ *     it), is a GET_VALUES to A; A answers; the board
  *     goes from updating to consistent and is never degraded meanwhile; A
  *     comes back online.
  *   - gone (its requests unanswered): the check goes out the same way, the
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "core/board.h"
 #include "core/controller.h"
@@ -177,9 +180,10 @@ static Hold *hold_until_offline(Replay *r, Watch *w, const char *what) {
 
 /* The job ends: not updating, then its hold goes (as update-driver.c). */
 static size_t job_ends(Replay *r, Watch *w, Hold *h) {
-        size_t sent = r->sent.n;
+        size_t sent;
 
         replay_pump(r);                 /* nothing of the hold's time left in the socket */
+        replay_drain(r);
         sent = r->sent.n;
         mark(w);
         w->updating = false;
@@ -189,6 +193,17 @@ static size_t job_ends(Replay *r, Watch *w, Hold *h) {
         return sent;
 }
 
+/* The check goes out in the loop turn of the release: before any
+ * housekeeping tick or poll timer (daemon_run_due(), which replay_pump()
+ * runs first), the only frame is a GET_VALUES to A. */
+static void check_sent_at_once(Replay *r, size_t sent, const char *what) {
+        (void) event_base_loop(r->base, EVLOOP_NONBLOCK);
+        replay_drain(r);
+        CHECK(r->sent.n > sent && is_get_values(&r->sent.v[sent], ID_A),
+              "%s: in the loop turn of the release the core sent %zu frame(s), the first not a GET_VALUES to A", what,
+              r->sent.n - sent);
+}
+
 static void alive(Replay *r, Watch *w) {
         Hold *h = hold_until_offline(r, w, "alive");
         size_t sent = job_ends(r, w, h);
@@ -196,9 +211,7 @@ static void alive(Replay *r, Watch *w) {
         CHECK(daemon_board(r->daemon)->state == BOARD_STATE_UPDATING,
               "alive: board %s at the release, before A's check had its answer",
               board_state_to_string(daemon_board(r->daemon)->state));
-        replay_pump(r);
-        CHECK(r->sent.n > sent && is_get_values(&r->sent.v[sent], ID_A),
-              "alive: the first frame after the release is not a GET_VALUES to A (%zu sent)", r->sent.n - sent);
+        check_sent_at_once(r, sent, "alive");
         CHECK(pump_until(r, a_online, NULL), "alive: A did not come back online");
         BoardState consistent = BOARD_STATE_CONSISTENT;
         CHECK(pump_until(r, board_is, &consistent), "alive: board %s, not consistent",
@@ -217,9 +230,7 @@ static void gone(Replay *r, Watch *w) {
 
         r->live_mute[ID_A] = true;
         sent = job_ends(r, w, h);
-        replay_pump(r);
-        CHECK(r->sent.n > sent && is_get_values(&r->sent.v[sent], ID_A),
-              "gone: the first frame after the release is not a GET_VALUES to A");
+        check_sent_at_once(r, sent, "gone");
         BoardState degraded = BOARD_STATE_DEGRADED;
         CHECK(pump_until(r, board_is, &degraded), "gone: board %s, not degraded",
               board_state_to_string(daemon_board(r->daemon)->state));
