@@ -1199,12 +1199,14 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         if (!c->read_only) {
                 struct ucred cred = {};
                 socklen_t len = sizeof(cred);
+                bool have_cred = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) >= 0;
 
-                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) >= 0) {
+                if (have_cred) {
                         c->uid = cred.uid;
                         c->pid = cred.pid;
-                        c->admin = peer_is_admin(s, fd, &cred);
                 }
+                /* the per-uid limit first: a refused connection costs no group
+                 * lookup (the daemon's admin check may ask NSS) */
                 if (c->uid != 0) {
                         unsigned same = 0;
                         for (JsonClient *o = s->clients; o; o = o->next)
@@ -1222,6 +1224,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
                                 return;
                         }
                 }
+                if (have_cred)
+                        c->admin = peer_is_admin(s, fd, &cred);
         }
 
         c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
