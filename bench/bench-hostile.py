@@ -8,6 +8,8 @@ is under each attack of the hostile suite, next to the quiet p99:
   phantoms    a peer answering every FW_VERSION probe with a fresh UUID
   slowloris   31 more JSON connections each holding a partial line
   log-flood   connect/close loops on the JSON socket, back to back
+  http-flood  connect/close loops on the HTTP listener (--http-listen on
+              loopback), back to back
 
 Each scenario runs on a fresh vesc-sim + vescd (tests/integration/hostile/
 hostile.py's harness) for --seconds.  Prints figures only: never passes or
@@ -37,19 +39,24 @@ def p99(lat):
 
 
 class Flood(threading.Thread):
+    """connect/close loops on a Unix socket path or a TCP (host, port)"""
+
     def __init__(self, path):
         super().__init__(daemon=True)
         self.path = path
+        self.family = socket.AF_INET if isinstance(path, tuple) else socket.AF_UNIX
         self.loops = 0
         self.stopping = threading.Event()
 
     def run(self):
         while not self.stopping.is_set():
             try:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(self.path)
-                s.close()
-                self.loops += 1
+                s = socket.socket(self.family, socket.SOCK_STREAM)
+                try:
+                    s.connect(self.path)
+                    self.loops += 1
+                finally:
+                    s.close()
             except OSError:
                 time.sleep(0.001)
 
@@ -86,7 +93,13 @@ class Slowloris(threading.Thread):
 
 def scenario(name, seconds):
     """p99 (s) and the number of calls of get_values during `seconds` of name."""
-    with H.Harness(board="dual-mismatch") as h:
+    args = []
+    if name == "http-flood":
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            http_addr = probe.getsockname()
+        args = ["--http-listen", "%s:%d" % http_addr]
+    with H.Harness(board="dual-mismatch", vescd_args=args) as h:
         H.wait_controllers(h, [H.UUID_A, H.UUID_B])
         path = H.json_path(h)
         served = H.Served(path, H.UUID_A, pause=0.01)
@@ -104,6 +117,8 @@ def scenario(name, seconds):
             attack = Slowloris(path, 31)
         elif name == "log-flood":
             attack = Flood(path)
+        elif name == "http-flood":
+            attack = Flood(http_addr)
         if attack:
             attack.start()
         n0 = len(served.latencies)
@@ -113,7 +128,7 @@ def scenario(name, seconds):
             attack.stop()
             if name == "phantoms":
                 extra = ", %d phantom replies" % attack.sent
-            elif name == "log-flood":
+            elif name in ("log-flood", "http-flood"):
                 extra = ", %d connect/close loops" % attack.loops
         served.stop()
         if served.failure:
@@ -127,7 +142,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--only", default="")
     args = ap.parse_args()
-    names = ["quiet", "ghost-ids", "phantoms", "slowloris", "log-flood"]
+    names = ["quiet", "ghost-ids", "phantoms", "slowloris", "log-flood", "http-flood"]
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
     vescd = os.path.join(os.environ.get("top_builddir", "."), "daemon", "vescd")

@@ -7,8 +7,9 @@
  * bound and stall timeout, closed with evhttp_connection_free().
  *
  * Connections are counted from their first request (evhttp has no accept hook
- * in libevent 2.1); one that never completes a request is closed by the
- * request timeout. */
+ * in libevent 2.1 beyond the bufferevent factory, which limits accepts per loop
+ * iteration); one that never completes a request is closed by the request
+ * timeout. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 
 #include "core/daemon.h"
@@ -64,6 +66,14 @@ struct SseClient {
         SseClient *next;
 };
 
+/* evhttp's listener accepts until EAGAIN: a peer connecting as fast as we
+ * accept would hold every other client (and the bus) behind it.  The
+ * connection hook (evhttp_set_bevcb(), called for each accepted connection)
+ * counts them and disables the listeners at this many per loop iteration;
+ * libevent leaves its accept loop when the callback disabled it. */
+#define HTTP_ACCEPTS_PER_WAKEUP 16
+#define HTTP_MAX_LISTENERS 8
+
 typedef struct Conn {
         struct evhttp_connection *evcon;
         SseClient *sse;
@@ -81,6 +91,12 @@ struct HttpServer {
         size_t n_conns;
         SseClient *streams;
         struct event *keepalive;
+        /* evhttp's listeners, paused after HTTP_ACCEPTS_PER_WAKEUP connections in
+         * one loop iteration until the resume event runs */
+        struct evconnlistener *listeners[HTTP_MAX_LISTENERS];
+        size_t n_listeners;
+        unsigned accepts;
+        struct event *resume;
         int slot;                    /* our HttpCtl in each controller's adapter slot */
         uint64_t tel_seq;            /* readings counted so far */
         bool freeing;
@@ -786,6 +802,40 @@ static const DaemonListener http_listener = {
 
 /* ---------------------------------------------------------------- listeners */
 
+static void on_resume(evutil_socket_t fd, short what, void *userdata) {
+        HttpServer *s = userdata;
+
+        if (s->accepts >= HTTP_ACCEPTS_PER_WAKEUP)
+                for (size_t i = 0; i < s->n_listeners; i++)
+                        (void) evconnlistener_enable(s->listeners[i]);
+        s->accepts = 0;
+}
+
+/* evhttp's bufferevent for a new connection (options 0, as evhttp's own:
+ * evhttp closes the fd); counts the connection first. */
+static struct bufferevent *on_new_connection(struct event_base *base, void *userdata) {
+        HttpServer *s = userdata;
+
+        if (s->accepts++ == 0)
+                event_active(s->resume, EV_TIMEOUT, 0);
+        if (s->accepts >= HTTP_ACCEPTS_PER_WAKEUP)
+                for (size_t i = 0; i < s->n_listeners; i++)
+                        (void) evconnlistener_disable(s->listeners[i]);
+        return bufferevent_socket_new(base, -1, 0);
+}
+
+/* Serve HTTP on a listening socket; NULL if it cannot. */
+static struct evhttp_bound_socket *accept_on(HttpServer *s, int fd) {
+        struct evhttp_bound_socket *b;
+
+        if (s->n_listeners >= HTTP_MAX_LISTENERS)
+                return NULL;
+        b = evhttp_accept_socket_with_handle(s->http, fd);
+        if (b)
+                s->listeners[s->n_listeners++] = evhttp_bound_socket_get_listener(b);
+        return b;
+}
+
 static void warn_if_not_loopback(int fd) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
@@ -808,7 +858,7 @@ static int listen_on(HttpServer *s, const char *spec) {
         r = json_tcp_listen(spec, "http-listen", &fd);
         if (r < 0)
                 return r;
-        if (!evhttp_accept_socket_with_handle(s->http, fd))
+        if (!accept_on(s, fd))
                 return log_error_errno(-ENOMEM, "Failed to serve HTTP on %s", spec);
         warn_if_not_loopback(fd);
         log_info("HTTP dashboard on http://%s/", spec);
@@ -831,7 +881,7 @@ static int take_activated(HttpServer *s) {
                         continue;
                 }
                 (void) evutil_make_socket_nonblocking(fd);
-                if (!evhttp_accept_socket_with_handle(s->http, fd)) {
+                if (!accept_on(s, fd)) {
                         found = log_error_errno(-ENOMEM, "Failed to serve HTTP on the activated socket");
                         break;
                 }
@@ -875,7 +925,8 @@ int http_server_new(Daemon *d, FwManager *fw, const HttpServerConfig *cfg, HttpS
         s->root = strdup(cfg->root ?: PKGDATADIR "/www");
         s->http = evhttp_new(s->base);
         s->keepalive = event_new(s->base, -1, EV_PERSIST, on_keepalive, s);
-        if (!s->root || !s->http || !s->keepalive) {
+        s->resume = event_new(s->base, -1, 0, on_resume, s);
+        if (!s->root || !s->http || !s->keepalive || !s->resume) {
                 http_server_free(s);
                 return -ENOMEM;
         }
@@ -889,6 +940,7 @@ int http_server_new(Daemon *d, FwManager *fw, const HttpServerConfig *cfg, HttpS
         tv = (struct timeval) { .tv_sec = (time_t) (t / USEC_PER_SEC), .tv_usec = (suseconds_t) (t % USEC_PER_SEC) };
         evhttp_set_timeout_tv(s->http, &tv);
         evhttp_set_gencb(s->http, on_request, s);
+        evhttp_set_bevcb(s->http, on_new_connection, s);
 
         if (cfg->socket_activation) {
                 found = take_activated(s);
@@ -955,6 +1007,8 @@ HttpServer *http_server_free(HttpServer *s) {
                 sse_free(s->streams);
         if (s->keepalive)
                 event_free(s->keepalive);
+        if (s->resume)
+                event_free(s->resume);
         free(s->conns);
         free(s->root);
         free(s);
