@@ -6,7 +6,12 @@ journal under systemd) gets a bounded number of lines however fast the
 peer loops, and the daemon keeps answering a normal client meanwhile.
 vescd runs at --log-level debug so that the per-connection lines
 (connected, disconnecting) are eligible at all: without the rate limit
-this is one line or more per loop."""
+this is one line or more per loop.
+
+Then the same on the HTTP listener (HTTP_LOOPS connect/close loops on
+loopback): the normal client is still served throughout, and the listener
+still answers a request afterwards."""
+import http.client
 import socket
 import time
 
@@ -14,6 +19,7 @@ from hostile import (UUID_A, UUID_B, Harness, Served, fail, json_path, log, sani
                      wait_controllers)
 
 LOOPS = 10000
+HTTP_LOOPS = 2000  # TCP: each leaves a TIME_WAIT port behind on a shared machine
 # core/log.c: LOG_RATELIMIT_BURST messages per LOG_RATELIMIT_INTERVAL per call site
 BURST = 10
 INTERVAL_S = 10.0
@@ -34,7 +40,11 @@ def main():
     if sanitizer_build():
         # 10,000 connections: a heavy test, run once in the plain build
         skip("heavy test: runs in the plain build, not again under the sanitizers")
-    with Harness(board="dual-mismatch", vescd_args=["--log-level", "debug"]) as h:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        http_addr = probe.getsockname()
+    with Harness(board="dual-mismatch",
+                 vescd_args=["--log-level", "debug", "--http-listen", "%s:%d" % http_addr]) as h:
         wait_controllers(h, [UUID_A, UUID_B])
         time.sleep(1.0)
         served = Served(json_path(h), UUID_A)
@@ -88,6 +98,28 @@ def main():
         res, err = h.json_call("controllers.list")
         if err is not None or sorted(c["uuid"] for c in res["controllers"]) != sorted([UUID_A, UUID_B]):
             fail("after the flood: %s %s" % (res, err))
+
+        # the HTTP listener's flood
+        served = Served(json_path(h), UUID_A)
+        served.start()
+        deadline = time.monotonic() + 10
+        while not served.latencies and served.failure is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        for _ in range(HTTP_LOOPS):
+            s = socket.create_connection(http_addr)
+            s.close()
+        time.sleep(1.0)
+        served.stop()
+        served.check("during the HTTP listener's flood", min_calls=5)
+        log("%d HTTP connect/close loops in %.1f s" % (HTTP_LOOPS, time.monotonic() - t0))
+        c = http.client.HTTPConnection(*http_addr, timeout=20)
+        c.request("GET", "/api/board")
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        if r.status != 200 or b"mismatch" not in body:
+            fail("HTTP after its flood: %d %r" % (r.status, body[:200]))
         if h.stop_vescd() != 0:
             fail("vescd did not exit cleanly")
     print("PASS")
