@@ -64,6 +64,10 @@ typedef struct DaemonListenerSlot {
 struct Daemon {
         struct event_base *base;
         Config *config;
+        /* the admin group's gid as last looked up (daemon_check_admin()) */
+        char *admin_gid_name;        /* the group it is of; NULL: none cached */
+        gid_t admin_gid;
+        uint64_t admin_gid_usec;     /* when (daemon_now()) */
         const TransportKinds *kinds;
         Transport *transport;
         RequestEngine *requests;

@@ -1759,6 +1759,7 @@ Daemon *daemon_free(Daemon *d) {
          * them; the firmware manager is freed before the daemon */
         hold_table_free(d->holds);
         free(d->inhibit_reason);
+        free(d->admin_gid_name);
         free(d);
         return NULL;
 }
@@ -1886,6 +1887,9 @@ int daemon_find_controller(Daemon *d, const char *name, Controller **ret) {
         return 0;
 }
 
+/* how long a looked-up admin group gid is used (daemon_check_admin()) */
+#define ADMIN_GID_TTL_USEC (5 * USEC_PER_SEC)
+
 /**
  * daemon_check_admin() - may this caller change controllers
  * @d: the daemon
@@ -1897,18 +1901,31 @@ int daemon_find_controller(Daemon *d, const char *name, Controller **ret) {
  * Returns: 1 for root or a member of the configured admin group, else 0.
  */
 int daemon_check_admin(Daemon *d, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups) {
-        struct group *g;
+        const char *name = d->config->admin_group;
+        uint64_t now = daemon_now();
 
         if (uid == 0)
                 return 1;
-        /* looked up per call: the group may be created after we start */
-        g = getgrnam(d->config->admin_group);
-        if (!g)
-                return 0;
-        if (gid == g->gr_gid)
+        /* getgrnam() asks NSS (files, but also sssd, LDAP, systemd-userdb), which
+         * may block the loop, and peers get here once per connection: a gid
+         * found is kept for ADMIN_GID_TTL_USEC.  A group not found is looked up
+         * again next time (it may be created after we start). */
+        if (!d->admin_gid_name || !name || strcmp(d->admin_gid_name, name) != 0 ||
+            now - d->admin_gid_usec >= ADMIN_GID_TTL_USEC) {
+                struct group *g = name ? getgrnam(name) : NULL;
+
+                free(d->admin_gid_name);
+                d->admin_gid_name = NULL;
+                if (!g)
+                        return 0;
+                d->admin_gid = g->gr_gid;
+                d->admin_gid_usec = now;
+                d->admin_gid_name = strdup(name); /* NULL: looked up again next time */
+        }
+        if (gid == d->admin_gid)
                 return 1;
         for (size_t i = 0; i < n_groups; i++)
-                if (groups[i] == g->gr_gid)
+                if (groups[i] == d->admin_gid)
                         return 1;
         return 0;
 }
