@@ -1086,3 +1086,21 @@ void replay_stop(Replay *r) {
         }
         *r = (Replay) {};
 }
+
+int replay_failures;
+
+const char *const replay_settings_mismatch[REPLAY_N_SETTINGS][2] = {
+        { "time-scale", "0.1" },
+        { "offline-timeout-ms", "10000" },
+        { "member-after-s", "0" },
+        { "poll-rate-hz", "0" },
+        { "rescan-interval-s", "0" },
+};
+
+const char *const replay_settings_358[REPLAY_N_SETTINGS][2] = {
+        { "time-scale", "0.1" },
+        { "offline-timeout-ms", "10000" },
+        { "member-after-s", "0" },
+        { "poll-rate-hz", "5" },
+        { "rescan-interval-s", "0" },
+};

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/daemon.h"
 #include "core/transport.h"
@@ -125,3 +126,22 @@ void replay_drain(Replay *r);
 void replay_feed(const struct can_frame *f);
 /* Real CLOCK_MONOTONIC µs (bounds on waits). */
 uint64_t replay_now_usec(void);
+
+/* The settings vescd ran with when the transcripts were recorded
+ * (record-transcripts.py): the dual-mismatch sessions and dual-358. */
+#define REPLAY_N_SETTINGS 5
+extern const char *const replay_settings_mismatch[REPLAY_N_SETTINGS][2];
+extern const char *const replay_settings_358[REPLAY_N_SETTINGS][2];
+
+/* The component tests' soft check: a failed one says where and what, and
+ * is counted in replay_failures (the test's exit status at its end). */
+extern int replay_failures;
+#define CHECK(cond, ...)                                                        \
+        do {                                                                    \
+                if (!(cond)) {                                                  \
+                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);    \
+                        fprintf(stderr, __VA_ARGS__);                           \
+                        fputc('\n', stderr);                                    \
+                        replay_failures++;                                      \
+                }                                                               \
+        } while (0)

@@ -59,20 +59,6 @@
 #define UUID_B "2f002b001451363336333531"
 
 /* vescd's command line in record-transcripts.py (its harnesses) */
-static const char *const settings_mismatch[][2] = {
-        { "time-scale", "0.1" },
-        { "offline-timeout-ms", "10000" },
-        { "member-after-s", "0" },
-        { "poll-rate-hz", "0" },
-        { "rescan-interval-s", "0" },
-};
-static const char *const settings_358[][2] = {
-        { "time-scale", "0.1" },
-        { "offline-timeout-ms", "10000" },
-        { "member-after-s", "0" },
-        { "poll-rate-hz", "5" },
-        { "rescan-interval-s", "0" },
-};
 
 /* What a stage is told apart by, per controller. */
 typedef struct Seen {
@@ -250,16 +236,7 @@ typedef struct Step {
         const char *golden;
 } Step;
 
-static int failures;
 
-#define CHECK(cond, ...)                                                \
-        do {                                                            \
-                if (!(cond)) {                                          \
-                        fprintf(stderr, "FAIL: " __VA_ARGS__);          \
-                        fputc('\n', stderr);                            \
-                        failures++;                                     \
-                }                                                       \
-        } while (0)
 
 static Controller *find(Daemon *d, const char *uuid) {
         return daemon_find_uuid(d, uuid);
@@ -288,7 +265,7 @@ static int session(const char *srcdir, const char *const (*settings)[2], size_t 
                 if (k == -EBADMSG) {
                         fprintf(stderr, "FAIL: %s: the core's frames differ from the recording (%u)\n",
                                 steps[i].transcript, r->mismatches);
-                        failures++;
+                        replay_failures++;
                         k = 0;
                 }
                 if (k >= 0) {
@@ -303,7 +280,7 @@ static int session(const char *srcdir, const char *const (*settings)[2], size_t 
                         json_t *o = json_pack("{s:s, s:o}", "transcript", steps[i].transcript, "stages", s->list);
                         s->list = NULL;
                         if (compare_golden(srcdir, steps[i].golden, o) < 0)
-                                failures++;
+                                replay_failures++;
                         json_decref(o);
                 }
                 json_decref(s->list);
@@ -311,7 +288,7 @@ static int session(const char *srcdir, const char *const (*settings)[2], size_t 
         }
         if (k < 0) {
                 fprintf(stderr, "FAIL: the replay stopped: %s\n", strerror(-k));
-                failures++;
+                replay_failures++;
         }
         return k;
 }
@@ -334,7 +311,7 @@ int main(void) {
 
         log_set_max_level(getenv("VESCD_TEST_DEBUG") ? 7 : 3);
 
-        if (session(srcdir, settings_mismatch, ELEMENTSOF(settings_mismatch), mismatch, ELEMENTSOF(mismatch), &s,
+        if (session(srcdir, replay_settings_mismatch, REPLAY_N_SETTINGS, mismatch, ELEMENTSOF(mismatch), &s,
                     &r) >= 0) {
                 Controller *const *cs;
                 a = find(r.daemon, UUID_A);
@@ -347,7 +324,7 @@ int main(void) {
         }
         replay_stop(&r);
 
-        if (session(srcdir, settings_358, ELEMENTSOF(settings_358), dual358, ELEMENTSOF(dual358), &s, &r) >= 0) {
+        if (session(srcdir, replay_settings_358, REPLAY_N_SETTINGS, dual358, ELEMENTSOF(dual358), &s, &r) >= 0) {
                 Controller *const *cs;
                 a = find(r.daemon, UUID_A);
                 CHECK(daemon_controllers(r.daemon, &cs) == 2, "new-id.log: not two controllers (a ghost left behind?)");
@@ -358,8 +335,8 @@ int main(void) {
         }
         replay_stop(&r);
 
-        if (failures) {
-                fprintf(stderr, "%d check(s) failed\n", failures);
+        if (replay_failures) {
+                fprintf(stderr, "%d check(s) failed\n", replay_failures);
                 return 1;
         }
         printf("PASS\n");

@@ -42,25 +42,8 @@
 /* bound on every wait (real time) */
 #define WAIT_MAX_USEC (20 * 1000 * 1000)
 
-static const char *const settings_358[][2] = {
-        { "time-scale", "0.1" },
-        { "offline-timeout-ms", "10000" },
-        { "member-after-s", "0" },
-        { "poll-rate-hz", "5" },
-        { "rescan-interval-s", "0" },
-};
 
-static int failures;
 
-#define CHECK(cond, ...)                                                        \
-        do {                                                                    \
-                if (!(cond)) {                                                  \
-                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
-                        fprintf(stderr, __VA_ARGS__);                           \
-                        fputc('\n', stderr);                                    \
-                        failures++;                                             \
-                }                                                               \
-        } while (0)
 
 typedef struct Watch {
         bool updating;              /* the "job" holds A: the board's updating query */
@@ -248,7 +231,7 @@ static void gone(Replay *r, Watch *w) {
 
 int main(void) {
         const char *srcdir = getenv("top_srcdir") ?: ".";
-        Replay r = { .settings = settings_358, .n_settings = ELEMENTSOF(settings_358) };
+        Replay r = { .settings = replay_settings_358, .n_settings = REPLAY_N_SETTINGS };
         Watch w = {};
         Controller *a;
         int k;
@@ -280,8 +263,8 @@ int main(void) {
         daemon_remove_listener(r.daemon, &listener, &w);
         daemon_set_updating_query(r.daemon, NULL, NULL);
         replay_stop(&r);
-        if (failures) {
-                fprintf(stderr, "%d check(s) failed\n", failures);
+        if (replay_failures) {
+                fprintf(stderr, "%d check(s) failed\n", replay_failures);
                 return 1;
         }
         return 0;
