@@ -4,6 +4,7 @@ child's output up to an expected line, starting a private dbus-daemon
 that reports its address through --print-address, one request line on
 a Unix stream socket (vesc-sim's control socket), stopping a child with
 SIGTERM and spotting a sanitizer report in its log."""
+import json
 import os
 import select
 import shutil
@@ -49,6 +50,25 @@ def unix_request(path, line, timeout):
     finally:
         s.close()
     return reply.decode().strip()
+
+
+def json_messages(sock, stopped=lambda: False):
+    """Yield each JSON message (one per line) read from sock, until EOF, an
+    error, or stopped() is true when a receive times out."""
+    buf = b""
+    while not stopped():
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+        if not chunk:
+            return
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield json.loads(line)
 
 
 def read_line_until(src, want, deadline, sink):

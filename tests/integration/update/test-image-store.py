@@ -24,6 +24,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from update_harness import (ERROR_PREFIX, MANAGER_IFACE, TIMEOUT, UpdateHarness,  # noqa: E402
                             builddir, fail, finish, imageset, log)
+from privbus import json_messages  # noqa: E402
 
 
 def extra_set(tmp, name):
@@ -48,23 +49,12 @@ class JsonListener:
         self.thread.start()
 
     def _read(self):
-        buf = b""
         self.sock.settimeout(None)
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                msg = json.loads(line)
-                if msg.get("method") == "firmware.set_removed":
-                    with self.cond:
-                        self.removed.append(msg.get("params"))
-                        self.cond.notify_all()
+        for msg in json_messages(self.sock):
+            if msg.get("method") == "firmware.set_removed":
+                with self.cond:
+                    self.removed.append(msg.get("params"))
+                    self.cond.notify_all()
 
     def wait(self, n):
         with self.cond:

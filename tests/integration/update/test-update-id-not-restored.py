@@ -37,6 +37,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from update_harness import (BUS_NAME, CONTROLLER_IFACE, JOB_IFACE, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
                             PROPS_IFACE, TIMEOUT, UUID_A, UUID_B, UpdateHarness, fail, finish, log)
+from privbus import json_messages  # noqa: E402
 
 PATH_A = "/org/vescd1/controller/" + UUID_A
 NOTE = "old CAN id 10 not restored: SET_APPCONF got no reply (last seen at 12)"
@@ -121,37 +122,24 @@ class EndWatch:
             self.dbus.append(("job", str(changed["State"])))
 
     def _reader(self):
-        buf = b""
-        while not self.stop:
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            if not chunk:
-                return
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                msg = json.loads(line)
-                method, params = msg.get("method"), msg.get("params") or {}
-                ev = None
-                if method == "hello":
-                    self.hello.set()
-                elif method == "board.changed" and "board_state" in params:
-                    ev = ("board", params["board_state"])
-                elif method in ("controller.changed", "controller.added") and params.get("uuid") == UUID_A:
-                    ev = ("a_online", params.get("online"))
-                elif method == "job.changed" and "state" in params:
-                    ev = ("job", params["state"])
-                elif method == "telemetry" and params.get("uuid") == UUID_A:
-                    ev = ("a_sample", True)
-                elif msg.get("id") == 1 and "error" in msg:
-                    ev = ("watch_error", str(msg["error"]))
-                if ev:
-                    with self.lock:
-                        self.json.append(ev)
+        for msg in json_messages(self.sock, lambda: self.stop):
+            method, params = msg.get("method"), msg.get("params") or {}
+            ev = None
+            if method == "hello":
+                self.hello.set()
+            elif method == "board.changed" and "board_state" in params:
+                ev = ("board", params["board_state"])
+            elif method in ("controller.changed", "controller.added") and params.get("uuid") == UUID_A:
+                ev = ("a_online", params.get("online"))
+            elif method == "job.changed" and "state" in params:
+                ev = ("job", params["state"])
+            elif method == "telemetry" and params.get("uuid") == UUID_A:
+                ev = ("a_sample", True)
+            elif msg.get("id") == 1 and "error" in msg:
+                ev = ("watch_error", str(msg["error"]))
+            if ev:
+                with self.lock:
+                    self.json.append(ev)
 
     def close(self):
         self.stop = True
