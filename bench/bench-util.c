@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <linux/can.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -783,6 +784,9 @@ static int option_store(const BenchOption *o, const char *arg) {
         case BENCH_OPT_DOUBLE:
                 v = *(double *) o->value = strtod(arg, NULL);
                 break;
+        case BENCH_OPT_FLAG:
+                *(bool *) o->value = true;
+                return 0;
         default:
                 return -EINVAL;
         }
@@ -809,7 +813,9 @@ int bench_main_init(int argc, char **argv, const BenchOption *opts, size_t n_opt
         if (n_opts >= ELEMENTSOF(longopts) - 1)
                 return -E2BIG;
         for (size_t i = 0; i < n_opts; i++)
-                longopts[n++] = (struct option) { opts[i].name, required_argument, NULL, 0x100 + (int) i };
+                longopts[n++] = (struct option) { opts[i].name,
+                                                  opts[i].type == BENCH_OPT_FLAG ? no_argument : required_argument,
+                                                  NULL, 0x100 + (int) i };
         longopts[n++] = (struct option) { "help", no_argument, NULL, 'h' };
 
         while (r >= 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
@@ -892,4 +898,54 @@ void bench_stack_stop(BenchStack *s) {
         if (s->dir[0])
                 bench_rmtree(s->dir);
         s->dir[0] = '\0';
+}
+
+void bench_cpus_awake_stop(const pid_t *pids, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                (void) kill(pids[i], SIGKILL);
+        for (unsigned i = 0; i < n; i++)
+                (void) waitpid(pids[i], NULL, 0);
+}
+
+/**
+ * bench_cpus_awake_start() - keep the CPUs out of their idle state
+ * @pids: the spinners' pids
+ * @max: room in @pids
+ *
+ * One child per CPU of our affinity mask, pinned to it, in SCHED_IDLE, that
+ * spins until killed (or until we die: PR_SET_PDEATHSIG).  A SCHED_IDLE task
+ * is preempted by any other task that wakes on its CPU, so what is measured
+ * keeps the CPU the moment it wants it; the CPU just never halts.
+ *
+ * Returns: the number of spinners started.
+ */
+unsigned bench_cpus_awake_start(pid_t *pids, unsigned max) {
+        const struct sched_param sp = { .sched_priority = 0 };
+        cpu_set_t set, one;
+        unsigned n = 0;
+
+        if (sched_getaffinity(0, sizeof set, &set) < 0)
+                return 0;
+        for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++) {
+                pid_t pid;
+
+                if (!CPU_ISSET(cpu, &set))
+                        continue;
+                pid = fork();
+                if (pid < 0)
+                        break;
+                if (pid == 0) {
+                        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                        for (;;)
+                                __asm__ volatile("" ::: "memory");
+                }
+                CPU_ZERO(&one);
+                CPU_SET(cpu, &one);
+                if (sched_setaffinity(pid, sizeof one, &one) < 0 || sched_setscheduler(pid, SCHED_IDLE, &sp) < 0) {
+                        bench_cpus_awake_stop(&pid, 1);
+                        continue;
+                }
+                pids[n++] = pid;
+        }
+        return n;
 }

@@ -111,6 +111,7 @@ typedef enum BenchOptionType {
         BENCH_OPT_ULONG,    /* unsigned long */
         BENCH_OPT_SIZE,     /* size_t */
         BENCH_OPT_DOUBLE,   /* double */
+        BENCH_OPT_FLAG,     /* bool, set by "--name" alone (no value) */
 } BenchOptionType;
 
 typedef struct BenchOption {
@@ -125,6 +126,16 @@ typedef struct BenchOption {
  * defaults unless given; --help prints usage and exits), then make stdout
  * line-buffered.  -EINVAL after printing usage for a bad command line. */
 int bench_main_init(int argc, char **argv, const BenchOption *opts, size_t n_opts, void (*usage)(void));
+
+/* Keep every CPU this process may run on out of its idle state: one
+ * spinner per CPU, pinned, in SCHED_IDLE (it runs only when nothing else
+ * wants that CPU and gives way at once to any task that wakes there), dying
+ * with us.  In a virtual machine a halted vCPU can take milliseconds to be
+ * woken by the host; on hardware a CPU leaves its idle state in
+ * microseconds.  Returns the number started (0 when none could be), pids in
+ * pids[] (at most max). */
+unsigned bench_cpus_awake_start(pid_t *pids, unsigned max);
+void bench_cpus_awake_stop(const pid_t *pids, unsigned n);
 
 /* The usual setup of a benchmark of vescd: a temporary directory, vesc-sim
  * on a vbus hub in it, a private dbus-daemon and vescd. */
