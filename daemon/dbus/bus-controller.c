@@ -690,16 +690,10 @@ int bus_controller_register(Bus *b) {
         sd_bus_vtable *vtable;
         int r;
 
-        r = bus_vtable_new(&controller_field_table, property_get, controller_members, "Controller",
+        r = bus_vtable_new(b, &controller_field_table, property_get, controller_members, "Controller",
                            controller_methods, controller_dispatch, &vtable);
         if (r < 0)
                 return r;
-        r = bus_keep_vtable(b, vtable);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(bus_get(b), NULL, BUS_CONTROLLER_PREFIX, BUS_CONTROLLER_INTERFACE, vtable,
-                                       controller_find, b);
-        if (r < 0)
-                return r;
-        return sd_bus_add_node_enumerator(bus_get(b), NULL, BUS_CONTROLLER_PREFIX, controller_enumerate, b);
+        return bus_add_fallback(b, BUS_CONTROLLER_PREFIX, BUS_CONTROLLER_INTERFACE, vtable, controller_find,
+                                controller_enumerate);
 }

@@ -278,16 +278,10 @@ int bus_job_register(Bus *b) {
 
         if (!manager_of(b))
                 return 0;
-        r = bus_vtable_new(NULL, NULL, job_members, "Job", job_methods, job_dispatch, &vtable);
+        r = bus_vtable_new(b, NULL, NULL, job_members, "Job", job_methods, job_dispatch, &vtable);
         if (r < 0)
                 return r;
-        r = bus_keep_vtable(b, vtable);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(bus_get(b), NULL, BUS_JOB_PREFIX, BUS_JOB_INTERFACE, vtable, job_find, b);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(bus_get(b), NULL, BUS_JOB_PREFIX, job_enumerate, b);
+        r = bus_add_fallback(b, BUS_JOB_PREFIX, BUS_JOB_INTERFACE, vtable, job_find, job_enumerate);
         if (r < 0)
                 return r;
         return fw_manager_add_listener(manager_of(b), &job_listener, b);

@@ -384,11 +384,8 @@ int bus_manager_register(Bus *b) {
         sd_bus_vtable *vtable;
         int r;
 
-        r = bus_vtable_new(&manager_field_table, property_get, manager_members, "Manager", manager_methods,
+        r = bus_vtable_new(b, &manager_field_table, property_get, manager_members, "Manager", manager_methods,
                            manager_dispatch, &vtable);
-        if (r < 0)
-                return r;
-        r = bus_keep_vtable(b, vtable);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_vtable(bus_get(b), NULL, BUS_PATH, BUS_MANAGER_INTERFACE, vtable, b);

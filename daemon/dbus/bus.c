@@ -337,14 +337,9 @@ int bus_read_bool_options(sd_bus_message *m, const BusBoolOption *table, size_t 
         return sd_bus_message_exit_container(m);
 }
 
-/**
- * bus_keep_vtable() - own a built vtable until the bus is gone
- * @b: the adapter
- * @v: from bus_vtable_new()
- *
- * Returns: 0, or -ENOBUFS (then @v is freed).
- */
-int bus_keep_vtable(Bus *b, sd_bus_vtable *v) {
+/* Owns a built vtable until the bus is gone: 0, or -ENOBUFS (then @v is
+ * freed). */
+static int keep_vtable(Bus *b, sd_bus_vtable *v) {
         for (size_t i = 0; i < ELEMENTSOF(b->vtables); i++)
                 if (!b->vtables[i]) {
                         b->vtables[i] = v;
@@ -422,13 +417,14 @@ static size_t names_size(const char *names) {
 
 /**
  * bus_vtable_new() - an interface's vtable: field-table properties, fixed members, the method table's methods
+ * @b: the adapter (owns the vtable until the bus is gone)
  * @t: the field table (each field becomes a property served by @getter), or NULL
  * @getter: the property getter (finds the field by name)
  * @members: further properties and signals, ended by SD_BUS_VTABLE_END (no START, no methods)
  * @interface: the interface's name in the method table ("Controller")
  * @handlers: a handler for each method of @interface in core/methods.c, ended by a NULL member
  * @dispatch: the interface's dispatcher (calls bus_method_run() with @handlers)
- * @ret: receives the vtable (free() it after the object is unregistered)
+ * @ret: receives the vtable, for sd_bus_add_object_vtable() or bus_add_fallback()
  *
  * Flags follow the field: FIELD_CONST -> CONST, FIELD_INVALIDATES ->
  * EMITS_INVALIDATION, FIELD_ON_REQUEST -> no change signal, else EMITS_CHANGE.
@@ -436,16 +432,18 @@ static size_t names_size(const char *names) {
  * table; every method goes through @dispatch, which checks the row's
  * privilege before the handler runs.
  *
- * Returns: 0, -ENOMEM, or -EINVAL when a method of the table has no handler
- * or a handler no row (logged).
+ * Returns: 0, -ENOMEM, -ENOBUFS (more interfaces than the adapter keeps), or
+ * -EINVAL when a method of the table has no handler or a handler no row
+ * (logged).
  */
-int bus_vtable_new(const FieldTable *t, sd_bus_property_get_t getter, const sd_bus_vtable *members,
+int bus_vtable_new(Bus *b, const FieldTable *t, sd_bus_property_get_t getter, const sd_bus_vtable *members,
                    const char *interface, const BusMethod *handlers, sd_bus_message_handler_t dispatch,
                    sd_bus_vtable **ret) {
         size_t n_members = 0, n_methods = 0, n_fields = t ? t->n : 0, n_table, n_names = 0, k = 0;
         const Method *table = method_table(&n_table);
         sd_bus_vtable *v;
         char *names;
+        int r;
 
         while (members[n_members].type != _SD_BUS_VTABLE_END)
                 n_members++;
@@ -510,8 +508,34 @@ int bus_vtable_new(const FieldTable *t, sd_bus_property_get_t getter, const sd_b
         }
         for (size_t i = 0; i <= n_members; i++)
                 v[k++] = members[i];
+        r = keep_vtable(b, v);
+        if (r < 0)
+                return r;
         *ret = v;
         return 0;
+}
+
+/**
+ * bus_add_fallback() - serve an interface on every object below a prefix
+ * @b: the adapter
+ * @prefix: the object path prefix ("/org/vescd1/controller")
+ * @interface: the interface's D-Bus name
+ * @vtable: from bus_vtable_new()
+ * @find: says which paths below @prefix are objects
+ * @enumerate: lists the objects (introspection, GetManagedObjects)
+ *
+ * Both callbacks get @b as their userdata.
+ *
+ * Returns: 0 or -errno.
+ */
+int bus_add_fallback(Bus *b, const char *prefix, const char *interface, const sd_bus_vtable *vtable,
+                     sd_bus_object_find_t find, sd_bus_node_enumerator_t enumerate) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(b->bus, NULL, prefix, interface, vtable, find, b);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(b->bus, NULL, prefix, enumerate, b);
 }
 
 /**

@@ -111,8 +111,6 @@ typedef struct BusBoolOption {
 } BusBoolOption;
 int bus_read_bool_options(sd_bus_message *m, const BusBoolOption *table, size_t n, void *base,
                           const char **ret_key);
-/* The adapter frees it after closing the bus.  0 or -ENOBUFS. */
-int bus_keep_vtable(Bus *b, sd_bus_vtable *v);
 /* A D-Bus method's handler, by member; the rest of the method (signatures,
  * argument names, privilege) is its row of the core's method table
  * (core/methods.c). */
@@ -120,9 +118,13 @@ typedef struct BusMethod {
         const char *member;
         sd_bus_message_handler_t handler;
 } BusMethod;
-int bus_vtable_new(const struct FieldTable *t, sd_bus_property_get_t getter, const sd_bus_vtable *members,
+/* The adapter keeps the vtable and frees it after closing the bus. */
+int bus_vtable_new(Bus *b, const struct FieldTable *t, sd_bus_property_get_t getter, const sd_bus_vtable *members,
                    const char *interface, const BusMethod *handlers, sd_bus_message_handler_t dispatch,
                    sd_bus_vtable **ret);
+/* The vtable on every object below @prefix that @find accepts; @enumerate lists them. */
+int bus_add_fallback(Bus *b, const char *prefix, const char *interface, const sd_bus_vtable *vtable,
+                     sd_bus_object_find_t find, sd_bus_node_enumerator_t enumerate);
 /* The dispatcher's body: the row's privilege check, then the handler. */
 int bus_method_run(const char *interface, const BusMethod *handlers, sd_bus_message *m, void *userdata,
                    sd_bus_error *error);
