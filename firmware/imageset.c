@@ -858,11 +858,16 @@ int image_set_read_file(ImageSet *s, const char *rel, size_t max, uint8_t **ret,
         return 0;
 }
 
-static int read_checked(ImageSet *s, const char *file, uint64_t size, const char *sha, size_t max, const char *hw,
+/* Reads @file of entry @e: its size and SHA-256 as the manifest says (the
+ * manifest's size bounds the read), then @check's rules for that kind of
+ * image. */
+static int read_checked(ImageSet *s, const ImageSetEntry *e, const char *file, uint64_t size, const char *sha,
+                        int (*check)(const ImageSetEntry *e, const uint8_t *img, size_t n, char **ret_error),
                         uint8_t **ret, size_t *ret_len, char **ret_error) {
         _cleanup_free_ uint8_t *buf = NULL;
+        const char *hw = e->hw_name;
         size_t len;
-        int r = image_set_read_file(s, file, max, &buf, &len, ret_error);
+        int r = image_set_read_file(s, file, (size_t) size, &buf, &len, ret_error);
         if (r == -EFBIG)
                 return set_error(ret_error, -EBADMSG,
                                  "%s (hardware '%s'): size mismatch: manifest says %llu bytes, file is larger", file,
@@ -879,6 +884,9 @@ static int read_checked(ImageSet *s, const char *file, uint64_t size, const char
                 return set_error(ret_error, -EBADMSG,
                                  "%s (hardware '%s'): SHA-256 mismatch: manifest says %s, file has %s", file, hw,
                                  sha, hex);
+        r = check(e, buf, len, ret_error);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(buf);
         *ret_len = len;
         return 0;
@@ -898,18 +906,8 @@ static int read_checked(ImageSet *s, const char *file, uint64_t size, const char
  * Return: 0 or -errno (-EBADMSG for a rule broken).
  */
 int image_set_read_app(ImageSet *s, const ImageSetEntry *e, uint8_t **ret, size_t *ret_len, char **ret_error) {
-        _cleanup_free_ uint8_t *buf = NULL;
-        size_t len;
-        int r = read_checked(s, e->app.file, e->app.size, e->app.sha256, (size_t) e->app.size, e->hw_name, &buf,
-                             &len, ret_error);
-        if (r < 0)
-                return r;
-        r = image_check_app(e, buf, len, ret_error);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
+        return read_checked(s, e, e->app.file, e->app.size, e->app.sha256, image_check_app, ret, ret_len,
+                            ret_error);
 }
 
 /**
@@ -926,18 +924,8 @@ int image_set_read_bootloader(ImageSet *s, const ImageSetEntry *e, uint8_t **ret
                               char **ret_error) {
         if (!e->has_bootloader)
                 return set_error(ret_error, -ENOENT, "hardware '%s': the set carries no bootloader", e->hw_name);
-        _cleanup_free_ uint8_t *buf = NULL;
-        size_t len;
-        int r = read_checked(s, e->bootloader.file, e->bootloader.size, e->bootloader.sha256,
-                             (size_t) e->bootloader.size, e->hw_name, &buf, &len, ret_error);
-        if (r < 0)
-                return r;
-        r = image_check_bootloader(e, buf, len, ret_error);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
+        return read_checked(s, e, e->bootloader.file, e->bootloader.size, e->bootloader.sha256,
+                            image_check_bootloader, ret, ret_len, ret_error);
 }
 
 /* --------------------------------------------------------------- sets */
