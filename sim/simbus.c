@@ -415,45 +415,39 @@ static int read_frame(SimBus *bus, int fd, struct can_frame *ret) {
         return 1;
 }
 
-static void on_member_read(evutil_socket_t fd, short what _unused_, void *userdata) {
-        Member *m = userdata;
-        SimBus *bus = m->bus;
-
+/* Puts up to SIMBUS_READ_BURST frames from @fd on the wire as sent by
+ * @origin (losses are counted by wire_put(); the sender is not told, as on
+ * a real bus).  Returns 0, or what read_frame() said when the stream ended
+ * or failed (-ECONNRESET at its end). */
+static int read_burst(SimBus *bus, int fd, Origin origin) {
         for (unsigned i = 0; i < SIMBUS_READ_BURST; i++) {
                 struct can_frame f;
                 int r = read_frame(bus, fd, &f);
 
                 if (r == 0)
-                        return;
+                        return 0;
                 if (r == -EBADMSG)
                         continue;
-                if (r < 0) {
-                        member_free(m);
-                        return;
-                }
-                /* Losses here are counted by wire_put(); the member is not
-                 * told, as on a real bus. */
-                (void) wire_put(bus, &f, m);
+                if (r < 0)
+                        return r;
+                (void) wire_put(bus, &f, origin);
         }
+        return 0;
+}
+
+static void on_member_read(evutil_socket_t fd, short what _unused_, void *userdata) {
+        Member *m = userdata;
+
+        if (read_burst(m->bus, fd, m) < 0)
+                member_free(m);
 }
 
 static void on_remote_read(evutil_socket_t fd, short what _unused_, void *userdata) {
         SimBus *bus = userdata;
+        int r = read_burst(bus, fd, ORIGIN_REMOTE);
 
-        for (unsigned i = 0; i < SIMBUS_READ_BURST; i++) {
-                struct can_frame f;
-                int r = read_frame(bus, fd, &f);
-
-                if (r == 0)
-                        return;
-                if (r == -EBADMSG)
-                        continue;
-                if (r < 0) {
-                        bus_remote_closed(bus, r == -ECONNRESET ? 0 : r);
-                        return;
-                }
-                (void) wire_put(bus, &f, ORIGIN_REMOTE);
-        }
+        if (r < 0)
+                bus_remote_closed(bus, r == -ECONNRESET ? 0 : r);
 }
 
 static void bus_remote_closed(SimBus *bus, int error) {
