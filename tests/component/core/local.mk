@@ -10,8 +10,8 @@
 check_PROGRAMS += tests/component/core/test-core-replay
 TESTS += tests/component/core/test-core-replay
 tests_component_core_test_core_replay_SOURCES = tests/component/core/test-core-replay.c \
-	tests/component/core/replay.h tests/component/core/replay.c $(vescd_core_sources)
-tests_component_core_test_core_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+	tests/component/core/replay.h tests/component/core/replay.c sim/vbus-frame.h sim/vbus-frame.c $(vescd_core_sources)
+tests_component_core_test_core_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/sim
 tests_component_core_test_core_replay_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SOCKETCAN_CFLAGS)
 tests_component_core_test_core_replay_LDADD = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
@@ -23,7 +23,7 @@ tests_component_core_test_core_replay_LDADD = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS)
 check_PROGRAMS += tests/component/core/test-held-silence
 TESTS += tests/component/core/test-held-silence
 tests_component_core_test_held_silence_SOURCES = tests/component/core/test-held-silence.c \
-	tests/component/core/replay.h tests/component/core/replay.c $(vescd_core_sources)
+	tests/component/core/replay.h tests/component/core/replay.c sim/vbus-frame.h sim/vbus-frame.c $(vescd_core_sources)
 tests_component_core_test_held_silence_CPPFLAGS = $(tests_component_core_test_core_replay_CPPFLAGS)
 tests_component_core_test_held_silence_CFLAGS = $(tests_component_core_test_core_replay_CFLAGS)
 tests_component_core_test_held_silence_LDADD = $(tests_component_core_test_core_replay_LDADD)

@@ -78,6 +78,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/controller.h"
 #include "core/daemon.h"
 #include "core/hold.h"
 #include "core/log.h"
@@ -86,6 +87,7 @@
 #include "proto/vesc-can.h"
 #include "proto/vesc-comm.h"
 #include "replay.h"
+#include "vbus-frame.h"
 
 #define HOST_ID 253
 #define WAIT_USEC (5 * 1000 * 1000)
@@ -207,22 +209,13 @@ static bool wants_reply(const struct can_frame *f) {
         return frame_type(f) == CAN_PACKET_PING || (f->can_dlc >= 2 && f->data[1] == 0);
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-/* "(1700000000.123456) vbus 0000090A#0102" -> µs, frame; -EINVAL */
+/* "(1700000000.123456) vbus 0000090A#0102" -> µs, frame (can-utils'
+ * syntax, as vbus-dump writes it: sim/vbus-frame.c); -EINVAL */
 static int parse_line(const char *line, uint64_t *ret_usec, struct can_frame *f) {
-        const char *p, *hash;
         unsigned long long sec, usec;
-        unsigned long id;
-        char *end;
+        char *end, text[64];
+        const char *p;
+        size_t n;
 
         if (line[0] != '(')
                 return -EINVAL;
@@ -238,22 +231,12 @@ static int parse_line(const char *line, uint64_t *ret_usec, struct can_frame *f)
         if (!p)
                 return -EINVAL;
         p++;
-        hash = strchr(p, '#');
-        if (!hash)
+        n = strcspn(p, " \r\n");
+        if (n >= sizeof text)
                 return -EINVAL;
-        id = strtoul(p, &end, 16);
-        if (end != hash)
-                return -EINVAL;
-        memset(f, 0, sizeof *f);
-        f->can_id = (canid_t) id | (hash - p == 8 ? CAN_EFF_FLAG : 0);
-        p = hash + 1;
-        while (hexval(p[0]) >= 0 && hexval(p[1]) >= 0) {
-                if (f->can_dlc >= CAN_MAX_DLEN)
-                        return -EINVAL;
-                f->data[f->can_dlc++] = (uint8_t) (hexval(p[0]) << 4 | hexval(p[1]));
-                p += 2;
-        }
-        return 0;
+        memcpy(text, p, n);
+        text[n] = '\0';
+        return vbus_frame_parse(text, f);
 }
 
 /* Append the frames of a transcript to the session's. */
@@ -521,10 +504,8 @@ static bool job_updating(void *userdata, const uint8_t uuid[static 12]) {
         Replay *r = userdata;
         uint8_t u[12];
 
-        if (!r->job_hold || !r->job)
+        if (!r->job_hold || !r->job || controller_parse_uuid(r->job->uuid, u) < 0)
                 return false;
-        for (size_t i = 0; i < 12; i++)
-                u[i] = (uint8_t) (hexval(r->job->uuid[2 * i]) << 4 | hexval(r->job->uuid[2 * i + 1]));
         return memcmp(u, uuid, 12) == 0;
 }
 
@@ -536,8 +517,8 @@ static int job_hold(Replay *r, bool on) {
                 daemon_board_update(r->daemon);
                 return 0;
         }
-        for (size_t i = 0; i < 12; i++)
-                u[i] = (uint8_t) (hexval(r->job->uuid[2 * i]) << 4 | hexval(r->job->uuid[2 * i + 1]));
+        if (controller_parse_uuid(r->job->uuid, u) < 0)
+                return -EINVAL;
         int k = hold_acquire(daemon_holds(r->daemon), u, HOLD_EXCLUSIVE, false,
                              &(HoldOwner) { .text = "is being updated by the replayed job" }, &r->job_hold, NULL);
         if (k < 0)
