@@ -30,13 +30,13 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 #include <jansson.h>
 
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/render.h"
 #include "http/http-server.h"
+#include "json/accept-limit.h"
 #include "json/json-proto.h"
 #include "json/json-server.h" /* json_tcp_listen(), json_daemon_*() */
 #include "macro.h"
@@ -66,13 +66,6 @@ struct SseClient {
         SseClient *next;
 };
 
-/* evhttp's listener accepts until EAGAIN: a peer connecting as fast as we
- * accept would hold every other client (and the bus) behind it.  The
- * connection hook (evhttp_set_bevcb(), called for each accepted connection)
- * counts them and disables the listeners at this many per loop iteration;
- * libevent leaves its accept loop when the callback disabled it. */
-#define HTTP_ACCEPTS_PER_WAKEUP 16
-#define HTTP_MAX_LISTENERS 8
 
 typedef struct Conn {
         struct evhttp_connection *evcon;
@@ -91,12 +84,9 @@ struct HttpServer {
         size_t n_conns;
         SseClient *streams;
         struct event *keepalive;
-        /* evhttp's listeners, paused after HTTP_ACCEPTS_PER_WAKEUP connections in
-         * one loop iteration until the resume event runs */
-        struct evconnlistener *listeners[HTTP_MAX_LISTENERS];
-        size_t n_listeners;
-        unsigned accepts;
-        struct event *resume;
+        /* evhttp's listeners, paused after ACCEPTS_PER_WAKEUP connections in
+         * one loop iteration (json/accept-limit.c) */
+        AcceptLimit accept_limit;
         int slot;                    /* our HttpCtl in each controller's adapter slot */
         uint64_t tel_seq;            /* readings counted so far */
         bool freeing;
@@ -802,25 +792,12 @@ static const DaemonListener http_listener = {
 
 /* ---------------------------------------------------------------- listeners */
 
-static void on_resume(evutil_socket_t fd, short what, void *userdata) {
-        HttpServer *s = userdata;
-
-        if (s->accepts >= HTTP_ACCEPTS_PER_WAKEUP)
-                for (size_t i = 0; i < s->n_listeners; i++)
-                        (void) evconnlistener_enable(s->listeners[i]);
-        s->accepts = 0;
-}
-
 /* evhttp's bufferevent for a new connection (options 0, as evhttp's own:
  * evhttp closes the fd); counts the connection first. */
 static struct bufferevent *on_new_connection(struct event_base *base, void *userdata) {
         HttpServer *s = userdata;
 
-        if (s->accepts++ == 0)
-                event_active(s->resume, EV_TIMEOUT, 0);
-        if (s->accepts >= HTTP_ACCEPTS_PER_WAKEUP)
-                for (size_t i = 0; i < s->n_listeners; i++)
-                        (void) evconnlistener_disable(s->listeners[i]);
+        accept_limit_count(&s->accept_limit, NULL);
         return bufferevent_socket_new(base, -1, 0);
 }
 
@@ -828,11 +805,11 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *user
 static struct evhttp_bound_socket *accept_on(HttpServer *s, int fd) {
         struct evhttp_bound_socket *b;
 
-        if (s->n_listeners >= HTTP_MAX_LISTENERS)
+        if (s->accept_limit.n_listeners >= ACCEPT_LIMIT_LISTENERS_MAX)
                 return NULL;
         b = evhttp_accept_socket_with_handle(s->http, fd);
         if (b)
-                s->listeners[s->n_listeners++] = evhttp_bound_socket_get_listener(b);
+                (void) accept_limit_add(&s->accept_limit, evhttp_bound_socket_get_listener(b));
         return b;
 }
 
@@ -925,8 +902,7 @@ int http_server_new(Daemon *d, FwManager *fw, const HttpServerConfig *cfg, HttpS
         s->root = strdup(cfg->root ?: PKGDATADIR "/www");
         s->http = evhttp_new(s->base);
         s->keepalive = event_new(s->base, -1, EV_PERSIST, on_keepalive, s);
-        s->resume = event_new(s->base, -1, 0, on_resume, s);
-        if (!s->root || !s->http || !s->keepalive || !s->resume) {
+        if (!s->root || !s->http || !s->keepalive || accept_limit_init(&s->accept_limit, s->base) < 0) {
                 http_server_free(s);
                 return -ENOMEM;
         }
@@ -1007,8 +983,7 @@ HttpServer *http_server_free(HttpServer *s) {
                 sse_free(s->streams);
         if (s->keepalive)
                 event_free(s->keepalive);
-        if (s->resume)
-                event_free(s->resume);
+        accept_limit_done(&s->accept_limit);
         free(s->conns);
         free(s->root);
         free(s);

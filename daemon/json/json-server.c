@@ -40,6 +40,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "core/errors.h"
+#include "json/accept-limit.h"
 #include "json/json-server.h"
 #include "json/watch-limit.h"
 #include "core/log.h"
@@ -143,10 +144,7 @@ struct JsonServer {
         bool have_admin_gid;
 
         struct evconnlistener *unix_listener, *tcp_listener;
-        /* connections taken since the listeners last yielded to the loop, and
-         * the event that re-enables a listener that reached ACCEPTS_PER_WAKEUP */
-        unsigned accepts;
-        struct event *resume;
+        AcceptLimit accept_limit;    /* both listeners' connections per loop iteration */
         char *bound_path; /* we bound it (not socket activation): unlink at exit */
 
         JsonClient *clients;
@@ -1129,36 +1127,6 @@ static bool peer_is_admin(JsonServer *s, int fd, const struct ucred *cred) {
 
 /* ---------------------------------------------------------------- listeners */
 
-/* libevent's listener accepts until accept() says EAGAIN.  A peer that
- * connects as fast as we accept (a connect/close loop) kept it there for
- * up to a second, every other client's request waiting behind it.  After
- * this many connections in one wake-up, the listener pauses until the
- * events already pending (other clients, the bus) have run. */
-#define ACCEPTS_PER_WAKEUP 16
-
-static void resume_cb(evutil_socket_t fd, short what, void *userdata) {
-        JsonServer *s = userdata;
-
-        if (s->accepts >= ACCEPTS_PER_WAKEUP) {
-                if (s->unix_listener)
-                        (void) evconnlistener_enable(s->unix_listener);
-                if (s->tcp_listener)
-                        (void) evconnlistener_enable(s->tcp_listener);
-        }
-        s->accepts = 0;
-}
-
-/* Count one connection taken in this loop iteration (the resume event,
- * queued behind the events already active, ends the count); at the limit,
- * disable the listener: libevent leaves its accept loop when the callback
- * disabled it, and the resume event enables it again. */
-static void count_accept(JsonServer *s, struct evconnlistener *l) {
-        if (s->accepts++ == 0)
-                event_active(s->resume, EV_TIMEOUT, 0);
-        if (s->accepts >= ACCEPTS_PER_WAKEUP)
-                (void) evconnlistener_disable(l);
-}
-
 static void refuse_client(int fd, const char *detail) {
         const VescdError *e = vescd_error_from_errno(EUSERS);
         json_auto_t *msg = json_proto_error_response(NULL, e->json_code, e->description, e->name, detail);
@@ -1176,7 +1144,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         _cleanup_free_ JsonClient *c = NULL;
         JsonClient *client;
 
-        count_accept(s, l);
+        accept_limit_count(&s->accept_limit, l);
         if (s->n_clients >= s->max_clients) {
                 char detail[96];
 
@@ -1272,7 +1240,8 @@ static int listener_new(JsonServer *s, int fd, struct evconnlistener **ret) {
                 return -ENOMEM;
         evconnlistener_set_error_cb(l, listener_error_cb);
         *ret = l;
-        return 0;
+        /* at most two (the Unix socket and tcp-listen): the limit has room */
+        return accept_limit_add(&s->accept_limit, l);
 }
 
 static int bind_unix(JsonServer *s, const char *path) {
@@ -1493,8 +1462,7 @@ int json_server_new_with_ops(struct event_base *base, const JsonServerConfig *cf
         s->line_timeout_usec = cfg->line_timeout_usec ?: JSON_SERVER_LINE_TIMEOUT_DEFAULT_USEC;
 
         s->reaper = event_new(base, -1, 0, reaper_cb, s);
-        s->resume = event_new(base, -1, 0, resume_cb, s);
-        if (!s->reaper || !s->resume)
+        if (!s->reaper || accept_limit_init(&s->accept_limit, base) < 0)
                 return -ENOMEM;
 
         if (s->admin_group && !ops->check_admin)
@@ -1557,8 +1525,7 @@ JsonServer *json_server_free(JsonServer *s) {
         }
         if (s->reaper)
                 event_free(s->reaper);
-        if (s->resume)
-                event_free(s->resume);
+        accept_limit_done(&s->accept_limit);
         free(s->version);
         free(s->admin_group);
         free(s);

@@ -6,8 +6,12 @@ json_proto_sources = daemon/json/json-proto.h daemon/json/json-proto.c
 # the watch rate limit (pure)
 json_watch_sources = daemon/json/watch-limit.h daemon/json/watch-limit.c
 
+# the bound on connections per loop iteration (the HTTP listener's too)
+json_accept_sources = daemon/json/accept-limit.h daemon/json/accept-limit.c
+
 # Into vescd (daemon/local.mk defines the program).
-daemon_vescd_SOURCES += $(json_proto_sources) $(json_watch_sources) daemon/json/json-server.h daemon/json/json-server.c daemon/json/json-daemon.c
+daemon_vescd_SOURCES += $(json_proto_sources) $(json_watch_sources) $(json_accept_sources) daemon/json/json-server.h \
+	daemon/json/json-server.c daemon/json/json-daemon.c
 
 # Unit test: links only the module it tests (and jansson).
 check_PROGRAMS += tests/unit/json/test-json-proto
@@ -56,7 +60,8 @@ endif
 
 # The server over a fake board (tests/component/json/json-test-server.c) drives the
 # adapter's conformance, load and hostile-input tests without daemon or bus.
-json_server_sources = daemon/json/json-server.h daemon/json/json-server.c daemon/core/log.h daemon/core/log.c
+json_server_sources = daemon/json/json-server.h daemon/json/json-server.c $(json_accept_sources) daemon/core/log.h \
+	daemon/core/log.c
 
 check_PROGRAMS += tests/component/json/json-test-server
 tests_component_json_json_test_server_SOURCES = tests/component/json/json-test-server.c $(json_server_sources) $(json_proto_sources) \
