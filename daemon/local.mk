@@ -17,6 +17,7 @@ daemon_libvescd_a_SOURCES = \
 	daemon/core/schedule.h daemon/core/schedule.c \
 	daemon/core/errors.h daemon/core/errors.c \
 	daemon/core/hold.h daemon/core/hold.c \
+	daemon/core/string-table.h \
 	daemon/update/update-plan.h daemon/update/update-plan.c \
 	daemon/update/update-progress.h daemon/update/update-progress.c \
 	daemon/update/update-transfer.h daemon/update/update-transfer.c \

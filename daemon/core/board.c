@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/board.h"
+#include "core/string-table.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -109,16 +110,7 @@ static const char *const board_state_table[_BOARD_STATE_MAX] = {
         [BOARD_STATE_UPDATING] = "updating",
 };
 
-const char *board_state_to_string(BoardState s) {
-        return s >= 0 && s < _BOARD_STATE_MAX ? board_state_table[s] : NULL;
-}
-
-BoardState board_state_from_string(const char *s) {
-        for (int i = 0; s && i < _BOARD_STATE_MAX; i++)
-                if (strcmp(board_state_table[i], s) == 0)
-                        return (BoardState) i;
-        return _BOARD_STATE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(board_state, BoardState, board_state_table, _BOARD_STATE_MAX)
 
 bool board_is_motor_controller(const Controller *c) {
         return c && c->has_identity && c->hw_type == BOARD_HW_TYPE_VESC;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/config-layout.h"
+#include "core/string-table.h"
 
 static const char *const which_names[_CONFIG_WHICH_MAX] = {
         [CONFIG_MCCONF] = "mcconf",
@@ -21,16 +22,7 @@ static const char *const kind_names[_CONFIG_KIND_MAX] = {
         [CONFIG_KIND_SIGNATURE] = "signature",
 };
 
-const char *config_which_to_string(ConfigWhich w) {
-        return w >= 0 && w < _CONFIG_WHICH_MAX ? which_names[w] : NULL;
-}
-
-ConfigWhich config_which_from_string(const char *s) {
-        for (int i = 0; s && i < _CONFIG_WHICH_MAX; i++)
-                if (strcmp(s, which_names[i]) == 0)
-                        return (ConfigWhich) i;
-        return _CONFIG_WHICH_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(config_which, ConfigWhich, which_names, _CONFIG_WHICH_MAX)
 
 const char *config_kind_to_string(ConfigKind k) {
         return k >= 0 && k < _CONFIG_KIND_MAX ? kind_names[k] : NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/hold.h"
+#include "core/string-table.h"
 
 struct Hold {
         HoldTable *table;
@@ -29,28 +30,9 @@ static const char *const hold_kind_table[_HOLD_KIND_MAX] = {
         [HOLD_EXCLUSIVE] = "exclusive",
 };
 
-/**
- * hold_kind_to_string() - name of a hold kind
- * @k: the kind
- *
- * Returns: "shared", "exclusive", or NULL out of range.
- */
-const char *hold_kind_to_string(HoldKind k) {
-        return (unsigned) k < _HOLD_KIND_MAX ? hold_kind_table[k] : NULL;
-}
-
-/**
- * hold_kind_from_string() - hold kind by name
- * @s: "shared" or "exclusive"
- *
- * Returns: the kind or _HOLD_KIND_INVALID.
- */
-HoldKind hold_kind_from_string(const char *s) {
-        for (unsigned i = 0; s && i < _HOLD_KIND_MAX; i++)
-                if (strcmp(s, hold_kind_table[i]) == 0)
-                        return (HoldKind) i;
-        return _HOLD_KIND_INVALID;
-}
+/* hold_kind_to_string(): "shared", "exclusive", or NULL out of range;
+ * hold_kind_from_string(): the kind, or _HOLD_KIND_INVALID. */
+DEFINE_STRING_TABLE_LOOKUP(hold_kind, HoldKind, hold_kind_table, _HOLD_KIND_MAX)
 
 /**
  * hold_table_new() - an empty table

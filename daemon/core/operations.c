@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "core/operations.h"
 #include "core/request.h"
+#include "core/string-table.h"
 #include "strv.h"
 #include "wire.h"
 
@@ -378,28 +379,9 @@ static const struct {
         double min, max;
 } limit_ranges[_LIMIT_MAX] = { LIMIT_FIELDS(LIMIT_RANGE_ROW) };
 
-/**
- * limit_field_to_string() - key name of a limit
- * @f: the field
- *
- * Returns: a static string or NULL.
- */
-const char *limit_field_to_string(LimitField f) {
-        return (unsigned) f < _LIMIT_MAX ? limit_names[f] : NULL;
-}
-
-/**
- * limit_field_from_string() - limit by key name
- * @s: the key
- *
- * Returns: the field or -EINVAL.
- */
-LimitField limit_field_from_string(const char *s) {
-        for (unsigned i = 0; i < _LIMIT_MAX; i++)
-                if (s && strcmp(s, limit_names[i]) == 0)
-                        return (LimitField) i;
-        return (LimitField) -EINVAL;
-}
+/* limit_field_to_string(): the key name of a limit, or NULL;
+ * limit_field_from_string(): the limit by key name, or -EINVAL. */
+DEFINE_STRING_TABLE_LOOKUP(limit_field, LimitField, limit_names, _LIMIT_MAX)
 
 /**
  * limit_check() - range check of a limit value (spec §12.4)

@@ -25,6 +25,7 @@
 #include "update/update-transfer.h"
 #include "update/update-engine.h"
 #include "update/update-migrate.h"
+#include "core/string-table.h"
 #include "fwimage.h"
 #include "proto/vesc-can.h"
 #include "proto/vesc-comm.h"
@@ -147,51 +148,15 @@ static const char *const fw_job_state_table[_FW_JOB_STATE_MAX] = {
         [FW_JOB_CANCELLED] = "cancelled",
 };
 
-/**
- * fw_phase_to_string() - the phase name shared by both adapters
- * @p: the phase
- *
- * Return: "checking" … "cancelled", NULL if out of range.
- */
-const char *fw_phase_to_string(FwPhase p) {
-        return p >= 0 && p < _FW_PHASE_MAX ? fw_phase_table[p] : NULL;
-}
+/* fw_phase_to_string(): the phase name shared by both adapters ("checking"
+ * … "cancelled"), NULL out of range; fw_phase_from_string(): the phase, or
+ * _FW_PHASE_INVALID (also for NULL). */
+DEFINE_STRING_TABLE_LOOKUP(fw_phase, FwPhase, fw_phase_table, _FW_PHASE_MAX)
 
-/**
- * fw_phase_from_string() - parse a phase name
- * @s: the name, may be NULL
- *
- * Return: the phase or _FW_PHASE_INVALID.
- */
-FwPhase fw_phase_from_string(const char *s) {
-        for (FwPhase p = 0; s && p < _FW_PHASE_MAX; p++)
-                if (strcmp(fw_phase_table[p], s) == 0)
-                        return p;
-        return _FW_PHASE_INVALID;
-}
-
-/**
- * fw_job_state_to_string() - "running", "done", "failed", "cancelled"
- * @s: the state
- *
- * Return: a static string, NULL if out of range.
- */
-const char *fw_job_state_to_string(FwJobState s) {
-        return s >= 0 && s < _FW_JOB_STATE_MAX ? fw_job_state_table[s] : NULL;
-}
-
-/**
- * fw_job_state_from_string() - parse a job state name
- * @s: the name, may be NULL
- *
- * Return: the state or _FW_JOB_STATE_INVALID.
- */
-FwJobState fw_job_state_from_string(const char *s) {
-        for (FwJobState j = 0; s && j < _FW_JOB_STATE_MAX; j++)
-                if (strcmp(fw_job_state_table[j], s) == 0)
-                        return j;
-        return _FW_JOB_STATE_INVALID;
-}
+/* fw_job_state_to_string(): "running", "done", "failed", "cancelled", NULL
+ * out of range; fw_job_state_from_string(): the state, or
+ * _FW_JOB_STATE_INVALID (also for NULL). */
+DEFINE_STRING_TABLE_LOOKUP(fw_job_state, FwJobState, fw_job_state_table, _FW_JOB_STATE_MAX)
 
 static bool phase_terminal(FwPhase p) {
         return p >= FW_PHASE_DONE;

@@ -13,6 +13,7 @@
 
 #include "crc.h"
 #include "update/update-plan.h"
+#include "core/string-table.h"
 #include "fwimage.h"
 #include "macro.h"
 #include "strv.h"
@@ -37,32 +38,10 @@ static const char *const fw_error_table[_FW_ERROR_MAX] = {
         [FW_ERROR_INTERNAL] = "Internal",
 };
 
-/**
- * fw_error_to_string() - stable name of an update error code
- * @e: the code
- *
- * Return: a static string such as "NeedsIntermediate", NULL if @e is out of range.
- */
-const char *fw_error_to_string(FwError e) {
-        if (e < 0 || e >= _FW_ERROR_MAX)
-                return NULL;
-        return fw_error_table[e];
-}
-
-/**
- * fw_error_from_string() - parse a stable error name
- * @s: the name, may be NULL
- *
- * Return: the code, or _FW_ERROR_INVALID.
- */
-FwError fw_error_from_string(const char *s) {
-        if (!s)
-                return _FW_ERROR_INVALID;
-        for (FwError e = 0; e < _FW_ERROR_MAX; e++)
-                if (strcmp(fw_error_table[e], s) == 0)
-                        return e;
-        return _FW_ERROR_INVALID;
-}
+/* fw_error_to_string(): the stable name of an update error code, such as
+ * "NeedsIntermediate", NULL out of range; fw_error_from_string(): the code,
+ * or _FW_ERROR_INVALID (also for NULL). */
+DEFINE_STRING_TABLE_LOOKUP(fw_error, FwError, fw_error_table, _FW_ERROR_MAX)
 
 /**
  * fw_identity_from_version() - normalise a decoded COMM_FW_VERSION reply
