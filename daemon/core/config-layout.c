@@ -324,26 +324,28 @@ int config_param_set_label(const ConfigParam *p, uint8_t *blob, size_t len, cons
         return config_param_set(p, blob, len, i);
 }
 
-int config_layout_set(const ConfigLayout *l, uint8_t *blob, size_t len, const char *name, double value) {
-        const ConfigParam *p;
-
+/* The parameter @name of @l, for a write into @blob: -EBADMSG when the blob
+ * is not of @l, -ENOENT when @l has no such parameter. */
+static int param_to_write(const ConfigLayout *l, const uint8_t *blob, size_t len, const char *name,
+                          const ConfigParam **ret) {
         if (!blob_matches(l, blob, len))
                 return -EBADMSG;
-        p = config_layout_param(l, name);
-        if (!p)
-                return -ENOENT;
-        return config_param_set(p, blob, len, value);
+        *ret = config_layout_param(l, name);
+        return *ret ? 0 : -ENOENT;
+}
+
+int config_layout_set(const ConfigLayout *l, uint8_t *blob, size_t len, const char *name, double value) {
+        const ConfigParam *p;
+        int r = param_to_write(l, blob, len, name, &p);
+
+        return r < 0 ? r : config_param_set(p, blob, len, value);
 }
 
 int config_layout_set_label(const ConfigLayout *l, uint8_t *blob, size_t len, const char *name, const char *label) {
         const ConfigParam *p;
+        int r = param_to_write(l, blob, len, name, &p);
 
-        if (!blob_matches(l, blob, len))
-                return -EBADMSG;
-        p = config_layout_param(l, name);
-        if (!p)
-                return -ENOENT;
-        return config_param_set_label(p, blob, len, label);
+        return r < 0 ? r : config_param_set_label(p, blob, len, label);
 }
 
 int config_layout_default(const ConfigLayout *l, uint8_t *out, size_t out_len) {

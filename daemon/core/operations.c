@@ -40,21 +40,24 @@ typedef enum OpKind {
         OP_BACKUP_FILE,
 } OpKind;
 
+/* An operation's completion, by kind (op_fail() calls the right one). */
+typedef union OpDone {
+        OpValuesFn values;
+        OpDoneFn plain;
+        OpBackupFn backup;
+        OpCompareFn compare;
+        OpCopyFn copy;
+        OpConfigFn config;
+        OpLimitsFn limits;
+} OpDone;
+
 typedef struct Op {
         Daemon *d;
         Ctl *ctl, *other;
         Hold *hold, *other_hold;
         OpKind kind;
         unsigned step;
-        union {
-                OpValuesFn values;
-                OpDoneFn plain;
-                OpBackupFn backup;
-                OpCompareFn compare;
-                OpCopyFn copy;
-                OpConfigFn config;
-                OpLimitsFn limits;
-        } done;
+        OpDone done;
         void *userdata;
         Limits limits;
         /* blobs: [0] mc, [1] app of ctl; [2] mc, [3] app of other (compare,
@@ -146,7 +149,11 @@ static int op_hold(Daemon *d, Ctl *ctl, OpKind kind, bool target, Hold **ret) {
         return r;
 }
 
-static int op_new(Daemon *d, Controller *c, OpKind kind, void *userdata, Op **ret) {
+static int check_online(const Ctl *ctl);
+
+/* An operation on one exported controller, its hold taken; @online: the
+ * controller must be online too (-EHOSTDOWN after the hold's -EBUSY). */
+static int op_new(Daemon *d, Controller *c, OpKind kind, OpDone done, void *userdata, bool online, Op **ret) {
         Ctl *ctl = daemon_ctl(d, c);
         Op *op;
         int r;
@@ -161,8 +168,11 @@ static int op_new(Daemon *d, Controller *c, OpKind kind, void *userdata, Op **re
         op->d = d;
         op->ctl = ctl;
         op->kind = kind;
+        op->done = done;
         op->userdata = userdata;
         r = op_hold(d, ctl, kind, /* target= */ false, &op->hold);
+        if (r >= 0 && online)
+                r = check_online(ctl);
         if (r < 0) {
                 op_free(op);
                 return r;
@@ -172,10 +182,8 @@ static int op_new(Daemon *d, Controller *c, OpKind kind, void *userdata, Op **re
         return 0;
 }
 
-static int check_online(const Ctl *ctl);
-
 /* An operation on two controllers (compare, copy), both online. */
-static int op_new_pair(Daemon *d, Controller *a, Controller *b, OpKind kind, void *userdata, Op **ret) {
+static int op_new_pair(Daemon *d, Controller *a, Controller *b, OpKind kind, OpDone done, void *userdata, Op **ret) {
         Ctl *other = daemon_ctl(d, b);
         Op *op;
         int r;
@@ -184,7 +192,7 @@ static int op_new_pair(Daemon *d, Controller *a, Controller *b, OpKind kind, voi
                 return -ENODEV;
         if (a == b)
                 return -EINVAL;
-        r = op_new(d, a, kind, userdata, &op);
+        r = op_new(d, a, kind, done, userdata, /* online= */ false, &op);
         if (r < 0)
                 return r;
         op->other = other;
@@ -304,26 +312,37 @@ static int check_online(const Ctl *ctl) {
 }
 
 /* An operation that is one request (the command byte alone) to one online
- * controller.  The caller sets its completion in op->done after this
- * returns: the request never completes from inside this call. */
-static int op_single(Daemon *d, Controller *c, OpKind kind, void *userdata, uint8_t cmd, RequestReply reply,
-                     unsigned retries, RequestDoneFn req_done, Op **ret) {
+ * controller. */
+static int op_single(Daemon *d, Controller *c, OpKind kind, OpDone done, void *userdata, uint8_t cmd,
+                     RequestReply reply, unsigned retries, RequestDoneFn req_done) {
         const uint8_t payload[] = { cmd };
         Op *op;
         int r;
 
-        r = op_new(d, c, kind, userdata, &op);
+        r = op_new(d, c, kind, done, userdata, /* online= */ true, &op);
         if (r < 0)
                 return r;
-        r = check_online(op->ctl);
-        if (r >= 0)
-                r = op_request(op, op->ctl, reply, payload, sizeof payload, 0, retries, req_done);
-        if (r < 0) {
+        r = op_request(op, op->ctl, reply, payload, sizeof payload, 0, retries, req_done);
+        if (r < 0)
                 op_free(op);
-                return r;
-        }
-        *ret = op;
-        return 0;
+        return r < 0 ? r : 0;
+}
+
+/* A request's completion: false (the operation failed and is freed) on a
+ * request error. */
+static bool op_replied(Op *op, int error) {
+        if (error >= 0)
+                return true;
+        op_fail(op, error);
+        return false;
+}
+
+/* After op_replied(): false (failed with -EPROTO, freed) when the reply
+ * did not decode. */
+static bool op_decoded(Op *op, bool ok) {
+        if (!ok)
+                op_fail(op, -EPROTO);
+        return ok;
 }
 
 /* -------------------------------------------------------------- values */
@@ -331,17 +350,9 @@ static int op_single(Daemon *d, Controller *c, OpKind kind, void *userdata, uint
 static void values_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Op *op = userdata;
         VescValues v;
-        int r;
 
-        if (error < 0) {
-                op_fail(op, error);
+        if (!op_replied(op, error) || !op_decoded(op, vesc_values_decode(reply, len, &v) >= 0))
                 return;
-        }
-        r = vesc_values_decode(reply, len, &v);
-        if (r < 0) {
-                op_fail(op, -EPROTO);
-                return;
-        }
         (void) controller_apply_values(&op->ctl->c, &v, daemon_now());
         daemon_model_changed(op->d);
         op->done.values(op->userdata, 0, &v);
@@ -360,14 +371,8 @@ static void values_done(void *userdata, int error, uint8_t replier, const uint8_
  * Returns: 0 (started), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN (offline), -ENOBUFS, -ENOMEM.
  */
 int op_get_values(Daemon *d, Controller *c, OpValuesFn done, void *userdata) {
-        Op *op;
-        int r;
-
-        r = op_single(d, c, OP_VALUES, userdata, COMM_GET_VALUES, REQUEST_REPLY_LONG, 1, values_done, &op);
-        if (r < 0)
-                return r;
-        op->done.values = done;
-        return 0;
+        return op_single(d, c, OP_VALUES, (OpDone) { .values = done }, userdata, COMM_GET_VALUES, REQUEST_REPLY_LONG,
+                         1, values_done);
 }
 
 /* -------------------------------------------------------------- limits */
@@ -468,17 +473,9 @@ static void limits_send(Op *op, const VescMcconfTempReply *cur) {
 static void limits_read_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Op *op = userdata;
         VescMcconfTempReply cur;
-        int r;
 
-        if (error < 0) {
-                op_fail(op, error);
+        if (!op_replied(op, error) || !op_decoded(op, vesc_get_mcconf_temp_decode(reply, len, &cur) >= 0))
                 return;
-        }
-        r = vesc_get_mcconf_temp_decode(reply, len, &cur);
-        if (r < 0) {
-                op_fail(op, -EPROTO);
-                return;
-        }
         limits_send(op, &cur);
 }
 
@@ -508,14 +505,10 @@ int op_set_limits(Daemon *d, Controller *c, const Limits *l, OpDoneFn done, void
                 if ((l->set & (1u << i)) && limit_check((LimitField) i, l->value[i]) < 0)
                         return -EINVAL;
 
-        r = op_new(d, c, OP_LIMITS, userdata, &op);
+        r = op_new(d, c, OP_LIMITS, (OpDone) { .plain = done }, userdata, /* online= */ true, &op);
         if (r < 0)
                 return r;
-        op->done.plain = done;
         op->limits = *l;
-        r = check_online(op->ctl);
-        if (r < 0)
-                goto fail;
 
         if (version_at_least(c, 5, 2)) {
                 r = op_request(op, op->ctl, REQUEST_REPLY_LONG, get, sizeof get, REQUEST_TIMEOUT_CONFIG_USEC, 1,
@@ -545,14 +538,8 @@ static void limits_get_done(void *userdata, int error, uint8_t replier, const ui
         VescMcconfTempReply cur;
         Limits l = {};
 
-        if (error < 0) {
-                op_fail(op, error);
+        if (!op_replied(op, error) || !op_decoded(op, vesc_get_mcconf_temp_decode(reply, len, &cur) >= 0))
                 return;
-        }
-        if (vesc_get_mcconf_temp_decode(reply, len, &cur) < 0) {
-                op_fail(op, -EPROTO);
-                return;
-        }
         l.set = 0x3FFu;
         l.value[LIMIT_CURRENT_MIN_SCALE] = cur.current_min_scale;
         l.value[LIMIT_CURRENT_MAX_SCALE] = cur.current_max_scale;
@@ -579,16 +566,10 @@ static void limits_get_done(void *userdata, int error, uint8_t replier, const ui
  * -EOPNOTSUPP (firmware before 5.02 cannot report them), -ENOBUFS.
  */
 int op_get_limits(Daemon *d, Controller *c, OpLimitsFn done, void *userdata) {
-        Op *op;
-        int r;
-
         if (!version_at_least(c, 5, 2))
                 return -EOPNOTSUPP;
-        r = op_single(d, c, OP_GET_LIMITS, userdata, COMM_GET_MCCONF_TEMP, REQUEST_REPLY_LONG, 1, limits_get_done, &op);
-        if (r < 0)
-                return r;
-        op->done.limits = done;
-        return 0;
+        return op_single(d, c, OP_GET_LIMITS, (OpDone) { .limits = done }, userdata, COMM_GET_MCCONF_TEMP,
+                         REQUEST_REPLY_LONG, 1, limits_get_done);
 }
 
 /* -------------------------------------------------------------- reboot */
@@ -617,14 +598,8 @@ static void reboot_done(void *userdata, int error, uint8_t replier, const uint8_
  * Returns: 0 (started), -ENODEV, -EBUSY (held: op_busy_text()), -EHOSTDOWN, -ENOBUFS.
  */
 int op_reboot(Daemon *d, Controller *c, OpDoneFn done, void *userdata) {
-        Op *op;
-        int r;
-
-        r = op_single(d, c, OP_REBOOT, userdata, COMM_REBOOT, REQUEST_REPLY_NONE, 0, reboot_done, &op);
-        if (r < 0)
-                return r;
-        op->done.plain = done;
-        return 0;
+        return op_single(d, c, OP_REBOOT, (OpDone) { .plain = done }, userdata, COMM_REBOOT, REQUEST_REPLY_NONE, 0,
+                         reboot_done);
 }
 
 /* ------------------------------------------------------ config blobs */
@@ -664,17 +639,10 @@ static void read_blob_done(void *userdata, int error, uint8_t replier, const uin
         Ctl *target = idx < 2 ? op->ctl : op->other;
         VescConfBlob blob;
         uint8_t *copy;
-        int r;
 
-        if (error < 0) {
-                op_fail(op, error);
+        if (!op_replied(op, error) ||
+            !op_decoded(op, vesc_conf_blob_decode(reply, len, &blob) >= 0 && blob.len >= 4))
                 return;
-        }
-        r = vesc_conf_blob_decode(reply, len, &blob);
-        if (r < 0 || blob.len < 4) {
-                op_fail(op, -EPROTO);
-                return;
-        }
         copy = malloc(blob.len);
         if (!copy) {
                 op_fail(op, -ENOMEM);
@@ -739,15 +707,9 @@ int op_backup_config(Daemon *d, Controller *c, OpBackupFn done, void *userdata) 
         Op *op;
         int r;
 
-        r = op_new(d, c, OP_BACKUP, userdata, &op);
+        r = op_new(d, c, OP_BACKUP, (OpDone) { .backup = done }, userdata, /* online= */ true, &op);
         if (r < 0)
                 return r;
-        op->done.backup = done;
-        r = check_online(op->ctl);
-        if (r < 0) {
-                op_free(op);
-                return r;
-        }
         read_next_blob(op);
         return 0;
 }
@@ -761,14 +723,8 @@ static void restore_learn_done(void *userdata, int error, uint8_t replier, const
         Op *op = userdata;
         VescConfBlob blob;
 
-        if (error < 0) {
-                op_fail(op, error);
+        if (!op_replied(op, error) || !op_decoded(op, vesc_conf_blob_decode(reply, len, &blob) >= 0))
                 return;
-        }
-        if (vesc_conf_blob_decode(reply, len, &blob) < 0) {
-                op_fail(op, -EPROTO);
-                return;
-        }
         if (op->step == 0)
                 controller_set_signatures(&op->ctl->c, blob.signature, 0);
         else
@@ -781,10 +737,8 @@ static void restore_learn_done(void *userdata, int error, uint8_t replier, const
 static void restore_write_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Op *op = userdata;
 
-        if (error < 0) {
-                op_fail(op, error);
+        if (!op_replied(op, error))
                 return;
-        }
         /* the APPCONF moved the controller: it answered from the new id,
          * the model follows it there by UUID */
         if (op->step % 2 == 1 && op->new_id >= 0 && replier == op->new_id)
@@ -794,7 +748,8 @@ static void restore_write_done(void *userdata, int error, uint8_t replier, const
 }
 
 /* COMM_SET_MCCONF (part 0) or COMM_SET_APPCONF (part 1) of one blob; the
- * reply is a short acknowledgement. */
+ * reply is a short acknowledgement, an APPCONF's also from op->new_id when
+ * it moves the controller there. */
 static int write_blob(Op *op, Ctl *target, unsigned part, const uint8_t *p, size_t n, RequestDoneFn done) {
         uint8_t buf[VESC_BUFFER_MAX];
         ssize_t k;
@@ -892,13 +847,9 @@ int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len
         if ((mc_len == 0 && app_len == 0) || (mc_len && mc_len < 4) || (app_len && app_len < 4) ||
             mc_len > VESC_BUFFER_MAX - 1 || app_len > VESC_BUFFER_MAX - 1)
                 return -EINVAL;
-        r = op_new(d, c, OP_RESTORE, userdata, &op);
+        r = op_new(d, c, OP_RESTORE, (OpDone) { .plain = done }, userdata, /* online= */ true, &op);
         if (r < 0)
                 return r;
-        op->done.plain = done;
-        r = check_online(op->ctl);
-        if (r < 0)
-                goto fail;
         if (mc_len) {
                 op->blob[0] = malloc(mc_len);
                 if (!op->blob[0]) {
@@ -1008,10 +959,9 @@ int op_compare_config(Daemon *d, Controller *a, Controller *b, OpCompareFn done,
         Op *op;
         int r;
 
-        r = op_new_pair(d, a, b, OP_COMPARE, userdata, &op);
+        r = op_new_pair(d, a, b, OP_COMPARE, (OpDone) { .compare = done }, userdata, &op);
         if (r < 0)
                 return r;
-        op->done.compare = done;
         read_next_blob(op);
         return 0;
 }
@@ -1132,7 +1082,7 @@ int op_copy_config(Daemon *d, Controller *source, Controller *target, const OpCo
         Op *op;
         int r;
 
-        r = op_new_pair(d, source, target, OP_COPY, userdata, &op);
+        r = op_new_pair(d, source, target, OP_COPY, (OpDone) { .copy = done }, userdata, &op);
         if (r < 0)
                 return r;
         if (o && !o->keep_can_id) {
@@ -1142,7 +1092,6 @@ int op_copy_config(Daemon *d, Controller *source, Controller *target, const OpCo
                         return r;
                 }
         }
-        op->done.copy = done;
         read_next_blob(op);
         return 0;
 }
@@ -1185,10 +1134,8 @@ static void byname_fail(Op *op, int error, const char *fmt, ...) {
 static void set_write_done(void *userdata, int error, uint8_t replier, const uint8_t *reply, size_t len) {
         Op *op = userdata;
 
-        if (error < 0) {
-                op_fail(op, error);
+        if (!op_replied(op, error))
                 return;
-        }
         /* a new CAN id answers from the new id (the firmware applies the
          * configuration before it acknowledges): follow it by UUID */
         if (op->new_id >= 0 && replier == op->new_id && replier != op->ctl->c.id) {
@@ -1198,32 +1145,6 @@ static void set_write_done(void *userdata, int error, uint8_t replier, const uin
         op->phase = 2;
         op->step = (unsigned) op->which;
         read_next_blob(op);
-}
-
-/* SET_MCCONF/SET_APPCONF of the changed blob; the reply may come from the
- * CAN id asked for. */
-static int set_write(Op *op) {
-        unsigned w = (unsigned) op->which;
-        uint8_t buf[VESC_BUFFER_MAX];
-        ssize_t k;
-
-        k = vesc_conf_blob_encode(w ? COMM_SET_APPCONF : COMM_SET_MCCONF, op->blob[w], op->blob_len[w], buf, sizeof buf);
-        if (k < 0)
-                return (int) k;
-        return request_send(op->d->requests,
-                            &(RequestParams) {
-                                    .dest = op->ctl->c.id,
-                                    .reply = REQUEST_REPLY_SHORT,
-                                    .payload = buf,
-                                    .len = (size_t) k,
-                                    .reply_cmd = -1,
-                                    .timeout_usec = CONFIG_WRITE_TIMEOUT_USEC,
-                                    .has_alt_replier = op->new_id >= 0,
-                                    .alt_replier = (uint8_t) (op->new_id >= 0 ? op->new_id : 0),
-                                    .done = set_write_done,
-                                    .userdata = op,
-                            },
-                            daemon_now(), NULL);
 }
 
 /* The CAN id asked for must not be another known device's. */
@@ -1269,7 +1190,9 @@ static void set_apply(Op *op) {
         }
         memcpy(op->written, op->blob[w], op->blob_len[w]);
         op->phase = 1;
-        r = set_write(op);
+        /* the reply may come from the CAN id asked for (only an APPCONF
+         * has one: write_blob() expects it there) */
+        r = write_blob(op, op->ctl, w, op->blob[w], op->blob_len[w], set_write_done);
         if (r < 0)
                 op_fail(op, r);
 }
@@ -1349,18 +1272,12 @@ static int config_start(Daemon *d, Controller *c, Controller *other, OpKind kind
 
         if (which < 0 || which >= _CONFIG_WHICH_MAX)
                 return -EINVAL;
-        r = other ? op_new_pair(d, c, other, kind, userdata, &op) : op_new(d, c, kind, userdata, &op);
+        r = other ? op_new_pair(d, c, other, kind, (OpDone) { .config = done }, userdata, &op)
+                  : op_new(d, c, kind, (OpDone) { .config = done }, userdata, /* online= */ true, &op);
         if (r < 0)
                 return r;
-        op->done.config = done;
         op->which = which;
-        op->new_id = -1;
         op->step = kind == OP_BACKUP_FILE ? 0 : (unsigned) which;
-        r = check_online(op->ctl);
-        if (r < 0) {
-                op_free(op);
-                return r;
-        }
         if (ret)
                 *ret = op;
         else
