@@ -47,6 +47,34 @@ static inline uint64_t controller_status_wire_value(Controller *c, ControllerTel
         return bit;
 }
 
+/* Which telemetry each status broadcast carries, once for both paths:
+ * the cases of a switch on the status type, each setting `dirty |=` its
+ * fields with APPLY(field, VescStatus member, proto accessor) | … (the
+ * decoded path takes the member, the frame path the accessor). */
+#define CONTROLLER_STATUS_CASES(APPLY)                                                                  \
+        case CAN_PACKET_STATUS:                                                                         \
+                dirty |= APPLY(TELEMETRY_ERPM, s1.erpm, vesc_status1_erpm) |                            \
+                         APPLY(TELEMETRY_CURRENT_MOTOR, s1.current, vesc_status1_current) |             \
+                         APPLY(TELEMETRY_DUTY_CYCLE, s1.duty, vesc_status1_duty);                       \
+                break;                                                                                  \
+        case CAN_PACKET_STATUS_2:                                                                       \
+                dirty |= APPLY(TELEMETRY_AMP_HOURS, s2.ah, vesc_status2_ah) |                           \
+                         APPLY(TELEMETRY_AMP_HOURS_CHARGED, s2.ah_charged, vesc_status2_ah_charged);    \
+                break;                                                                                  \
+        case CAN_PACKET_STATUS_3:                                                                       \
+                dirty |= APPLY(TELEMETRY_WATT_HOURS, s3.wh, vesc_status3_wh) |                          \
+                         APPLY(TELEMETRY_WATT_HOURS_CHARGED, s3.wh_charged, vesc_status3_wh_charged);   \
+                break;                                                                                  \
+        case CAN_PACKET_STATUS_4:                                                                       \
+                dirty |= APPLY(TELEMETRY_TEMP_FET, s4.temp_fet, vesc_status4_temp_fet) |                \
+                         APPLY(TELEMETRY_TEMP_MOTOR, s4.temp_motor, vesc_status4_temp_motor) |          \
+                         APPLY(TELEMETRY_CURRENT_IN, s4.current_in, vesc_status4_current_in);           \
+                break;                                                                                  \
+        case CAN_PACKET_STATUS_5:                                                                       \
+                dirty |= APPLY(TELEMETRY_TACHOMETER, s5.tachometer, vesc_status5_tachometer) |          \
+                         APPLY(TELEMETRY_VOLTAGE_IN, s5.v_in, vesc_status5_v_in);                       \
+                break;
+
 /*
  * controller_apply_status_frame() - take telemetry from a status frame as received
  * @c: the controller
@@ -66,33 +94,14 @@ static inline __attribute__((always_inline)) int controller_apply_status_frame(C
         uint64_t dirty = controller_status_seen(c, type, now_usec);
         int r = 0;
 
+#define APPLY_WIRE(f, member, accessor) controller_status_wire_value(c, f, accessor(d))
         switch (type) {
-        case CAN_PACKET_STATUS:
-                dirty |= controller_status_wire_value(c, TELEMETRY_ERPM, vesc_status1_erpm(d)) |
-                         controller_status_wire_value(c, TELEMETRY_CURRENT_MOTOR, vesc_status1_current(d)) |
-                         controller_status_wire_value(c, TELEMETRY_DUTY_CYCLE, vesc_status1_duty(d));
-                break;
-        case CAN_PACKET_STATUS_2:
-                dirty |= controller_status_wire_value(c, TELEMETRY_AMP_HOURS, vesc_status2_ah(d)) |
-                         controller_status_wire_value(c, TELEMETRY_AMP_HOURS_CHARGED, vesc_status2_ah_charged(d));
-                break;
-        case CAN_PACKET_STATUS_3:
-                dirty |= controller_status_wire_value(c, TELEMETRY_WATT_HOURS, vesc_status3_wh(d)) |
-                         controller_status_wire_value(c, TELEMETRY_WATT_HOURS_CHARGED, vesc_status3_wh_charged(d));
-                break;
-        case CAN_PACKET_STATUS_4:
-                dirty |= controller_status_wire_value(c, TELEMETRY_TEMP_FET, vesc_status4_temp_fet(d)) |
-                         controller_status_wire_value(c, TELEMETRY_TEMP_MOTOR, vesc_status4_temp_motor(d)) |
-                         controller_status_wire_value(c, TELEMETRY_CURRENT_IN, vesc_status4_current_in(d));
-                break;
-        case CAN_PACKET_STATUS_5:
-                dirty |= controller_status_wire_value(c, TELEMETRY_TACHOMETER, vesc_status5_tachometer(d)) |
-                         controller_status_wire_value(c, TELEMETRY_VOLTAGE_IN, vesc_status5_v_in(d));
-                break;
+        CONTROLLER_STATUS_CASES(APPLY_WIRE)
         default:
                 r = -EOPNOTSUPP;
                 break;
         }
         c->dirty |= dirty;
         return r;
+#undef APPLY_WIRE
 }

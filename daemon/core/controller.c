@@ -153,35 +153,16 @@ int controller_apply_status(Controller *c, const VescStatus *st, uint64_t now_us
         uint64_t dirty = controller_status_seen(c, s.type, now_usec);
         int r = 0;
 
+#define APPLY_DECODED(f, member, accessor) status_value(c, f, s.member)
         switch (s.type) {
-        case CAN_PACKET_STATUS:
-                dirty |= status_value(c, TELEMETRY_ERPM, s.s1.erpm) |
-                         status_value(c, TELEMETRY_CURRENT_MOTOR, s.s1.current) |
-                         status_value(c, TELEMETRY_DUTY_CYCLE, s.s1.duty);
-                break;
-        case CAN_PACKET_STATUS_2:
-                dirty |= status_value(c, TELEMETRY_AMP_HOURS, s.s2.ah) |
-                         status_value(c, TELEMETRY_AMP_HOURS_CHARGED, s.s2.ah_charged);
-                break;
-        case CAN_PACKET_STATUS_3:
-                dirty |= status_value(c, TELEMETRY_WATT_HOURS, s.s3.wh) |
-                         status_value(c, TELEMETRY_WATT_HOURS_CHARGED, s.s3.wh_charged);
-                break;
-        case CAN_PACKET_STATUS_4:
-                dirty |= status_value(c, TELEMETRY_TEMP_FET, s.s4.temp_fet) |
-                         status_value(c, TELEMETRY_TEMP_MOTOR, s.s4.temp_motor) |
-                         status_value(c, TELEMETRY_CURRENT_IN, s.s4.current_in);
-                break;
-        case CAN_PACKET_STATUS_5:
-                dirty |= status_value(c, TELEMETRY_TACHOMETER, s.s5.tachometer) |
-                         status_value(c, TELEMETRY_VOLTAGE_IN, s.s5.v_in);
-                break;
+        CONTROLLER_STATUS_CASES(APPLY_DECODED)
         default:
                 r = -EOPNOTSUPP;
                 break;
         }
         c->dirty |= dirty;
         return r;
+#undef APPLY_DECODED
 }
 
 /**
