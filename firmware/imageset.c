@@ -1325,20 +1325,33 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
         return 0;
 }
 
+/**
+ * image_opendir_at() - open a directory below a directory fd for reading
+ * @dirfd: the parent
+ * @name: the directory ("." for @dirfd itself)
+ * @flags: more open flags than O_RDONLY | O_DIRECTORY | O_CLOEXEC (O_NOFOLLOW)
+ *
+ * Return: the stream (closedir() closes its fd), or NULL with errno set.
+ */
+DIR *image_opendir_at(int dirfd, const char *name, int flags) {
+        int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+        if (fd < 0)
+                return NULL;
+        DIR *d = fdopendir(fd);
+        if (!d)
+                safe_close(fd); /* keeps errno */
+        return d;
+}
+
 /* Remove a tree we created ourselves (no symlink following). */
 static int rm_rf_at(int parent, const char *name) {
         if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
                 return 0;
         if (errno != EISDIR && errno != EPERM)
                 return -errno;
-        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
+        DIR *d = image_opendir_at(parent, name, O_NOFOLLOW);
+        if (!d)
                 return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
         struct dirent *de;
         while ((de = readdir(d)))
                 if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)

@@ -8,6 +8,7 @@
  * and what was expected and found.  Nothing here logs. */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -169,6 +170,8 @@ bool image_path_is_safe(const char *p);
 bool image_hw_name_is_valid(const char *s);
 /* Remove a directory tree below dirfd without following symlinks. */
 int image_rm_rf(int dirfd, const char *name);
+/* A directory below dirfd opened for reading (@flags: O_NOFOLLOW or 0); NULL, errno set. */
+DIR *image_opendir_at(int dirfd, const char *name, int flags);
 void image_sha256_hex(const uint8_t *buf, size_t n, char out[static 65]);
 
 static inline void image_set_freep(ImageSet **s) {

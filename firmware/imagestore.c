@@ -220,14 +220,9 @@ static int cmp_str(const void *a, const void *b) {
  * Return: 0 or -errno.
  */
 int image_store_list(ImageStore *st, char ***ret_ids) {
-        int fd = openat(st->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
+        DIR *d = image_opendir_at(st->dirfd, ".", 0);
+        if (!d)
                 return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
         char **v = calloc(1, sizeof(char *));
         size_t n = 0;
         struct dirent *de;
