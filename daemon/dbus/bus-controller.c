@@ -403,13 +403,26 @@ static int config_refused(PendingCall *p, int r, char *text, sd_bus_error *error
         return pending_started(p, r, error);
 }
 
+/* The end of RestoreConfig and RestoreConfigFile: the blobs to @c (@o:
+ * NULL for the defaults). */
+static int restore_start(Bus *b, sd_bus_message *m, Controller *c, const void *mc, size_t mc_len, const void *app,
+                         size_t app_len, const OpConfigOptions *o, sd_bus_error *error) {
+        PendingCall *p;
+        char *text = NULL;
+        int r;
+
+        r = pending_new(b, m, &p);
+        if (r < 0)
+                return r;
+        r = op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, o, plain_done, p, &text);
+        return config_refused(p, r, text, error);
+}
+
 static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
         const void *mc, *app;
         size_t mc_len, app_len;
         OpConfigOptions o;
-        PendingCall *p;
-        char *text = NULL;
         int r;
         GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
 
@@ -426,11 +439,7 @@ static int method_restore_config(sd_bus_message *m, void *userdata, sd_bus_error
             app_len > 511)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Configuration blobs must be 4..511 bytes (or empty to skip one)");
-        r = pending_new(b, m, &p);
-        if (r < 0)
-                return r;
-        r = op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, &o, plain_done, p, &text);
-        return config_refused(p, r, text, error);
+        return restore_start(b, m, c, mc, mc_len, app, app_len, &o, error);
 }
 
 static void compare_done(void *userdata, int error, char **differences) {
@@ -627,11 +636,9 @@ static int method_restore_config_file(sd_bus_message *m, void *userdata, sd_bus_
         _cleanup_free_ char *message = NULL;
         size_t mc_len = 0, app_len = 0;
         Bus *b = userdata;
-        char *err = NULL;
         const char *text;
         json_t *backup;
         json_error_t jerr;
-        PendingCall *p;
         int r;
         GET_CONTROLLER(c, b, sd_bus_message_get_path(m));
 
@@ -643,11 +650,7 @@ static int method_restore_config_file(sd_bus_message *m, void *userdata, sd_bus_
         json_decref(backup);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", message ? message : "not a backup file");
-        r = pending_new(b, m, &p);
-        if (r < 0)
-                return r;
-        r = op_restore_config(bus_daemon(b), c, mc, mc_len, app, app_len, NULL, plain_done, p, &err);
-        return config_refused(p, r, err, error);
+        return restore_start(b, m, c, mc, mc_len, app, app_len, NULL, error);
 }
 
 /* The handlers of the Controller's methods; their signatures and

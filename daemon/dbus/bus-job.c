@@ -202,24 +202,26 @@ static int emit_jobs_changed(Bus *b) {
         return sd_bus_emit_properties_changed(bus_get(b), BUS_PATH, BUS_MANAGER_INTERFACE, "Jobs", NULL);
 }
 
-static void on_job_added(void *userdata, FwJob *j) {
-        Bus *b = userdata;
+/* A job object came or went: the ObjectManager signal and the Manager's
+ * Jobs property. */
+static void job_announce(Bus *b, FwJob *j, bool added) {
         char p[FW_JOB_PATH_MAX];
 
         fw_job_path(j, p);
-        (void) sd_bus_emit_object_added(bus_get(b), p);
+        if (added)
+                (void) sd_bus_emit_object_added(bus_get(b), p);
+        else
+                (void) sd_bus_emit_object_removed(bus_get(b), p);
         (void) emit_jobs_changed(b);
         bus_schedule_rearm(b);
 }
 
-static void on_job_removed(void *userdata, FwJob *j) {
-        Bus *b = userdata;
-        char p[FW_JOB_PATH_MAX];
+static void on_job_added(void *userdata, FwJob *j) {
+        job_announce(userdata, j, true);
+}
 
-        fw_job_path(j, p);
-        (void) sd_bus_emit_object_removed(bus_get(b), p);
-        (void) emit_jobs_changed(b);
-        bus_schedule_rearm(b);
+static void on_job_removed(void *userdata, FwJob *j) {
+        job_announce(userdata, j, false);
 }
 
 static void on_job_changed(void *userdata, FwJob *j, uint64_t mask) {

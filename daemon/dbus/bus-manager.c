@@ -270,24 +270,26 @@ static const sd_bus_vtable manager_members[] = {
 
 /* ----------------------------------------------------- change listener */
 
-static void on_controller_added(void *userdata, Controller *c) {
-        Bus *b = userdata;
+/* A controller object came or went: the ObjectManager signal, then ours. */
+static void controller_announce(Bus *b, Controller *c, bool added) {
         char path[RENDER_CONTROLLER_PATH_MAX];
 
         render_controller_path(c, path);
-        (void) sd_bus_emit_object_added(bus_get(b), path);
-        (void) sd_bus_emit_signal(bus_get(b), BUS_PATH, BUS_MANAGER_INTERFACE, "ControllerAdded", "o", path);
+        if (added)
+                (void) sd_bus_emit_object_added(bus_get(b), path);
+        else
+                (void) sd_bus_emit_object_removed(bus_get(b), path);
+        (void) sd_bus_emit_signal(bus_get(b), BUS_PATH, BUS_MANAGER_INTERFACE,
+                                  added ? "ControllerAdded" : "ControllerRemoved", "o", path);
         bus_schedule_rearm(b);
 }
 
-static void on_controller_removed(void *userdata, Controller *c) {
-        Bus *b = userdata;
-        char path[RENDER_CONTROLLER_PATH_MAX];
+static void on_controller_added(void *userdata, Controller *c) {
+        controller_announce(userdata, c, true);
+}
 
-        render_controller_path(c, path);
-        (void) sd_bus_emit_object_removed(bus_get(b), path);
-        (void) sd_bus_emit_signal(bus_get(b), BUS_PATH, BUS_MANAGER_INTERFACE, "ControllerRemoved", "o", path);
-        bus_schedule_rearm(b);
+static void on_controller_removed(void *userdata, Controller *c) {
+        controller_announce(userdata, c, false);
 }
 
 static void emit_changed(Bus *b, const char *path, const char *interface, const FieldTable *t, uint64_t mask) {
