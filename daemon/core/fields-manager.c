@@ -11,25 +11,10 @@
 
 #define DMN(o) ((Daemon *) (o))
 
-static bool get_version(const void *o, FieldValue *ret) {
-        ret->s = PACKAGE_VERSION;
-        return true;
-}
-
-static bool get_transport(const void *o, FieldValue *ret) {
-        ret->s = transport_spec(daemon_transport(DMN(o)));
-        return true;
-}
-
-static bool get_can_id(const void *o, FieldValue *ret) {
-        ret->u = (uint8_t) daemon_config(DMN(o))->can_id;
-        return true;
-}
-
-static bool get_bus_state(const void *o, FieldValue *ret) {
-        ret->s = transport_bus_state_to_string(transport_bus_state(daemon_transport(DMN(o))));
-        return true;
-}
+FIELD_GETTER(get_version, s, PACKAGE_VERSION)
+FIELD_GETTER(get_transport, s, transport_spec(daemon_transport(DMN(o))))
+FIELD_GETTER(get_can_id, u, (uint8_t) daemon_config(DMN(o))->can_id)
+FIELD_GETTER(get_bus_state, s, transport_bus_state_to_string(transport_bus_state(daemon_transport(DMN(o)))))
 
 /* FIELD_OWNED_STRV: the object paths, NULL on ENOMEM (shown empty) */
 static bool get_controllers(const void *o, FieldValue *ret) {
@@ -50,55 +35,21 @@ static bool get_controllers(const void *o, FieldValue *ret) {
         return true;
 }
 
-static bool get_mismatch(const void *o, FieldValue *ret) {
-        ret->b = daemon_board(DMN(o))->mismatch;
-        return true;
-}
-
-static bool get_mismatch_reasons(const void *o, FieldValue *ret) {
-        ret->strv = daemon_board(DMN(o))->reasons;
-        return true;
-}
-
-static bool get_mismatch_reason(const void *o, FieldValue *ret) {
-        ret->s = board_mismatch_reason(daemon_board(DMN(o)));
-        return true;
-}
-
-static bool get_actions(const void *o, FieldValue *ret) {
-        ret->strv = daemon_board(DMN(o))->actions;
-        return true;
-}
-
-static bool get_board_state(const void *o, FieldValue *ret) {
-        ret->s = board_state_to_string(daemon_board(DMN(o))->state);
-        return true;
-}
-
-static bool get_board_state_reasons(const void *o, FieldValue *ret) {
-        ret->strv = daemon_board(DMN(o))->state_reasons;
-        return true;
-}
-
-static bool get_inhibited(const void *o, FieldValue *ret) {
-        ret->b = daemon_inhibited(DMN(o), NULL);
-        return true;
-}
+FIELD_GETTER(get_mismatch, b, daemon_board(DMN(o))->mismatch)
+FIELD_GETTER(get_mismatch_reasons, strv, daemon_board(DMN(o))->reasons)
+FIELD_GETTER(get_mismatch_reason, s, board_mismatch_reason(daemon_board(DMN(o))))
+FIELD_GETTER(get_actions, strv, daemon_board(DMN(o))->actions)
+FIELD_GETTER(get_board_state, s, board_state_to_string(daemon_board(DMN(o))->state))
+FIELD_GETTER(get_board_state_reasons, strv, daemon_board(DMN(o))->state_reasons)
+FIELD_GETTER(get_inhibited, b, daemon_inhibited(DMN(o), NULL))
 
 static bool get_inhibit_reason(const void *o, FieldValue *ret) {
         (void) daemon_inhibited(DMN(o), &ret->s);
         return true;
 }
 
-static bool get_scanning(const void *o, FieldValue *ret) {
-        ret->b = daemon_scanning(DMN(o));
-        return true;
-}
-
-static bool get_ride_mode(const void *o, FieldValue *ret) {
-        ret->s = daemon_ride_mode(DMN(o));
-        return true;
-}
+FIELD_GETTER(get_scanning, b, daemon_scanning(DMN(o)))
+FIELD_GETTER(get_ride_mode, s, daemon_ride_mode(DMN(o)))
 
 static TransportStats stats(const void *o) {
         TransportStats s;
@@ -107,16 +58,13 @@ static TransportStats stats(const void *o) {
         return s;
 }
 
-#define COUNTER_GETTER(fn, member) \
-        static bool fn(const void *o, FieldValue *ret) { ret->u = stats(o).member; return true; }
-
-COUNTER_GETTER(get_rx_frames, rx_frames)
-COUNTER_GETTER(get_tx_frames, tx_frames)
-COUNTER_GETTER(get_tx_retries, tx_retries)
-COUNTER_GETTER(get_tx_dropped, tx_dropped)
-COUNTER_GETTER(get_rx_dropped, rx_dropped)
-COUNTER_GETTER(get_error_frames, error_frames)
-COUNTER_GETTER(get_bus_off_count, bus_off)
+FIELD_GETTER(get_rx_frames, u, stats(o).rx_frames)
+FIELD_GETTER(get_tx_frames, u, stats(o).tx_frames)
+FIELD_GETTER(get_tx_retries, u, stats(o).tx_retries)
+FIELD_GETTER(get_tx_dropped, u, stats(o).tx_dropped)
+FIELD_GETTER(get_rx_dropped, u, stats(o).rx_dropped)
+FIELD_GETTER(get_error_frames, u, stats(o).error_frames)
+FIELD_GETTER(get_bus_off_count, u, stats(o).bus_off)
 
 /* The firmware manager's members (Jobs, …) are not the core's: the D-Bus
  * adapter lists them itself (BUS_MANAGER_FIRMWARE_MEMBERS). */
@@ -145,8 +93,4 @@ static const Field manager_fields[] = {
         { "BusOffCount", "t", DAEMON_CHANGED_COUNTERS, FIELD_ON_REQUEST, get_bus_off_count },
 };
 
-const FieldTable manager_field_table = {
-        .object = "Manager",
-        .fields = manager_fields,
-        .n = ELEMENTSOF(manager_fields),
-};
+const FieldTable manager_field_table = FIELD_TABLE("Manager", manager_fields);

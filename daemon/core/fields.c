@@ -114,29 +114,23 @@ void field_value_done(const Field *f, FieldValue *v) {
 
 #define CTL(o) ((const Controller *) (o))
 
-#define GETTER(fn, member, expr)                                       \
-        static bool fn(const void *o, FieldValue *ret) {               \
-                ret->member = (expr);                                  \
-                return true;                                           \
-        }
-
-GETTER(get_id, u, CTL(o)->id)
-GETTER(get_uuid, s, CTL(o)->uuid_str)
-GETTER(get_hw_name, s, CTL(o)->hw_name)
-GETTER(get_hw_type, u, CTL(o)->hw_type)
-GETTER(get_fw_version, s, CTL(o)->fw_version)
-GETTER(get_fw_test_build, u, CTL(o)->fw_test_build)
-GETTER(get_fw_name, s, CTL(o)->fw_name)
-GETTER(get_bootloader_gen, u, CTL(o)->bootloader_gen)
-GETTER(get_online, b, CTL(o)->online)
-GETTER(get_broadcasting, b, CTL(o)->broadcasting)
-GETTER(get_fault, s, controller_fault_name(CTL(o)))
-GETTER(get_fault_code, u, CTL(o)->fault_code)
-GETTER(get_status_frames, u, CTL(o)->counters.status_frames)
-GETTER(get_replies, u, CTL(o)->counters.replies)
-GETTER(get_polls, u, CTL(o)->counters.polls)
-GETTER(get_timeouts, u, CTL(o)->counters.timeouts)
-GETTER(get_went_offline, u, CTL(o)->counters.went_offline)
+FIELD_GETTER(get_id, u, CTL(o)->id)
+FIELD_GETTER(get_uuid, s, CTL(o)->uuid_str)
+FIELD_GETTER(get_hw_name, s, CTL(o)->hw_name)
+FIELD_GETTER(get_hw_type, u, CTL(o)->hw_type)
+FIELD_GETTER(get_fw_version, s, CTL(o)->fw_version)
+FIELD_GETTER(get_fw_test_build, u, CTL(o)->fw_test_build)
+FIELD_GETTER(get_fw_name, s, CTL(o)->fw_name)
+FIELD_GETTER(get_bootloader_gen, u, CTL(o)->bootloader_gen)
+FIELD_GETTER(get_online, b, CTL(o)->online)
+FIELD_GETTER(get_broadcasting, b, CTL(o)->broadcasting)
+FIELD_GETTER(get_fault, s, controller_fault_name(CTL(o)))
+FIELD_GETTER(get_fault_code, u, CTL(o)->fault_code)
+FIELD_GETTER(get_status_frames, u, CTL(o)->counters.status_frames)
+FIELD_GETTER(get_replies, u, CTL(o)->counters.replies)
+FIELD_GETTER(get_polls, u, CTL(o)->counters.polls)
+FIELD_GETTER(get_timeouts, u, CTL(o)->counters.timeouts)
+FIELD_GETTER(get_went_offline, u, CTL(o)->counters.went_offline)
 
 /* The primary motor's path on the second motor of a single-MCU dual-motor
  * controller; "" on every other controller (JSON ""; D-Bus shows an empty
@@ -223,8 +217,4 @@ static const Field controller_fields[] = {
         { "WentOffline", "t", CONTROLLER_DIRTY_COUNTERS, FIELD_ON_REQUEST, get_went_offline },
 };
 
-const FieldTable controller_field_table = {
-        .object = "Controller",
-        .fields = controller_fields,
-        .n = ELEMENTSOF(controller_fields),
-};
+const FieldTable controller_field_table = FIELD_TABLE("Controller", controller_fields);

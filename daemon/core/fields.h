@@ -52,6 +52,17 @@ typedef struct FieldTable {
         size_t n;
 } FieldTable;
 
+/* A table over an array of Fields: FIELD_TABLE("Manager", manager_fields). */
+#define FIELD_TABLE(obj, array) { .object = (obj), .fields = (array), .n = sizeof(array) / sizeof((array)[0]) }
+
+/* A getter that is one expression of the object `o` (cast it with the
+ * file's own macro), always present: FIELD_GETTER(get_id, u, CTL(o)->id). */
+#define FIELD_GETTER(fn, member, expr)                                 \
+        static bool fn(const void *o, FieldValue *ret) {               \
+                ret->member = (expr);                                  \
+                return true;                                           \
+        }
+
 /* The Controller's fields (object: const Controller *), in D-Bus order. */
 extern const FieldTable controller_field_table;
 
