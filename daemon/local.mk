@@ -35,7 +35,7 @@ vescd_core_sources = \
 	daemon/core/ride-mode.c \
 	daemon/core/transport.h daemon/core/transport.c \
 	daemon/core/config.h daemon/core/config.c \
-	daemon/core/config-json.h daemon/core/config-json.c \
+	daemon/core/config-json.h daemon/core/config-json.c daemon/core/format.h \
 	daemon/core/log.h daemon/core/log.c \
 	daemon/core/render.h daemon/core/render.c \
 	daemon/core/fields-manager.c

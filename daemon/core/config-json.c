@@ -7,20 +7,16 @@
 #include <string.h>
 
 #include "core/config-json.h"
+#include "core/format.h"
 #include "macro.h"
 #include "wire.h"
 
 static int set_message(char **ret, const char *fmt, ...) _printf_(2, 3);
 static int set_message(char **ret, const char *fmt, ...) {
-        va_list ap;
-
         if (!ret)
                 return 0;
         free(*ret);
-        va_start(ap, fmt);
-        if (vasprintf(ret, fmt, ap) < 0)
-                *ret = NULL;
-        va_end(ap);
+        FORMAT_ARGS(*ret, fmt);
         return 0;
 }
 

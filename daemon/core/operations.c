@@ -10,6 +10,7 @@
 
 #include "core/config-json.h"
 #include "core/daemon-private.h"
+#include "core/format.h"
 #include "core/hold.h"
 #include "core/log.h"
 #include "macro.h"
@@ -974,12 +975,8 @@ int op_compare_config(Daemon *d, Controller *a, Controller *b, OpCompareFn done,
 static void copy_fail(Op *op, int error, const char *fmt, ...) _printf_(3, 4);
 static void copy_fail(Op *op, int error, const char *fmt, ...) {
         _cleanup_free_ char *text = NULL;
-        va_list ap;
 
-        va_start(ap, fmt);
-        if (vasprintf(&text, fmt, ap) < 0)
-                text = NULL;
-        va_end(ap);
+        FORMAT_ARGS(text, fmt);
         log_rl_ctl_warning(&op->other->c, "configuration copy refused: %s", text ? text : strerror(-error));
         op->done.copy(op->userdata, error, text);
         op_free(op);
@@ -1122,12 +1119,8 @@ static void byname_done(Op *op, int error, const char *message, json_t *result) 
 static void byname_fail(Op *op, int error, const char *fmt, ...) _printf_(3, 4);
 static void byname_fail(Op *op, int error, const char *fmt, ...) {
         _cleanup_free_ char *text = NULL;
-        va_list ap;
 
-        va_start(ap, fmt);
-        if (vasprintf(&text, fmt, ap) < 0)
-                text = NULL;
-        va_end(ap);
+        FORMAT_ARGS(text, fmt);
         byname_done(op, error, text, NULL);
 }
 

@@ -19,6 +19,7 @@
 #include "update/update-progress.h"
 #include "update/update-store.h"
 #include "core/errors.h"
+#include "core/format.h"
 #include "fwimage.h"
 #include "imagestore.h"
 #include "core/log.h"
@@ -70,16 +71,10 @@ static const char *strna(const char *s) {
 
 static void set_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
 static void set_error(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-
         if (!ret_error)
                 return;
         free(*ret_error);
-        *ret_error = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
+        FORMAT_ARGS(*ret_error, fmt);
 }
 
 /* ------------------------------------------------------- the jobs' host */
@@ -1572,12 +1567,8 @@ static char *unavailable_text;
 static void set_unavailable(const char *fmt, ...) _printf_(1, 2);
 static void set_unavailable(const char *fmt, ...) {
         _cleanup_free_ char *why = NULL;
-        va_list ap;
 
-        va_start(ap, fmt);
-        if (vasprintf(&why, fmt, ap) < 0)
-                why = NULL;
-        va_end(ap);
+        FORMAT_ARGS(why, fmt);
         free(unavailable_text);
         unavailable_text = NULL;
         if (why && asprintf(&unavailable_text, "firmware management is unavailable: %s", why) < 0)
