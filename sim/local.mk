@@ -112,6 +112,8 @@ TESTS += tests/component/sim/test-vctl-rx tests/component/sim/test-vctl-flash
 # docs/examples/vbus_join.py (simbus) against the seed board; the control socket.
 TESTS += tests/component/sim/test-vbus-join.py tests/component/sim/test-sim-control.py
 dist_noinst_SCRIPTS += tests/component/sim/test-vbus-join.py tests/component/sim/test-sim-control.py
+# their vesc-sim start/stop helpers
+EXTRA_DIST += tests/component/sim/simproc.py
 
 dist_man_MANS += docs/vesc-sim.1
 EXTRA_DIST += docs/vesc-sim.md

@@ -145,6 +145,17 @@ int harness_start(Harness *h, const char *board, const char *const *extra) {
         return 0;
 }
 
+int harness_setup(void **state, Harness *h, const char *board, const char *const *extra) {
+        if (harness_start(h, board, extra) < 0)
+                return -1;
+        *state = h;
+        return 0;
+}
+
+int harness_teardown(void **state) {
+        return harness_stop(*state) == 0 ? 0 : -1;
+}
+
 int harness_stop(Harness *h) {
         int status = 0, r = -ECHILD;
         uint64_t deadline = harness_now_usec() + (uint64_t) STOP_TIMEOUT_MS * 1000;

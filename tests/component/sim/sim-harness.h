@@ -30,6 +30,11 @@ typedef struct Harness {
 int harness_start(Harness *h, const char *board, const char *const *extra);
 /* SIGTERM, wait (bounded), clean up.  Returns vesc-sim's exit status or -errno. */
 int harness_stop(Harness *h);
+/* cmocka setup: harness_start() into h, then *state = h.  0, or -1. */
+int harness_setup(void **state, Harness *h, const char *board, const char *const *extra);
+/* cmocka teardown: harness_stop(*state); 0 only when vesc-sim exited 0 on
+ * SIGTERM, as it must. */
+int harness_teardown(void **state);
 
 uint64_t harness_now_usec(void);
 

@@ -8,13 +8,15 @@ import json
 import os
 import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import simproc  # noqa: E402
 
 top_builddir = os.environ.get("top_builddir", ".")
 sim = os.path.join(top_builddir, "sim", "vesc-sim")
@@ -161,17 +163,7 @@ def main():
                              "--time-scale", "0.05"], stdout=subprocess.PIPE)
     rc = 1
     try:
-        buf = b""
-        deadline = time.monotonic() + 15
-        while b"vesc-sim: ready\n" not in buf and time.monotonic() < deadline:
-            r, _, _ = select.select([proc.stdout], [], [], deadline - time.monotonic())
-            if not r:
-                break
-            chunk = os.read(proc.stdout.fileno(), 256)
-            if not chunk:
-                break
-            buf += chunk
-        if b"vesc-sim: ready\n" not in buf:
+        if not simproc.wait_ready(proc, 15):
             print("FAIL: vesc-sim did not become ready")
             return 1
         run(bus_path, ctl)
@@ -179,12 +171,7 @@ def main():
     except AssertionError as e:
         print("FAIL:", e)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
+        code = simproc.stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
         if code != 0:
             print("FAIL: vesc-sim exited with", code)

@@ -51,10 +51,7 @@ static Harness harness;
 static int start(void **state, const char *board) {
         static const char *const extra[] = { "--time-scale", "1", NULL };
 
-        if (harness_start(&harness, board, extra) < 0)
-                return -1;
-        *state = &harness;
-        return 0;
+        return harness_setup(state, &harness, board, extra);
 }
 static int setup_accessories(void **state) {
         return start(state, "dual-mismatch-accessories");
@@ -70,9 +67,6 @@ static int setup_dual_mcu(void **state) {
 }
 static int setup_ok(void **state) {
         return start(state, "dual-ok");
-}
-static int teardown(void **state) {
-        return harness_stop(*state) == 0 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -552,19 +546,19 @@ static void test_control_errors(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ids_are_uuid_defaults),
-                cmocka_unit_test_setup_teardown(test_accessories, setup_accessories, teardown),
-                cmocka_unit_test_setup_teardown(test_4wd, setup_4wd, teardown),
-                cmocka_unit_test_setup_teardown(test_4wd_collide, setup_4wd_collide, teardown),
-                cmocka_unit_test_setup_teardown(test_dual_mcu, setup_dual_mcu, teardown),
-                cmocka_unit_test_setup_teardown(test_fault_voltage, setup_ok, teardown),
-                cmocka_unit_test_setup_teardown(test_fault_configured_limit, setup_ok, teardown),
-                cmocka_unit_test_setup_teardown(test_fault_temp_fet, setup_ok, teardown),
-                cmocka_unit_test_setup_teardown(test_fault_temp_motor, setup_ok, teardown),
-                cmocka_unit_test_setup_teardown(test_fault_over_current, setup_ok, teardown),
-                cmocka_unit_test_setup_teardown(test_fault_drv, setup_ok, teardown),
-                cmocka_unit_test_setup_teardown(test_fault_in_control_status, setup_ok, teardown),
-                cmocka_unit_test_setup_teardown(test_fault_second_motor, setup_dual_mcu, teardown),
-                cmocka_unit_test_setup_teardown(test_control_errors, setup_ok, teardown),
+                cmocka_unit_test_setup_teardown(test_accessories, setup_accessories, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_4wd, setup_4wd, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_4wd_collide, setup_4wd_collide, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_dual_mcu, setup_dual_mcu, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fault_voltage, setup_ok, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fault_configured_limit, setup_ok, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fault_temp_fet, setup_ok, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fault_temp_motor, setup_ok, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fault_over_current, setup_ok, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fault_drv, setup_ok, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fault_in_control_status, setup_ok, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fault_second_motor, setup_dual_mcu, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_control_errors, setup_ok, harness_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,12 +25,8 @@ static const uint8_t uuid_b[12] = { 0x2f, 0x00, 0x2b, 0x00, 0x14, 0x51, 0x36, 0x
 static int start(void **state, const char *board) {
         static Harness h;
         static const char *const extra[] = { "--time-scale", "0.05", NULL };
-        int r = harness_start(&h, board, extra);
 
-        if (r < 0)
-                return -1;
-        *state = &h;
-        return 0;
+        return harness_setup(state, &h, board, extra);
 }
 static int setup_mismatch(void **state) {
         return start(state, "dual-mismatch");
@@ -48,14 +44,7 @@ static int setup_timed(void **state) {
         static Harness h;
         static const char *const extra[] = { "--time-scale", "0.05", "--bitrate", "125000", NULL };
 
-        if (harness_start(&h, "single", extra) < 0)
-                return -1;
-        *state = &h;
-        return 0;
-}
-static int teardown(void **state) {
-        /* vesc-sim must exit 0 on SIGTERM */
-        return harness_stop(*state) == 0 ? 0 : -1;
+        return harness_setup(state, &h, "single", extra);
 }
 
 /* ------------------------------------------------------------ PING */
@@ -422,21 +411,21 @@ static void test_ids_are_uuid_defaults(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ids_are_uuid_defaults),
-                cmocka_unit_test_setup_teardown(test_ping_forms, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_fw_version_mismatch, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_values_mismatch, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_status_mismatch, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_config_mismatch, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_set_appconf, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_crc_drop_358, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_interleave_358, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_ping_605, setup_single, teardown),
-                cmocka_unit_test_setup_teardown(test_fw_version_605, setup_single, teardown),
-                cmocka_unit_test_setup_teardown(test_values_605, setup_single, teardown),
-                cmocka_unit_test_setup_teardown(test_crc_drop_605, setup_single, teardown),
-                cmocka_unit_test_setup_teardown(test_interleave_605, setup_single, teardown),
-                cmocka_unit_test_setup_teardown(test_status_ok, setup_ok, teardown),
-                cmocka_unit_test_setup_teardown(test_timed_bus, setup_timed, teardown),
+                cmocka_unit_test_setup_teardown(test_ping_forms, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fw_version_mismatch, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_values_mismatch, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_status_mismatch, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_config_mismatch, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_set_appconf, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_crc_drop_358, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_interleave_358, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_ping_605, setup_single, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fw_version_605, setup_single, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_values_605, setup_single, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_crc_drop_605, setup_single, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_interleave_605, setup_single, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_status_ok, setup_ok, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_timed_bus, setup_timed, harness_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -293,10 +293,7 @@ static Harness harness;
 static int start(void **state, const char *board, const char *scale) {
         const char *extra[] = { "--time-scale", scale, NULL };
 
-        if (harness_start(&harness, board, extra) < 0)
-                return -1;
-        *state = &harness;
-        return 0;
+        return harness_setup(state, &harness, board, extra);
 }
 static int setup_mismatch(void **state) {
         return start(state, "dual-mismatch", "0.05");
@@ -317,16 +314,10 @@ static int setup_oldbl_imageset(void **state) {
         const char *extra[] = { "--time-scale", "0.05", "--image-set", dir, NULL };
 
         snprintf(dir, sizeof dir, "%s/firmware/imagesets/vesc-6.05-test", top ? top : ".");
-        if (harness_start(&harness, "dual-old-bootloader", extra) < 0)
-                return -1;
-        *state = &harness;
-        return 0;
+        return harness_setup(state, &harness, "dual-old-bootloader", extra);
 }
 static int setup_dual_mcu(void **state) {
         return start(state, "dual-mcu", "0.05");
-}
-static int teardown(void **state) {
-        return harness_stop(*state) == 0 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ tests */
@@ -576,16 +567,16 @@ static void test_dual_mcu_update(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_repair_b, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_id_change, setup_358, teardown),
-                cmocka_unit_test_setup_teardown(test_gen1_refuses_compressed, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_corrupt_chunk, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_fifo_during_erase, setup_oldbl_slow, teardown),
-                cmocka_unit_test_setup_teardown(test_powercycle_bricks, setup_mismatch, teardown),
-                cmocka_unit_test_setup_teardown(test_bootloader_then_605, setup_oldbl, teardown),
-                cmocka_unit_test_setup_teardown(test_jump_into_erased_bootloader, setup_oldbl, teardown),
-                cmocka_unit_test_setup_teardown(test_bootloader_known_image, setup_oldbl_imageset, teardown),
-                cmocka_unit_test_setup_teardown(test_dual_mcu_update, setup_dual_mcu, teardown),
+                cmocka_unit_test_setup_teardown(test_repair_b, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_id_change, setup_358, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_gen1_refuses_compressed, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_corrupt_chunk, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_fifo_during_erase, setup_oldbl_slow, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_powercycle_bricks, setup_mismatch, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_bootloader_then_605, setup_oldbl, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_jump_into_erased_bootloader, setup_oldbl, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_bootloader_known_image, setup_oldbl_imageset, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_dual_mcu_update, setup_dual_mcu, harness_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

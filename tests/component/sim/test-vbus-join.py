@@ -5,13 +5,13 @@ example joins the bus, sees B's STATUS frames (id 74, 50 Hz) and gets a
 built."""
 
 import os
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import simproc  # noqa: E402
 
 top_builddir = os.environ.get("top_builddir", ".")
 top_srcdir = os.environ.get("top_srcdir", ".")
@@ -26,28 +26,12 @@ if not os.path.exists(example):
     sys.exit(77)
 
 
-def wait_ready(proc, timeout):
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not r:
-            break
-        chunk = os.read(proc.stdout.fileno(), 256)
-        if not chunk:
-            break
-        buf += chunk
-        if b"vesc-sim: ready\n" in buf:
-            return True
-    return False
-
-
 def main():
     tmp = tempfile.mkdtemp(prefix="vesc-sim-join.")
     bus = os.path.join(tmp, "bus")
     proc = subprocess.Popen([sim, "--vbus", bus, "--board", "dual-mismatch"], stdout=subprocess.PIPE)
     try:
-        if not wait_ready(proc, 15):
+        if not simproc.wait_ready(proc, 15):
             print("FAIL: vesc-sim did not become ready")
             return 1
         out = subprocess.run([sys.executable, example, bus, "--count", "40", "--timeout", "5"],
@@ -64,13 +48,7 @@ def main():
             return 1
         return 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            rc = -1
+        rc = simproc.stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
         if rc != 0:
             print("FAIL: vesc-sim exited with %d" % rc)
