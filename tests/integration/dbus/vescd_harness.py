@@ -96,6 +96,15 @@ def srcdir():
         os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 # run_calls_as(): the code around the caller's `calls`
 CALLS_PRELUDE = """
 import json, sys, dbus

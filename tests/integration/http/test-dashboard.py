@@ -14,7 +14,6 @@ import os
 import re
 import select
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,8 @@ import time
 
 sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dbus"))
-from vescd_harness import TIMEOUT, UUID_A, UUID_B, Harness, builddir, fail, finish, log, skip, srcdir  # noqa: E402
+from vescd_harness import (TIMEOUT, UUID_A, UUID_B, Harness, builddir, fail, finish, free_port,  # noqa: E402
+                           log, skip, srcdir)
 
 
 class Chromium:
@@ -115,14 +115,6 @@ class Chromium:
         os.close(self.to_chrome)
         os.close(self.from_chrome)
         shutil.rmtree(self.profile, ignore_errors=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def side_values(dom, uuid):

@@ -20,20 +20,12 @@ import time
 
 sys.dont_write_bytecode = True  # the source tree may be read-only (distcheck)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dbus"))
-from vescd_harness import (TIMEOUT, UUID_A, UUID_B, Harness, builddir, fail, finish, log,  # noqa: E402
-                           skip, srcdir)
+from vescd_harness import (TIMEOUT, UUID_A, UUID_B, Harness, builddir, fail, finish, free_port,  # noqa: E402
+                           log, skip, srcdir)
 
 CURL = shutil.which("curl")
 ENDPOINTS = ["/", "/index.html", "/api/board", "/api/controllers", "/api/controllers/" + UUID_A,
              "/api/jobs", "/api/history", "/api/image-sets", "/api/events"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def curl(port, path, *args, host=None, method=None):
