@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,8 +370,71 @@ static int add_ride_mode(Config *c, const char *name, const char *value) {
  * Returns: 0, -ENOENT for an unknown key, -EINVAL for a bad value or
  * range, -ENOMEM.
  */
+/* The keys that are one number or yes/no: the range and where in Config
+ * (the field's type checked against the kind at compile time). */
+typedef enum ValueKind {
+        VALUE_DOUBLE,
+        VALUE_UNSIGNED,
+        VALUE_BOOL,
+} ValueKind;
+
+typedef struct ValueKey {
+        const char *key;
+        ValueKind kind;
+        double min, max;
+        size_t offset;
+} ValueKey;
+
+#define VALUE_FIELD(field, type)                                                                \
+        (offsetof(Config, field) +                                                              \
+         0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((Config *) 0)->field), type) ? 1 : -1]))
+#define DOUBLE_KEY(k, lo, hi, field) { k, VALUE_DOUBLE, lo, hi, VALUE_FIELD(field, double) }
+#define UNSIGNED_KEY(k, lo, hi, field) { k, VALUE_UNSIGNED, lo, hi, VALUE_FIELD(field, unsigned) }
+#define BOOL_KEY(k, field) { k, VALUE_BOOL, 0, 0, VALUE_FIELD(field, bool) }
+
+static const ValueKey value_keys[] = {
+        UNSIGNED_KEY("max-clients", 1, 1024, max_clients),
+        /* 255 is broadcast (spec §8.4) */
+        UNSIGNED_KEY("can-id", 0, 254, can_id),
+        DOUBLE_KEY("time-scale", 0.01, 100.0, time_scale),
+        DOUBLE_KEY("telemetry-rate-hz", 0.1, 1000.0, telemetry_rate_hz),
+        DOUBLE_KEY("poll-rate-hz", 0.0, 100.0, poll_rate_hz),
+        DOUBLE_KEY("max-poll-rate-hz", 1.0, 100.0, max_poll_rate_hz),
+        UNSIGNED_KEY("offline-timeout-ms", 50, 600000, offline_timeout_ms),
+        BOOL_KEY("scan-on-start", scan_on_start),
+        UNSIGNED_KEY("rescan-interval-s", 0, 86400, rescan_interval_s),
+        UNSIGNED_KEY("forget-after-s", 1, 86400 * 7, forget_after_s),
+        UNSIGNED_KEY("member-after-s", 0, 86400, member_after_s),
+        UNSIGNED_KEY("client-line-timeout", 1, 3600, client_line_timeout_s),
+        UNSIGNED_KEY("max-clients-per-uid", 1, 1024, max_clients_per_uid),
+        BOOL_KEY("manage-link", manage_link),
+        UNSIGNED_KEY("bitrate", 10000, 1000000, bitrate),
+        UNSIGNED_KEY("restart-ms", 0, 60000, restart_ms),
+        BOOL_KEY("require-signed", require_signed),
+        UNSIGNED_KEY("image-set-keep", 2, 1000, image_set_keep),
+        DOUBLE_KEY("min-voltage", 0.0, 200.0, update_min_voltage),
+        DOUBLE_KEY("max-voltage", 0.0, 200.0, update_max_voltage),
+};
+
+static int set_value(Config *c, const ValueKey *k, const char *value) {
+        void *p = (char *) c + k->offset;
+
+        switch (k->kind) {
+        case VALUE_DOUBLE:
+                return parse_double(value, k->min, k->max, p);
+        case VALUE_UNSIGNED:
+                return parse_unsigned(value, (unsigned long) k->min, (unsigned long) k->max, p);
+        case VALUE_BOOL:
+                return parse_bool(value, p);
+        }
+        return -EINVAL;
+}
+
 int config_set(Config *c, const char *key, const char *value) {
         error_text[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(value_keys); i++)
+                if (strcmp(key, value_keys[i].key) == 0)
+                        return set_value(c, &value_keys[i], value);
         if (strncmp(key, "mode-", 5) == 0)
                 return add_ride_mode(c, key + 5, value);
         if (strcmp(key, "transport") == 0) {
@@ -402,15 +466,8 @@ int config_set(Config *c, const char *key, const char *value) {
         }
         if (strcmp(key, "http-root") == 0)
                 return *value == '/' ? set_str(&c->http_root, value) : -EINVAL;
-        if (strcmp(key, "max-clients") == 0)
-                return parse_unsigned(value, 1, 1024, &c->max_clients);
         if (strcmp(key, "admin-group") == 0)
                 return *value ? set_str(&c->admin_group, value) : -EINVAL;
-        if (strcmp(key, "can-id") == 0)
-                /* 255 is broadcast (spec §8.4) */
-                return parse_unsigned(value, 0, 254, &c->can_id);
-        if (strcmp(key, "time-scale") == 0)
-                return parse_double(value, 0.01, 100.0, &c->time_scale);
         if (strcmp(key, "log-level") == 0) {
                 int l = log_level_from_string(value);
                 if (l < 0)
@@ -418,32 +475,6 @@ int config_set(Config *c, const char *key, const char *value) {
                 c->log_level = l;
                 return 0;
         }
-        if (strcmp(key, "telemetry-rate-hz") == 0)
-                return parse_double(value, 0.1, 1000.0, &c->telemetry_rate_hz);
-        if (strcmp(key, "poll-rate-hz") == 0)
-                return parse_double(value, 0.0, 100.0, &c->poll_rate_hz);
-        if (strcmp(key, "max-poll-rate-hz") == 0)
-                return parse_double(value, 1.0, 100.0, &c->max_poll_rate_hz);
-        if (strcmp(key, "offline-timeout-ms") == 0)
-                return parse_unsigned(value, 50, 600000, &c->offline_timeout_ms);
-        if (strcmp(key, "scan-on-start") == 0)
-                return parse_bool(value, &c->scan_on_start);
-        if (strcmp(key, "rescan-interval-s") == 0)
-                return parse_unsigned(value, 0, 86400, &c->rescan_interval_s);
-        if (strcmp(key, "forget-after-s") == 0)
-                return parse_unsigned(value, 1, 86400 * 7, &c->forget_after_s);
-        if (strcmp(key, "member-after-s") == 0)
-                return parse_unsigned(value, 0, 86400, &c->member_after_s);
-        if (strcmp(key, "client-line-timeout") == 0)
-                return parse_unsigned(value, 1, 3600, &c->client_line_timeout_s);
-        if (strcmp(key, "max-clients-per-uid") == 0)
-                return parse_unsigned(value, 1, 1024, &c->max_clients_per_uid);
-        if (strcmp(key, "manage-link") == 0)
-                return parse_bool(value, &c->manage_link);
-        if (strcmp(key, "bitrate") == 0)
-                return parse_unsigned(value, 10000, 1000000, &c->bitrate);
-        if (strcmp(key, "restart-ms") == 0)
-                return parse_unsigned(value, 0, 60000, &c->restart_ms);
         if (strcmp(key, "trusted-keys") == 0) {
                 if (!*value) {
                         free(c->trusted_keys);
@@ -452,14 +483,6 @@ int config_set(Config *c, const char *key, const char *value) {
                 }
                 return *value == '/' ? set_str(&c->trusted_keys, value) : -EINVAL;
         }
-        if (strcmp(key, "require-signed") == 0)
-                return parse_bool(value, &c->require_signed);
-        if (strcmp(key, "image-set-keep") == 0)
-                return parse_unsigned(value, 2, 1000, &c->image_set_keep);
-        if (strcmp(key, "min-voltage") == 0)
-                return parse_double(value, 0.0, 200.0, &c->update_min_voltage);
-        if (strcmp(key, "max-voltage") == 0)
-                return parse_double(value, 0.0, 200.0, &c->update_max_voltage);
         return -ENOENT;
 }
 
