@@ -29,7 +29,7 @@ sbin_PROGRAMS += daemon/vescd
 # The event-loop modules by folder, for vescd and for the component tests
 # that run the real core and adapters over fake edges (tests/component/).
 vescd_core_sources = \
-	daemon/core/daemon.h daemon/core/daemon-private.h daemon/core/daemon.c \
+	daemon/core/daemon.h daemon/core/daemon-private.h daemon/core/daemon.c daemon/core/listeners.h \
 	daemon/core/members.h daemon/core/members.c \
 	daemon/core/operations.h daemon/core/operations.c \
 	daemon/core/ride-mode.c \

@@ -5,6 +5,7 @@
 #include "core/members.h"
 #include "core/hold.h"
 #include "core/limits.h"
+#include "core/listeners.h"
 
 struct event;
 
@@ -56,11 +57,6 @@ typedef struct DaemonIdStat {
         uint64_t flagged_until;
 } DaemonIdStat;
 
-typedef struct DaemonListenerSlot {
-        const DaemonListener *l;
-        void *userdata;
-} DaemonListenerSlot;
-
 struct Daemon {
         struct event_base *base;
         Config *config;
@@ -91,8 +87,7 @@ struct Daemon {
         size_t n_exported;
         Board board;
 
-        DaemonListenerSlot *listeners;
-        size_t n_listeners;
+        ListenerList listeners;     /* of DaemonListener */
         int n_adapter_slots;        /* daemon_adapter_slot_new() */
         uint64_t manager_dirty;
         uint64_t manager_counters_due;

@@ -262,12 +262,7 @@ static Ctl *ctl_get(Daemon *d, uint8_t id) {
 
 /* ------------------------------------------------------------ listeners */
 
-#define EMIT(d, member, ...)                                                        \
-        do {                                                                        \
-                for (size_t _i = 0; _i < (d)->n_listeners; _i++)                    \
-                        if ((d)->listeners[_i].l->member)                            \
-                                (d)->listeners[_i].l->member((d)->listeners[_i].userdata, ##__VA_ARGS__); \
-        } while (0)
+#define EMIT(d, member, ...) LISTENER_LIST_EMIT(&(d)->listeners, DaemonListener, member, ##__VA_ARGS__)
 
 /**
  * daemon_add_listener() - subscribe to model changes
@@ -278,13 +273,7 @@ static Ctl *ctl_get(Daemon *d, uint8_t id) {
  * Returns: 0 or -ENOMEM.
  */
 int daemon_add_listener(Daemon *d, const DaemonListener *l, void *userdata) {
-        DaemonListenerSlot *a = realloc(d->listeners, (d->n_listeners + 1) * sizeof *a);
-
-        if (!a)
-                return -ENOMEM;
-        d->listeners = a;
-        d->listeners[d->n_listeners++] = (DaemonListenerSlot) { l, userdata };
-        return 0;
+        return listener_list_add(&d->listeners, l, userdata);
 }
 
 /**
@@ -294,12 +283,7 @@ int daemon_add_listener(Daemon *d, const DaemonListener *l, void *userdata) {
  * @userdata: the userdata given to daemon_add_listener()
  */
 void daemon_remove_listener(Daemon *d, const DaemonListener *l, void *userdata) {
-        for (size_t i = 0; i < d->n_listeners; i++)
-                if (d->listeners[i].l == l && d->listeners[i].userdata == userdata) {
-                        memmove(d->listeners + i, d->listeners + i + 1, (d->n_listeners - i - 1) * sizeof *d->listeners);
-                        d->n_listeners--;
-                        return;
-                }
+        listener_list_remove(&d->listeners, l, userdata);
 }
 
 /**
@@ -860,9 +844,11 @@ static void on_liveness_pong(void *userdata, int error, uint8_t replier, const u
 double daemon_poll_rate_hz(Daemon *d, const Controller *c) {
         double hz = d->config->poll_rate_hz, budget;
 
-        for (size_t i = 0; i < d->n_listeners; i++)
-                if (d->listeners[i].l->watch_rate_hz)
-                        hz = MAX(hz, d->listeners[i].l->watch_rate_hz(d->listeners[i].userdata, c));
+        for (size_t i = 0; i < d->listeners.n; i++) {
+                const DaemonListener *l = d->listeners.v[i].callbacks;
+                if (l->watch_rate_hz)
+                        hz = MAX(hz, l->watch_rate_hz(d->listeners.v[i].userdata, c));
+        }
         if (hz <= 0)
                 return 0;
         hz = MIN(hz, d->config->max_poll_rate_hz);
@@ -1750,7 +1736,7 @@ Daemon *daemon_free(Daemon *d) {
                 ctl_free(d->ctls[i]);
         free(d->ctls);
         free(d->exported);
-        free(d->listeners);
+        listener_list_done(&d->listeners);
         board_done(&d->board);
         board_members_done(&d->members);
         ride_mode_free(d);

@@ -14,6 +14,7 @@
 #include "core/daemon-private.h"
 #include "core/board.h"
 #include "core/hold.h"
+#include "core/listeners.h"
 #include "update/update-manager.h"
 #include "update/update-plan.h"
 #include "update/update-progress.h"
@@ -24,11 +25,6 @@
 #include "imagestore.h"
 #include "core/log.h"
 #include "macro.h"
-
-typedef struct ListenerSlot {
-        const FwManagerListener *l;
-        void *userdata;
-} ListenerSlot;
 
 struct FwManager {
         Daemon *d;
@@ -41,8 +37,7 @@ struct FwManager {
         unsigned next_id;
         bool resumed;
         bool listening;             /* on the core's listener list */
-        ListenerSlot *listeners;
-        size_t n_listeners;
+        ListenerList listeners;     /* of FwManagerListener */
         /* the installed sets as the planner sees them (refresh_sets()) */
         FwSetInfo *sets;
         FwSetEntry **set_entries;
@@ -62,12 +57,7 @@ static const char *strna(const char *s) {
         return s ? s : "n/a";
 }
 
-#define EMIT(m, member, ...)                                                                     \
-        do {                                                                                     \
-                for (size_t _i = 0; _i < (m)->n_listeners; _i++)                                \
-                        if ((m)->listeners[_i].l->member)                                        \
-                                (m)->listeners[_i].l->member((m)->listeners[_i].userdata, ##__VA_ARGS__); \
-        } while (0)
+#define EMIT(m, member, ...) LISTENER_LIST_EMIT(&(m)->listeners, FwManagerListener, member, ##__VA_ARGS__)
 
 static void set_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
 static void set_error(char **ret_error, const char *fmt, ...) {
@@ -228,27 +218,15 @@ static void host_init(FwManager *m) {
 /* ------------------------------------------------------------ listeners */
 
 int fw_manager_add_listener(FwManager *m, const FwManagerListener *l, void *userdata) {
-        ListenerSlot *a = realloc(m->listeners, (m->n_listeners + 1) * sizeof *a);
-
-        if (!a)
-                return -ENOMEM;
-        m->listeners = a;
-        m->listeners[m->n_listeners++] = (ListenerSlot) { l, userdata };
-        return 0;
+        return listener_list_add(&m->listeners, l, userdata);
 }
 
 /**
  * fw_manager_remove_listener() - stop following
  */
 void fw_manager_remove_listener(FwManager *m, const FwManagerListener *l, void *userdata) {
-        if (!m)
-                return;
-        for (size_t i = 0; i < m->n_listeners; i++)
-                if (m->listeners[i].l == l && m->listeners[i].userdata == userdata) {
-                        memmove(m->listeners + i, m->listeners + i + 1, (m->n_listeners - i - 1) * sizeof *m->listeners);
-                        m->n_listeners--;
-                        return;
-                }
+        if (m)
+                listener_list_remove(&m->listeners, l, userdata);
 }
 
 /* ---------------------------------------------------------------- jobs */
@@ -1693,7 +1671,7 @@ FwManager *fw_manager_free(FwManager *m) {
         json_decref(m->plan_sides);
         image_store_free(m->store);
         image_trust_done(&m->trust);
-        free(m->listeners);
+        listener_list_done(&m->listeners);
         free(m->state_dir);
         free(m);
         return NULL;
