@@ -1070,6 +1070,15 @@ void replay_stop(Replay *r) {
 
 int replay_failures;
 
+int replay_exit_status(void) {
+        if (replay_failures) {
+                fprintf(stderr, "%d check(s) failed\n", replay_failures);
+                return 1;
+        }
+        printf("PASS\n");
+        return 0;
+}
+
 const char *const replay_settings_mismatch[REPLAY_N_SETTINGS][2] = {
         { "time-scale", "0.1" },
         { "offline-timeout-ms", "10000" },

@@ -145,3 +145,6 @@ extern int replay_failures;
                         replay_failures++;                                      \
                 }                                                               \
         } while (0)
+/* The test's exit status: 1 after saying how many checks failed, else 0
+ * after "PASS". */
+int replay_exit_status(void);

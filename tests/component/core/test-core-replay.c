@@ -335,10 +335,5 @@ int main(void) {
         }
         replay_stop(&r);
 
-        if (replay_failures) {
-                fprintf(stderr, "%d check(s) failed\n", replay_failures);
-                return 1;
-        }
-        printf("PASS\n");
-        return 0;
+        return replay_exit_status();
 }
