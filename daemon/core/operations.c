@@ -630,6 +630,19 @@ static bool op_reading(const Op *op) {
         }
 }
 
+/* blob[idx] = a copy of p[0..n) (n > 0). */
+static int op_set_blob(Op *op, unsigned idx, const uint8_t *p, size_t n) {
+        uint8_t *copy = malloc(n);
+
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, p, n);
+        free(op->blob[idx]);
+        op->blob[idx] = copy;
+        op->blob_len[idx] = n;
+        return 0;
+}
+
 static void compare_finish(Op *op);
 static void copy_step(Op *op);
 static void config_finish(Op *op);
@@ -639,20 +652,14 @@ static void read_blob_done(void *userdata, int error, uint8_t replier, const uin
         unsigned idx = op->step % 4;
         Ctl *target = idx < 2 ? op->ctl : op->other;
         VescConfBlob blob;
-        uint8_t *copy;
 
         if (!op_replied(op, error) ||
             !op_decoded(op, vesc_conf_blob_decode(reply, len, &blob) >= 0 && blob.len >= 4))
                 return;
-        copy = malloc(blob.len);
-        if (!copy) {
+        if (op_set_blob(op, idx, blob.data, blob.len) < 0) {
                 op_fail(op, -ENOMEM);
                 return;
         }
-        memcpy(copy, blob.data, blob.len);
-        free(op->blob[idx]);
-        op->blob[idx] = copy;
-        op->blob_len[idx] = blob.len;
         if (idx % 2 == 0)
                 controller_set_signatures(&target->c, blob.signature, 0);
         else
@@ -851,23 +858,12 @@ int op_restore_config(Daemon *d, Controller *c, const uint8_t *mc, size_t mc_len
         r = op_new(d, c, OP_RESTORE, (OpDone) { .plain = done }, userdata, /* online= */ true, &op);
         if (r < 0)
                 return r;
-        if (mc_len) {
-                op->blob[0] = malloc(mc_len);
-                if (!op->blob[0]) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                memcpy(op->blob[0], mc, mc_len);
-                op->blob_len[0] = mc_len;
-        }
+        if (mc_len && (r = op_set_blob(op, 0, mc, mc_len)) < 0)
+                goto fail;
         if (app_len) {
-                op->blob[1] = malloc(app_len);
-                if (!op->blob[1]) {
-                        r = -ENOMEM;
+                r = op_set_blob(op, 1, app, app_len);
+                if (r < 0)
                         goto fail;
-                }
-                memcpy(op->blob[1], app, app_len);
-                op->blob_len[1] = app_len;
                 r = vesc_appconf_get_controller_id(op->blob[1], op->blob_len[1], &id);
                 if (r < 0) {
                         r = -EINVAL;
