@@ -89,14 +89,17 @@ function setGauge(fig, v) {
 
 // --------------------------------------------------------------- sparklines
 
-function drawSpark(canvas, values) {
+// span: the smallest range drawn full height, so that a drift of a tenth of
+// a volt or a degree stays a small step instead of filling the sparkline
+function drawSpark(canvas, values, span) {
   const ctx = canvas.getContext("2d");
   const w = canvas.width, h = canvas.height;
   ctx.clearRect(0, 0, w, h);
   const vs = values.filter((v) => typeof v === "number");
   if (vs.length < 2) return;
   let lo = Math.min(...vs), hi = Math.max(...vs);
-  if (hi - lo < 1e-6) { lo -= 1; hi += 1; }
+  const min = Math.max(span || 0, 1e-6);
+  if (hi - lo < min) { const mid = (hi + lo) / 2; lo = mid - min / 2; hi = mid + min / 2; }
   ctx.beginPath();
   values.forEach((v, i) => {
     const x = (i / (values.length - 1)) * w;
@@ -109,6 +112,13 @@ function drawSpark(canvas, values) {
 }
 
 // -------------------------------------------------------------------- sides
+
+// 14:03:07.250: local time of day, 24 h, with milliseconds
+function clockTime(t) {
+  const two = (x) => String(x).padStart(2, "0");
+  return two(t.getHours()) + ":" + two(t.getMinutes()) + ":" + two(t.getSeconds()) + "." +
+    String(t.getMilliseconds()).padStart(3, "0");
+}
 
 function sideElement(uuid) {
   let el = document.getElementById("side-" + uuid);
@@ -152,13 +162,13 @@ function renderSides() {
     el.querySelectorAll(".reading").forEach((r) => {
       const v = c[r.dataset.field];
       text($(".value", r), fmt(v, Number(r.dataset.digits)) + (typeof v === "number" ? " " + r.dataset.unit : ""));
-      drawSpark($(".spark", r), hist[r.dataset.field] || []);
+      drawSpark($(".spark", r), hist[r.dataset.field] || [], Number(r.dataset.span));
     });
     const n = state.samples.get(c.uuid) || 0;
     el.dataset.samples = String(n);
     if (c.wall_time_usec) {
       const t = new Date(c.wall_time_usec / 1000);
-      text($(".updated", el), "sample " + n + " · " + t.toLocaleTimeString() + "." + String(t.getMilliseconds()).padStart(3, "0"));
+      text($(".updated", el), "last reading " + clockTime(t) + " · " + n + (n === 1 ? " reading" : " readings"));
     }
   });
 }
