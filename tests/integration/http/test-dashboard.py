@@ -167,6 +167,10 @@ def main():
             for u in (UUID_A, UUID_B):
                 if any(v == "–" for v in one[u]["gauges"] + one[u]["readings"][:1]):
                     fail("side %s shows no values: %r" % (u, one[u]))
+            for u in (UUID_A, UUID_B):
+                # 24 h local time with milliseconds ("4:06:37 AM.302" was printed once)
+                if not re.fullmatch(r"last reading \d\d:\d\d:\d\d\.\d{3} · \d+ readings?", "".join(one[u]["updated"])):
+                    fail("side %s: last reading shown as %r" % (u, one[u]["updated"]))
             if two[UUID_B]["updated"] == one[UUID_B]["updated"]:
                 fail("B's sample time did not change between the dumps: %r" % one[UUID_B]["updated"])
             if (two[UUID_B]["gauges"], two[UUID_B]["readings"]) == (one[UUID_B]["gauges"], one[UUID_B]["readings"]):
