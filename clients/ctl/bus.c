@@ -145,8 +145,14 @@ int bus_report(const char *what, const sd_bus_error *error, int r) {
         }
         if (strcmp(name, "org.vescd1.Error.PermissionDenied") == 0 ||
             strcmp(name, "org.freedesktop.DBus.Error.AccessDenied") == 0) {
-                fprintf(stderr, "vescctl: %s: permission denied: this needs root or vescd's admin group (%s)\n", what,
-                        msg);
+                /* vescd's text already names the group; D-Bus's own does not */
+                if (strcmp(name, "org.vescd1.Error.PermissionDenied") == 0)
+                        fprintf(stderr, "vescctl: %s: permission denied: %s\n", what, msg);
+                else
+                        fprintf(stderr, "vescctl: %s: permission denied: this needs root or vescd's admin group (%s)\n",
+                                what, msg);
+                fprintf(stderr, "Run it with sudo, or have an administrator add you to that group "
+                                "('sudo adduser USER GROUP', then log in again).\n");
                 return -EACCES;
         }
         if (strcmp(name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0 ||
@@ -166,6 +172,18 @@ int bus_report(const char *what, const sd_bus_error *error, int r) {
                 fprintf(stderr, "vescctl: %s: %s (%s)\n", what, msg, name + 17);
         else
                 fprintf(stderr, "vescctl: %s: %s (%s)\n", what, msg, name);
+        /* what to do next, for the errors a rider meets */
+        if (strcmp(name, "org.vescd1.Error.Offline") == 0)
+                fprintf(stderr, "Check that the controller has power and is on the CAN bus; 'vescctl status' shows "
+                                "when it is online again.\n");
+        else if (strcmp(name, "org.vescd1.Error.Timeout") == 0)
+                fprintf(stderr, "The controller did not answer in time; check its power and the CAN wiring, then "
+                                "try again.\n");
+        else if (strcmp(name, "org.vescd1.Error.NotReady") == 0)
+                fprintf(stderr, "vescd has not identified the controller yet; try again in a few seconds.\n");
+        else if (strcmp(name, "org.vescd1.Error.Busy") == 0)
+                fprintf(stderr, "'vescctl status' shows the firmware job holding it; try again when it has "
+                                "ended.\n");
         return -EIO;
 }
 

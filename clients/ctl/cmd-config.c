@@ -267,9 +267,16 @@ static int cmd_config_backup(sd_bus *bus, int argc, char **argv) {
         if (strcmp(file, "-") == 0)
                 print_json(backup);
         else {
-                r = json_dump_file(backup, file, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
+                errno = 0;
+                FILE *f = fopen(file, "we");
+                r = f ? json_dumpf(backup, f, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9)) : -1;
+                if (f && fputc('\n', f) == EOF)
+                        r = -1;
+                if (f && fclose(f) != 0)
+                        r = -1;
                 if (r < 0) {
-                        fprintf(stderr, "vescctl: config backup: cannot write %s\n", file);
+                        fprintf(stderr, "vescctl: config backup: cannot write %s: %s\n", file,
+                                errno ? strerror(errno) : "write error");
                         json_decref(backup);
                         return -EIO;
                 }

@@ -323,6 +323,24 @@ static void print_progress(Follow *f, json_t *job) {
         snprintf(f->last_phase, sizeof f->last_phase, "%s", phase);
 }
 
+/* A Job's properties in the JSON socket's job snapshot form (docs/api-map.md),
+ * so that --json prints one shape everywhere: its path, the controllers by
+ * UUID instead of object path, and the report (a JSON string on D-Bus) as an
+ * object, null while there is none. */
+static void job_as_json_socket(json_t *job, const char *path) {
+        json_t *ctls = json_object_get(job, "controllers"), *v;
+        const char *report = jstr(job, "report");
+        size_t i;
+
+        json_object_set_new(job, "path", json_string(path));
+        json_array_foreach(ctls, i, v)
+                if (json_is_string(v))
+                        json_array_set_new(ctls, i, json_string(path_uuid(json_string_value(v))));
+        json_object_set_new(job, "report", report[0] ? json_loads(report, 0, NULL) : json_null());
+        if (!json_object_get(job, "report"))
+                json_object_set_new(job, "report", json_null());
+}
+
 static int get_job(sd_bus *bus, const char *path, json_t **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -341,6 +359,7 @@ static int get_job(sd_bus *bus, const char *path, json_t **ret) {
         r = message_read_dict(reply, ret);
         if (r < 0)
                 return bus_report("firmware job", NULL, r);
+        job_as_json_socket(*ret, path);
         return 0;
 }
 
@@ -359,7 +378,8 @@ static int on_job_changed(sd_bus_message *m, void *userdata, sd_bus_error *error
 
 static void print_job(json_t *job) {
         json_t *phases = json_object_get(job, "phases"), *err = json_object_get(job, "error"), *v;
-        const char *k, *report = jstr(job, "report");
+        json_t *rep = json_object_get(job, "report");
+        const char *k;
 
         if (arg_json) {
                 print_json(job);
@@ -371,8 +391,8 @@ static void print_job(json_t *job) {
                 printf("  %s  %s\n", k, json_string_value(v));
         if (jstr(err, "code")[0])
                 printf("error %s: %s\n", jstr(err, "code"), jstr(err, "text"));
-        if (report[0]) {
-                json_t *rep = json_loads(report, 0, NULL), *side;
+        if (json_is_object(rep)) {
+                json_t *side;
                 size_t i;
                 json_array_foreach(json_object_get(rep, "sides"), i, side) {
                         printf("  %s (id %lld): was %s, runs %s, target %s%s\n", jstr(side, "uuid"), jint(side, "can_id"),
@@ -381,7 +401,6 @@ static void print_job(json_t *job) {
                         if (jstr(side, "redo")[0])
                                 printf("    redo: %s\n", jstr(side, "redo"));
                 }
-                json_decref(rep);
         }
 }
 
@@ -563,8 +582,15 @@ static int cmd_history(sd_bus *bus, int argc, char **argv) {
                 return r;
         json_array_foreach(h, i, e) {
                 json_t *err = json_object_get(e, "error");
-                printf("%s  job %lld  %-6s set %s  %s%s%s\n", jstr(e, "ended"), jint(e, "id"), jstr(e, "kind"),
+                json_t *side;
+                size_t k;
+                printf("%s  job %lld  %-6s set %s  %s%s%s", jstr(e, "ended"), jint(e, "id"), jstr(e, "kind"),
                        jstr(e, "image_set"), jstr(e, "state"), jstr(err, "code")[0] ? " " : "", jstr(err, "code"));
+                /* what each controller ran before and runs now */
+                json_array_foreach(json_object_get(json_object_get(e, "report"), "sides"), k, side)
+                        printf("%sid %lld %s → %s", k == 0 ? "  " : ", ", jint(side, "can_id"), jstr(side, "before"),
+                               jstr(side, "runs")[0] ? jstr(side, "runs") : "?");
+                printf("\n");
         }
         json_decref(h);
         return 0;
@@ -620,6 +646,9 @@ const Command commands_firmware[] = {
           "Cancel job N.  vescd refuses it (Busy) from committing until confirming ends.\n"
           "With --wait, follow the job until it ends.  Admin.",
           1, 1, cmd_cancel },
-        { "firmware history", "", "past firmware jobs", "Past firmware jobs, oldest first.", 0, 0, cmd_history },
+        { "firmware history", "", "past firmware jobs",
+          "Past firmware jobs, oldest first: when each ended, its kind, image set and outcome,\n"
+          "and per controller its CAN id and the firmware before and after.",
+          0, 0, cmd_history },
         {},
 };

@@ -221,8 +221,8 @@ def main():
         if os.geteuid() == 0 and shutil.which("setpriv"):
             ctl.run("list", user=True)
             p = ctl.run("reboot", "74", rc=4, user=True)
-            if "permission denied" not in p.stderr:
-                fail("reboot as 65534: %r" % p.stderr)
+            if "permission denied" not in p.stderr or "Run it with sudo" not in p.stderr:
+                fail("reboot as 65534 (what to do missing?): %r" % p.stderr)
             log("permission: exit 4 as uid 65534")
         else:
             skipped.append("permission (needs root and setpriv)")
@@ -263,6 +263,9 @@ def main():
                 not bk["mcconf"]["raw"] or not isinstance(bk["appconf"]["signature"], int):
             fail("config backup file: %s" % {k: v for k, v in bk.items() if k not in ("mcconf", "appconf")})
         ctl.run("config", "restore", "12", backup)
+        p = ctl.run("config", "backup", "12", os.path.join(tmp, "no-such-dir", "a.json"), rc=1)
+        if "cannot write" not in p.stderr or "No such file or directory" not in p.stderr:
+            fail("config backup to a missing directory does not say why: %r" % p.stderr)
         bad = os.path.join(tmp, "bad.json")
         with open(bad, "w") as f:
             f.write('{"format": 7}')
@@ -327,9 +330,18 @@ def main():
         job = ctl.json("firmware", "job", "1")
         if job["id"] != 1 or job["state"] != "done" or job["progress"] != 100:
             fail("firmware job 1 --json: %s" % job)
+        # the JSON socket's job snapshot: path, controllers by UUID, the report an object
+        sides = job["report"]["sides"] if isinstance(job.get("report"), dict) else None
+        if job.get("path") != "/org/vescd1/job/1" or job["controllers"] != [UUID_B] or not sides or \
+                (sides[0]["before"], sides[0]["runs"]) != ("3.58", "5.03"):
+            fail("firmware job 1 --json is not the JSON socket's job snapshot: %s" %
+                 {k: job.get(k) for k in ("path", "controllers", "report")})
         hist = ctl.json("firmware", "history")
-        if [e["id"] for e in hist] != [1] or "job 1" not in ctl.run("firmware", "history").stdout:
+        if [e["id"] for e in hist] != [1]:
             fail("firmware history: %s" % hist)
+        p = ctl.run("firmware", "history")
+        if not re.search(r"^\S+Z  job 1  repair set [0-9a-f]{16}  done  id 74 3\.58 → 5\.03$", p.stdout, re.M):
+            fail("firmware history does not say what changed: %r" % p.stdout)
         p = ctl.run("firmware", "cancel", "1", rc=None)   # an ended job cannot be cancelled
         if p.returncode not in (1,) or not p.stderr.startswith("vescctl: firmware cancel: "):
             fail("firmware cancel of an ended job: rc %d %r" % (p.returncode, p.stderr))
@@ -379,6 +391,14 @@ def main():
             if not all(w in got for w in want.split()):
                 fail("completion of %r: %r (want %s) %s" % (words, got, want, q.stderr))
         log("bash completion: commands, subcommands, controllers, sets, options")
+
+        # --- a controller gone from the bus: exit 1, and what to do
+        h.sim_control("leave B")
+        h.wait_until(lambda: not bool(h.prop(PATH_B, CONTROLLER_IFACE, "Online")), "B offline")
+        p = ctl.run("reboot", "74", rc=1)
+        if "offline" not in p.stderr or "'vescctl status' shows when it is online again" not in p.stderr:
+            fail("reboot of an offline controller: %r" % p.stderr)
+        log("offline controller: exit 1, what to do")
 
         # --- vescd gone: exit 3 with what to do
         h.stop_vescd()
