@@ -73,6 +73,29 @@ struct SimPort {
         SimPort *prev, *next;
 };
 
+/* The members and the ports: doubly linked lists in connection order
+ * (an item's next is NULL when it is appended). */
+#define LIST_APPEND(head, item)                                 \
+        do {                                                    \
+                typeof(item) _tail = (head);                    \
+                while (_tail && _tail->next)                    \
+                        _tail = _tail->next;                    \
+                (item)->prev = _tail;                           \
+                if (_tail)                                      \
+                        _tail->next = (item);                   \
+                else                                            \
+                        (head) = (item);                        \
+        } while (0)
+#define LIST_REMOVE(head, item)                                 \
+        do {                                                    \
+                if ((item)->prev)                               \
+                        (item)->prev->next = (item)->next;      \
+                else                                            \
+                        (head) = (item)->next;                  \
+                if ((item)->next)                               \
+                        (item)->next->prev = (item)->prev;      \
+        } while (0)
+
 /* The origin of a frame.  Compared, never dereferenced; cleared when the
  * member or port goes away while its frames still wait. */
 typedef const void *Origin;
@@ -475,12 +498,7 @@ static void member_free(Member *m) {
         if (!m)
                 return;
         bus = m->bus;
-        if (m->prev)
-                m->prev->next = m->next;
-        else
-                bus->members = m->next;
-        if (m->next)
-                m->next->prev = m->prev;
+        LIST_REMOVE(bus->members, m);
         bus->n_members--;
         wire_forget_origin(bus, m);
 
@@ -497,7 +515,7 @@ static void on_accept(evutil_socket_t fd, short what _unused_, void *userdata) {
 
         for (unsigned i = 0; i < SIMBUS_READ_BURST; i++) {
                 _cleanup_close_ int cfd = -1;
-                Member *m, *tail;
+                Member *m;
 
                 cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0)
@@ -522,14 +540,7 @@ static void on_accept(evutil_socket_t fd, short what _unused_, void *userdata) {
                 }
                 m->fd = TAKE_FD(cfd);
 
-                /* Append: member order is connection order. */
-                for (tail = bus->members; tail && tail->next; tail = tail->next)
-                        ;
-                m->prev = tail;
-                if (tail)
-                        tail->next = m;
-                else
-                        bus->members = m;
+                LIST_APPEND(bus->members, m);
                 bus->n_members++;
                 members_changed(bus);
         }
@@ -816,7 +827,7 @@ SimBus *simbus_free(SimBus *bus) {
  * Return: 0, -EINVAL without @fn, -ENOMEM.
  */
 int simbus_attach(SimBus *bus, SimPortRecvFn fn, void *userdata, SimPort **ret) {
-        SimPort *p, *tail;
+        SimPort *p;
 
         if (!bus || !fn || !ret)
                 return -EINVAL;
@@ -827,13 +838,7 @@ int simbus_attach(SimBus *bus, SimPortRecvFn fn, void *userdata, SimPort **ret) 
         p->fn = fn;
         p->userdata = userdata;
 
-        for (tail = bus->ports; tail && tail->next; tail = tail->next)
-                ;
-        p->prev = tail;
-        if (tail)
-                tail->next = p;
-        else
-                bus->ports = p;
+        LIST_APPEND(bus->ports, p);
         *ret = p;
         return 0;
 }
@@ -855,12 +860,7 @@ SimPort *simport_free(SimPort *port) {
         bus = port->bus;
         if (bus->port_cursor == port)
                 bus->port_cursor = port->next;
-        if (port->prev)
-                port->prev->next = port->next;
-        else
-                bus->ports = port->next;
-        if (port->next)
-                port->next->prev = port->prev;
+        LIST_REMOVE(bus->ports, port);
         wire_forget_origin(bus, port);
         free(port);
         return NULL;
