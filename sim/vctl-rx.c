@@ -29,18 +29,22 @@ void sim_rx_init(SimRx *rx, unsigned major, unsigned minor) {
         rx->reply_mode = 1;
 }
 
+/* The first buffer whose position is @pos, or -1. */
+static int buffer_at(const SimRx *rx, size_t pos) {
+        for (int i = 0; i < SIM_RX_BUFFERS; i++)
+                if (rx->pos[i] == pos)
+                        return i;
+        return -1;
+}
+
 static void fill_multi(SimRx *rx, uint16_t offset, const uint8_t *d, size_t n) {
-        int match = -1;
+        int match;
 
         /* 6.02+ never write past the end (spec §8.3). */
         if ((size_t) offset + n > SIM_RX_SIZE)
                 return;
 
-        for (int i = 0; i < SIM_RX_BUFFERS; i++)
-                if (rx->pos[i] == offset) {
-                        match = i;
-                        break;
-                }
+        match = buffer_at(rx, offset);
 
         if (match < 0) {
                 rx->stats.unmatched++;
@@ -109,12 +113,7 @@ static int process(SimRx *rx, const uint8_t *data, uint8_t dlc, SimRxMessage *re
         }
 
         if (rx->gen != SIM_RX_SINGLE) {
-                sel = -1;
-                for (int i = 0; i < SIM_RX_BUFFERS; i++)
-                        if (rx->pos[i] == len) {
-                                sel = i;
-                                break;
-                        }
+                sel = buffer_at(rx, len);
                 if (sel < 0) {
                         rx->stats.unmatched++;
                         memset(rx->pos, 0, sizeof rx->pos);
