@@ -1417,6 +1417,17 @@ static double stale_f32(const Vctl *c, unsigned off, double scale) {
         return (int32_t) be32_get(c->last_rx_data + off) / scale;
 }
 
+/* CONF_(STORE_)CURRENT_LIMITS(_IN): min and max (mA) from the frame; a
+ * store also writes them to the mcconf at byte offsets @min_at/@max_at. */
+static void set_current_limits(Vctl *c, double *min, double *max, bool store, size_t min_at, size_t max_at) {
+        *min = stale_f32(c, 0, 1e3);
+        *max = stale_f32(c, 4, 1e3);
+        if (store && c->mcconf_len >= 24) {
+                be32_put(c->mcconf + min_at, f32a_to_bits((float) *min));
+                be32_put(c->mcconf + max_at, f32a_to_bits((float) *max));
+        }
+}
+
 static void handle_addressed(Vctl *c, const struct can_frame *f, uint8_t type, uint8_t addr, uint8_t dlc);
 
 static void handle_frame(Vctl *c, const struct can_frame *f) {
@@ -1533,21 +1544,13 @@ static void handle_addressed(Vctl *c, const struct can_frame *f, uint8_t type, u
 
         case CAN_PACKET_CONF_CURRENT_LIMITS:
         case CAN_PACKET_CONF_STORE_CURRENT_LIMITS:
-                c->ph->lim.current_min = stale_f32(c, 0, 1e3);
-                c->ph->lim.current_max = stale_f32(c, 4, 1e3);
-                if (type == CAN_PACKET_CONF_STORE_CURRENT_LIMITS && c->mcconf_len >= 24) {
-                        be32_put(c->mcconf + 12, f32a_to_bits((float) c->ph->lim.current_min));
-                        be32_put(c->mcconf + 8, f32a_to_bits((float) c->ph->lim.current_max));
-                }
+                set_current_limits(c, &c->ph->lim.current_min, &c->ph->lim.current_max,
+                                   type == CAN_PACKET_CONF_STORE_CURRENT_LIMITS, 12, 8);
                 break;
         case CAN_PACKET_CONF_CURRENT_LIMITS_IN:
         case CAN_PACKET_CONF_STORE_CURRENT_LIMITS_IN:
-                c->ph->lim.in_current_min = stale_f32(c, 0, 1e3);
-                c->ph->lim.in_current_max = stale_f32(c, 4, 1e3);
-                if (type == CAN_PACKET_CONF_STORE_CURRENT_LIMITS_IN && c->mcconf_len >= 24) {
-                        be32_put(c->mcconf + 20, f32a_to_bits((float) c->ph->lim.in_current_min));
-                        be32_put(c->mcconf + 16, f32a_to_bits((float) c->ph->lim.in_current_max));
-                }
+                set_current_limits(c, &c->ph->lim.in_current_min, &c->ph->lim.in_current_max,
+                                   type == CAN_PACKET_CONF_STORE_CURRENT_LIMITS_IN, 20, 16);
                 break;
 
         default:

@@ -258,6 +258,50 @@ static void test_set_appconf(void **state) {
         assert_int_equal(c.type[CAN_PACKET_STATUS_3][12], 0);
 }
 
+/* CONF_(STORE_)CURRENT_LIMITS(_IN): min and max in mA; the STORE forms
+ * also write them to the mcconf (l_current_max/min at bytes 8/12,
+ * l_in_current_max/min at 16/20, float32_auto), the others only change
+ * the limits in force (the control socket's in_current_min/max). */
+static void send_limits(Harness *h, uint8_t type, uint8_t id, int32_t min_ma, int32_t max_ma) {
+        struct can_frame f = { .can_id = vesc_can_id(type, id), .can_dlc = 8 };
+
+        be32_put(f.data, (uint32_t) min_ma);
+        be32_put(f.data + 4, (uint32_t) max_ma);
+        assert_int_equal(harness_send(h, &f), 0);
+}
+
+static void check_mcconf_limit(const uint8_t *conf, size_t at, double want) {
+        double got = f32a_from_bits(be32_get(conf + 1 + at));
+
+        if (got < want - 1e-3 || got > want + 1e-3)
+                fail_msg("mcconf byte %zu: %g, want %g", at, got, want);
+}
+
+static void test_current_limits(void **state) {
+        Harness *h = *state;
+        uint8_t before[520], conf[520];
+        char buf[8192];
+
+        assert_true(get_conf(h, 12, COMM_GET_MCCONF, before, sizeof before) > 1 + 24);
+        send_limits(h, CAN_PACKET_CONF_CURRENT_LIMITS, 12, -41000, 51000);
+        send_limits(h, CAN_PACKET_CONF_CURRENT_LIMITS_IN, 12, -11000, 22000);
+        assert_int_equal(harness_wait_status(h, "\"in_current_min\":-11.0", T_MS), 0);
+        assert_int_equal(harness_control(h, "status", buf, sizeof buf), 0);
+        assert_non_null(strstr(buf, "\"in_current_max\":22.0"));
+        /* not stored */
+        assert_true(get_conf(h, 12, COMM_GET_MCCONF, conf, sizeof conf) > 1 + 24);
+        assert_memory_equal(conf + 1 + 8, before + 1 + 8, 16);
+
+        send_limits(h, CAN_PACKET_CONF_STORE_CURRENT_LIMITS, 12, -40000, 50000);
+        send_limits(h, CAN_PACKET_CONF_STORE_CURRENT_LIMITS_IN, 12, -10000, 20000);
+        assert_int_equal(harness_wait_status(h, "\"in_current_min\":-10.0", T_MS), 0);
+        assert_true(get_conf(h, 12, COMM_GET_MCCONF, conf, sizeof conf) > 1 + 24);
+        check_mcconf_limit(conf, 8, 50);
+        check_mcconf_limit(conf, 12, -40);
+        check_mcconf_limit(conf, 16, 20);
+        check_mcconf_limit(conf, 20, -10);
+}
+
 /* ------------------------------------------------------- buffers */
 
 /* A 10-byte GET_VALUES (the firmware ignores trailing bytes): 2 FILL frames
@@ -425,6 +469,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_crc_drop_605, setup_single, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_interleave_605, setup_single, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_status_ok, setup_ok, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_current_limits, setup_ok, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_timed_bus, setup_timed, harness_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
