@@ -74,6 +74,7 @@ struct Daemon {
         struct event *poll_ev;       /* the next deadline of a periodic poll (poll_rearm()) */
         bool test_clock;            /* daemon_set_clock(): timers run from daemon_run_due() */
         uint64_t next_tick_usec;    /* under a test clock */
+        uint64_t last_tick_usec;    /* the last housekeeping tick ran (own stalls: on_tick()) */
         bool flush_scheduled;
         bool frames_changed;         /* frames of the current read batch changed the model */
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,9 @@
 #define CTL_MAX 512
 /* Housekeeping tick: liveness, polls, identification retries. */
 #define TICK_USEC (20 * 1000)
+/* A tick this late: vescd itself did not run for a while (own stalls,
+ * on_tick()). */
+#define STALL_USEC (2 * TICK_USEC)
 
 /* The test clock of daemon_set_clock(): process-wide, as daemon_now()
  * (called without a context all over the core) is. */
@@ -1206,10 +1210,62 @@ static void forget(Daemon *d, uint64_t now) {
                             "for %u s (forget-after-s)", n, d->config->forget_after_s);
 }
 
+/* ------------------------------------------------------- own stalls
+ *
+ * Liveness across vescd's own stalls: descheduled on a loaded machine, or
+ * held up by a slow callback, vescd does not run for a while and then
+ * finds the offline timeout of a controller expired.  That silence is
+ * vescd's, not the controller's: the controller's frames wait in the
+ * socket (the event loop may run the expired tick before it reads them),
+ * and one without status broadcasts said nothing because vescd asked it
+ * nothing.  So the first tick after a stall (it came STALL_USEC or more
+ * after the last one):
+ *
+ *   1. reads the frames waiting before it judges anything;
+ *   2. does not make a confirmed, online, unheld controller whose timeout
+ *      expired offline, but checks it at once, as after a hold (rule 3
+ *      above: a GET_VALUES, or a PING for a BMS or custom module, in the
+ *      foreground, one retry), and the offline timeout waits for the check
+ *      (rule 5): its answer keeps the controller online, its timeout
+ *      (2 × 100 ms for a GET_VALUES) makes it offline then.  A controller
+ *      really gone shows offline at most one check later; one that never
+ *      confirmed (a phantom UUID) gets no check (no foreground request is
+ *      spent on it); a held one keeps the hold's rules.
+ *
+ * A stall is measured between ticks, so it is seen however it came about;
+ * a late tick that finds nothing expired costs one read.
+ */
+
+/* The tick at @now came after a stall of vescd's own: take the frames
+ * waiting (rule 1). */
+static bool own_stall(Daemon *d, uint64_t now) {
+        uint64_t last = d->last_tick_usec;
+
+        d->last_tick_usec = now;
+        if (last == 0 || now < last + STALL_USEC)
+                return false;
+        log_rl_debug("No housekeeping tick for %" PRIu64 " ms: a controller silent meanwhile is checked, "
+                     "not taken offline", (now - last) / USEC_PER_MSEC);
+        transport_receive(d->transport);
+        return true;
+}
+
+/* Rule 2: check @ctl instead of the offline timeout's verdict at @now. */
+static bool stall_check(Daemon *d, Ctl *ctl, uint64_t now, uint64_t timeout) {
+        if (!ctl->c.online || !ctl->confirmed || ctl_held(d, ctl) ||
+            now < controller_liveness_deadline(&ctl->c, timeout))
+                return false;
+        ctl->check_due = true;
+        d->checks_due = true;
+        schedule_flush(d);
+        return true;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *userdata) {
         Daemon *d = userdata;
         uint64_t now = daemon_now();
         uint64_t timeout = daemon_scaled(d, (uint64_t) d->config->offline_timeout_ms * USEC_PER_MSEC);
+        bool stalled = own_stall(d, now);
 
         forget(d, now);
         if (d->started && d->config->rescan_interval_s > 0 && now >= d->next_rescan_usec) {
@@ -1237,8 +1293,10 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
                 }
                 held = ctl_held(d, ctl);
                 was_broadcasting = ctl->c.broadcasting;
-                /* once a hold let go, the check decides ("held silence") */
+                /* once a hold let go, or after vescd's own stall, the
+                 * check decides ("held silence", "own stalls") */
                 if (!ctl->check_due && !ctl->checking &&
+                    !(stalled && stall_check(d, ctl, now, liveness_timeout(d, ctl, timeout))) &&
                     controller_check_liveness(&ctl->c, now, liveness_timeout(d, ctl, timeout)) > 0) {
                         schedule_flush(d);
                         /* silent while a hold paused our polls */

@@ -162,6 +162,20 @@ static void on_read(evutil_socket_t fd, short what, void *userdata) {
                 t->cb.frames_done(t->userdata);
 }
 
+/**
+ * transport_receive() - take the frames waiting now, outside the read event
+ * @t: the transport
+ *
+ * As the read event would (the callbacks run from inside this call), for
+ * a caller about to judge what was heard by a time that may have passed
+ * while vescd did not run: frames that arrived meanwhile wait in the
+ * socket, and the event loop may run an expired timer before the read.
+ */
+void transport_receive(Transport *t) {
+        if (!t->dead && t->fd >= 0)
+                on_read(t->fd, EV_READ, t);
+}
+
 static void arm_retry(Transport *t) {
         struct timeval tv = { .tv_sec = 0, .tv_usec = TRANSPORT_TX_RETRY_USEC };
 

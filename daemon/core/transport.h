@@ -111,6 +111,10 @@ Transport *transport_free(Transport *t);
  * -ENETDOWN transport down. */
 int transport_send(Transport *t, const struct can_frame *f);
 
+/* Take the frames waiting now (the callbacks run from inside): before a
+ * verdict on silence after vescd itself did not run for a while. */
+void transport_receive(Transport *t);
+
 const char *transport_spec(const Transport *t);
 const char *transport_kind(const Transport *t);
 /* The interface name for socketcan, NULL for vbus. */
