@@ -947,7 +947,8 @@ static uint64_t poll_next_due(const Daemon *d) {
         for (size_t i = 0; i < d->n_ctls; i++) {
                 const Ctl *ctl = d->ctls[i];
 
-                if (ctl->poll_periodic && !ctl->poll_pending && !ctl->id_stale)
+                /* a check due is the poll (release_checks()) */
+                if (ctl->poll_periodic && !ctl->poll_pending && !ctl->id_stale && !ctl->check_due)
                         next = MIN(next, ctl->next_poll_usec);
         }
         return next;
@@ -973,7 +974,7 @@ static void poll_due(Daemon *d, uint64_t now) {
         for (size_t i = 0; i < d->n_ctls; i++) {
                 Ctl *ctl = d->ctls[i];
 
-                if (ctl->poll_periodic && !ctl->id_stale && ctl->c.has_identity)
+                if (ctl->poll_periodic && !ctl->id_stale && ctl->c.has_identity && !ctl->check_due)
                         poll_one(d, ctl, now);
         }
         poll_rearm(d);
@@ -1309,7 +1310,9 @@ static void on_tick(evutil_socket_t fd, short what, void *userdata) {
                         d->board_stale = true;
                         schedule_flush(d);
                 }
-                poll_one(d, ctl, now);
+                /* a check due is the poll, with its retry */
+                if (!ctl->check_due)
+                        poll_one(d, ctl, now);
         }
         /* polls the tick sent may have started a schedule */
         poll_rearm(d);

@@ -28,6 +28,18 @@ tests_component_core_test_held_silence_CPPFLAGS = $(tests_component_core_test_co
 tests_component_core_test_held_silence_CFLAGS = $(tests_component_core_test_core_replay_CFLAGS)
 tests_component_core_test_held_silence_LDADD = $(tests_component_core_test_core_replay_LDADD)
 
+# test-own-stall: liveness across a stall of vescd's own (the clock jumps
+# past the offline timeout with nothing run): controllers checked, not
+# taken offline; a gone one offline after its check; broadcasts that
+# waited in the socket count.
+check_PROGRAMS += tests/component/core/test-own-stall
+TESTS += tests/component/core/test-own-stall
+tests_component_core_test_own_stall_SOURCES = tests/component/core/test-own-stall.c \
+	tests/component/core/replay.h tests/component/core/replay.c $(vescd_core_sources)
+tests_component_core_test_own_stall_CPPFLAGS = $(tests_component_core_test_core_replay_CPPFLAGS)
+tests_component_core_test_own_stall_CFLAGS = $(tests_component_core_test_core_replay_CFLAGS)
+tests_component_core_test_own_stall_LDADD = $(tests_component_core_test_core_replay_LDADD)
+
 EXTRA_DIST += \
 	tests/component/core/record-transcripts.py \
 	tests/component/core/transcripts/discovery.log \

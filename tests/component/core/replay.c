@@ -950,6 +950,11 @@ static void go_live(Replay *r) {
         r->live = true;
 }
 
+void replay_stall(Replay *r, uint64_t usec) {
+        go_live(r);
+        r->live_clock0 += usec;
+}
+
 void replay_drain(Replay *r) {
         (void) drain(r);
 }

@@ -118,6 +118,9 @@ int replay_transcript(Replay *r, const char *srcdir, const char *name);
 /* After the transcripts: let the core run on (the clock follows real
  * time from now on) until it is idle (bounded): 0 or -ETIMEDOUT. */
 int replay_settle(Replay *r);
+/* Live: the core's clock jumps @usec ahead, as when the process did not
+ * run for that long (descheduled); nothing runs meanwhile. */
+void replay_stall(Replay *r, uint64_t usec);
 /* One turn of the loop; answers the core's requests as the recording did. */
 void replay_pump(Replay *r);
 /* Take what the core wrote (into sent), answering live; no clock, no loop. */
