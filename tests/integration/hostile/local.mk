@@ -5,6 +5,7 @@ hostile_tests = \
 	tests/integration/hostile/test-image-kinds.py \
 	tests/integration/hostile/test-ghost-ids.py \
 	tests/integration/hostile/test-slowloris.py \
+	tests/integration/hostile/test-own-stall.py \
 	tests/integration/hostile/test-admin-creds.py \
 	tests/integration/hostile/test-phantoms.py \
 	tests/integration/hostile/test-log-flood.py \
