@@ -35,7 +35,7 @@ tests_component_core_test_held_silence_LDADD = $(tests_component_core_test_core_
 check_PROGRAMS += tests/component/core/test-own-stall
 TESTS += tests/component/core/test-own-stall
 tests_component_core_test_own_stall_SOURCES = tests/component/core/test-own-stall.c \
-	tests/component/core/replay.h tests/component/core/replay.c $(vescd_core_sources)
+	tests/component/core/replay.h tests/component/core/replay.c sim/vbus-frame.h sim/vbus-frame.c $(vescd_core_sources)
 tests_component_core_test_own_stall_CPPFLAGS = $(tests_component_core_test_core_replay_CPPFLAGS)
 tests_component_core_test_own_stall_CFLAGS = $(tests_component_core_test_core_replay_CFLAGS)
 tests_component_core_test_own_stall_LDADD = $(tests_component_core_test_core_replay_LDADD)

@@ -282,9 +282,5 @@ int main(void) {
 
         daemon_remove_listener(r.daemon, &listener, &w);
         replay_stop(&r);
-        if (replay_failures) {
-                fprintf(stderr, "%d check(s) failed\n", replay_failures);
-                return 1;
-        }
-        return 0;
+        return replay_exit_status();
 }
