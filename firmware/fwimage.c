@@ -157,6 +157,21 @@ int vesc_image_check_vectors(const uint8_t *img, size_t n, const char **ret_reas
 
 /* A fixed 32-byte NUL-padded name field: at most 32 characters, every byte
  * after the first NUL also NUL. */
+/* The descriptor of @len bytes (its CRC16 last) at VESC_DESCRIPTOR_OFFSET:
+ * 0; -ENOENT when the image is too short or the magic is not there;
+ * -EBADMSG for a bad CRC. */
+static int descriptor_find(const uint8_t *img, size_t n, const char *magic, size_t len, const uint8_t **ret) {
+        if (n < VESC_DESCRIPTOR_OFFSET + len)
+                return -ENOENT;
+        const uint8_t *d = img + VESC_DESCRIPTOR_OFFSET;
+        if (memcmp(d, magic, 8) != 0)
+                return -ENOENT;
+        if (crc16(d, len - 2) != be16_get(d + len - 2))
+                return -EBADMSG;
+        *ret = d;
+        return 0;
+}
+
 static int name_field_parse(const uint8_t *p, char out[static 33]) {
         size_t len = strnlen((const char *) p, 32);
         for (size_t i = len; i < 32; i++)
@@ -184,13 +199,10 @@ static void name_field_write(uint8_t *p, const char *s) {
  * reserved bytes are wrong.
  */
 int vesc_fw_descriptor_parse(const uint8_t *img, size_t n, VescFwDescriptor *ret) {
-        if (n < VESC_DESCRIPTOR_OFFSET + VESC_FW_DESC_LEN)
-                return -ENOENT;
-        const uint8_t *d = img + VESC_DESCRIPTOR_OFFSET;
-        if (memcmp(d, VESC_FW_DESC_MAGIC, 8) != 0)
-                return -ENOENT;
-        if (crc16(d, VESC_FW_DESC_LEN - 2) != be16_get(d + VESC_FW_DESC_LEN - 2))
-                return -EBADMSG;
+        const uint8_t *d;
+        int r = descriptor_find(img, n, VESC_FW_DESC_MAGIC, VESC_FW_DESC_LEN, &d);
+        if (r < 0)
+                return r;
         if (d[77] || d[78] || d[79])
                 return -EBADMSG;
 
@@ -218,13 +230,10 @@ int vesc_fw_descriptor_parse(const uint8_t *img, size_t n, VescFwDescriptor *ret
  * a bad CRC, padding or reserved bytes.
  */
 int vesc_bl_descriptor_parse(const uint8_t *img, size_t n, VescBlDescriptor *ret) {
-        if (n < VESC_DESCRIPTOR_OFFSET + VESC_BL_DESC_LEN)
-                return -ENOENT;
-        const uint8_t *d = img + VESC_DESCRIPTOR_OFFSET;
-        if (memcmp(d, VESC_BL_DESC_MAGIC, 8) != 0)
-                return -ENOENT;
-        if (crc16(d, VESC_BL_DESC_LEN - 2) != be16_get(d + VESC_BL_DESC_LEN - 2))
-                return -EBADMSG;
+        const uint8_t *d;
+        int r = descriptor_find(img, n, VESC_BL_DESC_MAGIC, VESC_BL_DESC_LEN, &d);
+        if (r < 0)
+                return r;
         if (d[9] || d[10] || d[11])
                 return -EBADMSG;
 
