@@ -58,6 +58,7 @@ update_integration_tests = \
 	tests/integration/update/test-board-dual-mcu.py \
 	tests/integration/update/test-update-board-4wd.py \
 	tests/integration/update/test-update-board-collide.py \
+	tests/integration/update/test-update-board-done.py \
 	tests/integration/update/test-update-id-not-restored.py \
 	tests/integration/update/test-image-store.py \
 	tests/integration/update/test-plan.py
