@@ -99,6 +99,7 @@ struct Daemon {
         uint64_t next_rescan_usec;  /* background rescan (rescan-interval-s) */
         bool bus_was_off;           /* rescan once the bus is back */
         bool board_stale;           /* membership changed: recompute the board at the next flush */
+        bool board_held;            /* a recomputation waited for a check ("held silence", rule 4) */
         bool checks_due;            /* some Ctl.check_due */
         DaemonIdStat idstat[256];
 

@@ -367,6 +367,7 @@ static void update_board(Daemon *d) {
         if (board_waits_for_check(d)) {
                 /* recomputed when the check ends ("held silence" below) */
                 d->board_stale = true;
+                d->board_held = true;
                 return;
         }
         updating = calloc(d->n_exported + 1, sizeof(bool));
@@ -392,18 +393,23 @@ static void update_board(Daemon *d) {
                 log_warning_errno(r, "Failed to compute the board view: %m, keeping the old one");
                 return;
         }
-        if (board_equal(&b, &d->board)) {
-                board_done(&b);
-                return;
+        if (!board_equal(&b, &d->board)) {
+                if (b.state != d->board.state)
+                        log_notice("Board %s%s%s", board_state_to_string(b.state), b.state_reasons[0] ? ": " : "",
+                                   b.state_reasons[0] ? b.state_reasons[0] : "");
+                board_done(&d->board);
+                d->board = b;
+                b = BOARD_NULL;
+                if (d->board.mismatch)
+                        log_rl_notice("Board mismatch: %s", d->board.reasons[0]);
+                EMIT(d, board_changed, &d->board);
         }
-        if (b.state != d->board.state)
-                log_notice("Board %s%s%s", board_state_to_string(b.state), b.state_reasons[0] ? ": " : "",
-                           b.state_reasons[0] ? b.state_reasons[0] : "");
-        board_done(&d->board);
-        d->board = b;
-        if (d->board.mismatch)
-                log_rl_notice("Board mismatch: %s", d->board.reasons[0]);
-        EMIT(d, board_changed, &d->board);
+        board_done(&b);
+        /* a job waiting to announce its end may do so now (rule 4) */
+        if (d->board_held) {
+                d->board_held = false;
+                EMIT(d, board_settled);
+        }
 }
 
 /**
@@ -1033,7 +1039,12 @@ static uint64_t liveness_timeout(const Daemon *d, const Ctl *ctl, uint64_t timeo
  *      else its timeout (GET_VALUES: 2 × 100 ms, never shortened by
  *      --time-scale; PING: 2 × 20 ms scaled).  A controller really gone
  *      therefore shows offline, and the board degraded, as soon as the
- *      check times out, well within the offline timeout.
+ *      check times out, well within the offline timeout.  A firmware job
+ *      announces its end (done, failed, cancelled) only after that wait:
+ *      it asks daemon_board_settled() and is told by the board_settled
+ *      event, so a client told "done" reads the board's final state, and
+ *      the final state is announced before the job's end, never after it
+ *      as a step out of "updating".
  *   5. From the release until the check ends, the offline timeout waits
  *      for it: a controller the job last heard from almost a timeout ago
  *      (a lost write it kept resending) is not made offline by the tick
@@ -2046,6 +2057,19 @@ void daemon_set_actions_provider(Daemon *d, DaemonActionsFn fn, void *userdata) 
 
 void daemon_board_update(Daemon *d) {
         update_board(d);
+}
+
+/**
+ * daemon_board_settled() - whether the board view may show what vescd knows
+ * @d: the daemon
+ *
+ * False while a check after a hold holds the view back ("held silence",
+ * rule 4); when it ends, the view is computed again and the listeners'
+ * board_settled runs.  The firmware manager asks before a job announces
+ * its end, so that a client told "done" reads the board's final state.
+ */
+bool daemon_board_settled(const Daemon *d) {
+        return !board_waits_for_check(d);
 }
 
 /**

@@ -66,6 +66,10 @@ typedef struct DaemonListener {
         void (*controller_booted)(void *userdata, uint8_t id, const char *hw_name);
         /* at once: the own id is free and discovery starts (daemon_start()) */
         void (*started)(void *userdata);
+        /* at once, after the board_changed it may bring: the board view
+         * was held back by the check of a controller a hold let go
+         * (daemon_board_settled() was false) and is computed again */
+        void (*board_settled)(void *userdata);
         /* asked, not told: the highest telemetry rate (Hz) this adapter's
          * clients watch c at, 0 for none.  A controller without status
          * broadcasts is polled at least that often (daemon_poll_rate_hz()). */
@@ -177,6 +181,12 @@ int daemon_set_inhibit(Daemon *d, bool inhibited, const char *reason);
 bool daemon_inhibited(const Daemon *d, const char **ret_reason);
 /* Recompute the board view now (publishes board_changed if it changed). */
 void daemon_board_update(Daemon *d);
+/* Whether the board view can show what vescd knows now: false while the
+ * check of a controller a hold let go, silent under the hold, is under
+ * way (the view keeps what it showed under the hold until the check
+ * ends; then listeners get board_settled).  A firmware job announces its
+ * end only once this is true, after a daemon_board_update(). */
+bool daemon_board_settled(const Daemon *d);
 /* Forget a remembered board member (board.json).  -EINVAL bad UUID,
  * -ENOENT not a member, -EBUSY it is online (it would come back at once);
  * *ret_error gets the text.  An offline controller object goes too. */

@@ -85,7 +85,11 @@ struct FwJob {
         FwReq *reqs;
         uint64_t last_scan_usec;
 
-        FwJobState state;
+        FwJobState state;         /* as published: RUNNING until the end is announced */
+        FwJobState end_state;     /* the end reached, while settling */
+        bool settling;            /* ended, its end waits for the board view (publish()) */
+        bool settle_logged;
+        uint64_t settle_deadline_usec;
         FwPhase phase;
         FwProgressInfo progress;
         char error_code[32];
@@ -655,7 +659,13 @@ static void history_append(FwJob *j) {
 
         format_realtime(j->started_realtime_usec, started);
         format_realtime(now_realtime(), ended);
+        /* the end reached, announced or not yet (publish()): the history
+         * and the removal of the job file do not wait for the board view,
+         * a restart must not resume an ended job */
+        FwJobState published = j->state;
+        j->state = j->settling ? j->end_state : j->state;
         e = fw_job_to_json(j);
+        j->state = published;
         if (e) {
                 json_object_set_new(e, "started", json_string(started));
                 json_object_set_new(e, "ended", json_string(ended));
@@ -667,13 +677,21 @@ static void history_append(FwJob *j) {
 
 /* ------------------------------------------------------------ actions */
 
+/* The job reached its end: announced by publish() once the board view is
+ * final (settle()). */
+static void end_reached(FwJob *j, FwJobState state) {
+        j->end_state = state;
+        j->settling = true;
+        j->settle_deadline_usec = host_now(j) + FW_JOB_SETTLE_MAX_USEC;
+}
+
 static void job_ended(FwJob *j, const FwAction *a) {
         FwReport rep;
         int r;
 
-        j->state = fw_update_job_state(j->engine);
+        end_reached(j, fw_update_job_state(j->engine));
         /* the published (and recorded) progress is the final one: 100 for done */
-        if (j->state == FW_JOB_DONE) {
+        if (j->end_state == FW_JOB_DONE) {
                 j->progress.percent = 100;
                 j->progress.bytes_done = j->progress.bytes_total;
         }
@@ -744,7 +762,7 @@ static void execute(FwJob *j, const FwAction *a) {
         }
         case FW_ACTION_PERSIST:
                 /* an ended job's file is gone: it is in the history now */
-                if (fw_job_running(j))
+                if (fw_job_updating(j))
                         persist(j);
                 /* every transition: the phase map changed */
                 j->phase = fw_update_job_phase(j->engine);
@@ -843,7 +861,7 @@ static void end_unstarted(FwJob *j, FwJobState state, const char *code, const ch
         j->waiting = false;
         j->ended_unstarted = true;
         release_holds(j);
-        j->state = state;
+        end_reached(j, state);
         j->phase = state == FW_JOB_CANCELLED ? FW_PHASE_CANCELLED : FW_PHASE_FAILED;
         snprintf(j->error_code, sizeof j->error_code, "%s", code);
         free(j->error_text);
@@ -889,11 +907,42 @@ static void on_hold_event(void *userdata) {
 
 /* ------------------------------------------------------- publication */
 
-static void publish(FwJob *j) {
-        uint64_t m = j->pending_mask;
+/* The end is announced only once the board view is final: a client told
+ * "done" (or failed, cancelled) reads the board's final state then, and
+ * that state is announced before the end, never after it as a step out of
+ * "updating" (the job no longer counts as updating from end_reached()).
+ * The view waits for the check of a controller the job let go silent
+ * (daemon.c, "held silence"): then fw_job_board_settled() calls again,
+ * FW_JOB_SETTLE_MAX_USEC at most.  Returns: true when announced now. */
+static bool settle(FwJob *j) {
+        uint64_t now = host_now(j);
 
-        j->pending_mask = 0;
+        if (j->host->board_settled && !j->host->board_settled(j->host->userdata)) {
+                if (now < j->settle_deadline_usec) {
+                        if (!j->settle_logged)
+                                log_info("job %u: its end is announced once the board view is final "
+                                         "(a controller it let go is being checked)", j->id);
+                        j->settle_logged = true;
+                        j->publish_armed = true;
+                        j->host->timer_arm(j->host->userdata, j->publish_timer, j->settle_deadline_usec);
+                        return false;
+                }
+                log_warning("job %u: the board view still waits for a check, announcing the job's end anyway", j->id);
+        }
+        j->settling = false;
+        j->state = j->end_state;
+        j->pending_mask |= FW_JOB_CHANGED_STATE | FW_JOB_CHANGED_PHASE | FW_JOB_CHANGED_PROGRESS;
+        return true;
+}
+
+static void publish(FwJob *j) {
+        uint64_t m;
+
         j->publish_armed = false;
+        if (j->settling && !settle(j))
+                return;
+        m = j->pending_mask;
+        j->pending_mask = 0;
         if (m & FW_JOB_CHANGED_PROGRESS)
                 j->last_progress_usec = host_now(j);
         if (m && j->cb && j->cb->changed)
@@ -1111,7 +1160,7 @@ int fw_job_resume(FwJob *j, const FwSnapshot *engine, uint64_t started_realtime_
  * Returns: 0, -EBUSY (committing … confirming), -EALREADY (ended).
  */
 int fw_job_cancel(FwJob *j) {
-        if (!fw_job_running(j))
+        if (!fw_job_updating(j))
                 return -EALREADY;
         if (j->waiting) {
                 end_unstarted(j, FW_JOB_CANCELLED, "Cancelled", "cancelled by request");
@@ -1130,7 +1179,7 @@ int fw_job_cancel(FwJob *j) {
  * @hw_name: the (truncated) hw name it carried
  */
 void fw_job_on_boot(FwJob *j, uint8_t can_id, const char *hw_name) {
-        if (fw_job_running(j))
+        if (fw_job_updating(j))
                 feed(j, &(FwEvent) { .type = FW_EVENT_BOOT, .can_id = can_id, .hw_name = hw_name });
 }
 
@@ -1168,12 +1217,41 @@ FwJobState fw_job_state(const FwJob *j) {
 }
 
 /**
- * fw_job_running() - has the job not ended yet
+ * fw_job_running() - has the job not announced its end yet
  *
- * Returns: true while running.
+ * Returns: true while running (fw_job_updating() says when it let its
+ * controllers go).
  */
 bool fw_job_running(const FwJob *j) {
         return j->state == FW_JOB_RUNNING;
+}
+
+/**
+ * fw_job_updating() - does the job still work on its controllers
+ *
+ * False from the moment it reached its end and let them go, also while
+ * that end still waits for the board view to be announced (it is then
+ * still running for fw_job_running() and fw_job_state()): the board is no
+ * longer "updating" because of it.
+ *
+ * Returns: true while running and not yet ended.
+ */
+bool fw_job_updating(const FwJob *j) {
+        return j->state == FW_JOB_RUNNING && !j->settling;
+}
+
+/**
+ * fw_job_board_settled() - the board view is final again
+ * @j: the job
+ *
+ * The host's board_settled() said false for this job's end: it is
+ * announced now (from the loop, not from inside this call).
+ */
+void fw_job_board_settled(FwJob *j) {
+        if (!j->settling)
+                return;
+        j->publish_armed = true;
+        j->host->timer_arm(j->host->userdata, j->publish_timer, host_now(j));
 }
 
 /**

@@ -66,6 +66,13 @@ typedef struct UpdateHost {
          * use (bit per id, vescd's own too): an old id among them is never
          * restored.  May be NULL. */
         void (*foreign_ids)(void *userdata, const uint8_t (*uuids)[VESC_UUID_LEN], size_t n, uint8_t bits[32]);
+        /* the job has ended and let its controllers go: bring the board view
+         * up to date (daemon_board_update()) and say whether it is final
+         * (daemon_board_settled()).  The end (State done, failed or
+         * cancelled) is announced only once it is: false defers it until
+         * fw_job_board_settled(), at most FW_JOB_SETTLE_MAX_USEC.  May be
+         * NULL (always final). */
+        bool (*board_settled)(void *userdata);
         void *userdata;
 } UpdateHost;
 
@@ -73,6 +80,10 @@ typedef struct UpdateHost {
 #define FW_JOB_CHANGED_STATE    (UINT64_C(1) << 0)  /* State, Error, Report */
 #define FW_JOB_CHANGED_PHASE    (UINT64_C(1) << 1)  /* Phase, Phases, DoNotPowerOff */
 #define FW_JOB_CHANGED_PROGRESS (UINT64_C(1) << 2)  /* Progress, BytesDone, BytesTotal, EtaSeconds */
+
+/* How long a job's end waits for the board view at most (a check's
+ * round trip: GET_VALUES 2 x 100 ms); a bound, never reached normally. */
+#define FW_JOB_SETTLE_MAX_USEC (2 * USEC_PER_SEC)
 
 /* Progress-only changes are published at most this often. */
 #define FW_JOB_PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
@@ -125,6 +136,8 @@ const char *fw_job_kind(const FwJob *j);
 const char *fw_job_set_id(const FwJob *j);
 FwJobState fw_job_state(const FwJob *j);
 bool fw_job_running(const FwJob *j);
+bool fw_job_updating(const FwJob *j);
+void fw_job_board_settled(FwJob *j);
 FwPhase fw_job_phase(const FwJob *j);
 size_t fw_job_n_sides(const FwJob *j);
 /* 24 hex digits */

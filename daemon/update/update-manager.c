@@ -195,6 +195,16 @@ static void host_foreign_ids(void *userdata, const uint8_t (*uuids)[VESC_UUID_LE
         }
 }
 
+/* A job's end waits for the board view (fw_job_board_settled()): brought
+ * up to date now, without the job as "updating"; a controller's check
+ * after the job let it go may still hold it back (daemon.c). */
+static bool host_board_settled(void *userdata) {
+        FwManager *m = userdata;
+
+        daemon_board_update(m->d);
+        return daemon_board_settled(m->d);
+}
+
 static void host_init(FwManager *m) {
         m->host = (UpdateHost) {
                 .now = host_now,
@@ -211,6 +221,7 @@ static void host_init(FwManager *m) {
                 .holds = host_holds,
                 .moved = host_moved,
                 .foreign_ids = host_foreign_ids,
+                .board_settled = host_board_settled,
                 .userdata = m,
         };
 }
@@ -321,16 +332,22 @@ int fw_manager_cancel_job(FwManager *m, FwJob *j, char **ret_error) {
                           "job %u cannot be cancelled now: a controller is between its commit and its confirmation "
                           "(do not power off)", fw_job_id(j));
         else if (r == -EALREADY) {
-                set_error(ret_error, "job %u has already ended (%s)", fw_job_id(j),
-                          fw_job_state_to_string(fw_job_state(j)));
+                if (fw_job_running(j))
+                        set_error(ret_error, "job %u has already ended (it is announced once the board view is final)",
+                                  fw_job_id(j));
+                else
+                        set_error(ret_error, "job %u has already ended (%s)", fw_job_id(j),
+                                  fw_job_state_to_string(fw_job_state(j)));
                 r = -EINVAL;
         }
         return r;
 }
 
+/* A job that still works on @uuid (not one whose end waits for the board
+ * view: the board is not "updating" because of that one). */
 static FwJob *running_job_for(FwManager *m, const uint8_t uuid[static VESC_UUID_LEN]) {
         for (size_t i = 0; i < m->n_jobs; i++)
-                if (fw_job_running(m->jobs[i]) && fw_job_uses(m->jobs[i], uuid))
+                if (fw_job_updating(m->jobs[i]) && fw_job_uses(m->jobs[i], uuid))
                         return m->jobs[i];
         return NULL;
 }
@@ -1531,11 +1548,21 @@ static void on_daemon_started(void *userdata) {
         fw_manager_resume(userdata);
 }
 
+/* The board view, held back by a check, is final again: the jobs whose
+ * end waited for it announce it (host_board_settled()). */
+static void on_daemon_board_settled(void *userdata) {
+        FwManager *m = userdata;
+
+        for (size_t i = 0; i < m->n_jobs; i++)
+                fw_job_board_settled(m->jobs[i]);
+}
+
 /* The manager sits on top of the core: it learns of boots and of the
  * start through the core's listener interface, never the other way. */
 static const DaemonListener daemon_listener = {
         .controller_booted = on_daemon_booted,
         .started = on_daemon_started,
+        .board_settled = on_daemon_board_settled,
 };
 
 /* Why the last fw_manager_new() failed, for the adapters' refusals (there

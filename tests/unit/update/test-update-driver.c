@@ -66,6 +66,11 @@ typedef struct Host {
         unsigned outputs_disabled, requests, scans, moves;
         bool job_ended;
         uint64_t changed_mask;
+        /* board_settled(): what it answers, how often it was asked, and
+         * whether the job still counted as updating when it was */
+        bool board_final;
+        unsigned settle_asks, settle_asked_updating;
+        FwJob *job;
         char state_dir[64];
 } Host;
 
@@ -234,6 +239,15 @@ static HoldTable *h_holds(void *u) {
 
 static void h_moved(void *u, const uint8_t uuid[VESC_UUID_LEN], uint8_t can_id) {
         ((Host *) u)->moves++;
+}
+
+static bool h_board_settled(void *u) {
+        Host *h = u;
+
+        h->settle_asks++;
+        if (h->job && fw_job_updating(h->job))
+                h->settle_asked_updating++;
+        return h->board_final;
 }
 
 static void host_init(Host *h, size_t n) {
@@ -526,11 +540,108 @@ static void test_single_lost(void **state) {
         host_done(&h);
 }
 
+/* Run a job with a host whose board view is not final until @final_after
+ * (UINT64_MAX: never) after the job let its controllers go: the end is
+ * announced only once the host says the view is final, or after
+ * FW_JOB_SETTLE_MAX_USEC.  Returns the time the job let them go. */
+static uint64_t run_until_let_go(Host *h, FwJob *j) {
+        h->ops.board_settled = h_board_settled;
+        h->job = j;
+        assert_int_equal(fw_job_start(j), 0);
+        for (unsigned steps = 0; fw_job_updating(j); steps++) {
+                assert_true(steps < 1000000);
+                assert_true(host_step(h));
+        }
+        return h->now;
+}
+
+static void assert_waiting(Host *h, FwJob *j) {
+        /* still running to everyone, nothing about its end published */
+        assert_int_equal(fw_job_state(j), FW_JOB_RUNNING);
+        assert_true(fw_job_running(j));
+        assert_false(fw_job_updating(j));
+        assert_false(h->job_ended);
+        assert_false(h->changed_mask & FW_JOB_CHANGED_STATE);
+        assert_string_equal(fw_job_error_code(j), "");
+        /* but the controllers are let go, the end is in the history and a
+         * restart does not resume it */
+        assert_int_equal(hold_check(h->holds, h->fake[0].id.uuid, HOLD_EXCLUSIVE, false, NULL), 0);
+        assert_false(job_file_exists(h, fw_job_id(j)));
+        assert_history(h, "done");
+}
+
+static void test_end_waits_for_board(void **state) {
+        const Images *im = *state;
+        Host h;
+        FwJob *j;
+
+        host_init(&h, 1);
+        fake_vesc_set(&h.fake[0], 12, 3, 58);
+        h.fake[0].set_bootloader = im->bl605;
+        h.fake[0].set_bootloader_len = im->v605.bootloader_len;
+        j = job_new(&h, &im->v503);
+        uint64_t let_go = run_until_let_go(&h, j);
+        h.changed_mask = 0;
+        /* the publication timer runs: the view is not final, the end waits */
+        while (h.settle_asks == 0)
+                assert_true(host_step(&h));
+        assert_int_equal(h.settle_asked_updating, 0);
+        assert_waiting(&h, j);
+        assert_true(h.now < let_go + FW_JOB_SETTLE_MAX_USEC);
+
+        /* the view is final (the check ended): announced at the next step */
+        h.board_final = true;
+        fw_job_board_settled(j);
+        assert_false(h.job_ended); /* not from inside the call */
+        assert_true(host_step(&h));
+        assert_true(h.job_ended);
+        assert_true(h.changed_mask & FW_JOB_CHANGED_STATE);
+        assert_int_equal(fw_job_state(j), FW_JOB_DONE);
+        assert_int_equal(fw_job_progress(j).percent, 100);
+        assert_true(h.now < let_go + FW_JOB_SETTLE_MAX_USEC);
+        while (host_step(&h))
+                ;
+        assert_int_equal(h.settle_asked_updating, 0);
+
+        fw_job_free(j);
+        host_done(&h);
+}
+
+/* A view that never becomes final delays the end by the bound only. */
+static void test_end_waits_bounded(void **state) {
+        const Images *im = *state;
+        Host h;
+        FwJob *j;
+
+        host_init(&h, 1);
+        fake_vesc_set(&h.fake[0], 12, 3, 58);
+        h.fake[0].set_bootloader = im->bl605;
+        h.fake[0].set_bootloader_len = im->v605.bootloader_len;
+        j = job_new(&h, &im->v503);
+        uint64_t let_go = run_until_let_go(&h, j);
+        h.changed_mask = 0;
+        while (h.settle_asks == 0)
+                assert_true(host_step(&h));
+        assert_waiting(&h, j);
+        while (!h.job_ended)
+                assert_true(host_step(&h));
+        assert_true(h.now >= let_go + FW_JOB_SETTLE_MAX_USEC);
+        assert_int_equal(fw_job_state(j), FW_JOB_DONE);
+        assert_true(h.changed_mask & FW_JOB_CHANGED_STATE);
+        while (host_step(&h))
+                ;
+
+        fw_job_free(j);
+        host_done(&h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_single_job),
                 cmocka_unit_test(test_pair_job),
                 cmocka_unit_test(test_single_lost),
+                cmocka_unit_test(test_end_waits_for_board),
+                cmocka_unit_test(test_end_waits_bounded),
         };
 
         return cmocka_run_group_tests(tests, images_setup, images_teardown);
