@@ -1316,6 +1316,11 @@ FwProgressInfo fw_job_progress(const FwJob *j) {
         if (!fw_job_running(j)) {
                 p.eta_usec = 0;
                 p.do_not_power_off = false;
+        } else if (j->settling) {
+                /* ended, its end not announced yet (settle()): 100 only when done */
+                p.eta_usec = 0;
+                p.do_not_power_off = false;
+                p.percent = MIN(p.percent, 99u);
         }
         return p;
 }
@@ -1344,10 +1349,10 @@ const char *fw_job_error_text(const FwJob *j) {
 /**
  * fw_job_report() - the final report
  *
- * Returns: borrowed; NULL until the job ends.
+ * Returns: borrowed; NULL until the job's end is announced.
  */
 json_t *fw_job_report(const FwJob *j) {
-        return j->report;
+        return fw_job_running(j) ? NULL : j->report;
 }
 
 /**
@@ -1389,6 +1394,6 @@ json_t *fw_job_to_json(const FwJob *j) {
                       "bytes_total", (json_int_t) p.bytes_total, "eta_seconds",
                       (json_int_t) (p.eta_usec == UINT64_MAX ? -1 : (json_int_t) (p.eta_usec / USEC_PER_SEC)),
                       "do_not_power_off", p.do_not_power_off, "error", "code", fw_job_error_code(j), "text",
-                      fw_job_error_text(j), "controllers", ctls, "report", j->report);
+                      fw_job_error_text(j), "controllers", ctls, "report", fw_job_report(j));
         return o;
 }

@@ -563,6 +563,9 @@ static void assert_waiting(Host *h, FwJob *j) {
         assert_false(h->job_ended);
         assert_false(h->changed_mask & FW_JOB_CHANGED_STATE);
         assert_string_equal(fw_job_error_code(j), "");
+        assert_null(fw_job_report(j));
+        assert_true(fw_job_progress(j).percent < 100);
+        assert_false(fw_job_progress(j).do_not_power_off);
         /* but the controllers are let go, the end is in the history and a
          * restart does not resume it */
         assert_int_equal(hold_check(h->holds, h->fake[0].id.uuid, HOLD_EXCLUSIVE, false, NULL), 0);
@@ -598,6 +601,7 @@ static void test_end_waits_for_board(void **state) {
         assert_true(h.changed_mask & FW_JOB_CHANGED_STATE);
         assert_int_equal(fw_job_state(j), FW_JOB_DONE);
         assert_int_equal(fw_job_progress(j).percent, 100);
+        assert_non_null(fw_job_report(j));
         assert_true(h.now < let_go + FW_JOB_SETTLE_MAX_USEC);
         while (host_step(&h))
                 ;
