@@ -615,6 +615,9 @@ static int cmd_limits_mode(sd_bus *bus, int argc, char **argv) {
 
         if (argc > 0) {
                 r = bus_call(bus, "limits mode", MANAGER_PATH, MANAGER_IFACE, "SetRideMode", NULL, "s", argv[0]);
+                if (r == -ENOENT)
+                        fprintf(stderr, "Define it as 'mode-%s = KEY=VALUE, ...' under [modes] in vescd.conf "
+                                        "(docs/vescd.conf.md), then 'systemctl reload vescd'.\n", argv[0]);
                 if (r < 0)
                         return r;
         }

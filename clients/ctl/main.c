@@ -79,7 +79,7 @@ static void help(void) {
                 }
         printf("\n%s\n"
                "Exit status: 0 success, 1 failed or refused, 2 usage error, 3 vescd not reachable,\n"
-               "4 permission denied, 5 not supported by this vescd, 6 no such controller, set or job.\n",
+               "4 permission denied, 5 not supported by this vescd, 6 no such controller, set, job or ride mode.\n",
                options_help);
 }
 

@@ -251,6 +251,10 @@ def main():
         p = ctl.supported("limits mode", "limits", "mode")
         if p and not p.stdout.startswith("Ride mode: "):
             fail("limits mode: %r" % p.stdout)
+        if p:   # the man page's example, on a vescd without modes: exit 6 and how to define one
+            p = ctl.run("limits", "mode", "eco", rc=6)
+            if "no ride mode 'eco'" not in p.stderr or "mode-eco = " not in p.stderr:
+                fail("limits mode of an undefined mode: %r" % p.stderr)
         log("limits")
 
         # --- configuration
