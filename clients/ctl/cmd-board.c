@@ -78,9 +78,26 @@ static int cmd_status(sd_bus *bus, int argc, char **argv) {
                 json_array_foreach(json_object_get(st, "mismatch_reasons"), i, s)
                         printf("  %s\n", json_string_value(s));
                 if (json_array_size(json_object_get(st, "actions")) > 0) {
+                        char set[17] = "SET";
+                        bool install = false;
+
                         printf("To repair:\n");
-                        json_array_foreach(json_object_get(st, "actions"), i, s)
-                                printf("  %s\n", json_string_value(s));
+                        json_array_foreach(json_object_get(st, "actions"), i, s) {
+                                const char *a = json_string_value(s), *id;
+                                printf("  %s\n", a);
+                                if (a && strstr(a, "install an image set"))
+                                        install = true;
+                                /* "repair with image set 0123456789abcdef (5.03): ..." names an installed set */
+                                if (a && !install && strcmp(set, "SET") == 0 && (id = strstr(a, "image set ")) &&
+                                    strspn(id + 10, "0123456789abcdef") == 16)
+                                        snprintf(set, sizeof set, "%.16s", id + 10);
+                        }
+                        /* the planner's steps say what to do; these are the commands */
+                        printf("Commands:\n");
+                        if (install)
+                                printf("  vescctl firmware install FILE        (FILE: an image set, docs/image-sets.md)\n");
+                        printf("  vescctl firmware plan repair %s  (what it would do)\n", set);
+                        printf("  vescctl firmware repair %s --wait\n", set);
                 }
         }
         json_array_foreach(json_object_get(st, "job_objects"), i, c)
@@ -200,8 +217,9 @@ const Command commands_board[] = {
         { "status", "", "the board first: controllers, versions, mismatch and what to do",
           "The board first: its state (CONSISTENT, MISMATCH, DEGRADED, UPDATING, UNKNOWN),\n"
           "every controller with its CAN id, hardware, firmware and online state, why the\n"
-          "board is degraded or updating, each difference and what would repair it, a\n"
-          "running firmware job, the ride mode; then the bus state.  The default command.",
+          "board is degraded or updating, each difference and what would repair it (vescd's\n"
+          "steps, then the vescctl commands), a running firmware job, the ride mode; then the\n"
+          "bus state.  The default command.",
           0, 0, cmd_status },
         { "list", "", "one line per controller", "One line per controller: UUID, CAN id, hardware, firmware, online, fault.",
           0, 0, cmd_list },

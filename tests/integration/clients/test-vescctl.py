@@ -169,6 +169,11 @@ def main():
         if not p.stdout.startswith("Board: 2 controllers, MISMATCH") or "firmware 5.03" not in p.stdout \
                 or not re.search(r"^Bus: \S+ on vbus:", p.stdout, re.M):
             fail("status: %r" % p.stdout)
+        # the planner's steps, then the commands that carry them out
+        if not re.search(r"^To repair:\n  1\. install an image set .*\n  2\. repair with that set .*\nCommands:\n"
+                         r"  vescctl firmware install FILE .*\n  vescctl firmware plan repair SET .*\n"
+                         r"  vescctl firmware repair SET --wait\n", p.stdout, re.M):
+            fail("status does not name the commands that repair the board: %r" % p.stdout)
         st = ctl.json("status")
         if sorted(c["uuid"] for c in st["controller_objects"]) != sorted([UUID_A, UUID_B]) or st["mismatch"] is not True:
             fail("status --json: %s" % st)
@@ -298,6 +303,8 @@ def main():
         if ctl.run("firmware", "sets").stdout.strip() != "No image sets installed." or ctl.json("firmware", "sets") != []:
             fail("firmware sets, empty")
         set_id = ctl.json("firmware", "install", tar503)["set_id"]
+        if "  vescctl firmware repair %s --wait\n" % set_id not in ctl.run("status").stdout:
+            fail("status does not name the installed set in the repair command: %r" % ctl.run("status").stdout)
         sets = ctl.json("firmware", "sets")
         if [s["id"] for s in sets] != [set_id] or set_id not in ctl.run("firmware").stdout:
             fail("firmware sets after install: %s" % sets)
