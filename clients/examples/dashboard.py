@@ -116,7 +116,7 @@ def main():
     online = {}
     for ctl in conn.call("controllers.list")["controllers"]:
         online[ctl["uuid"]] = ctl.get("online")
-        print("controller %s id %s: %s firmware %s, %s" % (ctl["uuid"], ctl["id"], ctl["hw_name"],
+        print("controller %s id %s: hw %s firmware %s, %s" % (ctl["uuid"], ctl["id"], ctl["hw_name"],
                                                            ctl["firmware_version"],
                                                            "online" if ctl.get("online") else "OFFLINE"))
     board = conn.call("board.get")

@@ -60,6 +60,8 @@ def main():
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         lines = []
         try:
+            read_until(proc, lambda l: l == "controller %s id 74: hw 60 firmware 3.58, online" % UUID_B, lines,
+                       "B's line naming its hardware")
             line = read_until(proc, lambda l: UUID_B in l and "voltage=" in l, lines, "sample of B")
             m = STAMP.match(line)
             if not m or abs(time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) - time.time()) > 30:
