@@ -3,6 +3,7 @@
  * signals: a live progress line on a terminal, one line per phase and per
  * 10 % otherwise. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,38 +198,133 @@ static int cmd_remove(sd_bus *bus, int argc, char **argv) {
 
 /* ------------------------------------------------------------------ plan */
 
-/* A plan as indented "key: value" lines. */
-static void print_tree(json_t *v, int indent, const char *key) {
-        const char *k;
-        json_t *x;
+/* A number as a rider reads it: whole when it is one, else up to 3 digits. */
+static void fmt_number(json_t *v, char *buf, size_t size) {
+        if (json_is_integer(v))
+                snprintf(buf, size, "%lld", (long long) json_integer_value(v));
+        else if (json_is_real(v))
+                snprintf(buf, size, fabs(json_real_value(v)) >= 100 ? "%.0f" : "%.3g", json_real_value(v));
+        else if (json_is_boolean(v))
+                snprintf(buf, size, "%s", json_is_true(v) ? "yes" : "no");
+        else if (json_is_string(v))
+                snprintf(buf, size, "%s", json_string_value(v));
+        else
+                snprintf(buf, size, "-");
+}
+
+/* "id 74" for a controller the plan names, else its UUID */
+static void plan_who(json_t *plan, const char *uuid, char *buf, size_t size) {
+        json_t *side;
         size_t i;
 
-        if (json_is_object(v)) {
-                if (key)
-                        printf("%*s%s:\n", indent, "", key);
-                json_object_foreach(v, k, x)
-                        print_tree(x, indent + (key ? 2 : 0), k);
-        } else if (json_is_array(v)) {
-                bool simple = true;
-                json_array_foreach(v, i, x)
-                        simple = simple && !json_is_object(x) && !json_is_array(x);
-                if (key)
-                        printf("%*s%s:%s\n", indent, "", key, json_array_size(v) ? "" : " (none)");
-                json_array_foreach(v, i, x) {
-                        if (simple) {
-                                char *s = json_is_string(x) ? NULL : json_dumps(x, JSON_ENCODE_ANY);
-                                printf("%*s%zu. %s\n", indent + 2, "", i + 1, s ? s : json_string_value(x));
-                                free(s);
-                        } else {
-                                char n[24];
-                                snprintf(n, sizeof n, "%zu", i + 1);
-                                print_tree(x, indent + 2, n);
-                        }
+        json_array_foreach(json_object_get(plan, "sides"), i, side)
+                if (strcmp(jstr(side, "uuid"), uuid) == 0) {
+                        snprintf(buf, size, "id %lld", jint(side, "can_id"));
+                        return;
+                }
+        snprintf(buf, size, "%s", uuid);
+}
+
+/* A plan for a rider: what the job would do per controller, how long, the
+ * gates; or why it would be refused and the steps that would work.  --json
+ * prints vescd's plan unchanged (docs/firmware-update-api.md). */
+static void print_plan(json_t *plan, const char *set_name) {
+        json_t *side, *gate, *v, *est;
+        const char *k;
+        size_t i;
+        char num[64], who[64];
+
+        printf("Plan: %s with image set %s", jstr(plan, "kind"), set_name);
+        if (strcmp(set_name, jstr(plan, "set_id")) != 0)
+                printf(" (%s)", jstr(plan, "set_id"));
+        if (json_is_true(json_object_get(plan, "refused"))) {
+                printf(": REFUSED (%s)\n  %s\n", jstr(plan, "error"), jstr(plan, "message"));
+                if (json_array_size(json_object_get(plan, "steps")) > 0) {
+                        printf("What would work instead:\n");
+                        json_array_foreach(json_object_get(plan, "steps"), i, v)
+                                printf("  %s\n", json_string_value(v));
                 }
         } else {
-                char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
-                printf("%*s%s: %s\n", indent, "", key ? key : "", s ? s : json_string_value(v));
-                free(s);
+                bool gates_ok = true;
+                json_array_foreach(json_object_get(plan, "gates"), i, gate)
+                        gates_ok = gates_ok && !json_is_false(json_object_get(gate, "ok"));
+                fmt_number(json_object_get(plan, "estimated_seconds"), num, sizeof num);
+                if (gates_ok)
+                        printf(": would run, about %s s\n", num);
+                else
+                        printf(": would stop at its gates now (FAILS below); about %s s once they pass\n", num);
+        }
+        json_array_foreach(json_object_get(plan, "sides"), i, side) {
+                printf("  id %-3lld %s  %-9s %s\n", jint(side, "can_id"), jstr(side, "uuid"), jstr(side, "action"),
+                       jstr(side, "plan"));
+                if (strcmp(jstr(side, "action"), "keep") == 0)
+                        continue;
+                printf("         erase %lld bytes, write %lld bytes%s", jint(side, "erase_bytes"),
+                       jint(side, "write_bytes"), json_is_true(json_object_get(side, "compressed")) ? " (compressed)" : "");
+                v = json_object_get(side, "bootloader");
+                if (json_is_true(json_object_get(v, "install")))
+                        printf(", bootloader generation %lld installed too (%lld bytes)", jint(v, "generation"),
+                               jint(v, "bytes"));
+                printf("\n");
+                est = json_object_get(side, "estimate_seconds");
+                if (json_is_object(est)) {
+                        bool first = true;
+                        fmt_number(json_object_get(est, "total"), num, sizeof num);
+                        printf("         about %s s:", num);
+                        json_object_foreach(est, k, v) {
+                                if (strcmp(k, "total") == 0 || (json_is_number(v) && json_number_value(v) == 0))
+                                        continue;
+                                fmt_number(v, num, sizeof num);
+                                printf("%s %s %s s", first ? "" : ",", k, num);
+                                first = false;
+                        }
+                        printf("\n");
+                }
+        }
+        if (json_array_size(json_object_get(plan, "gates")) > 0) {
+                printf("Gates (checked again when the job starts):\n");
+                json_array_foreach(json_object_get(plan, "gates"), i, gate) {
+                        const char *name = jstr(gate, "name");
+                        char a[32], b[32], c[32];
+                        bool first = true;
+
+                        printf("  %-6s %-14s", json_is_false(json_object_get(gate, "ok")) ? "FAILS" : "ok", name);
+                        if (jstr(gate, "uuid")[0]) {
+                                plan_who(plan, jstr(gate, "uuid"), who, sizeof who);
+                                printf(" %s:", who);
+                        }
+                        fmt_number(json_object_get(gate, "value"), a, sizeof a);
+                        fmt_number(json_object_get(gate, "max"), b, sizeof b);
+                        fmt_number(json_object_get(gate, "min"), c, sizeof c);
+                        if (strcmp(name, "inhibit") == 0)
+                                printf(" %s%s\n", json_is_true(json_object_get(gate, "value")) ? "inhibited: " : "not inhibited",
+                                       json_is_true(json_object_get(gate, "value")) ? jstr(gate, "reason") : "");
+                        else if (strcmp(name, "motor_stopped") == 0)
+                                printf(" %s ERPM (at most %s)\n", a, b);
+                        else if (strcmp(name, "current") == 0) {
+                                fmt_number(json_object_get(gate, "motor"), a, sizeof a);
+                                fmt_number(json_object_get(gate, "input"), c, sizeof c);
+                                printf(" motor %s A, battery %s A (at most %s A)\n", a, c, b);
+                        } else if (strcmp(name, "voltage") == 0)
+                                printf(" %s V (%s to %s V)\n", a, c, b);
+                        else if (strcmp(name, "fault") == 0)
+                                printf(" %s\n", a);
+                        else if (strcmp(name, "busy") == 0)
+                                printf(" %s%s\n", json_is_null(json_object_get(gate, "holder")) || !jstr(gate, "holder")[0]
+                                                          ? "free" : "held by ",
+                                       jstr(gate, "holder"));
+                        else {
+                                json_object_foreach(gate, k, v) {
+                                        if (strcmp(k, "name") == 0 || strcmp(k, "uuid") == 0 || strcmp(k, "ok") == 0 ||
+                                            json_is_null(v))
+                                                continue;
+                                        fmt_number(v, num, sizeof num);
+                                        printf("%s %s %s", first ? "" : ",", k, num);
+                                        first = false;
+                                }
+                                printf("\n");
+                        }
+                }
         }
 }
 
@@ -281,7 +377,7 @@ static int cmd_plan(sd_bus *bus, int argc, char **argv) {
         if (arg_json)
                 print_json(plan);
         else
-                print_tree(plan, 0, NULL);
+                print_plan(plan, argv[1]);
         /* a refused plan is an answer, but not a way forward */
         r = json_object_get(plan, "refused") && !json_is_false(json_object_get(plan, "refused")) ? 1 : 0;
         json_decref(plan);
@@ -614,10 +710,11 @@ const Command commands_firmware[] = {
           0, 0, cmd_rollback },
         { "firmware plan", "KIND SET [CONTROLLER...]", "what an update would do, without doing it",
           "Ask vescd's planner what a job would do (PlanUpdate; nothing is sent to a\n"
-          "controller): KIND is update (one CONTROLLER), pair, board or repair.  Per side what\n"
-          "is erased and written, bootloader steps, the gates with their current values and\n"
-          "the estimated time, or why it would be refused and the numbered steps that would\n"
-          "work.  Exit status 1 for a refused plan.",
+          "controller): KIND is update (one CONTROLLER), pair, board or repair.  The verdict\n"
+          "(would run and how long, would stop at its gates now, or refused with the reason\n"
+          "and what would work instead), then per controller the action, versions, what is\n"
+          "erased and written and the time per step, then every gate with its value and\n"
+          "limit.  --json prints vescd's plan unchanged.  Exit status 1 for a refused plan.",
           2, -1, cmd_plan },
         { "firmware inhibit", "on REASON|off", "block new firmware jobs (or allow them again)",
           "Inhibit firmware updates (SetInhibit): new jobs end at their gates with GateFailed\n"

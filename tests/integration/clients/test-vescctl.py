@@ -313,8 +313,17 @@ def main():
             plan = json.loads(p.stdout)
             if plan.get("refused") is not False or [s["action"] for s in plan["sides"]].count("update") != 1:
                 fail("firmware plan repair --json: %s" % plan)
+            # for a rider: the verdict first, then per controller, then the gates
+            p = ctl.run("firmware", "plan", "repair", "vesc-5.03-test")
+            if not re.match(r"Plan: repair with image set vesc-5.03-test \(%s\): (would run|would stop at its gates now)"
+                            r"[^\n]* about \d+(\.\d)? s" % set_id, p.stdout) or \
+                    not re.search(r"^  id 74  %s  update +3\.58 → 5\.03, " % UUID_B, p.stdout, re.M) or \
+                    not re.search(r"^  id 12  %s  keep " % UUID_A, p.stdout, re.M) or \
+                    not re.search(r"^  (ok|FAILS) +voltage +id 74: \d+(\.\d)? V \(10 to 60 V\)$", p.stdout, re.M) or \
+                    "e+" in p.stdout:
+                fail("firmware plan repair: %r" % p.stdout)
             p = ctl.run("firmware", "plan", "update", "vesc-5.03-test", "12", rc=1)   # Mismatch: refused, with steps
-            if "error: Mismatch" not in p.stdout or "steps:" not in p.stdout:
+            if "REFUSED (Mismatch)" not in p.stdout or "What would work instead:\n  repair with image set" not in p.stdout:
                 fail("firmware plan update (refused): %r" % p.stdout)
         p = ctl.supported("firmware inhibit", "firmware", "inhibit", "on", "riding", "today")
         if p is not None:
