@@ -8,15 +8,18 @@
 
 #include "vescctl.h"
 
-static void print_controller_line(json_t *c) {
-        const char *fault = jstr(c, "fault");
+/* @jobs: list_jobs(), or NULL; a controller a running job updates shows its
+ * phase instead of OFFLINE (it is silent while held). */
+static void print_controller_line(json_t *c, json_t *jobs) {
+        const char *fault = jstr(c, "fault"), *phase = job_phase_of(jobs, jstr(c, "uuid"));
         bool faulty = fault[0] && strcmp(fault, "NONE") != 0;
+        bool online = json_is_true(json_object_get(c, "online"));
 
-        printf("  %s  id %3lld  hw %-8s firmware %s%s%s%s  %s%s%s\n", jstr(c, "uuid"), jint(c, "id"), jstr(c, "hw_name"),
+        printf("  %s  id %3lld  hw %-8s firmware %s%s%s%s  %s%s%s%s\n", jstr(c, "uuid"), jint(c, "id"), jstr(c, "hw_name"),
                jstr(c, "firmware_version"), jint(c, "firmware_test_build") ? " (test build)" : "",
                jstr(c, "firmware_name")[0] ? " " : "", jstr(c, "firmware_name"),
-               json_is_true(json_object_get(c, "online")) ? "online" : "OFFLINE", faulty ? "  fault " : "",
-               faulty ? fault : "");
+               phase && !online ? "updating: " : "", phase && !online ? phase : online ? "online" : "OFFLINE",
+               faulty ? "  fault " : "", faulty ? fault : "");
 }
 
 /* The board's state word: BoardState in capitals where vescd has it, else
@@ -66,7 +69,7 @@ static int cmd_status(sd_bus *bus, int argc, char **argv) {
         printf("Board: %zu controller%s, %s\n", json_array_size(cs), json_array_size(cs) == 1 ? "" : "s",
                board_word(st, word, sizeof word));
         json_array_foreach(cs, i, c)
-                print_controller_line(c);
+                print_controller_line(c, json_object_get(st, "job_objects"));
         if (strcmp(state, "updating") == 0 || strcmp(state, "degraded") == 0) {
                 printf("Why:\n");
                 json_array_foreach(json_object_get(st, "board_state_reasons"), i, s)
@@ -129,7 +132,7 @@ static int cmd_list(sd_bus *bus, int argc, char **argv) {
                 printf("No controllers found yet (try 'vescctl scan').\n");
         else
                 json_array_foreach(json_object_get(st, "controller_objects"), i, c)
-                        print_controller_line(c);
+                        print_controller_line(c, NULL);
         json_decref(st);
         return 0;
 }

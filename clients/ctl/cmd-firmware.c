@@ -14,6 +14,20 @@
 #include "vescctl.h"
 
 /* The job objects vescd exports (Manager.Jobs), each rendered with its "path". */
+/* The phase of a running job of @jobs (list_jobs()) on controller @uuid, or
+ * NULL: a controller being updated is silent, so vescd shows it offline. */
+const char *job_phase_of(json_t *jobs, const char *uuid) {
+        json_t *job;
+        size_t i;
+
+        json_array_foreach(jobs, i, job) {
+                const char *ph = json_string_value(json_object_get(json_object_get(job, "phases"), uuid));
+                if (strcmp(jstr(job, "state"), "running") == 0 && ph)
+                        return ph;
+        }
+        return NULL;
+}
+
 int list_jobs(sd_bus *bus, json_t **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;

@@ -86,12 +86,15 @@ static void render(Screen *s, json_t *st, json_t *jobs, bool tty) {
                                 screen_add(s, "  %s", json_string_value(x));
         }
         screen_add(s, "%s", "");
-        screen_add(s, "%3s %-6s %-7s %8s %6s %7s %7s %6s %5s %5s  %-14s %s", "ID", "FW", "ONLINE", "ERPM", "DUTY%",
+        screen_add(s, "%3s %-6s %-8s %8s %6s %7s %7s %6s %5s %5s  %-14s %s", "ID", "FW", "ONLINE", "ERPM", "DUTY%",
                    "MOTOR A", "BATT A", "VOLT V", "FET C", "MOT C", "FAULT", "UUID");
         json_array_foreach(json_object_get(st, "controller_objects"), i, c) {
                 const char *fault = jstr(c, "fault");
-                screen_add(s, "%3lld %-6s %-7s %8s %6s %7s %7s %6s %5s %5s  %-14s %s", jint(c, "id"),
-                           jstr(c, "firmware_version"), json_is_true(json_object_get(c, "online")) ? "yes" : "OFFLINE",
+                bool online = json_is_true(json_object_get(c, "online"));
+                /* silent while a job holds it: not OFFLINE */
+                const char *shown = online ? "yes" : job_phase_of(jobs, jstr(c, "uuid")) ? "updating" : "OFFLINE";
+                screen_add(s, "%3lld %-6s %-8s %8s %6s %7s %7s %6s %5s %5s  %-14s %s", jint(c, "id"),
+                           jstr(c, "firmware_version"), shown,
                            fmt_num(b[0], sizeof b[0], c, "erpm", 0, 1), fmt_num(b[1], sizeof b[1], c, "duty_cycle", 1, 100),
                            fmt_num(b[2], sizeof b[2], c, "current_motor", 2, 1),
                            fmt_num(b[3], sizeof b[3], c, "current_in", 2, 1),

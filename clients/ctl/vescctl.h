@@ -93,6 +93,7 @@ uint64_t now_usec(int clock);
 
 /* cmd-firmware.c, used by status/top */
 int list_jobs(sd_bus *bus, json_t **ret);
+const char *job_phase_of(json_t *jobs, const char *uuid);
 
 extern volatile int interrupted;
 void catch_interrupts(void);
