@@ -497,17 +497,24 @@ static void print_job(json_t *job) {
         }
         printf("job %lld (%s, image set %s): %s, phase %s, %lld%%\n", jint(job, "id"), jstr(job, "kind"),
                jstr(job, "image_set"), jstr(job, "state"), jstr(job, "phase"), jint(job, "progress"));
-        json_object_foreach(phases, k, v)
-                printf("  %s  %s\n", k, json_string_value(v));
+        /* per controller: its phase while running; once there is a report, the
+         * report's line says more (before, now, target, what to redo) */
+        if (!json_array_size(json_object_get(rep, "sides")))
+                json_object_foreach(phases, k, v)
+                        printf("  %s  %s\n", k, json_string_value(v));
         if (jstr(err, "code")[0])
                 printf("error %s: %s\n", jstr(err, "code"), jstr(err, "text"));
         if (json_is_object(rep)) {
                 json_t *side;
                 size_t i;
                 json_array_foreach(json_object_get(rep, "sides"), i, side) {
-                        printf("  %s (id %lld): was %s, runs %s, target %s%s\n", jstr(side, "uuid"), jint(side, "can_id"),
+                        printf("  %s (id %lld): %s, was %s, runs %s, target %s%s\n", jstr(side, "uuid"),
+                               jint(side, "can_id"), jstr(side, "phase")[0] ? jstr(side, "phase") : "-",
                                jstr(side, "before"), jstr(side, "runs"), jstr(side, "target"),
                                json_is_true(json_object_get(side, "updated")) ? ", updated" : "");
+                        if (jstr(side, "error")[0] && strcmp(jstr(side, "error"), "None") != 0)
+                                printf("    error %s%s%s\n", jstr(side, "error"), jstr(side, "text")[0] ? ": " : "",
+                                       jstr(side, "text"));
                         if (jstr(side, "redo")[0])
                                 printf("    redo: %s\n", jstr(side, "redo"));
                 }

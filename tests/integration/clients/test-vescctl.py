@@ -347,6 +347,10 @@ def main():
         p = ctl.run("firmware", "repair", "vesc-5.03-test", "--wait")
         if not re.search(r"^job 1 \(repair, image set [0-9a-f]+\): done", p.stdout, re.M):
             fail("firmware repair --wait: %r" % p.stdout)
+        # one line per controller from the report (the phase line said the same again)
+        if "\n  %s (id 74): done, was 3.58, runs 5.03, target 5.03, updated\n" % UUID_B not in p.stdout or \
+                "\n  %s  done\n" % UUID_B in p.stdout:
+            fail("firmware repair --wait, per controller: %r" % p.stdout)
         job = ctl.json("firmware", "job", "1")
         if job["id"] != 1 or job["state"] != "done" or job["progress"] != 100:
             fail("firmware job 1 --json: %s" % job)
