@@ -15,6 +15,9 @@ const state = {
   jobs: new Map(),              // id -> job snapshot
   version: "",
   live: false,
+  lostAt: null,                 // when the event stream broke (Date), null while live
+  everLive: false,
+  loadFailed: false,
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -191,6 +194,10 @@ function renderBoard() {
   const reasons = $("#banner-reasons");
   let rs = (b.mismatch ? b.mismatch_reasons : b.board_state_reasons) || [];
   if (b.mismatch && rs.length === 1 && rs[0] === b.mismatch_reason) rs = [];  // said once
+  // mismatched and degraded (a side offline): why it is degraded too, which
+  // the steps below do not mention
+  if (b.mismatch && s === "degraded")
+    rs = rs.concat((b.board_state_reasons || []).filter((r) => !(b.mismatch_reasons || []).includes(r)));
   reasons.replaceChildren(...rs.map((r) => Object.assign(document.createElement("li"), { textContent: r })));
   const actions = b.actions || [];
   $("#banner-actions-box").hidden = actions.length === 0;
@@ -236,6 +243,16 @@ function render() {
     const link = $("#link");
     text(link, state.live ? "live" : "reconnecting…");
     link.className = "pill " + (state.live ? "link-up" : "link-down");
+    // without the stream the page would go on showing the last values as if live
+    const stale = $("#stale");
+    if (!state.live && state.lostAt) {
+      text(stale, "Lost the connection to vescd at " + clockTime(state.lostAt).slice(0, 8) +
+        ": the values below are the last it sent. Reconnecting…");
+    } else if (!state.live && state.loadFailed) {
+      text(stale, "vescd does not answer (is it running? systemctl status vescd). Retrying…");
+    }
+    stale.hidden = state.live || (!state.lostAt && !state.loadFailed);
+    document.body.classList.toggle("stale", !state.live && !!state.lostAt);
     text($("#version"), "vescd " + state.version);
   }, 50);
 }
@@ -276,6 +293,7 @@ async function load() {
     jobs.jobs.forEach((j) => state.jobs.set(j.id, j));
   } catch (e) {
     console.warn("vescd:", e);
+    state.loadFailed = true;
   }
   render();
   follow();
@@ -284,8 +302,13 @@ async function load() {
 function follow() {
   const es = new EventSource("api/events?rate_hz=" + RATE_HZ);
   const on = (name, fn) => es.addEventListener(name, (ev) => { fn(JSON.parse(ev.data)); render(); });
-  es.onopen = () => { state.live = true; render(); };
-  es.onerror = () => { state.live = false; render(); };   // EventSource reconnects by itself
+  es.onopen = () => { state.live = true; state.everLive = true; state.lostAt = null; state.loadFailed = false; render(); };
+  es.onerror = () => {                                     // EventSource reconnects by itself
+    if (state.live) state.lostAt = new Date();
+    state.live = false;
+    if (!state.everLive) state.loadFailed = true;
+    render();
+  };
   on("hello", (h) => { state.version = h.version; });
   on("board.changed", (b) => { state.board = b; });
   on("controller.added", setController);

@@ -184,6 +184,11 @@ def main():
             log("screenshot: %s (%d bytes)" % (path, os.path.getsize(path)))
             if h.stop_vescd() != 0:
                 fail("vescd did not exit 0")
+            # the last values stay on screen, but the page says they are not live
+            chrome.wait_for("!document.getElementById('stale').hidden && document.getElementById('stale')"
+                            ".textContent.startsWith('Lost the connection to vescd at ') && "
+                            "document.body.classList.contains('stale')", "the notice that vescd is gone")
+            log("vescd stopped: %s" % chrome.evaluate("document.getElementById('stale').textContent"))
     finally:
         if chrome:
             chrome.close()
