@@ -96,10 +96,12 @@ static int cmd_status(sd_bus *bus, int argc, char **argv) {
                                         snprintf(set, sizeof set, "%.16s", id + 10);
                         }
                         /* the planner's steps say what to do; these are the commands */
+                        char cmd[64];
                         printf("Commands:\n");
                         if (install)
-                                printf("  vescctl firmware install FILE        (FILE: an image set, docs/image-sets.md)\n");
-                        printf("  vescctl firmware plan repair %s  (what it would do)\n", set);
+                                printf("  %-48s %s\n", "vescctl firmware install FILE", "(FILE: an image set, docs/image-sets.md)");
+                        snprintf(cmd, sizeof cmd, "vescctl firmware plan repair %s", set);
+                        printf("  %-48s %s\n", cmd, "(what it would do)");
                         printf("  vescctl firmware repair %s --wait\n", set);
                 }
         }
