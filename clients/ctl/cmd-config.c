@@ -102,8 +102,12 @@ static json_t *units_of(json_t *cfg) {
 }
 
 static void print_value_line(const char *name, json_t *v, json_t *units) {
-        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+        /* a real in plain digits (jansson writes 1500000.0 as 1.5e6) */
+        char *s = json_is_real(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
         const char *unit = json_string_value(json_object_get(units, name));
+
+        if (json_is_real(v) && asprintf(&s, "%.10g", json_real_value(v)) < 0)
+                s = NULL;
 
         printf("  %-36s %s%s%s\n", name, s ? s : "?", unit && unit[0] ? " " : "", unit ? unit : "");
         free(s);
@@ -536,9 +540,16 @@ static int cmd_limits_get(sd_bus *bus, int argc, char **argv) {
         if (arg_json)
                 print_json(o);
         else {
+                /* SetLimits' units (docs/dbus-api.md); the scales and duties are fractions */
+                json_t *units = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "current_min_scale",
+                                          "(of l_current_min)", "current_max_scale", "(of l_current_max)", "min_erpm",
+                                          "ERPM", "max_erpm", "ERPM", "min_duty", "(fraction)", "max_duty",
+                                          "(fraction)", "watt_min", "W", "watt_max", "W", "in_current_min", "A",
+                                          "in_current_max", "A");
                 printf("limits of %s:\n", path_uuid(path));
                 json_object_foreach(o, k, v)
-                        print_value_line(k, v, NULL);
+                        print_value_line(k, v, units);
+                json_decref(units);
         }
         json_decref(o);
         return 0;

@@ -250,6 +250,11 @@ def main():
         p = ctl.run("limits", "set", "74", "current_max_scale=0.5", rc=1)   # 3.58: all base keys needed
         if "NotSupported" not in p.stderr:
             fail("limits set on 3.58 with one key: %r" % p.stderr)
+        if p := ctl.supported("limits get (text)", "limits", "get", "12"):
+            # units, and plain digits (1.5e6 was printed for watt_max)
+            if not re.search(r"^  max_erpm +30000 ERPM$", p.stdout, re.M) or \
+                    not re.search(r"^  watt_max +-?\d+ W$", p.stdout, re.M) or "e6" in p.stdout:
+                fail("limits get: %r" % p.stdout)
         if p := ctl.supported("limits get after set", "--json", "limits", "get", "12"):
             if abs(json.loads(p.stdout)["current_max_scale"] - 0.5) > 1e-3:
                 fail("limits get after set: %s" % p.stdout)
