@@ -8,17 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "vbus-frame.h"
-
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
 
 /**
  * vbus_frame_parse() - parse a frame in cansend syntax
@@ -39,7 +30,7 @@ int vbus_frame_parse(const char *s, struct can_frame *ret) {
         if (idlen != 3 && idlen != 8)
                 return -EINVAL;
         for (size_t i = 0; i < idlen; i++) {
-                int v = hexval(s[i]);
+                int v = hex_digit(s[i]);
 
                 if (v < 0)
                         return -EINVAL;
@@ -63,7 +54,7 @@ int vbus_frame_parse(const char *s, struct can_frame *ret) {
                 f.can_id |= CAN_RTR_FLAG;
                 s++;
                 if (*s) {
-                        int v = hexval(*s);
+                        int v = hex_digit(*s);
 
                         if (v < 0 || v > CAN_MAX_DLEN || s[1])
                                 return -EINVAL;
@@ -74,19 +65,15 @@ int vbus_frame_parse(const char *s, struct can_frame *ret) {
         }
 
         while (*s) {
-                int hi, lo;
-
                 if (*s == '.') {
                         s++;
                         continue;
                 }
                 if (f.can_dlc >= CAN_MAX_DLEN)
                         return -EINVAL;
-                hi = hexval(s[0]);
-                lo = hi < 0 ? -1 : hexval(s[1]);
-                if (lo < 0)
+                if (hex_decode(s, 1, /* lower_only= */ false, &f.data[f.can_dlc]) < 0)
                         return -EINVAL;
-                f.data[f.can_dlc++] = (uint8_t) (hi << 4 | lo);
+                f.can_dlc++;
                 s += 2;
         }
         *ret = f;

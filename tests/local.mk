@@ -11,7 +11,8 @@ proto_unit_tests = \
 	tests/unit/test-buffer \
 	tests/unit/test-comm \
 	tests/unit/test-serial \
-	tests/unit/test-strv
+	tests/unit/test-strv \
+	tests/unit/test-hex
 
 check_PROGRAMS += $(proto_unit_tests)
 TESTS += $(proto_unit_tests)
@@ -44,6 +45,10 @@ tests_unit_test_serial_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 tests_unit_test_strv_SOURCES = tests/unit/test-strv.c
 tests_unit_test_strv_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_strv_LDADD = common/libvesc.a $(TEST_LIBS) -lm
+
+tests_unit_test_hex_SOURCES = tests/unit/test-hex.c
+tests_unit_test_hex_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_hex_LDADD = common/libvesc.a $(TEST_LIBS) -lm
 
 # The private test bus: Debian's system-bus defaults + the shipped policy
 # (dbus/org.vescd1.conf) + <allow own> for the test's uid.

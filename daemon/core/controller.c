@@ -6,6 +6,7 @@
 
 #include "core/controller.h"
 #include "core/controller-status.h"
+#include "hex.h"
 #include "macro.h"
 #include "proto/vesc-can.h"
 
@@ -320,16 +321,6 @@ void controller_format_uuid(const uint8_t uuid[static VESC_UUID_LEN], char out[s
         out[CONTROLLER_UUID_STR_LEN] = 0;
 }
 
-static int unhex(char ch) {
-        if (ch >= '0' && ch <= '9')
-                return ch - '0';
-        if (ch >= 'a' && ch <= 'f')
-                return ch - 'a' + 10;
-        if (ch >= 'A' && ch <= 'F')
-                return ch - 'A' + 10;
-        return -EINVAL;
-}
-
 /**
  * controller_parse_uuid() - parse 24 hex digits
  * @s: the string
@@ -342,12 +333,8 @@ int controller_parse_uuid(const char *s, uint8_t ret[static VESC_UUID_LEN]) {
 
         if (!s || strlen(s) != CONTROLLER_UUID_STR_LEN)
                 return -EINVAL;
-        for (size_t i = 0; i < VESC_UUID_LEN; i++) {
-                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EINVAL;
-                out[i] = (uint8_t) (hi << 4 | lo);
-        }
+        if (hex_decode(s, VESC_UUID_LEN, /* lower_only= */ false, out) < 0)
+                return -EINVAL;
         memcpy(ret, out, VESC_UUID_LEN);
         return 0;
 }

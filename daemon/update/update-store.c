@@ -10,6 +10,7 @@
 
 #include "update/update-migrate.h"
 #include "update/update-store.h"
+#include "hex.h"
 #include "macro.h"
 
 #define SNAPSHOT_FORMAT 1
@@ -91,10 +92,6 @@ int update_store_mkdir_p(const char *dir) {
 
 /* ---------------------------------------------------------------- codecs */
 
-static int unhex(char c) {
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static json_t *hex_json(const uint8_t *p, size_t n) {
         static const char hex[] = "0123456789abcdef";
         _cleanup_free_ char *s = NULL;
@@ -129,13 +126,9 @@ static int hex_parse(const json_t *j, size_t max, uint8_t **ret, size_t *ret_len
         p = malloc(n);
         if (!p)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
-                if (hi < 0 || lo < 0) {
-                        free(p);
-                        return -EINVAL;
-                }
-                p[i] = (uint8_t) (hi << 4 | lo);
+        if (hex_decode(s, n, /* lower_only= */ true, p) < 0) {
+                free(p);
+                return -EINVAL;
         }
         *ret = p;
         *ret_len = n;
@@ -147,7 +140,7 @@ static bool set_id_valid(const char *id) {
         if (!id || strlen(id) != IMAGE_SET_ID_LEN)
                 return false;
         for (size_t i = 0; i < IMAGE_SET_ID_LEN; i++)
-                if (unhex(id[i]) < 0)
+                if (hex_digit_lower(id[i]) < 0)
                         return false;
         return true;
 }
@@ -155,13 +148,7 @@ static bool set_id_valid(const char *id) {
 static bool uuid_parse(const char *s, uint8_t out[static VESC_UUID_LEN]) {
         if (!s || strlen(s) != 2 * VESC_UUID_LEN)
                 return false;
-        for (size_t i = 0; i < VESC_UUID_LEN; i++) {
-                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
-                if (hi < 0 || lo < 0)
-                        return false;
-                out[i] = (uint8_t) (hi << 4 | lo);
-        }
-        return true;
+        return hex_decode(s, VESC_UUID_LEN, /* lower_only= */ true, out) == 0;
 }
 
 /**
