@@ -22,6 +22,7 @@
 #include "core/daemon.h"
 #include "core/errors.h"
 #include "core/fields.h"
+#include "core/format.h"
 #include "core/log.h"
 #include "core/methods.h"
 #include "macro.h"
@@ -197,13 +198,8 @@ int bus_reply_errno(sd_bus_message *m, int error, const char *fmt, ...) {
         _cleanup_free_ char *text = NULL;
 
         /* the whole text, however long (never cut at a buffer's size) */
-        if (fmt) {
-                va_list ap;
-                va_start(ap, fmt);
-                if (vasprintf(&text, fmt, ap) < 0)
-                        text = NULL;
-                va_end(ap);
-        }
+        if (fmt)
+                FORMAT_ARGS(text, fmt);
         sd_bus_error_set(&e, ve->bus_name, text ? text : ve->description);
         return sd_bus_reply_method_error(m, &e);
 }
