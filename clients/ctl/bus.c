@@ -168,8 +168,13 @@ int bus_report(const char *what, const sd_bus_error *error, int r) {
                 fprintf(stderr, "vescctl: %s: %s\n", what, msg);
                 return -ENOENT;
         }
-        if (strncmp(name, "org.vescd1.Error.", 17) == 0)
+        if (strncmp(name, "org.vescd1.Error.", 17) == 0) {
+                /* some texts start with the error's name: say it once */
+                size_t n = strlen(name + 17);
+                if (strncmp(msg, name + 17, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+                        msg += n + 2;
                 fprintf(stderr, "vescctl: %s: %s (%s)\n", what, msg, name + 17);
+        }
         else
                 fprintf(stderr, "vescctl: %s: %s (%s)\n", what, msg, name);
         /* what to do next, for the errors a rider meets */

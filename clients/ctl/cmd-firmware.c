@@ -252,7 +252,11 @@ static void print_plan(json_t *plan, const char *set_name) {
         if (strcmp(set_name, jstr(plan, "set_id")) != 0)
                 printf(" (%s)", jstr(plan, "set_id"));
         if (json_is_true(json_object_get(plan, "refused"))) {
-                printf(": REFUSED (%s)\n  %s\n", jstr(plan, "error"), jstr(plan, "message"));
+                const char *err = jstr(plan, "error"), *msg = jstr(plan, "message");
+                /* the text may start with the error's name: say it once */
+                if (err[0] && strncmp(msg, err, strlen(err)) == 0 && strncmp(msg + strlen(err), ": ", 2) == 0)
+                        msg += strlen(err) + 2;
+                printf(": REFUSED (%s)\n  %s\n", err, msg);
                 if (json_array_size(json_object_get(plan, "steps")) > 0) {
                         printf("What would work instead:\n");
                         json_array_foreach(json_object_get(plan, "steps"), i, v)
@@ -612,9 +616,14 @@ static int start_job(sd_bus *bus, const char *what, const char *method, const ch
         if (r < 0) {
                 r = bus_report(what, &error, r);
                 if (sd_bus_error_has_name(&error, "org.vescd1.Error.Mismatch"))
-                        fprintf(stderr, "Update the whole board instead: 'vescctl firmware board %s' (or 'vescctl "
-                                        "firmware repair %s'); see 'vescctl firmware plan board %s'.\n",
+                        fprintf(stderr, "Update the whole board instead ('vescctl firmware board %s' or 'vescctl "
+                                        "firmware repair %s'); 'vescctl firmware plan repair %s' shows whether that "
+                                        "works, or what would.\n",
                                 set_name, set_name, set_name);
+                else if (sd_bus_error_has_names(&error, "org.vescd1.Error.NeedsIntermediate",
+                                                "org.vescd1.Error.NothingToDo"))
+                        fprintf(stderr, "'vescctl firmware plan %s %s%s%s' shows what would work.\n",
+                                what + strlen("firmware "), set_name, controller ? " " : "", controller ? controller : "");
                 return r;
         }
         r = sd_bus_message_read(reply, "o", &job);

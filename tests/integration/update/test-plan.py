@@ -23,11 +23,12 @@
 import json
 import os
 import re
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from update_harness import (ERROR_PREFIX, MANAGER_IFACE, MANAGER_PATH, UUID_A, UUID_B,  # noqa: E402
+from update_harness import (ERROR_PREFIX, MANAGER_IFACE, MANAGER_PATH, TIMEOUT, UUID_A, UUID_B,  # noqa: E402
                             UpdateHarness, fail, finish, log)
 
 
@@ -99,6 +100,18 @@ def mismatch_board(s503, s605):
         e = h.call_error(lambda: h.mgr("Repair", id605, {}))
         if not e or e[0] != ERROR_PREFIX + "NeedsIntermediate":
             fail("Repair 6.05 should be NeedsIntermediate like its plan: %s" % (e,))
+        # vescctl: the error's name once, and where to see what would work
+        q = subprocess.run([h.vescctl_path(), "--address", h.address, "firmware", "repair", id605],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        if q.returncode != 1 or q.stderr.count("NeedsIntermediate") != 1 or "5.03 first" not in q.stderr or \
+                "'vescctl firmware plan repair %s' shows what would work" % id605 not in q.stderr:
+            fail("vescctl firmware repair 6.05: rc %d %r" % (q.returncode, q.stderr))
+        q = subprocess.run([h.vescctl_path(), "--address", h.address, "firmware", "plan", "repair", id605],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        if q.returncode != 1 or not q.stdout.startswith("Plan: repair with image set %s: REFUSED (NeedsIntermediate)\n"
+                                                        % id605) or q.stdout.count("NeedsIntermediate") != 1 or \
+                "What would work instead:\n  1. install an image set with firmware 5.03" not in q.stdout:
+            fail("vescctl firmware plan repair 6.05: rc %d %r" % (q.returncode, q.stdout))
         p = plan_both(h, "update", id605, [UUID_A])
         if not p["refused"] or p["error"] != "Mismatch":
             fail("plan update A 6.05: %s" % p)
