@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vescctl.h"
@@ -160,7 +161,10 @@ static int cmd_show(sd_bus *bus, int argc, char **argv) {
                         char *s;
                         if (strcmp(k, "path") == 0)
                                 continue;
-                        s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+                        /* an object path property without an object (PrimaryMotor) is "/" */
+                        s = json_is_string(v) && strcmp(json_string_value(v), "/") == 0
+                                    ? strdup("none")
+                                    : json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
                         printf("  %-22s %s\n", k, s ? s : "?");
                         free(s);
                 }

@@ -185,8 +185,10 @@ def main():
         b = ctl.json("show", "74")
         if b["uuid"] != UUID_B or b["firmware_version"] != "3.58" or b["path"] != PATH_B:
             fail("show 74 --json: %s" % b)
-        if not ctl.run("show", UUID_A).stdout.startswith("/org/vescd1/controller/" + UUID_A):
-            fail("show UUID")
+        p = ctl.run("show", UUID_A)
+        if not p.stdout.startswith("/org/vescd1/controller/" + UUID_A) or \
+                not re.search(r"^  primary_motor +none$", p.stdout, re.M):   # "/" (no object) was printed
+            fail("show UUID: %r" % p.stdout)
         p = ctl.run("show", "99", rc=6)
         if "no controller '99'" not in p.stderr:
             fail("show 99: %r" % p.stderr)
