@@ -368,6 +368,7 @@ static int cmd_config_restore(sd_bus *bus, int argc, char **argv) {
         }
         if (strcasecmp(jstr(backup, "uuid"), path_uuid(path)) != 0)
                 fprintf(stderr, "vescctl: config restore: note: the backup was taken from %s\n", jstr(backup, "uuid"));
+        _cleanup_free_ char *backup_fw = strdup(jstr(backup, "firmware_version"));
         json_decref(backup);
         r = call_restore(bus, path, mc, mc_n, app, app_n, /* options= */ true, &error);
         if (r < 0 && bus_error_old_signature(&error)) {
@@ -375,8 +376,16 @@ static int cmd_config_restore(sd_bus *bus, int argc, char **argv) {
                 sd_bus_error_free(&error);
                 r = call_restore(bus, path, mc, mc_n, app, app_n, /* options= */ false, &error);
         }
-        if (r < 0)
-                return bus_report("config restore", &error, r);
+        if (r < 0) {
+                bool sig = sd_bus_error_has_name(&error, "org.vescd1.Error.SignatureMismatch");
+                r = bus_report("config restore", &error, r);
+                /* what to do: the blobs only fit the firmware they were read from */
+                if (sig && backup_fw && backup_fw[0])
+                        fprintf(stderr, "The backup is of firmware %s: restore it to a controller running %s, or "
+                                        "set the parameters you need by name ('vescctl config get' / 'config set').\n",
+                                backup_fw, backup_fw);
+                return r;
+        }
         if (arg_json) {
                 json_t *o = json_pack("{s:s, s:s, s:b}", "uuid", path_uuid(path), "file", file, "restored", 1);
                 print_json(o);

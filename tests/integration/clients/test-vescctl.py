@@ -291,6 +291,12 @@ def main():
         p = ctl.run("config", "copy", "12", "74", rc=1)   # 5.03 -> 3.58: other layout
         if "SignatureMismatch" not in p.stderr:
             fail("config copy 5.03 -> 3.58: %r" % p.stderr)
+        b74 = os.path.join(tmp, "b74.json")
+        ctl.run("config", "backup", "74", b74)
+        p = ctl.run("config", "restore", "12", b74, rc=1)   # a 3.58 backup on 5.03: refused, and what to do
+        if "SignatureMismatch" not in p.stderr or "The backup is of firmware 3.58: restore it to a controller running" \
+                not in p.stderr:
+            fail("config restore of a 3.58 backup on 5.03: %r" % p.stderr)
         p = ctl.run("config", "diff", "12", "74")
         if not p.stdout.strip():
             fail("config diff printed nothing")
