@@ -1,5 +1,6 @@
-"""Process helpers shared by the integration harnesses (standard library
-only, so that the interop harness stays free of python3-dbus): reading a
+"""Process helpers shared by the integration harnesses and
+tests/component/sim/test-sim-control.py (standard library only, so that
+the interop harness stays free of python3-dbus): reading a
 child's output up to an expected line, starting a private dbus-daemon
 that reports its address through --print-address, one request line on
 a Unix stream socket (vesc-sim's control socket), stopping a child with

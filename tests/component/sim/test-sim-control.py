@@ -18,6 +18,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simproc  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "integration"))
+from privbus import unix_request  # noqa: E402
+
 top_builddir = os.environ.get("top_builddir", ".")
 sim = os.path.join(top_builddir, "sim", "vesc-sim")
 if not os.access(sim, os.X_OK):
@@ -62,18 +65,8 @@ class Bus:
 
 
 def control(path, line):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(path)
-    s.sendall(line.encode() + b"\n")
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    s.close()
-    return buf.decode().strip()
+    """One command on vesc-sim's control socket: its reply line."""
+    return unix_request(path, line, 5)
 
 
 def status(path, name):
