@@ -146,6 +146,8 @@ dist_noinst_SCRIPTS += tests/integration/dbus/test-dbus.py tests/integration/dbu
 	tests/integration/dbus/test-ride-modes.py \
 	tests/integration/dbus/test-socketcan.sh tests/integration/dbus/socketcan-check.py tests/demo.sh tests/canvm-run.sh
 dist_noinst_DATA += tests/integration/dbus/vescd_harness.py
+# sourced by test-socketcan.sh and test-canlink.sh before canvm-run.sh
+dist_noinst_DATA += tests/canvm-env.sh
 # process helpers shared with tests/integration/interop/interop.py
 dist_noinst_DATA += tests/integration/privbus.py
 

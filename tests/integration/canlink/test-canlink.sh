@@ -4,14 +4,7 @@
 # --can qemu boot with can0/can1 left unconfigured (vescd configures can0).
 # SKIP when the VM cannot be prepared or booted.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-PYTHON3=${PYTHON3:-/usr/bin/python3}
-export top_srcdir top_builddir PYTHON3
-
-if [ ! -x "$top_builddir/sim/vesc-sim" ] || [ ! -x "$top_builddir/daemon/vescd" ]; then
-        echo "SKIP: vesc-sim or vescd not built"
-        exit 77
-fi
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
+. "$top_srcdir/tests/canvm-env.sh"
 exec /bin/sh "$top_srcdir/tests/canvm-run.sh" --can qemu --bitrate 0 --need ip --slowdown 3 -- \
         "$PYTHON3" "$top_srcdir/tests/integration/canlink/canlink-check.py"
