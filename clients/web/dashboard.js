@@ -13,6 +13,7 @@ const state = {
   history: new Map(),           // uuid -> {field: [values]}
   samples: new Map(),           // uuid -> number of samples received
   jobs: new Map(),              // id -> job snapshot
+  sets: new Map(),              // image set id -> name
   version: "",
   live: false,
   lostAt: null,                 // when the event stream broke (Date), null while live
@@ -151,9 +152,12 @@ function renderSides() {
     text($(".side-name", el), sideName(c, i));
     el.title = c.uuid;
     const online = $(".online", el);
-    text(online, c.online ? "online" : "offline");
-    online.classList.toggle("off", !c.online);
-    el.classList.toggle("is-offline", !c.online);
+    // a controller a running job holds is silent, so vescd has it offline
+    const updating = !c.online && runningJobPhase(c.uuid) !== null;
+    text(online, c.online ? "online" : updating ? "updating" : "offline");
+    online.classList.toggle("off", !c.online && !updating);
+    online.classList.toggle("updating", updating);
+    el.classList.toggle("is-offline", !c.online && !updating);
     text($(".fw", el), (c.firmware_version || "?") + (c.firmware_test_build ? " (test " + c.firmware_test_build + ")" : ""));
     text($(".hw", el), c.hw_name || "?");
     text($(".canid", el), String(c.id));
@@ -209,13 +213,25 @@ function renderBoard() {
   }));
 }
 
+function runningJobs() {
+  return [...state.jobs.values()].filter((j) => !["done", "failed", "cancelled"].includes(j.state));
+}
+
+// the phase of a running job on this controller, or null
+function runningJobPhase(uuid) {
+  for (const j of runningJobs())
+    if (j.phases && uuid in j.phases) return j.phases[uuid] || "";
+  return null;
+}
+
 function renderJob() {
-  const running = [...state.jobs.values()].filter((j) => !["done", "failed", "cancelled"].includes(j.state));
+  const running = runningJobs();
   const box = $("#job");
   const j = running.length ? running[running.length - 1] : null;
   box.hidden = !j;
   if (!j) return;
-  text($("#job-title"), "Job " + j.id + ": " + j.kind + " to " + (j.image_set || "?"));
+  const set = state.sets.get(j.image_set);
+  text($("#job-title"), "Job " + j.id + ": " + j.kind + " to " + (set ? set + " (" + j.image_set + ")" : j.image_set || "?"));
   text($("#job-state"), j.state + (j.phase ? " · " + j.phase : ""));
   text($("#job-eta"), j.eta_seconds >= 0 ? "about " + j.eta_seconds + " s left" : "");
   $("#job-bar").style.width = Math.max(0, Math.min(100, j.progress || 0)) + "%";
@@ -284,6 +300,13 @@ async function getJSON(path) {
   return r.json();
 }
 
+// image set names for the job line (503 without firmware management)
+async function loadSets() {
+  const r = await getJSON("api/image-sets").catch(() => ({ sets: [] }));
+  (r.sets || []).forEach((x) => state.sets.set(x.id, x.name));
+  render();
+}
+
 async function load() {
   try {
     const [board, ctls] = await Promise.all([getJSON("api/board"), getJSON("api/controllers")]);
@@ -291,6 +314,7 @@ async function load() {
     ctls.controllers.forEach(setController);
     const jobs = await getJSON("api/jobs").catch(() => ({ jobs: [] }));
     jobs.jobs.forEach((j) => state.jobs.set(j.id, j));
+    loadSets();
   } catch (e) {
     console.warn("vescd:", e);
     state.loadFailed = true;
@@ -315,7 +339,10 @@ function follow() {
   on("controller.changed", setController);
   on("controller.removed", (c) => { state.controllers.delete(c.uuid); state.history.delete(c.uuid); });
   on("telemetry", addSample);
-  on("job.changed", (j) => { state.jobs.set(j.id, j); });
+  on("job.changed", (j) => {
+    if (j.image_set && !state.sets.has(j.image_set)) { state.sets.set(j.image_set, ""); loadSets(); }
+    state.jobs.set(j.id, j);
+  });
 }
 
 // a script error is shown, not swallowed
