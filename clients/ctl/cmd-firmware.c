@@ -490,7 +490,38 @@ static int on_job_changed(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 0;
 }
 
-static void print_job(json_t *job) {
+/* Installed image sets' names by id (nothing printed if vescd cannot say:
+ * the names only decorate the ids). */
+static json_t *set_names(sd_bus *bus) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        json_t *names = json_object(), *list, *x;
+        const char *str;
+        size_t i;
+
+        if (bus_try_call(bus, MANAGER_PATH, MANAGER_IFACE, "ListImageSets", &reply, &error, NULL) < 0 ||
+            sd_bus_message_read(reply, "s", &str) < 0)
+                return names;
+        list = json_loads(str, 0, NULL);
+        json_array_foreach(list, i, x)
+                if (jstr(x, "id")[0])
+                        json_object_set(names, jstr(x, "id"), json_object_get(x, "name"));
+        json_decref(list);
+        return names;
+}
+
+/* "vesc-5.03-test (ba576fe6d3e270cd)", or "…, id ba576fe6d3e270cd" inside
+ * parentheses; the id alone for a set no longer installed */
+static void print_set(json_t *names, const char *id, bool in_parens) {
+        const char *name = jstr(names, id);
+
+        if (!name[0])
+                printf("%s", id);
+        else
+                printf(in_parens ? "%s, id %s" : "%s (%s)", name, id);
+}
+
+static void print_job(json_t *job, json_t *names) {
         json_t *phases = json_object_get(job, "phases"), *err = json_object_get(job, "error"), *v;
         json_t *rep = json_object_get(job, "report");
         const char *k;
@@ -499,8 +530,9 @@ static void print_job(json_t *job) {
                 print_json(job);
                 return;
         }
-        printf("job %lld (%s, image set %s): %s, phase %s, %lld%%\n", jint(job, "id"), jstr(job, "kind"),
-               jstr(job, "image_set"), jstr(job, "state"), jstr(job, "phase"), jint(job, "progress"));
+        printf("job %lld (%s, image set ", jint(job, "id"), jstr(job, "kind"));
+        print_set(names, jstr(job, "image_set"), /* in_parens= */ true);
+        printf("): %s, phase %s, %lld%%\n", jstr(job, "state"), jstr(job, "phase"), jint(job, "progress"));
         /* per controller: its phase while running; once there is a report, the
          * report's line says more (before, now, target, what to redo) */
         if (!json_array_size(json_object_get(rep, "sides")))
@@ -567,7 +599,9 @@ static int follow_job(sd_bus *bus, const char *path, const char *want) {
         r = get_job(bus, path, &job);
         if (r < 0)
                 return r;
-        print_job(job);
+        json_t *names = arg_json ? NULL : set_names(bus);
+        print_job(job, names);
+        json_decref(names);
         r = strcmp(jstr(job, "state"), want) == 0 || (!arg_wait && strcmp(jstr(job, "state"), "running") == 0) ? 0 : 1;
         json_decref(job);
         return r;
@@ -706,12 +740,14 @@ static int cmd_history(sd_bus *bus, int argc, char **argv) {
         r = call_list(bus, "firmware history", "GetHistory", "No firmware jobs yet.", &h);
         if (r <= 0)
                 return r;
+        json_t *names = set_names(bus);
         json_array_foreach(h, i, e) {
                 json_t *err = json_object_get(e, "error");
                 json_t *side;
                 size_t k;
-                printf("%s  job %lld  %-6s set %s  %s%s%s", jstr(e, "ended"), jint(e, "id"), jstr(e, "kind"),
-                       jstr(e, "image_set"), jstr(e, "state"), jstr(err, "code")[0] ? " " : "", jstr(err, "code"));
+                printf("%s  job %lld  %-6s set ", jstr(e, "ended"), jint(e, "id"), jstr(e, "kind"));
+                print_set(names, jstr(e, "image_set"), /* in_parens= */ false);
+                printf("  %s%s%s", jstr(e, "state"), jstr(err, "code")[0] ? " " : "", jstr(err, "code"));
                 /* what each controller ran before and runs now */
                 json_array_foreach(json_object_get(json_object_get(e, "report"), "sides"), k, side)
                         printf("%sid %lld %s → %s", k == 0 ? "  " : ", ", jint(side, "can_id"), jstr(side, "before"),
@@ -719,6 +755,7 @@ static int cmd_history(sd_bus *bus, int argc, char **argv) {
                 printf("\n");
         }
         json_decref(h);
+        json_decref(names);
         return 0;
 }
 

@@ -358,7 +358,7 @@ def main():
         # an update is gated on stopped motors: wait for the ride to end
         wait_motors_stopped(h)
         p = ctl.run("firmware", "repair", "vesc-5.03-test", "--wait")
-        if not re.search(r"^job 1 \(repair, image set [0-9a-f]+\): done", p.stdout, re.M):
+        if not re.search(r"^job 1 \(repair, image set vesc-5\.03-test, id [0-9a-f]{16}\): done", p.stdout, re.M):
             fail("firmware repair --wait: %r" % p.stdout)
         # one line per controller from the report (the phase line said the same again)
         if "\n  %s (id 74): done, was 3.58, runs 5.03, target 5.03, updated\n" % UUID_B not in p.stdout or \
@@ -377,7 +377,7 @@ def main():
         if [e["id"] for e in hist] != [1]:
             fail("firmware history: %s" % hist)
         p = ctl.run("firmware", "history")
-        if not re.search(r"^\S+Z  job 1  repair set [0-9a-f]{16}  done  id 74 3\.58 → 5\.03$", p.stdout, re.M):
+        if not re.search(r"^\S+Z  job 1  repair set vesc-5\.03-test \([0-9a-f]{16}\)  done  id 74 3\.58 → 5\.03$", p.stdout, re.M):
             fail("firmware history does not say what changed: %r" % p.stdout)
         p = ctl.run("firmware", "cancel", "1", rc=None)   # an ended job cannot be cancelled
         if p.returncode not in (1,) or not p.stderr.startswith("vescctl: firmware cancel: "):
@@ -387,7 +387,7 @@ def main():
         if p.stdout.splitlines()[0] != "/org/vescd1/job/2":
             fail("firmware pair: %r" % p.stdout)
         p = ctl.run("firmware", "cancel", "2", "--wait")
-        if not re.search(r"^job 2 \(pair, image set [0-9a-f]+\): cancelled", p.stdout, re.M):
+        if not re.search(r"^job 2 \(pair, image set vesc-5\.03-test, id [0-9a-f]{16}\): cancelled", p.stdout, re.M):
             fail("firmware cancel 2 --wait: %r" % p.stdout)
         # shown, but it did not end done: exit 1
         if json.loads(ctl.run("--json", "firmware", "job", "2", rc=1).stdout)["state"] != "cancelled":
