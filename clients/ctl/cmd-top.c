@@ -227,6 +227,12 @@ static int cmd_top(sd_bus *bus, int argc, char **argv) {
         if (keys)
                 (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         fflush(stdout);
+        /* what went wrong was printed on the alternate screen, gone now: again */
+        if (r < 0 && tty)
+                fprintf(stderr, "vescctl: top: %s\n",
+                        r == -EHOSTDOWN ? "vescd stopped answering (it stopped or restarted); see 'journalctl -u vescd', "
+                                          "then run 'vescctl top' again"
+                                        : "reading vescd's state failed; see the message above or 'journalctl -u vescd'");
         return r;
 }
 

@@ -30,6 +30,7 @@ static const Column columns[] = {
 
 typedef struct Watch {
         json_t *last;           /* object path -> {uuid, id, online, fault, values...} */
+        bool gone;              /* vescd left the bus */
 } Watch;
 
 static void print_header(void) {
@@ -145,12 +146,31 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
-/* Dispatch signals until interrupted or until @end (CLOCK_MONOTONIC µs,
- * UINT64_MAX = never). */
-static int bus_loop(sd_bus *bus, uint64_t end) {
+/* org.vescd1 lost its owner: vescd stopped (or is restarting) */
+static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Watch *w = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && strcmp(name, BUS_NAME) == 0 &&
+            !new_owner[0])
+                w->gone = true;
+        return 0;
+}
+
+/* Dispatch signals until interrupted, until @end (CLOCK_MONOTONIC µs,
+ * UINT64_MAX = never), or until vescd leaves the bus (-EHOSTDOWN, said). */
+static int bus_loop(sd_bus *bus, uint64_t end, Watch *w) {
         int r;
 
         while (!interrupted) {
+                if (w->gone) {
+                        char t[40];
+                        fflush(stdout);
+                        format_wall_time(now_usec(CLOCK_REALTIME), t, sizeof t);
+                        fprintf(stderr, "vescctl: watch: %s: vescd stopped (%s has no owner any more); see "
+                                        "'journalctl -u vescd', then watch again\n", t, BUS_NAME);
+                        return -EHOSTDOWN;
+                }
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
                 if (now >= end)
                         break;
@@ -181,6 +201,11 @@ static int cmd_watch(sd_bus *bus, int argc, char **argv) {
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, BUS_NAME, NULL, PROPERTIES_IFACE, "PropertiesChanged",
                                         on_properties_changed, &w);
+        if (r >= 0)
+                r = sd_bus_add_match(bus, NULL,
+                                     "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" BUS_NAME "'",
+                                     on_owner_changed, &w);
         if (r < 0) {
                 fprintf(stderr, "vescctl: watch: cannot subscribe to vescd's signals: %s\n", strerror(-r));
                 json_decref(w.last);
@@ -201,7 +226,7 @@ static int cmd_watch(sd_bus *bus, int argc, char **argv) {
         }
         json_decref(st);
         catch_interrupts();
-        r = bus_loop(bus, end);
+        r = bus_loop(bus, end, &w);
         json_decref(w.last);
         return r;
 }

@@ -437,8 +437,18 @@ def main():
             fail("reboot of an offline controller: %r" % p.stderr)
         log("offline controller: exit 1, what to do")
 
-        # --- vescd gone: exit 3 with what to do
+        # --- vescd gone: exit 3 with what to do; a running watch says so and ends
+        watch = subprocess.Popen([h.vescctl_path(), "--address", h.address, "watch"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        h.wait_until(lambda: bool(watch.stdout.readline()), "the watch's header")
         h.stop_vescd()
+        try:
+            _, err = watch.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            fail("watch went on silently after vescd stopped")
+        if watch.returncode != 3 or "vescd stopped" not in err:
+            fail("watch when vescd stops: rc %d %r" % (watch.returncode, err))
         p = ctl.run("status", rc=3)
         if "vescd is not running: nobody owns org.vescd1" not in p.stderr:
             fail("status without vescd: %r" % p.stderr)
