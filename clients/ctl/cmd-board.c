@@ -47,6 +47,32 @@ static bool strv_contains(json_t *a, const char *s) {
         return false;
 }
 
+/* The planner's steps, then the vescctl commands that carry them out: the
+ * first job is @kind (repair, board) with the first installed set a step
+ * names ("… with image set 0123456789abcdef (5.03): …"), or SET. */
+static void print_actions(json_t *actions, const char *kind) {
+        char set[17] = "SET", cmd[96];
+        bool install = false;
+        json_t *s;
+        size_t i;
+
+        json_array_foreach(actions, i, s) {
+                const char *a = json_string_value(s), *id;
+                printf("  %s\n", a);
+                if (a && strstr(a, "install an image set"))
+                        install = true;
+                if (a && !install && strcmp(set, "SET") == 0 && (id = strstr(a, "image set ")) &&
+                    strspn(id + 10, "0123456789abcdef") == 16)
+                        snprintf(set, sizeof set, "%.16s", id + 10);
+        }
+        printf("Commands:\n");
+        if (install)
+                printf("  %-48s %s\n", "vescctl firmware install FILE", "(FILE: an image set, docs/image-sets.md)");
+        snprintf(cmd, sizeof cmd, "vescctl firmware plan %s %s", kind, set);
+        printf("  %-48s %s\n", cmd, "(what it would do)");
+        printf("  vescctl firmware %s %s --wait\n", kind, set);
+}
+
 static int cmd_status(sd_bus *bus, int argc, char **argv) {
         json_t *st = NULL, *jobs = NULL, *c, *s;
         size_t i;
@@ -82,29 +108,13 @@ static int cmd_status(sd_bus *bus, int argc, char **argv) {
                 json_array_foreach(json_object_get(st, "mismatch_reasons"), i, s)
                         printf("  %s\n", json_string_value(s));
                 if (json_array_size(json_object_get(st, "actions")) > 0) {
-                        char set[17] = "SET";
-                        bool install = false;
-
                         printf("To repair:\n");
-                        json_array_foreach(json_object_get(st, "actions"), i, s) {
-                                const char *a = json_string_value(s), *id;
-                                printf("  %s\n", a);
-                                if (a && strstr(a, "install an image set"))
-                                        install = true;
-                                /* "repair with image set 0123456789abcdef (5.03): ..." names an installed set */
-                                if (a && !install && strcmp(set, "SET") == 0 && (id = strstr(a, "image set ")) &&
-                                    strspn(id + 10, "0123456789abcdef") == 16)
-                                        snprintf(set, sizeof set, "%.16s", id + 10);
-                        }
-                        /* the planner's steps say what to do; these are the commands */
-                        char cmd[64];
-                        printf("Commands:\n");
-                        if (install)
-                                printf("  %-48s %s\n", "vescctl firmware install FILE", "(FILE: an image set, docs/image-sets.md)");
-                        snprintf(cmd, sizeof cmd, "vescctl firmware plan repair %s", set);
-                        printf("  %-48s %s\n", cmd, "(what it would do)");
-                        printf("  vescctl firmware repair %s --wait\n", set);
+                        print_actions(json_object_get(st, "actions"), "repair");
                 }
+        } else if (json_array_size(json_object_get(st, "actions")) > 0 && strcmp(state, "updating") != 0) {
+                /* consistent, and the current image set is newer than what the board runs */
+                printf("Update available:\n");
+                print_actions(json_object_get(st, "actions"), "board");
         }
         json_array_foreach(json_object_get(st, "job_objects"), i, c)
                 if (strcmp(jstr(c, "state"), "running") == 0)

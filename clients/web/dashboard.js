@@ -189,11 +189,14 @@ function renderBoard() {
   text(pill, s);
   pill.className = "pill state-" + s;
   const banner = $("#banner");
-  const show = b && (b.mismatch || s === "degraded");
+  // consistent, and the current image set is newer than what the board runs
+  const update = b && !b.mismatch && s === "consistent" && (b.actions || []).length > 0;
+  const show = b && (b.mismatch || s === "degraded" || update);
   banner.hidden = !show;
   if (!show) return;
-  banner.className = "banner " + (b.mismatch ? "mismatch" : "degraded");
-  text($("#banner-title"), b.mismatch ? "The board's motor controllers differ" : "The board is degraded");
+  banner.className = "banner " + (b.mismatch ? "mismatch" : update ? "update" : "degraded");
+  text($("#banner-title"), b.mismatch ? "The board's motor controllers differ"
+    : update ? "A firmware update is available" : "The board is degraded");
   text($("#banner-reason"), b.mismatch ? (b.mismatch_reason || "") : "");
   const reasons = $("#banner-reasons");
   let rs = (b.mismatch ? b.mismatch_reasons : b.board_state_reasons) || [];

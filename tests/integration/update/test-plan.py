@@ -195,6 +195,13 @@ def mismatch_board(s503, s605):
         acts = wait_actions(h, lambda a: len(a) == 1 and id605 in a[0], "the last step")
         if not acts[0].startswith("update the board with image set %s (6.05)" % id605):
             fail("Actions after the repair: %s" % acts)
+        # vescctl status of a consistent board with a newer current set: the update and its commands
+        q = subprocess.run([h.vescctl_path(), "--address", h.address, "status"], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        if q.returncode != 0 or "CONSISTENT" not in q.stdout or \
+                "\nUpdate available:\n  update the board with image set %s (6.05)" % id605 not in q.stdout or \
+                "\n  vescctl firmware board %s --wait\n" % id605 not in q.stdout:
+            fail("vescctl status with an update available: %r" % q.stdout)
         run_job(h, "UpdateBoard", id605)
         wait_actions(h, lambda a: a == [], "no Actions once the board runs the current set")
         for u in (UUID_A, UUID_B):
