@@ -186,6 +186,12 @@ int bus_report(const char *what, const sd_bus_error *error, int r) {
                                 "try again.\n");
         else if (strcmp(name, "org.vescd1.Error.NotReady") == 0)
                 fprintf(stderr, "vescd has not identified the controller yet; try again in a few seconds.\n");
+        else if (strcmp(name, "org.vescd1.Error.Busy") == 0 && strcmp(what, "firmware remove") == 0)
+                fprintf(stderr, "The current set and a set a running job uses cannot be removed; 'vescctl firmware "
+                                "rollback' makes the previous set current.\n");
+        else if (strcmp(name, "org.vescd1.Error.Busy") == 0 && strcmp(what, "firmware cancel") == 0)
+                fprintf(stderr, "From its commit until it is confirmed a job cannot be stopped; 'vescctl firmware "
+                                "job N --wait' follows it.\n");
         else if (strcmp(name, "org.vescd1.Error.Busy") == 0)
                 fprintf(stderr, "'vescctl status' shows the firmware job holding it; try again when it has "
                                 "ended.\n");

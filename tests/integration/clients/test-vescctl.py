@@ -396,7 +396,7 @@ def main():
         if p and "done" not in p.stdout:
             fail("firmware board --wait: %r" % p.stdout)
         p = ctl.run("firmware", "remove", set_id, rc=1)   # the current set
-        if "Busy" not in p.stderr:
+        if "Busy" not in p.stderr or "'vescctl firmware rollback' makes the previous set current" not in p.stderr:
             fail("remove of the current set: %r" % p.stderr)
         if not ctl.run("status").stdout.startswith("Board: 2 controllers, CONSISTENT"):
             fail("status after the repair: %r" % ctl.run("status").stdout)
