@@ -394,13 +394,15 @@ static void update_board(Daemon *d) {
                 return;
         }
         if (!board_equal(&b, &d->board)) {
+                /* a state that just became MISMATCH was logged with its reason: once */
+                bool said_mismatch = b.state != d->board.state && b.state == BOARD_STATE_MISMATCH;
                 if (b.state != d->board.state)
                         log_notice("Board %s%s%s", board_state_to_string(b.state), b.state_reasons[0] ? ": " : "",
                                    b.state_reasons[0] ? b.state_reasons[0] : "");
                 board_done(&d->board);
                 d->board = b;
                 b = BOARD_NULL;
-                if (d->board.mismatch)
+                if (d->board.mismatch && !said_mismatch)
                         log_rl_notice("Board mismatch: %s", d->board.reasons[0]);
                 EMIT(d, board_changed, &d->board);
         }
