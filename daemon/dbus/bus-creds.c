@@ -255,8 +255,10 @@ int bus_creds_check_admin(BusCreds *bc, Daemon *d, sd_bus_message *m, sd_bus_err
                         return 1;
                 log_rl_info("Refused %s.%s from uid %u: not root or in group %s", sd_bus_message_get_interface(m),
                             sd_bus_message_get_member(m), (unsigned) e->uid, daemon_config(d)->admin_group);
+                /* named by the method, as the JSON socket does: not every one changes a controller */
                 return sd_bus_error_setf(error, VESCD_ERROR_PREFIX "PermissionDenied",
-                                         "Changing a controller needs root or membership in group '%s'",
+                                         "%s needs root or membership in group '%s'",
+                                         sd_bus_message_get_member(m) ? sd_bus_message_get_member(m) : "This call",
                                          daemon_config(d)->admin_group);
         }
         if (!e) {
