@@ -451,9 +451,9 @@ int config_set(Config *c, const char *key, const char *value) {
                 return set_str(&c->bus_address, value);
         }
         if (strcmp(key, "state-dir") == 0)
-                return *value == '/' ? set_str(&c->state_dir, value) : -EINVAL;
+                return *value == '/' ? set_str(&c->state_dir, value) : set_error("%s must be an absolute path", key);
         if (strcmp(key, "json-socket") == 0)
-                return *value == '/' ? set_str(&c->json_socket, value) : -EINVAL;
+                return *value == '/' ? set_str(&c->json_socket, value) : set_error("%s must be an absolute path", key);
         if (strcmp(key, "tcp-listen") == 0) {
                 free(c->tcp_listen);
                 c->tcp_listen = NULL;
@@ -465,7 +465,7 @@ int config_set(Config *c, const char *key, const char *value) {
                 return *value ? set_str(&c->http_listen, value) : 0;
         }
         if (strcmp(key, "http-root") == 0)
-                return *value == '/' ? set_str(&c->http_root, value) : -EINVAL;
+                return *value == '/' ? set_str(&c->http_root, value) : set_error("%s must be an absolute path", key);
         if (strcmp(key, "admin-group") == 0)
                 return *value ? set_str(&c->admin_group, value) : -EINVAL;
         if (strcmp(key, "log-level") == 0) {

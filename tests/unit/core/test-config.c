@@ -171,6 +171,10 @@ static void test_ride_modes(void **state) {
                 { "mode-x", "max_erpm=1,max_erpm_scale=0.5", "max_erpm is given twice" },
                 { "mode-Eco", "max_erpm=1", "a mode name is" },
                 { "mode-", "max_erpm=1", "a mode name is" },
+                /* a relative path said only "Invalid --state-dir 'run'" */
+                { "state-dir", "run", "state-dir must be an absolute path" },
+                { "json-socket", "vescd.sock", "json-socket must be an absolute path" },
+                { "http-root", "www", "http-root must be an absolute path" },
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 assert_int_equal(config_set(&c, bad[i].key, bad[i].value), -EINVAL);
