@@ -250,7 +250,7 @@ const Command commands_board[] = {
           "Reboot one controller (COMM_REBOOT).  It drops offline briefly and is found again\n"
           "by its UUID.  Needs root or vescd's admin group.",
           1, 1, cmd_reboot },
-        { "forget", "UUID", "forget a remembered board member that is gone for good",
+        { "forget", "UUID", "forget a remembered board member that is gone for good (admin)",
           "Forget a remembered member of the board that is gone for good (ForgetController;\n"
           "refused while it is online).  Admin.",
           1, 1, cmd_forget },

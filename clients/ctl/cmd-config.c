@@ -698,7 +698,7 @@ const Command commands_config[] = {
           "min_erpm, max_erpm, min_duty, max_duty, watt_min, watt_max, in_current_min,\n"
           "in_current_max.  --store also writes them to flash.  Needs root or the admin group.",
           1, -1, cmd_limits_set },
-        { "limits mode", "[NAME]", "show or choose the ride mode (mode-NAME in vescd.conf)",
+        { "limits mode", "[NAME]", "show or choose (admin) the ride mode: mode-NAME in vescd.conf",
           "Without NAME: the active ride mode.  With NAME: apply the ride mode mode-NAME of\n"
           "vescd.conf to every controller (SetRideMode); vescd re-applies it when a\n"
           "controller boots.  Choosing needs root or the admin group.",

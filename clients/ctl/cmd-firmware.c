@@ -763,15 +763,15 @@ const Command commands_firmware[] = {
         { "firmware sets", "", "installed image sets",
           "The installed image sets: id, name, version, signature state, current or previous,\nhardware names.", 0, 0,
           cmd_sets },
-        { "firmware install", "FILE", "verify and install an image set (.tar or directory)",
+        { "firmware install", "FILE", "verify and install an image set, .tar or directory (admin)",
           "Verify and install an image set: a tar archive is passed to vescd as a file\n"
           "descriptor, a directory by its absolute path.  Prints the set id.  Admin.",
           1, 1, cmd_install },
-        { "firmware remove", "SET", "remove an installed set (id or name)",
+        { "firmware remove", "SET", "remove an installed set, by id or name (admin)",
           "Remove an installed set, named by its id or its name.  The current set and a set\n"
           "a running job uses are refused (Busy).  Admin.",
           1, 1, cmd_remove },
-        { "firmware rollback", "", "make the previous set current again (prints its id)",
+        { "firmware rollback", "", "make the previous set current again (admin)",
           "Make the previous image set current again (the current one becomes the previous\n"
           "one, so a second rollback undoes the first).  Prints the id of the set now current.",
           0, 0, cmd_rollback },
@@ -783,21 +783,21 @@ const Command commands_firmware[] = {
           "erased and written and the time per step, then every gate with its value and\n"
           "limit.  --json prints vescd's plan unchanged.  Exit status 1 for a refused plan.",
           2, -1, cmd_plan },
-        { "firmware inhibit", "on REASON|off", "block new firmware jobs (or allow them again)",
+        { "firmware inhibit", "on REASON|off", "block new firmware jobs, or allow them again (admin)",
           "Inhibit firmware updates (SetInhibit): new jobs end at their gates with GateFailed\n"
           "naming REASON; running jobs go on.  Persisted by vescd.  off allows them again.  Admin.",
           1, -1, cmd_inhibit },
-        { "firmware update", "CONTROLLER SET", "update one controller",
+        { "firmware update", "CONTROLLER SET", "update one controller (admin)",
           "Update one controller.  vescd refuses it (Mismatch) when the board's controllers\n"
           "would differ afterwards, unless --allow-mismatch (root only).  Admin.",
           2, 2, cmd_update },
-        { "firmware board", "SET", "update every controller of the board together",
+        { "firmware board", "SET", "update every controller of the board together (admin)",
           "Update every member controller of the board in one transaction (UpdateBoard):\n"
           "staged on all, committed only when all are staged.  Admin.",
           1, 1, cmd_board },
-        { "firmware pair", "SET", "update both controllers of the pair together",
+        { "firmware pair", "SET", "update both controllers of the pair together (admin)",
           "Update both controllers of a two-controller board in one transaction.  Admin.", 1, 1, cmd_pair },
-        { "firmware repair", "SET", "bring a mismatched board to SET, updating only what differs",
+        { "firmware repair", "SET", "bring a mismatched board to SET, updating only what differs (admin)",
           "Bring a mismatched board to SET, updating only the controllers that differ; refused\n"
           "with the reason when there is nothing to do or it is impossible (e.g. 3.58 to\n"
           "6.05 needs 5.03 first).  Admin.",

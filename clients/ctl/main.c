@@ -75,7 +75,11 @@ static void help(void) {
                 for (const Command *c = tables[t]; c->name; c++) {
                         char head[64];
                         snprintf(head, sizeof head, "%s%s%s", c->name, c->args[0] ? " " : "", c->args);
-                        printf("  %-50s %s\n", head, c->summary);
+                        /* a long head gets a line of its own, the summaries stay in one column */
+                        if (strlen(head) > 34)
+                                printf("  %s\n  %-34s %s\n", head, "", c->summary);
+                        else
+                                printf("  %-34s %s\n", head, c->summary);
                 }
         printf("\n%s\n"
                "Exit status: 0 success, 1 failed or refused, 2 usage error, 3 vescd not reachable,\n"
