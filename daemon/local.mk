@@ -140,10 +140,11 @@ dist_noinst_SCRIPTS += tests/unit/test-layering.py
 
 TESTS += tests/integration/dbus/test-dbus.py tests/integration/dbus/test-introspect.py \
 	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-config-byname.py \
-	tests/integration/dbus/test-ride-modes.py tests/integration/dbus/test-socketcan.sh
+	tests/integration/dbus/test-ride-modes.py tests/integration/dbus/test-board-verdict.py \
+	tests/integration/dbus/test-socketcan.sh
 dist_noinst_SCRIPTS += tests/integration/dbus/test-dbus.py tests/integration/dbus/test-introspect.py \
 	tests/integration/dbus/test-config-copy.py tests/integration/dbus/test-config-byname.py \
-	tests/integration/dbus/test-ride-modes.py \
+	tests/integration/dbus/test-ride-modes.py tests/integration/dbus/test-board-verdict.py \
 	tests/integration/dbus/test-socketcan.sh tests/integration/dbus/socketcan-check.py tests/demo.sh tests/canvm-run.sh
 dist_noinst_DATA += tests/integration/dbus/vescd_harness.py
 # sourced by test-socketcan.sh and test-canlink.sh before canvm-run.sh

@@ -100,6 +100,11 @@ struct Daemon {
         bool bus_was_off;           /* rescan once the bus is back */
         bool board_stale;           /* membership changed: recompute the board at the next flush */
         bool board_held;            /* a recomputation waited for a check ("held silence", rule 4) */
+        /* the board's verdict in the log waits for the initial discovery
+         * (daemon.c, "first verdict"): the start-up scan ended and what
+         * answered had its first identification */
+        bool discovered;
+        BoardState logged_state;    /* the last "Board <state>" logged */
         bool checks_due;            /* some Ctl.check_due */
         DaemonIdStat idstat[256];
 

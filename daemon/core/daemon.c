@@ -356,6 +356,55 @@ static bool uuid_updating(Daemon *d, const uint8_t *uuid) {
 
 static bool board_waits_for_check(const Daemon *d);
 
+/*
+ * First verdict.  The board's state is logged (notice) when it changes, but
+ * not before the initial discovery is over: on a dual board the controller
+ * that broadcasts is identified long before the scan reaches the silent
+ * one, and "Board consistent" with one side, then "Board mismatch" a moment
+ * later, would tell a false verdict first.  The initial discovery is over
+ * when vescd has its CAN id, the start-up scan (scan-on-start) ended and
+ * every id heard until then had its first identification answered or timed
+ * out (those that did not answer back off, and do not hold the verdict
+ * longer).  The board view itself (BoardState, board_changed) is published
+ * all along: it says what is known, and Scanning says that more may come.
+ */
+static bool initial_discovery_over(const Daemon *d) {
+        if (d->discovered)
+                return true;
+        if (!d->started || d->scanning || board_waits_for_check(d))
+                return false;
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                const Ctl *ctl = d->ctls[i];
+                if (ctl->id_stale)
+                        continue;
+                if (!ctl->c.has_identity && ctl->identify_pending)
+                        return false;
+                if (ctl->c.has_identity && !ctl->exported)
+                        return false;
+        }
+        return true;
+}
+
+/* Log the board's state if it changed since it was last logged, and its
+ * mismatch reason when mismatched (once with the state line that says
+ * "mismatch", rate-limited on later changes); nothing before the initial
+ * discovery is over (see above). */
+static void log_verdict(Daemon *d) {
+        const Board *b = &d->board;
+        bool said_mismatch = false;
+
+        if (!d->discovered)
+                return;
+        if (b->state != d->logged_state) {
+                log_notice("Board %s%s%s", board_state_to_string(b->state), b->state_reasons[0] ? ": " : "",
+                           b->state_reasons[0] ? b->state_reasons[0] : "");
+                said_mismatch = b->state == BOARD_STATE_MISMATCH;
+                d->logged_state = b->state;
+        }
+        if (b->mismatch && !said_mismatch)
+                log_rl_notice("Board mismatch: %s", b->reasons[0]);
+}
+
 static void update_board(Daemon *d) {
         _cleanup_free_ bool *updating = NULL;
         _cleanup_free_ const char **missing = NULL;
@@ -394,16 +443,10 @@ static void update_board(Daemon *d) {
                 return;
         }
         if (!board_equal(&b, &d->board)) {
-                /* a state that just became MISMATCH was logged with its reason: once */
-                bool said_mismatch = b.state != d->board.state && b.state == BOARD_STATE_MISMATCH;
-                if (b.state != d->board.state)
-                        log_notice("Board %s%s%s", board_state_to_string(b.state), b.state_reasons[0] ? ": " : "",
-                                   b.state_reasons[0] ? b.state_reasons[0] : "");
                 board_done(&d->board);
                 d->board = b;
                 b = BOARD_NULL;
-                if (d->board.mismatch && !said_mismatch)
-                        log_rl_notice("Board mismatch: %s", d->board.reasons[0]);
+                log_verdict(d);
                 EMIT(d, board_changed, &d->board);
         }
         board_done(&b);
@@ -585,6 +628,11 @@ static void flush(Daemon *d) {
 
         if (board_dirty)
                 update_board(d);
+        if (!d->discovered && initial_discovery_over(d)) {
+                d->discovered = true;
+                log_debug("Initial discovery over: %zu controller(s) identified", d->n_exported);
+                log_verdict(d);
+        }
         if (d->manager_dirty) {
                 uint64_t m = d->manager_dirty;
                 d->manager_dirty = 0;
@@ -627,6 +675,9 @@ static void on_fw_version(void *userdata, int error, uint8_t replier, const uint
                 if (ctl->c.has_identity)
                         ctl->c.counters.timeouts++;
                 log_debug_errno(error, "COMM_FW_VERSION to id %u failed: %m", ctl->c.id);
+                /* the board's first verdict may have waited for this one */
+                if (!d->discovered)
+                        schedule_flush(d);
                 return;
         }
         apply_fw_version(d, ctl, replier, reply, len);
@@ -1614,6 +1665,7 @@ int daemon_new(struct event_base *base, Config *config, const TransportKinds *ki
         d->config = config;
         d->kinds = kinds;
         d->board = BOARD_NULL;
+        d->logged_state = BOARD_STATE_UNKNOWN;
         d->exported = calloc(512, sizeof(Controller *));
         if (!d->exported)
                 return -ENOMEM;
