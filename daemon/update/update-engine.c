@@ -235,6 +235,8 @@ static void log_side(FwUpdateJob *job, const FwSide *s, int level, const char *f
 }
 
 static uint64_t side_wait_usec(const FwUpdateJob *job, const FwSide *s);
+static uint64_t side_erase_usec(const FwUpdateJob *job, const FwSide *s, bool bootloader);
+static uint64_t side_transfer_usec(const FwUpdateJob *job, const FwSide *s, bool bootloader);
 
 static uint64_t scaled(const FwUpdateJob *job, uint64_t usec) {
         return (uint64_t) ((double) usec * job->scale);
@@ -535,7 +537,7 @@ static void transfer_send(FwUpdateJob *job, FwSide *s) {
         size_t skipped = 0;
 
         if (!update_transfer_next(&s->xfer, &skipped)) {
-                fw_progress_advance(&job->progress, skipped, skipped);
+                fw_progress_advance(&job->progress, skipped, skipped, job->now);
                 side_release(job, s);
                 if (app)
                         side_enter(job, s, FW_PHASE_STAGED);
@@ -547,7 +549,7 @@ static void transfer_send(FwUpdateJob *job, FwSide *s) {
                 }
                 return;
         }
-        fw_progress_advance(&job->progress, skipped, skipped);
+        fw_progress_advance(&job->progress, skipped, skipped, job->now);
         s->expect_offset = update_transfer_offset(&s->xfer);
         side_request(job, s,
                      vesc_write_new_app_encode(s->expect_offset, update_transfer_chunk(&s->xfer), s->xfer.inflight_len,
@@ -601,7 +603,7 @@ static void write_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n)
         }
         side_release(job, s);
         size_t acked = update_transfer_acked(&s->xfer, job->now, &s->write_rtt);
-        fw_progress_advance(&job->progress, acked, acked);
+        fw_progress_advance(&job->progress, acked, acked, job->now);
         transfer_send(job, s);
 }
 
@@ -617,11 +619,13 @@ static void erase_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n)
                 return;
         }
         if (p[0] == COMM_ERASE_BOOTLOADER) {
-                fw_progress_advance(&job->progress, W_BL_ERASE, 0);
+                fw_progress_advance(&job->progress, W_BL_ERASE, 0, job->now);
+                fw_progress_wait_done(&job->progress, side_erase_usec(job, s, true), job->now);
                 transfer_start(s, s->img->bootloader, s->img->bootloader_len, VESC_BOOTLOADER_OFFSET);
                 transfer_send(job, s);
         } else {
-                fw_progress_advance(&job->progress, W_ERASE, 0);
+                fw_progress_advance(&job->progress, W_ERASE, 0, job->now);
+                fw_progress_wait_done(&job->progress, side_erase_usec(job, s, false), job->now);
                 side_enter(job, s, FW_PHASE_WRITING);
         }
 }
@@ -650,7 +654,7 @@ static void backup_reply(FwUpdateJob *job, FwSide *s, const uint8_t *p, size_t n
                 return;
         }
         side_release(job, s);
-        fw_progress_advance(&job->progress, W_BACKUP, 0);
+        fw_progress_advance(&job->progress, W_BACKUP, 0, job->now);
         s->step++;
         job->dirty = true;
 }
@@ -837,7 +841,7 @@ static bool restore_step(FwUpdateJob *job, FwSide *s) {
         case 2:
                 return false; /* SET_APPCONF of the patched blob is sent from the GET_APPCONF reply */
         default:
-                fw_progress_advance(&job->progress, W_RESTORE, 0);
+                fw_progress_advance(&job->progress, W_RESTORE, 0, job->now);
                 side_enter(job, s, FW_PHASE_DONE);
                 return true;
         }
@@ -964,8 +968,8 @@ static void confirm(FwUpdateJob *job, FwSide *s) {
         describe_img(s->img, want);
         if (fw_identity_matches_image(&s->id, s->img)) {
                 log_side(job, s, LOG_INFO, "confirmed: runs %s", got);
-                fw_progress_advance(&job->progress, W_REBOOT, 0);
-                fw_progress_wait_done(&job->progress, side_wait_usec(job, s));
+                fw_progress_advance(&job->progress, W_REBOOT, 0, job->now);
+                fw_progress_wait_done(&job->progress, side_wait_usec(job, s), job->now);
                 side_enter(job, s, FW_PHASE_RESTORING);
                 return;
         }
@@ -976,6 +980,8 @@ static void confirm(FwUpdateJob *job, FwSide *s) {
                 s->restages++;
                 log_side(job, s, LOG_WARNING, "came back on %s instead of %s: staging it again", got, want);
                 fw_progress_add(&job->progress, W_ERASE + s->img->stream_len + W_REBOOT, s->img->stream_len);
+                fw_progress_plan_transfer(&job->progress, s->img->stream_len, side_transfer_usec(job, s, false));
+                fw_progress_add_wait(&job->progress, side_erase_usec(job, s, false));
                 /* its wait is still counted: the first one never ended */
                 side_enter(job, s, FW_PHASE_ERASING);
                 return;
@@ -1132,7 +1138,7 @@ static bool checking_step(FwUpdateJob *job) {
                         continue;
                 if (job->override_gates)
                         log_side(job, s, LOG_WARNING, "gates overridden");
-                fw_progress_advance(&job->progress, W_CHECK, 0);
+                fw_progress_advance(&job->progress, W_CHECK, 0, job->now);
                 side_enter(job, s, FW_PHASE_BACKING_UP);
         }
         return true;
@@ -1181,14 +1187,34 @@ static uint64_t side_wait_usec(const FwUpdateJob *job, const FwSide *s) {
         return scaled(job, e.copy_usec + e.reboot_usec + e.confirm_usec);
 }
 
+/* The planned erase of side s's staging buffer (or of its bootloader), time-scaled. */
+static uint64_t side_erase_usec(const FwUpdateJob *job, const FwSide *s, bool bootloader) {
+        FwEstimate e;
+
+        fw_estimate_side(s->img->stream_len, s->img->raw_size, s->img->bootloader_len, bootloader, 0, &e);
+        return scaled(job, bootloader ? e.bootloader_erase_usec : e.erase_usec);
+}
+
+/* The planned transfer of side s's upload stream (or of its bootloader), time-scaled. */
+static uint64_t side_transfer_usec(const FwUpdateJob *job, const FwSide *s, bool bootloader) {
+        FwEstimate e;
+
+        fw_estimate_side(s->img->stream_len, s->img->raw_size, s->img->bootloader_len, bootloader, 0, &e);
+        return scaled(job, bootloader ? e.bootloader_usec - e.bootloader_erase_usec : e.transfer_usec);
+}
+
 static void job_add_staging_work(FwUpdateJob *job, const FwSide *s, bool with_backup) {
         uint64_t bytes = s->img->stream_len, units = W_CHECK + W_ERASE + W_REBOOT + W_RESTORE;
 
         if (with_backup)
                 units += 2 * W_BACKUP;
+        fw_progress_plan_transfer(&job->progress, s->img->stream_len, side_transfer_usec(job, s, false));
+        fw_progress_add_wait(&job->progress, side_erase_usec(job, s, false));
         if (s->plan.bootloader && !s->bootloader_done) {
                 units += W_BL_ERASE;
                 bytes += s->img->bootloader_len;
+                fw_progress_plan_transfer(&job->progress, s->img->bootloader_len, side_transfer_usec(job, s, true));
+                fw_progress_add_wait(&job->progress, side_erase_usec(job, s, true));
         }
         fw_progress_add(&job->progress, units + bytes, bytes);
         fw_progress_add_wait(&job->progress, side_wait_usec(job, s));

@@ -6,10 +6,11 @@
 /**
  * fw_progress_start() - begin measuring
  * @p: the progress, zero-initialised or restored from a snapshot
- * @now_usec: the current time; the ETA is measured from here
+ * @now_usec: the current time
  */
 void fw_progress_start(FwProgress *p, uint64_t now_usec) {
         p->start_usec = now_usec;
+        p->last_usec = now_usec;
 }
 
 /**
@@ -24,16 +25,48 @@ void fw_progress_add(FwProgress *p, uint64_t units, uint64_t bytes) {
 }
 
 /**
+ * fw_progress_plan_transfer() - the planned time of bytes to transfer
+ * @p: the progress
+ * @bytes: bytes added (or about to be added) with fw_progress_add()
+ * @usec: their planned transfer time, time-scaled
+ *
+ * Gives the rate the ETA uses before transfers are measured.
+ */
+void fw_progress_plan_transfer(FwProgress *p, uint64_t bytes, uint64_t usec) {
+        p->plan_bytes += bytes;
+        p->plan_usec += usec;
+}
+
+/**
  * fw_progress_advance() - record finished work
  * @p: the progress
  * @units: weighted units done
  * @bytes: of which stream/bootloader bytes
+ * @now_usec: the current time
  *
- * Done never exceeds the total.
+ * Done never exceeds the total.  Bytes measure the transfer: the time since
+ * the previous advance or step end is theirs (capped at
+ * FW_PROGRESS_PAUSE_CAP times their planned time).
  */
-void fw_progress_advance(FwProgress *p, uint64_t units, uint64_t bytes) {
+void fw_progress_advance(FwProgress *p, uint64_t units, uint64_t bytes, uint64_t now_usec) {
+        if (bytes > 0 && now_usec >= p->last_usec) {
+                uint64_t dt = now_usec - p->last_usec;
+
+                if (p->plan_bytes > 0) {
+                        double cap = (double) FW_PROGRESS_PAUSE_CAP * (double) bytes * (double) p->plan_usec /
+                                     (double) p->plan_bytes;
+                        if ((double) dt > cap)
+                                dt = (uint64_t) cap;
+                }
+                p->meas_bytes += bytes;
+                p->meas_usec += dt;
+        }
         p->units_done = MIN(p->units_done + units, p->units_total);
         p->bytes_done = MIN(p->bytes_done + bytes, p->bytes_total);
+        if (units > 0 || bytes > 0) {
+                p->last_usec = MAX(p->last_usec, now_usec);
+                p->streaming = bytes > 0 && p->bytes_done < p->bytes_total;
+        }
 }
 
 /**
@@ -70,40 +103,64 @@ void fw_progress_finish(FwProgress *p) {
  * @p: the progress
  * @now_usec: the current time
  *
- * Uses the average throughput in units per second since fw_progress_start(),
- * so waits (erase, reboot) count at the rate the job actually achieved.
+ * The planned steps without bytes still ahead (less the time since the
+ * last step ended, when not within a transfer, as far as they go) plus the bytes left at the transfer
+ * rate: the plan's before any transfer is measured, blended towards the
+ * measured rate as acknowledged bytes come in (the plan weighs as
+ * FW_PROGRESS_PRIOR_BYTES bytes).  A slow step (an erase) never sets the
+ * transfer rate.  Without a plan, the average throughput since
+ * fw_progress_start().
  *
  * Return: microseconds, 0 when finished, UINT64_MAX when not yet measurable.
  */
 uint64_t fw_progress_eta_usec(const FwProgress *p, uint64_t now_usec) {
-        uint64_t elapsed, left;
+        uint64_t left = p->bytes_total - MIN(p->bytes_done, p->bytes_total), since;
+        double per_byte, xfer;
 
         if (p->finished)
                 return 0;
-        if (p->units_done == 0 || now_usec <= p->start_usec)
+        if (p->plan_bytes > 0)
+                per_byte = ((double) p->plan_usec / (double) p->plan_bytes * FW_PROGRESS_PRIOR_BYTES +
+                            (double) p->meas_usec) /
+                           (double) (FW_PROGRESS_PRIOR_BYTES + p->meas_bytes);
+        else if (p->wait_usec == 0) {
+                /* no plan at all: the average throughput so far */
+                if (p->units_done == 0 || now_usec <= p->start_usec)
+                        return UINT64_MAX;
+                return (uint64_t) ((double) (now_usec - p->start_usec) * (double) (p->units_total - p->units_done) /
+                                   (double) p->units_done);
+        } else if (p->meas_bytes > 0)
+                per_byte = (double) p->meas_usec / (double) p->meas_bytes;
+        else if (left > 0)
                 return UINT64_MAX;
-        elapsed = now_usec - p->start_usec;
-        left = p->units_total - p->units_done;
-        /* never "0 s left" while a reboot is pending: at least the known waits */
-        return MAX((uint64_t) ((double) elapsed * (double) left / (double) p->units_done), p->wait_usec);
+        else
+                per_byte = 0;
+        xfer = per_byte * (double) left;
+        /* in a step without bytes (not within a transfer: a pause there is
+         * not a step's progress) */
+        since = !p->streaming && now_usec > p->last_usec ? now_usec - p->last_usec : 0;
+        return (uint64_t) xfer + p->wait_usec - MIN(since, p->wait_usec);
 }
 
 /**
- * fw_progress_add_wait() - a side's copy, reboot and confirmation are ahead
+ * fw_progress_add_wait() - a step without bytes is ahead
  * @p: the progress
- * @usec: their estimated duration (fw_estimate_side(), time-scaled)
+ * @usec: its planned duration (fw_estimate_side(), time-scaled)
  */
 void fw_progress_add_wait(FwProgress *p, uint64_t usec) {
         p->wait_usec += usec;
 }
 
 /**
- * fw_progress_wait_done() - a side's copy, reboot and confirmation are over
+ * fw_progress_wait_done() - a step without bytes is over
  * @p: the progress
  * @usec: what fw_progress_add_wait() added for it
+ * @now_usec: the current time
  */
-void fw_progress_wait_done(FwProgress *p, uint64_t usec) {
+void fw_progress_wait_done(FwProgress *p, uint64_t usec, uint64_t now_usec) {
         p->wait_usec = p->wait_usec > usec ? p->wait_usec - usec : 0;
+        p->last_usec = MAX(p->last_usec, now_usec);
+        p->streaming = false;
 }
 
 #define EST_SECTOR_BYTES        131072u
@@ -150,6 +207,7 @@ void fw_estimate_side(size_t stream_len, size_t raw_size, size_t bootloader_len,
                               EST_ERASE_128K_USEC,
                 .transfer_usec = transfer_usec(stream_len, bitrate),
                 .bootloader_usec = bootloader ? EST_ERASE_128K_USEC + transfer_usec(bootloader_len, bitrate) : 0,
+                .bootloader_erase_usec = bootloader ? EST_ERASE_128K_USEC : 0,
                 .copy_usec = EST_ERASE_APP_USEC + (uint64_t) raw_size * EST_PROGRAM_NSEC_BYTE / 1000u,
                 .reboot_usec = EST_REBOOT_USEC,
                 .confirm_usec = EST_CONFIRM_USEC,
