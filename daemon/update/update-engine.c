@@ -1195,11 +1195,13 @@ static uint64_t side_erase_usec(const FwUpdateJob *job, const FwSide *s, bool bo
         return scaled(job, bootloader ? e.bootloader_erase_usec : e.erase_usec);
 }
 
-/* The planned transfer of side s's upload stream (or of its bootloader), time-scaled. */
+/* The planned transfer of side s's upload stream (the chunks that are not
+ * skipped) or of its bootloader, time-scaled. */
 static uint64_t side_transfer_usec(const FwUpdateJob *job, const FwSide *s, bool bootloader) {
         FwEstimate e;
 
-        fw_estimate_side(s->img->stream_len, s->img->raw_size, s->img->bootloader_len, bootloader, 0, &e);
+        fw_estimate_side(fw_stream_written(s->img->stream, s->img->stream_len, UPDATE_CHUNK_MAX), s->img->raw_size,
+                         s->img->bootloader_len, bootloader, 0, &e);
         return scaled(job, bootloader ? e.bootloader_usec - e.bootloader_erase_usec : e.transfer_usec);
 }
 

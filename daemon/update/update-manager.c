@@ -17,6 +17,7 @@
 #include "core/listeners.h"
 #include "update/update-manager.h"
 #include "update/update-plan.h"
+#include "update/update-transfer.h"
 #include "update/update-progress.h"
 #include "update/update-store.h"
 #include "core/errors.h"
@@ -426,6 +427,15 @@ static int plan_describe(FwManager *m, Controller *const *cs, const FwIdentity *
                 fw_version_describe(img->major, img->minor, img->test_build, img->fw_name, tgt);
                 fw_estimate_side(img->stream_len, img->raw_size, img->bootloader_len, sp.bootloader, m->d->bitrate,
                                  &est);
+                {
+                        /* only the chunks that are not skipped (all 0xFF after the erase) go over the bus */
+                        FwEstimate w;
+                        size_t written = fw_stream_written(img->stream, img->stream_len, UPDATE_CHUNK_MAX);
+
+                        fw_estimate_side(written, img->raw_size, 0, false, m->d->bitrate, &w);
+                        est.total_usec = est.total_usec - est.transfer_usec + w.transfer_usec;
+                        est.transfer_usec = w.transfer_usec;
+                }
                 json_object_set_new(o, "target", json_string(tgt));
                 json_object_set_new(o, "action", json_string(sp.up_to_date ? "reinstall" : "update"));
                 json_object_set_new(o, "plan", json_string(sp.text));

@@ -300,6 +300,28 @@ bool fw_chunk_skippable(const uint8_t *stream, size_t offset, size_t len, size_t
 }
 
 /**
+ * fw_stream_written() - the bytes a transfer sends
+ * @stream: the upload stream
+ * @len: its length
+ * @chunk: the write size
+ *
+ * Return: @len less the chunks fw_chunk_skippable() skips after the erase.
+ */
+size_t fw_stream_written(const uint8_t *stream, size_t len, size_t chunk) {
+        size_t erased_end = fw_erase_covered((uint32_t) len), n = 0;
+
+        if (chunk == 0)
+                return len;
+        for (size_t off = 0; off < len; off += chunk) {
+                size_t l = MIN(chunk, len - off);
+
+                if (!fw_chunk_skippable(stream, off, l, erased_end))
+                        n += l;
+        }
+        return n;
+}
+
+/**
  * fw_plan_path() - the bootloader and hardware rules of fw_plan_side() for
  * an image-set entry described without its bytes
  * @ctl: the controller's current identity

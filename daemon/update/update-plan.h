@@ -135,3 +135,6 @@ size_t fw_erase_covered(uint32_t erase_size);
 /* A write of stream[offset, offset+len) may be skipped: every byte is 0xFF,
  * the erase covered it, and it is not the header chunk (offset 0). */
 bool fw_chunk_skippable(const uint8_t *stream, size_t offset, size_t len, size_t erased_end);
+/* Bytes of an upload stream that go over the bus when it is written in
+ * chunk-byte writes after ERASE_NEW_APP(len): the chunks not skippable. */
+size_t fw_stream_written(const uint8_t *stream, size_t len, size_t chunk);

@@ -126,8 +126,9 @@ print(" ".join(out))
 
 class Harness:
     def __init__(self, board="dual-mismatch", time_scale="1", transport="vbus",
-                 can_iface="vcan0", vescd_args=(), vescd_env=None, member_after_s="0"):
+                 can_iface="vcan0", vescd_args=(), vescd_env=None, member_after_s="0", sim_args=()):
         self.board = board
+        self.sim_args = list(sim_args)   # extra vesc-sim options, e.g. --bitrate
         self.time_scale = time_scale
         self.transport_kind = transport
         self.can_iface = can_iface
@@ -198,6 +199,7 @@ class Harness:
             args += ["--vbus", os.path.join(self.tmp, "vbus")]
         else:
             args += ["--socketcan", self.can_iface]
+        args += self.sim_args
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.procs.append(p)
         self.sim = p

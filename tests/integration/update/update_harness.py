@@ -41,12 +41,12 @@ def imageset(name):
 
 
 class UpdateHarness(Harness):
-    def __init__(self, board, time_scale=TIME_SCALE, vescd_args=()):
+    def __init__(self, board, time_scale=TIME_SCALE, vescd_args=(), sim_args=()):
         # vescd scales the offline timeout with --time-scale but polls a
         # silent controller at the unscaled poll rate: keep the scaled
         # timeout (20 s x 0.05 = 1 s) above the poll period
         args = ["--offline-timeout-ms", str(int(1000 / float(time_scale)))] + list(vescd_args)
-        super().__init__(board=board, time_scale=time_scale, vescd_args=args)
+        super().__init__(board=board, time_scale=time_scale, vescd_args=args, sim_args=sim_args)
         self.progress_seen = {}   # job path -> list of Progress values
         self.phases_seen = {}     # job path -> list of Phases ({uuid: phase}) as signalled
         self.signal_match = None

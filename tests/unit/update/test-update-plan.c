@@ -326,6 +326,23 @@ static void test_progress_eta_timeline(void **state) {
         assert_int_equal(fw_progress_eta_usec(&p, t_end), 0);
 }
 
+/* What a transfer sends: the header chunk always, 0xFF chunks inside the
+ * erased range never, the rest. */
+static void test_stream_written(void **state) {
+        size_t len = 131072 + 1000;
+        uint8_t *s = malloc(len);
+
+        assert_non_null(s);
+        memset(s, 0xFF, len);
+        assert_int_equal(fw_stream_written(s, len, 384), 384);       /* the header chunk */
+        s[384 * 10] = 0;
+        assert_int_equal(fw_stream_written(s, len, 384), 2 * 384);
+        s[len - 1] = 0;                                              /* the short last chunk */
+        assert_int_equal(fw_stream_written(s, len, 384), 2 * 384 + len % 384);
+        assert_int_equal(fw_stream_written(s, len, 0), len);
+        free(s);
+}
+
 /* The plan's transfer rate before measurement; a slow erase never sets it. */
 static void test_progress_eta_plan_first(void **state) {
         FwProgress p = {};
@@ -357,6 +374,7 @@ int main(void) {
                 cmocka_unit_test(test_progress),
                 cmocka_unit_test(test_progress_eta_timeline),
                 cmocka_unit_test(test_progress_eta_plan_first),
+                cmocka_unit_test(test_stream_written),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
