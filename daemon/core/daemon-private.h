@@ -104,6 +104,8 @@ struct Daemon {
          * (daemon.c, "first verdict"): the start-up scan ended and what
          * answered had its first identification */
         bool discovered;
+        uint64_t discovered_usec;   /* when it was over */
+        bool verdict_open;          /* ... and no candidate of then is still earning membership */
         BoardState logged_state;    /* the last "Board <state>" logged */
         bool checks_due;            /* some Ctl.check_due */
         DaemonIdStat idstat[256];

@@ -365,8 +365,13 @@ static bool board_waits_for_check(const Daemon *d);
  * when vescd has its CAN id, the start-up scan (scan-on-start) ended and
  * every id heard until then had its first identification answered or timed
  * out (those that did not answer back off, and do not hold the verdict
- * longer).  The board view itself (BoardState, board_changed) is published
- * all along: it says what is known, and Scanning says that more may come.
+ * longer).  Then it also waits while a motor controller is a candidate
+ * earning membership (identified and online, member-after-s not yet over:
+ * on a board not remembered yet one side would become a member a moment
+ * before the other), at most member-after-s (×time-scale) and a second
+ * past the discovery.  The board view itself (BoardState, board_changed)
+ * is published all along: it says what is known, and Scanning says that
+ * more may come.
  */
 static bool initial_discovery_over(const Daemon *d) {
         if (d->discovered)
@@ -385,6 +390,19 @@ static bool initial_discovery_over(const Daemon *d) {
         return true;
 }
 
+static bool members_settling(const Daemon *d, uint64_t now) {
+        uint64_t wait = daemon_scaled(d, (uint64_t) d->config->member_after_s * USEC_PER_SEC + USEC_PER_SEC);
+
+        if (now >= d->discovered_usec + wait)
+                return false;
+        for (size_t i = 0; i < d->n_ctls; i++) {
+                const Ctl *ctl = d->ctls[i];
+                if (ctl->exported && !ctl->id_stale && ctl->c.candidate && ctl->member_clock_usec != 0)
+                        return true;
+        }
+        return false;
+}
+
 /* Log the board's state if it changed since it was last logged, and its
  * mismatch reason when mismatched (once with the state line that says
  * "mismatch", rate-limited on later changes); nothing before the initial
@@ -393,7 +411,7 @@ static void log_verdict(Daemon *d) {
         const Board *b = &d->board;
         bool said_mismatch = false;
 
-        if (!d->discovered)
+        if (!d->verdict_open)
                 return;
         if (b->state != d->logged_state) {
                 log_notice("Board %s%s%s", board_state_to_string(b->state), b->state_reasons[0] ? ": " : "",
@@ -630,7 +648,11 @@ static void flush(Daemon *d) {
                 update_board(d);
         if (!d->discovered && initial_discovery_over(d)) {
                 d->discovered = true;
+                d->discovered_usec = now;
                 log_debug("Initial discovery over: %zu controller(s) identified", d->n_exported);
+        }
+        if (d->discovered && !d->verdict_open && !members_settling(d, now)) {
+                d->verdict_open = true;
                 log_verdict(d);
         }
         if (d->manager_dirty) {
