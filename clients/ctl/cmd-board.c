@@ -49,22 +49,28 @@ static bool strv_contains(json_t *a, const char *s) {
 
 /* The planner's steps, then the vescctl commands that carry them out: the
  * first job is @kind (repair, board) with the first installed set a step
- * names ("… with image set 0123456789abcdef (5.03): …"), or SET. */
+ * names ("… with image set 0123456789abcdef (5.03): …"), or SET.  Steps
+ * without a job (a member offline: "bring … back online") get no commands. */
 static void print_actions(json_t *actions, const char *kind) {
         char set[17] = "SET", cmd[96];
-        bool install = false;
+        bool install = false, job = false;
         json_t *s;
         size_t i;
 
         json_array_foreach(actions, i, s) {
                 const char *a = json_string_value(s), *id;
                 printf("  %s\n", a);
+                if (a && (strstr(a, " with image set ") || strstr(a, " with that set ") ||
+                          strstr(a, "install an image set")))
+                        job = true;
                 if (a && strstr(a, "install an image set"))
                         install = true;
                 if (a && !install && strcmp(set, "SET") == 0 && (id = strstr(a, "image set ")) &&
                     strspn(id + 10, "0123456789abcdef") == 16)
                         snprintf(set, sizeof set, "%.16s", id + 10);
         }
+        if (!job)
+                return;
         printf("Commands:\n");
         if (install)
                 printf("  %-48s %s\n", "vescctl firmware install FILE", "(FILE: an image set, docs/image-sets.md)");
@@ -112,8 +118,9 @@ static int cmd_status(sd_bus *bus, int argc, char **argv) {
                         print_actions(json_object_get(st, "actions"), "repair");
                 }
         } else if (json_array_size(json_object_get(st, "actions")) > 0 && strcmp(state, "updating") != 0) {
-                /* consistent, and the current image set is newer than what the board runs */
-                printf("Update available:\n");
+                /* consistent, and the current image set is newer than what the board runs;
+                 * degraded: what to do before that update is possible */
+                printf("%s\n", strcmp(state, "degraded") == 0 ? "To do:" : "Update available:");
                 print_actions(json_object_get(st, "actions"), "board");
         }
         json_array_foreach(json_object_get(st, "job_objects"), i, c)

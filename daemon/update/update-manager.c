@@ -363,6 +363,7 @@ static void identity_from_controller(FwIdentity *id, const Controller *c) {
                 .major = c->fw_major,
                 .minor = c->fw_minor,
                 .test_build = c->fw_test_build,
+                .offline = !c->online,
         };
         memcpy(id->uuid, c->uuid, VESC_UUID_LEN);
         snprintf(id->hw_name, sizeof id->hw_name, "%s", c->hw_name);
@@ -1274,7 +1275,7 @@ static char **on_board_actions(void *userdata, const Controller *const *members,
         _cleanup_free_ FwSetEntry *hyp_mid = calloc(MAX(n, (size_t) 1), sizeof *hyp_mid);
         char **lines = NULL;
         size_t k = 0;
-        int goal;
+        int goal, r;
 
         if (!mem || !sets || !hyp_goal || !hyp_mid || n == 0)
                 return NULL;
@@ -1285,7 +1286,11 @@ static char **on_board_actions(void *userdata, const Controller *const *members,
                         return NULL;
         }
         goal = planner_sets(m, mem, n, NULL, sets, &k, hyp_goal, hyp_mid);
-        if (goal < 0 || fw_plan_steps(mem, n, sets, k, &sets[goal], &lines) < 0) {
+        if (goal < 0)
+                return NULL;
+        r = fw_plan_steps(mem, n, sets, k, &sets[goal], &lines);
+        /* a member offline: the lines say to bring it back (never a job vescd refuses) */
+        if (r < 0 && r != -EHOSTDOWN) {
                 fw_plan_steps_free(lines);
                 return NULL;
         }

@@ -493,8 +493,13 @@ static int add_step(Strv *l, const FwIdentity *m, size_t n, const FwSetInfo *s) 
  * "install" step first.  At most two jobs (3.58 → 5.03 → 6.05); the path
  * with the fewest sets to install, then the fewest jobs, wins.
  *
+ * A job needs every member answering (vescd refuses it with Offline), so
+ * while a member is offline and the board does not run the goal, the lines
+ * are no job but "bring 2f00… (id 74) back online: …", one per offline
+ * member; the steps come back once it answers.
+ *
  * Return: 0 (a path found), -ENOENT (none: *ret says why in one line),
- * -EINVAL, -ENOMEM.
+ * -EHOSTDOWN (a member offline: *ret says which), -EINVAL, -ENOMEM.
  */
 int fw_plan_steps(const FwIdentity *m, size_t n, const FwSetInfo *sets, size_t n_sets, const FwSetInfo *goal,
                   char ***ret) {
@@ -513,6 +518,20 @@ int fw_plan_steps(const FwIdentity *m, size_t n, const FwSetInfo *sets, size_t n
         }
 
         if (!runs_goal(m, n, goal)) {
+                /* no job while a member does not answer: say what works instead */
+                for (size_t i = 0; i < n; i++) {
+                        char uuid[2 * VESC_UUID_LEN + 1];
+                        if (!m[i].offline)
+                                continue;
+                        fw_uuid_format(m[i].uuid, uuid);
+                        r = strv_addf(&l, "bring %s (id %u) back online: check its power and CAN wiring (a firmware "
+                                      "job needs every motor controller of the board answering)", uuid, m[i].can_id);
+                        if (r < 0)
+                                goto out;
+                        r = -EHOSTDOWN;
+                }
+                if (r == -EHOSTDOWN)
+                        goto done;
                 for (size_t i = 0; i < n_sets; i++) {
                         const FwSetInfo *s1 = &sets[i];
                         if (!set_covers(s1, m, n) || !step_possible(m, n, s1, a))

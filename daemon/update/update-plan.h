@@ -50,6 +50,7 @@ typedef struct FwIdentity {
         uint8_t major, minor, test_build;
         char hw_name[VESC_NAME_MAX];
         char fw_name[VESC_NAME_MAX];
+        bool offline;           /* does not answer now: no job can take it (fw_plan_steps()) */
 } FwIdentity;
 
 void fw_identity_from_version(FwIdentity *ret, const VescFwVersion *v, uint8_t can_id);
@@ -104,7 +105,8 @@ const FwSetEntry *fw_set_find(const FwSetInfo *s, const char *hw_name);
 FwError fw_plan_path(const FwIdentity *ctl, const FwSetEntry *e, char *text, size_t size);
 /* The numbered steps (Repair / UpdateBoard jobs, installs of hypothetical
  * sets) that bring every member to the goal set's build; see update-plan.c.
- * 0, -ENOENT (no path; the one line says why), -EINVAL, -ENOMEM. */
+ * 0, -ENOENT (no path; the one line says why), -EHOSTDOWN (a member is
+ * offline: the lines say to bring it back, no job), -EINVAL, -ENOMEM. */
 int fw_plan_steps(const FwIdentity *members, size_t n, const FwSetInfo *sets, size_t n_sets, const FwSetInfo *goal,
                   char ***ret);
 void fw_plan_steps_free(char **v);

@@ -177,6 +177,50 @@ static void test_repair_errors(void **state) {
         assert_int_equal(fw_plan_repair(ids, (const FwImage *const[]) { NULL, NULL, NULL }, 3, &plan), -EINVAL);
 }
 
+/* A member offline: no job line (vescd would refuse it with Offline), the
+ * offline member to bring back instead; the repair once it answers. */
+static void test_steps_offline(void **state) {
+        FwSetEntry e503 = { .hw_name = "60", .major = 5, .minor = 3 };
+        FwSetInfo set = { .id = "0123456789abcdef", .entries = &e503, .n = 1 };
+        FwIdentity m[2] = {
+                { .uuid = { 0x2f }, .can_id = 12, .major = 5, .minor = 3, .hw_name = "60" },
+                { .uuid = { 0x3c }, .can_id = 74, .major = 3, .minor = 58, .hw_name = "60", .offline = true },
+        };
+        char **l = NULL;
+
+        assert_int_equal(fw_plan_steps(m, 2, &set, 1, &set, &l), -EHOSTDOWN);
+        assert_non_null(l);
+        assert_non_null(l[0]);
+        assert_null(l[1]);
+        assert_non_null(strstr(l[0], "bring 3c0000000000000000000000 (id 74) back online: check its power and CAN"));
+        assert_null(strstr(l[0], "repair"));
+        fw_plan_steps_free(l);
+
+        /* both offline: one line each, numbered */
+        m[0].offline = true;
+        assert_int_equal(fw_plan_steps(m, 2, &set, 1, &set, &l), -EHOSTDOWN);
+        assert_true(l[0] && l[1] && !l[2]);
+        assert_true(strncmp(l[0], "1. bring 2f0000000000000000000000 (id 12)", 41) == 0);
+        assert_true(strncmp(l[1], "2. bring 3c0000000000000000000000 (id 74)", 41) == 0);
+        fw_plan_steps_free(l);
+
+        /* back online: the repair */
+        m[0].offline = m[1].offline = false;
+        assert_int_equal(fw_plan_steps(m, 2, &set, 1, &set, &l), 0);
+        assert_true(l[0] && !l[1]);
+        assert_string_equal(l[0], "repair with image set 0123456789abcdef (5.03): update 3c0000000000000000000000 "
+                                  "(id 74) from 3.58 to 5.03");
+        fw_plan_steps_free(l);
+
+        /* running the goal already: nothing to do, offline or not */
+        m[1].major = 5;
+        m[1].minor = 3;
+        m[1].offline = true;
+        assert_int_equal(fw_plan_steps(m, 2, &set, 1, &set, &l), 0);
+        assert_null(l[0]);
+        fw_plan_steps_free(l);
+}
+
 static void test_erase_and_skip(void **state) {
         uint8_t s[2048];
 
@@ -370,6 +414,7 @@ int main(void) {
                 cmocka_unit_test(test_identity),
                 cmocka_unit_test(test_plan_side),
                 cmocka_unit_test(test_repair_errors),
+                cmocka_unit_test(test_steps_offline),
                 cmocka_unit_test(test_erase_and_skip),
                 cmocka_unit_test(test_progress),
                 cmocka_unit_test(test_progress_eta_timeline),
