@@ -1951,8 +1951,11 @@ static void emit_progress(FwUpdateJob *job) {
         FwProgressInfo p = fw_update_job_progress(job, job->now);
         FwAction *a;
 
+        /* also when the ETA's whole seconds change: it counts down through
+         * an erase or a reboot, where the percentage stands still */
         if (job->reported_valid && p.percent == job->reported.percent && p.phase == job->reported.phase &&
-            p.do_not_power_off == job->reported.do_not_power_off && p.bytes_total == job->reported.bytes_total)
+            p.do_not_power_off == job->reported.do_not_power_off && p.bytes_total == job->reported.bytes_total &&
+            p.eta_usec / USEC_PER_SEC == job->reported.eta_usec / USEC_PER_SEC)
                 return;
         a = push(job, FW_ACTION_PROGRESS, -1);
         if (!a)

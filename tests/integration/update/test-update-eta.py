@@ -8,7 +8,8 @@ Repair with the 5.03 set: B 3.58 -> 5.03):
   confirmation times, × time-scale; the erase is never extrapolated onto
   the transfer, which made it several times too high);
 - EtaSeconds never rises by more than 2 s against the clock (no wild
-  jumps) and is 0 when the job is done;
+  jumps), counts down while the controller reboots (it is republished
+  when its whole seconds change) and is 0 when the job is done;
 - job.get's eta_seconds is the same figure on the JSON socket.
 
 EtaSeconds is whole seconds (truncated): the estimate was in
@@ -44,7 +45,7 @@ def main():
 
         t0 = time.monotonic()
         job = str(h.mgr("Repair", s503, {}))
-        etas = []         # (seconds since the start, EtaSeconds)
+        etas = []         # (seconds since the start, EtaSeconds, Phase)
         json_eta = []
         phases = []
 
@@ -57,7 +58,7 @@ def main():
             if not phases or phases[-1][1] != ph:
                 phases.append((round(time.monotonic() - t0, 2), ph, eta))
             if eta >= 0:
-                etas.append((time.monotonic() - t0, eta))
+                etas.append((time.monotonic() - t0, eta, ph))
                 if not json_eta:
                     res, err = h.json_call("job.get", {"job": int(job.rsplit("/", 1)[1])})
                     if err:
@@ -75,7 +76,7 @@ def main():
         first = etas[0][1]
         log("phases: %s; plan sides: %s" % (phases, [s.get("estimate_seconds") for s in plan["sides"]]))
         log("job took %.1f s; first EtaSeconds %d s (at %.1f s); seen %s" %
-            (duration, first, etas[0][0], sorted(set(e for _, e in etas)), ))
+            (duration, first, etas[0][0], sorted(set(e for _, e, _ in etas)), ))
         # the estimate was in [first, first + 1): some value of it within the factor
         if not (duration / 1.5 < first + 1 and first <= 1.5 * duration):
             fail("first EtaSeconds %d s, the job took %.1f s (not within a factor of 1.5)" % (first, duration))
@@ -83,9 +84,14 @@ def main():
         # no wild jumps: against the clock, an estimate rises by at most
         # 2 s (one of them the truncation to whole seconds)
         allowed = 2
-        for (ta, a), (tb, b) in zip(etas, etas[1:]):
+        for (ta, a, _), (tb, b, _) in zip(etas, etas[1:]):
             if b - (a - (tb - ta)) > allowed:
                 fail("EtaSeconds jumped from %d s to %d s within %.2f s: %s" % (a, b, tb - ta, etas))
+        # republished as it counts down (the percentage stands still
+        # through the erase and the reboot): every second of the reboot
+        reboot = [e for _, e, ph in etas if ph == "rebooting"]
+        if len(set(reboot)) < 2:
+            fail("EtaSeconds did not count down while rebooting: %s" % reboot)
         ja, jb = json_eta[0]
         if abs(ja - jb) > 1:
             fail("EtaSeconds %d s but job.get eta_seconds %d s" % (ja, jb))
