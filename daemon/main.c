@@ -149,6 +149,10 @@ static int parse_argv(Main *m, int argc, char **argv) {
 static void notify_status(Main *m) {
         _cleanup_free_ char *s = NULL;
 
+        /* until the first verdict, one side of a dual board would read
+         * "1 controller, consistent" */
+        if (!daemon_board_verdict_given(m->daemon))
+                return;
         if (board_summary(daemon_board(m->daemon), &s) < 0)
                 return;
         if (m->last_status && strcmp(m->last_status, s) == 0)
@@ -163,7 +167,7 @@ static void on_board_changed(void *userdata, const Board *b) {
 }
 
 static void on_manager_changed(void *userdata, uint64_t mask) {
-        if (mask & DAEMON_CHANGED_CONTROLLERS)
+        if (mask & (DAEMON_CHANGED_CONTROLLERS | DAEMON_CHANGED_VERDICT))
                 notify_status(userdata);
 }
 

@@ -654,6 +654,7 @@ static void flush(Daemon *d) {
         if (d->discovered && !d->verdict_open && !members_settling(d, now)) {
                 d->verdict_open = true;
                 log_verdict(d);
+                mark_manager(d, DAEMON_CHANGED_VERDICT);
         }
         if (d->manager_dirty) {
                 uint64_t m = d->manager_dirty;
@@ -2146,6 +2147,10 @@ void daemon_board_update(Daemon *d) {
  */
 bool daemon_board_settled(const Daemon *d) {
         return !board_waits_for_check(d);
+}
+
+bool daemon_board_verdict_given(const Daemon *d) {
+        return d->verdict_open;
 }
 
 /**

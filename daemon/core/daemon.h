@@ -45,6 +45,8 @@ typedef struct HoldTable HoldTable;
 #define DAEMON_CHANGED_RIDE_MODE   (UINT64_C(1) << 5)
 /* Inhibited / InhibitReason (the firmware manager's SetInhibit) */
 #define DAEMON_CHANGED_INHIBIT     (UINT64_C(1) << 6)
+/* the board's first verdict was given (daemon_board_verdict_given()); no property */
+#define DAEMON_CHANGED_VERDICT     (UINT64_C(1) << 7)
 
 typedef struct DaemonListener {
         void (*controller_added)(void *userdata, Controller *c);
@@ -187,6 +189,11 @@ void daemon_board_update(Daemon *d);
  * ends; then listeners get board_settled).  A firmware job announces its
  * end only once this is true, after a daemon_board_update(). */
 bool daemon_board_settled(const Daemon *d);
+/* Whether the board's first verdict was given: the initial discovery is
+ * over and what it found has settled into the board (the first "Board …"
+ * log line comes then).  Before, the board view shows only what is known
+ * so far: one side of a dual board may look "consistent". */
+bool daemon_board_verdict_given(const Daemon *d);
 /* Forget a remembered board member (board.json).  -EINVAL bad UUID,
  * -ENOENT not a member, -EBUSY it is online (it would come back at once);
  * *ret_error gets the text.  An offline controller object goes too. */

@@ -18,7 +18,9 @@ before the mismatch; the first verdict waits for the candidates of the
 initial discovery to become members.
 
 The board view itself (BoardState) is published during the scan as it is
-known; only the log waits.  Each run ends when the scan is over and the
+known; the log and the service's STATUS= (systemctl status) wait: STATUS=
+says "Scanning the CAN bus" until the first verdict, and never
+"consistent" on the mismatched board.  Each run ends when the scan is over and the
 verdict is logged; vescd is then stopped so its log is complete."""
 import os
 import sys
@@ -56,13 +58,28 @@ def run(board, verdict, member_after_s="0"):
             cannot_check("member-after-s %s: a side became a member before the scan ended (a slow "
                          "machine): the wait for members was not exercised" % member_after_s)
         h.wait_until(lambda: verdict in h.vescd_log(), "'%s' in vescd's log" % verdict)
+        want = verdict.split()[-1]
+        h.wait_until(lambda: any(want in s for s in h.status_lines), "STATUS= with '%s'" % want)
         state = str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState"))
+        statuses = list(h.status_lines)
         rc = h.stop_vescd()
         if rc != 0:
             fail("vescd exited with %d on SIGTERM" % rc)
         text = h.vescd_log()
-    log("%s: BoardState %s; board lines: %s" % (board, state, [t for _, t in board_lines(text)]))
+    log("%s: BoardState %s; board lines: %s; STATUS= %s" % (board, state, [t for _, t in board_lines(text)],
+                                                            statuses))
+    check_statuses(board, want, statuses)
     return state, text
+
+
+def check_statuses(board, want, statuses):
+    """STATUS= before the verdict says only that vescd scans; the first
+    summary is the verdict's"""
+    summaries = [s for s in statuses if not s.startswith("Scanning")]
+    if not summaries or want not in summaries[0]:
+        fail("%s: the first STATUS= summary is not the verdict ('%s'): %s" % (board, want, statuses))
+    if want != "consistent" and any("consistent" in s for s in statuses):
+        fail("%s: STATUS= said 'consistent': %s" % (board, statuses))
 
 
 def check_order(board, text, first_board_line):
