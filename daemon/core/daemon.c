@@ -2154,6 +2154,33 @@ bool daemon_board_verdict_given(const Daemon *d) {
 }
 
 /**
+ * daemon_absent_members() - remembered members not on the bus
+ * @d: the daemon
+ * @ret: receives up to @max UUIDs (borrowed)
+ * @max: room in @ret
+ *
+ * The members the board view calls "a member of the board but not on the
+ * bus": remembered in board.json, no controller object since the start.
+ *
+ * Returns: how many there are.
+ */
+size_t daemon_absent_members(Daemon *d, const char **ret, size_t max) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < d->members.n; i++) {
+                bool seen = false;
+                for (size_t j = 0; j < d->n_exported && !seen; j++)
+                        seen = strcmp(d->exported[j]->uuid_str, d->members.uuids[i]) == 0;
+                if (seen)
+                        continue;
+                if (k < max)
+                        ret[k] = d->members.uuids[i];
+                k++;
+        }
+        return k;
+}
+
+/**
  * daemon_forget_controller() - forget a remembered board member
  * @d: the daemon
  * @uuid: 24 hex digits

@@ -198,6 +198,10 @@ bool daemon_board_verdict_given(const Daemon *d);
  * -ENOENT not a member, -EBUSY it is online (it would come back at once);
  * *ret_error gets the text.  An offline controller object goes too. */
 int daemon_forget_controller(Daemon *d, const char *uuid, char **ret_error);
+/* The remembered members (board.json) with no controller on the bus since
+ * vescd started: up to @max UUIDs (borrowed: valid until the members change)
+ * in @ret.  Returns how many there are (may exceed @max). */
+size_t daemon_absent_members(Daemon *d, const char **ret, size_t max);
 /* A write of ours moved the controller with this UUID to CAN id @id (its
  * reply came from there): the model takes the new id at once, as online,
  * and identifies it there. */

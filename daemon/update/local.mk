@@ -63,7 +63,8 @@ update_integration_tests = \
 	tests/integration/update/test-image-store.py \
 	tests/integration/update/test-plan.py \
 	tests/integration/update/test-update-eta.py \
-	tests/integration/update/test-plan-offline.py
+	tests/integration/update/test-plan-offline.py \
+	tests/integration/update/test-plan-absent.py
 TESTS += $(update_integration_tests)
 dist_noinst_SCRIPTS += $(update_integration_tests)
 dist_noinst_DATA += tests/integration/update/update_harness.py

@@ -405,6 +405,43 @@ static int check_controllers(FwManager *m, Controller *const *cs, size_t n, char
         return 0;
 }
 
+/* A remembered member that is not on the bus still counts (DESIGN 2026-12
+ * item 2): a board job without it, or a single update while its firmware is
+ * unknown, could leave the board mismatched when it comes back (item 3). */
+#define ABSENT_TEXT "%s is a member of the board but not on the bus: bring it back online (check its power and " \
+                    "CAN wiring), or, if it is gone for good, forget it (ForgetController, vescctl forget %s)"
+
+static int check_absent(FwManager *m, char **ret_error) {
+        const char *u[1];
+
+        if (daemon_absent_members(m->d, u, 1) == 0)
+                return 0;
+        set_error(ret_error, ABSENT_TEXT, u[0], u[0]);
+        return -EHOSTDOWN;
+}
+
+/* The planner's lines while members are absent (no job: vescd would refuse
+ * it with Offline); NULL when none is absent or without memory. */
+static char **absent_lines(FwManager *m) {
+        const char *u[FW_SIDES_MAX];
+        size_t n = daemon_absent_members(m->d, u, ELEMENTSOF(u));
+        char **v;
+
+        if (n == 0)
+                return NULL;
+        n = MIN(n, ELEMENTSOF(u));
+        v = calloc(n + 1, sizeof *v);
+        if (!v)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (asprintf(&v[i], ABSENT_TEXT, u[i], u[i]) < 0) {
+                        v[i] = NULL;
+                        fw_plan_steps_free(v);
+                        return NULL;
+                }
+        return v;
+}
+
 static json_t *side_json(const Controller *c, const FwIdentity *id) {
         char cur[96];
 
@@ -558,6 +595,9 @@ static int check_board_after(FwManager *m, const Controller *c, const FwImage *i
         size_t n = daemon_controllers(m->d, &cs);
         char want[96], got[96];
 
+        /* an absent member's firmware is not known: it may differ from the target */
+        if (check_absent(m, ret_error) < 0)
+                return -EHOSTDOWN;
         fw_version_describe(img->major, img->minor, img->test_build, img->fw_name, want);
         for (size_t i = 0; i < n; i++) {
                 const Controller *o = cs[i];
@@ -633,7 +673,11 @@ static int prepare_board_job(FwManager *m, const char *set_id, Controller *ret[s
                              const char *method, char **ret_error) {
         Controller *const *cs;
         size_t n = daemon_controllers(m->d, &cs), k = 0;
+        int r;
 
+        r = check_absent(m, ret_error);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n; i++)
                 if (board_is_member(cs[i])) {
                         if (k < FW_SIDES_MAX)
@@ -710,7 +754,12 @@ int fw_manager_update_board(FwManager *m, const char *set_id, const FwJobOptions
         Controller *const *cs;
         Controller *only = NULL;
         size_t n = daemon_controllers(m->d, &cs), k = 0;
+        int r;
 
+        /* one member on the bus and one absent is no one-member board */
+        r = check_absent(m, ret_error);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n; i++)
                 if (board_is_member(cs[i])) {
                         only = cs[i];
@@ -1279,6 +1328,10 @@ static char **on_board_actions(void *userdata, const Controller *const *members,
 
         if (!mem || !sets || !hyp_goal || !hyp_mid || n == 0)
                 return NULL;
+        /* a member absent: bring it back or forget it, never a job */
+        lines = absent_lines(m);
+        if (lines)
+                return lines;
         for (size_t i = 0; i < n; i++) {
                 identity_from_controller(&mem[i], members[i]);
                 /* a board of several hardwares is for "check hardware", not for us */
@@ -1435,7 +1488,8 @@ int fw_manager_plan(FwManager *m, const char *kind, const char *set_id, char *co
                 for (size_t c = 0; mem && c < n; c++)
                         if (board_is_member(cs[c]))
                                 identity_from_controller(&mem[nm++], cs[c]);
-                if (mem && sets && hg && hm && nm > 0 && set_id) {
+                steps = absent_lines(m);
+                if (!steps && mem && sets && hg && hm && nm > 0 && set_id) {
                         int goal = planner_sets(m, mem, nm, set_id, sets, &k, hg, hm);
                         if (goal >= 0)
                                 (void) fw_plan_steps(mem, nm, sets, k, &sets[goal], &steps);
