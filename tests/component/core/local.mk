@@ -7,26 +7,29 @@
 # core's frames checked against the recording and the model's stages
 # compared with golden JSON (golden/); README.md.
 
+# What every replay test is built from and with.
+replay_test_sources = tests/component/core/replay.h tests/component/core/replay.c \
+	sim/vbus-frame.h sim/vbus-frame.c $(vescd_core_sources)
+replay_test_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/sim
+replay_test_cflags = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SOCKETCAN_CFLAGS)
+replay_test_ldadd = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(SOCKETCAN_LIBS) -lm
+
 check_PROGRAMS += tests/component/core/test-core-replay
 TESTS += tests/component/core/test-core-replay
-tests_component_core_test_core_replay_SOURCES = tests/component/core/test-core-replay.c \
-	tests/component/core/replay.h tests/component/core/replay.c sim/vbus-frame.h sim/vbus-frame.c $(vescd_core_sources)
-tests_component_core_test_core_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/sim
-tests_component_core_test_core_replay_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) \
-	$(SOCKETCAN_CFLAGS)
-tests_component_core_test_core_replay_LDADD = $(VESCD_PURE_LIBS) $(SYSTEMD_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
-	$(SOCKETCAN_LIBS) -lm
+tests_component_core_test_core_replay_SOURCES = tests/component/core/test-core-replay.c $(replay_test_sources)
+tests_component_core_test_core_replay_CPPFLAGS = $(replay_test_cppflags)
+tests_component_core_test_core_replay_CFLAGS = $(replay_test_cflags)
+tests_component_core_test_core_replay_LDADD = $(replay_test_ldadd)
 
 # test-held-silence: liveness around exclusive holds (a released
 # controller checked at once; the board never degraded by a silence the
 # hold caused), on the replayed dual-358 board, then live.
 check_PROGRAMS += tests/component/core/test-held-silence
 TESTS += tests/component/core/test-held-silence
-tests_component_core_test_held_silence_SOURCES = tests/component/core/test-held-silence.c \
-	tests/component/core/replay.h tests/component/core/replay.c sim/vbus-frame.h sim/vbus-frame.c $(vescd_core_sources)
-tests_component_core_test_held_silence_CPPFLAGS = $(tests_component_core_test_core_replay_CPPFLAGS)
-tests_component_core_test_held_silence_CFLAGS = $(tests_component_core_test_core_replay_CFLAGS)
-tests_component_core_test_held_silence_LDADD = $(tests_component_core_test_core_replay_LDADD)
+tests_component_core_test_held_silence_SOURCES = tests/component/core/test-held-silence.c $(replay_test_sources)
+tests_component_core_test_held_silence_CPPFLAGS = $(replay_test_cppflags)
+tests_component_core_test_held_silence_CFLAGS = $(replay_test_cflags)
+tests_component_core_test_held_silence_LDADD = $(replay_test_ldadd)
 
 # test-own-stall: liveness across a stall of vescd's own (the clock jumps
 # past the offline timeout with nothing run): controllers checked, not
@@ -34,11 +37,10 @@ tests_component_core_test_held_silence_LDADD = $(tests_component_core_test_core_
 # waited in the socket count.
 check_PROGRAMS += tests/component/core/test-own-stall
 TESTS += tests/component/core/test-own-stall
-tests_component_core_test_own_stall_SOURCES = tests/component/core/test-own-stall.c \
-	tests/component/core/replay.h tests/component/core/replay.c sim/vbus-frame.h sim/vbus-frame.c $(vescd_core_sources)
-tests_component_core_test_own_stall_CPPFLAGS = $(tests_component_core_test_core_replay_CPPFLAGS)
-tests_component_core_test_own_stall_CFLAGS = $(tests_component_core_test_core_replay_CFLAGS)
-tests_component_core_test_own_stall_LDADD = $(tests_component_core_test_core_replay_LDADD)
+tests_component_core_test_own_stall_SOURCES = tests/component/core/test-own-stall.c $(replay_test_sources)
+tests_component_core_test_own_stall_CPPFLAGS = $(replay_test_cppflags)
+tests_component_core_test_own_stall_CFLAGS = $(replay_test_cflags)
+tests_component_core_test_own_stall_LDADD = $(replay_test_ldadd)
 
 EXTRA_DIST += \
 	tests/component/core/record-transcripts.py \

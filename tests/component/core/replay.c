@@ -479,6 +479,37 @@ uint64_t replay_now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+bool replay_pump_until(Replay *r, ReplayCondFn cond, void *userdata) {
+        uint64_t end = replay_now_usec() + REPLAY_WAIT_MAX_USEC;
+
+        while (!cond(r, userdata)) {
+                if (replay_now_usec() > end)
+                        return false;
+                replay_pump(r);
+                usleep(1000);
+        }
+        return true;
+}
+
+bool replay_board_is(Replay *r, void *userdata) {
+        return daemon_board(r->daemon)->state == *(const BoardState *) userdata;
+}
+
+void replay_states_note(ReplayStates *s, BoardState state) {
+        if (s->n < ELEMENTSOF(s->v))
+                snprintf(s->v[s->n++], sizeof s->v[0], "%s", board_state_to_string(state));
+}
+
+const char *replay_states_text(const ReplayStates *s) {
+        static char buf[1024];
+        size_t n = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < s->n && n < sizeof buf - 20; i++)
+                n += (size_t) snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "", s->v[i]);
+        return buf;
+}
+
 static uint64_t session_now(const Replay *r) {
         return r->now - REPLAY_EPOCH_USEC;
 }

@@ -130,6 +130,23 @@ void replay_feed(const struct can_frame *f);
 /* Real CLOCK_MONOTONIC µs (bounds on waits). */
 uint64_t replay_now_usec(void);
 
+/* Live: pump until cond() holds; false after REPLAY_WAIT_MAX_USEC of real
+ * time (the bound on every wait). */
+#define REPLAY_WAIT_MAX_USEC (20 * 1000 * 1000)
+typedef bool (*ReplayCondFn)(Replay *r, void *userdata);
+bool replay_pump_until(Replay *r, ReplayCondFn cond, void *userdata);
+/* A ReplayCondFn: the board is in the state *(const BoardState *) userdata. */
+bool replay_board_is(Replay *r, void *userdata);
+
+/* The board states a test's listener saw announced (the first 64). */
+typedef struct ReplayStates {
+        char v[64][16];
+        size_t n;
+} ReplayStates;
+void replay_states_note(ReplayStates *s, BoardState state);
+/* The states, space-separated (a static buffer). */
+const char *replay_states_text(const ReplayStates *s);
+
 /* The settings vescd ran with when the transcripts were recorded
  * (record-transcripts.py): the dual-mismatch sessions and dual-358. */
 #define REPLAY_N_SETTINGS 5

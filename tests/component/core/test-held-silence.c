@@ -39,25 +39,18 @@
 #define UUID_A "3c0029000d51393236353934"
 #define UUID_B "2f002b001451363336333531"
 #define ID_A 10
-/* bound on every wait (real time) */
-#define WAIT_MAX_USEC (20 * 1000 * 1000)
-
-
-
 
 typedef struct Watch {
         bool updating;              /* the "job" holds A: the board's updating query */
         uint8_t uuid_a[12];
-        char states[64][16];        /* board states announced since the mark */
-        size_t n_states;
+        ReplayStates states;        /* board states announced since the mark */
         unsigned a_online, a_offline; /* A's online changes since the mark */
 } Watch;
 
 static void on_board(void *userdata, const Board *b) {
         Watch *w = userdata;
 
-        if (w->n_states < ELEMENTSOF(w->states))
-                snprintf(w->states[w->n_states++], sizeof w->states[0], "%s", board_state_to_string(b->state));
+        replay_states_note(&w->states, b->state);
 }
 
 static void on_changed(void *userdata, Controller *c, uint64_t mask) {
@@ -83,31 +76,8 @@ static const DaemonListener listener = {
 };
 
 static void mark(Watch *w) {
-        w->n_states = 0;
+        w->states.n = 0;
         w->a_online = w->a_offline = 0;
-}
-
-static const char *states_text(const Watch *w) {
-        static char buf[1024];
-        size_t n = 0;
-
-        buf[0] = 0;
-        for (size_t i = 0; i < w->n_states && n < sizeof buf - 20; i++)
-                n += (size_t) snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "", w->states[i]);
-        return buf;
-}
-
-/* Pump until cond() holds; false at the bound. */
-static bool pump_until(Replay *r, bool (*cond)(Replay *r, void *userdata), void *userdata) {
-        uint64_t end = replay_now_usec() + WAIT_MAX_USEC;
-
-        while (!cond(r, userdata)) {
-                if (replay_now_usec() > end)
-                        return false;
-                replay_pump(r);
-                usleep(1000);
-        }
-        return true;
 }
 
 static bool a_offline(Replay *r, void *userdata) {
@@ -123,10 +93,6 @@ static bool a_online(Replay *r, void *userdata) {
 static bool both_online(Replay *r, void *userdata) {
         Controller *b = daemon_find_uuid(r->daemon, UUID_B);
         return a_online(r, NULL) && b && b->online && daemon_board(r->daemon)->state == BOARD_STATE_CONSISTENT;
-}
-
-static bool board_is(Replay *r, void *userdata) {
-        return daemon_board(r->daemon)->state == *(const BoardState *) userdata;
 }
 
 /* A COMM_GET_VALUES request to @id: one PROCESS_SHORT_BUFFER frame
@@ -155,7 +121,7 @@ static Hold *hold_until_offline(Replay *r, Watch *w, const char *what) {
               "%s: hold A", what);
         w->updating = true;
         daemon_board_update(r->daemon);
-        CHECK(pump_until(r, a_offline, NULL), "%s: A (held, unpolled) did not go offline", what);
+        CHECK(replay_pump_until(r, a_offline, NULL), "%s: A (held, unpolled) did not go offline", what);
         CHECK(daemon_board(r->daemon)->state == BOARD_STATE_UPDATING, "%s: board %s while A is held", what,
               board_state_to_string(daemon_board(r->daemon)->state));
         return h;
@@ -195,16 +161,16 @@ static void alive(Replay *r, Watch *w) {
               "alive: board %s at the release, before A's check had its answer",
               board_state_to_string(daemon_board(r->daemon)->state));
         check_sent_at_once(r, sent, "alive");
-        CHECK(pump_until(r, a_online, NULL), "alive: A did not come back online");
+        CHECK(replay_pump_until(r, a_online, NULL), "alive: A did not come back online");
         BoardState consistent = BOARD_STATE_CONSISTENT;
-        CHECK(pump_until(r, board_is, &consistent), "alive: board %s, not consistent",
+        CHECK(replay_pump_until(r, replay_board_is, &consistent), "alive: board %s, not consistent",
               board_state_to_string(daemon_board(r->daemon)->state));
-        for (size_t i = 0; i < w->n_states; i++)
-                CHECK(strcmp(w->states[i], "degraded") != 0, "alive: the board was degraded after the release: %s",
-                      states_text(w));
+        for (size_t i = 0; i < w->states.n; i++)
+                CHECK(strcmp(w->states.v[i], "degraded") != 0, "alive: the board was degraded after the release: %s",
+                      replay_states_text(&w->states));
         CHECK(w->a_offline == 0 && w->a_online == 1, "alive: A went offline %u and online %u times after the release",
               w->a_offline, w->a_online);
-        printf("# alive: after the release the board went: %s; A online again\n", states_text(w));
+        printf("# alive: after the release the board went: %s; A online again\n", replay_states_text(&w->states));
 }
 
 static void gone(Replay *r, Watch *w) {
@@ -215,17 +181,17 @@ static void gone(Replay *r, Watch *w) {
         sent = job_ends(r, w, h);
         check_sent_at_once(r, sent, "gone");
         BoardState degraded = BOARD_STATE_DEGRADED;
-        CHECK(pump_until(r, board_is, &degraded), "gone: board %s, not degraded",
+        CHECK(replay_pump_until(r, replay_board_is, &degraded), "gone: board %s, not degraded",
               board_state_to_string(daemon_board(r->daemon)->state));
         /* what went to A until then: the check and its one retry */
         CHECK(count_get_values(r, sent, ID_A) <= 2, "gone: %zu GET_VALUES to A before the board said degraded",
               count_get_values(r, sent, ID_A));
-        for (size_t i = 0; i + 1 < w->n_states; i++)
-                CHECK(strcmp(w->states[i], "updating") == 0, "gone: the board went %s before degraded: %s",
-                      w->states[i], states_text(w));
+        for (size_t i = 0; i + 1 < w->states.n; i++)
+                CHECK(strcmp(w->states.v[i], "updating") == 0, "gone: the board went %s before degraded: %s",
+                      w->states.v[i], replay_states_text(&w->states));
         CHECK(w->a_online == 0, "gone: A came online after the release");
         CHECK(a_offline(r, NULL), "gone: A is not offline");
-        printf("# gone: after the release the board went: %s\n", states_text(w));
+        printf("# gone: after the release the board went: %s\n", replay_states_text(&w->states));
         r->live_mute[ID_A] = false;
 }
 
@@ -255,7 +221,7 @@ int main(void) {
         daemon_set_updating_query(r.daemon, on_updating, &w);
         CHECK(daemon_add_listener(r.daemon, &listener, &w) >= 0, "listener");
         /* live from here: the polls answered as recorded */
-        CHECK(pump_until(&r, both_online, NULL), "A and B not online, or the board not consistent, after discovery");
+        CHECK(replay_pump_until(&r, both_online, NULL), "A and B not online, or the board not consistent, after discovery");
 
         alive(&r, &w);
         gone(&r, &w);

@@ -45,12 +45,9 @@
 /* the replay's dual-358 settings: offline-timeout-ms 10000 at time scale 0.1 */
 #define OFFLINE_TIMEOUT_USEC (1000 * 1000)
 #define STALL_USEC (OFFLINE_TIMEOUT_USEC * 3 / 2)
-/* bound on every wait (real time) */
-#define WAIT_MAX_USEC (20 * 1000 * 1000)
 
 typedef struct Watch {
-        char states[64][16];        /* board states announced since the mark */
-        size_t n_states;
+        ReplayStates states;        /* board states announced since the mark */
         unsigned offline[2];        /* A's, B's changes to offline since the mark */
         unsigned unbroadcast;       /* B's broadcasting true → false since the mark */
 } Watch;
@@ -58,8 +55,7 @@ typedef struct Watch {
 static void on_board(void *userdata, const Board *b) {
         Watch *w = userdata;
 
-        if (w->n_states < ELEMENTSOF(w->states))
-                snprintf(w->states[w->n_states++], sizeof w->states[0], "%s", board_state_to_string(b->state));
+        replay_states_note(&w->states, b->state);
 }
 
 static void on_changed(void *userdata, Controller *c, uint64_t mask) {
@@ -80,32 +76,9 @@ static const DaemonListener listener = {
 };
 
 static void mark(Watch *w) {
-        w->n_states = 0;
+        w->states.n = 0;
         w->offline[0] = w->offline[1] = 0;
         w->unbroadcast = 0;
-}
-
-static const char *states_text(const Watch *w) {
-        static char buf[1024];
-        size_t n = 0;
-
-        buf[0] = 0;
-        for (size_t i = 0; i < w->n_states && n < sizeof buf - 20; i++)
-                n += (size_t) snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "", w->states[i]);
-        return buf;
-}
-
-/* Pump until cond() holds; false at the bound. */
-static bool pump_until(Replay *r, bool (*cond)(Replay *r, void *userdata), void *userdata) {
-        uint64_t end = replay_now_usec() + WAIT_MAX_USEC;
-
-        while (!cond(r, userdata)) {
-                if (replay_now_usec() > end)
-                        return false;
-                replay_pump(r);
-                usleep(1000);
-        }
-        return true;
 }
 
 static Controller *ctl(Replay *r, const char *uuid) {
@@ -120,10 +93,6 @@ static bool a_offline(Replay *r, void *userdata) {
 static bool both_online(Replay *r, void *userdata) {
         Controller *a = ctl(r, UUID_A), *b = ctl(r, UUID_B);
         return a && a->online && b && b->online && daemon_board(r->daemon)->state == BOARD_STATE_CONSISTENT;
-}
-
-static bool board_is(Replay *r, void *userdata) {
-        return daemon_board(r->daemon)->state == *(const BoardState *) userdata;
 }
 
 /* A COMM_GET_VALUES request to @id: one PROCESS_SHORT_BUFFER frame
@@ -178,14 +147,14 @@ static void alive(Replay *r, Watch *w) {
         Since since = { sent };
 
         checks_first(r, w, sent, "alive");
-        CHECK(pump_until(r, polled_on, &since), "alive: A and B not polled on after the stall");
+        CHECK(replay_pump_until(r, polled_on, &since), "alive: A and B not polled on after the stall");
         CHECK(w->offline[0] == 0 && w->offline[1] == 0, "alive: after the stall A went offline %u, B %u times",
               w->offline[0], w->offline[1]);
         CHECK(both_online(r, NULL), "alive: A and B not both online, or the board %s",
               board_state_to_string(daemon_board(r->daemon)->state));
-        for (size_t i = 0; i < w->n_states; i++)
-                CHECK(strcmp(w->states[i], "consistent") == 0, "alive: the board went %s after the stall",
-                      states_text(w));
+        for (size_t i = 0; i < w->states.n; i++)
+                CHECK(strcmp(w->states.v[i], "consistent") == 0, "alive: the board went %s after the stall",
+                      replay_states_text(&w->states));
         printf("# alive: after the stall %zu GET_VALUES to A, %zu to B; A offline %u, B %u times\n",
                count_get_values(r, sent, ID_A), count_get_values(r, sent, ID_B), w->offline[0], w->offline[1]);
 }
@@ -206,7 +175,7 @@ static void broadcasts_waiting(Replay *r, Watch *w) {
 
         /* B broadcasts from now on (fed with every pump below) */
         feed_status_b();
-        CHECK(pump_until(r, b_broadcasting, NULL), "broadcasts: B not taken for broadcasting");
+        CHECK(replay_pump_until(r, b_broadcasting, NULL), "broadcasts: B not taken for broadcasting");
         /* held, as by a write: no check for B, the tick judges it */
         CHECK(hold_acquire(daemon_holds(r->daemon), ctl(r, UUID_B)->uuid, HOLD_EXCLUSIVE, false,
                            &(HoldOwner) { .text = "is being written by the test" }, &h, NULL) >= 0,
@@ -236,18 +205,18 @@ static void gone(Replay *r, Watch *w) {
         r->live_mute[ID_A] = true;
         sent = stall(r, w);
         checks_first(r, w, sent, "gone");
-        CHECK(pump_until(r, a_offline, NULL), "gone: A did not go offline");
+        CHECK(replay_pump_until(r, a_offline, NULL), "gone: A did not go offline");
         /* what went to A until then: the check and its one retry */
         CHECK(count_get_values(r, sent, ID_A) <= 2, "gone: %zu GET_VALUES to A before it went offline",
               count_get_values(r, sent, ID_A));
         BoardState degraded = BOARD_STATE_DEGRADED;
-        CHECK(pump_until(r, board_is, &degraded), "gone: board %s, not degraded",
+        CHECK(replay_pump_until(r, replay_board_is, &degraded), "gone: board %s, not degraded",
               board_state_to_string(daemon_board(r->daemon)->state));
         CHECK(w->offline[0] == 1 && w->offline[1] == 0, "gone: A went offline %u, B %u times", w->offline[0],
               w->offline[1]);
         CHECK(ctl(r, UUID_B)->online, "gone: B offline");
         printf("# gone: A offline after %zu GET_VALUES; the board went: %s\n", count_get_values(r, sent, ID_A),
-               states_text(w));
+               replay_states_text(&w->states));
         r->live_mute[ID_A] = false;
 }
 
@@ -273,11 +242,11 @@ int main(void) {
         }
         CHECK(daemon_add_listener(r.daemon, &listener, &w) >= 0, "listener");
         /* live from here: the polls answered as recorded */
-        CHECK(pump_until(&r, both_online, NULL), "A and B not online, or the board not consistent, after discovery");
+        CHECK(replay_pump_until(&r, both_online, NULL), "A and B not online, or the board not consistent, after discovery");
 
         alive(&r, &w);
         gone(&r, &w);
-        CHECK(pump_until(&r, both_online, NULL), "A not back online after gone");
+        CHECK(replay_pump_until(&r, both_online, NULL), "A not back online after gone");
         broadcasts_waiting(&r, &w);
 
         daemon_remove_listener(r.daemon, &listener, &w);

@@ -459,16 +459,21 @@ static void assert_history(const Host *h, const char *state) {
         json_decref(hist);
 }
 
+/* One controller (12, 3, 58, the 6.05 bootloader) and a job updating it to 5.03. */
+static FwJob *single_job_new(Host *h, const Images *im) {
+        host_init(h, 1);
+        fake_vesc_set(&h->fake[0], 12, 3, 58);
+        h->fake[0].set_bootloader = im->bl605;
+        h->fake[0].set_bootloader_len = im->v605.bootloader_len;
+        return job_new(h, &im->v503);
+}
+
 static void test_single_job(void **state) {
         const Images *im = *state;
         Host h;
         FwJob *j;
 
-        host_init(&h, 1);
-        fake_vesc_set(&h.fake[0], 12, 3, 58);
-        h.fake[0].set_bootloader = im->bl605;
-        h.fake[0].set_bootloader_len = im->v605.bootloader_len;
-        j = job_new(&h, &im->v503);
+        j = single_job_new(&h, im);
         run(&h, j);
 
         assert_int_equal(fw_job_state(j), FW_JOB_DONE);
@@ -573,21 +578,27 @@ static void assert_waiting(Host *h, FwJob *j) {
         assert_history(h, "done");
 }
 
+/* single_job_new(), run until the controllers are let go (the time:
+ * *ret_let_go), then, the change mask cleared, until the job first asks
+ * whether the board's view is final. */
+static FwJob *single_job_until_settle_ask(Host *h, const Images *im, uint64_t *ret_let_go) {
+        FwJob *j = single_job_new(h, im);
+
+        *ret_let_go = run_until_let_go(h, j);
+        h->changed_mask = 0;
+        while (h->settle_asks == 0)
+                assert_true(host_step(h));
+        return j;
+}
+
 static void test_end_waits_for_board(void **state) {
         const Images *im = *state;
         Host h;
         FwJob *j;
+        uint64_t let_go;
 
-        host_init(&h, 1);
-        fake_vesc_set(&h.fake[0], 12, 3, 58);
-        h.fake[0].set_bootloader = im->bl605;
-        h.fake[0].set_bootloader_len = im->v605.bootloader_len;
-        j = job_new(&h, &im->v503);
-        uint64_t let_go = run_until_let_go(&h, j);
-        h.changed_mask = 0;
         /* the publication timer runs: the view is not final, the end waits */
-        while (h.settle_asks == 0)
-                assert_true(host_step(&h));
+        j = single_job_until_settle_ask(&h, im, &let_go);
         assert_int_equal(h.settle_asked_updating, 0);
         assert_waiting(&h, j);
         assert_true(h.now < let_go + FW_JOB_SETTLE_MAX_USEC);
@@ -616,16 +627,9 @@ static void test_end_waits_bounded(void **state) {
         const Images *im = *state;
         Host h;
         FwJob *j;
+        uint64_t let_go;
 
-        host_init(&h, 1);
-        fake_vesc_set(&h.fake[0], 12, 3, 58);
-        h.fake[0].set_bootloader = im->bl605;
-        h.fake[0].set_bootloader_len = im->v605.bootloader_len;
-        j = job_new(&h, &im->v503);
-        uint64_t let_go = run_until_let_go(&h, j);
-        h.changed_mask = 0;
-        while (h.settle_asks == 0)
-                assert_true(host_step(&h));
+        j = single_job_until_settle_ask(&h, im, &let_go);
         assert_waiting(&h, j);
         while (!h.job_ended)
                 assert_true(host_step(&h));
