@@ -479,6 +479,20 @@ uint64_t replay_now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+int replay_start_with(Replay *r, const char *srcdir, const char *name) {
+        int k = replay_start(r);
+
+        if (k >= 0)
+                k = replay_transcript(r, srcdir, name);
+        if (k < 0) {
+                fprintf(stderr, "replay of %s: %s\n", name, strerror(-k));
+                replay_stop(r);
+                return k;
+        }
+        replay_pump(r);
+        return 0;
+}
+
 bool replay_pump_until(Replay *r, ReplayCondFn cond, void *userdata) {
         uint64_t end = replay_now_usec() + REPLAY_WAIT_MAX_USEC;
 
@@ -495,9 +509,26 @@ bool replay_board_is(Replay *r, void *userdata) {
         return daemon_board(r->daemon)->state == *(const BoardState *) userdata;
 }
 
+bool replay_is_get_values_to(const struct can_frame *f, uint8_t id) {
+        return (f->can_id & CAN_EFF_MASK) == (((uint32_t) CAN_PACKET_PROCESS_SHORT_BUFFER << 8) | id) &&
+               f->can_dlc >= 3 && f->data[2] == COMM_GET_VALUES;
+}
+
+size_t replay_count_get_values(const Replay *r, size_t from, uint8_t id) {
+        size_t n = 0;
+
+        for (size_t i = from; i < r->sent.n; i++)
+                n += replay_is_get_values_to(&r->sent.v[i], id);
+        return n;
+}
+
 void replay_states_note(ReplayStates *s, BoardState state) {
         if (s->n < ELEMENTSOF(s->v))
                 snprintf(s->v[s->n++], sizeof s->v[0], "%s", board_state_to_string(state));
+}
+
+void replay_on_board_changed(void *userdata, const Board *b) {
+        replay_states_note(userdata, b->state);
 }
 
 const char *replay_states_text(const ReplayStates *s) {

@@ -99,6 +99,9 @@ extern const TransportKinds replay_kinds;
  * (daemon_start()) at the first transcript's first frame from vescd.
  * 0 or -errno. */
 int replay_start(Replay *r);
+/* replay_start(), replay_transcript() of @name, one replay_pump(): 0; or,
+ * after saying why and replay_stop(), -errno. */
+int replay_start_with(Replay *r, const char *srcdir, const char *name);
 /* Shut the core down and free what the replay holds. */
 void replay_stop(Replay *r);
 
@@ -138,12 +141,21 @@ bool replay_pump_until(Replay *r, ReplayCondFn cond, void *userdata);
 /* A ReplayCondFn: the board is in the state *(const BoardState *) userdata. */
 bool replay_board_is(Replay *r, void *userdata);
 
+/* Whether @f is a COMM_GET_VALUES request to @id (one
+ * PROCESS_SHORT_BUFFER frame: sender, send mode, the command); how many
+ * of those the core sent from sent[@from] on. */
+bool replay_is_get_values_to(const struct can_frame *f, uint8_t id);
+size_t replay_count_get_values(const Replay *r, size_t from, uint8_t id);
+
 /* The board states a test's listener saw announced (the first 64). */
 typedef struct ReplayStates {
         char v[64][16];
         size_t n;
 } ReplayStates;
 void replay_states_note(ReplayStates *s, BoardState state);
+/* A DaemonListener.board_changed noting the state in the ReplayStates
+ * that its userdata starts with. */
+void replay_on_board_changed(void *userdata, const Board *b);
 /* The states, space-separated (a static buffer). */
 const char *replay_states_text(const ReplayStates *s);
 

@@ -32,8 +32,6 @@
 #include "core/daemon.h"
 #include "core/hold.h"
 #include "macro.h"
-#include "proto/vesc-can.h"
-#include "proto/vesc-comm.h"
 #include "replay.h"
 
 #define UUID_A "3c0029000d51393236353934"
@@ -41,17 +39,11 @@
 #define ID_A 10
 
 typedef struct Watch {
+        ReplayStates states;        /* first (replay_on_board_changed): board states announced since the mark */
         bool updating;              /* the "job" holds A: the board's updating query */
         uint8_t uuid_a[12];
-        ReplayStates states;        /* board states announced since the mark */
         unsigned a_online, a_offline; /* A's online changes since the mark */
 } Watch;
-
-static void on_board(void *userdata, const Board *b) {
-        Watch *w = userdata;
-
-        replay_states_note(&w->states, b->state);
-}
 
 static void on_changed(void *userdata, Controller *c, uint64_t mask) {
         Watch *w = userdata;
@@ -71,7 +63,7 @@ static bool on_updating(void *userdata, const uint8_t uuid[static 12]) {
 }
 
 static const DaemonListener listener = {
-        .board_changed = on_board,
+        .board_changed = replay_on_board_changed,
         .controller_changed = on_changed,
 };
 
@@ -93,21 +85,6 @@ static bool a_online(Replay *r, void *userdata) {
 static bool both_online(Replay *r, void *userdata) {
         Controller *b = daemon_find_uuid(r->daemon, UUID_B);
         return a_online(r, NULL) && b && b->online && daemon_board(r->daemon)->state == BOARD_STATE_CONSISTENT;
-}
-
-/* A COMM_GET_VALUES request to @id: one PROCESS_SHORT_BUFFER frame
- * (sender, send mode, the command). */
-static bool is_get_values(const struct can_frame *f, uint8_t id) {
-        return (f->can_id & CAN_EFF_MASK) == (((uint32_t) CAN_PACKET_PROCESS_SHORT_BUFFER << 8) | id) &&
-               f->can_dlc >= 3 && f->data[2] == COMM_GET_VALUES;
-}
-
-static size_t count_get_values(const Replay *r, size_t from, uint8_t id) {
-        size_t n = 0;
-
-        for (size_t i = from; i < r->sent.n; i++)
-                n += is_get_values(&r->sent.v[i], id);
-        return n;
 }
 
 /* The job holds A until A is offline; returns its hold. */
@@ -148,7 +125,7 @@ static size_t job_ends(Replay *r, Watch *w, Hold *h) {
 static void check_sent_at_once(Replay *r, size_t sent, const char *what) {
         (void) event_base_loop(r->base, EVLOOP_NONBLOCK);
         replay_drain(r);
-        CHECK(r->sent.n > sent && is_get_values(&r->sent.v[sent], ID_A),
+        CHECK(r->sent.n > sent && replay_is_get_values_to(&r->sent.v[sent], ID_A),
               "%s: in the loop turn of the release the core sent %zu frame(s), the first not a GET_VALUES to A", what,
               r->sent.n - sent);
 }
@@ -184,8 +161,8 @@ static void gone(Replay *r, Watch *w) {
         CHECK(replay_pump_until(r, replay_board_is, &degraded), "gone: board %s, not degraded",
               board_state_to_string(daemon_board(r->daemon)->state));
         /* what went to A until then: the check and its one retry */
-        CHECK(count_get_values(r, sent, ID_A) <= 2, "gone: %zu GET_VALUES to A before the board said degraded",
-              count_get_values(r, sent, ID_A));
+        CHECK(replay_count_get_values(r, sent, ID_A) <= 2, "gone: %zu GET_VALUES to A before the board said degraded",
+              replay_count_get_values(r, sent, ID_A));
         for (size_t i = 0; i + 1 < w->states.n; i++)
                 CHECK(strcmp(w->states.v[i], "updating") == 0, "gone: the board went %s before degraded: %s",
                       w->states.v[i], replay_states_text(&w->states));
@@ -200,17 +177,9 @@ int main(void) {
         Replay r = { .settings = replay_settings_358, .n_settings = REPLAY_N_SETTINGS };
         Watch w = {};
         Controller *a;
-        int k;
 
-        k = replay_start(&r);
-        if (k >= 0)
-                k = replay_transcript(&r, srcdir, "discovery-358.log");
-        if (k < 0) {
-                fprintf(stderr, "replay of discovery-358.log: %s\n", strerror(-k));
-                replay_stop(&r);
+        if (replay_start_with(&r, srcdir, "discovery-358.log") < 0)
                 return 1;
-        }
-        replay_pump(&r);
         a = daemon_find_uuid(r.daemon, UUID_A);
         CHECK(a && a->id == ID_A && daemon_find_uuid(r.daemon, UUID_B), "A at %u and B found", ID_A);
         if (!a) {

@@ -47,16 +47,10 @@
 #define STALL_USEC (OFFLINE_TIMEOUT_USEC * 3 / 2)
 
 typedef struct Watch {
-        ReplayStates states;        /* board states announced since the mark */
+        ReplayStates states;        /* first (replay_on_board_changed): board states announced since the mark */
         unsigned offline[2];        /* A's, B's changes to offline since the mark */
         unsigned unbroadcast;       /* B's broadcasting true → false since the mark */
 } Watch;
-
-static void on_board(void *userdata, const Board *b) {
-        Watch *w = userdata;
-
-        replay_states_note(&w->states, b->state);
-}
 
 static void on_changed(void *userdata, Controller *c, uint64_t mask) {
         Watch *w = userdata;
@@ -71,7 +65,7 @@ static void on_changed(void *userdata, Controller *c, uint64_t mask) {
 }
 
 static const DaemonListener listener = {
-        .board_changed = on_board,
+        .board_changed = replay_on_board_changed,
         .controller_changed = on_changed,
 };
 
@@ -95,21 +89,6 @@ static bool both_online(Replay *r, void *userdata) {
         return a && a->online && b && b->online && daemon_board(r->daemon)->state == BOARD_STATE_CONSISTENT;
 }
 
-/* A COMM_GET_VALUES request to @id: one PROCESS_SHORT_BUFFER frame
- * (sender, send mode, the command). */
-static bool is_get_values(const struct can_frame *f, uint8_t id) {
-        return (f->can_id & CAN_EFF_MASK) == (((uint32_t) CAN_PACKET_PROCESS_SHORT_BUFFER << 8) | id) &&
-               f->can_dlc >= 3 && f->data[2] == COMM_GET_VALUES;
-}
-
-static size_t count_get_values(const Replay *r, size_t from, uint8_t id) {
-        size_t n = 0;
-
-        for (size_t i = from; i < r->sent.n; i++)
-                n += is_get_values(&r->sent.v[i], id);
-        return n;
-}
-
 /* Enough GET_VALUES answered after @from: the check and two polls each. */
 typedef struct Since {
         size_t from;
@@ -117,7 +96,7 @@ typedef struct Since {
 
 static bool polled_on(Replay *r, void *userdata) {
         const Since *s = userdata;
-        return count_get_values(r, s->from, ID_A) >= 3 && count_get_values(r, s->from, ID_B) >= 3;
+        return replay_count_get_values(r, s->from, ID_A) >= 3 && replay_count_get_values(r, s->from, ID_B) >= 3;
 }
 
 /* Everything sent so far is taken and answered; the stall starts now. */
@@ -135,7 +114,7 @@ static size_t stall(Replay *r, Watch *w) {
  * next PING may go too), and nobody is offline. */
 static void checks_first(Replay *r, Watch *w, size_t sent, const char *what) {
         replay_pump(r);
-        CHECK(count_get_values(r, sent, ID_A) + count_get_values(r, sent, ID_B) >= 1,
+        CHECK(replay_count_get_values(r, sent, ID_A) + replay_count_get_values(r, sent, ID_B) >= 1,
               "%s: in the loop turn after the stall the core sent %zu frame(s), no GET_VALUES to A or B", what,
               r->sent.n - sent);
         CHECK(w->offline[0] == 0 && w->offline[1] == 0, "%s: at the first tick after the stall A went offline %u, "
@@ -156,7 +135,7 @@ static void alive(Replay *r, Watch *w) {
                 CHECK(strcmp(w->states.v[i], "consistent") == 0, "alive: the board went %s after the stall",
                       replay_states_text(&w->states));
         printf("# alive: after the stall %zu GET_VALUES to A, %zu to B; A offline %u, B %u times\n",
-               count_get_values(r, sent, ID_A), count_get_values(r, sent, ID_B), w->offline[0], w->offline[1]);
+               replay_count_get_values(r, sent, ID_A), replay_count_get_values(r, sent, ID_B), w->offline[0], w->offline[1]);
 }
 
 /* B's STATUS_1 (erpm, current, duty: zero). */
@@ -207,15 +186,15 @@ static void gone(Replay *r, Watch *w) {
         checks_first(r, w, sent, "gone");
         CHECK(replay_pump_until(r, a_offline, NULL), "gone: A did not go offline");
         /* what went to A until then: the check and its one retry */
-        CHECK(count_get_values(r, sent, ID_A) <= 2, "gone: %zu GET_VALUES to A before it went offline",
-              count_get_values(r, sent, ID_A));
+        CHECK(replay_count_get_values(r, sent, ID_A) <= 2, "gone: %zu GET_VALUES to A before it went offline",
+              replay_count_get_values(r, sent, ID_A));
         BoardState degraded = BOARD_STATE_DEGRADED;
         CHECK(replay_pump_until(r, replay_board_is, &degraded), "gone: board %s, not degraded",
               board_state_to_string(daemon_board(r->daemon)->state));
         CHECK(w->offline[0] == 1 && w->offline[1] == 0, "gone: A went offline %u, B %u times", w->offline[0],
               w->offline[1]);
         CHECK(ctl(r, UUID_B)->online, "gone: B offline");
-        printf("# gone: A offline after %zu GET_VALUES; the board went: %s\n", count_get_values(r, sent, ID_A),
+        printf("# gone: A offline after %zu GET_VALUES; the board went: %s\n", replay_count_get_values(r, sent, ID_A),
                replay_states_text(&w->states));
         r->live_mute[ID_A] = false;
 }
@@ -224,17 +203,9 @@ int main(void) {
         const char *srcdir = getenv("top_srcdir") ?: ".";
         Replay r = { .settings = replay_settings_358, .n_settings = REPLAY_N_SETTINGS };
         Watch w = {};
-        int k;
 
-        k = replay_start(&r);
-        if (k >= 0)
-                k = replay_transcript(&r, srcdir, "discovery-358.log");
-        if (k < 0) {
-                fprintf(stderr, "replay of discovery-358.log: %s\n", strerror(-k));
-                replay_stop(&r);
+        if (replay_start_with(&r, srcdir, "discovery-358.log") < 0)
                 return 1;
-        }
-        replay_pump(&r);
         CHECK(ctl(&r, UUID_A) && ctl(&r, UUID_A)->id == ID_A && ctl(&r, UUID_B), "A at %u and B found", ID_A);
         if (!ctl(&r, UUID_A) || !ctl(&r, UUID_B)) {
                 replay_stop(&r);
