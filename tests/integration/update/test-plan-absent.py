@@ -34,27 +34,8 @@ def board_state(h):
     return str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState"))
 
 
-def actions(h):
-    return [str(a) for a in h.prop(MANAGER_PATH, MANAGER_IFACE, "Actions")]
-
-
 def says_absent(text):
     return text.startswith(ABSENT) and FORGET in text and "ForgetController" in text
-
-
-def plan_both(h, kind, set_id, controllers=()):
-    import json
-    p = json.loads(str(h.mgr("PlanUpdate", kind, set_id, list(controllers))))
-    params = {"kind": kind, "set": set_id}
-    if controllers:
-        params["controllers"] = list(controllers)
-    res, err = h.json_call("firmware.plan", params)
-    if err:
-        fail("firmware.plan %s: %s" % (kind, err))
-    for k in ("refused", "error", "message", "steps"):
-        if p.get(k) != res.get(k):
-            fail("PlanUpdate and firmware.plan differ in %s: %r vs %r" % (k, p.get(k), res.get(k)))
-    return p
 
 
 def main():
@@ -88,14 +69,14 @@ def main():
             fail("a refused job left a job")
         log("B absent: every job refused with Offline")
 
-        acts = actions(h)
+        acts = h.actions()
         res, err = h.json_call("board.get")
         if err or res.get("actions") != acts:
             fail("board.get actions %s differ from Actions %r" % (res if not err else err, acts))
         if not acts or not all(says_absent(a) for a in acts):
             fail("Actions with B absent: %r" % acts)
         for kind, ctls in (("board", ()), ("pair", ()), ("repair", ()), ("update", (UUID_A,))):
-            p = plan_both(h, kind, id503, ctls)
+            p = h.plan_both(kind, id503, ctls)
             if not p["refused"] or p["error"] != "Offline" or not says_absent(p["message"]) or \
                     not p["steps"] or not all(says_absent(s) for s in p["steps"]):
                 fail("plan %s with B absent: %s" % (kind, p))
@@ -108,10 +89,10 @@ def main():
         # --- B forgotten: the board is A alone, a job is allowed
         h.mgr("ForgetController", UUID_B)
         h.wait_until(lambda: board_state(h) == "consistent", "board consistent after forget")
-        if any(UUID_B in a for a in actions(h)):
-            fail("Actions after forget: %r" % actions(h))
+        if any(UUID_B in a for a in h.actions()):
+            fail("Actions after forget: %r" % h.actions())
         for kind, ctls in (("board", ()), ("update", (UUID_A,))):
-            p = plan_both(h, kind, id503, ctls)
+            p = h.plan_both(kind, id503, ctls)
             if p["refused"]:
                 fail("plan %s after forget refused: %s" % (kind, p))
         job = str(h.mgr("UpdateBoard", id503, {}))

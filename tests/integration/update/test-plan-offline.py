@@ -29,29 +29,14 @@ from vescd_harness import free_port  # noqa: E402
 JOB_WORDS = (" with image set ", " with that set ", "install an image set")
 
 
-def actions(h):
-    return [str(a) for a in h.prop(MANAGER_PATH, MANAGER_IFACE, "Actions")]
-
-
 def http_board(port):
     with urllib.request.urlopen("http://127.0.0.1:%d/api/board" % port, timeout=TIMEOUT) as r:
         return json.loads(r.read())
 
 
-def plan_both(h, kind, set_id):
-    p = json.loads(str(h.mgr("PlanUpdate", kind, set_id, [])))
-    res, err = h.json_call("firmware.plan", {"kind": kind, "set": set_id})
-    if err:
-        fail("firmware.plan %s: %s" % (kind, err))
-    for k in ("refused", "error", "message", "steps"):
-        if p.get(k) != res.get(k):
-            fail("PlanUpdate and firmware.plan differ in %s: %r vs %r" % (k, p.get(k), res.get(k)))
-    return p
-
-
 def offered_everywhere(h, port):
     """The Actions as D-Bus, JSON board.get and HTTP /api/board offer them (all equal)."""
-    acts = actions(h)
+    acts = h.actions()
     res, err = h.json_call("board.get")
     if err:
         fail("board.get: %s" % err)
@@ -76,17 +61,17 @@ def main():
         h.wait_both()
         id503 = h.install(s503)
         repair = "repair with image set %s (5.03): update %s (id 74) from 3.58 to 5.03" % (id503, UUID_B)
-        h.wait_until(lambda: actions(h) == [repair], "the repair offered")
+        h.wait_until(lambda: h.actions() == [repair], "the repair offered")
         offered_everywhere(h, port)
-        p = plan_both(h, "repair", id503)
+        p = h.plan_both("repair", id503)
         if p["refused"]:
             fail("plan repair with both online refused: %s" % p)
-        log("both online: %s" % actions(h))
+        log("both online: %s" % h.actions())
 
         # --- B offline: nothing offered that vescd would refuse
         h.sim_control("mute B on")
         h.wait_until(lambda: str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")) == "degraded" and
-                     not any(any(w in a for w in JOB_WORDS) for a in actions(h)),
+                     not any(any(w in a for w in JOB_WORDS) for a in h.actions()),
                      "degraded without a job offered")
         e = h.call_error(lambda: h.mgr("Repair", id503, {}))
         if not e or e[0] != ERROR_PREFIX + "Offline":
@@ -100,14 +85,14 @@ def main():
         for a in acts:
             if any(w in a for w in JOB_WORDS):
                 fail("a job offered while B is offline: %r" % a)
-        p = plan_both(h, "repair", id503)
+        p = h.plan_both("repair", id503)
         if not p["refused"] or p["error"] != "Offline":
             fail("plan repair with B offline: %s" % p)
         if not p["steps"] or not p["steps"][0].startswith(want) or \
                 any(any(w in s for w in JOB_WORDS) for s in p["steps"]):
             fail("a refused (Offline) plan offers: %s" % p["steps"])
         for kind in ("board", "pair"):
-            p = plan_both(h, kind, id503)
+            p = h.plan_both(kind, id503)
             if not p["refused"] or p["error"] != "Offline" or any(any(w in s for w in JOB_WORDS) for s in p["steps"]):
                 fail("plan %s with B offline: %s" % (kind, p))
         out = vescctl_status(h)
@@ -118,9 +103,9 @@ def main():
 
         # --- B back: the repair again
         h.sim_control("mute B off")
-        h.wait_until(lambda: actions(h) == [repair], "the repair offered again")
+        h.wait_until(lambda: h.actions() == [repair], "the repair offered again")
         offered_everywhere(h, port)
-        p = plan_both(h, "repair", id503)
+        p = h.plan_both("repair", id503)
         if p["refused"]:
             fail("plan repair with B back refused: %s" % p)
         out = vescctl_status(h)

@@ -20,7 +20,6 @@
   steps install 5.03 / UpdateBoard 5.03 / UpdateBoard 6.05; with both sets
   the two UpdateBoard steps.
 """
-import json
 import os
 import re
 import subprocess
@@ -32,13 +31,9 @@ from update_harness import (ERROR_PREFIX, MANAGER_IFACE, MANAGER_PATH, TIMEOUT, 
                             UpdateHarness, fail, finish, log)
 
 
-def actions(h):
-    return [str(a) for a in h.prop(MANAGER_PATH, MANAGER_IFACE, "Actions")]
-
-
 def wait_actions(h, pred, what):
-    h.wait_until(lambda: pred(actions(h)), "%s (Actions now %s)" % (what, actions(h)))
-    return actions(h)
+    h.wait_until(lambda: pred(h.actions()), "%s (Actions now %s)" % (what, h.actions()))
+    return h.actions()
 
 
 def counters(h):
@@ -48,17 +43,7 @@ def counters(h):
 
 def plan_both(h, kind, set_id, ctls=()):
     """PlanUpdate on D-Bus and firmware.plan on JSON: the same plan."""
-    p = json.loads(str(h.mgr("PlanUpdate", kind, set_id, list(ctls))))
-    params = {"kind": kind, "set": set_id}
-    if ctls:
-        params["controllers"] = list(ctls)
-    res, err = h.json_call("firmware.plan", params)
-    if err:
-        fail("firmware.plan %s: %s" % (kind, err))
-    for k in ("kind", "set_id", "refused", "error", "steps"):
-        if p.get(k) != res.get(k):
-            fail("PlanUpdate and firmware.plan differ in %s: %r vs %r" % (k, p.get(k), res.get(k)))
-    return p
+    return h.plan_both(kind, set_id, ctls, same=("kind", "set_id", "refused", "error", "steps"))
 
 
 def run_job(h, method, set_id):
@@ -190,7 +175,7 @@ def mismatch_board(s503, s605):
         log("inhibit: admin only, shown, persisted, a gate; off again over JSON")
 
         # --- follow the Actions: every step is accepted and ends done
-        h.wait_until(lambda: len(actions(h)) == 2, "the two steps again")
+        h.wait_until(lambda: len(h.actions()) == 2, "the two steps again")
         run_job(h, "Repair", id503)
         acts = wait_actions(h, lambda a: len(a) == 1 and id605 in a[0], "the last step")
         if not acts[0].startswith("update the board with image set %s (6.05)" % id605):
@@ -214,8 +199,8 @@ def board_358(s503, s605):
     with UpdateHarness(board="dual-358") as h:
         h.wait_both()
         h.wait_until(lambda: str(h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState")) == "consistent", "consistent")
-        if actions(h):
-            fail("dual-358 without sets has Actions: %s" % actions(h))
+        if h.actions():
+            fail("dual-358 without sets has Actions: %s" % h.actions())
         id605 = h.install(s605)
         acts = wait_actions(h, lambda a: len(a) == 3, "three steps with only 6.05")
         if not (acts[0].startswith("1. install an image set with firmware 5.03") and

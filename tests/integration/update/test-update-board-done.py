@@ -28,41 +28,24 @@ another connection as soon as `done` arrives reads `consistent`.
 """
 import json
 import os
-import socket
 import sys
-import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from update_harness import (BUS_NAME, JOB_IFACE, MANAGER_IFACE, MANAGER_PATH, PROPS_IFACE,  # noqa: E402
-                            TIME_SCALE, TIMEOUT, UUID_A, UUID_B, UpdateHarness, fail, finish, log)
-from privbus import json_messages  # noqa: E402
+from update_harness import (AdapterWatch, JOB_IFACE, MANAGER_IFACE, MANAGER_PATH, TIME_SCALE, UUID_A, UUID_B,  # noqa: E402
+                            UpdateHarness, fail, finish, log)
 
 
-class DoneWatch:
+class DoneWatch(AdapterWatch):
     """What each adapter announced, in order: ("board", state) and
     ("job", state), plus the board state read at the moment of done."""
 
     def __init__(self, h):
         self.h = h
         self.job = None          # the job's path, once known
-        self.dbus = []
         self.dbus_read = None    # BoardState read in the done handler
-        self.json = []
         self.json_read = None    # board.get sent when done arrived
-        self.lock = threading.Lock()
-        self.match = h.bus.add_signal_receiver(
-            self._on_props, signal_name="PropertiesChanged", dbus_interface=PROPS_IFACE,
-            path_keyword="path", bus_name=BUS_NAME)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(TIMEOUT)
-        self.sock.connect(os.path.join(h.tmp, "vescd.sock"))
-        self.stop = False
-        self.hello = threading.Event()
-        self.thread = threading.Thread(target=self._reader, daemon=True)
-        self.thread.start()
-        if not self.hello.wait(TIMEOUT):
-            fail("no hello on the JSON socket")
+        super().__init__(h)
 
     def _on_props(self, iface, changed, invalidated, path=None):
         if iface == MANAGER_IFACE and "BoardState" in changed:
@@ -74,32 +57,15 @@ class DoneWatch:
                 # what a client's done handler reads: a round trip now
                 self.dbus_read = str(self.h.prop(MANAGER_PATH, MANAGER_IFACE, "BoardState"))
 
-    def _reader(self):
-        for msg in json_messages(self.sock, lambda: self.stop):
-            method, params = msg.get("method"), msg.get("params") or {}
-            ev = None
-            if method == "hello":
-                self.hello.set()
-            elif method == "board.changed" and "board_state" in params:
-                ev = ("board", params["board_state"])
-            elif method == "job.changed" and "state" in params:
-                ev = ("job", params["state"])
-                if params["state"] == "done" and self.json_read is None:
-                    res, err = self.h.json_call("board.get")
-                    self.json_read = err if err else res.get("board_state")
-            if ev:
-                with self.lock:
-                    self.json.append(ev)
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-        self.thread.join(TIMEOUT)
-        self.match.remove()
-
-    def _json(self):
-        with self.lock:
-            return list(self.json)
+    def _json_event(self, method, params, msg):
+        if method == "board.changed" and "board_state" in params:
+            return ("board", params["board_state"])
+        if method == "job.changed" and "state" in params:
+            if params["state"] == "done" and self.json_read is None:
+                res, err = self.h.json_call("board.get")
+                self.json_read = err if err else res.get("board_state")
+            return ("job", params["state"])
+        return None
 
     def check(self, how):
         h = self.h

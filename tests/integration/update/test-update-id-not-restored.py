@@ -28,16 +28,13 @@ lets go, without showing the board degraded meanwhile (daemon/core/daemon.c,
 """
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from update_harness import (BUS_NAME, CONTROLLER_IFACE, JOB_IFACE, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
-                            PROPS_IFACE, TIMEOUT, UUID_A, UUID_B, UpdateHarness, fail, finish, log)
-from privbus import json_messages  # noqa: E402
+from update_harness import (AdapterWatch, CONTROLLER_IFACE, JOB_IFACE, MANAGER_IFACE, MANAGER_PATH, UUID_A,  # noqa: E402
+                            UUID_B, UpdateHarness, fail, finish, log)
 
 PATH_A = "/org/vescd1/controller/" + UUID_A
 NOTE = "old CAN id 10 not restored: SET_APPCONF got no reply (last seen at 12)"
@@ -83,28 +80,14 @@ def check_vescd(how, h):
         fail("%s: a controller is still shown at id 10: %s" % (how, ids))
 
 
-class EndWatch:
+class EndWatch(AdapterWatch):
     """Board state, A's Online and job states as vescd announced them, in
     order: ("board", state), ("a_online", bool), ("job", state), one list
     per adapter.  D-Bus: PropertiesChanged; JSON: the notifications of a
     connection opened before the job."""
 
     def __init__(self, h):
-        self.dbus = []
-        self.json = []
-        self.lock = threading.Lock()
-        self.match = h.bus.add_signal_receiver(
-            self._on_props, signal_name="PropertiesChanged", dbus_interface=PROPS_IFACE,
-            path_keyword="path", bus_name=BUS_NAME)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(TIMEOUT)
-        self.sock.connect(os.path.join(h.tmp, "vescd.sock"))
-        self.stop = False
-        self.hello = threading.Event()
-        self.thread = threading.Thread(target=self._reader, daemon=True)
-        self.thread.start()
-        if not self.hello.wait(TIMEOUT):
-            fail("no hello on the JSON socket")
+        super().__init__(h)
         # A's readings: the first one after the job's end was a poll vescd
         # sent after the job let A go (the job's own replies never reach
         # the model); A's liveness is settled from then on
@@ -121,31 +104,18 @@ class EndWatch:
         if iface == JOB_IFACE and "State" in changed:
             self.dbus.append(("job", str(changed["State"])))
 
-    def _reader(self):
-        for msg in json_messages(self.sock, lambda: self.stop):
-            method, params = msg.get("method"), msg.get("params") or {}
-            ev = None
-            if method == "hello":
-                self.hello.set()
-            elif method == "board.changed" and "board_state" in params:
-                ev = ("board", params["board_state"])
-            elif method in ("controller.changed", "controller.added") and params.get("uuid") == UUID_A:
-                ev = ("a_online", params.get("online"))
-            elif method == "job.changed" and "state" in params:
-                ev = ("job", params["state"])
-            elif method == "telemetry" and params.get("uuid") == UUID_A:
-                ev = ("a_sample", True)
-            elif msg.get("id") == 1 and "error" in msg:
-                ev = ("watch_error", str(msg["error"]))
-            if ev:
-                with self.lock:
-                    self.json.append(ev)
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-        self.thread.join(TIMEOUT)
-        self.match.remove()
+    def _json_event(self, method, params, msg):
+        if method == "board.changed" and "board_state" in params:
+            return ("board", params["board_state"])
+        if method in ("controller.changed", "controller.added") and params.get("uuid") == UUID_A:
+            return ("a_online", params.get("online"))
+        if method == "job.changed" and "state" in params:
+            return ("job", params["state"])
+        if method == "telemetry" and params.get("uuid") == UUID_A:
+            return ("a_sample", True)
+        if msg.get("id") == 1 and "error" in msg:
+            return ("watch_error", str(msg["error"]))
+        return None
 
     def check(self, how, h):
         """After the job's done: never degraded, A never offline, up to a
@@ -171,10 +141,6 @@ class EndWatch:
                 fail("%s: after the job's done %s announced %s (all: %s)\n%s" % (how, adapter, bad, events,
                                                                               h.vescd_log()))
             log("%s: %s after done: %s (all: %s)" % (how, adapter, after, events))
-
-    def _json(self):
-        with self.lock:
-            return list(self.json)
 
     @staticmethod
     def _ended(events, sample=False):

@@ -9,7 +9,9 @@ All waits are bounded and event driven (GLib loop); nothing asserts speed.
 import json
 import os
 import signal
+import socket
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -20,6 +22,7 @@ from gi.repository import GLib  # noqa: E402
 from vescd_harness import (BUS_NAME, CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, PROPS_IFACE,  # noqa: E402,F401
                            SKIP, TIMEOUT, UUID_A, UUID_B, Harness, builddir, cannot_check, fail, finish, log,
                            skip, srcdir)
+from privbus import json_messages  # noqa: E402
 
 JOB_IFACE = "org.vescd1.Job"
 ERROR_PREFIX = "org.vescd1.Error."
@@ -126,6 +129,25 @@ class UpdateHarness(Harness):
 
     def install_tar(self, name):
         return self.install(imageset(name) + ".tar")
+
+    def actions(self):
+        """The Manager's Actions."""
+        return [str(a) for a in self.prop(MANAGER_PATH, MANAGER_IFACE, "Actions")]
+
+    def plan_both(self, kind, set_id, controllers=(), same=("refused", "error", "message", "steps")):
+        """PlanUpdate on D-Bus and firmware.plan on JSON: the plan (as
+        D-Bus gave it); fails unless both give the same in the keys @same."""
+        p = json.loads(str(self.mgr("PlanUpdate", kind, set_id, list(controllers))))
+        params = {"kind": kind, "set": set_id}
+        if controllers:
+            params["controllers"] = list(controllers)
+        res, err = self.json_call("firmware.plan", params)
+        if err:
+            fail("firmware.plan %s: %s" % (kind, err))
+        for k in same:
+            if p.get(k) != res.get(k):
+                fail("PlanUpdate and firmware.plan differ in %s: %r vs %r" % (k, p.get(k), res.get(k)))
+        return p
 
     def job_prop(self, job, name):
         return self.prop(job, JOB_IFACE, name)
@@ -238,3 +260,50 @@ class UpdateHarness(Harness):
                         not runs.startswith("unknown"):
                     fail("failed job says %s runs %r, vesc-sim says %s" % (uuid, runs, sim["version"]))
         return by_uuid
+
+
+class AdapterWatch:
+    """What vescd announces on both adapters from now on, each as a list of
+    events in order: self.dbus (PropertiesChanged signals, handed to the
+    subclass's _on_props(iface, changed, invalidated, path), which appends
+    to it) and self.json (the notifications of a JSON connection opened
+    here: the subclass's _json_event(method, params, msg) turns a message
+    into an event, or None).  The connection's hello is awaited."""
+
+    def __init__(self, h):
+        self.dbus = []
+        self.json = []
+        self.lock = threading.Lock()
+        self.match = h.bus.add_signal_receiver(
+            self._on_props, signal_name="PropertiesChanged", dbus_interface=PROPS_IFACE,
+            path_keyword="path", bus_name=BUS_NAME)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(os.path.join(h.tmp, "vescd.sock"))
+        self.stop = False
+        self.hello = threading.Event()
+        self.thread = threading.Thread(target=self._reader, daemon=True)
+        self.thread.start()
+        if not self.hello.wait(TIMEOUT):
+            fail("no hello on the JSON socket")
+
+    def _reader(self):
+        for msg in json_messages(self.sock, lambda: self.stop):
+            method, params = msg.get("method"), msg.get("params") or {}
+            if method == "hello":
+                self.hello.set()
+                continue
+            ev = self._json_event(method, params, msg)
+            if ev:
+                with self.lock:
+                    self.json.append(ev)
+
+    def _json(self):
+        with self.lock:
+            return list(self.json)
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+        self.thread.join(TIMEOUT)
+        self.match.remove()
