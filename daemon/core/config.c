@@ -33,7 +33,7 @@ static const ConfigKey keys[] = {
         { "scan-on-start", "PING-scan ids 0..254 at start (default yes)" },
         { "rescan-interval-s", "background PING rescan every N s, 0 = off (default 30)" },
         { "forget-after-s", "unidentified or offline non-member records are removed after N s (default 600)" },
-        { "member-after-s", "a motor controller becomes a remembered board member after N s identified and online (default 30)" },
+        { "member-after-s", "a motor controller becomes a remembered board member after N s identified, confirmed and online (default 30)" },
         { "client-line-timeout", "JSON: close a client whose partial line is older than N s (default 10)" },
         { "max-clients-per-uid", "JSON socket clients per uid, root unlimited, 1..1024 (default 8)" },
         { "manage-link", "socketcan: set bitrate and restart-ms through netlink (default no)" },

@@ -76,8 +76,9 @@ typedef struct Controller {
         char fw_version[8];            /* "5.03" */
         uint8_t bootloader_gen;        /* 0 = unknown */
         /* not (yet) a board member although it may be a motor controller:
-         * set by the daemon until the controller stayed identified and
-         * online for member-after-s on an id not flagged for presenting
+         * set by the daemon until the controller stayed identified,
+         * confirmed (a poll answered or a status broadcast: no phantom
+         * UUID) and online for member-after-s on an id not flagged for presenting
          * many UUIDs (or is remembered in board.json); see board_is_member() */
         bool candidate;
         /* the second motor of a single-MCU dual-motor controller (spec

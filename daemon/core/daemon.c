@@ -483,11 +483,21 @@ static void update_board(Daemon *d) {
  *
  * A motor controller remembered in board.json is a member as soon as it
  * identifies.  Any other becomes one (and is remembered) after it stayed
- * identified and online for member-after-s (×time-scale) at an id that is
- * not flagged for presenting many UUIDs; going offline, moving or a flag
- * restarts the clock.  Until then it is listed but not part of the board
- * (Mismatch, BoardState, pair, repair), and forgotten like any non-member
- * when it goes silent: phantom UUIDs never become permanent members.
+ * identified, confirmed and online for member-after-s (×time-scale) at an
+ * id that is not flagged for presenting many UUIDs; going offline, moving
+ * or a flag restarts the clock.  Until then it is listed but not part of
+ * the board (Mismatch, BoardState, pair, repair), and forgotten like any
+ * non-member when it goes silent: phantom UUIDs never become members.
+ *
+ * Confirmed (Ctl.confirmed: it answered a poll or broadcast a status
+ * since it identified) is what a phantom UUID never is: its id answers
+ * COMM_FW_VERSION and nothing else.  Online alone is no proof: the clock
+ * is read at housekeeping ticks only, and frames are stamped when vescd
+ * reads them, so across vescd's own stalls (a loaded machine, a sanitizer
+ * build) the identification reply and a NOTIFY_BOOT that waited in the
+ * socket kept a phantom online at every tick for member-after-s.
+ * member-after-s 0 makes any identified motor controller a member at
+ * once, as documented (no wait, so no proof either).
  *
  * Returns: true when it just became a member.
  */
@@ -498,7 +508,9 @@ static bool membership_check(Daemon *d, Ctl *ctl, uint64_t now) {
         if (!c->candidate || !board_is_motor_controller(c) || c->primary_motor[0])
                 return false;
         if (!board_members_contains(&d->members, c->uuid_str)) {
-                if (!c->online || ctl->id_stale || ctl->suspect || d->idstat[c->id].flagged_until > now) {
+                /* member-after-s 0: at once, without the wait nor the proof */
+                if (!c->online || (!ctl->confirmed && d->config->member_after_s > 0) || ctl->id_stale ||
+                    ctl->suspect || d->idstat[c->id].flagged_until > now) {
                         ctl->member_clock_usec = 0;
                         return false;
                 }
@@ -511,7 +523,7 @@ static bool membership_check(Daemon *d, Ctl *ctl, uint64_t now) {
                         return false;
                 }
                 if (ctl->exported)
-                        log_rl_ctl_info(c, "a member of the board now: identified and online for %u s",
+                        log_rl_ctl_info(c, "a member of the board now: identified, confirmed and online for %u s",
                                         d->config->member_after_s);
         }
         c->candidate = false;

@@ -42,6 +42,16 @@ tests_component_core_test_own_stall_CPPFLAGS = $(replay_test_cppflags)
 tests_component_core_test_own_stall_CFLAGS = $(replay_test_cflags)
 tests_component_core_test_own_stall_LDADD = $(replay_test_ldadd)
 
+# test-phantom-member: a peer answering only COMM_FW_VERSION, its frames
+# keeping the record online at every tick (NOTIFY_BOOTs, vescd's own
+# stalls) for longer than member-after-s, never becomes a board member.
+check_PROGRAMS += tests/component/core/test-phantom-member
+TESTS += tests/component/core/test-phantom-member
+tests_component_core_test_phantom_member_SOURCES = tests/component/core/test-phantom-member.c $(replay_test_sources)
+tests_component_core_test_phantom_member_CPPFLAGS = $(replay_test_cppflags)
+tests_component_core_test_phantom_member_CFLAGS = $(replay_test_cflags)
+tests_component_core_test_phantom_member_LDADD = $(replay_test_ldadd)
+
 EXTRA_DIST += \
 	tests/component/core/record-transcripts.py \
 	tests/component/core/transcripts/discovery.log \
