@@ -6,8 +6,9 @@
  * not yet committed is staged and will accept its stream), and the end.
  * A side that fails before the commit takes every other un-committed side
  * down with it, so a pair is never left mismatched by vescd.  After the
- * commit each side is confirmed on its own, found by UUID, and re-staged
- * once if it came back on the wrong version.
+ * commit each side is confirmed on its own, found by UUID; one that came
+ * back on its old build is committed again (a lost JUMP), and a side
+ * still wrong after that is re-staged once.
  *
  * side_enter() is the only place that changes a side's phase; it logs
  * "old → new", drops the request in flight and its timer, marks the job
@@ -976,6 +977,19 @@ static void confirm(FwUpdateJob *job, FwSide *s) {
 
         bool old = s->id.major == s->before.major && s->id.minor == s->before.minor &&
                    s->id.test_build == s->before.test_build && strcmp(s->id.fw_name, s->before.fw_name) == 0;
+        /* Still the old build: the single-frame JUMP may have been lost (spec
+         * §14.10 item 4); the staged image stays in flash and a second JUMP
+         * installs it (§14.9).  Each staged image is committed at most
+         * FW_COMMITS_PER_STAGING times before it is staged again. */
+        if (old && s->commits < FW_COMMITS_PER_STAGING * (s->restages + 1)) {
+                log_side(job, s, LOG_WARNING,
+                         "came back on %s instead of %s (JUMP lost, or the bootloader refused the image): "
+                         "committing the staged image again", got, want);
+                fw_progress_add(&job->progress, W_REBOOT, 0);
+                /* its wait is still counted: the first one never ended */
+                side_enter(job, s, FW_PHASE_STAGED);
+                return;
+        }
         if (s->restages < FW_RESTAGE_MAX) {
                 s->restages++;
                 log_side(job, s, LOG_WARNING, "came back on %s instead of %s: staging it again", got, want);

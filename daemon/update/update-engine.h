@@ -91,6 +91,7 @@ FwJobState fw_job_state_from_string(const char *s);
 #define FW_REBOOT_POLL_FAST_USEC  (250 * USEC_PER_MSEC) /* once the copy may be over */
 #define FW_REBOOT_TIMEOUT_USEC    (40 * USEC_PER_SEC)  /* > the ≈32 s watchdog window */
 #define FW_RESTAGE_MAX            1u                   /* per side */
+#define FW_COMMITS_PER_STAGING    2u                   /* a JUMP again before staging again */
 
 typedef struct FwTelemetry {
         double erpm, current_motor, current_in, v_in;

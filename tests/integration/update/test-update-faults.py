@@ -4,7 +4,8 @@ set, Repair = B only), one fresh vesc-sim + vescd per scenario at a small
 time scale: frame loss 0.1 %, 1 % and 5 %, corrupted frames, B power-cycled
 during its erase, during the write and just before the jump, B power-
 cycled while its bootloader copies the image (bricked: must be reported
-as such), bus-off during the write, and a missed jump.
+as such), bus-off during the write, and a missed jump (committed again,
+not staged again).
 
 In every case the end state must be reported truthfully: the job ends
 (bounded wait), never with a silent success (done means vesc-sim says B
@@ -109,6 +110,10 @@ def run(name, set_tar):
         if name.startswith("drop") and counters["injected_drops"] == 0 or \
                 name.startswith("corrupt") and counters["injected_corruptions"] == 0:
             fail("%s: vesc-sim injected nothing: %s" % (name, counters))
+        if name == "missjump" and (state != "done" or counters["erases"] != 1):
+            # the image stayed staged: a second JUMP installs it (spec §14.10 item 4)
+            fail("%s: a lost JUMP must be sent again, not the image staged again: %s %s, %s"
+                 % (name, state, err, counters))
         # faults off: what follows only observes
         h.sim_control("drop 0")
         h.sim_control("corrupt 0")

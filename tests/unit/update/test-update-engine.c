@@ -709,12 +709,30 @@ static void test_refused_write_ok0(void **state) {
         sim_done(&sim);
 }
 
-static void test_lost_jump_restaged(void **state) {
+/* A lost JUMP leaves the image staged: it is committed again, not re-staged. */
+static void test_lost_jump_recommitted(void **state) {
         Sim sim;
 
         sim_init(&sim, *state, 1);
         set_version(&sim.fake[0], 3, 58);
         sim.fake[0].lose_jumps = 1;
+        sim_start(&sim, &sim.im->v503);
+        assert_done(&sim);
+        assert_int_equal(sim.fake[0].erases, 1);
+        assert_int_equal(sim.fake[0].jumps, 1);
+        assert_int_equal(sim.fake[0].id.major, 5);
+        assert_int_equal(json_integer_value(json_object_get(report_side(&sim, 0), "restages")), 0);
+        assert_true(sim.saw_100);
+        sim_done(&sim);
+}
+
+/* Two JUMPs lost in a row: the image is staged again and committed. */
+static void test_lost_jumps_restaged(void **state) {
+        Sim sim;
+
+        sim_init(&sim, *state, 1);
+        set_version(&sim.fake[0], 3, 58);
+        sim.fake[0].lose_jumps = 2;
         sim_start(&sim, &sim.im->v503);
         assert_done(&sim);
         assert_int_equal(sim.fake[0].erases, 2);
@@ -731,8 +749,9 @@ static void test_bootloader_refused(void **state) {
         sim.fake[0].refuse_install = true;
         sim_start(&sim, &sim.im->v503);
         assert_failed(&sim, FW_ERROR_BOOTLOADER_REFUSED);
-        assert_non_null(strstr(sim.text, "bootloader refused the image: controller still runs 3.58"));
-        assert_int_equal(sim.fake[0].jumps, 2); /* re-staged once */
+        assert_non_null(strstr(sim.text, "bootloader refused the image: controller still runs 3.58 after 4 commits"));
+        assert_int_equal(sim.fake[0].jumps, 4); /* each staging committed twice */
+        assert_int_equal(sim.fake[0].erases, 2); /* re-staged once */
         assert_string_equal(report_str(&sim, 0, "runs"), "3.58");
         sim_done(&sim);
 }
@@ -963,8 +982,8 @@ static void test_pair_one_comes_back_wrong(void **state) {
         sim.fake[1].lose_jumps = 1;
         sim_start(&sim, &sim.im->v503);
         assert_done(&sim);
-        assert_int_equal(sim.fake[0].erases, 1);  /* A untouched by B's re-staging */
-        assert_int_equal(sim.fake[1].erases, 2);
+        assert_int_equal(sim.fake[0].erases, 1);  /* A untouched by B's second commit */
+        assert_int_equal(sim.fake[1].erases, 1);  /* B's image stayed staged */
         assert_int_equal(sim.fake[0].id.minor, 3);
         assert_int_equal(sim.fake[1].id.minor, 3);
         assert_int_equal(sim.fake[0].id.major, 5);
@@ -1194,7 +1213,8 @@ int main(void) {
                 cmocka_unit_test(test_loss_1_percent),
                 cmocka_unit_test(test_wrong_offset_echo),
                 cmocka_unit_test(test_refused_write_ok0),
-                cmocka_unit_test(test_lost_jump_restaged),
+                cmocka_unit_test(test_lost_jump_recommitted),
+                cmocka_unit_test(test_lost_jumps_restaged),
                 cmocka_unit_test(test_bootloader_refused),
                 cmocka_unit_test(test_new_can_id_after_reboot),
                 cmocka_unit_test(test_bricked),
