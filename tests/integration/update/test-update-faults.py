@@ -26,10 +26,19 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from update_harness import (CONTROLLER_IFACE, MANAGER_IFACE, MANAGER_PATH, UUID_A, UUID_B, TIMEOUT,  # noqa: E402
-                            UpdateHarness, fail, imageset, log)
+from update_harness import (CONTROLLER_IFACE, JOB_TIMEOUT, MANAGER_IFACE, MANAGER_PATH, UUID_A, UUID_B,  # noqa: E402
+                            TIMEOUT, UpdateHarness, fail, imageset, log)
 
 PATH_B = "/org/vescd1/controller/" + UUID_B
+
+
+def job_bound(name):
+    """How long a scenario's job may take before the test calls it stuck.
+    A bound on ending, not a speed check: at 5 % frame loss a 3.58 side
+    waits the full write timeout for every lost chunk (no offset echo before
+    5.00), ≈70 s for the seed repair, and twice that if it must be staged
+    again (two JUMPs lost in a row)."""
+    return 3 * JOB_TIMEOUT if "drop" in name or "corrupt" in name else JOB_TIMEOUT
 
 # name: (commands before Repair, (phase to wait for, fraction of bytes), commands then, allowed end states,
 #        expected error codes when failed (None: any stable code))
@@ -67,7 +76,7 @@ def run_pair(name, set_tar):
             h.sim_control(c)
         h.wait_online()
         job = str(h.mgr("UpdatePair", set_id, {}))
-        state, err, report = h.wait_job_end(job)
+        state, err, report = h.wait_job_end(job, job_bound(name))
         h.sim_control("drop 0")
         h.check_progress_monotonic(job)
         if state not in allowed:
@@ -105,7 +114,7 @@ def run(name, set_tar):
                          "%s at %.0f%%" % (phase, 100 * frac))
             for c in then:
                 h.sim_control(c)
-        state, err, report = h.wait_job_end(job)
+        state, err, report = h.wait_job_end(job, job_bound(name))
         counters = h.sim_controller(UUID_B)["counters"]
         if name.startswith("drop") and counters["injected_drops"] == 0 or \
                 name.startswith("corrupt") and counters["injected_corruptions"] == 0:
