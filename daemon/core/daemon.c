@@ -148,11 +148,26 @@ static void requests_rearm(Daemon *d) {
         evtimer_add(d->requests_timer_ev, &tv);
 }
 
+/* The request engine's timeouts, completions and sends at @now.  A
+ * deadline that passed STALL_USEC or more ago was not judged in time:
+ * vescd itself did not run ("own stalls" below), and the reply may wait
+ * in the socket behind what arrived meanwhile (more than one read slice
+ * after a second or two).  The frames waiting are read first, so only a
+ * request really unanswered times out. */
+static void requests_process(Daemon *d, uint64_t now) {
+        if (d->transport && request_engine_overdue(d->requests, now, STALL_USEC)) {
+                log_rl_debug("A request timeout is judged late (vescd did not run): the frames waiting are "
+                             "read first");
+                transport_receive(d->transport);
+        }
+        request_engine_process(d->requests, now);
+}
+
 static void on_requests_event(evutil_socket_t fd, short what, void *userdata) {
         Daemon *d = userdata;
 
         d->requests_scheduled = false;
-        request_engine_process(d->requests, daemon_now());
+        requests_process(d, daemon_now());
         requests_rearm(d);
         /* completions ran: their model changes want publishing */
         schedule_flush(d);
@@ -1765,7 +1780,7 @@ void daemon_run_due(Daemon *d) {
         uint64_t now = daemon_now();
 
         if (d->requests) {
-                request_engine_process(d->requests, now);
+                requests_process(d, now);
                 schedule_flush(d);
         }
         if (now >= d->next_tick_usec) {

@@ -576,6 +576,31 @@ uint64_t request_engine_next_deadline(const RequestEngine *e) {
 }
 
 /**
+ * request_engine_overdue() - whether a timeout is being judged late
+ * @e: the engine
+ * @now_usec: current time
+ * @late_usec: how late counts
+ *
+ * An attempt whose deadline passed @late_usec or more ago was not judged
+ * when it was due: its owner did not run (descheduled, stopped, a slow
+ * callback).  Its reply may be waiting unread, and process() would time
+ * it out (a LONG reply read half before the verdict is even worse: the
+ * reassembler is reset and the rest fails its CRC, ending the retry too).
+ *
+ * Returns: true if such an attempt is in flight.
+ */
+bool request_engine_overdue(const RequestEngine *e, uint64_t now_usec, uint64_t late_usec) {
+        if (now_usec < late_usec)
+                return false;
+        for (unsigned d = 0; d < 256; d++) {
+                const Request *r = e->queues[d].head;
+                if (r && r->in_flight && !r->finished && r->deadline <= now_usec - late_usec)
+                        return true;
+        }
+        return false;
+}
+
+/**
  * request_engine_queued() - requests queued or in flight for a destination
  * @e: the engine
  * @dest: CAN id

@@ -169,6 +169,10 @@ int request_engine_handle_frame(RequestEngine *e, const struct can_frame *f, uin
 void request_engine_process(RequestEngine *e, uint64_t now_usec);
 /* Absolute time of the next timeout, 0 if process() has work now, UINT64_MAX if idle. */
 uint64_t request_engine_next_deadline(const RequestEngine *e);
+/* Whether an attempt in flight reached its deadline at least @late_usec
+ * before @now_usec: the owner did not run when it was due (its frames
+ * received meanwhile are still to be fed before process() judges it). */
+bool request_engine_overdue(const RequestEngine *e, uint64_t now_usec, uint64_t late_usec);
 
 size_t request_engine_queued(const RequestEngine *e, uint8_t dest);
 bool request_engine_idle(const RequestEngine *e);

@@ -126,14 +126,11 @@ static __attribute__((noinline)) bool take_mixed_batch(Transport *t, const struc
         return delivered;
 }
 
-static void on_read(evutil_socket_t fd, short what, void *userdata) {
-        Transport *t = userdata;
+/* Read until a short batch (nothing more waiting), or @limit frames. */
+static void read_frames(Transport *t, unsigned limit) {
         unsigned total = 0;
         bool delivered = false;
 
-        /* read until a short batch (nothing more waiting), but yield after
-         * 256 frames so a flooded bus cannot starve D-Bus; the persistent
-         * event fires again at once */
         while (!t->dead) {
                 struct can_frame *f;
                 int n = t->ops->read(t, t->impl, &f);
@@ -155,11 +152,17 @@ static void on_read(evutil_socket_t fd, short what, void *userdata) {
                 } else if (take_mixed_batch(t, f, (size_t) n))
                         delivered = true;
                 total += (unsigned) n;
-                if (n < TRANSPORT_RX_BATCH || total >= 256)
+                if (n < TRANSPORT_RX_BATCH || total >= limit)
                         break;
         }
         if (delivered && !t->dead && t->cb.frames_done)
                 t->cb.frames_done(t->userdata);
+}
+
+/* The read event yields after TRANSPORT_READ_SLICE frames, so a flooded
+ * bus cannot starve D-Bus; the persistent event fires again at once. */
+static void on_read(evutil_socket_t fd, short what, void *userdata) {
+        read_frames(userdata, TRANSPORT_READ_SLICE);
 }
 
 /**
@@ -170,10 +173,15 @@ static void on_read(evutil_socket_t fd, short what, void *userdata) {
  * a caller about to judge what was heard by a time that may have passed
  * while vescd did not run: frames that arrived meanwhile wait in the
  * socket, and the event loop may run an expired timer before the read.
+ * Unlike the read event it does not stop after one slice: a stall of a
+ * second or two leaves more than a slice waiting (a controller sending
+ * its status frames at 50 Hz sends several hundred), and the frame the
+ * caller is about to miss may be the last one.  It stops at
+ * TRANSPORT_DRAIN_MAX frames (a flood keeps the socket full for ever).
  */
 void transport_receive(Transport *t) {
         if (!t->dead && t->fd >= 0)
-                on_read(t->fd, EV_READ, t);
+                read_frames(t, TRANSPORT_DRAIN_MAX);
 }
 
 static void arm_retry(Transport *t) {

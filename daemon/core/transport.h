@@ -49,6 +49,10 @@ typedef struct Transport Transport;
 
 /* Frames one ->read hands over at most (one recvmmsg() on a socket). */
 #define TRANSPORT_RX_BATCH 32
+/* Frames one read event takes before it yields to the rest of the loop. */
+#define TRANSPORT_READ_SLICE 256
+/* Frames transport_receive() takes at most. */
+#define TRANSPORT_DRAIN_MAX 8192
 
 typedef struct TransportCallbacks {
         /* Required: n received frames of one ->read batch in bus order,
@@ -111,8 +115,9 @@ Transport *transport_free(Transport *t);
  * -ENETDOWN transport down. */
 int transport_send(Transport *t, const struct can_frame *f);
 
-/* Take the frames waiting now (the callbacks run from inside): before a
- * verdict on silence after vescd itself did not run for a while. */
+/* Take the frames waiting now, all of them up to TRANSPORT_DRAIN_MAX (the
+ * callbacks run from inside): before a verdict on silence or a request's
+ * timeout after vescd itself did not run for a while. */
 void transport_receive(Transport *t);
 
 const char *transport_spec(const Transport *t);

@@ -105,6 +105,9 @@ static int replay_open(Transport *t, const char *arg, uint8_t own_id) {
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
+        /* room for what a stall leaves waiting (more than one read slice,
+         * TRANSPORT_READ_SLICE): the default holds some 270 frames */
+        (void) setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &(int) { 1 << 20 }, sizeof(int));
         replay_peer_fd = sv[1];
         return sv[0];
 }

@@ -18,10 +18,19 @@
  *     check for it, the tick judges it), and its status frames sent during
  *     the stall wait in the socket: they are read before the verdict, so B
  *     is neither made offline nor taken for silent ("broadcasting" stays).
+ *   - reply waiting: a GET_VALUES of a client's (op_get_values) to B is
+ *     in flight when the stall starts, and B's answer arrives during it,
+ *     behind other traffic (standard frames of some other device), across
+ *     the end of the first read slice: the rest of the answer is read
+ *     before the request's timeout is judged, so the call succeeds and no
+ *     attempt to A or B timed out.  (Before, the expired deadline was
+ *     judged between the two halves: the reassembler was reset, the rest
+ *     failed its CRC and ended the retry too, and the client saw Timeout.)
  * Without the own-stall rule the first tick after the stall made both
  * offline.  Nothing here asserts a duration: waits are bounded, outcomes
  * are states and frames. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +42,9 @@
 #include "core/controller.h"
 #include "core/daemon.h"
 #include "core/hold.h"
+#include "core/operations.h"
+#include "core/request.h"
+#include "core/transport.h"
 #include "macro.h"
 #include "proto/vesc-can.h"
 #include "proto/vesc-comm.h"
@@ -178,6 +190,64 @@ static void broadcasts_waiting(Replay *r, Watch *w) {
                w->offline[1], w->unbroadcast);
 }
 
+typedef struct Values {
+        bool done;
+        int error;
+} Values;
+
+static void on_values(void *userdata, int error, const VescValues *v) {
+        Values *x = userdata;
+
+        x->done = true;
+        x->error = error;
+}
+
+static bool values_done(Replay *r, void *userdata) {
+        return ((const Values *) userdata)->done;
+}
+
+static bool scan_over(Replay *r, void *userdata) {
+        return !daemon_scanning(r->daemon);
+}
+
+static void reply_waiting(Replay *r, Watch *w) {
+        RequestEngineStats st0, st1;
+        Values x = {};
+        size_t sent;
+
+        /* from here on every request goes to A or B, and they answer all
+         * (the scan's PINGs to absent ids time out by right) */
+        CHECK(replay_pump_until(r, scan_over, NULL), "reply waiting: the scan never ended");
+        replay_pump(r);
+        replay_drain(r);
+        mark(w);
+        request_engine_get_stats(daemon_requests(r->daemon), &st0);
+        sent = r->sent.n;
+        CHECK(op_get_values(r->daemon, ctl(r, UUID_B), on_values, &x) >= 0, "reply waiting: op_get_values on B");
+        /* the request goes out before the stall, B answers during it: its
+         * reply (some 14 frames) waits behind other traffic, across the
+         * end of the first read slice */
+        for (int i = 0; i < TRANSPORT_READ_SLICE - 6; i++)
+                replay_feed(&(struct can_frame) { .can_id = 0x123, .can_dlc = 8 });
+        replay_drain(r);
+        CHECK(replay_count_get_values(r, sent, ID_B) >= 1, "reply waiting: no GET_VALUES to B went out");
+        replay_stall(r, STALL_USEC);
+        /* the loop turn after the stall, in the loop's order: a read
+         * slice (the reply's first frames) and the request engine's
+         * deferred work, whose deadline expired meanwhile */
+        (void) event_base_loop(r->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        CHECK(replay_pump_until(r, values_done, &x), "reply waiting: the call never completed");
+        request_engine_get_stats(daemon_requests(r->daemon), &st1);
+        CHECK(x.error == 0, "reply waiting: the call failed: %s", strerror(-x.error));
+        CHECK(st1.timeouts == st0.timeouts, "reply waiting: %" PRIu64 " attempt(s) to A or B timed out across the stall",
+              st1.timeouts - st0.timeouts);
+        CHECK(w->offline[0] == 0 && w->offline[1] == 0, "reply waiting: A went offline %u, B %u times", w->offline[0],
+              w->offline[1]);
+        printf("# reply waiting: the call %s, %" PRIu64 " attempt(s) timed out, %zu GET_VALUES to B\n",
+               x.error ? strerror(-x.error) : "answered", st1.timeouts - st0.timeouts,
+               replay_count_get_values(r, sent, ID_B));
+}
+
 static void gone(Replay *r, Watch *w) {
         size_t sent;
 
@@ -216,6 +286,7 @@ int main(void) {
         CHECK(replay_pump_until(&r, both_online, NULL), "A and B not online, or the board not consistent, after discovery");
 
         alive(&r, &w);
+        reply_waiting(&r, &w);
         gone(&r, &w);
         CHECK(replay_pump_until(&r, both_online, NULL), "A not back online after gone");
         broadcasts_waiting(&r, &w);

@@ -255,6 +255,37 @@ static void test_timeout_retry(void **state) {
         assert_int_equal(request_engine_next_deadline(fx->e), UINT64_MAX);
 }
 
+/* overdue(): an attempt in flight whose deadline passed at least the
+ * given lateness ago; not a queued request, not one judged in time, not
+ * one that ended. */
+static void test_overdue(void **state) {
+        Fixture *fx = *state;
+        Tag a = { fx, 0, 1 }, b = { fx, 0, 2 };
+        const uint64_t late = 40 * 1000, t = REQUEST_TIMEOUT_DEFAULT_USEC;
+
+        assert_false(request_engine_overdue(fx->e, 10 * t, late));  /* idle */
+        send_req(fx, &a, 12, REQUEST_REPLY_LONG, COMM_GET_VALUES, 1, 0);
+        send_req(fx, &b, 74, REQUEST_REPLY_LONG, COMM_GET_VALUES, 1, 0);  /* queued behind a's LONG */
+        assert_int_equal(fx->n_sent, 1);
+        assert_false(request_engine_overdue(fx->e, 0, late));
+        assert_false(request_engine_overdue(fx->e, t + late - 1, late));
+        assert_true(request_engine_overdue(fx->e, t + late, late));
+        /* judged late: the reply waiting is fed first, then nothing is overdue */
+        reply(fx, 12, (const uint8_t[]) { COMM_GET_VALUES, 1, 2, 3 }, 4, t + late);
+        assert_int_equal(fx->done_count, 1);
+        assert_int_equal(fx->last_error, 0);
+        request_engine_process(fx->e, t + late);
+        assert_int_equal(fx->n_sent, 2);  /* b's now, with its own deadline */
+        assert_false(request_engine_overdue(fx->e, t + late, late));
+        assert_true(request_engine_overdue(fx->e, 2 * t + 2 * late, late));
+        /* b's attempt and its retry time out: nothing left in flight */
+        request_engine_process(fx->e, 2 * t + late);
+        request_engine_process(fx->e, 3 * t + late);
+        assert_int_equal(fx->done_count, 2);
+        assert_int_equal(fx->last_error, -ETIMEDOUT);
+        assert_false(request_engine_overdue(fx->e, 100 * t, late));
+}
+
 static void test_time_scale(void **state) {
         Fixture *fx = *state;
         Tag a = { fx, 0, 1 };
@@ -658,6 +689,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_long_one_at_a_time, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_short_concurrent_and_ping, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_timeout_retry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_overdue, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_time_scale, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wrong_command_byte, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_second_motor_replier, setup, teardown),
