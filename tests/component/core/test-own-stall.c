@@ -20,12 +20,12 @@
  *     is neither made offline nor taken for silent ("broadcasting" stays).
  *   - reply waiting: a GET_VALUES of a client's (op_get_values) to B is
  *     in flight when the stall starts, and B's answer arrives during it,
- *     behind other traffic (standard frames of some other device), across
- *     the end of the first read slice: the rest of the answer is read
- *     before the request's timeout is judged, so the call succeeds and no
- *     attempt to A or B timed out.  (Before, the expired deadline was
- *     judged between the two halves: the reassembler was reset, the rest
- *     failed its CRC and ended the retry too, and the client saw Timeout.)
+ *     behind nearly a read slice of other traffic (standard frames of some
+ *     other device): the answer is read before the request's timeout is
+ *     judged, so the call succeeds and no attempt to A or B timed out.
+ *     (Without that rule the engine's deferred work, first in the loop
+ *     turn after the stall, judged the expired deadline before any read:
+ *     the attempt timed out and was sent again.)
  * Without the own-stall rule the first tick after the stall made both
  * offline.  Nothing here asserts a duration: waits are bounded, outcomes
  * are states and frames. */
@@ -225,16 +225,16 @@ static void reply_waiting(Replay *r, Watch *w) {
         sent = r->sent.n;
         CHECK(op_get_values(r->daemon, ctl(r, UUID_B), on_values, &x) >= 0, "reply waiting: op_get_values on B");
         /* the request goes out before the stall, B answers during it: its
-         * reply (some 14 frames) waits behind other traffic, across the
-         * end of the first read slice */
+         * reply waits behind other traffic, reaching past the first read
+         * slice */
         for (int i = 0; i < TRANSPORT_READ_SLICE - 6; i++)
                 replay_feed(&(struct can_frame) { .can_id = 0x123, .can_dlc = 8 });
         replay_drain(r);
         CHECK(replay_count_get_values(r, sent, ID_B) >= 1, "reply waiting: no GET_VALUES to B went out");
         replay_stall(r, STALL_USEC);
-        /* the loop turn after the stall, in the loop's order: a read
-         * slice (the reply's first frames) and the request engine's
-         * deferred work, whose deadline expired meanwhile */
+        /* the loop turn after the stall, in the loop's order: the request
+         * engine's deferred work (its deadline expired meanwhile), then a
+         * read slice */
         (void) event_base_loop(r->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
         CHECK(replay_pump_until(r, values_done, &x), "reply waiting: the call never completed");
         request_engine_get_stats(daemon_requests(r->daemon), &st1);
